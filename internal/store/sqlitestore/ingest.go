@@ -1,0 +1,101 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"llmmeter/internal/store"
+)
+
+// Ingest inserts the rows of b whose keys are not stored yet, all in one
+// transaction; rows already present are counted as duplicates and left as
+// they are.
+func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, error) {
+	var res store.IngestResult
+	if err := b.Validate(); err != nil {
+		return res, err
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res = store.IngestResult{}
+		var err error
+		if res.Inserted.Usage, res.Duplicates.Usage, err = insertUsage(ctx, tx, b.Usage); err != nil {
+			return err
+		}
+		if res.Inserted.RequestLogs, res.Duplicates.RequestLogs, err = insertRequestLogs(ctx, tx, b.RequestLogs); err != nil {
+			return err
+		}
+		res.Inserted.Activity, res.Duplicates.Activity, err = insertActivity(ctx, tx, b.Activity)
+		return err
+	})
+	if err != nil {
+		return store.IngestResult{}, fmt.Errorf("sqlitestore: ingest: %w", err)
+	}
+	return res, nil
+}
+
+// insertEach runs stmt once per row and counts inserted versus ignored rows.
+func insertEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(i int) []any) (inserted, dup int, err error) {
+	if n == 0 {
+		return 0, 0, nil
+	}
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stmt.Close()
+	for i := range n {
+		r, err := stmt.ExecContext(ctx, args(i)...)
+		if err != nil {
+			return 0, 0, err
+		}
+		if k, _ := r.RowsAffected(); k > 0 {
+			inserted++
+		} else {
+			dup++
+		}
+	}
+	return inserted, dup, nil
+}
+
+func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage) (int, int, error) {
+	return insertEach(ctx, tx, `INSERT INTO usageTracking (generationId, requestId, userId, conversationId, messageId, model, provider,
+		promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costInCredits, costInUSD,
+		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (generationId) DO NOTHING`, len(rows), func(i int) []any {
+		u := rows[i]
+		return []any{u.GenerationID, u.RequestID, u.UserID, nullStr(u.ConversationID), nullStr(u.MessageID), u.Model, nullStr(u.Provider),
+			u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost), u.Cost.USD(), u.Cost.USD(),
+			string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream)}
+	})
+}
+
+func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog) (int, int, error) {
+	return insertEach(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
+		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (requestId) DO NOTHING`, len(rows), func(i int) []any {
+		l := rows[i]
+		return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
+			nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
+			nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp}
+	})
+}
+
+func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity) (int, int, error) {
+	metas := make([]any, len(rows))
+	for i, a := range rows {
+		if len(a.Metadata) > 0 {
+			b, err := json.Marshal(a.Metadata)
+			if err != nil {
+				return 0, 0, fmt.Errorf("activity[%d].metadata: %w", i, err)
+			}
+			metas[i] = string(b)
+		}
+	}
+	return insertEach(ctx, tx, `INSERT INTO userActivity (activityKey, userId, activityType, metadata, timestamp)
+		VALUES (?,?,?,?,?) ON CONFLICT (activityKey) DO NOTHING`, len(rows), func(i int) []any {
+		a := rows[i]
+		return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp}
+	})
+}

@@ -1,0 +1,79 @@
+// Package sqlitestore is the embedded engine of store.Store: one SQLite file
+// (pure-Go driver) under the data directory, with the seed's tables.
+//
+// It is meant for a single node: local development, demos and small
+// installs. Several processes may open the same file (the CLI beside the
+// service); SQLite serialises their writes.
+package sqlitestore
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"llmmeter/internal/sqlitedb"
+	"llmmeter/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store implements store.Store on SQLite.
+type Store struct {
+	db  *sqlitedb.DB
+	now func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens or creates the store in file.
+func Open(ctx context.Context, file string) (*Store, error) {
+	db, err := sqlitedb.Open(ctx, file, migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db, now: time.Now}, nil
+}
+
+// Ping checks that the file answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.db.R.PingContext(ctx)
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
+
+// newID returns prefix + 16 random hex digits.
+func newID(prefix string) string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on Linux
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullInt(v int64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
+}

@@ -1,0 +1,124 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"llmmeter/internal/store"
+)
+
+const userCols = `id, COALESCE(externalId,''), COALESCE(clerkUserId,''), COALESCE(email,''), COALESCE(name,''), createdAt`
+
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	err := row.Scan(&u.ID, &u.ExternalID, &u.ClerkUserID, &u.Email, &u.Name, &u.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, store.ErrNotFound
+	}
+	return u, err
+}
+
+// EnsureUser finds the user by its external or Clerk id, creating it if absent.
+func (s *Store) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store.User, bool, error) {
+	if err := in.Validate(); err != nil {
+		return store.User{}, false, err
+	}
+	col, key := "externalId", in.ExternalID
+	if in.ClerkUserID != "" {
+		col, key = "clerkUserId", in.ClerkUserID
+	}
+	var (
+		u       store.User
+		created bool
+	)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+col+` = ?`, key))
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		u = store.User{ID: newID("u_"), ExternalID: in.ExternalID, ClerkUserID: in.ClerkUserID, Email: in.Email, Name: in.Name, CreatedAt: s.nowMs()}
+		created = true
+		_, err = tx.ExecContext(ctx, `INSERT INTO users (id, externalId, clerkUserId, email, name, createdAt) VALUES (?,?,?,?,?,?)`,
+			u.ID, nullStr(u.ExternalID), nullStr(u.ClerkUserID), nullStr(u.Email), nullStr(u.Name), u.CreatedAt)
+		return err
+	})
+	if err != nil {
+		return store.User{}, false, fmt.Errorf("sqlitestore: ensure user: %w", err)
+	}
+	return u, created, nil
+}
+
+// User returns the user with id.
+func (s *Store) User(ctx context.Context, id string) (store.User, error) {
+	return scanUser(s.db.R.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+}
+
+const keyCols = `id, userId, prefix, name, isAdmin, createdAt, COALESCE(revokedAt, 0)`
+
+func scanKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
+	var k store.APIKey
+	err := row.Scan(&k.ID, &k.UserID, &k.Prefix, &k.Name, &k.IsAdmin, &k.CreatedAt, &k.RevokedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, store.ErrNotFound
+	}
+	return k, err
+}
+
+// CreateAPIKey stores a new key by its hash.
+func (s *Store) CreateAPIKey(ctx context.Context, in store.NewAPIKey) (store.APIKey, error) {
+	if err := in.Validate(); err != nil {
+		return store.APIKey{}, err
+	}
+	if _, err := s.User(ctx, in.UserID); err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlitestore: create key for user %q: %w", in.UserID, err)
+	}
+	k := store.APIKey{ID: newID("k_"), UserID: in.UserID, Prefix: in.Prefix, Name: in.Name, IsAdmin: in.IsAdmin, CreatedAt: s.nowMs()}
+	_, err := s.db.W.ExecContext(ctx, `INSERT INTO apiKeys (id, userId, keyHash, prefix, name, isAdmin, createdAt) VALUES (?,?,?,?,?,?,?)`,
+		k.ID, k.UserID, in.Hash, k.Prefix, k.Name, boolInt(k.IsAdmin), k.CreatedAt)
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlitestore: create key: %w", err)
+	}
+	return k, nil
+}
+
+// APIKeyByHash returns the key with hash.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+	return scanKey(s.db.R.QueryRowContext(ctx, `SELECT `+keyCols+` FROM apiKeys WHERE keyHash = ?`, hash))
+}
+
+// ListAPIKeys lists keys oldest first, of one user or of all.
+func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]store.APIKey, error) {
+	q, args := `SELECT `+keyCols+` FROM apiKeys ORDER BY createdAt, id`, []any{}
+	if userID != "" {
+		q, args = `SELECT `+keyCols+` FROM apiKeys WHERE userId = ? ORDER BY createdAt, id`, []any{userID}
+	}
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []store.APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}
+
+// RevokeAPIKey marks the key revoked; the first revocation time is kept.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
+	r, err := s.db.W.ExecContext(ctx, `UPDATE apiKeys SET revokedAt = COALESCE(revokedAt, ?) WHERE id = ?`, s.nowMs(), id)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: revoke key: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
