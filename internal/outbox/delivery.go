@@ -1,0 +1,257 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/store"
+)
+
+// Sink is where entries are delivered: a store's idempotent Ingest.
+type Sink interface {
+	Ingest(ctx context.Context, b store.Batch) (store.IngestResult, error)
+}
+
+// Resolver completes a pending entry, e.g. from OpenRouter's generation
+// record. It returns the entry's final rows, or an error to be asked again
+// later (after a backoff). A Resolver decides itself when to stop waiting
+// and settle for what it has; Entry.CreatedAt and Attempts tell it how long
+// it has tried.
+type Resolver interface {
+	Resolve(ctx context.Context, e Entry) (store.Batch, error)
+}
+
+// Delivery ships ready entries to a Sink and completes pending ones with a
+// Resolver. Zero durations and sizes take the defaults noted.
+type Delivery struct {
+	Outbox   *Outbox
+	Sink     Sink
+	Resolver Resolver // may be nil: pending entries then wait forever
+	Log      zerolog.Logger
+
+	MaxBatchRows       int           // rows per Ingest call; default 500
+	Linger             time.Duration // wait after a wake-up to gather more; default 10ms
+	MinBackoff         time.Duration // after a failed Ingest or Resolve; default 250ms
+	MaxBackoff         time.Duration // default 30s
+	ResolveEvery       time.Duration // how often pending entries are looked at; default 500ms
+	ResolveConcurrency int           // default 8
+}
+
+func (d *Delivery) defaults() {
+	if d.MaxBatchRows <= 0 {
+		d.MaxBatchRows = 500
+	}
+	if d.Linger <= 0 {
+		d.Linger = 10 * time.Millisecond
+	}
+	if d.MinBackoff <= 0 {
+		d.MinBackoff = 250 * time.Millisecond
+	}
+	if d.MaxBackoff <= 0 {
+		d.MaxBackoff = 30 * time.Second
+	}
+	if d.ResolveEvery <= 0 {
+		d.ResolveEvery = 500 * time.Millisecond
+	}
+	if d.ResolveConcurrency <= 0 {
+		d.ResolveConcurrency = 8
+	}
+}
+
+// Run ships and resolves until ctx ends. It never returns early: failures
+// are logged and retried with backoff.
+func (d *Delivery) Run(ctx context.Context) {
+	d.defaults()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.resolveLoop(ctx)
+	}()
+	d.shipLoop(ctx)
+	wg.Wait()
+}
+
+func (d *Delivery) shipLoop(ctx context.Context) {
+	tick := time.NewTicker(time.Second) // catches entries put by other processes
+	defer tick.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.Outbox.Notify():
+			if !sleep(ctx, d.Linger) {
+				return
+			}
+		case <-tick.C:
+		}
+		for {
+			n, err := d.shipOnce(ctx)
+			if err != nil {
+				failures++
+				wait := backoff(d.MinBackoff, d.MaxBackoff, failures)
+				d.Log.Warn().Err(err).Int("failures", failures).Dur("retry_in", wait).Msg("outbox delivery failed")
+				if !sleep(ctx, wait) {
+					return
+				}
+				continue
+			}
+			failures = 0
+			if n == 0 {
+				break
+			}
+		}
+	}
+}
+
+// Drain ships every ready entry now; it stops at the first failure.
+func (d *Delivery) Drain(ctx context.Context) error {
+	d.defaults()
+	for {
+		n, err := d.shipOnce(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// shipOnce delivers one batch of ready entries and returns how many entries
+// it settled.
+func (d *Delivery) shipOnce(ctx context.Context) (int, error) {
+	entries, err := d.Outbox.List(ctx, Ready, d.MaxBatchRows, time.Now())
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	var b store.Batch
+	var ids []int64
+	for _, e := range entries {
+		if len(ids) > 0 && b.Len()+e.Batch.Len() > d.MaxBatchRows {
+			break
+		}
+		b.Append(e.Batch)
+		ids = append(ids, e.ID)
+	}
+	_, err = d.Sink.Ingest(ctx, b)
+	switch {
+	case err == nil:
+		return len(ids), d.Outbox.Delete(ctx, ids)
+	case errors.Is(err, store.ErrInvalid):
+		return d.isolate(ctx, entries[:len(ids)])
+	default:
+		return 0, err
+	}
+}
+
+// isolate ships entries one by one after the store refused their batch, so
+// that one bad entry is set aside instead of blocking the queue.
+func (d *Delivery) isolate(ctx context.Context, entries []Entry) (int, error) {
+	for i, e := range entries {
+		_, err := d.Sink.Ingest(ctx, e.Batch)
+		switch {
+		case err == nil:
+			err = d.Outbox.Delete(ctx, []int64{e.ID})
+		case errors.Is(err, store.ErrInvalid):
+			d.Log.Error().Err(err).Str("key", e.Key).Msg("outbox entry refused by the store; set aside as dead")
+			err = d.Outbox.Kill(ctx, e.ID, err)
+		}
+		if err != nil {
+			return i, err
+		}
+	}
+	return len(entries), nil
+}
+
+func (d *Delivery) resolveLoop(ctx context.Context) {
+	if d.Resolver == nil {
+		return
+	}
+	tick := time.NewTicker(d.ResolveEvery)
+	defer tick.Stop()
+	sem := make(chan struct{}, d.ResolveConcurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	inflight := map[int64]bool{}
+	var mu sync.Mutex
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		entries, err := d.Outbox.List(ctx, Pending, 4*d.ResolveConcurrency, time.Now())
+		if err != nil {
+			d.Log.Warn().Err(err).Msg("outbox: listing pending entries failed")
+			continue
+		}
+		for _, e := range entries {
+			mu.Lock()
+			busy := inflight[e.ID]
+			inflight[e.ID] = true
+			mu.Unlock()
+			if busy {
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func(e Entry) {
+				defer func() {
+					mu.Lock()
+					delete(inflight, e.ID)
+					mu.Unlock()
+					<-sem
+					wg.Done()
+				}()
+				d.resolve(ctx, e)
+			}(e)
+		}
+	}
+}
+
+func (d *Delivery) resolve(ctx context.Context, e Entry) {
+	b, err := d.Resolver.Resolve(ctx, e)
+	if err == nil {
+		err = d.Outbox.Put(ctx, e.Key, Ready, b)
+	}
+	if err != nil && ctx.Err() == nil {
+		next := time.Now().Add(backoff(d.MinBackoff, d.MaxBackoff, e.Attempts+1))
+		if rerr := d.Outbox.Retry(ctx, e.ID, next, err); rerr != nil {
+			d.Log.Warn().Err(rerr).Msg("outbox: recording a retry failed")
+		}
+		d.Log.Debug().Err(err).Str("key", e.Key).Int("attempts", e.Attempts+1).Msg("pending entry not resolved yet")
+	}
+}
+
+// backoff is exponential from min, capped at max, with full jitter over its
+// upper half so that replicas do not retry in step.
+func backoff(min, max time.Duration, attempt int) time.Duration {
+	d := min
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits d or until ctx ends, reporting whether the full wait elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,125 @@
+package sqlitestore
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"llmmeter/internal/money"
+	"llmmeter/internal/store"
+)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func usage(gen string, cost int64) store.Usage {
+	return store.Usage{GenerationID: gen, RequestID: "req-" + gen, UserID: "u1", Model: "m", PromptTokens: 3, CompletionTokens: 4,
+		TotalTokens: 7, Cost: money.Nanos(cost), CostStatus: store.CostReported, Timestamp: 1700000000000, ProcessingTime: 12}
+}
+
+func (s *Store) count(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	if err := s.db.R.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestIngestIsIdempotent(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	b := store.Batch{
+		Usage:       []store.Usage{usage("g1", 123), usage("g2", 456)},
+		RequestLogs: []store.RequestLog{{RequestID: "r1", RequestType: "chat.completions", Method: "POST", Endpoint: "/v1/chat/completions", Status: "success", StatusCode: 200, Timestamp: 1}},
+		Activity:    []store.Activity{{ActivityKey: "r1", UserID: "u1", ActivityType: "chat_completion", Metadata: map[string]any{"model": "m"}, Timestamp: 1}},
+	}
+	res, err := s.Ingest(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != (store.Counts{Usage: 2, RequestLogs: 1, Activity: 1}) || res.Duplicates != (store.Counts{}) {
+		t.Fatalf("first ingest: %+v", res)
+	}
+	// Replaying the batch, plus one new row, stores only the new row.
+	b.Usage = append(b.Usage, usage("g3", 1))
+	res, err = s.Ingest(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != (store.Counts{Usage: 1}) || res.Duplicates != (store.Counts{Usage: 2, RequestLogs: 1, Activity: 1}) {
+		t.Fatalf("replay: %+v", res)
+	}
+	if n := s.count(t, "usageTracking"); n != 3 {
+		t.Fatalf("usage rows = %d", n)
+	}
+	var sum int64
+	var usd float64
+	s.db.R.QueryRow(`SELECT sum(costNanoUsd), max(costInUSD) FROM usageTracking`).Scan(&sum, &usd)
+	if sum != 580 || usd != 456e-9 {
+		t.Fatalf("sum = %d, max usd = %g", sum, usd)
+	}
+}
+
+func TestIngestRejectsBadRowsAndStoresNothing(t *testing.T) {
+	s := open(t)
+	bad := usage("g2", 1)
+	bad.PromptTokens = -1
+	_, err := s.Ingest(context.Background(), store.Batch{Usage: []store.Usage{usage("g1", 1), bad}})
+	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "usage[1].promptTokens") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := s.count(t, "usageTracking"); n != 0 {
+		t.Fatalf("stored %d rows from a refused batch", n)
+	}
+}
+
+func TestUsersAndKeys(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	u, created, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "alice"})
+	if err != nil || !created {
+		t.Fatalf("ensure: %v %v", created, err)
+	}
+	again, created, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "alice"})
+	if err != nil || created || again.ID != u.ID {
+		t.Fatalf("second ensure: %+v %v %v", again, created, err)
+	}
+	if _, _, err := s.EnsureUser(ctx, store.EnsureUserInput{}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("empty ensure: %v", err)
+	}
+	hash := strings.Repeat("ab", 32)
+	k, err := s.CreateAPIKey(ctx, store.NewAPIKey{UserID: u.ID, Hash: hash, Prefix: "llm_abc", Name: "ci", IsAdmin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAPIKey(ctx, store.NewAPIKey{UserID: "nobody", Hash: strings.Repeat("cd", 32), Prefix: "x"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("key for unknown user: %v", err)
+	}
+	got, err := s.APIKeyByHash(ctx, hash)
+	if err != nil || got.ID != k.ID || !got.IsAdmin || got.Revoked() {
+		t.Fatalf("lookup: %+v %v", got, err)
+	}
+	if err := s.RevokeAPIKey(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.APIKeyByHash(ctx, hash); !got.Revoked() {
+		t.Fatal("not revoked")
+	}
+	if err := s.RevokeAPIKey(ctx, "k_missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoke missing: %v", err)
+	}
+	list, err := s.ListAPIKeys(ctx, u.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+}
