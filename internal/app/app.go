@@ -1,0 +1,199 @@
+// Package app wires the service together: config, the embedded store, the
+// outbox and its delivery loop, the OpenRouter client (or the built-in
+// simulator when no key is configured) and the gateway's HTTP server. The
+// binary in cmd/llmmeter and end-to-end tests both start the service here.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/auth"
+	"llmmeter/internal/config"
+	"llmmeter/internal/gateway"
+	"llmmeter/internal/outbox"
+	"llmmeter/internal/store"
+	"llmmeter/internal/store/sqlitestore"
+	"llmmeter/openrouter"
+	"llmmeter/openrouter/openroutertest"
+)
+
+// Files under DATA_DIR.
+const (
+	StoreFile  = "llmmeter.db"
+	OutboxFile = "outbox.db"
+)
+
+// Options tune what config does not cover; tests use them.
+type Options struct {
+	// Simulator overrides the built-in simulator's settings (when the
+	// config has no OpenRouter key).
+	Simulator *openroutertest.Options
+	// PendingGiveUp is how long a pending entry waits for its generation
+	// record before an estimate is recorded; default 5 minutes.
+	PendingGiveUp time.Duration
+	// GenerationWait bounds each generation look-up's retries of the early
+	// 404; default the client's.
+	GenerationWait time.Duration
+	// Stdout receives the one-time bootstrap admin key; default os.Stdout.
+	Stdout io.Writer
+}
+
+// App is a running service.
+type App struct {
+	cfg      config.Config
+	log      zerolog.Logger
+	Store    store.Store
+	Outbox   *outbox.Outbox
+	Sim      *openroutertest.Server // nil with a real upstream
+	Upstream *openrouter.Client
+
+	delivery *outbox.Delivery
+	httpSrv  *http.Server
+	ln       net.Listener
+	inflight sync.WaitGroup
+	abort    context.CancelFunc // cancels every request's context
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
+}
+
+// Start opens the stores, starts the upstream (simulated if configured so),
+// listens on cfg.ListenAddr and serves in the background.
+func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Options) (a *App, err error) {
+	if opt.Stdout == nil {
+		opt.Stdout = os.Stdout
+	}
+	if opt.PendingGiveUp <= 0 {
+		opt.PendingGiveUp = 5 * time.Minute
+	}
+	a = &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("DATA_DIR: %w", err)
+	}
+	if a.Store, err = sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, StoreFile)); err != nil {
+		return nil, err
+	}
+	if a.Outbox, err = outbox.Open(ctx, filepath.Join(cfg.DataDir, OutboxFile)); err != nil {
+		return nil, err
+	}
+
+	upCfg := openrouter.Config{BaseURL: cfg.OpenRouterBaseURL, APIKey: string(cfg.OpenRouterAPIKey), Referer: cfg.AppReferer, Title: cfg.AppTitle, GenerationWait: opt.GenerationWait}
+	if cfg.Simulated() {
+		so := DemoSimulator()
+		if opt.Simulator != nil {
+			so = *opt.Simulator
+		}
+		so.APIKey = "sk-or-v1-simulator"
+		a.Sim = openroutertest.NewServer(so)
+		upCfg.BaseURL, upCfg.APIKey = a.Sim.URL, so.APIKey
+		log.Warn().Str("upstream", a.Sim.URL).Msg("NO OPENROUTER_API_KEY: using the built-in OpenRouter SIMULATOR as upstream; answers are fake (set OPENROUTER_API_KEY for real models)")
+	}
+	if a.Upstream, err = openrouter.New(upCfg); err != nil {
+		return nil, err
+	}
+
+	if secret, err := auth.Bootstrap(ctx, a.Store); err != nil {
+		return nil, fmt.Errorf("bootstrap admin key: %w", err)
+	} else if secret != "" {
+		fmt.Fprintf(opt.Stdout, "\n  First start: created an admin API key. It is shown only this once:\n\n    %s\n\n", secret)
+	}
+
+	gw := gateway.New(gateway.Options{
+		Upstream: a.Upstream, Auth: auth.Keys{Store: a.Store}, Outbox: a.Outbox, Store: a.Store, Log: log,
+		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(),
+	})
+	a.delivery = &outbox.Delivery{Outbox: a.Outbox, Sink: a.Store, Resolver: gw.NewResolver(opt.PendingGiveUp), Log: log}
+	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopBg = stopBg
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		a.delivery.Run(bgCtx)
+	}()
+
+	if a.ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
+		return nil, fmt.Errorf("LISTEN_ADDR: %w", err)
+	}
+	reqCtx, abort := context.WithCancel(context.Background())
+	a.abort = abort
+	handler := gw.Handler()
+	a.httpSrv = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.inflight.Add(1)
+			defer a.inflight.Done()
+			handler.ServeHTTP(w, r)
+		}),
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	go func() {
+		if err := a.httpSrv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("http server stopped")
+		}
+	}()
+	log.Info().Str("addr", a.Addr()).Str("data_dir", cfg.DataDir).Str("engine", "sqlite").Msg("llmmeter serving")
+	return a, nil
+}
+
+// DemoSimulator is the built-in simulator's pace for `make run`: answers
+// that stream visibly, like a real model.
+func DemoSimulator() openroutertest.Options {
+	return openroutertest.Options{TimeToFirstToken: 250 * time.Millisecond, TokensPerSecond: 40, AnswerTokens: 60, GenerationDelay: time.Second}
+}
+
+// Addr is the address the gateway listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Shutdown stops taking requests, lets open streams finish until ctx ends,
+// then cancels the rest (which are still recorded), ships what the outbox
+// holds, and closes everything. Pending entries stay in the outbox for the
+// next start.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.httpSrv.Shutdown(ctx)
+	if err != nil {
+		a.log.Warn().Msg("shutdown deadline reached: cancelling the open streams")
+	}
+	a.abort()
+	a.httpSrv.Close()
+	a.inflight.Wait() // handlers return promptly once their context ends
+	a.stopBg()
+	a.bg.Wait()
+	drainCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if derr := a.delivery.Drain(drainCtx); derr != nil {
+		a.log.Error().Err(derr).Msg("outbox drain failed; entries stay for the next start")
+	}
+	a.closeAll()
+	return nil
+}
+
+func (a *App) closeAll() {
+	if a.Outbox != nil {
+		a.Outbox.Close()
+	}
+	if a.Store != nil {
+		a.Store.Close()
+	}
+	if a.Sim != nil {
+		a.Sim.Close()
+	}
+}
+
+// Drain ships every ready outbox entry now (tests use it to settle).
+func (a *App) Drain(ctx context.Context) error { return a.delivery.Drain(ctx) }

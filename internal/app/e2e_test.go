@@ -1,0 +1,454 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/auth"
+	"llmmeter/internal/config"
+	"llmmeter/internal/money"
+	"llmmeter/openrouter/openroutertest"
+)
+
+// env is one running service on loopback with its simulator, a user key and
+// a read handle on the store file.
+type env struct {
+	t    *testing.T
+	app  *App
+	base string
+	key  string
+	db   *sql.DB
+	sim  *openroutertest.Server
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := Start(ctx, cfg, zerolog.Nop(), Options{
+		Simulator:      &openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 12, NoKeepAliveComments: false},
+		PendingGiveUp:  time.Minute,
+		GenerationWait: 5 * time.Second,
+		Stdout:         io.Discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, app: a, base: "http://" + a.Addr(), sim: a.Sim}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		a.Shutdown(sctx)
+		if e.db != nil {
+			e.db.Close()
+		}
+	})
+	u, _, err := e.app.Store.EnsureUser(ctx, userInput("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.key, _, err = auth.IssueKey(ctx, a.Store, u.ID, "test", false); err != nil {
+		t.Fatal(err)
+	}
+	if e.db, err = sql.Open("sqlite", filepath.Join(cfg.DataDir, StoreFile)+"?mode=ro"); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) post(body string, key string) *http.Response {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.base+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+func chatBody(stream bool, text string) string {
+	b, _ := json.Marshal(map[string]any{
+		"model": "openai/gpt-4o-mini", "stream": stream,
+		"messages": []map[string]any{{"role": "user", "content": text}},
+	})
+	return string(b)
+}
+
+// settle waits until the simulator is idle and the outbox has shipped
+// everything, then returns.
+func (e *env) settle() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.sim.WaitIdle(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := e.app.Outbox.Stats(ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if st.Ready+st.Pending == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			e.t.Fatalf("outbox never settled: %+v", st)
+		case <-tick.C:
+		}
+	}
+}
+
+type usageRow struct {
+	gen, status, model    string
+	prompt, compl, cached int64
+	cost                  money.Nanos
+	cancelled             bool
+}
+
+func (e *env) usage() map[string]usageRow {
+	e.t.Helper()
+	rows, err := e.db.Query(`SELECT generationId, costStatus, model, promptTokens, completionTokens, cachedTokens, costNanoUsd, cancelled FROM usageTracking`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]usageRow{}
+	for rows.Next() {
+		var r usageRow
+		if err := rows.Scan(&r.gen, &r.status, &r.model, &r.prompt, &r.compl, &r.cached, &r.cost, &r.cancelled); err != nil {
+			e.t.Fatal(err)
+		}
+		out[r.gen] = r
+	}
+	return out
+}
+
+func (e *env) count(table string) int {
+	var n int
+	if err := e.db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// matchLedger asserts one usage row per ledger generation, with the
+// ledger's tokens and cost to the last nano-dollar.
+func (e *env) matchLedger() {
+	e.t.Helper()
+	ledger := e.sim.Ledger()
+	rows := e.usage()
+	if len(rows) != len(ledger) {
+		e.t.Fatalf("store has %d usage rows, ledger %d generations", len(rows), len(ledger))
+	}
+	var sumStore, sumLedger money.Nanos
+	for _, g := range ledger {
+		r, ok := rows[g.ID]
+		if !ok {
+			e.t.Fatalf("generation %s missing from the store", g.ID)
+		}
+		if r.prompt != g.PromptTokens || r.compl != g.CompletionTokens || r.cached != g.CachedTokens || r.cost != g.Cost {
+			e.t.Errorf("%s: store %d/%d/%d $%s, ledger %d/%d/%d $%s", g.ID, r.prompt, r.compl, r.cached, r.cost, g.PromptTokens, g.CompletionTokens, g.CachedTokens, g.Cost)
+		}
+		if g.Cost > 0 && r.cost == 0 {
+			e.t.Errorf("%s recorded at $0 though the upstream billed $%s", g.ID, g.Cost)
+		}
+		if r.cancelled != g.Cancelled {
+			e.t.Errorf("%s: cancelled %v, ledger %v", g.ID, r.cancelled, g.Cancelled)
+		}
+		sumStore += r.cost
+		sumLedger += g.Cost
+	}
+	if sumStore != sumLedger {
+		e.t.Errorf("cost sum: store %s, ledger %s", sumStore, sumLedger)
+	}
+}
+
+// sse reads a streamed response into its data payloads.
+func sse(t *testing.T, r io.Reader) (data []string) {
+	t.Helper()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			data = append(data, p)
+		}
+	}
+	return data
+}
+
+func TestStreamRecordsExactlyTheLedger(t *testing.T) {
+	e := start(t)
+	res := e.post(chatBody(true, "hello there"), e.key)
+	if res.StatusCode != 200 || res.Header.Get("X-Upstream") != "simulator" || !strings.HasPrefix(res.Header.Get("X-Generation-Id"), "gen-") {
+		t.Fatalf("status %d, headers %v", res.StatusCode, res.Header)
+	}
+	data := sse(t, res.Body)
+	res.Body.Close()
+	if len(data) < 3 || data[len(data)-1] != "[DONE]" {
+		t.Fatalf("stream: %q", data)
+	}
+	var last struct {
+		Usage struct {
+			Cost json.Number `json:"cost"`
+		} `json:"usage"`
+	}
+	json.Unmarshal([]byte(data[len(data)-2]), &last)
+	if last.Usage.Cost == "" {
+		t.Fatalf("usage chunk with cost not passed through: %s", data[len(data)-2])
+	}
+	e.settle()
+	e.matchLedger()
+	if r := e.usage()[e.sim.Ledger()[0].ID]; r.status != "reported" {
+		t.Errorf("cost status %q, want reported", r.status)
+	}
+	if e.count("requestLogs") != 1 || e.count("userActivity") != 1 {
+		t.Fatalf("logs %d, activity %d", e.count("requestLogs"), e.count("userActivity"))
+	}
+	var user, status, ua string
+	var code int
+	e.db.QueryRow(`SELECT userId, status, statusCode, COALESCE(userAgent,'') FROM requestLogs`).Scan(&user, &status, &code, &ua)
+	if status != "success" || code != 200 || !strings.HasPrefix(user, "u_") {
+		t.Fatalf("request log: %s %s %d", user, status, code)
+	}
+	// The upstream saw our user id, never the caller's claim.
+	if g := e.sim.Ledger()[0]; g.User != user {
+		t.Fatalf("upstream user %q, want %q", g.User, user)
+	}
+}
+
+func TestNonStreaming(t *testing.T) {
+	e := start(t)
+	res := e.post(chatBody(false, "hi"), e.key)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var v struct {
+		ID    string `json:"id"`
+		Usage struct {
+			Cost json.Number `json:"cost"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil || res.StatusCode != 200 || v.Usage.Cost == "" {
+		t.Fatalf("status %d body %s", res.StatusCode, body)
+	}
+	e.settle()
+	e.matchLedger()
+}
+
+func TestFaults(t *testing.T) {
+	cases := []struct {
+		name       string
+		text       string
+		stream     bool
+		wantStatus int
+		wantLog    string // request log status
+		wantCode   int    // request log status code
+		wantUsage  string // usage row cost status, "" for no row
+		clientSees string // a substring of the body
+	}{
+		// A 402 before streaming reaches the client in OpenAI's error shape; no generation, no usage row.
+		{"insufficient credits", "[sim:status code=402]", true, 402, "error", 402, "", `"type":"insufficient_quota"`},
+		// Moderation keeps its metadata.
+		{"moderation", "[sim:status code=403]", false, 403, "error", 403, "", `"metadata"`},
+		// Persistent 429 after the bounded retries: 429 with Retry-After.
+		{"rate limited", "[sim:status code=429 retry_after=1]", true, 429, "error", 429, "", `"rate_limit_error"`},
+		// The upstream fails mid-stream: the client gets the error chunk; the generation record gives the billed figures.
+		{"mid-stream error", "[sim:midstream after=3]", true, 200, "error", 502, "confirmed", `"finish_reason":"error"`},
+		// A string error code is kept as an error; its status is a generic 502.
+		{"mid-stream error string code", "[sim:midstream after=2 string_code=1]", true, 200, "error", 502, "confirmed", `"error"`},
+		// The upstream connection drops: the client is told, the record comes from /generation.
+		{"abrupt disconnect", "[sim:disconnect after=4]", true, 200, "error", 502, "confirmed", "ended unexpectedly"},
+		// A short stall then a normal end.
+		{"stall", "[sim:stall after=2 ms=100]", true, 200, "success", 200, "reported", "[DONE]"},
+		// A malformed line is dropped, the rest passes.
+		{"malformed line", "[sim:malformed after=2]", true, 200, "success", 200, "reported", "[DONE]"},
+		// No usage chunk: tokens and cost come from the generation record.
+		{"missing usage chunk", "[sim:no_usage]", true, 200, "success", 200, "confirmed", "[DONE]"},
+		// The earlier usage shape (one choice with an empty delta).
+		{"legacy usage chunk", "[sim:legacy_usage]", true, 200, "success", 200, "reported", "[DONE]"},
+		// A provider error inside a 200 plain response.
+		{"provider error", "[sim:provider_error]", false, 200, "error", 502, "reported", `"error"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := start(t)
+			res := e.post(chatBody(c.stream, "tell me "+c.text), e.key)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != c.wantStatus || !strings.Contains(string(body), c.clientSees) {
+				t.Fatalf("status %d (want %d), body %s", res.StatusCode, c.wantStatus, body)
+			}
+			if c.stream && c.wantStatus == 200 && strings.Count(string(body), "{\"id\":\"gen-") == 0 {
+				t.Fatalf("no chunks forwarded: %s", body)
+			}
+			if c.wantStatus == 429 && res.Header.Get("Retry-After") == "" {
+				t.Errorf("429 without Retry-After")
+			}
+			if c.wantStatus >= 400 {
+				var v struct {
+					Error struct{ Message, Type, Code string } `json:"error"`
+				}
+				if json.Unmarshal(body, &v) != nil || v.Error.Message == "" || v.Error.Type == "" {
+					t.Errorf("error body not in OpenAI's shape: %s", body)
+				}
+			}
+			e.settle()
+			e.matchLedger()
+			var status string
+			var code int
+			e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
+			if status != c.wantLog || code != c.wantCode {
+				t.Errorf("request log %s %d, want %s %d", status, code, c.wantLog, c.wantCode)
+			}
+			rows := e.usage()
+			if c.wantUsage == "" {
+				if len(rows) != 0 {
+					t.Errorf("usage rows for a call that generated nothing: %v", rows)
+				}
+				return
+			}
+			for _, r := range rows {
+				if r.status != c.wantUsage {
+					t.Errorf("cost status %s, want %s", r.status, c.wantUsage)
+				}
+			}
+		})
+	}
+}
+
+func TestTransientUpstreamErrorIsRetried(t *testing.T) {
+	e := start(t)
+	e.sim.Enqueue(openroutertest.Fault{Kind: openroutertest.FaultStatus, Status: 503})
+	res := e.post(chatBody(true, "retry me"), e.key)
+	data := sse(t, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || data[len(data)-1] != "[DONE]" {
+		t.Fatalf("status %d, %q", res.StatusCode, data)
+	}
+	e.settle()
+	e.matchLedger()
+}
+
+func TestClientDisconnectIsStillRecorded(t *testing.T) {
+	e := start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.base+"/v1/chat/completions", strings.NewReader(chatBody(true, "long answer [sim:tokens n=400] [sim:stall after=5 ms=30000]")))
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read the first content chunk, then walk away.
+	br := bufio.NewReader(res.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "data: {") {
+			break
+		}
+	}
+	cancel()
+	res.Body.Close()
+	e.settle()
+	e.matchLedger()
+	g := e.sim.Ledger()[0]
+	if !g.Cancelled || g.CompletionTokens >= 400 {
+		t.Fatalf("ledger: %+v", g)
+	}
+	var status string
+	var code int
+	e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
+	if status != "error" || code != 499 {
+		t.Fatalf("request log %s %d", status, code)
+	}
+}
+
+func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
+	e := start(t)
+	cases := []struct {
+		name, body, key string
+		status          int
+	}{
+		{"no credential", chatBody(true, "x"), "", 401},                             // anonymous
+		{"unknown key", chatBody(true, "x"), "llm_nope", 401},                       // forged key
+		{"not json", "{", e.key, 400},                                               // syntax
+		{"no messages", `{"model":"openai/gpt-4o-mini","messages":[]}`, e.key, 400}, // empty
+		{"no model", `{"messages":[{"role":"user","content":"x"}]}`, e.key, 400},    // model missing
+		{"bad conversation id", `{"model":"m","conversation_id":5,"messages":[{"role":"user","content":"x"}]}`, e.key, 400},
+		{"too large", `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("a", 5<<20) + `"}]}`, e.key, 413},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := e.post(c.body, c.key)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			var v struct {
+				Error struct{ Message, Type, Code string } `json:"error"`
+			}
+			if res.StatusCode != c.status || json.Unmarshal(body, &v) != nil || v.Error.Message == "" {
+				t.Fatalf("status %d body %s", res.StatusCode, body)
+			}
+		})
+	}
+	e.settle()
+	if n := e.count("requestLogs") + e.count("usageTracking") + e.count("userActivity"); n != 0 {
+		t.Fatalf("bad input stored %d rows", n)
+	}
+	if len(e.sim.Ledger()) != 0 {
+		t.Fatal("bad input reached the upstream")
+	}
+}
+
+func TestManyConcurrentStreams(t *testing.T) {
+	e := start(t)
+	const n = 300
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			res := e.post(chatBody(i%3 != 0, fmt.Sprintf("question %d", i)), e.key)
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || (i%3 != 0 && !bytes.HasSuffix(b, []byte("data: [DONE]\n\n"))) {
+				errs <- fmt.Errorf("request %d: %d %s", i, res.StatusCode, b)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.settle()
+	if len(e.sim.Ledger()) != n {
+		t.Fatalf("ledger has %d generations", len(e.sim.Ledger()))
+	}
+	e.matchLedger()
+	if e.count("requestLogs") != n || e.count("userActivity") != n {
+		t.Fatalf("logs %d activity %d", e.count("requestLogs"), e.count("userActivity"))
+	}
+	t.Logf("%d concurrent requests: %d usage rows, %d request logs, %d activity rows", n, len(e.usage()), e.count("requestLogs"), e.count("userActivity"))
+}

@@ -1,0 +1,5 @@
+package app
+
+import "llmmeter/internal/store"
+
+func userInput(name string) store.EnsureUserInput { return store.EnsureUserInput{ExternalID: name} }

@@ -1,0 +1,120 @@
+// Package auth says who is calling. An Authenticator turns a request's
+// bearer credential into a Principal; API keys are one kind, and Clerk
+// session tokens slot in as another behind the same interface.
+//
+// API keys are random, shown once, stored only as a SHA-256 hash, and tied
+// to a user. A revoked key stops working at once (no cache).
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"llmmeter/internal/store"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	UserID  string
+	KeyID   string // set for API keys
+	IsAdmin bool
+	Method  string // "api_key" or "clerk"
+}
+
+// Errors an Authenticator returns; both answer 401, with a message a client
+// may see.
+var (
+	ErrMissing = errors.New("missing bearer credential")
+	ErrInvalid = errors.New("invalid credential")
+)
+
+// Authenticator checks a request's credential.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request) (Principal, error)
+}
+
+// KeyPrefix starts every API key, so a leaked key is recognisable.
+const KeyPrefix = "llm_"
+
+// NewKey returns a fresh secret key and the hash and display prefix to store.
+func NewKey() (secret, hash, prefix string) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	secret = KeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return secret, HashKey(secret), secret[:len(KeyPrefix)+6]
+}
+
+// HashKey is the stored form of a key.
+func HashKey(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// Bearer returns the token of an Authorization: Bearer header.
+func Bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	tok := strings.TrimSpace(h[7:])
+	return tok, tok != ""
+}
+
+// Keys authenticates API keys against a store.
+type Keys struct {
+	Store store.Store
+}
+
+// Authenticate looks the bearer key up by hash.
+func (k Keys) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {
+	tok, ok := Bearer(r)
+	if !ok {
+		return Principal{}, ErrMissing
+	}
+	if !strings.HasPrefix(tok, KeyPrefix) {
+		return Principal{}, ErrInvalid
+	}
+	key, err := k.Store.APIKeyByHash(ctx, HashKey(tok))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && key.Revoked()) {
+		return Principal{}, ErrInvalid
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("auth: key lookup: %w", err)
+	}
+	return Principal{UserID: key.UserID, KeyID: key.ID, IsAdmin: key.IsAdmin, Method: "api_key"}, nil
+}
+
+// IssueKey creates a key for user and returns the secret, shown once.
+func IssueKey(ctx context.Context, s store.Store, userID, name string, admin bool) (string, store.APIKey, error) {
+	secret, hash, prefix := NewKey()
+	k, err := s.CreateAPIKey(ctx, store.NewAPIKey{UserID: userID, Hash: hash, Prefix: prefix, Name: name, IsAdmin: admin})
+	if err != nil {
+		return "", store.APIKey{}, err
+	}
+	return secret, k, nil
+}
+
+// Bootstrap makes sure an empty store has an admin: when no key exists, it
+// creates the "admin" user and an admin key and returns the secret, which
+// the caller prints once. It returns "" when keys already exist.
+func Bootstrap(ctx context.Context, s store.Store) (string, error) {
+	keys, err := s.ListAPIKeys(ctx, "")
+	if err != nil || len(keys) > 0 {
+		return "", err
+	}
+	u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "admin", Name: "Administrator"})
+	if err != nil {
+		return "", err
+	}
+	secret, _, err := IssueKey(ctx, s, u.ID, "bootstrap admin key", true)
+	return secret, err
+}

@@ -1,0 +1,118 @@
+// Package cli is the admin command line (cmd/llmmeterctl): API keys today,
+// more admin operations as they land. It works on the embedded store under
+// DATA_DIR directly, so it needs no running service.
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"llmmeter/internal/app"
+	"llmmeter/internal/auth"
+	"llmmeter/internal/store"
+	"llmmeter/internal/store/sqlitestore"
+)
+
+const usage = `usage: llmmeterctl [-data-dir DIR] COMMAND
+
+commands:
+  keys create -user NAME [-admin] [-name LABEL]   create a key for user NAME (created if new); prints the secret once
+  keys list [-user ID]                            list keys (never secrets)
+  keys revoke KEY_ID                              revoke a key at once
+`
+
+// Run executes args and returns the process exit code.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("llmmeterctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defDir := getenv("DATA_DIR")
+	if defDir == "" {
+		defDir = "./data"
+	}
+	dataDir := fs.String("data-dir", defDir, "data directory of the embedded store ($DATA_DIR)")
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) < 2 || rest[0] != "keys" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	s, err := sqlitestore.Open(ctx, filepath.Join(*dataDir, app.StoreFile))
+	if err != nil {
+		fmt.Fprintln(stderr, "llmmeterctl:", err)
+		return 1
+	}
+	defer s.Close()
+	if err := keys(ctx, s, rest[1], rest[2:], stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "llmmeterctl:", err)
+		return 1
+	}
+	return 0
+}
+
+func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keys "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch cmd {
+	case "create":
+		user := fs.String("user", "", "user name (external id); created if new")
+		admin := fs.Bool("admin", false, "the key may use admin functions")
+		name := fs.String("name", "", "a label for the key")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if *user == "" {
+			return fmt.Errorf("keys create: -user is required")
+		}
+		u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: *user, Name: *user})
+		if err != nil {
+			return err
+		}
+		secret, k, err := auth.IssueKey(ctx, s, u.ID, *name, *admin)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created key %s for user %s (%s)\n%s\n", k.ID, *user, u.ID, secret)
+		return nil
+	case "list":
+		user := fs.String("user", "", "only this user id")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		list, err := s.ListAPIKeys(ctx, *user)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSER\tPREFIX\tNAME\tADMIN\tCREATED\tREVOKED")
+		for _, k := range list {
+			revoked := "-"
+			if k.Revoked() {
+				revoked = time.UnixMilli(k.RevokedAt).UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%v\t%s\t%s\n", k.ID, k.UserID, k.Prefix, k.Name, k.IsAdmin,
+				time.UnixMilli(k.CreatedAt).UTC().Format(time.RFC3339), revoked)
+		}
+		return tw.Flush()
+	case "revoke":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return fmt.Errorf("keys revoke: give exactly one key id")
+		}
+		if err := s.RevokeAPIKey(ctx, fs.Arg(0)); err != nil {
+			return fmt.Errorf("keys revoke %s: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
+		return nil
+	}
+	return fmt.Errorf("unknown command keys %s", cmd)
+}

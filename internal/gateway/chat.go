@@ -1,0 +1,246 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"llmmeter/openrouter"
+)
+
+// call is one chat completion in flight: what the request said and what
+// the gateway has learned so far. record turns it into rows.
+type call struct {
+	requestID      string
+	userID         string
+	conversationID string
+	messageID      string
+	model          string // requested; the summary has the one used
+	stream         bool
+	start          time.Time
+	requestSize    int64
+	userAgent      string
+	ip             string
+
+	ttft        time.Duration // first data chunk, from start
+	upstreamDur time.Duration // upstream open to end
+	summary     openrouter.Summary
+	responseLen int64
+	clientGone  bool
+	upstreamErr error // the stream broke, or the call failed before it began
+	failure     *apiError
+}
+
+// chat serves POST /v1/chat/completions.
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
+	ri := info(r.Context())
+	c := &call{
+		requestID: ri.ID, userID: principal(r.Context()).UserID, start: s.opt.Now(),
+		userAgent: r.UserAgent(), ip: clientIP(r, s.opt.IPPolicy),
+	}
+	req, err := s.decode(w, r, c)
+	if err != nil {
+		return err // bad input: nothing is recorded
+	}
+	ri.Model, ri.Stream = c.model, c.stream
+	req.User = c.userID // OpenRouter's per-end-user id: ours, never the caller's claim
+	if c.stream {
+		s.streamChat(w, r, c, req)
+	} else {
+		s.completeChat(w, r, c, req)
+	}
+	s.record(r.Context(), c)
+	if c.failure != nil {
+		return c.failure
+	}
+	return nil
+}
+
+// decode reads and validates the body. conversation_id and message_id are
+// ours, taken out before the request goes upstream.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openrouter.ChatRequest, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
+				Message: "Request body is larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes."}
+		}
+		return nil, badRequest("Could not read the request body.")
+	}
+	c.requestSize = int64(len(body))
+	var req openrouter.ChatRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("Request body is not a valid chat completion request: %v", jsonProblem(err))
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"conversation_id", &c.conversationID}, {"message_id", &c.messageID}} {
+		key, dst := f.key, f.dst
+		raw, ok := req.Extra[key]
+		if !ok {
+			continue
+		}
+		delete(req.Extra, key)
+		if err := json.Unmarshal(raw, dst); err != nil || len(*dst) > 128 {
+			return nil, badRequest("%s must be a string of at most 128 characters.", key)
+		}
+	}
+	if err := req.Validate(); err != nil {
+		return nil, badRequest("%v", err)
+	}
+	c.model, c.stream = req.Model, req.Stream
+	if c.model == "" && len(req.Models) > 0 {
+		c.model = req.Models[0]
+	}
+	return &req, nil
+}
+
+// jsonProblem describes a JSON error without echoing the body.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return "invalid JSON at byte " + strconv.FormatInt(syn.Offset, 10)
+	case errors.As(err, &typ):
+		return "field " + typ.Field + " has the wrong type"
+	default:
+		return "invalid JSON"
+	}
+}
+
+func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
+	up := s.opt.Now()
+	res, err := s.opt.Upstream.Chat(r.Context(), req)
+	c.upstreamDur = s.opt.Now().Sub(up)
+	if err != nil {
+		c.fail(r.Context(), err)
+		return
+	}
+	c.summary = res.Summary
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if c.summary.GenerationID != "" {
+		h.Set("X-Generation-Id", c.summary.GenerationID)
+	}
+	w.WriteHeader(http.StatusOK)
+	n, err := w.Write(res.Raw)
+	c.responseLen = int64(n)
+	c.ttft = c.upstreamDur
+	if err != nil {
+		c.clientGone = true
+	}
+}
+
+// streamChat forwards each SSE event as it arrives, flushing per event.
+func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
+	up := s.opt.Now()
+	st, err := s.opt.Upstream.ChatStream(r.Context(), req)
+	if err != nil {
+		c.upstreamDur = s.opt.Now().Sub(up)
+		c.fail(r.Context(), err)
+		return
+	}
+	defer st.Close()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	if id := st.Summary().GenerationID; id != "" {
+		h.Set("X-Generation-Id", id)
+	}
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	rc.Flush()
+
+	buf := make([]byte, 0, 4096)
+	for {
+		ev, err := st.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.upstreamErr = err
+			}
+			break
+		}
+		buf = buf[:0]
+		switch ev.Kind {
+		case openrouter.EventComment:
+			buf = append(append(buf, ev.Raw...), '\n', '\n')
+		case openrouter.EventData:
+			if ev.Malformed {
+				continue // a client SDK would choke on it; the summary counts it
+			}
+			if c.ttft == 0 {
+				c.ttft = s.opt.Now().Sub(c.start)
+			}
+			buf = append(append(append(buf, "data: "...), ev.Raw...), '\n', '\n')
+		case openrouter.EventDone:
+			buf = append(buf, "data: [DONE]\n\n"...)
+		}
+		n, werr := w.Write(buf)
+		c.responseLen += int64(n)
+		if werr == nil {
+			werr = rc.Flush()
+		}
+		if werr != nil {
+			c.clientGone = true
+			break
+		}
+	}
+	c.upstreamDur = s.opt.Now().Sub(up)
+	c.summary = st.Summary()
+	if r.Context().Err() != nil {
+		c.clientGone = true
+	}
+	if c.upstreamErr != nil && !c.clientGone {
+		// The upstream broke without saying why: tell the client in the
+		// same shape OpenRouter uses for mid-stream errors.
+		n, _ := w.Write(brokenStreamEvent(c.summary))
+		c.responseLen += int64(n)
+		rc.Flush()
+	}
+}
+
+// brokenStreamEvent is OpenRouter's mid-stream error chunk.
+func brokenStreamEvent(sum openrouter.Summary) []byte {
+	ev := map[string]any{
+		"id": sum.GenerationID, "object": "chat.completion.chunk", "model": sum.Model,
+		"error":   map[string]any{"code": 502, "message": "The upstream stream ended unexpectedly."},
+		"choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "error"}},
+	}
+	b, _ := json.Marshal(ev)
+	var out bytes.Buffer
+	out.WriteString("data: ")
+	out.Write(b)
+	out.WriteString("\n\n")
+	return out.Bytes()
+}
+
+// fail records a call that failed before any byte reached the client.
+func (c *call) fail(ctx context.Context, err error) {
+	c.upstreamErr = err
+	if ctx.Err() != nil {
+		c.clientGone = true
+	}
+	var up *openrouter.APIError
+	if errors.As(err, &up) {
+		c.failure = upstreamError(up)
+		return
+	}
+	c.failure = upstreamOrUnreachable(err)
+}
+
+func upstreamOrUnreachable(err error) *apiError {
+	var up *openrouter.APIError
+	if errors.As(err, &up) {
+		return upstreamError(up)
+	}
+	return upstreamUnreachable(err)
+}

@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/auth"
+	"llmmeter/internal/money"
+)
+
+// reqInfo is what one request's log line says. The handler fills it in as it
+// learns things; the logging middleware writes it once at the end.
+type reqInfo struct {
+	ID          string
+	UserID      string
+	Model       string
+	Status      int
+	Generation  string
+	Stream      bool
+	UpstreamMs  int64
+	TTFTMs      int64
+	Tokens      int64
+	Cost        money.Nanos
+	CostStatus  string
+	ErrorCode   string
+	ClientGone  bool
+	ResponseLen int64
+}
+
+type ctxKey int
+
+const (
+	infoKey ctxKey = iota
+	principalKey
+)
+
+func info(ctx context.Context) *reqInfo {
+	if i, ok := ctx.Value(infoKey).(*reqInfo); ok {
+		return i
+	}
+	return &reqInfo{}
+}
+
+func principal(ctx context.Context) auth.Principal {
+	p, _ := ctx.Value(principalKey).(auth.Principal)
+	return p
+}
+
+// newRequestID is our own id for every request. A client's X-Request-Id is
+// logged beside it but never used as an idempotency key: two clients could
+// send the same one.
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// statusWriter remembers the status and byte count, and passes Flush and
+// Unwrap through so http.ResponseController reaches the real writer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// withRequest assigns the request id, recovers panics, and logs one line
+// per request: never keys, tokens or message text.
+func withRequest(log zerolog.Logger, simulated bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &reqInfo{ID: newRequestID()}
+		sw := &statusWriter{ResponseWriter: w}
+		sw.Header().Set("X-Request-Id", ri.ID)
+		if simulated {
+			sw.Header().Set("X-Upstream", "simulator")
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error().Str("request_id", ri.ID).Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
+				if sw.status == 0 {
+					writeError(sw, &apiError{Status: 500, Type: "server_error", Code: "internal_error", Message: "Internal error."})
+				}
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			ev := log.Info()
+			if status >= 500 {
+				ev = log.Error()
+			}
+			ev.Str("request_id", ri.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+				Dur("latency", time.Since(start)).Int64("bytes_out", sw.n)
+			if cid := r.Header.Get("X-Request-Id"); cid != "" && len(cid) <= 128 {
+				ev.Str("client_request_id", cid)
+			}
+			if ri.UserID != "" {
+				ev.Str("user", ri.UserID)
+			}
+			if ri.Model != "" {
+				ev.Str("model", ri.Model).Bool("stream", ri.Stream).Str("generation_id", ri.Generation).
+					Int64("upstream_ms", ri.UpstreamMs).Int64("ttft_ms", ri.TTFTMs).Int64("tokens", ri.Tokens).
+					Str("cost_usd", ri.Cost.String()).Str("cost_status", ri.CostStatus)
+			}
+			if ri.ErrorCode != "" {
+				ev.Str("error_code", ri.ErrorCode)
+			}
+			if ri.ClientGone {
+				ev.Bool("client_gone", true)
+			}
+			ev.Msg("request")
+		}()
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey, ri)))
+	})
+}
+
+// handlerFunc is a handler that returns its error to one writer of responses.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// serve adapts h: an error becomes its client face; the cause is logged.
+func serve(log zerolog.Logger, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		ae := asAPIError(err)
+		ri := info(r.Context())
+		ri.ErrorCode = ae.Code
+		if ae.Cause != nil && ae.Status >= 500 {
+			log.Error().Str("request_id", ri.ID).Err(ae.Cause).Msg(ae.Message)
+		}
+		if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+			return // the response began; nothing more can be said
+		}
+		writeError(w, ae)
+	})
+}
+
+// requireAuth admits callers the authenticator accepts.
+func requireAuth(a auth.Authenticator, log zerolog.Logger, next http.Handler) http.Handler {
+	return serve(log, func(w http.ResponseWriter, r *http.Request) error {
+		p, err := a.Authenticate(r.Context(), r)
+		if err != nil {
+			return err
+		}
+		info(r.Context()).UserID = p.UserID
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+		return nil
+	})
+}

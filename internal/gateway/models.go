@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"llmmeter/openrouter"
+)
+
+// modelCache keeps OpenRouter's model list (with pricing) for a while, so
+// that /v1/models and cost estimates do not call upstream every time.
+type modelCache struct {
+	client *openrouter.Client
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu      sync.Mutex
+	fetched time.Time
+	list    []openrouter.Model
+	byID    map[string]openrouter.Model
+}
+
+func (c *modelCache) get(ctx context.Context) ([]openrouter.Model, map[string]openrouter.Model, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.list != nil && c.now().Sub(c.fetched) < c.ttl {
+		return c.list, c.byID, nil
+	}
+	list, err := c.client.Models(ctx)
+	if err != nil {
+		if c.list != nil {
+			return c.list, c.byID, nil // stale beats nothing
+		}
+		return nil, nil, err
+	}
+	c.list, c.fetched = list, c.now()
+	c.byID = make(map[string]openrouter.Model, len(list))
+	for _, m := range list {
+		c.byID[m.ID] = m
+	}
+	return c.list, c.byID, nil
+}
+
+// pricing returns the price table entry of model, if known.
+func (c *modelCache) pricing(ctx context.Context, model string) (openrouter.Pricing, bool) {
+	_, byID, err := c.get(ctx)
+	if err != nil {
+		return openrouter.Pricing{}, false
+	}
+	m, ok := byID[model]
+	return m.Pricing, ok
+}
+
+// listModels answers GET /v1/models in OpenAI's list shape, with
+// OpenRouter's name, context length and pricing kept beside.
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
+	list, _, err := s.models.get(r.Context())
+	if err != nil {
+		return upstreamOrUnreachable(err)
+	}
+	type model struct {
+		ID            string             `json:"id"`
+		Object        string             `json:"object"`
+		Created       int64              `json:"created"`
+		OwnedBy       string             `json:"owned_by"`
+		Name          string             `json:"name,omitempty"`
+		ContextLength int64              `json:"context_length,omitempty"`
+		Pricing       openrouter.Pricing `json:"pricing"`
+	}
+	out := struct {
+		Object string  `json:"object"`
+		Data   []model `json:"data"`
+	}{Object: "list", Data: make([]model, 0, len(list))}
+	for _, m := range list {
+		out.Data = append(out.Data, model{ID: m.ID, Object: "model", OwnedBy: "openrouter", Name: m.Name, ContextLength: m.ContextLength, Pricing: m.Pricing})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"llmmeter/internal/config"
+	"llmmeter/internal/outbox"
+	"llmmeter/internal/store"
+)
+
+// record hands the call's rows to the outbox and waits until they are
+// durable, so that a response which ended normally is never lost. It runs
+// after the last chunk was flushed: time to first token is unaffected.
+func (s *Server) record(ctx context.Context, c *call) {
+	b, state := c.rows(s.opt.Now())
+	ri := info(ctx)
+	ri.Generation, ri.UpstreamMs, ri.TTFTMs, ri.ClientGone = c.summary.GenerationID, c.upstreamDur.Milliseconds(), c.ttft.Milliseconds(), c.clientGone
+	if len(b.Usage) > 0 {
+		ri.Tokens, ri.Cost, ri.CostStatus = b.Usage[0].TotalTokens, b.Usage[0].Cost, string(b.Usage[0].CostStatus)
+		if state == outbox.Pending {
+			ri.CostStatus = "pending"
+		}
+	}
+	// The client may be gone; the rows must still be written.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.opt.Outbox.Put(ctx, c.requestID, state, b); err != nil {
+		s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Str("generation_id", c.summary.GenerationID).
+			Msg("ROWS LOST: the outbox refused a request's rows")
+	}
+}
+
+// rows builds the request's usage, request-log and activity rows. The usage
+// row is ready when OpenRouter reported the cost; otherwise the entry is
+// pending until the generation record confirms tokens and cost.
+func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
+	sum := c.summary
+	ts, proc := c.start.UnixMilli(), end.Sub(c.start).Milliseconds()
+	model := sum.Model
+	if model == "" {
+		model = c.model
+	}
+	rl := store.RequestLog{
+		RequestID: c.requestID, UserID: c.userID, RequestType: "chat.completions", Method: http.MethodPost,
+		Endpoint: "/v1/chat/completions", Model: model, GenerationID: sum.GenerationID,
+		Status: store.StatusSuccess, StatusCode: http.StatusOK,
+		RequestSize: c.requestSize, ResponseSize: c.responseLen, ProcessingTime: proc, TimeToFirstToken: c.ttft.Milliseconds(),
+		UserAgent: truncate(c.userAgent, 512), IPAddress: c.ip, Timestamp: ts,
+	}
+	switch {
+	case c.failure != nil:
+		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, c.failure.Status, c.failure.Type, truncate(c.failure.Message, 1024)
+	case c.clientGone:
+		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, 499, "client_disconnected", "The client closed the connection before the response ended."
+	case sum.Err != nil:
+		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, errorStatus(sum.Err.Code), "upstream_error", truncate(sum.Err.Message, 1024)
+	case c.upstreamErr != nil:
+		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, http.StatusBadGateway, "upstream_stream_broken", "The upstream stream ended unexpectedly."
+	}
+	meta := map[string]any{"model": model, "stream": c.stream, "status": rl.Status}
+	if sum.GenerationID != "" {
+		meta["generationId"] = sum.GenerationID
+	}
+	if c.conversationID != "" {
+		meta["conversationId"] = c.conversationID
+	}
+	b := store.Batch{
+		RequestLogs: []store.RequestLog{rl},
+		Activity:    []store.Activity{{ActivityKey: c.requestID, UserID: c.userID, ActivityType: store.ActivityChatCompletion, Metadata: meta, Timestamp: ts}},
+	}
+	if sum.GenerationID == "" {
+		return b, outbox.Ready // no generation happened upstream: nothing was spent
+	}
+	u := store.Usage{
+		GenerationID: sum.GenerationID, RequestID: c.requestID, UserID: c.userID,
+		ConversationID: c.conversationID, MessageID: c.messageID, Model: model, Provider: sum.Provider,
+		FinishReason: sum.FinishReason, Timestamp: ts, ProcessingTime: proc, Stream: c.stream,
+		CostStatus: store.CostEstimated,
+	}
+	state := outbox.Pending
+	if up := sum.Usage; up != nil {
+		u.PromptTokens, u.CompletionTokens, u.TotalTokens = up.PromptTokens, up.CompletionTokens, up.TotalTokens
+		u.CachedTokens, u.ReasoningTokens = up.PromptTokensDetails.CachedTokens, up.CompletionTokensDetails.ReasoningTokens
+		u.IsBYOK = up.IsBYOK
+		if up.Cost != nil {
+			u.Cost, u.CostStatus, state = *up.Cost, store.CostReported, outbox.Ready
+		}
+	} else {
+		// No usage chunk: rough figures (about four characters a token) that
+		// stand only if the generation record never answers.
+		u.Cancelled = c.clientGone
+		u.PromptTokens, u.CompletionTokens = c.requestSize/4, int64(sum.CompletionChars+3)/4
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	}
+	if u.TotalTokens == 0 {
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	}
+	b.Usage = []store.Usage{u}
+	return b, state
+}
+
+// errorStatus turns OpenRouter's mid-stream error code (a number or a
+// string) into the HTTP status a request log keeps.
+func errorStatus(code string) int {
+	if n, err := strconv.Atoi(code); err == nil && n >= 400 && n <= 599 {
+		return n
+	}
+	return http.StatusBadGateway
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// clientIP is the peer address under the configured privacy policy.
+// Forwarded headers are not trusted: the service listens on loopback or
+// behind a proxy the operator controls.
+func clientIP(r *http.Request, policy string) string {
+	if policy == config.IPOff {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || policy != config.IPTruncate {
+		return host
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.Mask(net.CIDRMask(24, 32)).String()
+	}
+	return ip.Mask(net.CIDRMask(48, 128)).String()
+}

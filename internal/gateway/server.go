@@ -1,0 +1,96 @@
+// Package gateway is the OpenAI-compatible front door: it authenticates the
+// caller, forwards chat completions to OpenRouter (streaming chunks as they
+// arrive), and hands one usage, request-log and activity row per request to
+// the durable outbox, off the streaming path.
+//
+// Guarantees: a response that ended normally was recorded durably before its
+// last byte; a request cut short (client gone, upstream failure) is recorded
+// as pending and completed from OpenRouter's generation record. Bad input
+// gets a 4xx in OpenAI's error shape and records nothing.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/auth"
+	"llmmeter/internal/outbox"
+	"llmmeter/internal/store"
+	"llmmeter/openrouter"
+)
+
+// Options wire a Server.
+type Options struct {
+	Upstream     *openrouter.Client
+	Auth         auth.Authenticator
+	Outbox       *outbox.Outbox
+	Store        store.Store // for readiness
+	Log          zerolog.Logger
+	MaxBodyBytes int64
+	IPPolicy     string // config.IPFull, IPTruncate or IPOff
+	Simulated    bool   // the upstream is the built-in simulator
+	Now          func() time.Time
+}
+
+// Server serves the gateway's HTTP API.
+type Server struct {
+	opt    Options
+	models *modelCache
+}
+
+// New returns a Server; opt.Upstream, Auth, Outbox and Store are required.
+func New(opt Options) *Server {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 4 << 20
+	}
+	return &Server{opt: opt, models: &modelCache{client: opt.Upstream, ttl: 5 * time.Minute, now: opt.Now}}
+}
+
+// Handler returns the routes, wrapped request-id → log → recover → auth.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	authed := func(h handlerFunc) http.Handler {
+		return requireAuth(s.opt.Auth, s.opt.Log, serve(s.opt.Log, h))
+	}
+	mux.Handle("POST /v1/chat/completions", authed(s.chat))
+	mux.Handle("GET /v1/models", authed(s.listModels))
+	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	mux.Handle("GET /readyz", http.HandlerFunc(s.ready))
+	mux.Handle("/", serve(s.opt.Log, func(w http.ResponseWriter, r *http.Request) error {
+		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found", Message: "Unknown endpoint " + r.Method + " " + r.URL.Path + "."}
+	}))
+	return withRequest(s.opt.Log, s.opt.Simulated, mux)
+}
+
+// ready answers 200 when the store answers, with the outbox depth as detail.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	detail := map[string]any{"status": "ready"}
+	status := http.StatusOK
+	if err := s.opt.Store.Ping(ctx); err != nil {
+		status, detail["status"], detail["store"] = http.StatusServiceUnavailable, "unavailable", "unreachable"
+	}
+	if st, err := s.opt.Outbox.Stats(ctx); err == nil {
+		detail["outbox"] = map[string]any{"ready": st.Ready, "pending": st.Pending, "dead": st.Dead, "oldestMs": st.OldestMs}
+	}
+	if s.opt.Simulated {
+		detail["upstream"] = "simulator"
+	}
+	writeJSON(w, status, detail)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
