@@ -123,7 +123,7 @@ func withRequest(log zerolog.Logger, simulated bool, next http.Handler) http.Han
 				ev = log.Error()
 			}
 			ev.Str("request_id", ri.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
-				Dur("latency", time.Since(start)).Int64("bytes_out", sw.n)
+				Dur("latency_ms", time.Since(start)).Int64("bytes_out", sw.n)
 			if cid := r.Header.Get("X-Request-Id"); cid != "" && len(cid) <= 128 {
 				ev.Str("client_request_id", cid)
 			}
