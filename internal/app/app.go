@@ -21,6 +21,7 @@ import (
 	"llmmeter/internal/auth"
 	"llmmeter/internal/config"
 	"llmmeter/internal/gateway"
+	"llmmeter/internal/metrics"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
@@ -57,6 +58,7 @@ type App struct {
 	Outbox   *outbox.Outbox
 	Sim      *openroutertest.Server // nil with a real upstream
 	Upstream *openrouter.Client
+	Metrics  *metrics.Metrics
 
 	delivery *outbox.Delivery
 	httpSrv  *http.Server
@@ -113,11 +115,15 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		fmt.Fprintf(opt.Stdout, "\n  First start: created an admin API key. It is shown only this once:\n\n    %s\n\n", secret)
 	}
 
+	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{
-		Upstream: a.Upstream, Auth: auth.Keys{Store: a.Store}, Outbox: a.Outbox, Store: a.Store, Log: log,
+		Upstream: a.Upstream, Auth: auth.Keys{Store: a.Store}, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(),
 	})
-	a.delivery = &outbox.Delivery{Outbox: a.Outbox, Sink: a.Store, Resolver: gw.NewResolver(opt.PendingGiveUp), Log: log}
+	a.delivery = &outbox.Delivery{Outbox: a.Outbox, Sink: a.Store, Resolver: gw.NewResolver(opt.PendingGiveUp), Log: log,
+		OnDelivered: func(rows int) { a.Metrics.DeliveredRows.Add(float64(rows)) },
+		OnFailure:   a.Metrics.DeliveryFailures.Inc,
+	}
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBg = stopBg
 	a.bg.Add(1)

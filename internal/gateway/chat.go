@@ -149,6 +149,8 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 		return
 	}
 	defer st.Close()
+	s.opt.Metrics.ActiveStreams.Inc()
+	defer s.opt.Metrics.ActiveStreams.Dec()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

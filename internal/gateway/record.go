@@ -25,6 +25,7 @@ func (s *Server) record(ctx context.Context, c *call) {
 			ri.CostStatus = "pending"
 		}
 	}
+	s.observe(c, b)
 	// The client may be gone; the rows must still be written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -138,4 +139,31 @@ func clientIP(r *http.Request, policy string) string {
 		return v4.Mask(net.CIDRMask(24, 32)).String()
 	}
 	return ip.Mask(net.CIDRMask(48, 128)).String()
+}
+
+// observe counts the call in the service's metrics. The model label is the
+// model OpenRouter used, never the caller's free text.
+func (s *Server) observe(c *call, b store.Batch) {
+	m := s.opt.Metrics
+	model := "none"
+	if c.summary.Model != "" {
+		model = c.summary.Model
+	}
+	rl := b.RequestLogs[0]
+	m.Requests.WithLabelValues(model, rl.Status, strconv.Itoa(rl.StatusCode)).Inc()
+	if c.upstreamDur > 0 {
+		m.UpstreamLatency.WithLabelValues(model).Observe(c.upstreamDur.Seconds())
+	}
+	if c.ttft > 0 {
+		m.TimeToFirstToken.WithLabelValues(model).Observe(c.ttft.Seconds())
+	}
+	if len(b.Usage) == 0 {
+		return
+	}
+	u := b.Usage[0]
+	m.Tokens.WithLabelValues(model, "prompt").Add(float64(u.PromptTokens))
+	m.Tokens.WithLabelValues(model, "completion").Add(float64(u.CompletionTokens))
+	m.Tokens.WithLabelValues(model, "cached").Add(float64(u.CachedTokens))
+	m.Tokens.WithLabelValues(model, "reasoning").Add(float64(u.ReasoningTokens))
+	m.CostUSD.WithLabelValues(model).Add(u.Cost.USD())
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"llmmeter/internal/auth"
+	"llmmeter/internal/metrics"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
 	"llmmeter/openrouter"
@@ -29,6 +30,7 @@ type Options struct {
 	Auth         auth.Authenticator
 	Outbox       *outbox.Outbox
 	Store        store.Store // for readiness
+	Metrics      *metrics.Metrics
 	Log          zerolog.Logger
 	MaxBodyBytes int64
 	IPPolicy     string // config.IPFull, IPTruncate or IPOff
@@ -46,6 +48,9 @@ type Server struct {
 func New(opt Options) *Server {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New(nil)
 	}
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 4 << 20
@@ -65,6 +70,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
 	mux.Handle("GET /readyz", http.HandlerFunc(s.ready))
+	mux.Handle("GET /metrics", s.opt.Metrics.Handler())
 	mux.Handle("/", serve(s.opt.Log, func(w http.ResponseWriter, r *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found", Message: "Unknown endpoint " + r.Method + " " + r.URL.Path + "."}
 	}))

@@ -33,6 +33,9 @@ type Delivery struct {
 	Sink     Sink
 	Resolver Resolver // may be nil: pending entries then wait forever
 	Log      zerolog.Logger
+	// OnDelivered and OnFailure, when set, observe deliveries (metrics).
+	OnDelivered func(rows int)
+	OnFailure   func()
 
 	MaxBatchRows       int           // rows per Ingest call; default 500
 	Linger             time.Duration // wait after a wake-up to gather more; default 10ms
@@ -95,6 +98,9 @@ func (d *Delivery) shipLoop(ctx context.Context) {
 			n, err := d.shipOnce(ctx)
 			if err != nil {
 				failures++
+				if d.OnFailure != nil {
+					d.OnFailure()
+				}
 				wait := backoff(d.MinBackoff, d.MaxBackoff, failures)
 				d.Log.Warn().Err(err).Int("failures", failures).Dur("retry_in", wait).Msg("outbox delivery failed")
 				if !sleep(ctx, wait) {
@@ -140,6 +146,9 @@ func (d *Delivery) shipOnce(ctx context.Context) (int, error) {
 	_, err = d.Sink.Ingest(ctx, b)
 	switch {
 	case err == nil:
+		if d.OnDelivered != nil {
+			d.OnDelivered(b.Len())
+		}
 		return len(ids), d.Outbox.Delete(ctx, ids)
 	case errors.Is(err, store.ErrInvalid):
 		return d.isolate(ctx, entries[:len(ids)])
