@@ -1,0 +1,213 @@
+package openrouter
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ChatRequest is what the gateway forwards upstream. The fields it reads
+// are typed; every other top-level field of the caller's JSON is kept in
+// Extra and forwarded verbatim, so OpenRouter-specific and future
+// parameters pass through untouched.
+type ChatRequest struct {
+	Model    string            // "model"
+	Models   []string          // "models": OpenRouter's fallback list
+	Messages []json.RawMessage // "messages", raw so content parts, cache_control etc. pass through
+	Stream   bool              // "stream"; Chat and ChatStream override it
+	User     string            // "user": the end user's id
+	Provider json.RawMessage   // "provider" preferences, passed through
+	// Extra holds the other top-level fields by key. Keys naming a typed
+	// field are ignored when marshalling.
+	Extra map[string]json.RawMessage
+}
+
+var typedKeys = []string{"model", "models", "messages", "stream", "user", "provider"}
+
+// maxProblems caps Validate's report so a hostile request cannot make the
+// error itself huge.
+const maxProblems = 20
+
+// UnmarshalJSON decodes a request object; fields of the wrong type are
+// reported together as user-safe problems wrapping ErrInvalidRequest.
+func (r *ChatRequest) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return fmt.Errorf("%w: the body must be a JSON object", ErrInvalidRequest)
+	}
+	*r = ChatRequest{}
+	var problems []error
+	take := func(key string, dst any, want string) {
+		v, ok := m[key]
+		if !ok {
+			return
+		}
+		delete(m, key)
+		if isNull(v) {
+			return
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			problems = append(problems, fmt.Errorf("%s must be %s", key, want))
+		}
+	}
+	take("model", &r.Model, "a string")
+	take("models", &r.Models, "an array of strings")
+	take("messages", &r.Messages, "an array")
+	take("stream", &r.Stream, "a boolean")
+	take("user", &r.User, "a string")
+	if v, ok := m["provider"]; ok {
+		delete(m, "provider")
+		switch {
+		case isNull(v):
+		case !isObject(v):
+			problems = append(problems, errors.New("provider must be an object"))
+		default:
+			r.Provider = v
+		}
+	}
+	if len(m) > 0 {
+		r.Extra = m
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, errors.Join(problems...))
+	}
+	return nil
+}
+
+// MarshalJSON writes the typed fields and then Extra in key order.
+func (r ChatRequest) MarshalJSON() ([]byte, error) { return r.marshal(r.Stream) }
+
+func (r *ChatRequest) marshal(stream bool) ([]byte, error) {
+	size := 64 + len(r.Provider)
+	for _, m := range r.Messages {
+		size += len(m) + 1
+	}
+	for _, v := range r.Extra {
+		size += len(v) + 32
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
+	b.WriteByte('{')
+	first := true
+	key := func(k string) {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		writeJSON(b, k)
+		b.WriteByte(':')
+	}
+	raw := func(name string, v json.RawMessage) error {
+		if !json.Valid(v) {
+			return fmt.Errorf("openrouter: marshal request: %s is not valid JSON", name)
+		}
+		b.Write(v)
+		return nil
+	}
+	if r.Model != "" {
+		key("model")
+		writeJSON(b, r.Model)
+	}
+	if len(r.Models) > 0 {
+		key("models")
+		writeJSON(b, r.Models)
+	}
+	key("messages")
+	b.WriteByte('[')
+	for i, m := range r.Messages {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := raw(fmt.Sprintf("messages[%d]", i), m); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte(']')
+	key("stream")
+	writeJSON(b, stream)
+	if r.User != "" {
+		key("user")
+		writeJSON(b, r.User)
+	}
+	if len(r.Provider) > 0 && !isNull(r.Provider) {
+		key("provider")
+		if err := raw("provider", r.Provider); err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]string, 0, len(r.Extra))
+	for k := range r.Extra {
+		if !slices.Contains(typedKeys, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		key(k)
+		if err := raw(k, r.Extra[k]); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func writeJSON(b *bytes.Buffer, v any) {
+	enc, _ := json.Marshal(v) // strings, bools and []string cannot fail
+	b.Write(enc)
+}
+
+// Validate reports every structural problem at once (errors.Join), each
+// with a message fit to show the caller: a model or a models list,
+// non-empty messages, each an object with a non-empty string "role".
+func (r *ChatRequest) Validate() error {
+	var problems []error
+	add := func(format string, args ...any) {
+		if len(problems) < maxProblems {
+			problems = append(problems, fmt.Errorf(format, args...))
+		} else if len(problems) == maxProblems {
+			problems = append(problems, errors.New("further problems omitted"))
+		}
+	}
+	if r.Model == "" && len(r.Models) == 0 {
+		add("model or models is required")
+	}
+	for i, m := range r.Models {
+		if strings.TrimSpace(m) == "" {
+			add("models[%d] must be a non-empty model id", i)
+		}
+	}
+	if len(r.Messages) == 0 {
+		add("messages must not be empty")
+	}
+	for i, m := range r.Messages {
+		if msg := messageProblem(m); msg != "" {
+			add("messages[%d] %s", i, msg)
+		}
+	}
+	return errors.Join(problems...)
+}
+
+func messageProblem(m json.RawMessage) string {
+	if !isObject(m) {
+		return "must be an object"
+	}
+	var probe struct {
+		Role json.RawMessage `json:"role"`
+	}
+	if err := json.Unmarshal(m, &probe); err != nil {
+		return "is not valid JSON"
+	}
+	if len(probe.Role) == 0 || isNull(probe.Role) {
+		return "needs a role"
+	}
+	var role string
+	if json.Unmarshal(probe.Role, &role) != nil || strings.TrimSpace(role) == "" {
+		return "role must be a non-empty string"
+	}
+	return ""
+}
+
+func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }

@@ -1,0 +1,186 @@
+package openrouter
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const fullRequest = `{
+  "model": "anthropic/claude-3.5-sonnet",
+  "models": ["anthropic/claude-3.5-sonnet", "openai/gpt-4o"],
+  "messages": [
+    {"role": "system", "content": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}]},
+    {"role": "user", "content": "Hi \u00e9 <b>", "name": "u1"}
+  ],
+  "stream": true,
+  "user": "user-42",
+  "provider": {"order": ["Anthropic"], "allow_fallbacks": false, "data_collection": "deny"},
+  "temperature": 0.7,
+  "max_tokens": 1024,
+  "transforms": ["middle-out"],
+  "usage": {"include": true},
+  "stream_options": {"include_usage": true},
+  "reasoning": {"effort": "high", "exclude": false},
+  "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+  "plugins": [{"id": "web", "max_results": 3}],
+  "x_future_param": {"nested": [1, 2.50, null, "s"]}
+}`
+
+func TestChatRequestRoundTrip(t *testing.T) {
+	var r ChatRequest
+	if err := json.Unmarshal([]byte(fullRequest), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Model != "anthropic/claude-3.5-sonnet" || len(r.Models) != 2 || len(r.Messages) != 2 || !r.Stream || r.User != "user-42" || len(r.Provider) == 0 {
+		t.Fatalf("typed fields: %+v", r)
+	}
+	if len(r.Extra) != 9 {
+		t.Errorf("Extra has %d keys", len(r.Extra))
+	}
+	out, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in, back map[string]json.RawMessage
+	json.Unmarshal([]byte(fullRequest), &in)
+	json.Unmarshal(out, &back)
+	if len(in) != len(back) {
+		t.Fatalf("keys %d → %d: %s", len(in), len(back), out)
+	}
+	for k, v := range in {
+		if !jsonEquivalent(t, v, back[k]) {
+			t.Errorf("%s: %s → %s", k, v, back[k])
+		}
+	}
+	// What goes upstream carries messages and Extra byte for byte
+	// (json.Marshal itself compacts a Marshaler's output).
+	wire, err := r.marshal(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{`"x_future_param":{"nested": [1, 2.50, null, "s"]}`, `{"role": "user", "content": "Hi \u00e9 <b>", "name": "u1"}`} {
+		if !strings.Contains(string(wire), raw) {
+			t.Errorf("%s re-encoded: %s", raw, wire)
+		}
+	}
+}
+
+func jsonEquivalent(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func TestChatRequestMarshal(t *testing.T) {
+	tests := []struct {
+		name   string
+		r      ChatRequest
+		stream bool
+		want   string
+	}{
+		{
+			// Extra keys naming typed fields never reach the wire.
+			name: "collisions dropped",
+			r: ChatRequest{Model: "m", Messages: []json.RawMessage{json.RawMessage(`{"role":"user","content":"x"}`)},
+				Extra: map[string]json.RawMessage{"model": json.RawMessage(`"evil"`), "stream": json.RawMessage(`"yes"`), "top_p": json.RawMessage(`0.9`)}},
+			want: `{"model":"m","messages":[{"role":"user","content":"x"}],"stream":false,"top_p":0.9}`,
+		},
+		{
+			// The stream flag is forced by the caller of marshal; empty
+			// optional fields are left out; Extra is in key order.
+			name: "forced stream",
+			r: ChatRequest{Models: []string{"a", "b"}, Messages: []json.RawMessage{json.RawMessage(`{"role":"user"}`)}, Provider: json.RawMessage(`null`),
+				Extra: map[string]json.RawMessage{"z": json.RawMessage(`1`), "a": json.RawMessage(`2`)}},
+			stream: true,
+			want:   `{"models":["a","b"],"messages":[{"role":"user"}],"stream":true,"a":2,"z":1}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.r.marshal(tt.stream)
+			if err != nil || string(got) != tt.want {
+				t.Errorf("marshal = %s, %v\nwant %s", got, err, tt.want)
+			}
+		})
+	}
+	bad := ChatRequest{Model: "m", Messages: []json.RawMessage{json.RawMessage(`{"role":`)}}
+	if _, err := json.Marshal(bad); err == nil {
+		t.Error("invalid raw message marshalled")
+	}
+}
+
+func TestChatRequestUnmarshalErrors(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		// Not an object at all.
+		{"array", `[1]`, "JSON object"},
+		// JSON null is not a request either.
+		{"null", `null`, "JSON object"},
+		// Wrong types are all reported together.
+		{"types", `{"model":5,"messages":{},"stream":"yes","provider":"x"}`, "model must be a string\nmessages must be an array\nstream must be a boolean\nprovider must be an object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r ChatRequest
+			err := json.Unmarshal([]byte(tt.body), &r)
+			if !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	msg := func(s string) json.RawMessage { return json.RawMessage(s) }
+	user := msg(`{"role":"user","content":"hi"}`)
+	tests := []struct {
+		name string
+		r    ChatRequest
+		want []string // problems, in order; nil for valid
+	}{
+		// A model and a message: valid.
+		{"ok", ChatRequest{Model: "m", Messages: []json.RawMessage{user}}, nil},
+		// The fallback list alone names the model.
+		{"models only", ChatRequest{Models: []string{"a"}, Messages: []json.RawMessage{user}}, nil},
+		// Nothing at all: both problems at once.
+		{"empty", ChatRequest{}, []string{"model or models is required", "messages must not be empty"}},
+		// A blank entry in the fallback list.
+		{"blank fallback", ChatRequest{Models: []string{"a", " "}, Messages: []json.RawMessage{user}}, []string{"models[1] must be a non-empty model id"}},
+		// Each message is checked and named by index.
+		{"bad messages", ChatRequest{Model: "m", Messages: []json.RawMessage{
+			user, msg(`"hi"`), msg(`{"content":"x"}`), msg(`{"role":7}`), msg(`{"role":""}`), msg(`{"role":null}`), msg(`{"role":"user"`),
+		}}, []string{
+			"messages[1] must be an object", "messages[2] needs a role", "messages[3] role must be a non-empty string",
+			"messages[4] role must be a non-empty string", "messages[5] needs a role", "messages[6] is not valid JSON",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.r.Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			if err == nil || err.Error() != strings.Join(tt.want, "\n") {
+				t.Errorf("Validate =\n%v\nwant\n%s", err, strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+	// A flood of bad messages yields a bounded report.
+	many := ChatRequest{Model: "m", Messages: make([]json.RawMessage, 1000)}
+	for i := range many.Messages {
+		many.Messages[i] = json.RawMessage(`1`)
+	}
+	if n := len(strings.Split(many.Validate().Error(), "\n")); n != maxProblems+1 {
+		t.Errorf("%d problems reported", n)
+	}
+}
