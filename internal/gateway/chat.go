@@ -121,6 +121,9 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, r
 	res, err := s.opt.Upstream.Chat(r.Context(), req)
 	c.upstreamDur = s.opt.Now().Sub(up)
 	if err != nil {
+		if res != nil {
+			c.summary = res.Summary // a body that broke off still names its generation
+		}
 		c.fail(r.Context(), err)
 		return
 	}

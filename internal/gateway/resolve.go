@@ -46,7 +46,7 @@ func (r *Resolver) Resolve(ctx context.Context, e outbox.Entry) (store.Batch, er
 	if ctx.Err() != nil || r.Now().Sub(time.UnixMilli(e.CreatedAt)) < r.GiveUpAfter {
 		return store.Batch{}, err
 	}
-	if p, ok := r.models.pricing(ctx, u.Model); ok && u.Cost == 0 {
+	if p, ok := r.models.pricing(ctx, u.Model); ok && p.Known() && u.Cost == 0 {
 		u.Cost = p.Cost(openrouter.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens})
 	}
 	u.CostStatus = store.CostEstimated
