@@ -115,9 +115,25 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		fmt.Fprintf(opt.Stdout, "\n  First start: created an admin API key. It is shown only this once:\n\n    %s\n\n", secret)
 	}
 
+	authn := auth.Chain{Keys: auth.Keys{Store: a.Store}}
+	if cfg.ClerkEnabled() {
+		if authn.Clerk, err = auth.NewClerk(auth.ClerkOptions{
+			Issuer:            cfg.ClerkIssuer,
+			JWKSURL:           cfg.ClerkJWKSURL,
+			SecretKey:         string(cfg.ClerkSecretKey),
+			AuthorizedParties: cfg.ClerkAuthorizedParties,
+			Leeway:            cfg.ClerkLeeway,
+			AdminClaim:        cfg.AdminRoleClaim,
+			OrgAdmin:          cfg.ClerkOrgAdmin,
+			Store:             a.Store,
+		}); err != nil {
+			return nil, fmt.Errorf("clerk: %w", err)
+		}
+		log.Info().Str("issuer", cfg.ClerkIssuer).Strs("authorized_parties", cfg.ClerkAuthorizedParties).Msg("accepting Clerk session tokens beside API keys")
+	}
 	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{
-		Upstream: a.Upstream, Auth: auth.Keys{Store: a.Store}, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
+		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(),
 	})
 	a.delivery = &outbox.Delivery{Outbox: a.Outbox, Sink: a.Store, Resolver: gw.NewResolver(opt.PendingGiveUp), Log: log,

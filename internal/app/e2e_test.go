@@ -33,9 +33,13 @@ type env struct {
 	sim  *openroutertest.Server
 }
 
-func start(t *testing.T) *env {
+func start(t *testing.T, extraEnv ...string) *env {
 	t.Helper()
-	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(string) string { return "" })
+	vars := map[string]string{}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		vars[extraEnv[i]] = extraEnv[i+1]
+	}
+	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

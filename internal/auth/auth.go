@@ -1,9 +1,21 @@
 // Package auth says who is calling. An Authenticator turns a request's
-// bearer credential into a Principal; API keys are one kind, and Clerk
-// session tokens slot in as another behind the same interface.
+// bearer credential into a Principal. Two kinds are accepted, side by side
+// behind Chain, which tells them apart by their prefix:
 //
-// API keys are random, shown once, stored only as a SHA-256 hash, and tied
-// to a user. A revoked key stops working at once (no cache).
+//   - API keys (Keys), for server-to-server calls: random, starting with
+//     KeyPrefix, shown once, stored only as a SHA-256 hash, tied to a user.
+//     A revoked key stops working at once (no cache).
+//   - Clerk session tokens (Clerk), for the browser: RS256 JWTs verified
+//     against the instance's JWKS (fetched, cached, refreshed on an unknown
+//     kid at most once a minute), exact issuer, authorized parties, a small
+//     leeway. A Clerk user seen for the first time gets a users row; admins
+//     are marked by a custom session-token claim (default role=admin) or,
+//     when enabled, the org:admin organization role.
+//
+// ErrMissing and ErrInvalid mean 401; ErrForbidden (see RequireAdmin) means
+// authenticated but not allowed, 403. Any other error is the service's own
+// failure (a store or JWKS outage), never the caller's. Tokens and keys
+// never appear in errors.
 package auth
 
 import (

@@ -56,14 +56,32 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	ReportingTZ     *time.Location
 	IPAddresses     string // full | truncate | off
+
+	// Clerk session tokens are accepted when ClerkIssuer is set.
+	ClerkSecretKey         Secret   // Backend API key; fetches the JWKS when ClerkJWKSURL is empty
+	ClerkJWKSURL           string   // e.g. https://clerk.example.com/.well-known/jwks.json
+	ClerkIssuer            string   // a token's iss must equal it exactly
+	ClerkAuthorizedParties []string // origins allowed in azp; empty: not checked
+	ClerkLeeway            time.Duration
+	AdminRoleClaim         string // claim=value marking admins in Clerk session tokens
+	ClerkOrgAdmin          bool   // the org:admin organization role also marks admins
 }
 
 // Simulated reports whether no OpenRouter key is configured, in which case
 // the service runs the built-in simulator as its upstream.
 func (c Config) Simulated() bool { return c.OpenRouterAPIKey == "" }
 
+// ClerkEnabled reports whether Clerk session tokens are accepted.
+func (c Config) ClerkEnabled() bool { return c.ClerkIssuer != "" }
+
 type setting struct {
 	env, flag, def, help string
+}
+
+// secret reports whether the setting holds a secret: its environment value
+// must not become the flag's default, which -h would print.
+func (s setting) secret() bool {
+	return s.env == "OPENROUTER_API_KEY" || s.env == "CLERK_SECRET_KEY" || strings.HasSuffix(s.env, "_SECRET")
 }
 
 var settings = []setting{
@@ -79,21 +97,41 @@ var settings = []setting{
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long open streams may finish on shutdown"},
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
 	{"LOG_IP_ADDRESSES", "log-ip-addresses", "full", "client IPs in request logs: full, truncate or off"},
+	{"CLERK_SECRET_KEY", "clerk-secret-key", "", "Clerk secret key (sk_…); fetches the JWKS from Clerk's Backend API when CLERK_JWKS_URL is empty"},
+	{"CLERK_JWKS_URL", "clerk-jwks-url", "", "JWKS URL of the Clerk instance, e.g. https://clerk.example.com/.well-known/jwks.json"},
+	{"CLERK_ISSUER", "clerk-issuer", "", "Clerk Frontend API URL, the session tokens' exact iss; set it to accept Clerk session tokens"},
+	{"CLERK_AUTHORIZED_PARTIES", "clerk-authorized-parties", "", "comma-separated origins allowed as azp, e.g. https://chat.example.com; empty: not checked"},
+	{"CLERK_LEEWAY", "clerk-leeway", "5s", "clock skew tolerated on exp, nbf and iat of Clerk session tokens"},
+	{"ADMIN_ROLE_CLAIM", "admin-role-claim", "role=admin", "claim=value in a Clerk session token that marks an admin"},
+	{"CLERK_ORG_ADMIN", "clerk-org-admin", "false", "also treat Clerk's org:admin organization role as admin"},
 }
 
 // Load reads the environment (getenv) and then args as flags.
-func Load(args []string, getenv func(string) string) (Config, error) {
+// flagSet declares one flag per setting, defaulting to the environment's
+// value, except for secrets.
+func flagSet(getenv func(string) string) (*flag.FlagSet, map[string]*string) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	vals := make(map[string]*string, len(settings))
 	for _, s := range settings {
 		def := s.def
-		if v := getenv(s.env); v != "" {
+		if v := getenv(s.env); v != "" && !s.secret() {
 			def = v
 		}
 		vals[s.env] = fs.String(s.flag, def, s.help+" ($"+s.env+")")
 	}
+	return fs, vals
+}
+
+// Load reads the environment (getenv) and then args as flags.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	fs, vals := flagSet(getenv)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	for _, s := range settings {
+		if s.secret() && *vals[s.env] == "" {
+			*vals[s.env] = getenv(s.env)
+		}
 	}
 	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
 
@@ -154,7 +192,75 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	default:
 		bad("LOG_IP_ADDRESSES", "must be full, truncate or off, not %q", c.IPAddresses)
 	}
+	loadClerk(&c, get, bad)
 	return c, errors.Join(errs...)
+}
+
+// loadClerk reads and checks the Clerk settings.
+func loadClerk(c *Config, get func(string) string, bad func(env, format string, a ...any)) {
+	c.ClerkSecretKey = Secret(get("CLERK_SECRET_KEY"))
+	c.ClerkJWKSURL = get("CLERK_JWKS_URL")
+	c.ClerkIssuer = get("CLERK_ISSUER")
+	c.AdminRoleClaim = get("ADMIN_ROLE_CLAIM")
+	for _, p := range strings.Split(get("CLERK_AUTHORIZED_PARTIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			bad("CLERK_AUTHORIZED_PARTIES", "%q is not an origin such as https://chat.example.com (no path, no trailing slash)", p)
+			continue
+		}
+		c.ClerkAuthorizedParties = append(c.ClerkAuthorizedParties, p)
+	}
+	if d, err := time.ParseDuration(get("CLERK_LEEWAY")); err != nil || d < 0 || d > 5*time.Minute {
+		bad("CLERK_LEEWAY", "must be a duration from 0s to 5m, such as 5s, not %q", get("CLERK_LEEWAY"))
+	} else {
+		c.ClerkLeeway = d
+	}
+	if name, value, ok := strings.Cut(c.AdminRoleClaim, "="); !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(value) == "" {
+		bad("ADMIN_ROLE_CLAIM", "must be claim=value, such as role=admin, not %q", c.AdminRoleClaim)
+	}
+	if b, err := strconv.ParseBool(get("CLERK_ORG_ADMIN")); err != nil {
+		bad("CLERK_ORG_ADMIN", "must be true or false, not %q", get("CLERK_ORG_ADMIN"))
+	} else {
+		c.ClerkOrgAdmin = b
+	}
+	if c.ClerkSecretKey != "" && !strings.HasPrefix(string(c.ClerkSecretKey), "sk_") {
+		bad("CLERK_SECRET_KEY", "must be a Clerk secret key (sk_test_… or sk_live_…), not a publishable key")
+	}
+	if c.ClerkJWKSURL != "" && !secureURL(c.ClerkJWKSURL) {
+		bad("CLERK_JWKS_URL", "must be an https URL (http only on a loopback address), not %q", c.ClerkJWKSURL)
+	}
+	if c.ClerkIssuer == "" {
+		if c.ClerkJWKSURL != "" || len(c.ClerkAuthorizedParties) > 0 {
+			bad("CLERK_ISSUER", "is required when CLERK_JWKS_URL or CLERK_AUTHORIZED_PARTIES is set (Clerk is enabled by CLERK_ISSUER)")
+		}
+		return
+	}
+	if !secureURL(c.ClerkIssuer) || strings.HasSuffix(c.ClerkIssuer, "/") {
+		bad("CLERK_ISSUER", "must be the Frontend API URL exactly as in the tokens' iss, https without a trailing slash (http only on a loopback address), not %q", c.ClerkIssuer)
+	}
+	if c.ClerkJWKSURL == "" && c.ClerkSecretKey == "" {
+		bad("CLERK_JWKS_URL", "CLERK_JWKS_URL or CLERK_SECRET_KEY is required when CLERK_ISSUER is set")
+	}
+}
+
+// secureURL reports whether s is an https URL, or an http one on a loopback
+// address (local development and tests).
+func secureURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := u.Hostname()
+		ip := net.ParseIP(h)
+		return h == "localhost" || (ip != nil && ip.IsLoopback())
+	}
+	return false
 }
 
 // FromEnv is Load with the process environment.

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string {
@@ -63,5 +66,133 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	if string(c.OpenRouterAPIKey) != "sk-or-v1-verysecret" {
 		t.Fatal("secret value lost")
+	}
+}
+
+func TestClerkDisabledByDefault(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClerkEnabled() || c.ClerkLeeway != 5*time.Second || c.AdminRoleClaim != "role=admin" || c.ClerkOrgAdmin {
+		t.Fatalf("unexpected Clerk defaults: %+v", c)
+	}
+}
+
+func TestClerkSettings(t *testing.T) {
+	c, err := Load([]string{"-clerk-org-admin=true"}, env(map[string]string{
+		"CLERK_ISSUER":             "https://clerk.example.com",
+		"CLERK_JWKS_URL":           "https://clerk.example.com/.well-known/jwks.json",
+		"CLERK_SECRET_KEY":         "sk_test_abc",
+		"CLERK_AUTHORIZED_PARTIES": " https://chat.example.com, http://localhost:5173 ,",
+		"CLERK_LEEWAY":             "10s",
+		"ADMIN_ROLE_CLAIM":         "llmmeter_role=owner",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://chat.example.com", "http://localhost:5173"}
+	if !c.ClerkEnabled() || c.ClerkIssuer != "https://clerk.example.com" || c.ClerkJWKSURL != "https://clerk.example.com/.well-known/jwks.json" ||
+		!slices.Equal(c.ClerkAuthorizedParties, want) || c.ClerkLeeway != 10*time.Second || c.AdminRoleClaim != "llmmeter_role=owner" ||
+		!c.ClerkOrgAdmin || c.ClerkSecretKey != "sk_test_abc" {
+		t.Fatalf("got %+v", c)
+	}
+
+	// A loopback http issuer and JWKS URL are allowed (local development
+	// and tests); the secret key alone is a JWKS source.
+	if _, err := Load(nil, env(map[string]string{"CLERK_ISSUER": "http://127.0.0.1:4000", "CLERK_JWKS_URL": "http://localhost:4000/jwks"})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(nil, env(map[string]string{"CLERK_ISSUER": "https://clerk.example.com", "CLERK_SECRET_KEY": "sk_live_x"})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClerkInvalidNamesEveryVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		// Every Clerk setting wrong at once.
+		{"all wrong", map[string]string{
+			"CLERK_ISSUER":             "http://clerk.example.com/", // plain http, trailing slash
+			"CLERK_JWKS_URL":           "http://clerk.example.com/jwks",
+			"CLERK_SECRET_KEY":         "pk_test_publishable",
+			"CLERK_AUTHORIZED_PARTIES": "https://ok.example.com,https://chat.example.com/",
+			"CLERK_LEEWAY":             "1h",
+			"ADMIN_ROLE_CLAIM":         "admin",
+			"CLERK_ORG_ADMIN":          "maybe",
+		}, []string{"CLERK_ISSUER", "CLERK_JWKS_URL", "CLERK_SECRET_KEY", "CLERK_AUTHORIZED_PARTIES", "CLERK_LEEWAY", "ADMIN_ROLE_CLAIM", "CLERK_ORG_ADMIN"}},
+		// Clerk on without a JWKS source.
+		{"no JWKS source", map[string]string{"CLERK_ISSUER": "https://clerk.example.com"}, []string{"CLERK_JWKS_URL"}},
+		// Clerk settings without the issuer that enables Clerk.
+		{"no issuer", map[string]string{"CLERK_JWKS_URL": "https://clerk.example.com/.well-known/jwks.json"}, []string{"CLERK_ISSUER"}},
+		// A negative leeway.
+		{"negative leeway", map[string]string{"CLERK_LEEWAY": "-1s"}, []string{"CLERK_LEEWAY"}},
+		// An admin claim without a value.
+		{"empty claim value", map[string]string{"ADMIN_ROLE_CLAIM": "role="}, []string{"ADMIN_ROLE_CLAIM"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(nil, env(tt.env))
+			if err == nil {
+				t.Fatal("want error")
+			}
+			for _, v := range tt.want {
+				if !strings.Contains(err.Error(), v+":") {
+					t.Errorf("error does not name %s: %v", v, err)
+				}
+			}
+		})
+	}
+}
+
+func TestClerkSecretNeverPrints(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{
+		"CLERK_ISSUER":     "https://clerk.example.com",
+		"CLERK_SECRET_KEY": "sk_live_verysecretclerk",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprint(c.ClerkSecretKey), string(js)} {
+		if strings.Contains(s, "verysecretclerk") {
+			t.Fatalf("secret leaked: %s", s)
+		}
+	}
+	if !strings.Contains(fmt.Sprintf("%+v", c), "ClerkSecretKey:<secret>") {
+		t.Errorf("secret not shown as <secret>: %+v", c)
+	}
+	if string(c.ClerkSecretKey) != "sk_live_verysecretclerk" {
+		t.Fatal("secret value lost")
+	}
+	// Errors about the key do not quote it either.
+	_, err = Load(nil, env(map[string]string{"CLERK_SECRET_KEY": "pk_verysecretclerk"}))
+	if err == nil || strings.Contains(err.Error(), "verysecretclerk") {
+		t.Fatalf("want an error that does not quote the key, got %v", err)
+	}
+}
+
+// TestHelpHidesSecrets: -h prints flag defaults, which must not be secrets
+// taken from the environment; the secrets still load.
+func TestHelpHidesSecrets(t *testing.T) {
+	getenv := env(map[string]string{"OPENROUTER_API_KEY": "sk-or-v1-verysecret", "CLERK_SECRET_KEY": "sk_test_verysecret", "DATA_DIR": "/srv/x"})
+	fs, _ := flagSet(getenv)
+	for _, name := range []string{"openrouter-api-key", "clerk-secret-key"} {
+		if d := fs.Lookup(name).DefValue; d != "" {
+			t.Errorf("-%s defaults to %q", name, d)
+		}
+	}
+	if d := fs.Lookup("data-dir").DefValue; d != "/srv/x" {
+		t.Errorf("non-secret default lost: %q", d)
+	}
+	c, err := Load(nil, getenv)
+	if err != nil || string(c.OpenRouterAPIKey) != "sk-or-v1-verysecret" || string(c.ClerkSecretKey) != "sk_test_verysecret" {
+		t.Fatalf("secrets from the environment lost: %v", err)
 	}
 }

@@ -71,6 +71,8 @@ func asAPIError(err error) *apiError {
 	switch {
 	case errors.Is(err, auth.ErrMissing):
 		return &apiError{Status: 401, Type: "authentication_error", Code: "missing_api_key", Message: "Missing bearer token: send Authorization: Bearer <key>.", Cause: err}
+	case errors.Is(err, auth.ErrForbidden):
+		return &apiError{Status: 403, Type: "permission_error", Code: "forbidden", Message: "This credential may not do that.", Cause: err}
 	case errors.Is(err, auth.ErrInvalid):
 		return &apiError{Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: "Invalid or revoked credential.", Cause: err}
 	}
