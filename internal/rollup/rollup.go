@@ -1,0 +1,253 @@
+// Package rollup turns raw rows into aggregate rows (table usageAggregates),
+// with the same rules as the Convex backend (convex/lib/aggregates.ts and
+// convex/lib/ingest.ts), so that live aggregates written at ingest and
+// roll-ups recomputed by the jobs agree in both engines.
+//
+// Every row contributes to the four periods of its timestamp, in scopes:
+// system (always), user (when it has a user), model (usage and request-log
+// rows). A request is counted once, by its request-log row; usage rows add
+// tokens and cost; activity rows add conversationsStarted / filesUploaded.
+// System and model rows of the Convex engine are spread over Shards shards
+// (FNV-1a of the row's key); the embedded engine keeps one shard.
+package rollup
+
+import (
+	"hash/fnv"
+	"slices"
+	"strings"
+
+	"llmmeter/internal/periods"
+	"llmmeter/internal/store"
+)
+
+// Scopes of aggregate rows.
+const (
+	ScopeSystem = "system"
+	ScopeUser   = "user"
+	ScopeModel  = "model"
+)
+
+// Shards is the number of shards of system and model rows in Convex.
+const Shards = 8
+
+// MaxModels caps a row's list of distinct models.
+const MaxModels = 64
+
+// LatencyBounds are the inclusive upper bounds (ms) of the latency
+// buckets; one more bucket holds the rest.
+var LatencyBounds = [...]int64{100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000}
+
+// NumBuckets is len(LatencyBounds)+1.
+const NumBuckets = len(LatencyBounds) + 1
+
+// LatencyBucket is the bucket of a processing time.
+func LatencyBucket(ms int64) int {
+	for i, b := range LatencyBounds {
+		if ms <= b {
+			return i
+		}
+	}
+	return len(LatencyBounds)
+}
+
+// ShardOf is FNV-1a 32-bit of key modulo Shards.
+func ShardOf(key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % Shards)
+}
+
+// Counters is the additive part of an aggregate row. Cost is exact nanos.
+type Counters struct {
+	TotalRequests        int64             `json:"totalRequests"`
+	SuccessfulRequests   int64             `json:"successfulRequests"`
+	FailedRequests       int64             `json:"failedRequests"`
+	PromptTokens         int64             `json:"promptTokens"`
+	CompletionTokens     int64             `json:"completionTokens"`
+	TotalTokens          int64             `json:"totalTokens"`
+	CachedTokens         int64             `json:"cachedTokens"`
+	ReasoningTokens      int64             `json:"reasoningTokens"`
+	TotalCostNanoUsd     int64             `json:"totalCostNanoUsd"`
+	TotalProcessingTime  int64             `json:"totalProcessingTime"`
+	ConversationsStarted int64             `json:"conversationsStarted"`
+	FilesUploaded        int64             `json:"filesUploaded"`
+	LatencyBuckets       [NumBuckets]int64 `json:"latencyBuckets"`
+}
+
+// Add adds o to c.
+func (c *Counters) Add(o Counters) {
+	c.TotalRequests += o.TotalRequests
+	c.SuccessfulRequests += o.SuccessfulRequests
+	c.FailedRequests += o.FailedRequests
+	c.PromptTokens += o.PromptTokens
+	c.CompletionTokens += o.CompletionTokens
+	c.TotalTokens += o.TotalTokens
+	c.CachedTokens += o.CachedTokens
+	c.ReasoningTokens += o.ReasoningTokens
+	c.TotalCostNanoUsd += o.TotalCostNanoUsd
+	c.TotalProcessingTime += o.TotalProcessingTime
+	c.ConversationsStarted += o.ConversationsStarted
+	c.FilesUploaded += o.FilesUploaded
+	for i := range c.LatencyBuckets {
+		c.LatencyBuckets[i] += o.LatencyBuckets[i]
+	}
+}
+
+// Key identifies an aggregate row.
+type Key struct {
+	Scope       string         `json:"scope"`
+	UserID      string         `json:"userId,omitempty"`
+	Model       string         `json:"model,omitempty"`
+	Period      periods.Period `json:"period"`
+	PeriodStart int64          `json:"periodStart"`
+	Shard       int            `json:"shard"`
+}
+
+// Row is one aggregate row: the wire shape of /jobs/aggregates/upsert.
+type Row struct {
+	Key
+	PeriodKey string `json:"periodKey"`
+	Counters
+	Models []string `json:"models"`
+}
+
+// UsageDelta is what a usage row adds.
+func UsageDelta(u store.Usage) Counters {
+	return Counters{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens,
+		CachedTokens: u.CachedTokens, ReasoningTokens: u.ReasoningTokens, TotalCostNanoUsd: int64(u.Cost)}
+}
+
+// RequestDelta is what a request-log row adds.
+func RequestDelta(l store.RequestLog) Counters {
+	c := Counters{TotalRequests: 1, TotalProcessingTime: l.ProcessingTime}
+	if l.Status == store.StatusSuccess {
+		c.SuccessfulRequests = 1
+	} else {
+		c.FailedRequests = 1
+	}
+	c.LatencyBuckets[LatencyBucket(l.ProcessingTime)] = 1
+	return c
+}
+
+// Activity types that feed aggregates.
+const (
+	ActivityConversationStarted = "conversation_started"
+	ActivityFileUploaded        = "file_uploaded"
+)
+
+// ActivityDelta is what an activity row adds.
+func ActivityDelta(a store.Activity) Counters {
+	var c Counters
+	switch a.ActivityType {
+	case ActivityConversationStarted:
+		c.ConversationsStarted = 1
+	case ActivityFileUploaded:
+		c.FilesUploaded = 1
+	}
+	return c
+}
+
+// Batch accumulates aggregate deltas per key.
+type Batch struct {
+	cal     *periods.Calendar
+	sharded bool
+	rows    map[Key]*Row
+}
+
+// NewBatch returns an empty batch; sharded spreads system and model rows
+// over Shards shards as the Convex engine does.
+func NewBatch(cal *periods.Calendar, sharded bool) *Batch {
+	return &Batch{cal: cal, sharded: sharded, rows: map[Key]*Row{}}
+}
+
+// AddUsage adds a usage row.
+func (b *Batch) AddUsage(u store.Usage) {
+	b.add(u.UserID, u.Model, u.GenerationID, u.Timestamp, UsageDelta(u))
+}
+
+// AddRequestLog adds a request-log row.
+func (b *Batch) AddRequestLog(l store.RequestLog) {
+	key := l.GenerationID
+	if key == "" {
+		key = l.RequestID
+	}
+	b.add(l.UserID, l.Model, key, l.Timestamp, RequestDelta(l))
+}
+
+// AddActivity adds an activity row.
+func (b *Batch) AddActivity(a store.Activity) {
+	b.add(a.UserID, "", a.ActivityKey, a.Timestamp, ActivityDelta(a))
+}
+
+func (b *Batch) add(userID, model, shardKey string, ts int64, d Counters) {
+	shard := 0
+	if b.sharded {
+		shard = ShardOf(shardKey)
+	}
+	for _, p := range periods.All {
+		info := b.cal.Of(p, ts)
+		b.addTo(Key{Scope: ScopeSystem, Period: p, PeriodStart: info.Start, Shard: shard}, info.Key, d, model)
+		if userID != "" {
+			b.addTo(Key{Scope: ScopeUser, UserID: userID, Period: p, PeriodStart: info.Start}, info.Key, d, model)
+		}
+		if model != "" {
+			b.addTo(Key{Scope: ScopeModel, Model: model, Period: p, PeriodStart: info.Start, Shard: shard}, info.Key, d, model)
+		}
+	}
+}
+
+func (b *Batch) addTo(k Key, periodKey string, d Counters, model string) {
+	r := b.rows[k]
+	if r == nil {
+		r = &Row{Key: k, PeriodKey: periodKey, Models: []string{}}
+		b.rows[k] = r
+	}
+	r.Counters.Add(d)
+	if model != "" && !slices.Contains(r.Models, model) {
+		r.Models = append(r.Models, model)
+	}
+}
+
+// Len is the number of aggregate rows touched.
+func (b *Batch) Len() int { return len(b.rows) }
+
+// Rows returns the accumulated rows in a stable order, models sorted.
+func (b *Batch) Rows() []*Row {
+	out := make([]*Row, 0, len(b.rows))
+	for _, r := range b.rows {
+		slices.Sort(r.Models)
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(x, y *Row) int {
+		return strings.Compare(sortKey(x.Key), sortKey(y.Key))
+	})
+	return out
+}
+
+func sortKey(k Key) string {
+	return strings.Join([]string{k.Scope, k.UserID, k.Model, string(k.Period), padInt(k.PeriodStart), padInt(int64(k.Shard))}, "|")
+}
+
+func padInt(v int64) string {
+	s := make([]byte, 0, 20)
+	for i := int64(1_000_000_000_000_000); i > 0; i /= 10 {
+		s = append(s, byte('0'+(v/i)%10))
+	}
+	return string(s)
+}
+
+// MergeModels keeps existing models first, then adds new ones in sorted
+// order, up to MaxModels.
+func MergeModels(existing, added []string) []string {
+	out := slices.Clone(existing)
+	add := slices.Sorted(slices.Values(added))
+	for _, m := range add {
+		if len(out) >= MaxModels {
+			break
+		}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
