@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -64,6 +65,7 @@ type App struct {
 	httpSrv  *http.Server
 	ln       net.Listener
 	inflight sync.WaitGroup
+	active   atomic.Int64 // requests being served, for Idle
 	abort    context.CancelFunc // cancels every request's context
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
@@ -87,7 +89,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("DATA_DIR: %w", err)
 	}
-	if a.Store, err = sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, StoreFile)); err != nil {
+	if a.Store, err = sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, StoreFile), cfg.ReportingTZ); err != nil {
 		return nil, err
 	}
 	if a.Outbox, err = outbox.Open(ctx, filepath.Join(cfg.DataDir, OutboxFile)); err != nil {
@@ -157,7 +159,11 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	a.httpSrv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			a.inflight.Add(1)
-			defer a.inflight.Done()
+			a.active.Add(1)
+			defer func() {
+				a.active.Add(-1)
+				a.inflight.Done()
+			}()
 			handler.ServeHTTP(w, r)
 		}),
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
@@ -219,3 +225,6 @@ func (a *App) closeAll() {
 
 // Drain ships every ready outbox entry now (tests use it to settle).
 func (a *App) Drain(ctx context.Context) error { return a.delivery.Drain(ctx) }
+
+// Active is the number of requests being served right now.
+func (a *App) Active() int64 { return a.active.Load() }

@@ -97,8 +97,8 @@ func chatBody(stream bool, text string) string {
 	return string(b)
 }
 
-// settle waits until the simulator is idle and the outbox has shipped
-// everything, then returns.
+// settle waits until the simulator and the gateway are idle and the outbox
+// has shipped everything.
 func (e *env) settle() {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -109,11 +109,12 @@ func (e *env) settle() {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		idle := e.app.Active() == 0 // read first: an idle gateway has put all its rows
 		st, err := e.app.Outbox.Stats(ctx)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if st.Ready+st.Pending == 0 {
+		if idle && st.Ready+st.Pending == 0 {
 			return
 		}
 		select {

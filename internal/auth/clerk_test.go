@@ -75,7 +75,7 @@ func newClerkEnv(t *testing.T, opts func(*ClerkOptions)) *clerkEnv {
 	e.srv = authtest.NewServer(e.key)
 	t.Cleanup(e.srv.Close)
 	e.dbPath = filepath.Join(t.TempDir(), "store.db")
-	s, err := sqlitestore.Open(context.Background(), e.dbPath)
+	s, err := sqlitestore.Open(context.Background(), e.dbPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

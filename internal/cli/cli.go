@@ -44,7 +44,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	s, err := sqlitestore.Open(ctx, filepath.Join(*dataDir, app.StoreFile))
+	s, err := sqlitestore.Open(ctx, filepath.Join(*dataDir, app.StoreFile), nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "llmmeterctl:", err)
 		return 1

@@ -13,6 +13,9 @@ import (
 	"llmmeter/openrouter"
 )
 
+// doneEvent ends a stream.
+const doneEvent = "data: [DONE]\n\n"
+
 // call is one chat completion in flight: what the request said and what
 // the gateway has learned so far. record turns it into rows.
 type call struct {
@@ -32,6 +35,7 @@ type call struct {
 	summary     openrouter.Summary
 	responseLen int64
 	clientGone  bool
+	holdDone    bool  // [DONE] arrived; it is sent once the rows are durable
 	upstreamErr error // the stream broke, or the call failed before it began
 	failure     *apiError
 }
@@ -55,6 +59,12 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 		s.completeChat(w, r, c, req)
 	}
 	s.record(r.Context(), c)
+	if c.holdDone && !c.clientGone {
+		// Sent only now: a client that saw [DONE] knows its call is on disk.
+		n, _ := io.WriteString(w, doneEvent)
+		c.responseLen += int64(n)
+		http.NewResponseController(w).Flush()
+	}
 	if c.failure != nil {
 		return c.failure
 	}
@@ -187,7 +197,8 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 			}
 			buf = append(append(append(buf, "data: "...), ev.Raw...), '\n', '\n')
 		case openrouter.EventDone:
-			buf = append(buf, "data: [DONE]\n\n"...)
+			c.holdDone = true
+			continue
 		}
 		n, werr := w.Write(buf)
 		c.responseLen += int64(n)

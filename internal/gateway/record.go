@@ -14,7 +14,8 @@ import (
 
 // record hands the call's rows to the outbox and waits until they are
 // durable, so that a response which ended normally is never lost. It runs
-// after the last chunk was flushed: time to first token is unaffected.
+// after the last content chunk and before [DONE]: time to first token is
+// unaffected.
 func (s *Server) record(ctx context.Context, c *call) {
 	b, state := c.rows(s.opt.Now())
 	ri := info(ctx)
@@ -41,6 +42,10 @@ func (s *Server) record(ctx context.Context, c *call) {
 func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	sum := c.summary
 	ts, proc := c.start.UnixMilli(), end.Sub(c.start).Milliseconds()
+	respSize := c.responseLen
+	if c.holdDone && !c.clientGone {
+		respSize += int64(len(doneEvent)) // written right after the rows are durable
+	}
 	model := sum.Model
 	if model == "" {
 		model = c.model
@@ -49,7 +54,7 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 		RequestID: c.requestID, UserID: c.userID, RequestType: "chat.completions", Method: http.MethodPost,
 		Endpoint: "/v1/chat/completions", Model: model, GenerationID: sum.GenerationID,
 		Status: store.StatusSuccess, StatusCode: http.StatusOK,
-		RequestSize: c.requestSize, ResponseSize: c.responseLen, ProcessingTime: proc, TimeToFirstToken: c.ttft.Milliseconds(),
+		RequestSize: c.requestSize, ResponseSize: respSize, ProcessingTime: proc, TimeToFirstToken: c.ttft.Milliseconds(),
 		UserAgent: truncate(c.userAgent, 512), IPAddress: c.ip, Timestamp: ts,
 	}
 	switch {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
 )
 
@@ -19,15 +20,20 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res = store.IngestResult{}
+		agg := rollup.NewBatch(s.cal, false)
 		var err error
-		if res.Inserted.Usage, res.Duplicates.Usage, err = insertUsage(ctx, tx, b.Usage); err != nil {
+		if res.Inserted.Usage, res.Duplicates.Usage, err = insertUsage(ctx, tx, b.Usage, agg); err != nil {
 			return err
 		}
-		if res.Inserted.RequestLogs, res.Duplicates.RequestLogs, err = insertRequestLogs(ctx, tx, b.RequestLogs); err != nil {
+		if res.Inserted.RequestLogs, res.Duplicates.RequestLogs, err = insertRequestLogs(ctx, tx, b.RequestLogs, agg); err != nil {
 			return err
 		}
-		res.Inserted.Activity, res.Duplicates.Activity, err = insertActivity(ctx, tx, b.Activity)
-		return err
+		if res.Inserted.Activity, res.Duplicates.Activity, err = insertActivity(ctx, tx, b.Activity, agg); err != nil {
+			return err
+		}
+		// Live aggregates move in the same transaction as the rows, so
+		// reads never see one without the other.
+		return applyAggregates(ctx, tx, agg.Rows(), s.nowMs(), false)
 	})
 	if err != nil {
 		return store.IngestResult{}, fmt.Errorf("sqlitestore: ingest: %w", err)
@@ -35,8 +41,9 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	return res, nil
 }
 
-// insertEach runs stmt once per row and counts inserted versus ignored rows.
-func insertEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(i int) []any) (inserted, dup int, err error) {
+// insertEach runs stmt once per row and counts inserted versus ignored rows;
+// inserted(i) is called for each row actually stored.
+func insertEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(i int) []any, inserted func(i int)) (ins, dup int, err error) {
 	if n == 0 {
 		return 0, 0, nil
 	}
@@ -51,15 +58,16 @@ func insertEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(
 			return 0, 0, err
 		}
 		if k, _ := r.RowsAffected(); k > 0 {
-			inserted++
+			ins++
+			inserted(i)
 		} else {
 			dup++
 		}
 	}
-	return inserted, dup, nil
+	return ins, dup, nil
 }
 
-func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage) (int, int, error) {
+func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, agg *rollup.Batch) (int, int, error) {
 	return insertEach(ctx, tx, `INSERT INTO usageTracking (generationId, requestId, userId, conversationId, messageId, model, provider,
 		promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costInCredits, costInUSD,
 		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream)
@@ -68,10 +76,10 @@ func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage) (int, int,
 		return []any{u.GenerationID, u.RequestID, u.UserID, nullStr(u.ConversationID), nullStr(u.MessageID), u.Model, nullStr(u.Provider),
 			u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost), u.Cost.USD(), u.Cost.USD(),
 			string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream)}
-	})
+	}, func(i int) { agg.AddUsage(rows[i]) })
 }
 
-func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog) (int, int, error) {
+func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog, agg *rollup.Batch) (int, int, error) {
 	return insertEach(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
 		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (requestId) DO NOTHING`, len(rows), func(i int) []any {
@@ -79,10 +87,10 @@ func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog)
 		return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
 			nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
 			nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp}
-	})
+	}, func(i int) { agg.AddRequestLog(rows[i]) })
 }
 
-func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity) (int, int, error) {
+func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, agg *rollup.Batch) (int, int, error) {
 	metas := make([]any, len(rows))
 	for i, a := range rows {
 		if len(a.Metadata) > 0 {
@@ -97,5 +105,5 @@ func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity) (int
 		VALUES (?,?,?,?,?) ON CONFLICT (activityKey) DO NOTHING`, len(rows), func(i int) []any {
 		a := rows[i]
 		return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp}
-	})
+	}, func(i int) { agg.AddActivity(rows[i]) })
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"time"
 
+	"llmmeter/internal/periods"
 	"llmmeter/internal/sqlitedb"
 	"llmmeter/internal/store"
 )
@@ -24,18 +25,23 @@ var migrations embed.FS
 // Store implements store.Store on SQLite.
 type Store struct {
 	db  *sqlitedb.DB
+	cal *periods.Calendar // the reporting time zone's periods
 	now func() time.Time
 }
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens or creates the store in file.
-func Open(ctx context.Context, file string) (*Store, error) {
+// Open opens or creates the store in file. Aggregates use the periods of
+// the reporting time zone loc (nil means UTC).
+func Open(ctx context.Context, file string, loc *time.Location) (*Store, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
 	db, err := sqlitedb.Open(ctx, file, migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, now: time.Now}, nil
+	return &Store{db: db, cal: periods.For(loc), now: time.Now}, nil
 }
 
 // Ping checks that the file answers a query.

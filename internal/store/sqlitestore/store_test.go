@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 
 func open(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,5 +122,55 @@ func TestUsersAndKeys(t *testing.T) {
 	list, err := s.ListAPIKeys(ctx, u.ID)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("list: %v %v", list, err)
+	}
+}
+
+// TestLiveAggregatesEqualRawSums ingests rows in several batches, with a
+// replay, and checks every aggregate level against sums over the raw rows.
+func TestLiveAggregatesEqualRawSums(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	base := int64(1_700_000_000_000)
+	var want money.Nanos
+	for batch := range 5 {
+		var b store.Batch
+		for i := range 40 {
+			n := batch*40 + i
+			gen := fmt.Sprintf("g%d", n)
+			u := usage(gen, int64(1000+n*7))
+			u.Timestamp = base + int64(n)*97_000 // spans several hours
+			u.UserID = fmt.Sprintf("u%d", n%3)
+			u.Model = fmt.Sprintf("m%d", n%2)
+			want += u.Cost
+			b.Usage = append(b.Usage, u)
+			b.RequestLogs = append(b.RequestLogs, store.RequestLog{RequestID: u.RequestID, UserID: u.UserID, Model: u.Model,
+				RequestType: "chat.completions", Method: "POST", Endpoint: "/v1/chat/completions", Status: "success", StatusCode: 200,
+				ProcessingTime: int64(n), Timestamp: u.Timestamp})
+		}
+		for range 2 { // the replay adds nothing
+			if _, err := s.Ingest(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, q := range []string{
+		`SELECT sum(totalCostNanoUsd), sum(totalRequests) FROM usageAggregates WHERE scope='system' AND period='hourly'`,
+		`SELECT sum(totalCostNanoUsd), sum(totalRequests) FROM usageAggregates WHERE scope='system' AND period='monthly'`,
+		`SELECT sum(totalCostNanoUsd), sum(totalRequests) FROM usageAggregates WHERE scope='user' AND period='daily'`,
+		`SELECT sum(totalCostNanoUsd), sum(totalRequests) FROM usageAggregates WHERE scope='model' AND period='weekly'`,
+	} {
+		var cost, reqs int64
+		if err := s.db.R.QueryRow(q).Scan(&cost, &reqs); err != nil {
+			t.Fatal(err)
+		}
+		if money.Nanos(cost) != want || reqs != 200 {
+			t.Errorf("%s: cost %d requests %d, want %d and 200", q, cost, reqs, want)
+		}
+	}
+	var models string
+	var unique int
+	s.db.R.QueryRow(`SELECT models, uniqueModels FROM usageAggregates WHERE scope='system' AND period='monthly'`).Scan(&models, &unique)
+	if models != `["m0","m1"]` || unique != 2 {
+		t.Errorf("models %s unique %d", models, unique)
 	}
 }

@@ -86,6 +86,9 @@ CREATE TABLE userActivity (
 );
 CREATE INDEX userActivity_by_user_id_and_timestamp ON userActivity(userId, timestamp);
 
+-- One row per (scope, subject, period, periodStart); the embedded engine has
+-- no write contention, so it keeps no shards. models and latencyBuckets are
+-- JSON arrays (distinct model ids; counts per processing-time bucket).
 CREATE TABLE usageAggregates (
   scope                 TEXT NOT NULL,            -- system | user | model
   userId                TEXT NOT NULL DEFAULT '',
@@ -108,10 +111,14 @@ CREATE TABLE usageAggregates (
   uniqueModels          INTEGER NOT NULL DEFAULT 0,
   conversationsStarted  INTEGER NOT NULL DEFAULT 0,
   filesUploaded         INTEGER NOT NULL DEFAULT 0,
+  models                TEXT NOT NULL DEFAULT '[]',
+  latencyBuckets        TEXT NOT NULL DEFAULT '[0,0,0,0,0,0,0,0,0,0,0]',
   lastUpdated           INTEGER NOT NULL,
   PRIMARY KEY (scope, userId, model, period, periodStart)
 );
-CREATE INDEX usageAggregates_by_period_and_start ON usageAggregates(period, periodStart);
+CREATE INDEX usageAggregates_by_scope_and_period_and_start ON usageAggregates(scope, period, periodStart);
+CREATE INDEX usageAggregates_by_user_id_and_period_and_start ON usageAggregates(userId, period, periodStart);
+CREATE INDEX usageAggregates_by_model_and_period_and_start ON usageAggregates(model, period, periodStart);
 
 CREATE TABLE userQuotas (
   id           TEXT PRIMARY KEY,

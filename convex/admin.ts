@@ -1,0 +1,502 @@
+/**
+ * Admin functions for the portal (public; admin role required, see
+ * lib/auth.ts). Window semantics are in lib/window.ts and the README; the
+ * embedded SQLite engine serves the same functions with the same results.
+ *
+ * All reads go through indexes: aggregates for windows (bounded by a read
+ * budget), index ranges with take/paginate for rows. Money is always given as
+ * exact integer costNanoUsd plus display costUsd (= nanos / 1e9).
+ * Ids are taken as strings and checked (bad_request if not an id of the table).
+ */
+import { paginationOptsValidator } from "convex/server";
+import { v } from "convex/values";
+import type { Doc, Id, TableNames } from "./_generated/dataModel";
+import type { QueryCtx } from "./_generated/server";
+import { adminMutation, adminQuery } from "./lib/auth";
+import { badRequest, notFound } from "./lib/errors";
+import { nanosToUsd, usdToNanos } from "./lib/money";
+import { NOMINAL_PERIOD_MS, reportingCalendar } from "./lib/periods";
+import { isCostQuota, QUOTA_PERIOD, quotasOfUser, quotaView, usedFromAggregates, usedFields } from "./lib/quotas";
+import { vPeriod, vQuotaType, vRequestStatus, vSeverity } from "./lib/validators";
+import {
+  avgMs,
+  checkWindow,
+  granularityFor,
+  groupBy,
+  mergeRows,
+  p95FromBuckets,
+  readAggregates,
+  ReadBudget,
+  totalsOf,
+} from "./lib/window";
+import { userView } from "./users";
+
+/** Most points admin:usageSeries returns; wider windows are rejected. */
+export const MAX_SERIES_POINTS = 1000;
+export const MAX_PAGE_SIZE = 200;
+export const RECENT_ACTIVITY = 50;
+
+function idOf<T extends TableNames>(ctx: QueryCtx, table: T, raw: string, field: string): Id<T> {
+  const id = ctx.db.normalizeId(table, raw);
+  if (id === null) badRequest(`${field}: not a ${table} id`);
+  return id;
+}
+
+function limitOf(limit: number | undefined, dflt: number, max: number): number {
+  if (limit === undefined) return dflt;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > max) badRequest(`limit: expected integer in [1, ${max}]`);
+  return limit;
+}
+
+const windowArgs = { from: v.number(), to: v.number() };
+
+/**
+ * Totals for the window from system rows, activeUsers from user rows,
+ * and the latest health check.
+ */
+export const overview = adminQuery({
+  args: windowArgs,
+  handler: async (ctx, { from, to }) => {
+    checkWindow(from, to);
+    const period = granularityFor(from, to);
+    const budget = new ReadBudget();
+    const system = await readAggregates(ctx, budget, { scope: "system", period, from, to });
+    const users = await readAggregates(ctx, budget, { scope: "user", period, from, to });
+    const health = await ctx.db.query("systemHealth").withIndex("by_checked_at").order("desc").first();
+    return {
+      ...totalsOf(system),
+      activeUsers: new Set(users.map((r) => r.userId)).size,
+      health: health && {
+        checkedAt: health.checkedAt,
+        openrouterOk: health.openrouterOk,
+        keyRemainingNanoUsd: health.keyRemainingNanoUsd ?? null,
+        storeOk: health.storeOk,
+        outboxDepth: health.outboxDepth,
+        jobLagMs: health.jobLagMs,
+        details: health.details,
+      },
+    };
+  },
+});
+
+/**
+ * One point per period with data, ascending by periodStart, shards merged.
+ * Scope: userId → that user's rows; modelSlug → that model's rows; neither →
+ * system rows; both → bad_request. At most MAX_SERIES_POINTS periods:
+ * to − from must be ≤ 1000 × nominal period (1 h, 1 d, 7 d, 31 d).
+ */
+export const usageSeries = adminQuery({
+  args: { period: vPeriod, ...windowArgs, userId: v.optional(v.string()), modelSlug: v.optional(v.string()) },
+  handler: async (ctx, args) => {
+    checkWindow(args.from, args.to);
+    if (args.to - args.from > MAX_SERIES_POINTS * NOMINAL_PERIOD_MS[args.period]) {
+      badRequest(`to: window too wide for ${args.period} points (max ${MAX_SERIES_POINTS} points)`);
+    }
+    if (args.userId !== undefined && args.modelSlug !== undefined) {
+      badRequest("modelSlug: cannot be combined with userId");
+    }
+    const userId = args.userId === undefined ? undefined : idOf(ctx, "users", args.userId, "userId");
+    const scope = userId !== undefined ? "user" : args.modelSlug !== undefined ? "model" : "system";
+    const rows = await readAggregates(ctx, new ReadBudget(), {
+      scope,
+      period: args.period,
+      from: args.from,
+      to: args.to,
+      userId,
+      model: args.modelSlug,
+    });
+    const points = [...groupBy(rows, (r) => r.periodStart)].sort((a, b) => a[0] - b[0]);
+    return points.map(([periodStart, group]) => {
+      const { counters: c } = mergeRows(group);
+      return {
+        periodKey: group[0].periodKey,
+        periodStart,
+        requests: c.totalRequests,
+        successful: c.successfulRequests,
+        failed: c.failedRequests,
+        promptTokens: c.promptTokens,
+        completionTokens: c.completionTokens,
+        totalTokens: c.totalTokens,
+        costNanoUsd: c.totalCostNanoUsd,
+        costUsd: nanosToUsd(c.totalCostNanoUsd),
+        avgProcessingMs: avgMs(c),
+      };
+    });
+  },
+});
+
+/**
+ * Users with user rows in the window, sorted descending by the metric
+ * (cost = costNanoUsd, tokens = totalTokens, requests), ties by userId
+ * ascending; the first `limit` (1..100).
+ */
+export const topUsers = adminQuery({
+  args: {
+    ...windowArgs,
+    by: v.union(v.literal("cost"), v.literal("tokens"), v.literal("requests")),
+    limit: v.number(),
+  },
+  handler: async (ctx, args) => {
+    checkWindow(args.from, args.to);
+    const limit = limitOf(args.limit, 10, 100);
+    const period = granularityFor(args.from, args.to);
+    const rows = await readAggregates(ctx, new ReadBudget(), { scope: "user", period, from: args.from, to: args.to });
+    const totals = [...groupBy(rows, (r) => r.userId!)].map(([userId, group]) => {
+      const { counters: c } = mergeRows(group);
+      return { userId, requests: c.totalRequests, totalTokens: c.totalTokens, costNanoUsd: c.totalCostNanoUsd };
+    });
+    const metric = (t: (typeof totals)[number]) =>
+      args.by === "cost" ? t.costNanoUsd : args.by === "tokens" ? t.totalTokens : t.requests;
+    totals.sort((a, b) => metric(b) - metric(a) || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    const top = totals.slice(0, limit);
+    return await Promise.all(
+      top.map(async (t) => {
+        const u = await ctx.db.get(t.userId);
+        return {
+          userId: t.userId,
+          name: u?.name ?? null,
+          email: u?.email ?? null,
+          requests: t.requests,
+          totalTokens: t.totalTokens,
+          costNanoUsd: t.costNanoUsd,
+          costUsd: nanosToUsd(t.costNanoUsd),
+        };
+      }),
+    );
+  },
+});
+
+/**
+ * A user, their totals in the window (user rows; same shape as overview
+ * without activeUsers/health), all their quotas, and their latest 50 activity
+ * rows (newest first, regardless of the window). not_found for an unknown user.
+ */
+export const userDetail = adminQuery({
+  args: { userId: v.string(), ...windowArgs },
+  handler: async (ctx, args) => {
+    checkWindow(args.from, args.to);
+    const userId = idOf(ctx, "users", args.userId, "userId");
+    const user = await ctx.db.get(userId);
+    if (!user) notFound("userId: no such user");
+    const period = granularityFor(args.from, args.to);
+    const rows = await readAggregates(ctx, new ReadBudget(), { scope: "user", period, from: args.from, to: args.to, userId });
+    const quotas = await quotasOfUser(ctx.db, userId);
+    const activity = await ctx.db
+      .query("userActivity")
+      .withIndex("by_user_id_and_timestamp", (q) => q.eq("userId", userId))
+      .order("desc")
+      .take(RECENT_ACTIVITY);
+    return {
+      user: userView(user),
+      totals: totalsOf(rows),
+      quotas: quotas.map(quotaView),
+      recentActivity: activity.map((a) => ({
+        id: a._id,
+        activityKey: a.activityKey,
+        activityType: a.activityType,
+        metadata: a.metadata ?? null,
+        timestamp: a.timestamp,
+      })),
+    };
+  },
+});
+
+/**
+ * Per-model totals in the window from model rows, sorted by costNanoUsd
+ * descending then model ascending. errorRate = failed / requests rounded to 4
+ * decimals (0 without requests).
+ */
+export const modelStats = adminQuery({
+  args: windowArgs,
+  handler: async (ctx, { from, to }) => {
+    checkWindow(from, to);
+    const period = granularityFor(from, to);
+    const rows = await readAggregates(ctx, new ReadBudget(), { scope: "model", period, from, to });
+    const stats = [...groupBy(rows, (r) => r.model!)].map(([model, group]) => {
+      const { counters: c } = mergeRows(group);
+      return {
+        model,
+        requests: c.totalRequests,
+        successful: c.successfulRequests,
+        failed: c.failedRequests,
+        totalTokens: c.totalTokens,
+        costNanoUsd: c.totalCostNanoUsd,
+        costUsd: nanosToUsd(c.totalCostNanoUsd),
+        avgProcessingMs: avgMs(c),
+        p95ProcessingMs: p95FromBuckets(c.latencyBuckets),
+        errorRate: c.totalRequests > 0 ? Math.round((c.failedRequests / c.totalRequests) * 10_000) / 10_000 : 0,
+      };
+    });
+    stats.sort((a, b) => b.costNanoUsd - a.costNanoUsd || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
+    return stats;
+  },
+});
+
+/**
+ * Request-log rows, newest first (timestamp descending), as a Convex
+ * pagination result. Optional filters status, userId, modelSlug and
+ * timestamp ∈ [from, to); every combination is an exact index range, so pages
+ * are full. numItems ≤ 200.
+ */
+export const requestLogs = adminQuery({
+  args: {
+    paginationOpts: paginationOptsValidator,
+    status: v.optional(vRequestStatus),
+    userId: v.optional(v.string()),
+    modelSlug: v.optional(v.string()),
+    from: v.optional(v.number()),
+    to: v.optional(v.number()),
+  },
+  handler: async (ctx, args) => {
+    const n = args.paginationOpts.numItems;
+    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
+      badRequest(`paginationOpts.numItems: expected integer in [1, ${MAX_PAGE_SIZE}]`);
+    }
+    if (args.from !== undefined && args.to !== undefined && args.from > args.to) badRequest("to: must not be before from");
+    const userId = args.userId === undefined ? undefined : idOf(ctx, "users", args.userId, "userId");
+    const { status, modelSlug: model, from, to } = args;
+    const range = (q: any) => {
+      let r = q;
+      if (from !== undefined) r = r.gte("timestamp", from);
+      if (to !== undefined) r = r.lt("timestamp", to);
+      return r;
+    };
+    const t = ctx.db.query("requestLogs");
+    const q =
+      userId !== undefined && model !== undefined && status !== undefined
+        ? t.withIndex("by_user_id_and_model_and_status_and_timestamp", (q) =>
+            range(q.eq("userId", userId).eq("model", model).eq("status", status)),
+          )
+        : userId !== undefined && model !== undefined
+          ? t.withIndex("by_user_id_and_model_and_timestamp", (q) => range(q.eq("userId", userId).eq("model", model)))
+          : userId !== undefined && status !== undefined
+            ? t.withIndex("by_user_id_and_status_and_timestamp", (q) => range(q.eq("userId", userId).eq("status", status)))
+            : model !== undefined && status !== undefined
+              ? t.withIndex("by_model_and_status_and_timestamp", (q) => range(q.eq("model", model).eq("status", status)))
+              : userId !== undefined
+                ? t.withIndex("by_user_id_and_timestamp", (q) => range(q.eq("userId", userId)))
+                : model !== undefined
+                  ? t.withIndex("by_model_and_timestamp", (q) => range(q.eq("model", model)))
+                  : status !== undefined
+                    ? t.withIndex("by_status_and_timestamp", (q) => range(q.eq("status", status)))
+                    : t.withIndex("by_timestamp", (q) => range(q));
+    return await q.order("desc").paginate(args.paginationOpts);
+  },
+});
+
+function alertView(a: Doc<"systemAlerts">) {
+  return {
+    id: a._id,
+    alertType: a.alertType,
+    severity: a.severity,
+    message: a.message,
+    metadata: a.metadata ?? null,
+    userId: a.userId ?? null,
+    isRead: a.isRead,
+    isResolved: a.isResolved,
+    createdAt: a.createdAt,
+    resolvedAt: a.resolvedAt ?? null,
+    conditionKey: a.conditionKey,
+    lastNotifiedAt: a.lastNotifiedAt ?? null,
+  };
+}
+
+/** Alerts newest first (createdAt descending); limit default 50, max 200. */
+export const alerts = adminQuery({
+  args: {
+    status: v.optional(v.union(v.literal("open"), v.literal("resolved"))),
+    severity: v.optional(vSeverity),
+    limit: v.optional(v.number()),
+  },
+  handler: async (ctx, args) => {
+    const limit = limitOf(args.limit, 50, 200);
+    const resolved = args.status === undefined ? undefined : args.status === "resolved";
+    const { severity } = args;
+    const t = ctx.db.query("systemAlerts");
+    const q =
+      resolved !== undefined && severity !== undefined
+        ? t.withIndex("by_is_resolved_and_severity_and_created_at", (q) =>
+            q.eq("isResolved", resolved).eq("severity", severity),
+          )
+        : resolved !== undefined
+          ? t.withIndex("by_is_resolved_and_created_at", (q) => q.eq("isResolved", resolved))
+          : severity !== undefined
+            ? t.withIndex("by_severity_and_created_at", (q) => q.eq("severity", severity))
+            : t.withIndex("by_created_at");
+    return (await q.order("desc").take(limit)).map(alertView);
+  },
+});
+
+/** Quotas of a user, or all quotas (at most 1000) including the system budget. */
+export const quotas = adminQuery({
+  args: { userId: v.optional(v.string()) },
+  handler: async (ctx, args) => {
+    if (args.userId !== undefined) {
+      const userId = idOf(ctx, "users", args.userId, "userId");
+      return (await quotasOfUser(ctx.db, userId)).map(quotaView);
+    }
+    return (await ctx.db.query("userQuotas").withIndex("by_user_id").take(1000)).map(quotaView);
+  },
+});
+
+/** Latest reports (createdAt descending) without their CSV; limit default 20, max 100. */
+export const reports = adminQuery({
+  args: { limit: v.optional(v.number()) },
+  handler: async (ctx, args) => {
+    const limit = limitOf(args.limit, 20, 100);
+    const rows = await ctx.db.query("reports").withIndex("by_created_at").order("desc").take(limit);
+    return rows.map((r) => ({
+      id: r._id,
+      kind: r.kind,
+      periodKey: r.periodKey,
+      createdAt: r.createdAt,
+      body: r.body,
+      csvBytes: new TextEncoder().encode(r.csv).length,
+    }));
+  },
+});
+
+/** One report with its CSV. */
+export const report = adminQuery({
+  args: { reportId: v.string() },
+  handler: async (ctx, args) => {
+    const r = await ctx.db.get(idOf(ctx, "reports", args.reportId, "reportId"));
+    if (!r) notFound("reportId: no such report");
+    return { id: r._id, kind: r.kind, periodKey: r.periodKey, createdAt: r.createdAt, body: r.body, csv: r.csv };
+  },
+});
+
+/** The latest stored forecast run: {createdAt, rows} ({createdAt: null, rows: []} if none). */
+export const forecast = adminQuery({
+  args: {},
+  handler: async (ctx) => {
+    const latest = await ctx.db.query("forecasts").withIndex("by_created_at").order("desc").first();
+    if (!latest) return { createdAt: null, rows: [] };
+    const rows = await ctx.db
+      .query("forecasts")
+      .withIndex("by_created_at", (q) => q.eq("createdAt", latest.createdAt))
+      .take(200);
+    return {
+      createdAt: latest.createdAt,
+      rows: rows.map((f) => ({
+        scope: f.scope,
+        userId: f.userId ?? null,
+        month: f.month,
+        method: f.method,
+        costNanoUsd: f.costNanoUsd,
+        costUsd: nanosToUsd(f.costNanoUsd),
+        costLowNanoUsd: f.costLowNanoUsd,
+        costHighNanoUsd: f.costHighNanoUsd,
+        tokens: f.tokens,
+        tokensLow: f.tokensLow,
+        tokensHigh: f.tokensHigh,
+        backtestMape: f.backtestMape ?? null,
+      })),
+    };
+  },
+});
+
+/** Job runs newest first (startedAt descending), optionally of one job; limit default 50, max 200. */
+export const jobRuns = adminQuery({
+  args: { job: v.optional(v.string()), limit: v.optional(v.number()) },
+  handler: async (ctx, args) => {
+    const limit = limitOf(args.limit, 50, 200);
+    const { job } = args;
+    const q =
+      job !== undefined
+        ? ctx.db.query("jobRuns").withIndex("by_job_and_started_at", (q) => q.eq("job", job))
+        : ctx.db.query("jobRuns").withIndex("by_started_at");
+    return (await q.order("desc").take(limit)).map((r) => ({
+      id: r._id,
+      job: r.job,
+      startedAt: r.startedAt,
+      endedAt: r.endedAt,
+      outcome: r.outcome,
+      counts: r.counts,
+      error: r.error ?? null,
+    }));
+  },
+});
+
+/**
+ * Creates or updates the quota (userId, quotaType). limit is a count for
+ * daily_requests / monthly_tokens (integer) and USD for the cost types
+ * (stored exactly as limitNanoUsd = round(limit · 1e9)). The system budget
+ * (system_monthly_cost_usd) takes no userId; the others require one. A new or
+ * re-activated (or expired) quota gets resetDate = start of the next day/month
+ * in REPORTING_TZ and `used` from the aggregates of the current period.
+ * Returns {quotaId, created}.
+ */
+export const setQuota = adminMutation({
+  args: { userId: v.optional(v.string()), quotaType: vQuotaType, limit: v.number(), isActive: v.optional(v.boolean()) },
+  handler: async (ctx, args) => {
+    if (!Number.isFinite(args.limit) || args.limit < 0) badRequest("limit: expected a number >= 0");
+    const cost = isCostQuota(args.quotaType);
+    if (!cost && !Number.isSafeInteger(args.limit)) badRequest("limit: expected an integer for this quota type");
+    let userId: Id<"users"> | undefined;
+    if (args.quotaType === "system_monthly_cost_usd") {
+      if (args.userId !== undefined) badRequest("userId: not allowed for system_monthly_cost_usd");
+    } else {
+      if (args.userId === undefined) badRequest(`userId: required for ${args.quotaType}`);
+      userId = idOf(ctx, "users", args.userId, "userId");
+      if (!(await ctx.db.get(userId))) notFound("userId: no such user");
+    }
+    const cal = reportingCalendar();
+    const now = Date.now();
+    const limitFields = cost
+      ? { limit: nanosToUsd(usdToNanos(args.limit)), limitNanoUsd: usdToNanos(args.limit) }
+      : { limit: args.limit };
+    const existing = await ctx.db
+      .query("userQuotas")
+      .withIndex("by_user_id_and_quota_type", (q) => q.eq("userId", userId).eq("quotaType", args.quotaType))
+      .first();
+    const isActive = args.isActive ?? existing?.isActive ?? true;
+    const fresh = async () => ({
+      ...usedFields(args.quotaType, await usedFromAggregates(ctx.db, cal, args.quotaType, userId, now)),
+      resetDate: cal.nextStart(QUOTA_PERIOD[args.quotaType], now),
+    });
+    if (!existing) {
+      const quotaId = await ctx.db.insert("userQuotas", {
+        userId,
+        quotaType: args.quotaType,
+        ...limitFields,
+        isActive,
+        ...(await fresh()),
+        updatedAt: now,
+      });
+      return { quotaId, created: true };
+    }
+    const refresh = isActive && (!existing.isActive || existing.resetDate <= now);
+    await ctx.db.patch(existing._id, {
+      ...limitFields,
+      isActive,
+      ...(refresh ? await fresh() : {}),
+      updatedAt: now,
+    });
+    return { quotaId: existing._id, created: false };
+  },
+});
+
+/** Marks an alert read. */
+export const markAlertRead = adminMutation({
+  args: { alertId: v.string() },
+  handler: async (ctx, args) => {
+    const id = idOf(ctx, "systemAlerts", args.alertId, "alertId");
+    if (!(await ctx.db.get(id))) notFound("alertId: no such alert");
+    await ctx.db.patch(id, { isRead: true });
+    return { ok: true };
+  },
+});
+
+/** Resolves an alert; {resolved: false} if it was already resolved. */
+export const resolveAlert = adminMutation({
+  args: { alertId: v.string() },
+  handler: async (ctx, args) => {
+    const id = idOf(ctx, "systemAlerts", args.alertId, "alertId");
+    const a = await ctx.db.get(id);
+    if (!a) notFound("alertId: no such alert");
+    if (a.isResolved) return { resolved: false };
+    await ctx.db.patch(id, { isResolved: true, resolvedAt: Date.now() });
+    return { resolved: true };
+  },
+});

@@ -1,0 +1,325 @@
+/**
+ * Internal functions behind the /jobs/* routes, called by the Go scheduled
+ * jobs (roll-ups, quota resets, alerts, reports, forecasts, health, leases).
+ * Every write here is idempotent or compare-and-set, so a retried request is
+ * harmless.
+ */
+import type { Id } from "./_generated/dataModel";
+import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
+import { derivedFields, findAggregate, LATENCY_BUCKETS, MAX_MODELS_PER_ROW, type Counters } from "./lib/aggregates";
+import { badRequest, notFound } from "./lib/errors";
+import { reportingCalendar } from "./lib/periods";
+import {
+  aggregatesListBody,
+  aggregatesUpsertBody,
+  alertNotifiedBody,
+  alertOpenBody,
+  alertResolveBody,
+  forecastStoreBody,
+  healthStoreBody,
+  jobRowsBody,
+  leaseAcquireBody,
+  leaseReleaseBody,
+  leaseRenewBody,
+  MAX_FORECAST_ROWS,
+  MAX_UPSERT_ROWS,
+  reportStoreBody,
+  runRecordBody,
+} from "./lib/wire";
+
+const DAY = 86_400_000;
+/** History kept for health checks and job runs; older rows are pruned a few at a time. */
+export const HEALTH_RETENTION_MS = 30 * DAY;
+export const JOB_RUN_RETENTION_MS = 90 * DAY;
+const PRUNE_PER_CALL = 10;
+
+// ---- raw rows ----------------------------------------------------------------
+
+/** A page of raw rows with timestamp in [from, to), ascending, via index by_timestamp. */
+export const rows = internalQuery({
+  args: jobRowsBody.fields,
+  handler: async (ctx, args) => {
+    if (args.to < args.from) badRequest("to: must not be before from");
+    const opts = { numItems: args.limit, cursor: args.cursor ?? null };
+    const range = (q: any) => q.gte("timestamp", args.from).lt("timestamp", args.to);
+    const res =
+      args.table === "usageTracking"
+        ? await ctx.db.query("usageTracking").withIndex("by_timestamp", range).paginate(opts)
+        : args.table === "requestLogs"
+          ? await ctx.db.query("requestLogs").withIndex("by_timestamp", range).paginate(opts)
+          : await ctx.db.query("userActivity").withIndex("by_timestamp", range).paginate(opts);
+    return { page: res.page, isDone: res.isDone, continueCursor: res.continueCursor };
+  },
+});
+
+// ---- aggregates ----------------------------------------------------------------
+
+/**
+ * Replaces aggregate rows by exact key (scope, userId, model, period,
+ * periodStart, shard). Derived fields (totalCost, averageProcessingTime,
+ * uniqueModels, lastUpdated) are recomputed here. Checks: user rows have a
+ * userId, shard 0 and no model; model rows a model and no userId; system rows
+ * neither; periodStart/periodKey are a period of the reporting time zone;
+ * successfulRequests + failedRequests = totalRequests; 11 latency buckets.
+ */
+export const upsertAggregates = internalMutation({
+  args: aggregatesUpsertBody.fields,
+  handler: async (ctx, args) => {
+    if (args.rows.length > MAX_UPSERT_ROWS) badRequest(`rows: at most ${MAX_UPSERT_ROWS} rows per request`);
+    const cal = reportingCalendar();
+    const now = Date.now();
+    type Prepared = { key: Parameters<typeof findAggregate>[1]; periodKey: string; counters: Counters; models: string[] };
+    const prepared: Prepared[] = [];
+    for (let i = 0; i < args.rows.length; i++) {
+      const r = args.rows[i];
+      const at = `rows[${i}]`;
+      let userId: Id<"users"> | undefined;
+      if (r.scope === "user") {
+        if (r.userId === undefined) badRequest(`${at}.userId: required for scope "user"`);
+        if (r.model !== undefined) badRequest(`${at}.model: not allowed for scope "user"`);
+        if (r.shard !== 0) badRequest(`${at}.shard: user rows use shard 0`);
+        const id = ctx.db.normalizeId("users", r.userId);
+        if (id === null || (await ctx.db.get(id)) === null) badRequest(`${at}.userId: not the id of an existing user`);
+        userId = id;
+      } else if (r.userId !== undefined) {
+        badRequest(`${at}.userId: only allowed for scope "user"`);
+      }
+      if (r.scope === "model" && r.model === undefined) badRequest(`${at}.model: required for scope "model"`);
+      if (r.scope === "system" && r.model !== undefined) badRequest(`${at}.model: not allowed for scope "system"`);
+      const p = cal.periodOf(r.period, r.periodStart);
+      if (p.periodStart !== r.periodStart) {
+        badRequest(`${at}.periodStart: not the start of a ${r.period} period in ${cal.timeZone}`);
+      }
+      if (p.periodKey !== r.periodKey) badRequest(`${at}.periodKey: expected "${p.periodKey}" for this periodStart`);
+      if (r.successfulRequests + r.failedRequests !== r.totalRequests) {
+        badRequest(`${at}.totalRequests: must equal successfulRequests + failedRequests`);
+      }
+      if (r.latencyBuckets.length !== LATENCY_BUCKETS) badRequest(`${at}.latencyBuckets: expected ${LATENCY_BUCKETS} counts`);
+      if (r.models.length > MAX_MODELS_PER_ROW || new Set(r.models).size !== r.models.length) {
+        badRequest(`${at}.models: expected at most ${MAX_MODELS_PER_ROW} distinct model ids`);
+      }
+      const { scope, model, period, periodStart, shard, periodKey, models, userId: _rawUserId, ...counters } = r;
+      prepared.push({ key: { scope, userId, model, period, periodStart, shard }, periodKey, counters, models });
+    }
+    let inserted = 0;
+    let updated = 0;
+    for (const p of prepared) {
+      const fields = derivedFields(p.counters, p.models, now);
+      const existing = await findAggregate(ctx.db, p.key);
+      if (existing) {
+        await ctx.db.patch(existing._id, { ...fields, periodKey: p.periodKey });
+        updated++;
+      } else {
+        await ctx.db.insert("usageAggregates", { ...p.key, periodKey: p.periodKey, ...fields });
+        inserted++;
+      }
+    }
+    return { inserted, updated };
+  },
+});
+
+/** A page of aggregate rows of one scope and period with periodStart in [from, to). */
+export const listAggregates = internalQuery({
+  args: aggregatesListBody.fields,
+  handler: async (ctx, args) => {
+    const res = await ctx.db
+      .query("usageAggregates")
+      .withIndex("by_scope_and_period_and_start", (q) =>
+        q.eq("scope", args.scope).eq("period", args.period).gte("periodStart", args.from).lt("periodStart", args.to),
+      )
+      .paginate({ numItems: args.limit, cursor: args.cursor ?? null });
+    return { page: res.page, isDone: res.isDone, continueCursor: res.continueCursor };
+  },
+});
+
+// ---- alerts --------------------------------------------------------------------
+
+/** Opens an alert unless one is open for conditionKey. Returns {alertId, created}. */
+export const openAlert = internalMutation({
+  args: alertOpenBody.fields,
+  handler: async (ctx, args) => {
+    const open = await ctx.db
+      .query("systemAlerts")
+      .withIndex("by_condition_key_and_is_resolved", (q) => q.eq("conditionKey", args.conditionKey).eq("isResolved", false))
+      .first();
+    if (open) return { alertId: open._id, created: false };
+    let userId: Id<"users"> | undefined;
+    if (args.userId !== undefined) {
+      const id = ctx.db.normalizeId("users", args.userId);
+      if (id === null) badRequest("userId: not a users id");
+      userId = id;
+    }
+    const alertId = await ctx.db.insert("systemAlerts", {
+      ...args,
+      userId,
+      isRead: false,
+      isResolved: false,
+      createdAt: Date.now(),
+    });
+    return { alertId, created: true };
+  },
+});
+
+/** Resolves the open alert(s) of conditionKey. Returns {resolved: count}. */
+export const resolveAlert = internalMutation({
+  args: alertResolveBody.fields,
+  handler: async (ctx, args) => {
+    const open = await ctx.db
+      .query("systemAlerts")
+      .withIndex("by_condition_key_and_is_resolved", (q) => q.eq("conditionKey", args.conditionKey).eq("isResolved", false))
+      .take(16);
+    const now = Date.now();
+    for (const a of open) await ctx.db.patch(a._id, { isResolved: true, resolvedAt: now });
+    return { resolved: open.length };
+  },
+});
+
+/** Records that a notification was sent for an alert. */
+export const alertNotified = internalMutation({
+  args: alertNotifiedBody.fields,
+  handler: async (ctx, args) => {
+    const id = ctx.db.normalizeId("systemAlerts", args.alertId);
+    if (id === null) badRequest("alertId: not a systemAlerts id");
+    if (!(await ctx.db.get(id))) notFound("alertId: no such alert");
+    await ctx.db.patch(id, { lastNotifiedAt: args.at });
+    return { ok: true };
+  },
+});
+
+// ---- reports, forecasts, health ------------------------------------------------------
+
+/** Stores a report; replaces the report of the same kind and periodKey. */
+export const storeReport = internalMutation({
+  args: reportStoreBody.fields,
+  handler: async (ctx, args) => {
+    const existing = await ctx.db
+      .query("reports")
+      .withIndex("by_kind_and_period_key", (q) => q.eq("kind", args.kind).eq("periodKey", args.periodKey))
+      .first();
+    const createdAt = Date.now();
+    if (existing) {
+      await ctx.db.patch(existing._id, { body: args.body, csv: args.csv, createdAt });
+      return { reportId: existing._id, replaced: true };
+    }
+    const reportId = await ctx.db.insert("reports", { ...args, createdAt });
+    return { reportId, replaced: false };
+  },
+});
+
+/** Stores one forecast run (rows sharing createdAt); replaces a run with the same createdAt. */
+export const storeForecasts = internalMutation({
+  args: forecastStoreBody.fields,
+  handler: async (ctx, args) => {
+    if (args.rows.length > MAX_FORECAST_ROWS) badRequest(`rows: at most ${MAX_FORECAST_ROWS} rows per request`);
+    const docs = [];
+    for (let i = 0; i < args.rows.length; i++) {
+      const r = args.rows[i];
+      let userId: Id<"users"> | undefined;
+      if (r.scope === "user") {
+        if (r.userId === undefined) badRequest(`rows[${i}].userId: required for scope "user"`);
+        const id = ctx.db.normalizeId("users", r.userId);
+        if (id === null) badRequest(`rows[${i}].userId: not a users id`);
+        userId = id;
+      }
+      if (!(r.costLowNanoUsd <= r.costNanoUsd && r.costNanoUsd <= r.costHighNanoUsd)) {
+        badRequest(`rows[${i}].costNanoUsd: expected costLowNanoUsd <= costNanoUsd <= costHighNanoUsd`);
+      }
+      docs.push({ ...r, userId, createdAt: args.createdAt });
+    }
+    const old = await ctx.db
+      .query("forecasts")
+      .withIndex("by_created_at", (q) => q.eq("createdAt", args.createdAt))
+      .take(MAX_FORECAST_ROWS + 1);
+    for (const o of old) await ctx.db.delete(o._id);
+    for (const d of docs) await ctx.db.insert("forecasts", d);
+    return { stored: docs.length, replaced: old.length };
+  },
+});
+
+/** Stores a health check and prunes checks older than HEALTH_RETENTION_MS. */
+export const storeHealth = internalMutation({
+  args: healthStoreBody.fields,
+  handler: async (ctx, args) => {
+    const id = await ctx.db.insert("systemHealth", args);
+    const cutoff = Date.now() - HEALTH_RETENTION_MS;
+    const old = await ctx.db
+      .query("systemHealth")
+      .withIndex("by_checked_at", (q) => q.lt("checkedAt", cutoff))
+      .take(PRUNE_PER_CALL);
+    for (const o of old) await ctx.db.delete(o._id);
+    return { id, pruned: old.length };
+  },
+});
+
+// ---- leases and runs ----------------------------------------------------------------
+
+async function leaseOf(ctx: MutationCtx, job: string) {
+  return await ctx.db
+    .query("jobLeases")
+    .withIndex("by_job", (q) => q.eq("job", job))
+    .first();
+}
+
+/** Takes the job's lease if free, expired or already ours. Returns {acquired, holder, expiresAt}. */
+export const acquireLease = internalMutation({
+  args: leaseAcquireBody.fields,
+  handler: async (ctx, args) => {
+    const now = Date.now();
+    const expiresAt = now + args.ttlMs;
+    const lease = await leaseOf(ctx, args.job);
+    if (!lease) {
+      await ctx.db.insert("jobLeases", { job: args.job, holder: args.holder, expiresAt });
+      return { acquired: true, holder: args.holder, expiresAt };
+    }
+    if (lease.holder === args.holder || lease.expiresAt <= now) {
+      await ctx.db.patch(lease._id, { holder: args.holder, expiresAt });
+      return { acquired: true, holder: args.holder, expiresAt };
+    }
+    return { acquired: false, holder: lease.holder, expiresAt: lease.expiresAt };
+  },
+});
+
+/** Extends our unexpired lease. Returns {renewed, holder, expiresAt}. */
+export const renewLease = internalMutation({
+  args: leaseRenewBody.fields,
+  handler: async (ctx, args) => {
+    const now = Date.now();
+    const lease = await leaseOf(ctx, args.job);
+    if (lease && lease.holder === args.holder && lease.expiresAt > now) {
+      const expiresAt = now + args.ttlMs;
+      await ctx.db.patch(lease._id, { expiresAt });
+      return { renewed: true, holder: args.holder, expiresAt };
+    }
+    return { renewed: false, holder: lease?.holder ?? null, expiresAt: lease?.expiresAt ?? null };
+  },
+});
+
+/** Gives up our lease. Returns {released}. */
+export const releaseLease = internalMutation({
+  args: leaseReleaseBody.fields,
+  handler: async (ctx, args) => {
+    const lease = await leaseOf(ctx, args.job);
+    if (lease && lease.holder === args.holder) {
+      await ctx.db.delete(lease._id);
+      return { released: true };
+    }
+    return { released: false };
+  },
+});
+
+/** Records a job run and prunes runs older than JOB_RUN_RETENTION_MS. */
+export const recordRun = internalMutation({
+  args: runRecordBody.fields,
+  handler: async (ctx, args) => {
+    if (args.endedAt < args.startedAt) badRequest("endedAt: must not be before startedAt");
+    const runId = await ctx.db.insert("jobRuns", args);
+    const cutoff = Date.now() - JOB_RUN_RETENTION_MS;
+    const old = await ctx.db
+      .query("jobRuns")
+      .withIndex("by_started_at", (q) => q.lt("startedAt", cutoff))
+      .take(PRUNE_PER_CALL);
+    for (const o of old) await ctx.db.delete(o._id);
+    return { runId, pruned: old.length };
+  },
+});
+

@@ -1,0 +1,197 @@
+/**
+ * Live aggregates (table usageAggregates).
+ *
+ * Every accepted row contributes to the four periods (hourly, daily, weekly,
+ * monthly) of its timestamp, in these scopes:
+ * - system: always; shard = shardOf(generationId ?? requestId ?? activityKey);
+ * - user:   when the row has a userId; shard 0;
+ * - model:  when the row has a model (usage and request-log rows); same shard
+ *           as system.
+ * What each row kind adds:
+ * - request-log row: totalRequests +1, successful/failed +1 by status,
+ *   totalProcessingTime += processingTime, latencyBuckets[bucket] +1,
+ *   models ∪= model. (A request is counted once, by its request-log row.)
+ * - usage row: prompt/completion/total/cached/reasoning tokens,
+ *   totalCostNanoUsd += costNanoUsd, models ∪= model.
+ * - activity row: conversationsStarted +1 (type "conversation_started"),
+ *   filesUploaded +1 (type "file_uploaded"); any activity creates/touches the
+ *   user's rows, so the user counts as active.
+ * A batch is merged in memory per aggregate key first, so each aggregate
+ * document is read once and written once per batch.
+ */
+import type { Doc, Id } from "../_generated/dataModel";
+import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
+import type { Period, PeriodInfo } from "./periods";
+import { nanosToUsd } from "./money";
+import type { Scope } from "./validators";
+
+/** Inclusive upper bounds (ms) of the latency buckets; one more bucket holds the rest (+inf). */
+export const LATENCY_BOUNDS = [100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000] as const;
+export const LATENCY_BUCKETS = LATENCY_BOUNDS.length + 1;
+export const MAX_MODELS_PER_ROW = 64;
+
+/** Index of the bucket for a processing time: first i with ms <= LATENCY_BOUNDS[i], else the +inf bucket. */
+export function latencyBucket(ms: number): number {
+  for (let i = 0; i < LATENCY_BOUNDS.length; i++) if (ms <= LATENCY_BOUNDS[i]) return i;
+  return LATENCY_BOUNDS.length;
+}
+
+/** The additive part of an aggregate row. */
+export type Counters = {
+  totalRequests: number;
+  successfulRequests: number;
+  failedRequests: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  totalCostNanoUsd: number;
+  totalProcessingTime: number;
+  conversationsStarted: number;
+  filesUploaded: number;
+  latencyBuckets: number[];
+};
+
+export function zeroCounters(): Counters {
+  return {
+    totalRequests: 0,
+    successfulRequests: 0,
+    failedRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    totalCostNanoUsd: 0,
+    totalProcessingTime: 0,
+    conversationsStarted: 0,
+    filesUploaded: 0,
+    latencyBuckets: new Array(LATENCY_BUCKETS).fill(0),
+  };
+}
+
+const ADDITIVE = [
+  "totalRequests",
+  "successfulRequests",
+  "failedRequests",
+  "promptTokens",
+  "completionTokens",
+  "totalTokens",
+  "cachedTokens",
+  "reasoningTokens",
+  "totalCostNanoUsd",
+  "totalProcessingTime",
+  "conversationsStarted",
+  "filesUploaded",
+] as const;
+
+/** a += b (in place). */
+export function addCounters(a: Counters, b: Counters): void {
+  for (const k of ADDITIVE) a[k] += b[k];
+  for (let i = 0; i < LATENCY_BUCKETS; i++) a.latencyBuckets[i] += b.latencyBuckets[i] ?? 0;
+}
+
+/** Identity of an aggregate row. */
+export type AggKey = {
+  scope: Scope;
+  userId?: Id<"users">;
+  model?: string;
+  period: Period;
+  periodStart: number;
+  shard: number;
+};
+
+export function aggKeyString(k: AggKey): string {
+  return `${k.scope}|${k.userId ?? ""}|${k.model ?? ""}|${k.period}|${k.periodStart}|${k.shard}`;
+}
+
+type Pending = { key: AggKey; periodKey: string; counters: Counters; models: string[] };
+
+/** A per-batch accumulator of aggregate deltas, written with {@link AggregateBatch.apply}. */
+export class AggregateBatch {
+  private readonly pending = new Map<string, Pending>();
+
+  /** Adds a delta to the row of `key` in period `info`. */
+  add(key: Omit<AggKey, "period" | "periodStart">, info: PeriodInfo, delta: Counters, model?: string): void {
+    const full: AggKey = { ...key, period: info.period, periodStart: info.periodStart };
+    const ks = aggKeyString(full);
+    let p = this.pending.get(ks);
+    if (!p) {
+      p = { key: full, periodKey: info.periodKey, counters: zeroCounters(), models: [] };
+      this.pending.set(ks, p);
+    }
+    addCounters(p.counters, delta);
+    if (model !== undefined && !p.models.includes(model)) p.models.push(model);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Reads and writes each touched aggregate row once. Returns the number of rows written. */
+  async apply(db: DatabaseWriter, now: number): Promise<number> {
+    for (const p of this.pending.values()) {
+      const existing = await findAggregate(db, p.key);
+      if (existing) {
+        const counters = countersOf(existing);
+        addCounters(counters, p.counters);
+        const models = mergeModels(existing.models, p.models);
+        await db.patch(existing._id, { ...derivedFields(counters, models, now) });
+      } else {
+        await db.insert("usageAggregates", {
+          ...p.key,
+          periodKey: p.periodKey,
+          ...derivedFields(p.counters, mergeModels([], p.models), now),
+        });
+      }
+    }
+    return this.pending.size;
+  }
+}
+
+/** Existing models first, then new ones in sorted order, capped at MAX_MODELS_PER_ROW. */
+export function mergeModels(existing: string[], added: string[]): string[] {
+  const out = [...existing];
+  for (const m of [...added].sort()) {
+    if (out.length >= MAX_MODELS_PER_ROW) break;
+    if (!out.includes(m)) out.push(m);
+  }
+  return out;
+}
+
+export function countersOf(doc: Doc<"usageAggregates">): Counters {
+  const c = zeroCounters();
+  for (const k of ADDITIVE) c[k] = doc[k];
+  for (let i = 0; i < LATENCY_BUCKETS; i++) c.latencyBuckets[i] = doc.latencyBuckets[i] ?? 0;
+  return c;
+}
+
+/** Counters plus the derived display fields of an aggregate row. */
+export function derivedFields(c: Counters, models: string[], now: number) {
+  return {
+    ...c,
+    latencyBuckets: [...c.latencyBuckets],
+    models,
+    totalCost: nanosToUsd(c.totalCostNanoUsd),
+    averageProcessingTime: c.totalRequests > 0 ? c.totalProcessingTime / c.totalRequests : 0,
+    uniqueModels: models.length,
+    lastUpdated: now,
+  };
+}
+
+/** The aggregate row with exactly this key, if any (one index range). */
+export async function findAggregate(db: DatabaseReader, k: AggKey): Promise<Doc<"usageAggregates"> | null> {
+  return await db
+    .query("usageAggregates")
+    .withIndex("by_scope_and_user_id_and_model_and_period_and_period_start_and_shard", (q) =>
+      q
+        .eq("scope", k.scope)
+        .eq("userId", k.userId)
+        .eq("model", k.model)
+        .eq("period", k.period)
+        .eq("periodStart", k.periodStart)
+        .eq("shard", k.shard),
+    )
+    .unique();
+}

@@ -1,0 +1,230 @@
+/**
+ * The ingest transaction: idempotent insert of usage, request-log and activity
+ * rows plus their effect on live aggregates and quota counters, all in one
+ * Convex mutation. Used by the internal mutations ingest:batch (the Go
+ * service, through POST /ingest) and activity:record (the chat app).
+ *
+ * Idempotency keys: generationId (usage), requestId (request logs),
+ * activityKey (activity). A row whose key exists already — in the table or
+ * earlier in the same batch — is a duplicate: not inserted, not counted.
+ *
+ * Validation happens before any write; any problem throws
+ * ConvexError({code:"bad_request", message}) naming the row, so the whole
+ * batch is rejected and nothing is written:
+ * - userId must be the id of an existing users document;
+ * - conversationId / messageId that are not ids of existing documents are
+ *   dropped from the row (stale references from the chat app) and counted in
+ *   `droppedRefs`; the usage itself is kept.
+ *
+ * Cost per batch (index ranges = reads by index or id): for each row one
+ * key look-up and at most one user read; for usage rows at most two reference
+ * reads; one read + one write per distinct aggregate key (≤ 12 per row); one
+ * quota range per distinct user, one for the system budget. See README
+ * "Ingest bound" for the worst case of MAX_INGEST_ROWS rows.
+ */
+import type { Id } from "../_generated/dataModel";
+import type { MutationCtx } from "../_generated/server";
+import { AggregateBatch, latencyBucket, zeroCounters, type Counters } from "./aggregates";
+import { badRequest } from "./errors";
+import { shardOf } from "./hash";
+import { nanosToUsd } from "./money";
+import { PERIODS, reportingCalendar } from "./periods";
+import { applyToQuota, quotasOfUser, systemBudget, type Contribution } from "./quotas";
+import { MAX_INGEST_ROWS, type ActivityRow, type IngestBody, type RequestLogRow, type UsageRow } from "./wire";
+
+export type KindCounts = { usage: number; requestLogs: number; activity: number };
+export type IngestResult = {
+  inserted: KindCounts;
+  duplicates: KindCounts;
+  droppedRefs: number;
+};
+
+type RowContext = { userId?: Id<"users">; model?: string; shardKey: string; ts: number; delta: Counters };
+
+export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: number): Promise<IngestResult> {
+  const usage = body.usage ?? [];
+  const logs = body.requestLogs ?? [];
+  const activity = body.activity ?? [];
+  const total = usage.length + logs.length + activity.length;
+  if (total > MAX_INGEST_ROWS) {
+    badRequest(`batch too large: ${total} rows (max ${MAX_INGEST_ROWS} per request across usage, requestLogs and activity)`);
+  }
+  const cal = reportingCalendar();
+
+  // 1. Resolve user ids (rejects the batch on the first bad one).
+  const userCache = new Map<string, Id<"users"> | null>();
+  const resolveUser = async (raw: string, path: string): Promise<Id<"users">> => {
+    let id = userCache.get(raw);
+    if (id === undefined) {
+      const norm = ctx.db.normalizeId("users", raw);
+      id = norm && (await ctx.db.get(norm)) ? norm : null;
+      userCache.set(raw, id);
+    }
+    if (id === null) badRequest(`${path}: not the id of an existing user`);
+    return id;
+  };
+  const usageUsers = await seq(usage, (r, i) => resolveUser(r.userId, `usage[${i}].userId`));
+  const logUsers = await seq(logs, (r, i) =>
+    r.userId === undefined ? Promise.resolve(undefined) : resolveUser(r.userId, `requestLogs[${i}].userId`),
+  );
+  const activityUsers = await seq(activity, (r, i) => resolveUser(r.userId, `activity[${i}].userId`));
+
+  // 2. Idempotency: keep the first occurrence of each key not yet stored.
+  const result: IngestResult = {
+    inserted: { usage: 0, requestLogs: 0, activity: 0 },
+    duplicates: { usage: 0, requestLogs: 0, activity: 0 },
+    droppedRefs: 0,
+  };
+  const fresh = async <R>(
+    rows: R[],
+    kind: keyof KindCounts,
+    keyOf: (r: R) => string,
+    exists: (k: string) => Promise<boolean>,
+  ): Promise<number[]> => {
+    const seen = new Set<string>();
+    const keep: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const k = keyOf(rows[i]);
+      if (seen.has(k) || (await exists(k))) result.duplicates[kind]++;
+      else keep.push(i);
+      seen.add(k);
+    }
+    return keep;
+  };
+  const newUsage = await fresh(usage, "usage", (r) => r.generationId, async (k) =>
+    (await ctx.db.query("usageTracking").withIndex("by_generation_id", (q) => q.eq("generationId", k)).first()) !== null,
+  );
+  const newLogs = await fresh(logs, "requestLogs", (r) => r.requestId, async (k) =>
+    (await ctx.db.query("requestLogs").withIndex("by_request_id", (q) => q.eq("requestId", k)).first()) !== null,
+  );
+  const newActivity = await fresh(activity, "activity", (r) => r.activityKey, async (k) =>
+    (await ctx.db.query("userActivity").withIndex("by_activity_key", (q) => q.eq("activityKey", k)).first()) !== null,
+  );
+
+  // 3. Insert, collecting each row's aggregate delta and quota contribution.
+  const rowContexts: RowContext[] = [];
+  const userContribs = new Map<Id<"users">, Contribution[]>();
+  const systemContribs: Contribution[] = [];
+  const contribute = (userId: Id<"users"> | undefined, c: Contribution) => {
+    if (userId !== undefined) {
+      const list = userContribs.get(userId) ?? [];
+      list.push(c);
+      userContribs.set(userId, list);
+    }
+  };
+
+  for (const i of newUsage) {
+    const r = usage[i];
+    const userId = usageUsers[i]!;
+    const conversationId = await optionalRef(ctx, "conversations", r.conversationId);
+    const messageId = await optionalRef(ctx, "messages", r.messageId);
+    if (r.conversationId !== undefined && conversationId === undefined) result.droppedRefs++;
+    if (r.messageId !== undefined && messageId === undefined) result.droppedRefs++;
+    await ctx.db.insert("usageTracking", usageDoc(r, userId, conversationId, messageId));
+    result.inserted.usage++;
+    rowContexts.push({ userId, model: r.model, shardKey: r.generationId, ts: r.timestamp, delta: usageDelta(r) });
+    const c = { ts: r.timestamp, requests: 0, tokens: r.totalTokens, costNanoUsd: r.costNanoUsd };
+    contribute(userId, c);
+    systemContribs.push(c);
+  }
+  for (const i of newLogs) {
+    const r = logs[i];
+    const userId = logUsers[i];
+    await ctx.db.insert("requestLogs", { ...r, userId });
+    result.inserted.requestLogs++;
+    rowContexts.push({
+      userId,
+      model: r.model,
+      shardKey: r.generationId ?? r.requestId,
+      ts: r.timestamp,
+      delta: requestDelta(r),
+    });
+    contribute(userId, { ts: r.timestamp, requests: 1, tokens: 0, costNanoUsd: 0 });
+  }
+  for (const i of newActivity) {
+    const r = activity[i];
+    const userId = activityUsers[i]!;
+    await ctx.db.insert("userActivity", { ...r, userId });
+    result.inserted.activity++;
+    rowContexts.push({ userId, shardKey: r.activityKey, ts: r.timestamp, delta: activityDelta(r) });
+  }
+
+  // 4. Aggregates: merge per key in memory, then one read + one write per key.
+  const batch = new AggregateBatch();
+  for (const rc of rowContexts) {
+    const periods = cal.periodsOf(rc.ts);
+    const shard = shardOf(rc.shardKey);
+    for (const p of PERIODS) {
+      const info = periods[p];
+      batch.add({ scope: "system", shard }, info, rc.delta, rc.model);
+      if (rc.userId !== undefined) batch.add({ scope: "user", userId: rc.userId, shard: 0 }, info, rc.delta, rc.model);
+      if (rc.model !== undefined) batch.add({ scope: "model", model: rc.model, shard }, info, rc.delta, rc.model);
+    }
+  }
+  await batch.apply(ctx.db, now);
+
+  // 5. Quota counters.
+  for (const [userId, contribs] of userContribs) {
+    for (const q of await quotasOfUser(ctx.db, userId)) await applyToQuota(ctx.db, cal, q, contribs, now);
+  }
+  if (systemContribs.length > 0) {
+    const budget = await systemBudget(ctx.db);
+    if (budget) await applyToQuota(ctx.db, cal, budget, systemContribs, now);
+  }
+  return result;
+}
+
+async function seq<R, T>(rows: R[], f: (r: R, i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < rows.length; i++) out.push(await f(rows[i], i));
+  return out;
+}
+
+async function optionalRef<T extends "conversations" | "messages">(
+  ctx: MutationCtx,
+  table: T,
+  raw: string | undefined,
+): Promise<Id<T> | undefined> {
+  if (raw === undefined) return undefined;
+  const id = ctx.db.normalizeId(table, raw);
+  if (id === null) return undefined;
+  return (await ctx.db.get(id)) ? id : undefined;
+}
+
+function usageDoc(
+  r: UsageRow,
+  userId: Id<"users">,
+  conversationId: Id<"conversations"> | undefined,
+  messageId: Id<"messages"> | undefined,
+) {
+  const usd = nanosToUsd(r.costNanoUsd);
+  return { ...r, userId, conversationId, messageId, costInUSD: usd, costInCredits: usd };
+}
+
+export function usageDelta(r: UsageRow): Counters {
+  const c = zeroCounters();
+  c.promptTokens = r.promptTokens;
+  c.completionTokens = r.completionTokens;
+  c.totalTokens = r.totalTokens;
+  c.cachedTokens = r.cachedTokens;
+  c.reasoningTokens = r.reasoningTokens;
+  c.totalCostNanoUsd = r.costNanoUsd;
+  return c;
+}
+
+export function requestDelta(r: RequestLogRow): Counters {
+  const c = zeroCounters();
+  c.totalRequests = 1;
+  if (r.status === "success") c.successfulRequests = 1;
+  else c.failedRequests = 1;
+  c.totalProcessingTime = r.processingTime;
+  c.latencyBuckets[latencyBucket(r.processingTime)] = 1;
+  return c;
+}
+
+export function activityDelta(r: Pick<ActivityRow, "activityType">): Counters {
+  const c = zeroCounters();
+  if (r.activityType === "conversation_started") c.conversationsStarted = 1;
+  if (r.activityType === "file_uploaded") c.filesUploaded = 1;
+  return c;
+}

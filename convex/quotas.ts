@@ -1,0 +1,52 @@
+/** Internal quota functions behind /quotas/get and /jobs/quotas/*. See lib/quotas.ts. */
+import { internalMutation, internalQuery } from "./_generated/server";
+import { badRequest, notFound } from "./lib/errors";
+import { QUOTA_PERIOD, quotasOfUser, quotaView, systemBudget, usedFields } from "./lib/quotas";
+import { quotaResetBody, quotasDueBody, quotasGetBody } from "./lib/wire";
+
+/** Active quotas of the user and the system budget (null if none or inactive). */
+export const get = internalQuery({
+  args: quotasGetBody.fields,
+  handler: async (ctx, args) => {
+    const userId = ctx.db.normalizeId("users", args.userId);
+    if (userId === null) badRequest("userId: not a users id");
+    const quotas = (await quotasOfUser(ctx.db, userId)).filter((q) => q.isActive);
+    const budget = await systemBudget(ctx.db);
+    return {
+      quotas: quotas.map(quotaView),
+      system: budget && budget.isActive ? quotaView(budget) : null,
+      now: Date.now(),
+    };
+  },
+});
+
+/**
+ * Compare-and-set reset: only if resetDate still equals expectedResetDate
+ * (so a window is reset exactly once, by this job or by ingest rolling it).
+ * Returns {reset, quota}.
+ */
+export const reset = internalMutation({
+  args: quotaResetBody.fields,
+  handler: async (ctx, args) => {
+    const id = ctx.db.normalizeId("userQuotas", args.quotaId);
+    if (id === null) badRequest("quotaId: not a userQuotas id");
+    if (args.nextResetDate <= args.expectedResetDate) badRequest("nextResetDate: must be after expectedResetDate");
+    const q = await ctx.db.get(id);
+    if (!q) notFound("quotaId: no such quota");
+    if (q.resetDate !== args.expectedResetDate) return { reset: false, quota: quotaView(q) };
+    await ctx.db.patch(id, { ...usedFields(q.quotaType, 0), resetDate: args.nextResetDate, updatedAt: Date.now() });
+    return { reset: true, quota: quotaView((await ctx.db.get(id))!) };
+  },
+});
+
+/** Active quotas with resetDate <= before, oldest first (for the reset job). */
+export const due = internalQuery({
+  args: quotasDueBody.fields,
+  handler: async (ctx, args) => {
+    const rows = await ctx.db
+      .query("userQuotas")
+      .withIndex("by_is_active_and_reset_date", (q) => q.eq("isActive", true).lte("resetDate", args.before))
+      .take(args.limit);
+    return { quotas: rows.map((q) => ({ ...quotaView(q), period: QUOTA_PERIOD[q.quotaType] })) };
+  },
+});

@@ -1,0 +1,149 @@
+/** Shared test helpers: a fresh convex-test backend, signed requests, a seeded PRNG, row factories. */
+import { convexTest } from "convex-test";
+import type { Id } from "../_generated/dataModel";
+import schema from "../schema";
+import { sign } from "../lib/signature";
+import type { ActivityRow, RequestLogRow, UsageRow } from "../lib/wire";
+
+/** The function modules, the same set tools/functionFiles.ts selects. */
+export const modules = import.meta.glob(["../*.ts", "../lib/**/*.ts", "../_generated/*.js", "!../*.*.ts"]);
+
+export const SECRET = "test-ingest-secret";
+
+/** A fresh in-memory backend with Convex's transaction limits enforced. */
+export function newBackend() {
+  return convexTest({ schema, modules, transactionLimits: true });
+}
+export type Backend = ReturnType<typeof newBackend>;
+
+export const ADMIN = { subject: "user_admin", role: "admin" };
+export const NON_ADMIN = { subject: "user_plain", role: "user" };
+
+/** POSTs a JSON body to an HTTP action with a valid signature (or the given header). */
+export async function post(
+  t: Backend,
+  path: string,
+  body: unknown,
+  opts: { secret?: string; at?: number; header?: string | null; raw?: string } = {},
+): Promise<{ status: number; json: any }> {
+  const raw = opts.raw ?? JSON.stringify(body);
+  const header =
+    opts.header !== undefined ? opts.header : await sign(opts.secret ?? SECRET, raw, opts.at ?? Date.now());
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (header !== null) headers["X-Llmmeter-Signature"] = header;
+  const res = await t.fetch(path, { method: "POST", headers, body: raw });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
+}
+
+/** Creates users directly in the database. */
+export async function makeUsers(t: Backend, n: number, prefix = "u"): Promise<Id<"users">[]> {
+  return await t.run(async (ctx) => {
+    const ids: Id<"users">[] = [];
+    for (let i = 0; i < n; i++) {
+      ids.push(
+        await ctx.db.insert("users", {
+          externalId: `${prefix}${i}`,
+          name: `${prefix} ${i}`,
+          email: `${prefix}${i}@example.com`,
+          role: "user",
+          createdAt: 0,
+        }),
+      );
+    }
+    return ids;
+  });
+}
+
+/** Counts documents in every table (to prove that a rejected request wrote nothing). */
+export async function tableCounts(t: Backend): Promise<Record<string, number>> {
+  return await t.run(async (ctx) => {
+    const out: Record<string, number> = {};
+    for (const table of Object.keys(schema.tables) as (keyof typeof schema.tables)[]) {
+      out[table] = (await ctx.db.query(table).collect()).length;
+    }
+    return out;
+  });
+}
+
+/** mulberry32: a small seeded PRNG. */
+export function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)],
+  };
+}
+
+export const T0 = Date.UTC(2024, 0, 15, 13, 0, 0); // Monday 2024-01-15 13:00 UTC
+
+let seq = 0;
+const nextId = (p: string) => `${p}-${++seq}`;
+
+export function usage(userId: string, over: Partial<UsageRow> = {}): UsageRow {
+  const generationId = over.generationId ?? nextId("gen");
+  return {
+    generationId,
+    requestId: over.requestId ?? nextId("req"),
+    userId,
+    model: "openai/gpt-4o",
+    promptTokens: 10,
+    completionTokens: 5,
+    totalTokens: 15,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    costNanoUsd: 123_456,
+    costStatus: "reported",
+    cancelled: false,
+    timestamp: T0,
+    processingTime: 420,
+    isByok: false,
+    stream: true,
+    ...over,
+  };
+}
+
+export function requestLog(userId: string | undefined, over: Partial<RequestLogRow> = {}): RequestLogRow {
+  return {
+    requestId: over.requestId ?? nextId("req"),
+    userId,
+    requestType: "chat_completion",
+    method: "POST",
+    endpoint: "/api/v1/chat/completions",
+    model: "openai/gpt-4o",
+    status: "success",
+    statusCode: 200,
+    requestSize: 100,
+    responseSize: 200,
+    processingTime: 420,
+    timestamp: T0,
+    ...over,
+  };
+}
+
+export function activity(userId: string, over: Partial<ActivityRow> = {}): ActivityRow {
+  return {
+    activityKey: over.activityKey ?? nextId("act"),
+    userId,
+    activityType: "chat_completion",
+    timestamp: T0,
+    ...over,
+  };
+}
+
+/** Sum of a numeric field over docs. */
+export const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((s, x) => s + f(x), 0);

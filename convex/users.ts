@@ -1,0 +1,69 @@
+/** Internal user functions behind /users/ensure and /users/get. */
+import type { Doc } from "./_generated/dataModel";
+import { internalMutation, internalQuery } from "./_generated/server";
+import { badRequest } from "./lib/errors";
+import { usersEnsureBody, usersGetBody } from "./lib/wire";
+
+export function userView(u: Doc<"users">) {
+  return {
+    id: u._id,
+    clerkUserId: u.clerkUserId ?? null,
+    externalId: u.externalId ?? null,
+    email: u.email ?? null,
+    name: u.name ?? null,
+    role: u.role ?? null,
+    createdAt: u.createdAt,
+  };
+}
+
+/**
+ * Finds the user by clerkUserId or externalId (exactly one must be given) or
+ * creates it; email/name given are stored (updated if changed).
+ * Returns {userId, created}.
+ */
+export const ensure = internalMutation({
+  args: usersEnsureBody.fields,
+  handler: async (ctx, args) => {
+    if ((args.clerkUserId === undefined) === (args.externalId === undefined)) {
+      badRequest("exactly one of clerkUserId and externalId is required");
+    }
+    const existing =
+      args.clerkUserId !== undefined
+        ? await ctx.db
+            .query("users")
+            .withIndex("by_clerk_user_id", (q) => q.eq("clerkUserId", args.clerkUserId))
+            .first()
+        : await ctx.db
+            .query("users")
+            .withIndex("by_external_id", (q) => q.eq("externalId", args.externalId))
+            .first();
+    if (existing) {
+      const patch: Partial<Doc<"users">> = {};
+      if (args.email !== undefined && args.email !== existing.email) patch.email = args.email;
+      if (args.name !== undefined && args.name !== existing.name) patch.name = args.name;
+      if (Object.keys(patch).length > 0) await ctx.db.patch(existing._id, patch);
+      return { userId: existing._id, created: false };
+    }
+    const userId = await ctx.db.insert("users", {
+      clerkUserId: args.clerkUserId,
+      externalId: args.externalId,
+      email: args.email,
+      name: args.name,
+      role: "user",
+      createdAt: Date.now(),
+    });
+    return { userId, created: true };
+  },
+});
+
+/** Returns {user} or {user: null} when the id is a users id with no document. */
+export const get = internalQuery({
+  args: usersGetBody.fields,
+  handler: async (ctx, args) => {
+    const id = ctx.db.normalizeId("users", args.userId);
+    if (id === null) badRequest("userId: not a users id");
+    const u = await ctx.db.get(id);
+    return { user: u ? userView(u) : null };
+  },
+});
+
