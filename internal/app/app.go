@@ -19,12 +19,14 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"llmmeter/convexclient"
 	"llmmeter/internal/auth"
 	"llmmeter/internal/config"
 	"llmmeter/internal/gateway"
 	"llmmeter/internal/metrics"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
+	"llmmeter/internal/store/convexstore"
 	"llmmeter/internal/store/sqlitestore"
 	"llmmeter/openrouter"
 	"llmmeter/openrouter/openroutertest"
@@ -61,6 +63,7 @@ type App struct {
 	Upstream *openrouter.Client
 	Metrics  *metrics.Metrics
 
+	engine   string // "sqlite" or "convex"
 	delivery *outbox.Delivery
 	httpSrv  *http.Server
 	ln       net.Listener
@@ -80,7 +83,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	if opt.PendingGiveUp <= 0 {
 		opt.PendingGiveUp = 5 * time.Minute
 	}
-	a = &App{cfg: cfg, log: log}
+	a = &App{cfg: cfg, log: log, engine: "sqlite"}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -89,7 +92,16 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("DATA_DIR: %w", err)
 	}
-	if a.Store, err = sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, StoreFile), cfg.ReportingTZ); err != nil {
+	keyTTL := time.Duration(0)
+	if cfg.ConvexEnabled() {
+		cc, err := convexclient.New(convexclient.Config{URL: cfg.ConvexURL, SiteURL: cfg.ConvexSiteURL, Secret: string(cfg.ConvexIngestSecret)})
+		if err != nil {
+			return nil, err
+		}
+		a.Store = convexstore.New(cc)
+		a.engine = "convex"
+		keyTTL = 30 * time.Second // each lookup is a round trip to Convex
+	} else if a.Store, err = sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, StoreFile), cfg.ReportingTZ); err != nil {
 		return nil, err
 	}
 	if a.Outbox, err = outbox.Open(ctx, filepath.Join(cfg.DataDir, OutboxFile)); err != nil {
@@ -117,7 +129,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		fmt.Fprintf(opt.Stdout, "\n  First start: created an admin API key. It is shown only this once:\n\n    %s\n\n", secret)
 	}
 
-	authn := auth.Chain{Keys: auth.Keys{Store: a.Store}}
+	authn := auth.Chain{Keys: &auth.Keys{Store: a.Store, TTL: keyTTL}}
 	if cfg.ClerkEnabled() {
 		if authn.Clerk, err = auth.NewClerk(auth.ClerkOptions{
 			Issuer:            cfg.ClerkIssuer,
@@ -141,6 +153,9 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	a.delivery = &outbox.Delivery{Outbox: a.Outbox, Sink: a.Store, Resolver: gw.NewResolver(opt.PendingGiveUp), Log: log,
 		OnDelivered: func(rows int) { a.Metrics.DeliveredRows.Add(float64(rows)) },
 		OnFailure:   a.Metrics.DeliveryFailures.Inc,
+	}
+	if a.engine == "convex" {
+		a.delivery.MaxBatchRows = convexstore.MaxIngestRows
 	}
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBg = stopBg
@@ -175,7 +190,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 			log.Error().Err(err).Msg("http server stopped")
 		}
 	}()
-	log.Info().Str("addr", a.Addr()).Str("data_dir", cfg.DataDir).Str("engine", "sqlite").Msg("llmmeter serving")
+	log.Info().Str("addr", a.Addr()).Str("data_dir", cfg.DataDir).Str("engine", a.engine).Msg("llmmeter serving")
 	return a, nil
 }
 

@@ -28,6 +28,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"llmmeter/internal/store"
 )
@@ -81,13 +83,29 @@ func Bearer(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
-// Keys authenticates API keys against a store.
+// Keys authenticates API keys against a store. With a TTL, lookups are
+// cached for that long (for a remote store, where each lookup is a round
+// trip): a revocation then takes up to TTL to take effect. Without one,
+// every request reads the store and revocation is immediate.
 type Keys struct {
 	Store store.Store
+	TTL   time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedKey // by hash
 }
 
+type cachedKey struct {
+	key     store.APIKey
+	found   bool
+	expires time.Time
+}
+
+// maxCachedKeys bounds the cache; a full cache is simply emptied.
+const maxCachedKeys = 10_000
+
 // Authenticate looks the bearer key up by hash.
-func (k Keys) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {
+func (k *Keys) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {
 	tok, ok := Bearer(r)
 	if !ok {
 		return Principal{}, ErrMissing
@@ -95,14 +113,43 @@ func (k Keys) Authenticate(ctx context.Context, r *http.Request) (Principal, err
 	if !strings.HasPrefix(tok, KeyPrefix) {
 		return Principal{}, ErrInvalid
 	}
-	key, err := k.Store.APIKeyByHash(ctx, HashKey(tok))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && key.Revoked()) {
-		return Principal{}, ErrInvalid
-	}
+	key, found, err := k.lookup(ctx, HashKey(tok))
 	if err != nil {
 		return Principal{}, fmt.Errorf("auth: key lookup: %w", err)
 	}
+	if !found || key.Revoked() {
+		return Principal{}, ErrInvalid
+	}
 	return Principal{UserID: key.UserID, KeyID: key.ID, IsAdmin: key.IsAdmin, Method: "api_key"}, nil
+}
+
+func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, error) {
+	now := time.Now()
+	if k.TTL > 0 {
+		k.mu.Lock()
+		c, ok := k.cache[hash]
+		k.mu.Unlock()
+		if ok && now.Before(c.expires) {
+			return c.key, c.found, nil
+		}
+	}
+	key, err := k.Store.APIKeyByHash(ctx, hash)
+	found := err == nil
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil
+	}
+	if err != nil {
+		return store.APIKey{}, false, err
+	}
+	if k.TTL > 0 {
+		k.mu.Lock()
+		if k.cache == nil || len(k.cache) >= maxCachedKeys {
+			k.cache = map[string]cachedKey{}
+		}
+		k.cache[hash] = cachedKey{key: key, found: found, expires: now.Add(k.TTL)}
+		k.mu.Unlock()
+	}
+	return key, found, nil
 }
 
 // IssueKey creates a key for user and returns the secret, shown once.

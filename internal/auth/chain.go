@@ -11,7 +11,7 @@ import (
 // configured. API keys keep working beside Clerk; without Clerk, anything
 // that is not an API key is ErrInvalid.
 type Chain struct {
-	Keys  Authenticator // usually Keys{Store: s}
+	Keys  Authenticator // usually &Keys{Store: s}
 	Clerk *Clerk        // nil when Clerk is not configured
 }
 

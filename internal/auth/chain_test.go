@@ -27,8 +27,8 @@ func TestChain(t *testing.T) {
 	if err := e.store.RevokeAPIKey(ctx, rk.ID); err != nil {
 		t.Fatal(err)
 	}
-	withClerk := Chain{Keys: Keys{Store: e.store}, Clerk: e.clerk}
-	keysOnly := Chain{Keys: Keys{Store: e.store}}
+	withClerk := Chain{Keys: &Keys{Store: e.store}, Clerk: e.clerk}
+	keysOnly := Chain{Keys: &Keys{Store: e.store}}
 
 	tests := []struct {
 		name       string

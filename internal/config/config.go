@@ -58,6 +58,10 @@ type Config struct {
 	IPAddresses     string // full | truncate | off
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
+	ConvexURL          string // https://<deployment>.convex.cloud (HTTP API)
+	ConvexSiteURL      string // https://<deployment>.convex.site (HTTP actions)
+	ConvexIngestSecret Secret // INGEST_SECRET of the deployment: signs every call
+
 	ClerkSecretKey         Secret   // Backend API key; fetches the JWKS when ClerkJWKSURL is empty
 	ClerkJWKSURL           string   // e.g. https://clerk.example.com/.well-known/jwks.json
 	ClerkIssuer            string   // a token's iss must equal it exactly
@@ -70,6 +74,10 @@ type Config struct {
 // Simulated reports whether no OpenRouter key is configured, in which case
 // the service runs the built-in simulator as its upstream.
 func (c Config) Simulated() bool { return c.OpenRouterAPIKey == "" }
+
+// ConvexEnabled reports whether the Convex engine is configured; without
+// it the service runs on the embedded SQLite store.
+func (c Config) ConvexEnabled() bool { return c.ConvexURL != "" }
 
 // ClerkEnabled reports whether Clerk session tokens are accepted.
 func (c Config) ClerkEnabled() bool { return c.ClerkIssuer != "" }
@@ -96,6 +104,9 @@ var settings = []setting{
 	{"MAX_BODY_BYTES", "max-body-bytes", "4194304", "largest request body accepted"},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long open streams may finish on shutdown"},
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
+	{"CONVEX_URL", "convex-url", "", "Convex deployment URL (https://<name>.convex.cloud); empty runs the embedded SQLite store"},
+	{"CONVEX_SITE_URL", "convex-site-url", "", "Convex HTTP actions URL (https://<name>.convex.site)"},
+	{"CONVEX_INGEST_SECRET", "convex-ingest-secret", "", "the deployment's INGEST_SECRET, which signs every call"},
 	{"LOG_IP_ADDRESSES", "log-ip-addresses", "full", "client IPs in request logs: full, truncate or off"},
 	{"CLERK_SECRET_KEY", "clerk-secret-key", "", "Clerk secret key (sk_…); fetches the JWKS from Clerk's Backend API when CLERK_JWKS_URL is empty"},
 	{"CLERK_JWKS_URL", "clerk-jwks-url", "", "JWKS URL of the Clerk instance, e.g. https://clerk.example.com/.well-known/jwks.json"},
@@ -193,6 +204,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		bad("LOG_IP_ADDRESSES", "must be full, truncate or off, not %q", c.IPAddresses)
 	}
 	loadClerk(&c, get, bad)
+	loadConvex(&c, get, bad)
 	return c, errors.Join(errs...)
 }
 
@@ -273,4 +285,24 @@ func Usage() string {
 		fmt.Fprintf(&b, "  %-22s -%-22s default %q\n      %s\n", s.env, s.flag, s.def, s.help)
 	}
 	return b.String()
+}
+
+// loadConvex reads the Convex engine's settings: all three or none.
+func loadConvex(c *Config, get func(string) string, bad func(env, format string, a ...any)) {
+	c.ConvexURL = strings.TrimRight(get("CONVEX_URL"), "/")
+	c.ConvexSiteURL = strings.TrimRight(get("CONVEX_SITE_URL"), "/")
+	c.ConvexIngestSecret = Secret(get("CONVEX_INGEST_SECRET"))
+	if c.ConvexURL == "" && c.ConvexSiteURL == "" && c.ConvexIngestSecret == "" {
+		return
+	}
+	for _, v := range []struct{ env, val string }{{"CONVEX_URL", c.ConvexURL}, {"CONVEX_SITE_URL", c.ConvexSiteURL}} {
+		if u, err := url.Parse(v.val); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad(v.env, "must be an http(s) URL when the Convex engine is configured, not %q", v.val)
+		}
+	}
+	if c.ConvexIngestSecret == "" {
+		bad("CONVEX_INGEST_SECRET", "is required with CONVEX_URL (the same value as INGEST_SECRET in the Convex deployment)")
+	} else if len(c.ConvexIngestSecret) < 16 {
+		bad("CONVEX_INGEST_SECRET", "must be at least 16 characters")
+	}
 }

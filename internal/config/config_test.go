@@ -196,3 +196,18 @@ func TestHelpHidesSecrets(t *testing.T) {
 		t.Fatalf("secrets from the environment lost: %v", err)
 	}
 }
+
+func TestConvexSettingsAllOrNone(t *testing.T) {
+	_, err := Load(nil, env(map[string]string{"CONVEX_URL": "https://happy-cat-123.convex.cloud"}))
+	if err == nil || !strings.Contains(err.Error(), "CONVEX_SITE_URL:") || !strings.Contains(err.Error(), "CONVEX_INGEST_SECRET:") {
+		t.Fatalf("partial Convex settings: %v", err)
+	}
+	c, err := Load(nil, env(map[string]string{"CONVEX_URL": "https://happy-cat-123.convex.cloud",
+		"CONVEX_SITE_URL": "https://happy-cat-123.convex.site", "CONVEX_INGEST_SECRET": "0123456789abcdef0123"}))
+	if err != nil || !c.ConvexEnabled() {
+		t.Fatalf("full Convex settings: %v", err)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", c), "0123456789abcdef0123") {
+		t.Fatal("ingest secret printed")
+	}
+}

@@ -10,6 +10,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"llmmeter/internal/money"
@@ -48,7 +49,7 @@ type Usage struct {
 	TotalTokens      int64       `json:"totalTokens"`
 	CachedTokens     int64       `json:"cachedTokens"`
 	ReasoningTokens  int64       `json:"reasoningTokens"`
-	Cost             money.Nanos `json:"costNanoUsd"`
+	Cost             money.Nanos `json:"-"` // costNanoUsd on the wire: integer nanos, see MarshalJSON
 	CostStatus       CostStatus  `json:"costStatus"`
 	Cancelled        bool        `json:"cancelled"`
 	FinishReason     string      `json:"finishReason,omitempty"`
@@ -56,6 +57,31 @@ type Usage struct {
 	ProcessingTime   int64       `json:"processingTime"` // ms, request start to end
 	IsBYOK           bool        `json:"isByok"`
 	Stream           bool        `json:"stream"`
+}
+
+// usageWire is Usage on the wire, where cost is an integer count of nanos
+// (money.Nanos alone would marshal as decimal dollars).
+type usageWire struct {
+	usageAlias
+	CostNanoUsd int64 `json:"costNanoUsd"`
+}
+
+type usageAlias Usage
+
+// MarshalJSON writes the cost as costNanoUsd, an integer.
+func (u Usage) MarshalJSON() ([]byte, error) {
+	return json.Marshal(usageWire{usageAlias(u), int64(u.Cost)})
+}
+
+// UnmarshalJSON reads costNanoUsd as an integer count of nanos.
+func (u *Usage) UnmarshalJSON(b []byte) error {
+	var w usageWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*u = Usage(w.usageAlias)
+	u.Cost = money.Nanos(w.CostNanoUsd)
+	return nil
 }
 
 // RequestLog is one HTTP request to the gateway (table requestLogs).

@@ -1,0 +1,110 @@
+package convexclient
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestSignMatchesTheSpec(t *testing.T) {
+	at := time.UnixMilli(1_700_000_000_123)
+	got := Sign([]byte("s3cret"), at, []byte(`{"a":1}`))
+	m := hmac.New(sha256.New, []byte("s3cret"))
+	m.Write([]byte(`1700000000123.{"a":1}`))
+	if want := "t=1700000000123,v1=" + hex.EncodeToString(m.Sum(nil)); got != want {
+		t.Fatalf("got %s want %s", got, want)
+	}
+}
+
+func fast(url string) Config {
+	return Config{URL: url, SiteURL: url, Secret: "s3cret-value", MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
+}
+
+func TestRetryOnlyTransientFailures(t *testing.T) {
+	cases := []struct {
+		name     string
+		statuses []int // answers in order; the last repeats
+		wantErr  bool
+		wantHits int32
+	}{
+		{"5xx then success is retried", []int{503, 502, 200}, false, 3},
+		{"429 is retried", []int{429, 200}, false, 2},
+		{"400 is final", []int{400}, true, 1},
+		{"401 is final", []int{401}, true, 1},
+		{"5xx forever gives up after the retries", []int{500}, true, 4},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := int(hits.Add(1)) - 1
+				st := c.statuses[min(n, len(c.statuses)-1)]
+				if r.Header.Get(SignatureHeader) == "" {
+					st = 401
+				}
+				w.WriteHeader(st)
+				if st == 200 {
+					io.WriteString(w, `{"ok":true}`)
+				} else {
+					io.WriteString(w, `{"error":{"code":"x","message":"nope"}}`)
+				}
+			}))
+			defer srv.Close()
+			cl, err := New(fast(srv.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out struct{ OK bool }
+			err = cl.Call(context.Background(), "/ingest", map[string]int{"a": 1}, &out)
+			if (err != nil) != c.wantErr || hits.Load() != c.wantHits {
+				t.Fatalf("err %v, hits %d", err, hits.Load())
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret-value") {
+				t.Fatal("secret in error")
+			}
+			var he *HTTPError
+			if c.wantErr && !errors.As(err, &he) {
+				t.Fatalf("want *HTTPError, got %T", err)
+			}
+		})
+	}
+}
+
+func TestFunctionErrorsAreTyped(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/api/query") || r.Header.Get("Authorization") != "Bearer tok" {
+			w.WriteHeader(404)
+			return
+		}
+		w.WriteHeader(560)
+		io.WriteString(w, `{"status":"error","errorMessage":"Uncaught ConvexError: forbidden","errorData":{"code":"forbidden","message":"admin only"}}`)
+	}))
+	defer srv.Close()
+	cl, _ := New(fast(srv.URL))
+	err := cl.Query(context.Background(), "admin:overview", map[string]int{"from": 0, "to": 1}, nil, WithAuth("tok"))
+	var fe *FunctionError
+	if !errors.As(err, &fe) || fe.Code() != "forbidden" || fe.Path != "admin:overview" {
+		t.Fatalf("got %#v", err)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Fatal("empty config accepted")
+	}
+	if _, err := New(Config{SiteURL: "https://x.convex.site"}); err == nil {
+		t.Fatal("site without secret accepted")
+	}
+	if _, err := New(Config{URL: "ftp://x"}); err == nil {
+		t.Fatal("bad scheme accepted")
+	}
+}
