@@ -51,6 +51,10 @@ type Options struct {
 	GenerationWait time.Duration
 	// Stdout receives the one-time bootstrap admin key; default os.Stdout.
 	Stdout io.Writer
+	// ConvexTimeout bounds each attempt of a Convex call; default 15s.
+	ConvexTimeout time.Duration
+	// MaxDeliveryBackoff caps the wait between failed deliveries; default 30s.
+	MaxDeliveryBackoff time.Duration
 }
 
 // App is a running service.
@@ -68,7 +72,7 @@ type App struct {
 	httpSrv  *http.Server
 	ln       net.Listener
 	inflight sync.WaitGroup
-	active   atomic.Int64 // requests being served, for Idle
+	active   atomic.Int64       // requests being served, for Idle
 	abort    context.CancelFunc // cancels every request's context
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
@@ -94,7 +98,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	}
 	keyTTL := time.Duration(0)
 	if cfg.ConvexEnabled() {
-		cc, err := convexclient.New(convexclient.Config{URL: cfg.ConvexURL, SiteURL: cfg.ConvexSiteURL, Secret: string(cfg.ConvexIngestSecret)})
+		cc, err := convexclient.New(convexclient.Config{URL: cfg.ConvexURL, SiteURL: cfg.ConvexSiteURL, Secret: string(cfg.ConvexIngestSecret), Timeout: opt.ConvexTimeout})
 		if err != nil {
 			return nil, err
 		}
@@ -148,11 +152,12 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
-		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(),
+		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(), MaxOutbox: cfg.OutboxMax,
 	})
 	a.delivery = &outbox.Delivery{Outbox: a.Outbox, Sink: a.Store, Resolver: gw.NewResolver(opt.PendingGiveUp), Log: log,
 		OnDelivered: func(rows int) { a.Metrics.DeliveredRows.Add(float64(rows)) },
 		OnFailure:   a.Metrics.DeliveryFailures.Inc,
+		MaxBackoff:  opt.MaxDeliveryBackoff,
 	}
 	if a.engine == "convex" {
 		a.delivery.MaxBatchRows = convexstore.MaxIngestRows

@@ -1,5 +1,20 @@
 package app
 
-import "llmmeter/internal/store"
+import (
+	"context"
+	"testing"
+
+	"llmmeter/internal/auth"
+	"llmmeter/internal/store"
+)
 
 func userInput(name string) store.EnsureUserInput { return store.EnsureUserInput{ExternalID: name} }
+
+func issueKey(t *testing.T, a *App, userID string) string {
+	t.Helper()
+	key, _, err := auth.IssueKey(context.Background(), a.Store, userID, "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}

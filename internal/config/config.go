@@ -56,6 +56,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	ReportingTZ     *time.Location
 	IPAddresses     string // full | truncate | off
+	OutboxMax       int64  // refuse requests beyond this backlog; 0 = unbounded
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
 	ConvexURL          string // https://<deployment>.convex.cloud (HTTP API)
@@ -104,6 +105,7 @@ var settings = []setting{
 	{"MAX_BODY_BYTES", "max-body-bytes", "4194304", "largest request body accepted"},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long open streams may finish on shutdown"},
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
+	{"OUTBOX_MAX_ENTRIES", "outbox-max-entries", "1000000", "requests refused with 503 while this many rows wait for delivery (0: no bound)"},
 	{"CONVEX_URL", "convex-url", "", "Convex deployment URL (https://<name>.convex.cloud); empty runs the embedded SQLite store"},
 	{"CONVEX_SITE_URL", "convex-site-url", "", "Convex HTTP actions URL (https://<name>.convex.site)"},
 	{"CONVEX_INGEST_SECRET", "convex-ingest-secret", "", "the deployment's INGEST_SECRET, which signs every call"},
@@ -204,6 +206,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		bad("LOG_IP_ADDRESSES", "must be full, truncate or off, not %q", c.IPAddresses)
 	}
 	loadClerk(&c, get, bad)
+	if n, err := strconv.ParseInt(get("OUTBOX_MAX_ENTRIES"), 10, 64); err != nil || n < 0 {
+		bad("OUTBOX_MAX_ENTRIES", "must be a non-negative integer, not %q", get("OUTBOX_MAX_ENTRIES"))
+	} else {
+		c.OutboxMax = n
+	}
 	loadConvex(&c, get, bad)
 	return c, errors.Join(errs...)
 }

@@ -35,6 +35,7 @@ type call struct {
 	summary     openrouter.Summary
 	responseLen int64
 	clientGone  bool
+	interrupted bool  // rows as they should read if the service dies now
 	holdDone    bool  // [DONE] arrived; it is sent once the rows are durable
 	upstreamErr error // the stream broke, or the call failed before it began
 	failure     *apiError
@@ -50,6 +51,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	req, err := s.decode(w, r, c)
 	if err != nil {
 		return err // bad input: nothing is recorded
+	}
+	if err := s.admit(); err != nil {
+		return err
 	}
 	ri.Model, ri.Stream = c.model, c.stream
 	req.User = c.userID // OpenRouter's per-end-user id: ours, never the caller's claim
@@ -69,6 +73,19 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 		return c.failure
 	}
 	return nil
+}
+
+// admit refuses new calls while the outbox is over its bound: a call that
+// cannot be accounted for is not made. It says so loudly.
+func (s *Server) admit() error {
+	max := s.opt.MaxOutbox
+	if max <= 0 || s.opt.Outbox.Depth() < max {
+		return nil
+	}
+	s.opt.Log.Error().Int64("outbox_depth", s.opt.Outbox.Depth()).Int64("outbox_max", max).
+		Msg("OUTBOX FULL: refusing new calls until the store takes the backlog (see /readyz)")
+	return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "accounting_backlog",
+		Message: "The gateway cannot record more calls right now; try again shortly.", RetryAfter: 5}
 }
 
 // decode reads and validates the body. conversation_id and message_id are
@@ -170,6 +187,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 	h.Set("X-Accel-Buffering", "no")
 	if id := st.Summary().GenerationID; id != "" {
 		h.Set("X-Generation-Id", id)
+		s.recordInFlight(c, st.Summary())
 	}
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)

@@ -10,6 +10,7 @@ import (
 	"llmmeter/internal/config"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
+	"llmmeter/openrouter"
 )
 
 // record hands the call's rows to the outbox and waits until they are
@@ -36,6 +37,20 @@ func (s *Server) record(ctx context.Context, c *call) {
 	}
 }
 
+// inFlightLease is how long an in-flight entry is left alone by the
+// resolver; longer than any stream, shorter than anyone's patience.
+const inFlightLease = time.Hour
+
+// recordInFlight leaves a pending entry as soon as the generation id is
+// known, without waiting: if the service dies mid-stream, the restart
+// completes it from the generation record. The final record replaces it.
+func (s *Server) recordInFlight(c *call, sum openrouter.Summary) {
+	c.summary, c.interrupted = sum, true
+	b, _ := c.rows(s.opt.Now())
+	c.interrupted = false
+	s.opt.Outbox.PutInFlight(c.requestID, b, s.opt.Now().Add(inFlightLease))
+}
+
 // rows builds the request's usage, request-log and activity rows. The usage
 // row is ready when OpenRouter reported the cost; otherwise the entry is
 // pending until the generation record confirms tokens and cost.
@@ -58,6 +73,8 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 		UserAgent: truncate(c.userAgent, 512), IPAddress: c.ip, Timestamp: ts,
 	}
 	switch {
+	case c.interrupted:
+		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, http.StatusInternalServerError, "service_interrupted", "The service stopped before the response ended."
 	case c.failure != nil:
 		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, c.failure.Status, c.failure.Type, truncate(c.failure.Message, 1024)
 	case c.clientGone:
@@ -98,7 +115,7 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	} else {
 		// No usage chunk: rough figures (about four characters a token) that
 		// stand only if the generation record never answers.
-		u.Cancelled = c.clientGone
+		u.Cancelled = c.clientGone || c.interrupted
 		u.PromptTokens, u.CompletionTokens = c.requestSize/4, int64(sum.CompletionChars+3)/4
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}

@@ -35,6 +35,7 @@ type Options struct {
 	MaxBodyBytes int64
 	IPPolicy     string // config.IPFull, IPTruncate or IPOff
 	Simulated    bool   // the upstream is the built-in simulator
+	MaxOutbox    int64  // refuse new calls while the outbox holds this many entries; 0 = no bound
 	Now          func() time.Time
 }
 

@@ -93,6 +93,7 @@ func (d *Delivery) shipLoop(ctx context.Context) {
 				return
 			}
 		case <-tick.C:
+			d.report(ctx)
 		}
 		for {
 			n, err := d.shipOnce(ctx)
@@ -263,4 +264,17 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// report refreshes the outbox depth and logs it while there is a backlog.
+func (d *Delivery) report(ctx context.Context) {
+	st, err := d.Outbox.Stats(ctx)
+	if err != nil || st.OldestMs < 5_000 { // a backlog, not the normal flow
+		return
+	}
+	ev := d.Log.Info()
+	if st.OldestMs > 60_000 {
+		ev = d.Log.Warn()
+	}
+	ev.Int("ready", st.Ready).Int("pending", st.Pending).Int("dead", st.Dead).Int64("oldest_ms", st.OldestMs).Msg("outbox backlog")
 }

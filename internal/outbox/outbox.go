@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"llmmeter/internal/sqlitedb"
@@ -64,16 +65,20 @@ type Outbox struct {
 	puts    chan putReq
 	done    chan struct{}
 	stopped chan struct{}
+	// depth approximates ready+pending entries between two Stats calls,
+	// which set it exactly; commits add, deliveries subtract.
+	depth atomic.Int64
 	// notify has room for one wake-up: a Put signals the delivery loop
 	// without blocking when a wake-up is already queued.
 	notify chan struct{}
 }
 
 type putReq struct {
-	key   string
-	state State
-	body  []byte
-	errc  chan error
+	key       string
+	state     State
+	body      []byte
+	notBefore int64      // ms; a pending entry is not resolved before it
+	errc      chan error // nil for PutAsync
 }
 
 // Open opens or creates the outbox in file and starts its committer.
@@ -82,12 +87,21 @@ func Open(ctx context.Context, file string) (*Outbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Whoever wrote the pending entries is gone: make them all due now.
+	if _, err := db.W.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = 0 WHERE state = ?`, string(Pending)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("outbox: recover pending entries: %w", err)
+	}
 	o := &Outbox{
 		db: db, now: time.Now,
 		puts:    make(chan putReq, 1024),
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		notify:  make(chan struct{}, 1),
+	}
+	if _, err := o.Stats(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	go o.commitLoop()
 	return o, nil
@@ -123,6 +137,27 @@ func (o *Outbox) Put(ctx context.Context, key string, state State, b store.Batch
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	return o.wait(ctx, req)
+}
+
+// PutInFlight records, without waiting, that a request is under way: a
+// pending entry that the Resolver leaves alone until notBefore. If the
+// process dies before the request ends, the entry survives and is resolved
+// after the restart (Open makes every pending entry due at once); if the
+// request ends, its final Put replaces the entry. Puts of one key are
+// committed in the order they were made.
+func (o *Outbox) PutInFlight(key string, b store.Batch, notBefore time.Time) {
+	body, err := json.Marshal(b)
+	if err != nil {
+		return // rows of our own making always encode
+	}
+	select {
+	case <-o.done:
+	case o.puts <- putReq{key: key, state: Pending, body: body, notBefore: notBefore.UnixMilli()}:
+	}
+}
+
+func (o *Outbox) wait(ctx context.Context, req putReq) error {
 	// Once queued, the entry is committed even if ctx ends; wait for it so the
 	// caller knows the outcome unless it gave up.
 	select {
@@ -168,15 +203,15 @@ func (o *Outbox) commitLoop() {
 func (o *Outbox) commit(group []putReq) {
 	now := o.now().UnixMilli()
 	err := o.db.Tx(context.Background(), func(tx *sql.Tx) error {
-		stmt, err := tx.Prepare(`INSERT INTO outbox (key, state, body, created_at, updated_at) VALUES (?,?,?,?,?)
+		stmt, err := tx.Prepare(`INSERT INTO outbox (key, state, body, next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?)
 			ON CONFLICT (key) DO UPDATE SET state = excluded.state, body = excluded.body, attempts = 0,
-			next_attempt_at = 0, last_error = NULL, updated_at = excluded.updated_at`)
+			next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, r := range group {
-			if _, err := stmt.Exec(r.key, string(r.state), r.body, now, now); err != nil {
+			if _, err := stmt.Exec(r.key, string(r.state), r.body, r.notBefore, now, now); err != nil {
 				return err
 			}
 		}
@@ -185,9 +220,14 @@ func (o *Outbox) commit(group []putReq) {
 	if err != nil {
 		err = fmt.Errorf("outbox: commit: %w", err)
 	}
+	if err == nil {
+		o.depth.Add(int64(len(group))) // replacements overcount until the next Stats
+	}
 	wake := false
 	for _, r := range group {
-		r.errc <- err
+		if r.errc != nil {
+			r.errc <- err
+		}
 		wake = wake || r.state == Ready
 	}
 	if err == nil && wake {
@@ -222,8 +262,12 @@ func (o *Outbox) List(ctx context.Context, state State, limit int, now time.Time
 	return out, rows.Err()
 }
 
+// Depth is the approximate number of ready and pending entries.
+func (o *Outbox) Depth() int64 { return o.depth.Load() }
+
 // Delete removes delivered entries.
 func (o *Outbox) Delete(ctx context.Context, ids []int64) error {
+	defer o.depth.Add(-int64(len(ids)))
 	return o.db.Tx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE id = ?`)
 		if err != nil {
@@ -288,5 +332,9 @@ func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 			s.OldestMs = age
 		}
 	}
-	return s, rows.Err()
+	if err := rows.Err(); err != nil {
+		return s, err
+	}
+	o.depth.Store(int64(s.Ready + s.Pending))
+	return s, nil
 }

@@ -1,0 +1,154 @@
+package app
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"llmmeter/internal/convextest"
+	"llmmeter/openrouter/openroutertest"
+)
+
+// service is the llmmeter binary running as its own process.
+type service struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	base string
+	key  chan string
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "llmmeter")
+	out, err := exec.Command("go", "build", "-o", bin, "llmmeter/cmd/llmmeter").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func runService(t *testing.T, bin string, env []string) *service {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "-listen", addr)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = io.Discard
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &service{t: t, cmd: cmd, base: "http://" + addr, key: make(chan string, 1)}
+	t.Cleanup(func() { s.kill() })
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if k := strings.TrimSpace(sc.Text()); strings.HasPrefix(k, "llm_") {
+				s.key <- k
+			}
+		}
+	}()
+	waitFor(t, func() bool {
+		res, err := http.Get(s.base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+		}
+		return err == nil && res.StatusCode == 200
+	})
+	return s
+}
+
+func (s *service) kill() {
+	if s.cmd.Process != nil {
+		s.cmd.Process.Signal(syscall.SIGKILL)
+		s.cmd.Wait()
+	}
+}
+
+func (s *service) outbox() (ready, pending int) {
+	res, err := http.Get(s.base + "/readyz")
+	if err != nil {
+		return -1, -1
+	}
+	defer res.Body.Close()
+	var v struct {
+		Outbox struct{ Ready, Pending int } `json:"outbox"`
+	}
+	json.NewDecoder(res.Body).Decode(&v)
+	return v.Outbox.Ready, v.Outbox.Pending
+}
+
+// TestCrashRecoveryAfterSIGKILL kills the service with SIGKILL while streams
+// are open, restarts it on the same data directory, and finds in Convex
+// exactly the simulator's ledger: the cut streams are completed from
+// OpenRouter's generation records.
+func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
+	be := convextest.Start(t, "")
+	sim := openroutertest.NewServer(openroutertest.Options{APIKey: "sk-or-v1-test", AnswerTokens: 10, GenerationDelay: 100 * time.Millisecond})
+	defer sim.Close()
+	env := []string{"DATA_DIR=" + t.TempDir(), "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL,
+		"CONVEX_URL=" + be.URL, "CONVEX_SITE_URL=" + be.URL, "CONVEX_INGEST_SECRET=" + be.Secret}
+	bin := buildBinary(t)
+	svc := runService(t, bin, env)
+	key := <-svc.key
+
+	post := func(base, text string) (int, error) {
+		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(chatBody(true, text)))
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer res.Body.Close()
+		_, err = io.ReadAll(res.Body)
+		return res.StatusCode, err
+	}
+	const done, cut = 20, 10
+	for i := range done {
+		if code, err := post(svc.base, fmt.Sprint("finished ", i)); err != nil || code != 200 {
+			t.Fatalf("request %d: %d %v", i, code, err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range cut {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			post(svc.base, fmt.Sprintf("cut %d [sim:stall after=3]", i)) // fails when the service dies
+		}()
+	}
+	// Every cut stream is open and has left its in-flight entry.
+	waitFor(t, func() bool { _, p := svc.outbox(); return p == cut })
+	svc.kill()
+	wg.Wait()
+
+	svc = runService(t, bin, env)
+	waitFor(t, func() bool { r, p := svc.outbox(); return r == 0 && p == 0 })
+
+	gens, tokens, cost := ledgerTotals(sim.Simulator)
+	reqs, failed, gotTokens, gotCost := convexTotals(t, be)
+	t.Logf("SIGKILL with %d open streams: ledger %d generations $%s %d tokens; Convex %d requests (%d failed) $%s %d tokens",
+		cut, gens, cost, tokens, reqs, failed, gotCost, gotTokens)
+	if gens != done+cut || reqs != done+cut || failed != cut || gotCost != cost || gotTokens != tokens {
+		t.Fatal("Convex does not hold exactly the ledger after the crash")
+	}
+}

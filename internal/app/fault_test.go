@@ -1,0 +1,177 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/convexclient"
+	"llmmeter/internal/config"
+	"llmmeter/internal/convextest"
+	"llmmeter/internal/money"
+	"llmmeter/openrouter/openroutertest"
+)
+
+// Proxy modes: how the flaky link to Convex behaves.
+const (
+	linkUp   int32 = iota // pass requests through
+	linkDown              // drop the connection: Convex unreachable
+	link503               // answer 503
+	linkSlow              // hold the request past the client's timeout
+)
+
+// flakyLink is a reverse proxy in front of the Convex test backend whose
+// behaviour the test switches, so the backend (in memory) keeps its data
+// through the "outage".
+type flakyLink struct {
+	mode   atomic.Int32
+	faults atomic.Int32
+	srv    *httptest.Server
+}
+
+func newFlakyLink(t *testing.T, target string) *flakyLink {
+	u, _ := url.Parse(target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	l := &flakyLink{}
+	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch l.mode.Load() {
+		case linkDown:
+			l.faults.Add(1)
+			panic(http.ErrAbortHandler) // the connection just drops
+		case link503:
+			l.faults.Add(1)
+			http.Error(w, `{"error":{"code":"unavailable","message":"down for maintenance"}}`, 503)
+			return
+		case linkSlow:
+			l.faults.Add(1)
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(l.srv.Close)
+	return l
+}
+
+// convexTotals reads what Convex holds for all time, as an admin.
+func convexTotals(t *testing.T, be *convextest.Backend) (requests, failed, tokens int64, cost money.Nanos) {
+	t.Helper()
+	cc, _ := convexclient.New(convexclient.Config{URL: be.URL})
+	var ov struct {
+		Requests, Failed, TotalTokens int64
+		CostNanoUsd                   int64 `json:"costNanoUsd"`
+	}
+	now := time.Now().UnixMilli()
+	admin := convexclient.WithAuth(convextest.Token(`{"sub":"ops","iss":"https://clerk.test","role":"admin"}`))
+	if err := cc.Query(context.Background(), "admin:overview", map[string]int64{"from": now - 40*3600_000 - now%3600_000, "to": now + 3600_000}, &ov, admin); err != nil {
+		t.Fatal(err)
+	}
+	return ov.Requests, ov.Failed, ov.TotalTokens, money.Nanos(ov.CostNanoUsd)
+}
+
+func ledgerTotals(sim *openroutertest.Simulator) (gens int, tokens int64, cost money.Nanos) {
+	for _, g := range sim.Ledger() {
+		gens++
+		tokens += g.PromptTokens + g.CompletionTokens
+		cost += g.Cost
+	}
+	return
+}
+
+// TestDeliveryThroughConvexOutages keeps streaming requests coming while the
+// link to Convex drops, answers 503 and times out; afterwards Convex holds
+// exactly the simulator's ledger: nothing lost, nothing doubled.
+func TestDeliveryThroughConvexOutages(t *testing.T) {
+	be := convextest.Start(t, "")
+	link := newFlakyLink(t, be.URL)
+	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string {
+		return map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL, "CONVEX_INGEST_SECRET": be.Secret}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{
+		Simulator: &openroutertest.Options{AnswerTokens: 8}, Stdout: io.Discard,
+		ConvexTimeout: 500 * time.Millisecond, MaxDeliveryBackoff: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Shutdown(context.Background()) })
+	e := &env{t: t, app: a, base: "http://" + a.Addr(), sim: a.Sim}
+	u, _, err := a.Store.EnsureUser(context.Background(), userInput("loadgen"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The key lookup is cached, so callers keep being served during outages.
+	key := issueKey(t, a, u.ID)
+
+	const perPhase = 25
+	var sent atomic.Int32
+	burst := func() {
+		var wg sync.WaitGroup
+		for i := range perPhase {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res := e.post(chatBody(i%4 != 0, fmt.Sprintf("q%d", sent.Add(1))), key)
+				io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					t.Errorf("status %d during an outage", res.StatusCode)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for _, mode := range []int32{linkUp, linkDown, link503, linkSlow, linkUp} {
+		before := link.faults.Load()
+		link.mode.Store(mode)
+		burst()
+		if mode != linkUp {
+			// Delivery keeps failing (and backing off) while the link is bad;
+			// the rows wait in the outbox.
+			waitFor(t, func() bool { return link.faults.Load() >= before+3 })
+			st, _ := a.Outbox.Stats(context.Background())
+			t.Logf("link mode %d: %d faults so far, outbox ready=%d pending=%d", mode, link.faults.Load(), st.Ready, st.Pending)
+			if st.Ready == 0 {
+				t.Fatal("nothing waiting in the outbox during an outage")
+			}
+		}
+	}
+	link.mode.Store(linkUp)
+	e.settle()
+
+	gens, tokens, cost := ledgerTotals(a.Sim.Simulator)
+	reqs, _, gotTokens, gotCost := convexTotals(t, be)
+	t.Logf("outages: %d requests sent, %d link faults; ledger %d generations $%s %d tokens; Convex %d requests $%s %d tokens",
+		sent.Load(), link.faults.Load(), gens, cost, tokens, reqs, gotCost, gotTokens)
+	if reqs != int64(sent.Load()) || gotCost != cost || gotTokens != tokens || gens != int(sent.Load()) {
+		t.Fatal("Convex does not hold exactly the ledger")
+	}
+}
+
+// waitFor polls cond for up to 10s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
