@@ -13,7 +13,8 @@ import (
 // TestAgainstTheLocalBackend runs signed HTTP actions and HTTP API calls
 // against the project's real Convex functions in the local test backend.
 func TestAgainstTheLocalBackend(t *testing.T) {
-	be := convextest.Start(t, "")
+	site, _, secret := convextest.Start(t)
+	be := struct{ URL, Secret string }{site, secret}
 	cl, err := convexclient.New(convexclient.Config{URL: be.URL, SiteURL: be.URL, Secret: be.Secret})
 	if err != nil {
 		t.Fatal(err)

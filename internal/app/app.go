@@ -51,6 +51,9 @@ type Options struct {
 	GenerationWait time.Duration
 	// Stdout receives the one-time bootstrap admin key; default os.Stdout.
 	Stdout io.Writer
+	// StorePath puts the embedded store elsewhere than DATA_DIR, e.g. one
+	// file shared by several services (replicas) in tests.
+	StorePath string
 	// ConvexTimeout bounds each attempt of a Convex call; default 15s.
 	ConvexTimeout time.Duration
 	// MaxDeliveryBackoff caps the wait between failed deliveries; default 30s.
@@ -105,8 +108,14 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		a.Store = convexstore.New(cc)
 		a.engine = "convex"
 		keyTTL = 30 * time.Second // each lookup is a round trip to Convex
-	} else if a.Store, err = sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, StoreFile), cfg.ReportingTZ); err != nil {
-		return nil, err
+	} else {
+		path := filepath.Join(cfg.DataDir, StoreFile)
+		if opt.StorePath != "" {
+			path = opt.StorePath
+		}
+		if a.Store, err = sqlitestore.Open(ctx, path, cfg.ReportingTZ); err != nil {
+			return nil, err
+		}
 	}
 	if a.Outbox, err = outbox.Open(ctx, filepath.Join(cfg.DataDir, OutboxFile)); err != nil {
 		return nil, err
@@ -152,6 +161,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
+		Quotas:       a.Store.(store.Quotas),
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(), MaxOutbox: cfg.OutboxMax,
 	})
 	a.delivery = &outbox.Delivery{Outbox: a.Outbox, Sink: a.Store, Resolver: gw.NewResolver(opt.PendingGiveUp), Log: log,

@@ -16,7 +16,8 @@ import (
 // functions), then reads admin:overview and admin:requestLogs through
 // Convex's HTTP API and finds exactly the simulator's ledger.
 func TestConvexEngineEndToEnd(t *testing.T) {
-	be := convextest.Start(t, "")
+	site, _, secret := convextest.Start(t)
+	be := backend{URL: site, Secret: secret}
 	e := start(t, "CONVEX_URL", be.URL, "CONVEX_SITE_URL", be.URL, "CONVEX_INGEST_SECRET", be.Secret)
 	texts := []string{"one", "two", "three [sim:no_usage]", "four [sim:midstream after=2]", "five [sim:status code=402]"}
 	for i, text := range texts {

@@ -102,7 +102,8 @@ func (s *service) outbox() (ready, pending int) {
 // exactly the simulator's ledger: the cut streams are completed from
 // OpenRouter's generation records.
 func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
-	be := convextest.Start(t, "")
+	site, _, secret := convextest.Start(t)
+	be := backend{URL: site, Secret: secret}
 	sim := openroutertest.NewServer(openroutertest.Options{APIKey: "sk-or-v1-test", AnswerTokens: 10, GenerationDelay: 100 * time.Millisecond})
 	defer sim.Close()
 	env := []string{"DATA_DIR=" + t.TempDir(), "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL,

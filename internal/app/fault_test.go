@@ -67,7 +67,7 @@ func newFlakyLink(t *testing.T, target string) *flakyLink {
 }
 
 // convexTotals reads what Convex holds for all time, as an admin.
-func convexTotals(t *testing.T, be *convextest.Backend) (requests, failed, tokens int64, cost money.Nanos) {
+func convexTotals(t *testing.T, be backend) (requests, failed, tokens int64, cost money.Nanos) {
 	t.Helper()
 	cc, _ := convexclient.New(convexclient.Config{URL: be.URL})
 	var ov struct {
@@ -95,7 +95,8 @@ func ledgerTotals(sim *openroutertest.Simulator) (gens int, tokens int64, cost m
 // link to Convex drops, answers 503 and times out; afterwards Convex holds
 // exactly the simulator's ledger: nothing lost, nothing doubled.
 func TestDeliveryThroughConvexOutages(t *testing.T) {
-	be := convextest.Start(t, "")
+	site, _, secret := convextest.Start(t)
+	be := backend{URL: site, Secret: secret}
 	link := newFlakyLink(t, be.URL)
 	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string {
 		return map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL, "CONVEX_INGEST_SECRET": be.Secret}[k]

@@ -18,3 +18,7 @@ func issueKey(t *testing.T, a *App, userID string) string {
 	}
 	return key
 }
+
+// backend is a running Convex test backend: one URL serves the HTTP actions
+// and the HTTP API.
+type backend struct{ URL, Secret string }

@@ -55,6 +55,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err := s.admit(); err != nil {
 		return err
 	}
+	if err := s.reserve(r.Context(), c, req); err != nil {
+		return err // refused by a quota: nothing is recorded or counted
+	}
 	ri.Model, ri.Stream = c.model, c.stream
 	req.User = c.userID // OpenRouter's per-end-user id: ours, never the caller's claim
 	if c.stream {

@@ -19,7 +19,8 @@ type apiError struct {
 	Code       string
 	Message    string
 	Metadata   json.RawMessage
-	RetryAfter int // seconds; sets Retry-After when > 0
+	RetryAfter int               // seconds; sets Retry-After when > 0
+	Headers    map[string]string // more headers for the client
 	Cause      error
 }
 
@@ -56,6 +57,9 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	h.Set("Content-Type", "application/json")
 	if e.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	for k, v := range e.Headers {
+		h.Set(k, v)
 	}
 	w.WriteHeader(e.Status)
 	w.Write(e.body())

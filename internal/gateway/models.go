@@ -16,10 +16,11 @@ type modelCache struct {
 	ttl    time.Duration
 	now    func() time.Time
 
-	mu      sync.Mutex
-	fetched time.Time
-	list    []openrouter.Model
-	byID    map[string]openrouter.Model
+	mu         sync.Mutex
+	refreshing bool
+	fetched    time.Time
+	list       []openrouter.Model
+	byID       map[string]openrouter.Model
 }
 
 func (c *modelCache) get(ctx context.Context) ([]openrouter.Model, map[string]openrouter.Model, error) {
@@ -41,6 +42,28 @@ func (c *modelCache) get(ctx context.Context) ([]openrouter.Model, map[string]op
 		c.byID[m.ID] = m
 	}
 	return c.list, c.byID, nil
+}
+
+// peek returns model's prices only if the list is already cached; it never
+// waits on the network (the hot path calls it), but starts a refresh when
+// the list is missing or stale.
+func (c *modelCache) peek(model string) (openrouter.Pricing, bool) {
+	c.mu.Lock()
+	m, ok := c.byID[model]
+	stale := c.list == nil || c.now().Sub(c.fetched) >= c.ttl
+	if stale && !c.refreshing {
+		c.refreshing = true
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c.get(ctx)
+			c.mu.Lock()
+			c.refreshing = false
+			c.mu.Unlock()
+		}()
+	}
+	c.mu.Unlock()
+	return m.Pricing, ok
 }
 
 // pricing returns the price table entry of model, if known.

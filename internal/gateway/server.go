@@ -29,7 +29,8 @@ type Options struct {
 	Upstream     *openrouter.Client
 	Auth         auth.Authenticator
 	Outbox       *outbox.Outbox
-	Store        store.Store // for readiness
+	Store        store.Store  // for readiness
+	Quotas       store.Quotas // nil: no quota checks
 	Metrics      *metrics.Metrics
 	Log          zerolog.Logger
 	MaxBodyBytes int64

@@ -21,19 +21,37 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res = store.IngestResult{}
 		agg := rollup.NewBatch(s.cal, false)
+		quota := map[string][]contribution{}
+		var settled []string
 		var err error
-		if res.Inserted.Usage, res.Duplicates.Usage, err = insertUsage(ctx, tx, b.Usage, agg); err != nil {
+		if res.Inserted.Usage, res.Duplicates.Usage, err = insertUsage(ctx, tx, b.Usage, func(u store.Usage) {
+			agg.AddUsage(u)
+			quota[u.UserID] = append(quota[u.UserID], contribution{ts: u.Timestamp, tokens: u.TotalTokens, cost: int64(u.Cost)})
+		}); err != nil {
 			return err
 		}
-		if res.Inserted.RequestLogs, res.Duplicates.RequestLogs, err = insertRequestLogs(ctx, tx, b.RequestLogs, agg); err != nil {
+		if res.Inserted.RequestLogs, res.Duplicates.RequestLogs, err = insertRequestLogs(ctx, tx, b.RequestLogs, func(l store.RequestLog) {
+			agg.AddRequestLog(l)
+			settled = append(settled, l.RequestID)
+			if l.UserID != "" {
+				quota[l.UserID] = append(quota[l.UserID], contribution{ts: l.Timestamp, requests: 1})
+			}
+		}); err != nil {
 			return err
 		}
-		if res.Inserted.Activity, res.Duplicates.Activity, err = insertActivity(ctx, tx, b.Activity, agg); err != nil {
+		if res.Inserted.Activity, res.Duplicates.Activity, err = insertActivity(ctx, tx, b.Activity, agg.AddActivity); err != nil {
 			return err
 		}
-		// Live aggregates move in the same transaction as the rows, so
-		// reads never see one without the other.
-		return applyAggregates(ctx, tx, agg.Rows(), s.nowMs(), false)
+		// Aggregates, quota counters and reservations move in the same
+		// transaction as the rows, so reads never see one without the other.
+		now := s.nowMs()
+		if err := applyAggregates(ctx, tx, agg.Rows(), now, false); err != nil {
+			return err
+		}
+		if err := s.applyQuotas(ctx, tx, quota, now); err != nil {
+			return err
+		}
+		return settle(ctx, tx, settled)
 	})
 	if err != nil {
 		return store.IngestResult{}, fmt.Errorf("sqlitestore: ingest: %w", err)
@@ -67,7 +85,7 @@ func insertEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(
 	return ins, dup, nil
 }
 
-func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, agg *rollup.Batch) (int, int, error) {
+func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, inserted func(store.Usage)) (int, int, error) {
 	return insertEach(ctx, tx, `INSERT INTO usageTracking (generationId, requestId, userId, conversationId, messageId, model, provider,
 		promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costInCredits, costInUSD,
 		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream)
@@ -76,10 +94,10 @@ func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, agg *rollu
 		return []any{u.GenerationID, u.RequestID, u.UserID, nullStr(u.ConversationID), nullStr(u.MessageID), u.Model, nullStr(u.Provider),
 			u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost), u.Cost.USD(), u.Cost.USD(),
 			string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream)}
-	}, func(i int) { agg.AddUsage(rows[i]) })
+	}, func(i int) { inserted(rows[i]) })
 }
 
-func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog, agg *rollup.Batch) (int, int, error) {
+func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog, inserted func(store.RequestLog)) (int, int, error) {
 	return insertEach(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
 		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (requestId) DO NOTHING`, len(rows), func(i int) []any {
@@ -87,10 +105,10 @@ func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog,
 		return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
 			nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
 			nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp}
-	}, func(i int) { agg.AddRequestLog(rows[i]) })
+	}, func(i int) { inserted(rows[i]) })
 }
 
-func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, agg *rollup.Batch) (int, int, error) {
+func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, inserted func(store.Activity)) (int, int, error) {
 	metas := make([]any, len(rows))
 	for i, a := range rows {
 		if len(a.Metadata) > 0 {
@@ -105,5 +123,5 @@ func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, agg 
 		VALUES (?,?,?,?,?) ON CONFLICT (activityKey) DO NOTHING`, len(rows), func(i int) []any {
 		a := rows[i]
 		return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp}
-	}, func(i int) { agg.AddActivity(rows[i]) })
+	}, func(i int) { inserted(rows[i]) })
 }

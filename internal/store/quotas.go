@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"llmmeter/internal/money"
+)
+
+// Quota types, as in the seed's userQuotas.quotaType.
+const (
+	QuotaDailyRequests  = "daily_requests"
+	QuotaMonthlyTokens  = "monthly_tokens"
+	QuotaMonthlyCostUSD = "monthly_cost_usd"
+	// QuotaSystemMonthlyCostUSD is the system-wide budget (no user).
+	QuotaSystemMonthlyCostUSD = "system_monthly_cost_usd"
+)
+
+// IsCostQuota reports whether a quota counts nano-USD.
+func IsCostQuota(t string) bool { return t == QuotaMonthlyCostUSD || t == QuotaSystemMonthlyCostUSD }
+
+// ReserveInput asks to admit one call against every active quota of its
+// user and the system budget. Tokens and Cost are upper-bound estimates of
+// the call; 0 means unknown.
+type ReserveInput struct {
+	RequestID string
+	UserID    string
+	Tokens    int64
+	Cost      money.Nanos
+	TTL       time.Duration // how long the reservation holds if never settled
+}
+
+// QuotaExceeded refuses a call: the first quota it would break.
+// Limit, Used and Remaining are in the quota's unit (requests, tokens or
+// nano-USD); ResetDate is when the window starts over (ms).
+type QuotaExceeded struct {
+	QuotaType string
+	Limit     int64
+	Used      int64
+	Remaining int64
+	ResetDate int64
+}
+
+func (e *QuotaExceeded) Error() string {
+	return fmt.Sprintf("quota %s exceeded: used %d of %d until %s", e.QuotaType, e.Used, e.Limit,
+		time.UnixMilli(e.ResetDate).UTC().Format(time.RFC3339))
+}
+
+// Quotas admits calls against quotas. The reservation a call holds is
+// settled when the store ingests the call's request-log row: its actual
+// tokens and cost are counted and the reservation is dropped, in one
+// transaction.
+//
+// The bound (strict mode): a daily_requests quota admits exactly its limit.
+// A token or cost quota admits a call when used + reserved + estimate fits,
+// or when nothing else is reserved and used < limit; so at most one call in
+// flight can take it over its limit, and the overshoot is at most that
+// call's tokens or cost (plus what other calls spend beyond their
+// estimates when their estimates are not upper bounds).
+type Quotas interface {
+	// Reserve returns nil when admitted, *QuotaExceeded when refused.
+	Reserve(ctx context.Context, in ReserveInput) error
+	// Release drops a reservation whose call will never be ingested.
+	Release(ctx context.Context, requestID string) error
+}

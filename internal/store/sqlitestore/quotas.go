@@ -1,0 +1,232 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+
+	"llmmeter/internal/money"
+	"llmmeter/internal/store"
+)
+
+// Quota counting and strict reservations, with the rules of the Convex
+// engine (convex/lib/quotas.ts; see store.Quotas for the admission bound).
+
+var _ store.Quotas = (*Store)(nil)
+
+// quotaRow is a userQuotas row in its exact unit (nanos for cost quotas).
+type quotaRow struct {
+	id, userID, typ string
+	limit, used     int64
+	resetDate       int64
+}
+
+// activeQuotas are the user's active quotas and the active system budget.
+func activeQuotas(ctx context.Context, tx *sql.Tx, userID string) ([]quotaRow, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, userId, quotaType,
+		CASE WHEN quotaType IN ('monthly_cost_usd','system_monthly_cost_usd') THEN COALESCE(limitNanoUsd, 0) ELSE CAST("limit" AS INTEGER) END,
+		CASE WHEN quotaType IN ('monthly_cost_usd','system_monthly_cost_usd') THEN COALESCE(usedNanoUsd, 0) ELSE CAST(used AS INTEGER) END,
+		resetDate FROM userQuotas WHERE isActive = 1 AND (userId = ? OR (userId = '' AND quotaType = 'system_monthly_cost_usd'))
+		ORDER BY userId DESC, quotaType`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []quotaRow
+	for rows.Next() {
+		var q quotaRow
+		if err := rows.Scan(&q.id, &q.userID, &q.typ, &q.limit, &q.used, &q.resetDate); err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// saveUsed writes a quota's used amount and window.
+func saveUsed(ctx context.Context, tx *sql.Tx, q quotaRow, now int64) error {
+	if store.IsCostQuota(q.typ) {
+		_, err := tx.ExecContext(ctx, `UPDATE userQuotas SET used = ?, usedNanoUsd = ?, resetDate = ?, updatedAt = ? WHERE id = ?`,
+			money.Nanos(q.used).USD(), q.used, q.resetDate, now, q.id)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE userQuotas SET used = ?, resetDate = ?, updatedAt = ? WHERE id = ?`, q.used, q.resetDate, now, q.id)
+	return err
+}
+
+// contribution is one ingested row's effect on quotas.
+type contribution struct {
+	ts                     int64
+	requests, tokens, cost int64
+}
+
+func (c contribution) amount(t string) int64 {
+	switch t {
+	case store.QuotaDailyRequests:
+		return c.requests
+	case store.QuotaMonthlyTokens:
+		return c.tokens
+	}
+	return c.cost
+}
+
+// applyQuotas counts freshly ingested rows against quotas: per user and,
+// for cost, the system budget. A row at or after resetDate rolls the window
+// forward first; a row older than the current window is not counted.
+func (s *Store) applyQuotas(ctx context.Context, tx *sql.Tx, byUser map[string][]contribution, now int64) error {
+	users := make([]string, 0, len(byUser))
+	for u := range byUser {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	var system []contribution
+	for _, u := range users {
+		system = append(system, byUser[u]...)
+		qs, err := activeQuotas(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		for _, q := range qs {
+			if q.userID == "" {
+				continue // the system budget counts every user's rows, below
+			}
+			if err := s.countQuota(ctx, tx, q, byUser[u], now); err != nil {
+				return err
+			}
+		}
+	}
+	if len(system) == 0 {
+		return nil
+	}
+	qs, err := activeQuotas(ctx, tx, "\x00no user")
+	if err != nil {
+		return err
+	}
+	for _, q := range qs {
+		if err := s.countQuota(ctx, tx, q, system, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) countQuota(ctx context.Context, tx *sql.Tx, q quotaRow, cs []contribution, now int64) error {
+	p := quotaPeriod(q.typ)
+	windowStart := s.cal.Of(p, q.resetDate-1).Start
+	sorted := make([]contribution, 0, len(cs))
+	for _, c := range cs {
+		if c.amount(q.typ) > 0 {
+			sorted = append(sorted, c)
+		}
+	}
+	if len(sorted) == 0 {
+		return nil
+	}
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].ts < sorted[j].ts })
+	changed := false
+	for _, c := range sorted {
+		if c.ts >= q.resetDate {
+			windowStart, q.resetDate, q.used = s.cal.Of(p, c.ts).Start, s.cal.Next(p, c.ts), 0
+			changed = true
+		}
+		if c.ts < windowStart {
+			continue
+		}
+		q.used += c.amount(q.typ)
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	return saveUsed(ctx, tx, q, now)
+}
+
+// settle drops the reservations of requests whose rows were just ingested.
+func settle(ctx context.Context, tx *sql.Tx, requestIDs []string) error {
+	if len(requestIDs) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `DELETE FROM quotaReservations WHERE requestId = ?`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, id := range requestIDs {
+		if _, err := stmt.ExecContext(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reserve admits a call against the user's active quotas and the system
+// budget, atomically (one write transaction), or refuses naming the quota.
+func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
+	now := s.nowMs()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM quotaReservations WHERE requestId = ?`, in.RequestID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil // a replay: already admitted
+		}
+		qs, err := activeQuotas(ctx, tx, in.UserID)
+		if err != nil || len(qs) == 0 {
+			return err
+		}
+		type grant struct {
+			q      quotaRow
+			amount int64
+		}
+		grants := make([]grant, 0, len(qs))
+		for _, q := range qs {
+			if q.resetDate <= now { // the window has ended: roll it over
+				q.used, q.resetDate = 0, s.cal.Next(quotaPeriod(q.typ), now)
+				if err := saveUsed(ctx, tx, q, now); err != nil {
+					return err
+				}
+			}
+			var reserved int64
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(amount), 0) FROM quotaReservations WHERE quotaId = ? AND expiresAt > ?`,
+				q.id, now).Scan(&reserved); err != nil {
+				return err
+			}
+			est := int64(1)
+			switch {
+			case q.typ == store.QuotaMonthlyTokens:
+				est = in.Tokens
+			case store.IsCostQuota(q.typ):
+				est = int64(in.Cost)
+			}
+			switch {
+			case q.used+reserved+est <= q.limit:
+				grants = append(grants, grant{q, est})
+			case q.typ != store.QuotaDailyRequests && reserved == 0 && q.used < q.limit:
+				// Alone: may run, and holds the rest so no one runs beside it.
+				grants = append(grants, grant{q, max(est, q.limit-q.used)})
+			default:
+				return &store.QuotaExceeded{QuotaType: q.typ, Limit: q.limit, Used: q.used, Remaining: max(0, q.limit-q.used-reserved), ResetDate: q.resetDate}
+			}
+		}
+		expires := now + in.TTL.Milliseconds()
+		for _, g := range grants {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO quotaReservations (requestId, quotaId, userId, amount, expiresAt) VALUES (?,?,?,?,?)`,
+				in.RequestID, g.q.id, g.q.userID, g.amount, expires); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM quotaReservations WHERE rowid IN (SELECT rowid FROM quotaReservations WHERE expiresAt <= ? LIMIT 50)`, now)
+		return err
+	})
+}
+
+// Release drops a call's reservations.
+func (s *Store) Release(ctx context.Context, requestID string) error {
+	_, err := s.db.W.ExecContext(ctx, `DELETE FROM quotaReservations WHERE requestId = ?`, requestID)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: release: %w", err)
+	}
+	return nil
+}
