@@ -9,7 +9,7 @@
  * Ids are taken as strings and checked (bad_request if not an id of the table).
  */
 import { paginationOptsValidator } from "convex/server";
-import { v } from "convex/values";
+import { ConvexError, v } from "convex/values";
 import type { Doc, Id, TableNames } from "./_generated/dataModel";
 import type { QueryCtx } from "./_generated/server";
 import { adminMutation, adminQuery } from "./lib/auth";
@@ -280,7 +280,14 @@ export const requestLogs = adminQuery({
                   : status !== undefined
                     ? t.withIndex("by_status_and_timestamp", (q) => range(q.eq("status", status)))
                     : t.withIndex("by_timestamp", (q) => range(q));
-    return await q.order("desc").paginate(args.paginationOpts);
+    try {
+      return await q.order("desc").paginate(args.paginationOpts);
+    } catch (e) {
+      // A cursor that is not one of ours (garbage, or from another filter
+      // combination's index) is the caller's mistake, not a server error.
+      if (args.paginationOpts.cursor !== null && !(e instanceof ConvexError)) badRequest("paginationOpts.cursor: invalid cursor");
+      throw e;
+    }
   },
 });
 

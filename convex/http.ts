@@ -9,6 +9,8 @@ import { internal } from "./_generated/api";
 import { badRequest } from "./lib/errors";
 import { signedRoute } from "./lib/http";
 import * as wire from "./lib/wire";
+import { alertsListBody, runsListBody } from "./jobReads";
+import { usageConfirmBody } from "./usage";
 
 const http = httpRouter();
 
@@ -34,6 +36,8 @@ post("/apikeys/list", signedRoute(wire.apiKeyListBody, (ctx, b) => ctx.runQuery(
 post("/apikeys/revoke", signedRoute(wire.apiKeyRevokeBody, (ctx, b) => ctx.runMutation(internal.apiKeys.revoke, b)));
 
 post("/quotas/get", signedRoute(wire.quotasGetBody, (ctx, b) => ctx.runQuery(internal.quotas.get, b)));
+post("/quotas/reserve", signedRoute(wire.quotaReserveBody, (ctx, b) => ctx.runMutation(internal.quotas.reserve, b)));
+post("/quotas/release", signedRoute(wire.quotaReleaseBody, (ctx, b) => ctx.runMutation(internal.quotas.release, b)));
 
 post("/jobs/rows", signedRoute(wire.jobRowsBody, (ctx, b) => ctx.runQuery(internal.jobs.rows, b)));
 post(
@@ -53,5 +57,8 @@ post("/jobs/lease/acquire", signedRoute(wire.leaseAcquireBody, (ctx, b) => ctx.r
 post("/jobs/lease/renew", signedRoute(wire.leaseRenewBody, (ctx, b) => ctx.runMutation(internal.jobs.renewLease, b)));
 post("/jobs/lease/release", signedRoute(wire.leaseReleaseBody, (ctx, b) => ctx.runMutation(internal.jobs.releaseLease, b)));
 post("/jobs/runs/record", signedRoute(wire.runRecordBody, (ctx, b) => ctx.runMutation(internal.jobs.recordRun, b)));
+post("/jobs/runs/list", signedRoute(runsListBody, (ctx, b) => ctx.runQuery(internal.jobReads.runs, b)));
+post("/jobs/alerts/list", signedRoute(alertsListBody, (ctx, b) => ctx.runQuery(internal.jobReads.openAlerts, b)));
+post("/jobs/usage/confirm", signedRoute(usageConfirmBody, (ctx, b) => ctx.runMutation(internal.usage.confirm, b)));
 
 export default http;

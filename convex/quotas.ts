@@ -1,8 +1,17 @@
-/** Internal quota functions behind /quotas/get and /jobs/quotas/*. See lib/quotas.ts. */
+/** Internal quota functions behind /quotas/get, /quotas/reserve, /quotas/release and /jobs/quotas/*. See lib/quotas.ts. */
 import { internalMutation, internalQuery } from "./_generated/server";
 import { badRequest, notFound } from "./lib/errors";
-import { QUOTA_PERIOD, quotasOfUser, quotaView, systemBudget, usedFields } from "./lib/quotas";
-import { quotaResetBody, quotasDueBody, quotasGetBody } from "./lib/wire";
+import { reportingCalendar } from "./lib/periods";
+import {
+  deleteReservations,
+  QUOTA_PERIOD,
+  quotasOfUser,
+  quotaView,
+  reserveQuotas,
+  systemBudget,
+  usedFields,
+} from "./lib/quotas";
+import { quotaReleaseBody, quotaReserveBody, quotaResetBody, quotasDueBody, quotasGetBody } from "./lib/wire";
 
 /** Active quotas of the user and the system budget (null if none or inactive). */
 export const get = internalQuery({
@@ -49,4 +58,20 @@ export const due = internalQuery({
       .take(args.limit);
     return { quotas: rows.map((q) => ({ ...quotaView(q), period: QUOTA_PERIOD[q.quotaType] })) };
   },
+});
+
+/**
+ * Strict reservation before an upstream call (see reserveQuotas in
+ * lib/quotas.ts): {admitted: true[, replay: true]} or
+ * {admitted: false, reason, message, quota} for the first refusing quota.
+ */
+export const reserve = internalMutation({
+  args: quotaReserveBody.fields,
+  handler: async (ctx, args) => await reserveQuotas(ctx.db, reportingCalendar(), args, Date.now()),
+});
+
+/** Drops the reservations of a request that will not be ingested (or is abandoned). */
+export const release = internalMutation({
+  args: quotaReleaseBody.fields,
+  handler: async (ctx, args) => ({ released: await deleteReservations(ctx.db, args.requestId) }),
 });

@@ -197,6 +197,23 @@ export default defineSchema({
     .index("by_user_id_and_quota_type", ["userId", "quotaType"])
     .index("by_is_active_and_reset_date", ["isActive", "resetDate"]),
 
+  /**
+   * Open quota reservations (POST /quotas/reserve): one row per (request,
+   * quota) in the quota's exact unit (requests, tokens, nano-USD). Counted by
+   * reserve while expiresAt > now; deleted when the request's rows are
+   * ingested, by /quotas/release, or opportunistically once expired.
+   */
+  quotaReservations: defineTable({
+    requestId: v.string(),
+    quotaId: v.id("userQuotas"),
+    /** The user who reserved (also on system-budget reservations). */
+    userId: v.optional(v.id("users")),
+    amount: v.number(),
+    expiresAt: v.number(),
+  })
+    .index("by_request_id", ["requestId"])
+    .index("by_quota_id_and_expires_at", ["quotaId", "expiresAt"]),
+
   systemAlerts: defineTable({
     alertType: v.string(),
     severity: vSeverity,

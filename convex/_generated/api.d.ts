@@ -18,6 +18,7 @@ import type * as admin from "../admin.js";
 import type * as apiKeys from "../apiKeys.js";
 import type * as http from "../http.js";
 import type * as ingest from "../ingest.js";
+import type * as jobReads from "../jobReads.js";
 import type * as jobs from "../jobs.js";
 import type * as lib_aggregates from "../lib/aggregates.js";
 import type * as lib_auth from "../lib/auth.js";
@@ -34,6 +35,7 @@ import type * as lib_validators from "../lib/validators.js";
 import type * as lib_window from "../lib/window.js";
 import type * as lib_wire from "../lib/wire.js";
 import type * as quotas from "../quotas.js";
+import type * as usage from "../usage.js";
 import type * as users from "../users.js";
 
 /**
@@ -50,6 +52,7 @@ declare const fullApi: ApiFromModules<{
   apiKeys: typeof apiKeys;
   http: typeof http;
   ingest: typeof ingest;
+  jobReads: typeof jobReads;
   jobs: typeof jobs;
   "lib/aggregates": typeof lib_aggregates;
   "lib/auth": typeof lib_auth;
@@ -66,6 +69,7 @@ declare const fullApi: ApiFromModules<{
   "lib/window": typeof lib_window;
   "lib/wire": typeof lib_wire;
   quotas: typeof quotas;
+  usage: typeof usage;
   users: typeof users;
 }>;
 export declare const api: FilterApi<

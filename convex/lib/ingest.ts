@@ -19,7 +19,9 @@
  * Cost per batch (index ranges = reads by index or id): for each row one
  * key look-up and at most one user read; for usage rows at most two reference
  * reads; one read + one write per distinct aggregate key (≤ 12 per row); one
- * quota range per distinct user, one for the system budget. See README
+ * quota range per distinct user, one for the system budget; one reservation
+ * range per distinct requestId of inserted usage and request-log rows
+ * (settlement of /quotas/reserve). See README
  * "Ingest bound" for the worst case of MAX_INGEST_ROWS rows.
  */
 import type { Id } from "../_generated/dataModel";
@@ -29,7 +31,7 @@ import { badRequest } from "./errors";
 import { shardOf } from "./hash";
 import { nanosToUsd } from "./money";
 import { PERIODS, reportingCalendar } from "./periods";
-import { applyToQuota, quotasOfUser, systemBudget, type Contribution } from "./quotas";
+import { applyToQuota, deleteReservations, quotasOfUser, systemBudget, type Contribution } from "./quotas";
 import { MAX_INGEST_ROWS, type ActivityRow, type IngestBody, type RequestLogRow, type UsageRow } from "./wire";
 
 export type KindCounts = { usage: number; requestLogs: number; activity: number };
@@ -171,6 +173,13 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     const budget = await systemBudget(ctx.db);
     if (budget) await applyToQuota(ctx.db, cal, budget, systemContribs, now);
   }
+
+  // 6. Settle quota reservations: the requests counted here release what
+  //    /quotas/reserve held for them (one index range per distinct requestId).
+  const settle = new Set<string>();
+  for (const i of newUsage) settle.add(usage[i].requestId);
+  for (const i of newLogs) settle.add(logs[i].requestId);
+  for (const requestId of settle) await deleteReservations(ctx.db, requestId);
   return result;
 }
 

@@ -20,7 +20,8 @@
 import type { Doc, Id } from "../_generated/dataModel";
 import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
 import { countersOf, findAggregate } from "./aggregates";
-import { nanosToUsd } from "./money";
+import { badRequest } from "./errors";
+import { nanosToUsd, usdToNanos } from "./money";
 import type { ReportingCalendar } from "./periods";
 import type { QuotaType } from "./validators";
 
@@ -58,6 +59,28 @@ export function usedFields(t: QuotaType, used: number) {
   return isCostQuota(t) ? { used: nanosToUsd(used), usedNanoUsd: used } : { used };
 }
 
+/**
+ * The roll-over transition: the window containing `ts` once `ts` is at or
+ * after resetDate (used = 0, resetDate = start of the period after ts's).
+ */
+function windowAt(cal: ReportingCalendar, period: "daily" | "monthly", ts: number) {
+  return { windowStart: cal.periodOf(period, ts).periodStart, resetDate: cal.nextStart(period, ts) };
+}
+
+/**
+ * The quota's counter at `now` (exact unit): rolled forward exactly as a row
+ * at `now` would roll it in ingest, if resetDate <= now. Not written.
+ */
+export function stateAt(cal: ReportingCalendar, q: Doc<"userQuotas">, now: number) {
+  if (now < q.resetDate) return { used: exactUsed(q), resetDate: q.resetDate, rolled: false };
+  return { used: 0, resetDate: windowAt(cal, QUOTA_PERIOD[q.quotaType], now).resetDate, rolled: true };
+}
+
+/** The limit in the quota's exact unit (nanos for cost quotas). */
+export function exactLimit(q: Doc<"userQuotas">): number {
+  return isCostQuota(q.quotaType) ? (q.limitNanoUsd ?? usdToNanos(q.limit)) : q.limit;
+}
+
 /** Applies contributions to one quota; writes at most once. Returns true if written. */
 export async function applyToQuota(
   db: DatabaseWriter,
@@ -77,8 +100,7 @@ export async function applyToQuota(
     .sort((a, b) => a.ts - b.ts);
   for (const c of relevant) {
     if (c.ts >= resetDate) {
-      windowStart = cal.periodOf(period, c.ts).periodStart;
-      resetDate = cal.nextStart(period, c.ts);
+      ({ windowStart, resetDate } = windowAt(cal, period, c.ts));
       used = 0;
       changed = true;
     }
@@ -156,4 +178,169 @@ export function quotaView(q: Doc<"userQuotas">) {
     isActive: q.isActive,
     updatedAt: q.updatedAt,
   };
+}
+
+// ---- reservations (POST /quotas/reserve, /quotas/release) ------------------
+
+/** Unexpired reservations counted per quota; more refuses the request. */
+export const MAX_OPEN_RESERVATIONS = 1000;
+/** Expired reservations an admitted reserve deletes (all its quotas together). */
+export const EXPIRED_SWEEP = 50;
+/** Reservations deleted per request (one per quota, so a handful). */
+const MAX_RESERVATIONS_PER_REQUEST = 64;
+
+const TYPE_ORDER: Record<QuotaType, number> = {
+  daily_requests: 0,
+  monthly_tokens: 1,
+  monthly_cost_usd: 2,
+  system_monthly_cost_usd: 3,
+};
+
+export type ReserveArgs = { requestId: string; userId: string; tokens: number; costNanoUsd: number; ttlMs: number };
+
+/** The refusing quota as answered by /quotas/reserve (display units + exact nanos for cost quotas). */
+export type RefusedQuota = {
+  quotaId: Id<"userQuotas">;
+  quotaType: QuotaType;
+  limit: number;
+  used: number;
+  reserved: number;
+  remaining: number;
+  resetDate: number;
+  limitNanoUsd: number | null;
+  usedNanoUsd: number | null;
+  reservedNanoUsd: number | null;
+  remainingNanoUsd: number | null;
+};
+
+export type ReserveResult =
+  | { admitted: true; replay?: true }
+  | { admitted: false; reason: "limit" | "too_many_reservations"; message: string; quota: RefusedQuota };
+
+function refusedView(q: Doc<"userQuotas">, limit: number, used: number, reserved: number, resetDate: number): RefusedQuota {
+  const remaining = Math.max(0, limit - used - reserved);
+  if (isCostQuota(q.quotaType)) {
+    return {
+      quotaId: q._id,
+      quotaType: q.quotaType,
+      limit: nanosToUsd(limit),
+      used: nanosToUsd(used),
+      reserved: nanosToUsd(reserved),
+      remaining: nanosToUsd(remaining),
+      resetDate,
+      limitNanoUsd: limit,
+      usedNanoUsd: used,
+      reservedNanoUsd: reserved,
+      remainingNanoUsd: remaining,
+    };
+  }
+  return {
+    quotaId: q._id,
+    quotaType: q.quotaType,
+    limit,
+    used,
+    reserved,
+    remaining,
+    resetDate,
+    limitNanoUsd: null,
+    usedNanoUsd: null,
+    reservedNanoUsd: null,
+    remainingNanoUsd: null,
+  };
+}
+
+/**
+ * Strict admission (one transaction; Convex serializes concurrent reserves of
+ * the same quota through the reservation range each one reads):
+ * for every active quota of the user and the active system budget, with L the
+ * limit, U the used counter (rolled forward if resetDate <= now), R the sum of
+ * unexpired reservations and E this request's estimate (daily_requests 1,
+ * monthly_tokens `tokens`, cost quotas `costNanoUsd`), admit iff
+ * U + R + E <= L, or — token and cost quotas only — R == 0 && U < L (a request
+ * alone may run; it then reserves max(E, L − U) so nothing else is admitted
+ * beside it, and at most that one request pushes the quota over its limit).
+ * All admit → one reservation per quota, roll-overs written, up to
+ * EXPIRED_SWEEP expired reservations deleted; otherwise nothing is written.
+ * Idempotent by requestId.
+ */
+export async function reserveQuotas(
+  db: DatabaseWriter,
+  cal: ReportingCalendar,
+  args: ReserveArgs,
+  now: number,
+): Promise<ReserveResult> {
+  const userId = db.normalizeId("users", args.userId);
+  if (userId === null) badRequest("userId: not a users id");
+  const existing = await db
+    .query("quotaReservations")
+    .withIndex("by_request_id", (q) => q.eq("requestId", args.requestId))
+    .first();
+  if (existing !== null) return { admitted: true, replay: true };
+  if ((await db.get(userId)) === null) badRequest("userId: not the id of an existing user");
+
+  const quotas = (await quotasOfUser(db, userId))
+    .filter((q) => q.isActive && q.quotaType !== "system_monthly_cost_usd")
+    .sort((a, b) => TYPE_ORDER[a.quotaType] - TYPE_ORDER[b.quotaType]);
+  const budget = await systemBudget(db);
+  if (budget && budget.isActive) quotas.push(budget);
+  if (quotas.length === 0) return { admitted: true };
+
+  const plan: { q: Doc<"userQuotas">; amount: number; rolled: boolean; resetDate: number }[] = [];
+  for (const q of quotas) {
+    const L = exactLimit(q);
+    const { used: U, resetDate, rolled } = stateAt(cal, q, now);
+    const open = await db
+      .query("quotaReservations")
+      .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).gt("expiresAt", now))
+      .take(MAX_OPEN_RESERVATIONS + 1);
+    const R = open.slice(0, MAX_OPEN_RESERVATIONS).reduce((s, r) => s + r.amount, 0);
+    if (open.length > MAX_OPEN_RESERVATIONS) {
+      return {
+        admitted: false,
+        reason: "too_many_reservations",
+        message: `${q.quotaType} quota ${q._id} has more than ${MAX_OPEN_RESERVATIONS} open reservations; refused until some settle, are released or expire`,
+        quota: refusedView(q, L, U, R, resetDate),
+      };
+    }
+    const E = q.quotaType === "daily_requests" ? 1 : q.quotaType === "monthly_tokens" ? args.tokens : args.costNanoUsd;
+    let amount: number;
+    if (U + R + E <= L) amount = E;
+    else if (q.quotaType !== "daily_requests" && R === 0 && U < L) amount = Math.max(E, L - U);
+    else {
+      return {
+        admitted: false,
+        reason: "limit",
+        message: `${q.quotaType} quota exceeded: used ${U} + reserved ${R} + this request ${E} > limit ${L}`,
+        quota: refusedView(q, L, U, R, resetDate),
+      };
+    }
+    plan.push({ q, amount, rolled, resetDate });
+  }
+
+  const expiresAt = now + args.ttlMs;
+  let sweep = EXPIRED_SWEEP;
+  for (const { q, amount, rolled, resetDate } of plan) {
+    // Compare-and-set by construction: the quota was read in this transaction.
+    if (rolled) await db.patch(q._id, { ...usedFields(q.quotaType, 0), resetDate, updatedAt: now });
+    await db.insert("quotaReservations", { requestId: args.requestId, quotaId: q._id, userId, amount, expiresAt });
+    if (sweep > 0) {
+      const expired = await db
+        .query("quotaReservations")
+        .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).lte("expiresAt", now))
+        .take(sweep);
+      for (const r of expired) await db.delete(r._id);
+      sweep -= expired.length;
+    }
+  }
+  return { admitted: true };
+}
+
+/** Deletes the reservations of one request (settlement or release); returns how many. */
+export async function deleteReservations(db: DatabaseWriter, requestId: string): Promise<number> {
+  const rows = await db
+    .query("quotaReservations")
+    .withIndex("by_request_id", (q) => q.eq("requestId", requestId))
+    .take(MAX_RESERVATIONS_PER_REQUEST);
+  for (const r of rows) await db.delete(r._id);
+  return rows.length;
 }

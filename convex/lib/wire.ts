@@ -220,6 +220,16 @@ export const leaseAcquireBody = v.object({ job: str(128), holder: str(256), ttlM
 export const leaseRenewBody = v.object({ job: str(128), holder: str(256), ttlMs });
 export const leaseReleaseBody = v.object({ job: str(128), holder: str(256) });
 
+/** POST /quotas/reserve: estimates are upper bounds; costNanoUsd 0 = unknown. */
+export const quotaReserveBody = v.object({
+  requestId: key,
+  userId: idString,
+  tokens: nonNegInt(),
+  costNanoUsd: nonNegInt(),
+  ttlMs,
+});
+export const quotaReleaseBody = v.object({ requestId: key });
+
 export const runRecordBody = v.object({
   job: str(128),
   startedAt: nonNegInt(),

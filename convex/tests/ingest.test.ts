@@ -266,6 +266,17 @@ describe("worst-case batch under transaction limits", () => {
       });
       return out;
     });
+    // Every request holds a reservation on each of its 4 quotas, settled by the batch.
+    const quotaIds = await t.run(async (ctx) => (await ctx.db.query("userQuotas").collect()).map((q) => q));
+    const budgetId = quotaIds.find((q) => q.userId === undefined)!._id;
+    const reserve = (round: number) =>
+      t.run(async (ctx) => {
+        for (const [i, u] of users.entries()) {
+          for (const q of quotaIds.filter((q) => q.userId === u || q._id === budgetId)) {
+            await ctx.db.insert("quotaReservations", { requestId: `req-${round}-${i}`, quotaId: q._id, userId: u, amount: 1, expiresAt: Number.MAX_SAFE_INTEGER });
+          }
+        }
+      });
     const batch = (round: number) => ({
       usage: users.map((u, i) =>
         usage(u, {
@@ -280,17 +291,19 @@ describe("worst-case batch under transaction limits", () => {
         }),
       ),
     });
-    return batch;
+    return { batch, reserve };
   }
 
   test("stays well inside every limit (measured with getTransactionMetrics)", async () => {
     const t = newBackend();
-    const batch = await setup(t);
-    const measure = (round: number) =>
-      t.mutation(async (ctx) => {
+    const { batch, reserve } = await setup(t);
+    const measure = async (round: number) => {
+      await reserve(round);
+      return await t.mutation(async (ctx) => {
         const res = await ingestBatch(ctx, batch(round), Date.now());
         return { res, m: await ctx.meta.getTransactionMetrics() };
       });
+    };
     const fresh = await measure(1);
     expect(fresh.res.inserted.usage).toBe(MAX_INGEST_ROWS);
     const again = await measure(2);
@@ -313,9 +326,10 @@ describe("worst-case batch under transaction limits", () => {
       expect(share("bytesWritten")).toBeLessThan(0.5);
     }
     // The numbers quoted in the README ("Ingest bound").
-    expect(again.m.databaseQueries.used).toBe(1701);
-    // rows + aggregates + 2 quotas per user (tokens, cost) + the system budget
-    expect(again.m.documentsWritten.used).toBe(100 + 1200 + 200 + 1);
+    expect(again.m.databaseQueries.used).toBe(1801);
+    // rows + aggregates + 2 quotas per user (tokens, cost) + the system budget + 4 settled reservations per request
+    expect(again.m.documentsWritten.used).toBe(100 + 1200 + 200 + 1 + 400);
+    expect(await t.run(async (ctx) => (await ctx.db.query("quotaReservations").collect()).length)).toBe(0);
     console.info(
       "worst-case ingest metrics",
       JSON.stringify({
@@ -328,7 +342,8 @@ describe("worst-case batch under transaction limits", () => {
 
   test("the real mutation passes with limits enforced, through HTTP", async () => {
     const t = newBackend();
-    const batch = await setup(t);
+    const { batch, reserve } = await setup(t);
+    await reserve(1);
     const r = await post(t, "/ingest", batch(1));
     expect(r.status).toBe(200);
     expect(r.json.inserted.usage).toBe(MAX_INGEST_ROWS);

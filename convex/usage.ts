@@ -1,0 +1,83 @@
+/**
+ * Internal functions on usage rows for the Go backfill job.
+ *
+ * `usage:confirm` (behind POST /jobs/usage/confirm) upgrades a usage row
+ * whose cost was estimated to the tokens and cost of OpenRouter's generation
+ * record, marks it "confirmed" and moves, in the same transaction, every
+ * aggregate row the usage row feeds (4 periods × system shard, user, model
+ * shard) and the quota counters of its current window by the difference.
+ * Idempotent: a row already confirmed (or reported) is left alone and the
+ * answer is {confirmed: false}.
+ */
+import { v } from "convex/values";
+import { internalMutation } from "./_generated/server";
+import { AggregateBatch, zeroCounters } from "./lib/aggregates";
+import { shardOf } from "./lib/hash";
+import { nanosToUsd } from "./lib/money";
+import { PERIODS, reportingCalendar } from "./lib/periods";
+import { exactUsed, QUOTA_PERIOD, quotasOfUser, systemBudget, usedFields } from "./lib/quotas";
+import { nonNegInt, str } from "./lib/shape";
+
+export const usageConfirmBody = v.object({
+  generationId: str(256),
+  promptTokens: nonNegInt(),
+  completionTokens: nonNegInt(),
+  totalTokens: nonNegInt(),
+  cachedTokens: nonNegInt(),
+  reasoningTokens: nonNegInt(),
+  costNanoUsd: nonNegInt(),
+});
+
+export const confirm = internalMutation({
+  args: usageConfirmBody.fields,
+  handler: async (ctx, args) => {
+    const row = await ctx.db
+      .query("usageTracking")
+      .withIndex("by_generation_id", (q) => q.eq("generationId", args.generationId))
+      .unique();
+    if (!row || row.costStatus !== "estimated") return { confirmed: false };
+    const now = Date.now();
+    const { generationId: _g, ...fields } = args;
+    const d = zeroCounters();
+    d.promptTokens = args.promptTokens - row.promptTokens;
+    d.completionTokens = args.completionTokens - row.completionTokens;
+    d.totalTokens = args.totalTokens - row.totalTokens;
+    d.cachedTokens = args.cachedTokens - row.cachedTokens;
+    d.reasoningTokens = args.reasoningTokens - row.reasoningTokens;
+    d.totalCostNanoUsd = args.costNanoUsd - row.costNanoUsd;
+    const usd = nanosToUsd(args.costNanoUsd);
+    await ctx.db.patch(row._id, { ...fields, costInUSD: usd, costInCredits: usd, costStatus: "confirmed" });
+
+    const cal = reportingCalendar();
+    const periods = cal.periodsOf(row.timestamp);
+    const shard = shardOf(row.generationId);
+    const batch = new AggregateBatch();
+    for (const p of PERIODS) {
+      batch.add({ scope: "system", shard }, periods[p], d, row.model);
+      batch.add({ scope: "user", userId: row.userId, shard: 0 }, periods[p], d, row.model);
+      batch.add({ scope: "model", model: row.model, shard }, periods[p], d, row.model);
+    }
+    await batch.apply(ctx.db, now);
+
+    // Quota counters move only if the row is inside the quota's current window.
+    const quotas = [...(await quotasOfUser(ctx.db, row.userId))];
+    const budget = await systemBudget(ctx.db);
+    if (budget) quotas.push(budget);
+    let quotasAdjusted = 0;
+    for (const q of quotas) {
+      if (!q.isActive) continue;
+      const delta =
+        q.quotaType === "monthly_tokens"
+          ? d.totalTokens
+          : q.quotaType === "monthly_cost_usd" || q.quotaType === "system_monthly_cost_usd"
+            ? d.totalCostNanoUsd
+            : 0;
+      if (delta === 0) continue;
+      const windowStart = cal.periodOf(QUOTA_PERIOD[q.quotaType], q.resetDate - 1).periodStart;
+      if (row.timestamp < windowStart || row.timestamp >= q.resetDate) continue;
+      await ctx.db.patch(q._id, { ...usedFields(q.quotaType, Math.max(0, exactUsed(q) + delta)), updatedAt: now });
+      quotasAdjusted++;
+    }
+    return { confirmed: true, quotasAdjusted };
+  },
+});
