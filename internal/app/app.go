@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"llmmeter/convexclient"
+	"llmmeter/internal/adminapi"
 	"llmmeter/internal/auth"
 	"llmmeter/internal/config"
 	"llmmeter/internal/gateway"
@@ -158,10 +159,17 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		}
 		log.Info().Str("issuer", cfg.ClerkIssuer).Strs("authorized_parties", cfg.ClerkAuthorizedParties).Msg("accepting Clerk session tokens beside API keys")
 	}
+	extra := map[string]http.Handler{}
+	if fns, ok := a.Store.(*sqlitestore.Store); ok {
+		// The embedded engine serves the admin functions itself; on Convex
+		// the portal and the CLI call the deployment.
+		extra["/api/"] = adminapi.Handler(adminapi.Options{Functions: fns, Auth: authn, Log: log})
+	}
 	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
 		Quotas:       a.Store.(store.Quotas),
+		Extra:        extra,
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(), MaxOutbox: cfg.OutboxMax,
 	})
 	a.delivery = &outbox.Delivery{Outbox: a.Outbox, Sink: a.Store, Resolver: gw.NewResolver(opt.PendingGiveUp), Log: log,

@@ -13,7 +13,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"llmmeter/convexclient"
 	"llmmeter/internal/config"
+	"llmmeter/internal/convextest"
 	"llmmeter/internal/money"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
@@ -141,7 +143,7 @@ func TestTwoReplicasKeepOneCount(t *testing.T) {
 	shared := t.TempDir()
 	var apps []*App
 	var bases []string
-	for i := range 2 {
+	for range 2 {
 		cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(string) string { return "" })
 		if err != nil {
 			t.Fatal(err)
@@ -153,7 +155,6 @@ func TestTwoReplicasKeepOneCount(t *testing.T) {
 		}
 		t.Cleanup(func() { a.Shutdown(context.Background()) })
 		apps, bases = append(apps, a), append(bases, "http://"+a.Addr())
-		_ = i
 	}
 	u, _, _ := apps[0].Store.EnsureUser(context.Background(), userInput("carol"))
 	key := issueKey(t, apps[0], u.ID)
@@ -179,5 +180,58 @@ func TestTwoReplicasKeepOneCount(t *testing.T) {
 	wg.Wait()
 	if ok.Load() != 15 || refused.Load() != 45 {
 		t.Fatalf("two replicas admitted %d and refused %d against one limit of 15", ok.Load(), refused.Load())
+	}
+}
+
+// TestTwoReplicasOnConvexKeepOneCount: the same with the Convex engine, the
+// production shape — two services, one deployment, one count.
+func TestTwoReplicasOnConvexKeepOneCount(t *testing.T) {
+	site, _, secret := convextest.Start(t)
+	var apps []*App
+	for range 2 {
+		cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string {
+			return map[string]string{"CONVEX_URL": site, "CONVEX_SITE_URL": site, "CONVEX_INGEST_SECRET": secret}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Simulator: &openroutertest.Options{AnswerTokens: 5}, Stdout: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Shutdown(context.Background()) })
+		apps = append(apps, a)
+	}
+	u, _, err := apps[0].Store.EnsureUser(context.Background(), userInput("dave"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := issueKey(t, apps[0], u.ID)
+	cc, _ := convexclient.New(convexclient.Config{URL: site})
+	admin := convexclient.WithAuth(convextest.Token(`{"sub":"ops","iss":"https://clerk.test","role":"admin"}`))
+	if err := cc.Mutation(context.Background(), "admin:setQuota", map[string]any{"userId": u.ID, "quotaType": "daily_requests", "limit": 15}, nil, admin); err != nil {
+		t.Fatal(err)
+	}
+	var ok, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := &env{t: t, base: "http://" + apps[i%2].Addr()}
+			res := e.post(chatBody(false, fmt.Sprint("replica ", i)), key)
+			io.ReadAll(res.Body)
+			res.Body.Close()
+			switch res.StatusCode {
+			case 200:
+				ok.Add(1)
+			case 429:
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 15 || refused.Load() != 45 {
+		t.Fatalf("two replicas on Convex admitted %d and refused %d against one limit of 15", ok.Load(), refused.Load())
 	}
 }

@@ -37,7 +37,10 @@ type Options struct {
 	IPPolicy     string // config.IPFull, IPTruncate or IPOff
 	Simulated    bool   // the upstream is the built-in simulator
 	MaxOutbox    int64  // refuse new calls while the outbox holds this many entries; 0 = no bound
-	Now          func() time.Time
+	// Extra handlers by pattern, e.g. the embedded engine's admin API at
+	// "/api/" and the portal at "/admin/"; they get the request id and log.
+	Extra map[string]http.Handler
+	Now   func() time.Time
 }
 
 // Server serves the gateway's HTTP API.
@@ -73,6 +76,9 @@ func (s *Server) Handler() http.Handler {
 	}))
 	mux.Handle("GET /readyz", http.HandlerFunc(s.ready))
 	mux.Handle("GET /metrics", s.opt.Metrics.Handler())
+	for pattern, h := range s.opt.Extra {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("/", serve(s.opt.Log, func(w http.ResponseWriter, r *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found", Message: "Unknown endpoint " + r.Method + " " + r.URL.Path + "."}
 	}))

@@ -1,0 +1,271 @@
+package convexstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
+	"llmmeter/internal/store"
+	"llmmeter/jobs"
+)
+
+// The Convex engine implements jobs.Store through the signed /jobs/*
+// routes. Lease expiry and alert timestamps of resolve are kept on the
+// deployment's clock (Convex functions read Date.now()); the jobs' own
+// times (quota boundaries, run times, notification times) are sent.
+var _ jobs.Store = (*Store)(nil)
+
+// MaxUpsertRows is /jobs/aggregates/upsert's bound (convex/lib/wire.ts).
+const MaxUpsertRows = 500
+
+// MaxForecastRows is /jobs/forecasts/store's bound; one run is one request
+// (the route replaces the run with the same createdAt).
+const MaxForecastRows = 200
+
+// Sharded is true: system and model aggregates have rollup.Shards shards.
+func (s *Store) Sharded() bool { return true }
+
+func ttlMs(d time.Duration) int64 { return min(max(d.Milliseconds(), 1000), 3_600_000) }
+
+// AcquireLease calls /jobs/lease/acquire.
+func (s *Store) AcquireLease(ctx context.Context, l jobs.Lease) (bool, error) {
+	var out struct {
+		Acquired bool `json:"acquired"`
+	}
+	err := s.call(ctx, "/jobs/lease/acquire", map[string]any{"job": l.Job, "holder": l.Holder, "ttlMs": ttlMs(l.TTL)}, &out)
+	return out.Acquired, err
+}
+
+// RenewLease calls /jobs/lease/renew.
+func (s *Store) RenewLease(ctx context.Context, l jobs.Lease) (bool, error) {
+	var out struct {
+		Renewed bool `json:"renewed"`
+	}
+	err := s.call(ctx, "/jobs/lease/renew", map[string]any{"job": l.Job, "holder": l.Holder, "ttlMs": ttlMs(l.TTL)}, &out)
+	return out.Renewed, err
+}
+
+// ReleaseLease calls /jobs/lease/release.
+func (s *Store) ReleaseLease(ctx context.Context, l jobs.Lease) error {
+	return s.call(ctx, "/jobs/lease/release", map[string]any{"job": l.Job, "holder": l.Holder}, nil)
+}
+
+// RecordRun calls /jobs/runs/record.
+func (s *Store) RecordRun(ctx context.Context, r jobs.Run) error {
+	body := map[string]any{"job": r.Job, "startedAt": r.StartedAt, "endedAt": r.EndedAt, "outcome": r.Outcome, "counts": r.Counts}
+	if body["counts"] == nil || len(r.Counts) == 0 {
+		body["counts"] = map[string]any{}
+	}
+	if r.Error != "" {
+		body["error"] = r.Error
+	}
+	return s.call(ctx, "/jobs/runs/record", body, nil)
+}
+
+// Runs calls /jobs/runs/list.
+func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limit int) ([]jobs.Run, error) {
+	body := map[string]any{"limit": min(max(limit, 1), 200)}
+	if job != "" {
+		body["job"] = job
+	}
+	if outcome != "" {
+		body["outcome"] = outcome
+	}
+	var out struct {
+		Runs []jobs.Run `json:"runs"`
+	}
+	if err := s.call(ctx, "/jobs/runs/list", body, &out); err != nil {
+		return nil, err
+	}
+	return out.Runs, nil
+}
+
+// RawPage calls /jobs/rows.
+func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, cursor string, limit int) (jobs.RawPage, error) {
+	body := map[string]any{"table": kind, "from": from, "to": to, "limit": min(limit, 1000)}
+	if cursor != "" {
+		body["cursor"] = cursor
+	}
+	var out struct {
+		Page           json.RawMessage `json:"page"`
+		IsDone         bool            `json:"isDone"`
+		ContinueCursor string          `json:"continueCursor"`
+	}
+	var pg jobs.RawPage
+	if err := s.call(ctx, "/jobs/rows", body, &out); err != nil {
+		return pg, err
+	}
+	var err error
+	switch kind {
+	case jobs.RawUsage:
+		err = json.Unmarshal(out.Page, &pg.Usage) // store.Usage reads costNanoUsd as integer nanos
+	case jobs.RawRequestLogs:
+		err = json.Unmarshal(out.Page, &pg.RequestLogs)
+	case jobs.RawActivity:
+		err = json.Unmarshal(out.Page, &pg.Activity)
+	}
+	if err != nil {
+		return pg, fmt.Errorf("convexstore: decode %s page: %w", kind, err)
+	}
+	if !out.IsDone {
+		pg.Next = out.ContinueCursor
+	}
+	return pg, nil
+}
+
+// ReplaceAggregates calls /jobs/aggregates/upsert in chunks of MaxUpsertRows.
+func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row) error {
+	for i := 0; i < len(rows); i += MaxUpsertRows {
+		part := rows[i:min(i+MaxUpsertRows, len(rows))]
+		if err := s.call(ctx, "/jobs/aggregates/upsert", map[string]any{"rows": part}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Aggregates pages through /jobs/aggregates/list.
+func (s *Store) Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error) {
+	var all []rollup.Row
+	cursor := ""
+	for {
+		body := map[string]any{"scope": scope, "period": period, "from": from, "to": to, "limit": 1000}
+		if cursor != "" {
+			body["cursor"] = cursor
+		}
+		var out struct {
+			Page           []rollup.Row `json:"page"`
+			IsDone         bool         `json:"isDone"`
+			ContinueCursor string       `json:"continueCursor"`
+		}
+		if err := s.call(ctx, "/jobs/aggregates/list", body, &out); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Page...)
+		if out.IsDone {
+			return all, nil
+		}
+		cursor = out.ContinueCursor
+	}
+}
+
+type quotaView struct {
+	ID           string  `json:"id"`
+	UserID       *string `json:"userId"`
+	QuotaType    string  `json:"quotaType"`
+	Limit        float64 `json:"limit"`
+	Used         float64 `json:"used"`
+	LimitNanoUsd *int64  `json:"limitNanoUsd"`
+	ResetDate    int64   `json:"resetDate"`
+	IsActive     bool    `json:"isActive"`
+}
+
+// DueQuotas calls /jobs/quotas/due.
+func (s *Store) DueQuotas(ctx context.Context, before int64, limit int) ([]jobs.Quota, error) {
+	var out struct {
+		Quotas []quotaView `json:"quotas"`
+	}
+	if err := s.call(ctx, "/jobs/quotas/due", map[string]any{"before": before, "limit": min(max(limit, 1), 1000)}, &out); err != nil {
+		return nil, err
+	}
+	qs := make([]jobs.Quota, len(out.Quotas))
+	for i, v := range out.Quotas {
+		q := jobs.Quota{ID: v.ID, QuotaType: v.QuotaType, Limit: v.Limit, Used: v.Used, ResetDate: v.ResetDate, IsActive: v.IsActive}
+		if v.UserID != nil {
+			q.UserID = *v.UserID
+		}
+		if v.LimitNanoUsd != nil {
+			q.LimitNano = *v.LimitNanoUsd
+		}
+		qs[i] = q
+	}
+	return qs, nil
+}
+
+// ResetQuota calls /jobs/quotas/reset (compare-and-set on resetDate).
+func (s *Store) ResetQuota(ctx context.Context, id string, expected, next int64, _ time.Time) (bool, error) {
+	var out struct {
+		Reset bool `json:"reset"`
+	}
+	err := s.call(ctx, "/jobs/quotas/reset", map[string]any{"quotaId": id, "expectedResetDate": expected, "nextResetDate": next}, &out)
+	return out.Reset, err
+}
+
+// OpenAlert calls /jobs/alerts/open.
+func (s *Store) OpenAlert(ctx context.Context, a jobs.Alert) (string, bool, error) {
+	body := map[string]any{"conditionKey": a.ConditionKey, "alertType": a.AlertType, "severity": a.Severity, "message": a.Message}
+	if len(a.Metadata) > 0 {
+		body["metadata"] = a.Metadata
+	}
+	if a.UserID != "" {
+		body["userId"] = a.UserID
+	}
+	var out struct {
+		AlertID string `json:"alertId"`
+		Created bool   `json:"created"`
+	}
+	err := s.call(ctx, "/jobs/alerts/open", body, &out)
+	return out.AlertID, out.Created, err
+}
+
+// ResolveAlert calls /jobs/alerts/resolve.
+func (s *Store) ResolveAlert(ctx context.Context, conditionKey string, _ time.Time) (int, error) {
+	var out struct {
+		Resolved int `json:"resolved"`
+	}
+	err := s.call(ctx, "/jobs/alerts/resolve", map[string]any{"conditionKey": conditionKey}, &out)
+	return out.Resolved, err
+}
+
+// OpenAlerts calls /jobs/alerts/list.
+func (s *Store) OpenAlerts(ctx context.Context, limit int) ([]jobs.Alert, error) {
+	var out struct {
+		Alerts []jobs.Alert `json:"alerts"`
+	}
+	if err := s.call(ctx, "/jobs/alerts/list", map[string]any{"limit": min(max(limit, 1), 1000)}, &out); err != nil {
+		return nil, err
+	}
+	return out.Alerts, nil
+}
+
+// AlertNotified calls /jobs/alerts/notified.
+func (s *Store) AlertNotified(ctx context.Context, id string, at time.Time) error {
+	return s.call(ctx, "/jobs/alerts/notified", map[string]any{"alertId": id, "at": at.UnixMilli()}, nil)
+}
+
+// StoreHealth calls /jobs/health/store.
+func (s *Store) StoreHealth(ctx context.Context, h jobs.Health) error {
+	if h.Details == nil {
+		h.Details = map[string]any{}
+	}
+	return s.call(ctx, "/jobs/health/store", h, nil)
+}
+
+// StoreReport calls /jobs/reports/store.
+func (s *Store) StoreReport(ctx context.Context, r jobs.Report) error {
+	return s.call(ctx, "/jobs/reports/store", map[string]any{"kind": r.Kind, "periodKey": r.PeriodKey, "body": r.Body, "csv": r.CSV}, nil)
+}
+
+// StoreForecasts calls /jobs/forecasts/store; a run has at most
+// MaxForecastRows rows.
+func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []jobs.Forecast) error {
+	if len(rows) > MaxForecastRows {
+		return fmt.Errorf("%w: %d forecast rows (max %d per run)", store.ErrInvalid, len(rows), MaxForecastRows)
+	}
+	if rows == nil {
+		rows = []jobs.Forecast{}
+	}
+	return s.call(ctx, "/jobs/forecasts/store", map[string]any{"createdAt": createdAt.UnixMilli(), "rows": rows}, nil)
+}
+
+// ConfirmUsage calls /jobs/usage/confirm.
+func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
+	var out struct {
+		Confirmed bool `json:"confirmed"`
+	}
+	err := s.call(ctx, "/jobs/usage/confirm", c, &out)
+	return out.Confirmed, err
+}

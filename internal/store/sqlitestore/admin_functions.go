@@ -1,0 +1,610 @@
+package sqlitestore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
+)
+
+const (
+	maxPageSize    = 200
+	recentActivity = 50
+)
+
+var windowArgs = []field{req("from", vNumber), req("to", vNumber)}
+
+func withWindow(f ...field) []field { return append(slices.Clone(windowArgs), f...) }
+
+// adminFns are the public functions of convex/admin.ts.
+var adminFns = map[string]adminFn{
+	"admin:overview":      {"query", windowArgs, overview},
+	"admin:usageSeries":   {"query", withWindow(req("period", vPeriod), opt("userId", vString), opt("modelSlug", vString)), usageSeries},
+	"admin:topUsers":      {"query", withWindow(req("by", vLiteral("cost", "tokens", "requests")), req("limit", vNumber)), topUsers},
+	"admin:userDetail":    {"query", withWindow(req("userId", vString)), userDetail},
+	"admin:modelStats":    {"query", windowArgs, modelStats},
+	"admin:requestLogs":   {"query", requestLogsArgs, requestLogs},
+	"admin:alerts":        {"query", []field{opt("status", vLiteral("open", "resolved")), opt("severity", vSeverity), opt("limit", vNumber)}, alerts},
+	"admin:quotas":        {"query", []field{opt("userId", vString)}, quotas},
+	"admin:reports":       {"query", []field{opt("limit", vNumber)}, reports},
+	"admin:report":        {"query", []field{req("reportId", vString)}, report},
+	"admin:forecast":      {"query", nil, forecast},
+	"admin:jobRuns":       {"query", []field{opt("job", vString), opt("limit", vNumber)}, jobRuns},
+	"admin:setQuota":      {"mutation", []field{opt("userId", vString), req("quotaType", vQuotaType), req("limit", vNumber), opt("isActive", vBool)}, setQuota},
+	"admin:markAlertRead": {"mutation", []field{req("alertId", vString)}, markAlertRead},
+	"admin:resolveAlert":  {"mutation", []field{req("alertId", vString)}, resolveAlert},
+}
+
+type health struct {
+	CheckedAt           int64 `json:"checkedAt"`
+	OpenrouterOk        bool  `json:"openrouterOk"`
+	KeyRemainingNanoUsd any   `json:"keyRemainingNanoUsd"`
+	StoreOk             bool  `json:"storeOk"`
+	OutboxDepth         int64 `json:"outboxDepth"`
+	JobLagMs            int64 `json:"jobLagMs"`
+	Details             any   `json:"details"`
+}
+
+func overview(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	from, to, err := checkWindow(a)
+	if err != nil {
+		return nil, err
+	}
+	p := granularityFor(from, to)
+	b := &readBudget{}
+	system, err := readAggregates(ctx, q, b, aggSelection{scope: rollup.ScopeSystem, period: p, from: from, to: to})
+	if err != nil {
+		return nil, err
+	}
+	users, err := readAggregates(ctx, q, b, aggSelection{scope: rollup.ScopeUser, period: p, from: from, to: to})
+	if err != nil {
+		return nil, err
+	}
+	active := map[string]bool{}
+	for _, r := range users {
+		active[r.userID] = true
+	}
+	var h *health
+	var (
+		hh      health
+		key     sql.NullInt64
+		details sql.NullString
+	)
+	err = q.QueryRowContext(ctx, `SELECT checkedAt, openrouterOk, keyRemainingNanoUsd, storeOk, outboxDepth, jobLagMs, details
+		FROM systemHealth ORDER BY checkedAt DESC, rowid DESC LIMIT 1`).Scan(&hh.CheckedAt, &hh.OpenrouterOk, &key, &hh.StoreOk,
+		&hh.OutboxDepth, &hh.JobLagMs, &details)
+	switch {
+	case err == nil:
+		hh.KeyRemainingNanoUsd, hh.Details = intOrNull(key), jsonOrNull(details)
+		h = &hh
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, err
+	}
+	return struct {
+		totals
+		ActiveUsers int     `json:"activeUsers"`
+		Health      *health `json:"health"`
+	}{totalsOf(system), len(active), h}, nil
+}
+
+type seriesPoint struct {
+	PeriodKey        string  `json:"periodKey"`
+	PeriodStart      int64   `json:"periodStart"`
+	Requests         int64   `json:"requests"`
+	Successful       int64   `json:"successful"`
+	Failed           int64   `json:"failed"`
+	PromptTokens     int64   `json:"promptTokens"`
+	CompletionTokens int64   `json:"completionTokens"`
+	TotalTokens      int64   `json:"totalTokens"`
+	CostNanoUsd      int64   `json:"costNanoUsd"`
+	CostUsd          float64 `json:"costUsd"`
+	AvgProcessingMs  int64   `json:"avgProcessingMs"`
+}
+
+func usageSeries(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	from, to, err := checkWindow(a)
+	if err != nil {
+		return nil, err
+	}
+	ps, _ := a.str("period")
+	p := periods.Period(ps)
+	if to-from > maxSeriesPts*float64(p.Nominal().Milliseconds()) {
+		return nil, badRequest("to: window too wide for %s points (max %d points)", p, maxSeriesPts)
+	}
+	userRaw, hasUser := a.str("userId")
+	model, hasModel := a.str("modelSlug")
+	if hasUser && hasModel {
+		return nil, badRequest("modelSlug: cannot be combined with userId")
+	}
+	sel := aggSelection{scope: rollup.ScopeSystem, period: p, from: from, to: to}
+	switch {
+	case hasUser:
+		id, err := idOf("users", userRaw, "userId")
+		if err != nil {
+			return nil, err
+		}
+		sel.scope, sel.userID = rollup.ScopeUser, id
+	case hasModel:
+		sel.scope, sel.model = rollup.ScopeModel, model
+		if model == "" {
+			// Rows without a model have model '' here; Convex has none with "".
+			return []seriesPoint{}, nil
+		}
+	}
+	rows, err := readAggregates(ctx, q, &readBudget{}, sel)
+	if err != nil {
+		return nil, err
+	}
+	starts, groups := groupBy(rows, func(r *aggRow) int64 { return r.periodStart })
+	slices.Sort(starts)
+	out := make([]seriesPoint, 0, len(starts))
+	for _, st := range starts {
+		g := groups[st]
+		c, _ := mergeRows(g)
+		out = append(out, seriesPoint{
+			PeriodKey: g[0].periodKey, PeriodStart: st, Requests: c.TotalRequests, Successful: c.SuccessfulRequests,
+			Failed: c.FailedRequests, PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens, TotalTokens: c.TotalTokens,
+			CostNanoUsd: c.TotalCostNanoUsd, CostUsd: nanosToUsd(c.TotalCostNanoUsd), AvgProcessingMs: avgMs(c),
+		})
+	}
+	return out, nil
+}
+
+type topUser struct {
+	UserID      string  `json:"userId"`
+	Name        any     `json:"name"`
+	Email       any     `json:"email"`
+	Requests    int64   `json:"requests"`
+	TotalTokens int64   `json:"totalTokens"`
+	CostNanoUsd int64   `json:"costNanoUsd"`
+	CostUsd     float64 `json:"costUsd"`
+}
+
+func topUsers(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	from, to, err := checkWindow(a)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := limitOf(a, 10, 100)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := readAggregates(ctx, q, &readBudget{}, aggSelection{scope: rollup.ScopeUser, period: granularityFor(from, to), from: from, to: to})
+	if err != nil {
+		return nil, err
+	}
+	ids, groups := groupBy(rows, func(r *aggRow) string { return r.userID })
+	out := make([]topUser, 0, len(ids))
+	for _, id := range ids {
+		c, _ := mergeRows(groups[id])
+		out = append(out, topUser{UserID: id, Requests: c.TotalRequests, TotalTokens: c.TotalTokens, CostNanoUsd: c.TotalCostNanoUsd})
+	}
+	by, _ := a.str("by")
+	metric := func(t topUser) int64 {
+		switch by {
+		case "cost":
+			return t.CostNanoUsd
+		case "tokens":
+			return t.TotalTokens
+		}
+		return t.Requests
+	}
+	slices.SortStableFunc(out, func(x, y topUser) int {
+		return cmp.Or(cmp.Compare(metric(y), metric(x)), strings.Compare(x.UserID, y.UserID))
+	})
+	out = out[:min(limit, len(out))]
+	for i := range out {
+		var name, email sql.NullString
+		err := q.QueryRowContext(ctx, `SELECT name, email FROM users WHERE id = ?`, out[i].UserID).Scan(&name, &email)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		out[i].Name, out[i].Email = strOrNull(name), strOrNull(email)
+		out[i].CostUsd = nanosToUsd(out[i].CostNanoUsd)
+	}
+	return out, nil
+}
+
+type userView struct {
+	ID          string `json:"id"`
+	ClerkUserID any    `json:"clerkUserId"`
+	ExternalID  any    `json:"externalId"`
+	Email       any    `json:"email"`
+	Name        any    `json:"name"`
+	Role        any    `json:"role"`
+	CreatedAt   int64  `json:"createdAt"`
+}
+
+// getUser reads a user; ok is false when there is none.
+func getUser(ctx context.Context, q querier, id string) (userView, bool, error) {
+	var (
+		u                             userView
+		clerk, ext, email, name, role sql.NullString
+	)
+	err := q.QueryRowContext(ctx, `SELECT id, clerkUserId, externalId, email, name, role, createdAt FROM users WHERE id = ?`, id).
+		Scan(&u.ID, &clerk, &ext, &email, &name, &role, &u.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, false, nil
+	}
+	if err != nil {
+		return u, false, err
+	}
+	u.ClerkUserID, u.ExternalID, u.Email, u.Name, u.Role = strOrNull(clerk), strOrNull(ext), strOrNull(email), strOrNull(name), strOrNull(role)
+	return u, true, nil
+}
+
+type activityView struct {
+	ID           string `json:"id"`
+	ActivityKey  string `json:"activityKey"`
+	ActivityType string `json:"activityType"`
+	Metadata     any    `json:"metadata"`
+	Timestamp    int64  `json:"timestamp"`
+}
+
+func userDetail(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	from, to, err := checkWindow(a)
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := a.str("userId")
+	id, err := idOf("users", raw, "userId")
+	if err != nil {
+		return nil, err
+	}
+	u, ok, err := getUser(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notFound("userId: no such user")
+	}
+	rows, err := readAggregates(ctx, q, &readBudget{}, aggSelection{scope: rollup.ScopeUser, period: granularityFor(from, to), from: from, to: to, userID: id})
+	if err != nil {
+		return nil, err
+	}
+	qs, err := listQuotas(ctx, q, `WHERE userId = ? ORDER BY rowid LIMIT 16`, id)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := q.QueryContext(ctx, `SELECT activityKey, activityType, metadata, timestamp FROM userActivity
+		WHERE userId = ? ORDER BY timestamp DESC, rowid DESC LIMIT ?`, id, recentActivity)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	acts := []activityView{}
+	for rs.Next() {
+		var (
+			v    activityView
+			meta sql.NullString
+		)
+		if err := rs.Scan(&v.ActivityKey, &v.ActivityType, &meta, &v.Timestamp); err != nil {
+			return nil, err
+		}
+		v.ID, v.Metadata = v.ActivityKey, jsonOrNull(meta)
+		acts = append(acts, v)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return struct {
+		User           userView       `json:"user"`
+		Totals         totals         `json:"totals"`
+		Quotas         []quotaView    `json:"quotas"`
+		RecentActivity []activityView `json:"recentActivity"`
+	}{u, totalsOf(rows), qs, acts}, nil
+}
+
+type modelStat struct {
+	Model           string  `json:"model"`
+	Requests        int64   `json:"requests"`
+	Successful      int64   `json:"successful"`
+	Failed          int64   `json:"failed"`
+	TotalTokens     int64   `json:"totalTokens"`
+	CostNanoUsd     int64   `json:"costNanoUsd"`
+	CostUsd         float64 `json:"costUsd"`
+	AvgProcessingMs int64   `json:"avgProcessingMs"`
+	P95ProcessingMs *int64  `json:"p95ProcessingMs"`
+	ErrorRate       float64 `json:"errorRate"`
+}
+
+func modelStats(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	from, to, err := checkWindow(a)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := readAggregates(ctx, q, &readBudget{}, aggSelection{scope: rollup.ScopeModel, period: granularityFor(from, to), from: from, to: to})
+	if err != nil {
+		return nil, err
+	}
+	models, groups := groupBy(rows, func(r *aggRow) string { return r.model })
+	out := make([]modelStat, 0, len(models))
+	for _, m := range models {
+		c, _ := mergeRows(groups[m])
+		rate := 0.0
+		if c.TotalRequests > 0 {
+			rate = jsRound(float64(c.FailedRequests)/float64(c.TotalRequests)*10_000) / 10_000
+		}
+		out = append(out, modelStat{
+			Model: m, Requests: c.TotalRequests, Successful: c.SuccessfulRequests, Failed: c.FailedRequests,
+			TotalTokens: c.TotalTokens, CostNanoUsd: c.TotalCostNanoUsd, CostUsd: nanosToUsd(c.TotalCostNanoUsd),
+			AvgProcessingMs: avgMs(c), P95ProcessingMs: p95FromBuckets(c.LatencyBuckets), ErrorRate: rate,
+		})
+	}
+	slices.SortStableFunc(out, func(x, y modelStat) int {
+		return cmp.Or(cmp.Compare(y.CostNanoUsd, x.CostNanoUsd), strings.Compare(x.Model, y.Model))
+	})
+	return out, nil
+}
+
+type alertView struct {
+	ID             string `json:"id"`
+	AlertType      string `json:"alertType"`
+	Severity       string `json:"severity"`
+	Message        string `json:"message"`
+	Metadata       any    `json:"metadata"`
+	UserID         any    `json:"userId"`
+	IsRead         bool   `json:"isRead"`
+	IsResolved     bool   `json:"isResolved"`
+	CreatedAt      int64  `json:"createdAt"`
+	ResolvedAt     any    `json:"resolvedAt"`
+	ConditionKey   string `json:"conditionKey"`
+	LastNotifiedAt any    `json:"lastNotifiedAt"`
+}
+
+func alerts(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	limit, err := limitOf(a, 50, 200)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		conds []string
+		vals  []any
+	)
+	if st, ok := a.str("status"); ok {
+		conds, vals = append(conds, "isResolved = ?"), append(vals, boolInt(st == "resolved"))
+	}
+	if sev, ok := a.str("severity"); ok {
+		conds, vals = append(conds, "severity = ?"), append(vals, sev)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = "WHERE " + strings.Join(conds, " AND ")
+	}
+	rs, err := q.QueryContext(ctx, `SELECT id, alertType, severity, message, metadata, userId, isRead, isResolved, createdAt, resolvedAt,
+		COALESCE(conditionKey, ''), lastNotifiedAt FROM systemAlerts `+where+` ORDER BY createdAt DESC, rowid DESC LIMIT ?`, append(vals, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []alertView{}
+	for rs.Next() {
+		var (
+			v                  alertView
+			meta, user         sql.NullString
+			resolved, notified sql.NullInt64
+		)
+		if err := rs.Scan(&v.ID, &v.AlertType, &v.Severity, &v.Message, &meta, &user, &v.IsRead, &v.IsResolved, &v.CreatedAt,
+			&resolved, &v.ConditionKey, &notified); err != nil {
+			return nil, err
+		}
+		v.Metadata, v.UserID, v.ResolvedAt, v.LastNotifiedAt = jsonOrNull(meta), strOrNull(user), intOrNull(resolved), intOrNull(notified)
+		out = append(out, v)
+	}
+	return out, rs.Err()
+}
+
+// quotaView is the quota as admin:quotas answers it (convex/lib/quotas.ts).
+type quotaView struct {
+	ID           string  `json:"id"`
+	UserID       any     `json:"userId"`
+	QuotaType    string  `json:"quotaType"`
+	Limit        float64 `json:"limit"`
+	Used         float64 `json:"used"`
+	LimitNanoUsd any     `json:"limitNanoUsd"`
+	UsedNanoUsd  any     `json:"usedNanoUsd"`
+	ResetDate    int64   `json:"resetDate"`
+	IsActive     bool    `json:"isActive"`
+	UpdatedAt    int64   `json:"updatedAt"`
+}
+
+func listQuotas(ctx context.Context, q querier, tail string, vals ...any) ([]quotaView, error) {
+	rs, err := q.QueryContext(ctx, `SELECT id, userId, quotaType, "limit", used, limitNanoUsd, usedNanoUsd, resetDate, isActive, updatedAt
+		FROM userQuotas `+tail, vals...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []quotaView{}
+	for rs.Next() {
+		var (
+			v          quotaView
+			user       string
+			lim, usedN sql.NullInt64
+		)
+		if err := rs.Scan(&v.ID, &user, &v.QuotaType, &v.Limit, &v.Used, &lim, &usedN, &v.ResetDate, &v.IsActive, &v.UpdatedAt); err != nil {
+			return nil, err
+		}
+		v.LimitNanoUsd, v.UsedNanoUsd = intOrNull(lim), intOrNull(usedN)
+		if user != "" {
+			v.UserID = user
+		}
+		out = append(out, v)
+	}
+	return out, rs.Err()
+}
+
+func quotas(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	if raw, ok := a.str("userId"); ok {
+		id, err := idOf("users", raw, "userId")
+		if err != nil {
+			return nil, err
+		}
+		return listQuotas(ctx, q, `WHERE userId = ? ORDER BY rowid LIMIT 16`, id)
+	}
+	// Convex's by_user_id order: the system budget (no user) first.
+	return listQuotas(ctx, q, `ORDER BY userId, rowid LIMIT 1000`)
+}
+
+type reportItem struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	PeriodKey string `json:"periodKey"`
+	CreatedAt int64  `json:"createdAt"`
+	Body      any    `json:"body"`
+	CSVBytes  int    `json:"csvBytes"`
+}
+
+func reports(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	limit, err := limitOf(a, 20, 100)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := q.QueryContext(ctx, `SELECT id, kind, periodKey, createdAt, body, length(CAST(csv AS BLOB)) FROM reports
+		ORDER BY createdAt DESC, rowid DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []reportItem{}
+	for rs.Next() {
+		var (
+			r    reportItem
+			body sql.NullString
+		)
+		if err := rs.Scan(&r.ID, &r.Kind, &r.PeriodKey, &r.CreatedAt, &body, &r.CSVBytes); err != nil {
+			return nil, err
+		}
+		r.Body = jsonOrNull(body)
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}
+
+func report(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	raw, _ := a.str("reportId")
+	id, err := idOf("reports", raw, "reportId")
+	if err != nil {
+		return nil, err
+	}
+	var (
+		r struct {
+			ID        string `json:"id"`
+			Kind      string `json:"kind"`
+			PeriodKey string `json:"periodKey"`
+			CreatedAt int64  `json:"createdAt"`
+			Body      any    `json:"body"`
+			CSV       string `json:"csv"`
+		}
+		body sql.NullString
+	)
+	err = q.QueryRowContext(ctx, `SELECT id, kind, periodKey, createdAt, body, csv FROM reports WHERE id = ?`, id).
+		Scan(&r.ID, &r.Kind, &r.PeriodKey, &r.CreatedAt, &body, &r.CSV)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("reportId: no such report")
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Body = jsonOrNull(body)
+	return r, nil
+}
+
+type forecastRow struct {
+	Scope           string  `json:"scope"`
+	UserID          any     `json:"userId"`
+	Month           string  `json:"month"`
+	Method          string  `json:"method"`
+	CostNanoUsd     int64   `json:"costNanoUsd"`
+	CostUsd         float64 `json:"costUsd"`
+	CostLowNanoUsd  int64   `json:"costLowNanoUsd"`
+	CostHighNanoUsd int64   `json:"costHighNanoUsd"`
+	Tokens          int64   `json:"tokens"`
+	TokensLow       int64   `json:"tokensLow"`
+	TokensHigh      int64   `json:"tokensHigh"`
+	BacktestMape    any     `json:"backtestMape"`
+}
+
+func forecast(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	type result struct {
+		CreatedAt any           `json:"createdAt"`
+		Rows      []forecastRow `json:"rows"`
+	}
+	var latest int64
+	err := q.QueryRowContext(ctx, `SELECT createdAt FROM forecasts ORDER BY createdAt DESC, rowid DESC LIMIT 1`).Scan(&latest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return result{nil, []forecastRow{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rs, err := q.QueryContext(ctx, `SELECT scope, userId, month, method, costNanoUsd, costLowNanoUsd, costHighNanoUsd, tokens, tokensLow,
+		tokensHigh, backtestMape FROM forecasts WHERE createdAt = ? ORDER BY rowid LIMIT 200`, latest)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	res := result{latest, []forecastRow{}}
+	for rs.Next() {
+		var (
+			f    forecastRow
+			user sql.NullString
+			mape sql.NullFloat64
+		)
+		if err := rs.Scan(&f.Scope, &user, &f.Month, &f.Method, &f.CostNanoUsd, &f.CostLowNanoUsd, &f.CostHighNanoUsd, &f.Tokens,
+			&f.TokensLow, &f.TokensHigh, &mape); err != nil {
+			return nil, err
+		}
+		f.UserID, f.CostUsd = strOrNull(user), nanosToUsd(f.CostNanoUsd)
+		if mape.Valid {
+			f.BacktestMape = mape.Float64
+		}
+		res.Rows = append(res.Rows, f)
+	}
+	return res, rs.Err()
+}
+
+type jobRun struct {
+	ID        string `json:"id"`
+	Job       string `json:"job"`
+	StartedAt int64  `json:"startedAt"`
+	EndedAt   int64  `json:"endedAt"`
+	Outcome   string `json:"outcome"`
+	Counts    any    `json:"counts"`
+	Error     any    `json:"error"`
+}
+
+func jobRuns(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	limit, err := limitOf(a, 50, 200)
+	if err != nil {
+		return nil, err
+	}
+	where, vals := "", []any{}
+	if job, ok := a.str("job"); ok {
+		where, vals = "WHERE job = ?", append(vals, job)
+	}
+	rs, err := q.QueryContext(ctx, `SELECT id, job, startedAt, endedAt, outcome, counts, error FROM jobRuns `+where+
+		` ORDER BY startedAt DESC, rowid DESC LIMIT ?`, append(vals, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []jobRun{}
+	for rs.Next() {
+		var (
+			r           jobRun
+			counts, msg sql.NullString
+		)
+		if err := rs.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &r.Outcome, &counts, &msg); err != nil {
+			return nil, err
+		}
+		r.Counts, r.Error = jsonOrNull(counts), strOrNull(msg)
+		out = append(out, r)
+	}
+	return out, rs.Err()
+}

@@ -1,0 +1,181 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+
+	"llmmeter/internal/periods"
+)
+
+// quotaPeriod is convex/lib/quotas.ts's QUOTA_PERIOD.
+func quotaPeriod(t string) periods.Period {
+	if t == "daily_requests" {
+		return periods.Daily
+	}
+	return periods.Monthly
+}
+
+func isCostQuota(t string) bool { return t == "monthly_cost_usd" || t == "system_monthly_cost_usd" }
+
+// usedFromAggregates is what the quota's counter should be at now, from the
+// aggregates of the current period (exact unit: nanos for cost quotas).
+func (s *Store) usedFromAggregates(ctx context.Context, q querier, t, userID string, now int64) (int64, error) {
+	p := s.cal.Of(quotaPeriod(t), now)
+	col := "totalCostNanoUsd"
+	switch t {
+	case "daily_requests":
+		col = "totalRequests"
+	case "monthly_tokens":
+		col = "totalTokens"
+	}
+	scope := "user"
+	if t == "system_monthly_cost_usd" {
+		scope = "system"
+	}
+	var used int64
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(`+col+`), 0) FROM usageAggregates
+		WHERE scope = ? AND userId = ? AND model = '' AND period = ? AND periodStart = ?`, scope, userID, string(p.Period), p.Start).Scan(&used)
+	return used, err
+}
+
+// setQuota creates or updates the quota (userId, quotaType); see admin.ts.
+func setQuota(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	limit, _ := a.num("limit")
+	qt, _ := a.str("quotaType")
+	if math.IsNaN(limit) || math.IsInf(limit, 0) || limit < 0 {
+		return nil, badRequest("limit: expected a number >= 0")
+	}
+	cost := isCostQuota(qt)
+	if !cost && !isSafeInt(limit) {
+		return nil, badRequest("limit: expected an integer for this quota type")
+	}
+	rawUser, hasUser := a.str("userId")
+	userID := ""
+	if qt == "system_monthly_cost_usd" {
+		if hasUser {
+			return nil, badRequest("userId: not allowed for system_monthly_cost_usd")
+		}
+	} else {
+		if !hasUser {
+			return nil, badRequest("userId: required for %s", qt)
+		}
+		id, err := idOf("users", rawUser, "userId")
+		if err != nil {
+			return nil, err
+		}
+		if _, ok, err := getUser(ctx, q, id); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, notFound("userId: no such user")
+		}
+		userID = id
+	}
+	now := s.nowMs()
+	var limitNanos sql.NullInt64
+	if cost {
+		limitNanos = sql.NullInt64{Int64: int64(jsRound(limit * 1e9)), Valid: true}
+		limit = nanosToUsd(limitNanos.Int64)
+	}
+	var (
+		id             string
+		wasActive      bool
+		resetDate      int64
+		existingActive = true
+	)
+	err := q.QueryRowContext(ctx, `SELECT id, isActive, resetDate FROM userQuotas WHERE userId = ? AND quotaType = ?`, userID, qt).
+		Scan(&id, &wasActive, &resetDate)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if exists {
+		existingActive = wasActive
+	}
+	isActive := existingActive
+	if v, ok := a.boolean("isActive"); ok {
+		isActive = v
+	}
+	fresh := func() (used float64, usedNanos sql.NullInt64, reset int64, err error) {
+		u, err := s.usedFromAggregates(ctx, q, qt, userID, now)
+		if err != nil {
+			return 0, usedNanos, 0, err
+		}
+		used = float64(u)
+		if cost {
+			used, usedNanos = nanosToUsd(u), sql.NullInt64{Int64: u, Valid: true}
+		}
+		return used, usedNanos, s.cal.Next(quotaPeriod(qt), now), nil
+	}
+	if !exists {
+		used, usedNanos, reset, err := fresh()
+		if err != nil {
+			return nil, err
+		}
+		id = newID("q_")
+		if _, err := q.ExecContext(ctx, `INSERT INTO userQuotas (id, userId, quotaType, "limit", used, limitNanoUsd, usedNanoUsd,
+			resetDate, isActive, updatedAt) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+			id, userID, qt, limit, used, limitNanos, usedNanos, reset, boolInt(isActive), now); err != nil {
+			return nil, fmt.Errorf("sqlitestore: set quota: %w", err)
+		}
+		return map[string]any{"quotaId": id, "created": true}, nil
+	}
+	// limitNanoUsd is only written for cost quotas (a patch without it
+	// leaves it as it is).
+	if _, err := q.ExecContext(ctx, `UPDATE userQuotas SET "limit" = ?, limitNanoUsd = COALESCE(?, limitNanoUsd), isActive = ?,
+		updatedAt = ? WHERE id = ?`, limit, limitNanos, boolInt(isActive), now, id); err != nil {
+		return nil, fmt.Errorf("sqlitestore: set quota: %w", err)
+	}
+	if isActive && (!wasActive || resetDate <= now) {
+		used, usedNanos, reset, err := fresh()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE userQuotas SET used = ?, usedNanoUsd = COALESCE(?, usedNanoUsd), resetDate = ?
+			WHERE id = ?`, used, usedNanos, reset, id); err != nil {
+			return nil, fmt.Errorf("sqlitestore: set quota: %w", err)
+		}
+	}
+	return map[string]any{"quotaId": id, "created": false}, nil
+}
+
+func alertID(ctx context.Context, q querier, a args) (string, bool, error) {
+	raw, _ := a.str("alertId")
+	id, err := idOf("systemAlerts", raw, "alertId")
+	if err != nil {
+		return "", false, err
+	}
+	var resolved bool
+	err = q.QueryRowContext(ctx, `SELECT isResolved FROM systemAlerts WHERE id = ?`, id).Scan(&resolved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, notFound("alertId: no such alert")
+	}
+	return id, resolved, err
+}
+
+func markAlertRead(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	id, _, err := alertID(ctx, q, a)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE systemAlerts SET isRead = 1 WHERE id = ?`, id); err != nil {
+		return nil, err
+	}
+	return map[string]any{"ok": true}, nil
+}
+
+func resolveAlert(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	id, resolved, err := alertID(ctx, q, a)
+	if err != nil {
+		return nil, err
+	}
+	if resolved {
+		return map[string]any{"resolved": false}, nil
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE systemAlerts SET isResolved = 1, resolvedAt = ? WHERE id = ?`, s.nowMs(), id); err != nil {
+		return nil, err
+	}
+	return map[string]any{"resolved": true}, nil
+}

@@ -1,0 +1,468 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"llmmeter/internal/money"
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
+	"llmmeter/internal/store"
+	"llmmeter/jobs"
+)
+
+// The embedded engine implements jobs.Store. Times come from the caller
+// (the scheduler's clock), so tests drive leases and alerts with a fake
+// clock. Quota counters are not kept by this engine's ingest, so
+// ConfirmUsage moves only the aggregates.
+var _ jobs.Store = (*Store)(nil)
+
+// Sharded is false: the embedded engine keeps one row per aggregate key.
+func (s *Store) Sharded() bool { return false }
+
+// AcquireLease takes the lease if free, expired or already the holder's.
+func (s *Store) AcquireLease(ctx context.Context, l jobs.Lease) (bool, error) {
+	now := l.Now.UnixMilli()
+	r, err := s.db.W.ExecContext(ctx, `INSERT INTO jobLeases (job, holder, expiresAt) VALUES (?,?,?)
+		ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expiresAt = excluded.expiresAt
+		WHERE jobLeases.holder = excluded.holder OR jobLeases.expiresAt <= ?`, l.Job, l.Holder, now+l.TTL.Milliseconds(), now)
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: acquire lease: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return n > 0, nil
+}
+
+// RenewLease extends the holder's unexpired lease.
+func (s *Store) RenewLease(ctx context.Context, l jobs.Lease) (bool, error) {
+	now := l.Now.UnixMilli()
+	r, err := s.db.W.ExecContext(ctx, `UPDATE jobLeases SET expiresAt = ? WHERE job = ? AND holder = ? AND expiresAt > ?`,
+		now+l.TTL.Milliseconds(), l.Job, l.Holder, now)
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: renew lease: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return n > 0, nil
+}
+
+// ReleaseLease drops the holder's lease.
+func (s *Store) ReleaseLease(ctx context.Context, l jobs.Lease) error {
+	_, err := s.db.W.ExecContext(ctx, `DELETE FROM jobLeases WHERE job = ? AND holder = ?`, l.Job, l.Holder)
+	return err
+}
+
+// RecordRun stores a run.
+func (s *Store) RecordRun(ctx context.Context, r jobs.Run) error {
+	c, err := json.Marshal(r.Counts)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.W.ExecContext(ctx, `INSERT INTO jobRuns (id, job, startedAt, endedAt, outcome, counts, error) VALUES (?,?,?,?,?,?,?)`,
+		newID("run_"), r.Job, r.StartedAt, r.EndedAt, string(r.Outcome), string(c), nullStr(r.Error))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: record run: %w", err)
+	}
+	return nil
+}
+
+// Runs lists runs newest first (ties in insertion order, newest first).
+func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limit int) ([]jobs.Run, error) {
+	q := `SELECT id, job, startedAt, endedAt, outcome, counts, COALESCE(error,'') FROM jobRuns WHERE 1=1`
+	var args []any
+	if job != "" {
+		q += ` AND job = ?`
+		args = append(args, job)
+	}
+	if outcome != "" {
+		q += ` AND outcome = ?`
+		args = append(args, string(outcome))
+	}
+	q += ` ORDER BY startedAt DESC, rowid DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: runs: %w", err)
+	}
+	defer rows.Close()
+	var out []jobs.Run
+	for rows.Next() {
+		var r jobs.Run
+		var counts, outc string
+		if err := rows.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &outc, &counts, &r.Error); err != nil {
+			return nil, err
+		}
+		r.Outcome = jobs.Outcome(outc)
+		if err := json.Unmarshal([]byte(counts), &r.Counts); err != nil {
+			return nil, fmt.Errorf("sqlitestore: run counts: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RawPage reads raw rows in (timestamp, key) order with a keyset cursor
+// "<timestamp>:<key>".
+func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, cursor string, limit int) (jobs.RawPage, error) {
+	var pg jobs.RawPage
+	var table, key, cols string
+	switch kind {
+	case jobs.RawUsage:
+		table, key = "usageTracking", "generationId"
+		cols = `generationId, requestId, userId, COALESCE(conversationId,''), COALESCE(messageId,''), model, COALESCE(provider,''),
+			promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costStatus, cancelled,
+			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream`
+	case jobs.RawRequestLogs:
+		table, key = "requestLogs", "requestId"
+		cols = `requestId, COALESCE(userId,''), requestType, method, endpoint, COALESCE(model,''), COALESCE(generationId,''), status,
+			statusCode, COALESCE(errorType,''), COALESCE(errorMessage,''), requestSize, responseSize, processingTime,
+			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp`
+	case jobs.RawActivity:
+		table, key = "userActivity", "activityKey"
+		cols = `activityKey, userId, activityType, COALESCE(metadata,''), timestamp`
+	default:
+		return pg, fmt.Errorf("%w: raw kind %q", store.ErrInvalid, kind)
+	}
+	q := `SELECT ` + cols + ` FROM ` + table + ` WHERE timestamp >= ? AND timestamp < ?`
+	args := []any{from, to}
+	if cursor != "" {
+		ts, k, ok := strings.Cut(cursor, ":")
+		t, err := strconv.ParseInt(ts, 10, 64)
+		if !ok || err != nil {
+			return pg, fmt.Errorf("%w: cursor", store.ErrInvalid)
+		}
+		q += ` AND (timestamp > ? OR (timestamp = ? AND ` + key + ` > ?))`
+		args = append(args, t, t, k)
+	}
+	q += ` ORDER BY timestamp, ` + key + ` LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	if err != nil {
+		return pg, fmt.Errorf("sqlitestore: raw rows: %w", err)
+	}
+	defer rows.Close()
+	n, lastTs, lastKey := 0, int64(0), ""
+	for rows.Next() {
+		n++
+		switch kind {
+		case jobs.RawUsage:
+			var u store.Usage
+			var cost int64
+			var status string
+			if err := rows.Scan(&u.GenerationID, &u.RequestID, &u.UserID, &u.ConversationID, &u.MessageID, &u.Model, &u.Provider,
+				&u.PromptTokens, &u.CompletionTokens, &u.TotalTokens, &u.CachedTokens, &u.ReasoningTokens, &cost, &status, &u.Cancelled,
+				&u.FinishReason, &u.Timestamp, &u.ProcessingTime, &u.IsBYOK, &u.Stream); err != nil {
+				return pg, err
+			}
+			u.Cost, u.CostStatus = money.Nanos(cost), store.CostStatus(status)
+			pg.Usage = append(pg.Usage, u)
+			lastTs, lastKey = u.Timestamp, u.GenerationID
+		case jobs.RawRequestLogs:
+			var l store.RequestLog
+			if err := rows.Scan(&l.RequestID, &l.UserID, &l.RequestType, &l.Method, &l.Endpoint, &l.Model, &l.GenerationID, &l.Status,
+				&l.StatusCode, &l.ErrorType, &l.ErrorMessage, &l.RequestSize, &l.ResponseSize, &l.ProcessingTime,
+				&l.TimeToFirstToken, &l.UserAgent, &l.IPAddress, &l.Timestamp); err != nil {
+				return pg, err
+			}
+			pg.RequestLogs = append(pg.RequestLogs, l)
+			lastTs, lastKey = l.Timestamp, l.RequestID
+		case jobs.RawActivity:
+			var a store.Activity
+			var meta string
+			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp); err != nil {
+				return pg, err
+			}
+			if meta != "" {
+				if err := json.Unmarshal([]byte(meta), &a.Metadata); err != nil {
+					return pg, fmt.Errorf("sqlitestore: activity metadata: %w", err)
+				}
+			}
+			pg.Activity = append(pg.Activity, a)
+			lastTs, lastKey = a.Timestamp, a.ActivityKey
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return pg, err
+	}
+	if n == limit {
+		pg.Next = strconv.FormatInt(lastTs, 10) + ":" + lastKey
+	}
+	return pg, nil
+}
+
+// ReplaceAggregates replaces aggregate rows by key in one transaction.
+func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row) error {
+	for _, r := range rows {
+		if r.Shard != 0 {
+			return fmt.Errorf("%w: shard %d (the embedded engine keeps one shard)", store.ErrInvalid, r.Shard)
+		}
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error { return applyAggregates(ctx, tx, rows, s.nowMs(), true) })
+	if err != nil {
+		return fmt.Errorf("sqlitestore: replace aggregates: %w", err)
+	}
+	return nil
+}
+
+// Aggregates lists rows of scope and period with periodStart in [from, to).
+func (s *Store) Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT scope, userId, model, period, periodKey, periodStart, totalRequests, successfulRequests,
+		failedRequests, promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, totalCostNanoUsd, totalProcessingTime,
+		conversationsStarted, filesUploaded, models, latencyBuckets FROM usageAggregates
+		WHERE scope = ? AND period = ? AND periodStart >= ? AND periodStart < ? ORDER BY periodStart, userId, model`, scope, string(period), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: aggregates: %w", err)
+	}
+	defer rows.Close()
+	var out []rollup.Row
+	for rows.Next() {
+		var r rollup.Row
+		var p, models, buckets string
+		c := &r.Counters
+		if err := rows.Scan(&r.Scope, &r.UserID, &r.Model, &p, &r.PeriodKey, &r.PeriodStart, &c.TotalRequests, &c.SuccessfulRequests,
+			&c.FailedRequests, &c.PromptTokens, &c.CompletionTokens, &c.TotalTokens, &c.CachedTokens, &c.ReasoningTokens, &c.TotalCostNanoUsd,
+			&c.TotalProcessingTime, &c.ConversationsStarted, &c.FilesUploaded, &models, &buckets); err != nil {
+			return nil, err
+		}
+		r.Period = periods.Period(p)
+		if err := json.Unmarshal([]byte(models), &r.Models); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(buckets), &c.LatencyBuckets); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DueQuotas lists active quotas with resetDate <= before, oldest first.
+func (s *Store) DueQuotas(ctx context.Context, before int64, limit int) ([]jobs.Quota, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, userId, quotaType, "limit", COALESCE(limitNanoUsd,0), used, resetDate, isActive
+		FROM userQuotas WHERE isActive = 1 AND resetDate <= ? ORDER BY resetDate, id LIMIT ?`, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: due quotas: %w", err)
+	}
+	defer rows.Close()
+	var out []jobs.Quota
+	for rows.Next() {
+		var q jobs.Quota
+		if err := rows.Scan(&q.ID, &q.UserID, &q.QuotaType, &q.Limit, &q.LimitNano, &q.Used, &q.ResetDate, &q.IsActive); err != nil {
+			return nil, err
+		}
+		if q.LimitNano == 0 && jobsIsCostQuota(q.QuotaType) {
+			q.LimitNano = int64(q.Limit * float64(money.NanosPerUSD))
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+func jobsIsCostQuota(t string) bool {
+	return t == jobs.QuotaMonthlyCostUSD || t == jobs.QuotaSystemMonthlyCostUSD
+}
+
+// ResetQuota is a compare-and-set on resetDate: used = 0, resetDate = next.
+func (s *Store) ResetQuota(ctx context.Context, id string, expected, next int64, now time.Time) (bool, error) {
+	if next <= expected {
+		return false, fmt.Errorf("%w: nextResetDate must be after expectedResetDate", store.ErrInvalid)
+	}
+	r, err := s.db.W.ExecContext(ctx, `UPDATE userQuotas SET used = 0,
+		usedNanoUsd = CASE WHEN quotaType IN ('monthly_cost_usd','system_monthly_cost_usd') THEN 0 ELSE usedNanoUsd END,
+		resetDate = ?, updatedAt = ? WHERE id = ? AND resetDate = ?`, next, now.UnixMilli(), id, expected)
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: reset quota: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return n > 0, nil
+}
+
+// OpenAlert opens an alert unless one is open for its condition key.
+func (s *Store) OpenAlert(ctx context.Context, a jobs.Alert) (string, bool, error) {
+	var id string
+	created := false
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM systemAlerts WHERE conditionKey = ? AND isResolved = 0 LIMIT 1`, a.ConditionKey).Scan(&id)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var meta any
+		if len(a.Metadata) > 0 {
+			b, err := json.Marshal(a.Metadata)
+			if err != nil {
+				return err
+			}
+			meta = string(b)
+		}
+		at := a.CreatedAt
+		if at == 0 {
+			at = s.nowMs()
+		}
+		id, created = newID("al_"), true
+		_, err = tx.ExecContext(ctx, `INSERT INTO systemAlerts (id, alertType, severity, message, metadata, userId, isRead, isResolved, createdAt, conditionKey)
+			VALUES (?,?,?,?,?,?,0,0,?,?)`, id, a.AlertType, string(a.Severity), a.Message, meta, nullStr(a.UserID), at, a.ConditionKey)
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("sqlitestore: open alert: %w", err)
+	}
+	return id, created, nil
+}
+
+// ResolveAlert resolves the open alerts of conditionKey.
+func (s *Store) ResolveAlert(ctx context.Context, conditionKey string, now time.Time) (int, error) {
+	r, err := s.db.W.ExecContext(ctx, `UPDATE systemAlerts SET isResolved = 1, resolvedAt = ? WHERE conditionKey = ? AND isResolved = 0`,
+		now.UnixMilli(), conditionKey)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: resolve alert: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return int(n), nil
+}
+
+// OpenAlerts lists open alerts, newest first.
+func (s *Store) OpenAlerts(ctx context.Context, limit int) ([]jobs.Alert, error) {
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, COALESCE(conditionKey,''), alertType, severity, message, COALESCE(metadata,''),
+		COALESCE(userId,''), createdAt, COALESCE(lastNotifiedAt,0) FROM systemAlerts WHERE isResolved = 0 ORDER BY createdAt DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []jobs.Alert
+	for rows.Next() {
+		var a jobs.Alert
+		var sev, meta string
+		if err := rows.Scan(&a.ID, &a.ConditionKey, &a.AlertType, &sev, &a.Message, &meta, &a.UserID, &a.CreatedAt, &a.LastNotifiedAt); err != nil {
+			return nil, err
+		}
+		a.Severity = jobs.Severity(sev)
+		if meta != "" {
+			json.Unmarshal([]byte(meta), &a.Metadata)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// AlertNotified sets lastNotifiedAt.
+func (s *Store) AlertNotified(ctx context.Context, id string, at time.Time) error {
+	r, err := s.db.W.ExecContext(ctx, `UPDATE systemAlerts SET lastNotifiedAt = ? WHERE id = ?`, at.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: alert notified: %w", err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// StoreHealth stores a health check.
+func (s *Store) StoreHealth(ctx context.Context, h jobs.Health) error {
+	d, err := json.Marshal(h.Details)
+	if err != nil {
+		return err
+	}
+	var rem any
+	if h.KeyRemainingNanoUsd != nil {
+		rem = *h.KeyRemainingNanoUsd
+	}
+	_, err = s.db.W.ExecContext(ctx, `INSERT INTO systemHealth (id, checkedAt, openrouterOk, keyRemainingNanoUsd, storeOk, outboxDepth, jobLagMs, details)
+		VALUES (?,?,?,?,?,?,?,?)`, newID("h_"), h.CheckedAt, boolInt(h.OpenRouterOK), rem, boolInt(h.StoreOK), h.OutboxDepth, h.JobLagMs, string(d))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: store health: %w", err)
+	}
+	return nil
+}
+
+// StoreReport stores a report, replacing the one of the same kind and key.
+func (s *Store) StoreReport(ctx context.Context, r jobs.Report) error {
+	b, err := json.Marshal(r.Body)
+	if err != nil {
+		return err
+	}
+	at := r.CreatedAt
+	if at == 0 {
+		at = s.nowMs()
+	}
+	_, err = s.db.W.ExecContext(ctx, `INSERT INTO reports (id, kind, periodKey, createdAt, body, csv) VALUES (?,?,?,?,?,?)
+		ON CONFLICT (kind, periodKey) DO UPDATE SET createdAt = excluded.createdAt, body = excluded.body, csv = excluded.csv`,
+		newID("rep_"), r.Kind, r.PeriodKey, at, string(b), r.CSV)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: store report: %w", err)
+	}
+	return nil
+}
+
+// StoreForecasts stores one forecast run, replacing a run with the same createdAt.
+func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []jobs.Forecast) error {
+	at := createdAt.UnixMilli()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM forecasts WHERE createdAt = ?`, at); err != nil {
+			return err
+		}
+		for _, f := range rows {
+			var mape any
+			if f.BacktestMape != nil {
+				mape = *f.BacktestMape
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO forecasts (id, createdAt, scope, userId, month, method, costNanoUsd, costLowNanoUsd,
+				costHighNanoUsd, tokens, tokensLow, tokensHigh, backtestMape) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+				newID("fc_"), at, f.Scope, nullStr(f.UserID), f.Month, f.Method, f.CostNanoUsd, f.CostLowNanoUsd, f.CostHighNanoUsd,
+				f.Tokens, f.TokensLow, f.TokensHigh, mape); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: store forecasts: %w", err)
+	}
+	return nil
+}
+
+// ConfirmUsage upgrades an estimated usage row to confirmed and moves its
+// aggregates by the difference, in one transaction.
+func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
+	done := false
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var old store.Usage
+		var cost int64
+		err := tx.QueryRowContext(ctx, `SELECT generationId, userId, model, promptTokens, completionTokens, totalTokens, cachedTokens,
+			reasoningTokens, costNanoUsd, timestamp FROM usageTracking WHERE generationId = ? AND costStatus = 'estimated'`, c.GenerationID).Scan(
+			&old.GenerationID, &old.UserID, &old.Model, &old.PromptTokens, &old.CompletionTokens, &old.TotalTokens, &old.CachedTokens,
+			&old.ReasoningTokens, &cost, &old.Timestamp)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		old.Cost = money.Nanos(cost)
+		if _, err := tx.ExecContext(ctx, `UPDATE usageTracking SET promptTokens = ?, completionTokens = ?, totalTokens = ?, cachedTokens = ?,
+			reasoningTokens = ?, costNanoUsd = ?, costInCredits = ?, costInUSD = ?, costStatus = 'confirmed' WHERE generationId = ?`,
+			c.PromptTokens, c.CompletionTokens, c.TotalTokens, c.CachedTokens, c.ReasoningTokens, c.CostNanoUsd,
+			money.Nanos(c.CostNanoUsd).USD(), money.Nanos(c.CostNanoUsd).USD(), c.GenerationID); err != nil {
+			return err
+		}
+		delta := old
+		delta.PromptTokens = c.PromptTokens - old.PromptTokens
+		delta.CompletionTokens = c.CompletionTokens - old.CompletionTokens
+		delta.TotalTokens = c.TotalTokens - old.TotalTokens
+		delta.CachedTokens = c.CachedTokens - old.CachedTokens
+		delta.ReasoningTokens = c.ReasoningTokens - old.ReasoningTokens
+		delta.Cost = money.Nanos(c.CostNanoUsd) - old.Cost
+		agg := rollup.NewBatch(s.cal, false)
+		agg.AddUsage(delta)
+		done = true
+		return applyAggregates(ctx, tx, agg.Rows(), s.nowMs(), false)
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlitestore: confirm usage: %w", err)
+	}
+	return done, nil
+}
