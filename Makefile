@@ -2,10 +2,12 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-go fuzz test-convex vet
+.PHONY: run build test test-go fuzz test-convex vet portal test-portal e2e-portal
 
-## run: start the service on the embedded store (simulated upstream without OPENROUTER_API_KEY)
+## run: start the service on the embedded store (simulated upstream without OPENROUTER_API_KEY);
+## builds the admin portal first when it is missing (the service runs without it if npm fails)
 run:
+	@test -f portal/dist/index.html || $(MAKE) portal || echo "portal build failed: the service runs without /admin"
 	$(GO) run ./cmd/llmmeter serve
 
 ## build: build the binaries into bin/
@@ -13,13 +15,13 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 ## test: every test in the repo
-test: vet test-go fuzz test-convex
+test: vet test-go fuzz test-convex test-portal e2e-portal
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './convex/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 
-test-go:
+test-go: convex/node_modules/.installed
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## fuzz: a short run of the SSE stream parser's fuzz target
@@ -32,3 +34,18 @@ convex/node_modules/.installed: convex/package-lock.json
 
 test-convex: convex/node_modules/.installed
 	cd convex && npm test
+
+portal/node_modules/.installed: portal/package-lock.json
+	cd portal && npm ci --no-audit --no-fund
+	touch $@
+
+## portal: build the admin portal into portal/dist (served at /admin)
+portal: portal/node_modules/.installed
+	cd portal && npm run build
+
+test-portal: portal/node_modules/.installed
+	cd portal && npm test
+
+## e2e-portal: the portal in Debian's Chromium against the service with demo data
+e2e-portal: portal
+	cd portal && npm run e2e

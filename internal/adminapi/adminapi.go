@@ -130,6 +130,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ae.Error(), nil)
 	case errors.Is(err, store.ErrNoFunction):
 		writeError(w, fmt.Sprintf("Could not find public %s function '%s'", h.kind, path), nil)
+	case r.Context().Err() != nil:
+		// The caller went away (a page navigated on): nothing went wrong here.
+		h.o.Log.Debug().Err(err).Str("path", path).Msg("admin function abandoned by its caller")
+		writeError(w, "Server Error", nil)
 	default:
 		h.o.Log.Error().Err(err).Str("path", path).Msg("admin function failed")
 		writeError(w, "Server Error", nil)

@@ -26,6 +26,7 @@ import (
 	"llmmeter/internal/gateway"
 	"llmmeter/internal/metrics"
 	"llmmeter/internal/outbox"
+	"llmmeter/internal/portal"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/convexstore"
 	"llmmeter/internal/store/sqlitestore"
@@ -164,6 +165,11 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		// The embedded engine serves the admin functions itself; on Convex
 		// the portal and the CLI call the deployment.
 		extra["/api/"] = adminapi.Handler(adminapi.Options{Functions: fns, Auth: authn, Log: log})
+	}
+	extra["/admin/"] = http.StripPrefix("/admin", portal.Handler(cfg.PortalDir))
+	extra["/admin"] = http.RedirectHandler("/admin/", http.StatusMovedPermanently)
+	if err := portal.Built(cfg.PortalDir); err != nil {
+		log.Warn().Str("dir", cfg.PortalDir).Msg("admin portal not built: run make portal")
 	}
 	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{

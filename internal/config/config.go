@@ -57,6 +57,7 @@ type Config struct {
 	ReportingTZ     *time.Location
 	IPAddresses     string // full | truncate | off
 	OutboxMax       int64  // refuse requests beyond this backlog; 0 = unbounded
+	PortalDir       string // the built admin portal
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
 	ConvexURL          string // https://<deployment>.convex.cloud (HTTP API)
@@ -105,6 +106,7 @@ var settings = []setting{
 	{"MAX_BODY_BYTES", "max-body-bytes", "4194304", "largest request body accepted"},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long open streams may finish on shutdown"},
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
+	{"PORTAL_DIR", "portal-dir", "portal/dist", "built admin portal served at /admin (make portal builds it)"},
 	{"OUTBOX_MAX_ENTRIES", "outbox-max-entries", "1000000", "requests refused with 503 while this many rows wait for delivery (0: no bound)"},
 	{"CONVEX_URL", "convex-url", "", "Convex deployment URL (https://<name>.convex.cloud); empty runs the embedded SQLite store"},
 	{"CONVEX_SITE_URL", "convex-site-url", "", "Convex HTTP actions URL (https://<name>.convex.site)"},
@@ -162,6 +164,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		AppReferer:        get("APP_REFERER"),
 		AppTitle:          get("APP_TITLE"),
 		IPAddresses:       get("LOG_IP_ADDRESSES"),
+		PortalDir:         get("PORTAL_DIR"),
 	}
 	switch c.AppEnv {
 	case "development", "production":

@@ -119,7 +119,7 @@ func withRequest(log zerolog.Logger, simulated bool, next http.Handler) http.Han
 				status = http.StatusOK
 			}
 			ev := log.Info()
-			if status >= 500 {
+			if status >= 500 && status != 560 { // 560: a function's own error, answered as designed
 				ev = log.Error()
 			}
 			ev.Str("request_id", ri.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).

@@ -1,0 +1,71 @@
+/**
+ * Debian's Chromium, started by us with exactly the agreed flags and a fresh
+ * profile, driven by playwright-core over CDP. No browser is downloaded.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, chromium } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+export interface RunningBrowser {
+  browser: Browser;
+  close: () => Promise<void>;
+}
+
+export async function startBrowser(): Promise<RunningBrowser> {
+  const profile = await mkdtemp(join(tmpdir(), "llmmeter-chromium-"));
+  const proc: ChildProcess = spawn(
+    CHROMIUM,
+    [...FLAGS, `--user-data-dir=${profile}`, "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "about:blank"],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const ws = await new Promise<string>((ok, fail) => {
+    let err = "";
+    const t = setTimeout(() => fail(new Error(`Chromium did not start within 30 s:\n${err}`)), 30_000);
+    proc.stderr!.on("data", (b: Buffer) => {
+      err += b.toString();
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(t);
+        ok(m[1]);
+      }
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(t);
+      fail(new Error(`Chromium exited with ${code}:\n${err}`));
+    });
+  });
+  const browser = await chromium.connectOverCDP(ws);
+  return {
+    browser,
+    close: async () => {
+      await browser.close().catch(() => {});
+      if (proc.exitCode === null) {
+        proc.kill("SIGTERM");
+        await new Promise<void>((ok) => {
+          const t = setTimeout(() => {
+            proc.kill("SIGKILL");
+            ok();
+          }, 5_000);
+          proc.once("exit", () => {
+            clearTimeout(t);
+            ok();
+          });
+        });
+      }
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { ReactNode } from "react";
+import { useSession } from "../auth/sessionContext";
+import { useDataMode } from "../data/hooks";
+import { browserTimeZone } from "../lib/time";
+import { Link, useRouter } from "../router/router";
+
+export const NAV: { to: string; label: string }[] = [
+  { to: "/", label: "Overview" },
+  { to: "/usage", label: "Usage" },
+  { to: "/users", label: "Users" },
+  { to: "/models", label: "Models" },
+  { to: "/requests", label: "Requests" },
+  { to: "/alerts", label: "Alerts" },
+  { to: "/reports", label: "Reports" },
+  { to: "/forecast", label: "Forecast" },
+];
+
+function isActive(to: string, path: string) {
+  return to === "/" ? path === "/" : path === to || path.startsWith(to + "/");
+}
+
+export function Layout({ children }: { children: ReactNode }) {
+  const { path } = useRouter();
+  const session = useSession();
+  const mode = useDataMode();
+  return (
+    <div className="layout">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          llmmeter
+        </div>
+        <ul>
+          {NAV.map((n) => (
+            <li key={n.to}>
+              <Link to={n.to} className={isActive(n.to, path) ? "active" : ""} aria-current={isActive(n.to, path) ? "page" : undefined}>
+                {n.label}
+              </Link>
+            </li>
+          ))}
+        </ul>
+        <div className="sidebar-foot">
+          <div className="muted small">
+            {mode === "convex" ? "Convex" : "Embedded"} · times in {browserTimeZone()}
+          </div>
+          <div className="muted small">{session.label}</div>
+          <button type="button" className="btn link" onClick={session.signOut}>
+            Sign out
+          </button>
+        </div>
+      </nav>
+      <main className="content">{children}</main>
+    </div>
+  );
+}

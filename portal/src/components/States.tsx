@@ -1,0 +1,67 @@
+import type { ReactNode } from "react";
+import type { AdminError } from "../data/errors";
+
+export function Loading({ label = "Loading…" }: { label?: string }) {
+  return (
+    <div className="state state-loading" role="status" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />
+      {label}
+    </div>
+  );
+}
+
+export function Empty({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="state state-empty">
+      <strong>{title}</strong>
+      {children && <div className="muted">{children}</div>}
+    </div>
+  );
+}
+
+const HINTS: Record<string, string> = {
+  unauthenticated: "Sign in again.",
+  forbidden: "Your account is not an admin.",
+  network: "Check that the service is running.",
+  bad_request: "The request was refused; try a narrower time range.",
+};
+
+/** An error from an admin function, shown as text (never as HTML). */
+export function ErrorState({ error, title = "Could not load this data" }: { error: AdminError | Error; title?: string }) {
+  const code = "code" in error ? (error as AdminError).code : undefined;
+  return (
+    <div className="state state-error" role="alert">
+      <strong>{title}</strong>
+      <div>{error.message}</div>
+      {code && HINTS[code] && <div className="muted">{HINTS[code]}</div>}
+    </div>
+  );
+}
+
+/**
+ * Renders a query's state: its error, a loading placeholder, an empty
+ * message, or the children with the data.
+ */
+export function QueryView<T>({
+  state,
+  isEmpty,
+  empty,
+  children,
+}: {
+  state: { data: T | undefined; error: AdminError | undefined; loading: boolean };
+  isEmpty?: (data: T) => boolean;
+  empty?: ReactNode;
+  children: (data: T) => ReactNode;
+}) {
+  if (state.data === undefined) {
+    if (state.error) return <ErrorState error={state.error} />;
+    return <Loading />;
+  }
+  if (isEmpty?.(state.data)) return <>{empty ?? <Empty title="No data in this range" />}</>;
+  return (
+    <>
+      {state.error && <ErrorState error={state.error} title="Refresh failed; showing the last data" />}
+      {children(state.data)}
+    </>
+  );
+}

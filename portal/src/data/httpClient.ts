@@ -1,0 +1,100 @@
+import { AdminError } from "./errors";
+
+export type FunctionKind = "query" | "mutation";
+
+export interface HttpClientOptions {
+  /** Origin and prefix of the service; "" for the page's own origin. */
+  baseUrl?: string;
+  /** The admin API key, read on every call (it may change). */
+  getToken: () => string | null;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Calls admin functions through the Go service's Convex-compatible HTTP API:
+ * POST /api/query and /api/mutation with {path, args, format: "json"}.
+ * `{"status":"success","value"}` resolves; `{"status":"error"}` (HTTP 200 or
+ * 560) rejects with the function's ConvexError code; other HTTP failures
+ * (401/403 from the service's own auth, 5xx) reject with a transport code.
+ */
+export class AdminHttpClient {
+  private readonly base: string;
+  private readonly getToken: () => string | null;
+  private readonly fetchFn: typeof fetch;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(opts: HttpClientOptions) {
+    this.base = (opts.baseUrl ?? "").replace(/\/$/, "");
+    this.getToken = opts.getToken;
+    this.fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
+  }
+
+  query(path: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+    return this.call("query", path, args, signal);
+  }
+
+  async mutation(path: string, args: Record<string, unknown>): Promise<unknown> {
+    const value = await this.call("mutation", path, args);
+    this.invalidate();
+    return value;
+  }
+
+  /** Subscribes to "data may have changed" (after every mutation). */
+  onInvalidate(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  invalidate(): void {
+    for (const fn of [...this.listeners]) fn();
+  }
+
+  async call(kind: FunctionKind, path: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    const token = this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(`${this.base}/api/${kind}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ path, args, format: "json" }),
+        signal,
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (e) {
+      if (e instanceof DOMException && e.name === "AbortError") throw e;
+      throw new AdminError("network", "The service could not be reached.");
+    }
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      body = undefined;
+    }
+    if (isObject(body) && body.status === "success" && "value" in body) return body.value;
+    if (isObject(body) && body.status === "error") {
+      const data = isObject(body.errorData) ? body.errorData : undefined;
+      const code = data && typeof data.code === "string" ? data.code : "function_error";
+      const message =
+        data && typeof data.message === "string"
+          ? data.message
+          : typeof body.errorMessage === "string"
+            ? body.errorMessage
+            : "The function failed.";
+      throw new AdminError(code, message, res.status);
+    }
+    // The service's own errors use OpenAI's shape: {"error": {message, type, code}}.
+    const err = isObject(body) && isObject(body.error) ? body.error : undefined;
+    const message = err && typeof err.message === "string" ? err.message : `HTTP ${res.status}`;
+    if (res.status === 401) throw new AdminError("unauthenticated", message, 401);
+    if (res.status === 403) throw new AdminError("forbidden", message, 403);
+    if (!res.ok) throw new AdminError(`http_${res.status}`, message, res.status);
+    throw new AdminError("bad_response", "The service answered in an unexpected format.", res.status);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

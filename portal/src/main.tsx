@@ -1,0 +1,39 @@
+import { lazy, StrictMode, Suspense } from "react";
+import { createRoot } from "react-dom/client";
+import { App } from "./App";
+import { EmbeddedApp } from "./auth/EmbeddedApp";
+import { ErrorState, Loading } from "./components/States";
+import { clerkPublishableKey, convexUrl } from "./config";
+import { RouterProvider } from "./router/router";
+import "./styles.css";
+
+// Clerk and the Convex client load only in Convex mode.
+const ConvexApp = lazy(() => import("./auth/ConvexApp").then((m) => ({ default: m.ConvexApp })));
+
+function Root() {
+  if (convexUrl) {
+    if (!clerkPublishableKey) {
+      return <ErrorState title="Misconfigured" error={new Error("VITE_CONVEX_URL is set but VITE_CLERK_PUBLISHABLE_KEY is not.")} />;
+    }
+    return (
+      <Suspense fallback={<Loading />}>
+        <ConvexApp url={convexUrl} publishableKey={clerkPublishableKey}>
+          <App />
+        </ConvexApp>
+      </Suspense>
+    );
+  }
+  return (
+    <EmbeddedApp>
+      <App />
+    </EmbeddedApp>
+  );
+}
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <RouterProvider>
+      <Root />
+    </RouterProvider>
+  </StrictMode>,
+);

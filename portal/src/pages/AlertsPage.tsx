@@ -1,0 +1,94 @@
+import { useState } from "react";
+import { admin, type Alert, type Severity } from "../data/api";
+import { useAdminMutation, useAdminQuery } from "../data/hooks";
+import { toAdminError } from "../data/errors";
+import { PageHeader } from "../components/PageHeader";
+import { Badge, type Tone } from "../components/Badge";
+import { Empty, ErrorState, QueryView } from "../components/States";
+import { formatDateTime, formatRelative } from "../lib/time";
+
+const SEVERITY_TONE: Record<Severity, Tone> = { info: "info", warning: "warn", critical: "bad" };
+
+export function AlertsPage() {
+  const [status, setStatus] = useState<"open" | "resolved">("open");
+  const [severity, setSeverity] = useState<Severity | "">("");
+  const args = { status, ...(severity ? { severity } : {}), limit: 100 };
+  const alerts = useAdminQuery(admin.alerts, args);
+  return (
+    <section data-page="alerts" data-args={JSON.stringify(args)}>
+      <PageHeader title="Alerts" subtitle="Raised by the alert jobs; mark read or resolve." />
+      <div className="toolbar">
+        <div className="segmented" role="group" aria-label="Alert status">
+          {(["open", "resolved"] as const).map((s) => (
+            <button key={s} type="button" className={status === s ? "active" : ""} aria-pressed={status === s} onClick={() => setStatus(s)}>
+              {s}
+            </button>
+          ))}
+        </div>
+        <label>
+          Severity
+          <select aria-label="Severity" value={severity} onChange={(e) => setSeverity(e.target.value as Severity | "")}>
+            <option value="">any</option>
+            <option value="critical">critical</option>
+            <option value="warning">warning</option>
+            <option value="info">info</option>
+          </select>
+        </label>
+      </div>
+      <QueryView state={alerts} isEmpty={(d) => d.length === 0} empty={<Empty title={status === "open" ? "No open alerts" : "No resolved alerts"}>All quiet.</Empty>}>
+        {(rows) => (
+          <ul className="alert-list" data-testid="alerts">
+            {rows.map((a) => (
+              <AlertItem key={a.id} a={a} />
+            ))}
+          </ul>
+        )}
+      </QueryView>
+    </section>
+  );
+}
+
+function AlertItem({ a }: { a: Alert }) {
+  const markRead = useAdminMutation(admin.markAlertRead);
+  const resolve = useAdminMutation(admin.resolveAlert);
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (f: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+    } catch (e) {
+      setError(toAdminError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <li className={`alert-item card ${a.isRead ? "" : "unread"}`} data-alert-id={a.id}>
+      <div className="alert-head">
+        <Badge tone={SEVERITY_TONE[a.severity]}>{a.severity}</Badge>
+        <span className="mono small">{a.alertType}</span>
+        {!a.isRead && <Badge tone="info">new</Badge>}
+        <span className="muted small" title={formatDateTime(a.createdAt)}>
+          {formatRelative(a.createdAt)}
+        </span>
+      </div>
+      <p className="alert-message">{a.message}</p>
+      {a.isResolved && a.resolvedAt !== null && <p className="muted small">Resolved {formatDateTime(a.resolvedAt)}</p>}
+      <div className="alert-actions">
+        {!a.isRead && (
+          <button type="button" className="btn" disabled={busy} onClick={() => run(() => markRead({ alertId: a.id }))}>
+            Mark read
+          </button>
+        )}
+        {!a.isResolved && (
+          <button type="button" className="btn primary" disabled={busy} onClick={() => run(() => resolve({ alertId: a.id }))}>
+            Resolve
+          </button>
+        )}
+      </div>
+      {error && <ErrorState error={error} title="The change failed" />}
+    </li>
+  );
+}

@@ -1,0 +1,78 @@
+import { useState } from "react";
+import { admin, type ModelStat } from "../data/api";
+import { useAdminQuery } from "../data/hooks";
+import { PageHeader } from "../components/PageHeader";
+import { RangePicker } from "../components/RangePicker";
+import { Empty, QueryView } from "../components/States";
+import { DataTable } from "../components/DataTable";
+import { Money } from "../components/Money";
+import { CategoryBars } from "../charts/CategoryBars";
+import { formatCompact, formatInt, formatMs, formatPercent } from "../lib/format";
+import { nanosToChartUsd } from "../lib/money";
+import { useWindow } from "../lib/useWindow";
+import type { RangeKey } from "../lib/range";
+
+export function ModelsPage() {
+  const [range, setRange] = useState<RangeKey>("30d");
+  const win = useWindow(range);
+  const stats = useAdminQuery(admin.modelStats, win);
+  return (
+    <section data-page="models" data-args={JSON.stringify(win)}>
+      <PageHeader title="Models" subtitle="Cost, tokens, latency and errors side by side." actions={<RangePicker value={range} onChange={setRange} options={["24h", "7d", "30d"]} />} />
+      <QueryView state={stats} isEmpty={(d) => d.length === 0} empty={<Empty title="No model was used in this range" />}>
+        {(rows) => <ModelsView rows={rows} />}
+      </QueryView>
+    </section>
+  );
+}
+
+function ModelsView({ rows }: { rows: ModelStat[] }) {
+  const chart = rows.map((m) => ({
+    model: m.model,
+    cost: nanosToChartUsd(m.costNanoUsd),
+    tokens: m.totalTokens,
+    latency: m.avgProcessingMs,
+    errors: m.errorRate * 100,
+  }));
+  return (
+    <>
+      <div className="card">
+        <DataTable
+          testId="models-table"
+          rows={rows}
+          rowKey={(m) => m.model}
+          initialSort={{ key: "cost", dir: "desc" }}
+          columns={[
+            { key: "model", header: "Model", render: (m) => <span className="mono">{m.model}</span>, sortValue: (m) => m.model },
+            { key: "requests", header: "Requests", align: "right", render: (m) => formatInt(m.requests), sortValue: (m) => m.requests },
+            { key: "tokens", header: "Tokens", align: "right", render: (m) => formatInt(m.totalTokens), sortValue: (m) => m.totalTokens },
+            { key: "cost", header: "Cost", align: "right", render: (m) => <Money nanos={m.costNanoUsd} />, sortValue: (m) => m.costNanoUsd },
+            { key: "avg", header: "Avg latency", align: "right", render: (m) => formatMs(m.avgProcessingMs), sortValue: (m) => m.avgProcessingMs },
+            {
+              key: "p95",
+              header: "p95 latency",
+              align: "right",
+              render: (m) => (m.requests > 0 ? formatMs(m.p95ProcessingMs) : "—"),
+              sortValue: (m) => m.p95ProcessingMs ?? Number.MAX_SAFE_INTEGER,
+            },
+            { key: "errors", header: "Error rate", align: "right", render: (m) => formatPercent(m.errorRate), sortValue: (m) => m.errorRate },
+          ]}
+        />
+      </div>
+      <div className="grid-2">
+        <div className="card">
+          <CategoryBars label="Cost (USD)" data={chart} category="model" value="cost" color="#12a594" format={(v) => `$${v.toFixed(2)}`} />
+        </div>
+        <div className="card">
+          <CategoryBars label="Tokens" data={chart} category="model" value="tokens" color="#8e4ec6" format={formatCompact} />
+        </div>
+        <div className="card">
+          <CategoryBars label="Average latency (ms)" data={chart} category="model" value="latency" color="#2f5bea" format={(v) => formatInt(v)} />
+        </div>
+        <div className="card">
+          <CategoryBars label="Error rate (%)" data={chart} category="model" value="errors" color="#e5484d" format={(v) => `${v.toFixed(1)}%`} />
+        </div>
+      </div>
+    </>
+  );
+}

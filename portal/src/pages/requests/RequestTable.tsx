@@ -1,0 +1,68 @@
+import { Fragment, useState } from "react";
+import type { RequestLog } from "../../data/api";
+import { Badge } from "../../components/Badge";
+import { formatBytes, formatMs } from "../../lib/format";
+import { formatDateTime } from "../../lib/time";
+import { useSorted } from "../../lib/sort";
+import { RequestDetails } from "./RequestDetails";
+
+type Key = "time" | "status" | "model" | "latency";
+
+/** The loaded page of request logs; a row opens its details. Untrusted fields render as text. */
+export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userNames: Map<string, string> }) {
+  const [open, setOpen] = useState<string | null>(null);
+  const { sorted, sort, toggle } = useSorted<RequestLog, Key>(rows, { key: "time", dir: "desc" }, (r, k) =>
+    k === "time" ? r.timestamp : k === "status" ? r.statusCode : k === "model" ? (r.model ?? "") : r.processingTime,
+  );
+  const th = (k: Key, label: string, num = false) => (
+    <th className={num ? "num" : ""} aria-sort={sort.key === k ? (sort.dir === "asc" ? "ascending" : "descending") : "none"}>
+      <button type="button" className="sort" onClick={() => toggle(k)}>
+        {label}
+        <span className="sort-mark" aria-hidden="true">
+          {sort.key === k ? (sort.dir === "asc" ? "▲" : "▼") : ""}
+        </span>
+      </button>
+    </th>
+  );
+  return (
+    <div className="table-wrap">
+      <table className="data-table" data-testid="requests-table">
+        <thead>
+          <tr>
+            {th("time", "Time")}
+            {th("status", "Status")}
+            <th>User</th>
+            {th("model", "Model")}
+            {th("latency", "Latency", true)}
+            <th className="num">Size</th>
+            <th>Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(sorted ?? []).map((r) => (
+            <Fragment key={r._id}>
+              <tr className={`clickable ${open === r._id ? "open" : ""}`} onClick={() => setOpen(open === r._id ? null : r._id)} data-request-id={r.requestId}>
+                <td className="nowrap">{formatDateTime(r.timestamp)}</td>
+                <td>
+                  <Badge tone={r.status === "success" ? "ok" : "bad"}>{r.statusCode}</Badge>
+                </td>
+                <td>{r.userId ? (userNames.get(r.userId) ?? r.userId) : "—"}</td>
+                <td className="mono">{r.model ?? "—"}</td>
+                <td className="num">{formatMs(r.processingTime)}</td>
+                <td className="num">{formatBytes(r.responseSize)}</td>
+                <td className="truncate">{r.errorType ?? ""}</td>
+              </tr>
+              {open === r._id && (
+                <tr className="details-row">
+                  <td colSpan={7}>
+                    <RequestDetails r={r} />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

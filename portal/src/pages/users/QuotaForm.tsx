@@ -1,0 +1,85 @@
+import { type FormEvent, useState } from "react";
+import { admin, type Quota } from "../../data/api";
+import { useAdminMutation } from "../../data/hooks";
+import { toAdminError } from "../../data/errors";
+import { parseUsd } from "../../lib/money";
+import { isCost, USER_QUOTA_TYPES } from "./quotaTypes";
+
+type UserQuotaType = (typeof USER_QUOTA_TYPES)[number]["type"];
+
+/** Creates or changes one of the user's quotas through admin:setQuota. */
+export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] }) {
+  const setQuota = useAdminMutation(admin.setQuota);
+  const [type, setType] = useState<UserQuotaType>("monthly_cost_usd");
+  const existing = quotas.find((q) => q.quotaType === type);
+  const [limit, setLimit] = useState("");
+  const [active, setActive] = useState(true);
+  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    let value: number;
+    if (isCost(type)) {
+      const nanos = parseUsd(limit);
+      if (nanos === null) return setStatus({ ok: false, text: "Enter a dollar amount, e.g. 25 or 12.50." });
+      // admin:setQuota takes USD and stores round(limit · 1e9) nanos; a
+      // decimal string of at most 9 places round-trips exactly.
+      value = Number(limit.trim().replace(/^\$/, "").replace(/,/g, ""));
+    } else {
+      if (!/^\d+$/.test(limit.trim())) return setStatus({ ok: false, text: "Enter a whole number." });
+      value = Number(limit.trim());
+    }
+    setBusy(true);
+    setStatus(null);
+    try {
+      const r = await setQuota({ userId, quotaType: type, limit: value, isActive: active });
+      setStatus({ ok: true, text: r.created ? "Quota created." : "Quota updated." });
+      setLimit("");
+    } catch (err) {
+      setStatus({ ok: false, text: toAdminError(err).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="quota-form" onSubmit={submit} aria-label="Edit quota">
+      <h3>{existing ? "Change a quota" : "Add a quota"}</h3>
+      <div className="form-row">
+        <label>
+          Type
+          <select aria-label="Quota type" value={type} onChange={(e) => setType(e.target.value as UserQuotaType)}>
+            {USER_QUOTA_TYPES.map((q) => (
+              <option key={q.type} value={q.type}>
+                {q.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Limit
+          <input
+            aria-label="Quota limit"
+            inputMode="decimal"
+            placeholder={isCost(type) ? "25.00" : "1000"}
+            value={limit}
+            onChange={(e) => setLimit(e.target.value)}
+          />
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={active} onChange={(e) => setActive(e.target.checked)} />
+          Active
+        </label>
+        <button className="btn primary" type="submit" disabled={busy}>
+          {busy ? "Saving…" : "Save quota"}
+        </button>
+      </div>
+      {status && (
+        <p className={status.ok ? "form-ok" : "form-error"} role={status.ok ? "status" : "alert"}>
+          {status.text}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,95 @@
+import { act, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { admin } from "../src/data/api";
+import { useAdminMutation, useAdminPaginated, useAdminQuery } from "../src/data/hooks";
+import { fakeService } from "./fakeService";
+
+function Count() {
+  const q = useAdminQuery(admin.alerts, { status: "open" });
+  const resolve = useAdminMutation(admin.resolveAlert);
+  if (q.error) return <p>error: {q.error.code}</p>;
+  if (q.loading) return <p>loading</p>;
+  return (
+    <>
+      <p>open: {q.data!.length}</p>
+      <button onClick={() => void resolve({ alertId: "a1" })}>resolve</button>
+    </>
+  );
+}
+
+describe("data layer (embedded mode)", () => {
+  it("loads, then refetches after a mutation", async () => {
+    let open = 2;
+    const svc = fakeService({
+      "admin:alerts": () => Array.from({ length: open }, (_, i) => ({ id: `a${i}` })),
+      "admin:resolveAlert": () => {
+        open--;
+        return { resolved: true };
+      },
+    });
+    render(
+      <svc.Providers>
+        <Count />
+      </svc.Providers>,
+    );
+    expect(screen.getByText("loading")).toBeTruthy();
+    await screen.findByText("open: 2");
+    await act(async () => screen.getByText("resolve").click());
+    await screen.findByText("open: 1");
+    expect(svc.calls.map((c) => `${c.kind} ${c.path}`)).toEqual([
+      "query admin:alerts",
+      "mutation admin:resolveAlert",
+      "query admin:alerts",
+    ]);
+    expect(svc.calls[0].args).toEqual({ status: "open" });
+    expect(svc.calls.every((c) => c.auth === "Bearer llm_test")).toBe(true);
+  });
+
+  it("shows function errors as values", async () => {
+    const svc = fakeService({
+      "admin:alerts": () => {
+        throw { code: "forbidden", message: "admin role required" };
+      },
+    });
+    render(
+      <svc.Providers>
+        <Count />
+      </svc.Providers>,
+    );
+    await screen.findByText("error: forbidden");
+  });
+
+  it("pages with the continue cursor", async () => {
+    const rows = Array.from({ length: 5 }, (_, i) => ({ _id: `r${i}` }));
+    const svc = fakeService({
+      "admin:requestLogs": (args) => {
+        const { numItems, cursor } = args.paginationOpts as { numItems: number; cursor: string | null };
+        const start = cursor === null ? 0 : Number(cursor);
+        const page = rows.slice(start, start + numItems);
+        return { page, isDone: start + numItems >= rows.length, continueCursor: String(start + numItems) };
+      },
+    });
+    function Logs() {
+      const p = useAdminPaginated(admin.requestLogs, { status: "error" }, 2);
+      return (
+        <>
+          <p>
+            {p.status} {p.results.map((r) => r._id).join(",")}
+          </p>
+          <button onClick={() => p.loadMore(2)}>more</button>
+        </>
+      );
+    }
+    render(
+      <svc.Providers>
+        <Logs />
+      </svc.Providers>,
+    );
+    await screen.findByText("CanLoadMore r0,r1");
+    await act(async () => screen.getByText("more").click());
+    await screen.findByText("CanLoadMore r0,r1,r2,r3");
+    await act(async () => screen.getByText("more").click());
+    await screen.findByText("Exhausted r0,r1,r2,r3,r4");
+    await waitFor(() => expect(svc.calls.at(-1)?.args).toEqual({ status: "error", paginationOpts: { numItems: 2, cursor: "4" } }));
+  });
+});

@@ -1,0 +1,45 @@
+import type { ReactNode } from "react";
+import { BackendContext } from "../src/data/backend";
+import { httpBackend, HttpSettingsContext } from "../src/data/httpBackend";
+import { AdminHttpClient } from "../src/data/httpClient";
+import { RouterProvider } from "../src/router/router";
+
+export type Handler = (args: Record<string, unknown>) => unknown;
+
+/**
+ * A fake of the Go service's /api/query and /api/mutation: answers from
+ * per-function handlers in Convex's HTTP API format; a thrown
+ * {code, message} becomes a 560 function error.
+ */
+export function fakeService(handlers: Record<string, Handler>) {
+  const calls: { kind: string; path: string; args: Record<string, unknown>; auth: string | null }[] = [];
+  const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const kind = String(url).endsWith("/api/mutation") ? "mutation" : "query";
+    const body = JSON.parse(String(init?.body)) as { path: string; args: Record<string, unknown>; format: string };
+    const auth = new Headers(init?.headers).get("Authorization");
+    calls.push({ kind, path: body.path, args: body.args, auth });
+    const h = handlers[body.path];
+    if (!h) return json(560, { status: "error", errorMessage: `no such function ${body.path}` });
+    try {
+      return json(200, { status: "success", value: await h(body.args), logLines: [] });
+    } catch (e) {
+      const d = e as { code: string; message: string };
+      return json(560, { status: "error", errorMessage: d.message, errorData: { code: d.code, message: d.message }, logLines: [] });
+    }
+  };
+  const client = new AdminHttpClient({ getToken: () => "llm_test", fetch: fetch as typeof globalThis.fetch });
+  function Providers({ children }: { children: ReactNode }) {
+    return (
+      <RouterProvider>
+        <HttpSettingsContext.Provider value={{ client, refreshMs: 60_000 }}>
+          <BackendContext.Provider value={httpBackend}>{children}</BackendContext.Provider>
+        </HttpSettingsContext.Provider>
+      </RouterProvider>
+    );
+  }
+  return { calls, client, fetch, Providers };
+}
+
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}

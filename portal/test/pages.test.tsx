@@ -1,0 +1,115 @@
+import { act, fireEvent, render, screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { OverviewPage } from "../src/pages/OverviewPage";
+import { RequestsPage } from "../src/pages/RequestsPage";
+import { UserPage } from "../src/pages/UserPage";
+import { fakeService } from "./fakeService";
+
+const overview = {
+  requests: 1234, successful: 1200, failed: 34, promptTokens: 900_000, completionTokens: 334_567, totalTokens: 1_234_567,
+  cachedTokens: 1000, reasoningTokens: 2000, costNanoUsd: 12_345_678_901, costUsd: 12.345678901, avgProcessingMs: 850,
+  p95ProcessingMs: 2000, modelsUsed: 4, activeUsers: 17, health: null,
+};
+
+describe("OverviewPage", () => {
+  it("shows exact totals and designed empty states", async () => {
+    const svc = fakeService({ "admin:overview": () => overview, "admin:usageSeries": () => [] });
+    render(
+      <svc.Providers>
+        <OverviewPage />
+      </svc.Providers>,
+    );
+    expect(await screen.findByText("$12.35")).toBeTruthy();
+    expect(screen.getByText("$12.35").getAttribute("title")).toBe("$12.345678901");
+    expect(within(screen.getByTestId("stat-requests")).getByText("1,234")).toBeTruthy();
+    expect(within(screen.getByTestId("stat-success")).getByText("97.24%")).toBeTruthy();
+    expect(within(screen.getByTestId("stat-users")).getByText("17")).toBeTruthy();
+    expect(await screen.findByText("No requests in the last 24 hours")).toBeTruthy();
+    expect(screen.getByText("No health check recorded yet")).toBeTruthy();
+  });
+
+  it("shows an error state", async () => {
+    const svc = fakeService({
+      "admin:overview": () => {
+        throw { code: "bad_request", message: "window too large" };
+      },
+      "admin:usageSeries": () => [],
+    });
+    render(
+      <svc.Providers>
+        <OverviewPage />
+      </svc.Providers>,
+    );
+    expect(await screen.findByRole("alert")).toBeTruthy();
+    expect(screen.getByText("window too large")).toBeTruthy();
+  });
+});
+
+const hostile = `<img src=x onerror="window.__xss=1">`;
+
+describe("RequestsPage", () => {
+  it("renders untrusted strings as text and filters by status", async () => {
+    const log = {
+      _id: "l1", _creationTime: 0, requestId: "req_1", userId: "u_1", requestType: "chat.completions", method: "POST",
+      endpoint: "/v1/chat/completions", model: `evil/${hostile}`, status: "error", statusCode: 502, errorType: "upstream_error",
+      errorMessage: `<b>boom</b>${hostile}`, requestSize: 10, responseSize: 20, processingTime: 900, userAgent: `<script>x()</script>`,
+      timestamp: Date.UTC(2025, 0, 1),
+    };
+    const svc = fakeService({
+      "admin:topUsers": () => [{ userId: "u_1", name: `${hostile}Mallory`, email: null, requests: 1, totalTokens: 1, costNanoUsd: 1, costUsd: 0 }],
+      "admin:modelStats": () => [],
+      "admin:requestLogs": () => ({ page: [log], isDone: true, continueCursor: "" }),
+    });
+    const { container } = render(
+      <svc.Providers>
+        <RequestsPage />
+      </svc.Providers>,
+    );
+    const row = await screen.findByText(`evil/${hostile}`);
+    act(() => row.click());
+    expect(await screen.findByText(`<b>boom</b>${hostile}`)).toBeTruthy();
+    expect(screen.getByText("<script>x()</script>")).toBeTruthy();
+    expect(container.querySelector("img, script, b")).toBeNull();
+    fireEvent.change(screen.getByLabelText("Status"), { target: { value: "error" } });
+    await act(async () => {});
+    expect(svc.calls.filter((c) => c.path === "admin:requestLogs").at(-1)?.args).toEqual({
+      status: "error",
+      paginationOpts: { numItems: 50, cursor: null },
+    });
+  });
+});
+
+describe("UserPage", () => {
+  it("edits a quota through admin:setQuota", async () => {
+    let limitNanoUsd = 10_000_000_000;
+    const svc = fakeService({
+      "admin:userDetail": () => ({
+        user: { id: "u_1", clerkUserId: null, externalId: "alice", email: "alice@example.com", name: "Alice", role: null, createdAt: 0 },
+        totals: { ...overview, activeUsers: undefined, health: undefined },
+        quotas: [
+          { id: "q1", userId: "u_1", quotaType: "monthly_cost_usd", limit: limitNanoUsd / 1e9, used: 0, limitNanoUsd, usedNanoUsd: 2_500_000_000, resetDate: 0, isActive: true, updatedAt: 0 },
+        ],
+        recentActivity: [],
+      }),
+      "admin:setQuota": (args) => {
+        limitNanoUsd = Math.round((args.limit as number) * 1e9);
+        return { quotaId: "q1", created: false };
+      },
+    });
+    render(
+      <svc.Providers>
+        <UserPage userId="u_1" />
+      </svc.Providers>,
+    );
+    expect(await screen.findByText("$10.00")).toBeTruthy();
+    expect(screen.getByText("$2.50")).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("Quota limit"), { target: { value: "42.5" } });
+    await act(async () => screen.getByText("Save quota").click());
+    expect(await screen.findByText("Quota updated.")).toBeTruthy();
+    expect(await screen.findByText("$42.50")).toBeTruthy();
+    expect(svc.calls.find((c) => c.path === "admin:setQuota")?.args).toEqual({
+      userId: "u_1", quotaType: "monthly_cost_usd", limit: 42.5, isActive: true,
+    });
+    expect(screen.getByText("No activity yet")).toBeTruthy();
+  });
+});
