@@ -19,6 +19,7 @@ var _ store.Quotas = (*Store)(nil)
 type quotaRow struct {
 	id, userID, typ string
 	limit, used     int64
+	reserved        int64 // running total of open reservations
 	resetDate       int64
 }
 
@@ -27,7 +28,7 @@ func activeQuotas(ctx context.Context, tx *sql.Tx, userID string) ([]quotaRow, e
 	rows, err := tx.QueryContext(ctx, `SELECT id, userId, quotaType,
 		CASE WHEN quotaType IN ('monthly_cost_usd','system_monthly_cost_usd') THEN COALESCE(limitNanoUsd, 0) ELSE CAST("limit" AS INTEGER) END,
 		CASE WHEN quotaType IN ('monthly_cost_usd','system_monthly_cost_usd') THEN COALESCE(usedNanoUsd, 0) ELSE CAST(used AS INTEGER) END,
-		resetDate FROM userQuotas WHERE isActive = 1 AND (userId = ? OR (userId = '' AND quotaType = 'system_monthly_cost_usd'))
+		reserved, resetDate FROM userQuotas WHERE isActive = 1 AND (userId = ? OR (userId = '' AND quotaType = 'system_monthly_cost_usd'))
 		ORDER BY userId DESC, quotaType`, userID)
 	if err != nil {
 		return nil, err
@@ -36,7 +37,7 @@ func activeQuotas(ctx context.Context, tx *sql.Tx, userID string) ([]quotaRow, e
 	var out []quotaRow
 	for rows.Next() {
 		var q quotaRow
-		if err := rows.Scan(&q.id, &q.userID, &q.typ, &q.limit, &q.used, &q.resetDate); err != nil {
+		if err := rows.Scan(&q.id, &q.userID, &q.typ, &q.limit, &q.used, &q.reserved, &q.resetDate); err != nil {
 			return nil, err
 		}
 		out = append(out, q)
@@ -142,31 +143,86 @@ func (s *Store) countQuota(ctx context.Context, tx *sql.Tx, q quotaRow, cs []con
 	return saveUsed(ctx, tx, q, now)
 }
 
-// settle drops the reservations of requests whose rows were just ingested.
+// settle drops the reservations of requests whose rows were just ingested
+// (or released), keeping the quotas' running totals in step.
 func settle(ctx context.Context, tx *sql.Tx, requestIDs []string) error {
 	if len(requestIDs) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `DELETE FROM quotaReservations WHERE requestId = ?`)
+	find, err := tx.PrepareContext(ctx, `DELETE FROM quotaReservations WHERE requestId = ? RETURNING quotaId, amount`)
 	if err != nil {
 		return err
 	}
-	defer stmt.Close()
+	defer find.Close()
+	freed := map[string]int64{}
 	for _, id := range requestIDs {
-		if _, err := stmt.ExecContext(ctx, id); err != nil {
+		rows, err := find.QueryContext(ctx, id)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var q string
+			var amount int64
+			if err := rows.Scan(&q, &amount); err != nil {
+				rows.Close()
+				return err
+			}
+			freed[q] += amount
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return unreserve(ctx, tx, freed)
+}
+
+// unreserve lowers quotas' running totals.
+func unreserve(ctx context.Context, tx *sql.Tx, freed map[string]int64) error {
+	for q, amount := range freed {
+		if _, err := tx.ExecContext(ctx, `UPDATE userQuotas SET reserved = max(0, reserved - ?) WHERE id = ?`, amount, q); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// expire drops up to 100 expired reservations of quota q and returns what
+// they held.
+func expire(ctx context.Context, tx *sql.Tx, q string, now int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM quotaReservations WHERE rowid IN
+		(SELECT rowid FROM quotaReservations WHERE quotaId = ? AND expiresAt <= ? LIMIT 100) RETURNING amount`, q, now)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var sum int64
+	for rows.Next() {
+		var a int64
+		if err := rows.Scan(&a); err != nil {
+			return 0, err
+		}
+		sum += a
+	}
+	if err := rows.Err(); err != nil || sum == 0 {
+		return 0, err
+	}
+	return sum, unreserve(ctx, tx, map[string]int64{q: sum})
+}
+
 // Reserve admits a call against the user's active quotas and the system
 // budget, atomically (one write transaction), or refuses naming the quota.
 func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 	now := s.nowMs()
+	// Most callers have no quota: answer them from a read, without taking
+	// the writer.
+	var any int
+	if err := s.db.R.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM userQuotas WHERE isActive = 1
+		AND (userId = ? OR (userId = '' AND quotaType = 'system_monthly_cost_usd')))`, in.UserID).Scan(&any); err != nil || any == 0 {
+		return err
+	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM quotaReservations WHERE requestId = ?`, in.RequestID).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM quotaReservations WHERE requestId = ?)`, in.RequestID).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -188,11 +244,11 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 					return err
 				}
 			}
-			var reserved int64
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(sum(amount), 0) FROM quotaReservations WHERE quotaId = ? AND expiresAt > ?`,
-				q.id, now).Scan(&reserved); err != nil {
+			gone, err := expire(ctx, tx, q.id, now)
+			if err != nil {
 				return err
 			}
+			reserved := max(0, q.reserved-gone)
 			est := int64(1)
 			switch {
 			case q.typ == store.QuotaMonthlyTokens:
@@ -216,16 +272,17 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 				in.RequestID, g.q.id, g.q.userID, g.amount, expires); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `UPDATE userQuotas SET reserved = reserved + ? WHERE id = ?`, g.amount, g.q.id); err != nil {
+				return err
+			}
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM quotaReservations WHERE rowid IN (SELECT rowid FROM quotaReservations WHERE expiresAt <= ? LIMIT 50)`, now)
-		return err
+		return nil
 	})
 }
 
 // Release drops a call's reservations.
 func (s *Store) Release(ctx context.Context, requestID string) error {
-	_, err := s.db.W.ExecContext(ctx, `DELETE FROM quotaReservations WHERE requestId = ?`, requestID)
-	if err != nil {
+	if err := s.db.Tx(ctx, func(tx *sql.Tx) error { return settle(ctx, tx, []string{requestID}) }); err != nil {
 		return fmt.Errorf("sqlitestore: release: %w", err)
 	}
 	return nil
