@@ -37,7 +37,7 @@ type Delivery struct {
 	OnDelivered func(rows int)
 	OnFailure   func()
 
-	MaxBatchRows       int           // rows per Ingest call; default 500
+	MaxBatchRows       int           // rows per Ingest call; default 2000
 	Linger             time.Duration // wait after a wake-up to gather more; default 10ms
 	MinBackoff         time.Duration // after a failed Ingest or Resolve; default 250ms
 	MaxBackoff         time.Duration // default 30s
@@ -47,7 +47,7 @@ type Delivery struct {
 
 func (d *Delivery) defaults() {
 	if d.MaxBatchRows <= 0 {
-		d.MaxBatchRows = 500
+		d.MaxBatchRows = 2000
 	}
 	if d.Linger <= 0 {
 		d.Linger = 10 * time.Millisecond
@@ -131,18 +131,15 @@ func (d *Delivery) Drain(ctx context.Context) error {
 // shipOnce delivers one batch of ready entries and returns how many entries
 // it settled.
 func (d *Delivery) shipOnce(ctx context.Context) (int, error) {
-	entries, err := d.Outbox.List(ctx, Ready, d.MaxBatchRows, time.Now())
+	entries, err := d.Outbox.ReadyBatch(ctx, d.MaxBatchRows)
 	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
 	var b store.Batch
-	var ids []int64
-	for _, e := range entries {
-		if len(ids) > 0 && b.Len()+e.Batch.Len() > d.MaxBatchRows {
-			break
-		}
+	ids := make([]int64, len(entries))
+	for i, e := range entries {
 		b.Append(e.Batch)
-		ids = append(ids, e.ID)
+		ids[i] = e.ID
 	}
 	_, err = d.Sink.Ingest(ctx, b)
 	switch {
@@ -152,7 +149,7 @@ func (d *Delivery) shipOnce(ctx context.Context) (int, error) {
 		}
 		return len(ids), d.Outbox.Delete(ctx, ids)
 	case errors.Is(err, store.ErrInvalid):
-		return d.isolate(ctx, entries[:len(ids)])
+		return d.isolate(ctx, entries)
 	default:
 		return 0, err
 	}

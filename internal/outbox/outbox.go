@@ -241,6 +241,16 @@ func (o *Outbox) commit(group []putReq) {
 // List returns up to limit entries in state, oldest first; for Pending only
 // those whose next attempt is due at now.
 func (o *Outbox) List(ctx context.Context, state State, limit int, now time.Time) ([]Entry, error) {
+	return o.list(ctx, state, limit, now, 0)
+}
+
+// ReadyBatch returns the oldest ready entries holding at most maxRows rows
+// together (at least one entry), decoding no more entries than it returns.
+func (o *Outbox) ReadyBatch(ctx context.Context, maxRows int) ([]Entry, error) {
+	return o.list(ctx, Ready, maxRows, time.Now(), maxRows)
+}
+
+func (o *Outbox) list(ctx context.Context, state State, limit int, now time.Time, maxRows int) ([]Entry, error) {
 	rows, err := o.db.R.QueryContext(ctx, `SELECT id, key, state, body, attempts, next_attempt_at, COALESCE(last_error,''), created_at
 		FROM outbox WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?`, string(state), now.UnixMilli(), limit)
 	if err != nil {
@@ -248,6 +258,7 @@ func (o *Outbox) List(ctx context.Context, state State, limit int, now time.Time
 	}
 	defer rows.Close()
 	var out []Entry
+	total := 0
 	for rows.Next() {
 		var e Entry
 		var body []byte
@@ -257,6 +268,10 @@ func (o *Outbox) List(ctx context.Context, state State, limit int, now time.Time
 		if err := json.Unmarshal(body, &e.Batch); err != nil {
 			return nil, fmt.Errorf("outbox: decode entry %d: %w", e.ID, err)
 		}
+		if maxRows > 0 && len(out) > 0 && total+e.Batch.Len() > maxRows {
+			break
+		}
+		total += e.Batch.Len()
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -35,7 +35,8 @@ type DB struct {
 // number order, each once, recorded in schema_migrations.
 func Open(ctx context.Context, file string, migrations fs.FS, dir string) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(ON)",
+		"cache_size(-16384)", "mmap_size(268435456)", "temp_store(MEMORY)"} { // 16 MiB page cache a connection, 256 MiB mapped: fewer read syscalls
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
