@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-go fuzz test-convex vet portal test-portal e2e-portal
+.PHONY: run build test test-go fuzz test-convex vet bench portal test-portal e2e-portal
 
 ## run: start the service on the embedded store (simulated upstream without OPENROUTER_API_KEY);
 ## builds the admin portal first when it is missing (the service runs without it if npm fails)
@@ -49,3 +49,12 @@ test-portal: portal/node_modules/.installed
 ## e2e-portal: the portal in Debian's Chromium against the service with demo data
 e2e-portal: portal
 	cd portal && npm run e2e
+
+## bench: data-path benchmarks (go test -bench) and the end-to-end load run (cmd/llmbench); see BENCHMARKS.md
+BENCH_ROLLUP_ROWS ?= 10000000
+BENCH_ADMIN_ROWS ?= 10000000
+bench:
+	BENCH_ROLLUP_ROWS=$(BENCH_ROLLUP_ROWS) BENCH_ADMIN_ROWS=$(BENCH_ADMIN_ROWS) $(GO) test -run='^$$' -timeout 60m -benchtime=1x \
+		-bench='^Benchmark(RollupRecompute|AdminFunctions)$$' ./jobs/ ./internal/store/sqlitestore/ | tee bench-go.txt
+	$(GO) test -run='^$$' -timeout 10m -benchtime=20000x -bench='^BenchmarkOutboxToStore$$' ./internal/outbox/ | tee -a bench-go.txt
+	$(GO) run ./cmd/llmbench -gobench bench-go.txt -out bench-results.md

@@ -30,6 +30,7 @@ import (
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/convexstore"
 	"llmmeter/internal/store/sqlitestore"
+	"llmmeter/jobs"
 	"llmmeter/openrouter"
 	"llmmeter/openrouter/openroutertest"
 )
@@ -72,7 +73,8 @@ type App struct {
 	Upstream *openrouter.Client
 	Metrics  *metrics.Metrics
 
-	engine   string // "sqlite" or "convex"
+	engine   string        // "sqlite" or "convex"
+	jobs     *jobs.Service // nil when JOBS_ENABLED=false
 	delivery *outbox.Delivery
 	httpSrv  *http.Server
 	ln       net.Listener
@@ -194,6 +196,19 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		a.delivery.Run(bgCtx)
 	}()
 
+	js, err := jobs.New(cfg.Jobs, jobs.Deps{
+		Store: a.Store.(jobs.Store), Location: cfg.ReportingTZ, Key: a.Upstream, Generations: a.Upstream, Outbox: a.Outbox,
+		Log:   log.With().Str("component", "jobs").Logger(),
+		OnRun: func(job string, o jobs.Outcome) { a.Metrics.JobRuns.WithLabelValues(job, string(o)).Inc() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if cfg.Jobs.Enabled {
+		a.jobs = js
+		js.Start(bgCtx) // catches up missed windows, then runs on cron
+	}
+
 	if a.ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
 		return nil, fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
@@ -256,6 +271,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) closeAll() {
+	if a.jobs != nil {
+		a.jobs.Stop() // waits for running jobs, before their store closes
+	}
 	if a.Outbox != nil {
 		a.Outbox.Close()
 	}

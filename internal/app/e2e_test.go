@@ -35,7 +35,7 @@ type env struct {
 
 func start(t *testing.T, extraEnv ...string) *env {
 	t.Helper()
-	vars := map[string]string{}
+	vars := map[string]string{"JOBS_ENABLED": "false"} // the jobs have tests of their own; TestJobsRunInTheService
 	for i := 0; i+1 < len(extraEnv); i += 2 {
 		vars[extraEnv[i]] = extraEnv[i+1]
 	}

@@ -24,6 +24,13 @@ commands:
   keys create -user NAME [-admin] [-name LABEL]   create a key for user NAME (created if new); prints the secret once
   keys list [-user ID]                            list keys (never secrets)
   keys revoke KEY_ID                              revoke a key at once
+  quotas set -type TYPE -limit N [-user NAME] [-inactive]
+                                                  set a quota (admin:setQuota); no -user: the system budget
+  quotas list [-user NAME]                        list quotas (admin:quotas)
+  demo [-seed 1] [-users 40] [-requests 6000] [-days 30]
+                                                  fill the store with a month of realistic traffic
+  jobs list | run NAME | runs [-job N] [-limit N] | report daily|weekly [-at RFC3339] [-format csv|json]
+                                                  the scheduled jobs, once, by hand
 `
 
 // Run executes args and returns the process exit code.
@@ -40,17 +47,35 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	rest := fs.Args()
-	if len(rest) < 2 || rest[0] != "keys" {
+	if len(rest) < 1 || (rest[0] != "demo" && len(rest) < 2) {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	s, err := sqlitestore.Open(ctx, filepath.Join(*dataDir, app.StoreFile), nil)
+	loc, err := time.LoadLocation(getenv("REPORTING_TZ"))
+	if err != nil {
+		fmt.Fprintln(stderr, "llmmeterctl: REPORTING_TZ:", err)
+		return 2
+	}
+	s, err := sqlitestore.Open(ctx, filepath.Join(*dataDir, app.StoreFile), loc)
 	if err != nil {
 		fmt.Fprintln(stderr, "llmmeterctl:", err)
 		return 1
 	}
 	defer s.Close()
-	if err := keys(ctx, s, rest[1], rest[2:], stdout, stderr); err != nil {
+	switch rest[0] {
+	case "keys":
+		err = keys(ctx, s, rest[1], rest[2:], stdout, stderr)
+	case "quotas":
+		err = quotas(ctx, s, rest[1], rest[2:], stdout, stderr)
+	case "demo":
+		err = demoData(ctx, s, rest[1:], stdout, stderr)
+	case "jobs":
+		err = runJobs(ctx, s, loc, getenv, rest[1:], stdout, stderr)
+	default:
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "llmmeterctl:", err)
 		return 1
 	}

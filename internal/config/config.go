@@ -6,8 +6,10 @@ package config
 
 import (
 	"errors"
+
 	"flag"
 	"fmt"
+	"llmmeter/jobs"
 	"net"
 	"net/url"
 	"os"
@@ -55,9 +57,10 @@ type Config struct {
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	ReportingTZ     *time.Location
-	IPAddresses     string // full | truncate | off
-	OutboxMax       int64  // refuse requests beyond this backlog; 0 = unbounded
-	PortalDir       string // the built admin portal
+	IPAddresses     string      // full | truncate | off
+	OutboxMax       int64       // refuse requests beyond this backlog; 0 = unbounded
+	PortalDir       string      // the built admin portal
+	Jobs            jobs.Config // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
 	ConvexURL          string // https://<deployment>.convex.cloud (HTTP API)
@@ -215,6 +218,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		c.OutboxMax = n
 	}
 	loadConvex(&c, get, bad)
+	if jc, err := jobs.ConfigFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Jobs = jc
+	}
 	return c, errors.Join(errs...)
 }
 

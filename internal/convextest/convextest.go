@@ -1,119 +1,200 @@
 // Package convextest starts the project's local Convex test backend
-// (convex/testbackend, a convex-test harness running the real functions)
-// for Go tests, the way net/http/httptest starts a server.
+// (convex/testbackend/server.ts: the real Convex functions loaded into
+// convex-test, served on 127.0.0.1) for Go tests, and stops it when the
+// test ends.
 //
-// It needs Node.js and `npm ci` done in convex/; when node_modules is
-// missing the test fails with a clear message instead of hanging.
+// It needs node and `npm ci` done in convex/; without node_modules the test
+// fails with a message saying so (set LLMMETER_SKIP_CONVEX=1 to skip such
+// tests instead). The backend serves the signed HTTP action routes and
+// Convex's /api/query|mutation|action on the same address, one request at
+// a time; Reset wipes its data.
+//
+// It is a test helper: it imports testing and must not be used by
+// production code.
 package convextest
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// Backend is a running test backend. Its one URL serves both the HTTP
-// actions (as a deployment's .convex.site) and the HTTP API (.convex.cloud).
-type Backend struct {
-	URL    string
-	Secret string // INGEST_SECRET the backend checks signatures with
-	cmd    *exec.Cmd
+// Options tune StartWith.
+type Options struct {
+	// TZ is the backend's REPORTING_TZ; default "UTC".
+	TZ string
+	// Secret is its INGEST_SECRET; default a random one.
+	Secret string
+	// StartTimeout bounds the wait for the ready line; default 60s.
+	StartTimeout time.Duration
 }
 
-// Dir is the convex/ folder of the repository.
-func Dir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "convex")
-}
+// readyPrefix is what server.ts prints once it listens.
+const readyPrefix = "testbackend listening on "
 
-// Start runs a backend with a fresh random secret in the reporting time
-// zone tz ("" means UTC) and stops it when the test ends.
-func Start(t testing.TB, tz string) *Backend {
+// Start starts a backend with the default options and returns its site
+// URL (HTTP actions), its API URL (/api/query …; the same address) and the
+// ingest secret.
+func Start(t testing.TB) (siteURL, apiURL, secret string) {
 	t.Helper()
-	dir := Dir()
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "convex-test")); err != nil {
-		t.Fatalf("convextest: %s/node_modules is missing: run `npm ci` in convex/ (make test does)", dir)
+	return StartWith(t, Options{})
+}
+
+// StartWith starts a backend with opt.
+func StartWith(t testing.TB, opt Options) (siteURL, apiURL, secret string) {
+	t.Helper()
+	if os.Getenv("LLMMETER_SKIP_CONVEX") != "" {
+		t.Skip("LLMMETER_SKIP_CONVEX is set")
 	}
-	var b [16]byte
-	rand.Read(b[:])
-	secret := hex.EncodeToString(b[:])
-	if tz == "" {
-		tz = "UTC"
+	if opt.TZ == "" {
+		opt.TZ = "UTC"
 	}
-	cmd := exec.Command("node", "--import", "tsx", "testbackend/server.ts", "--port", "0")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "INGEST_SECRET="+secret, "REPORTING_TZ="+tz)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Stderr = testWriter{t}
-	out, err := cmd.StdoutPipe()
+	if opt.Secret == "" {
+		var b [16]byte
+		rand.Read(b[:])
+		opt.Secret = "test-" + hex.EncodeToString(b[:])
+	}
+	if opt.StartTimeout <= 0 {
+		opt.StartTimeout = 60 * time.Second
+	}
+	dir, err := ConvexDir()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("convextest: %v", err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "convex-test")); err != nil {
+		t.Fatalf("convextest: %s has no node_modules/convex-test: run `cd %s && npm ci` first (or set LLMMETER_SKIP_CONVEX=1 to skip)", dir, dir)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("convextest: node is not on PATH (Node >= 20.19 is needed to run the Convex test backend)")
+	}
+	cmd := exec.Command(node, "--import", "tsx", "testbackend/server.ts", "--port", "0")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "INGEST_SECRET="+opt.Secret, "REPORTING_TZ="+opt.TZ, "PORT=0")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // one group: tsx may fork
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatalf("convextest: %v", err)
+	}
+	var stderr tail
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("convextest: start node: %v", err)
 	}
-	be := &Backend{Secret: secret, cmd: cmd}
-	t.Cleanup(be.Stop)
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { stop(cmd, exited) })
+
 	ready := make(chan string, 1)
+	var out tail
 	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "testbackend listening on "); ok {
-				ready <- u
+		sc := bufio.NewScanner(stdout)
+		sent := false
+		for sc.Scan() { // keep draining so the backend never blocks on stdout
+			line := sc.Text()
+			out.Write([]byte(line + "\n"))
+			if !sent && strings.HasPrefix(line, readyPrefix) {
+				ready <- strings.TrimSpace(strings.TrimPrefix(line, readyPrefix))
+				sent = true
 			}
 		}
 	}()
 	select {
-	case be.URL = <-ready:
-	case <-time.After(60 * time.Second):
-		t.Fatal("convextest: the test backend did not report ready within 60s")
+	case base := <-ready:
+		if !strings.HasPrefix(base, "http://127.0.0.1:") {
+			t.Fatalf("convextest: unexpected address %q", base)
+		}
+		return base, base, opt.Secret
+	case <-exited:
+		t.Fatalf("convextest: backend exited before it was ready\nstdout:\n%s\nstderr:\n%s", out.String(), stderr.String())
+	case <-time.After(opt.StartTimeout):
+		t.Fatalf("convextest: backend not ready after %s\nstdout:\n%s\nstderr:\n%s", opt.StartTimeout, out.String(), stderr.String())
 	}
-	return be
+	return "", "", ""
 }
 
-// Stop kills the backend's process group; safe to call twice.
-func (b *Backend) Stop() {
-	if b.cmd == nil || b.cmd.Process == nil {
-		return
+// stop sends SIGTERM to the process group, then SIGKILL after 5s.
+func stop(cmd *exec.Cmd, exited <-chan struct{}) {
+	pgid := cmd.Process.Pid
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-exited
 	}
-	syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
-	b.cmd.Wait()
-	b.cmd = nil
+	syscall.Kill(-pgid, syscall.SIGKILL) // stragglers of the group, if any
 }
 
-// Reset wipes every table.
-func (b *Backend) Reset(t testing.TB) {
+// Reset wipes the backend's data (POST /_harness/reset).
+func Reset(t testing.TB, siteURL string) {
 	t.Helper()
-	res, err := http.Post(b.URL+"/_harness/reset", "application/json", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, siteURL+"/_harness/reset", nil)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("convextest: reset: %v", err)
 	}
 	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("reset: %d", res.StatusCode)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("convextest: reset: HTTP %d", res.StatusCode)
 	}
 }
 
-// Token is an identity for the harness: base64url JSON claims in a
-// JWT-shaped string. The harness does not verify it (it is a test harness).
-func Token(claims string) string {
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(claims)) + "."
+// ConvexDir finds the convex/ directory of the module: the directory of
+// go.mod above the working directory, plus "convex".
+func ConvexDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			c := filepath.Join(dir, "convex")
+			if _, err := os.Stat(filepath.Join(c, "testbackend", "server.ts")); err != nil {
+				return "", fmt.Errorf("no convex/testbackend/server.ts next to %s", filepath.Join(dir, "go.mod"))
+			}
+			return c, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
 }
 
-type testWriter struct{ t testing.TB }
+// tail keeps the last 8 KiB written to it.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func (w *tail) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > 8<<10 {
+		w.buf = w.buf[len(w.buf)-8<<10:]
+	}
 	return len(p), nil
+}
+
+func (w *tail) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.buf)
 }

@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type rateRow struct {
+	rate            int
+	direct, service rateResult
+	cpu             time.Duration
+}
+
+type streamRow struct {
+	n               int
+	direct, service streamResult
+	cpu             time.Duration
+	rss             int64
+	open            int
+}
+
+type report struct {
+	cfg                 Config
+	env                 *env
+	rates               []rateRow
+	streams             []streamRow
+	outbox              string
+	logLines, logErrors int
+	gobench             []goBench
+	took                time.Duration
+}
+
+// goBench is one result line of `go test -bench`.
+type goBench struct {
+	name    string
+	metrics map[string]float64
+}
+
+// parseGoBench reads the Benchmark lines of `go test -bench` output.
+func parseGoBench(out string) []goBench {
+	var res []goBench
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		g := goBench{name: f[0], metrics: map[string]float64{}}
+		if i := strings.LastIndexByte(g.name, '-'); i > 0 {
+			g.name = g.name[:i] // the GOMAXPROCS suffix
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				g.metrics[f[i+1]] = v
+			}
+		}
+		res = append(res, g)
+	}
+	return res
+}
+
+func msf(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond)) }
+
+func added(a, b time.Duration) string {
+	return fmt.Sprintf("%+.3f", float64(b-a)/float64(time.Millisecond))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	host, _ := os.Hostname()
+	_ = host
+	w("## llmbench results\n\n")
+	w("Run %s, %s, took %s. %s\n\n", time.Now().UTC().Format(time.RFC3339), machine(), r.took.Round(time.Second), runtime.Version())
+	w("Service: separate process `llmmeter serve` (embedded SQLite store, outbox, LOG_LEVEL=info to a file), upstream `llmmeter simulate` (TTFT 0, no pacing, %d answer tokens). Quotas %s. RLIMIT_NOFILE %d.\n\n", r.cfg.AnswerToks, r.env.quotaMode, r.env.nofile)
+
+	w("### Non-streaming, open loop (latency in ms; added = service − direct, per percentile)\n\n")
+	w("| offered req/s | direct p50 | direct p99 | service p50 | service p99 | **added p50** | **added p99** | achieved req/s direct / service | errors direct / service | service CPU per request |\n")
+	w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, x := range r.rates {
+		cpu := "-"
+		if x.service.ok > 0 {
+			cpu = fmt.Sprintf("%.0f µs", float64(x.cpu.Microseconds())/float64(x.service.ok))
+		}
+		w("| %d | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d / %d | %s |\n", x.rate,
+			msf(pct(x.direct.lat, 50)), msf(pct(x.direct.lat, 99)), msf(pct(x.service.lat, 50)), msf(pct(x.service.lat, 99)),
+			added(pct(x.direct.lat, 50), pct(x.service.lat, 50)), added(pct(x.direct.lat, 99), pct(x.service.lat, 99)),
+			x.direct.throughput(), x.service.throughput(), x.direct.errs, x.service.errs, cpu)
+	}
+	w("\n### Streaming, N streams held open together (time to first token in ms; opened at %d new streams/s)\n\n", r.cfg.RampRate)
+	w("| open streams | direct TTFT p50 | direct p99 | service TTFT p50 | service p99 | **added p50** | **added p99** | streams opened/s direct / service | errors direct / service | service CPU per stream | service RSS per open stream |\n")
+	w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, x := range r.streams {
+		cpu, mem := "-", "-"
+		if x.n > 0 {
+			cpu = fmt.Sprintf("%.0f µs", float64(x.cpu.Microseconds())/float64(x.n))
+		}
+		if x.open > 0 {
+			mem = fmt.Sprintf("%.1f KiB (%d open, RSS %.1f MiB)", float64(x.rss-r.env.idleRSS)/1024/float64(x.open), x.open, float64(x.rss)/(1<<20))
+		}
+		w("| %d | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d / %d | %s | %s |\n", x.n,
+			msf(pct(x.direct.ttft, 50)), msf(pct(x.direct.ttft, 99)), msf(pct(x.service.ttft, 50)), msf(pct(x.service.ttft, 99)),
+			added(pct(x.direct.ttft, 50), pct(x.service.ttft, 50)), added(pct(x.direct.ttft, 99), pct(x.service.ttft, 99)),
+			x.direct.openRate(), x.service.openRate(), x.direct.errs, x.service.errs, cpu, mem)
+	}
+	w("\nIdle service VmRSS (after warm-up): %.1f MiB. Outbox after the run: %s. Service log: %d lines, %d at error level.\n\n",
+		float64(r.env.idleRSS)/(1<<20), r.outbox, r.logLines, r.logErrors)
+
+	if len(r.gobench) > 0 {
+		w("### Data-path benchmarks (go test -bench)\n\n| benchmark | metrics |\n|---|---|\n")
+		for _, g := range r.gobench {
+			var parts []string
+			for _, k := range []string{"rows/s", "s", "raw-rows", "p50-ms", "p95-ms", "errors"} {
+				if v, ok := g.metrics[k]; ok {
+					parts = append(parts, fmt.Sprintf("%s %s", strconv.FormatFloat(v, 'f', -1, 64), k))
+				}
+			}
+			w("| %s | %s |\n", strings.TrimPrefix(g.name, "Benchmark"), strings.Join(parts, ", "))
+		}
+		w("\n")
+	}
+	r.targets(w)
+	return b.String()
+}
+
+func (r *report) targets(w func(string, ...any)) {
+	w("### Targets\n\n| target | measured | verdict |\n|---|---|---|\n")
+	for _, x := range r.rates {
+		if x.rate != 1000 {
+			continue
+		}
+		a50 := pct(x.service.lat, 50) - pct(x.direct.lat, 50)
+		a99 := pct(x.service.lat, 99) - pct(x.direct.lat, 99)
+		w("| added latency p50 ≤ 0.1 ms at 1,000 req/s | %s ms | %s |\n", added(0, a50), verdict(a50 <= 100*time.Microsecond && x.service.errs == 0))
+		w("| added latency p99 ≤ 1 ms at 1,000 req/s | %s ms | %s |\n", added(0, a99), verdict(a99 <= time.Millisecond && x.service.errs == 0))
+	}
+	var worst float64
+	for _, x := range r.streams {
+		if x.n >= 1000 && x.n <= 1024 {
+			a := pct(x.service.ttft, 99) - pct(x.direct.ttft, 99)
+			w("| added TTFT p99 ≤ 1 ms at 1,024 streams | %s ms | %s |\n", added(0, a), verdict(a <= time.Millisecond && x.service.errs == 0))
+		}
+		if x.open > 0 && x.n >= 1024 {
+			worst = max(worst, float64(x.rss-r.env.idleRSS)/1024/float64(x.open))
+		}
+	}
+	if worst > 0 {
+		w("| ≤ 32 KiB resident memory per open stream (worst of ≥1,024) | %.1f KiB | %s |\n", worst, verdict(worst <= 32))
+	}
+	for _, g := range r.gobench {
+		switch {
+		case strings.HasPrefix(g.name, "BenchmarkOutboxToStore"):
+			v := g.metrics["rows/s"]
+			w("| ≥ 50,000 rows/s into the embedded store | %.0f rows/s | %s |\n", v, verdict(v >= 50000))
+		case strings.HasPrefix(g.name, "BenchmarkRollupRecompute/rows=10M"):
+			v := g.metrics["s"]
+			w("| 10 million usage rows rolled up in ≤ 10 s | %.1f s | %s |\n", v, verdict(v <= 10))
+		}
+	}
+	worstFn, worstP95 := "", 0.0
+	for _, g := range r.gobench {
+		if strings.HasPrefix(g.name, "BenchmarkAdminFunctions/") && g.metrics["p95-ms"] >= worstP95 {
+			worstFn, worstP95 = strings.TrimPrefix(g.name, "BenchmarkAdminFunctions/"), g.metrics["p95-ms"]
+		}
+	}
+	if worstFn != "" {
+		w("| every admin function p95 ≤ 50 ms at 10 million rows | worst: %s %.1f ms | %s |\n", worstFn, worstP95, verdict(worstP95 <= 50))
+	}
+	w("\n")
+}
+
+// machine describes the CPU count, model and memory.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0]); len(f) >= 2 {
+			if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+				mem = fmt.Sprintf(", %.1f GiB RAM", kb/(1<<20))
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s)%s", runtime.NumCPU(), model, mem)
+}

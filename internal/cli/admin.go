@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/demo"
+	"llmmeter/internal/store"
+	"llmmeter/internal/store/sqlitestore"
+	"llmmeter/jobs"
+)
+
+// asAdmin is the CLI's identity: whoever can open the store file is admin.
+var asAdmin = store.Caller{Authenticated: true, IsAdmin: true}
+
+// call runs an admin function of the embedded engine and prints its answer
+// as indented JSON.
+func call(ctx context.Context, s *sqlitestore.Store, kind, path string, args map[string]any, stdout io.Writer) error {
+	raw, _ := json.Marshal(args)
+	v, err := s.Call(ctx, kind, path, raw, asAdmin)
+	if err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(v, "", "  ")
+	fmt.Fprintf(stdout, "%s\n", out)
+	return nil
+}
+
+// userID resolves a user name (external id) to its id, creating the user.
+func userID(ctx context.Context, s store.Store, name string) (string, error) {
+	u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: name, Name: name})
+	return u.ID, err
+}
+
+func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("quotas "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	user := fs.String("user", "", "user name (external id); empty: all quotas, or the system budget for set")
+	switch cmd {
+	case "set":
+		typ := fs.String("type", "", "daily_requests, monthly_tokens, monthly_cost_usd or system_monthly_cost_usd")
+		limit := fs.Float64("limit", -1, "the limit: requests, tokens or USD")
+		inactive := fs.Bool("inactive", false, "store the quota switched off")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		a := map[string]any{"quotaType": *typ, "limit": *limit, "isActive": !*inactive}
+		if *user != "" {
+			id, err := userID(ctx, s, *user)
+			if err != nil {
+				return err
+			}
+			a["userId"] = id
+		}
+		return call(ctx, s, "mutation", "admin:setQuota", a, stdout)
+	case "list":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		a := map[string]any{}
+		if *user != "" {
+			id, err := userID(ctx, s, *user)
+			if err != nil {
+				return err
+			}
+			a["userId"] = id
+		}
+		return call(ctx, s, "query", "admin:quotas", a, stdout)
+	}
+	return fmt.Errorf("unknown command quotas %s", cmd)
+}
+
+func demoData(ctx context.Context, s *sqlitestore.Store, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := fs.Uint64("seed", 1, "random seed (same seed, same rows)")
+	users := fs.Int("users", 40, "users")
+	requests := fs.Int("requests", 6000, "requests")
+	days := fs.Int("days", 30, "days of history ending now")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	now := time.Now()
+	sum, err := demo.Generate(ctx, s, demo.Options{Seed: *seed, Now: now, Users: *users, Requests: *requests, Days: *days})
+	if err != nil {
+		return err
+	}
+	ops, err := demo.SeedOps(ctx, s, sum, now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo: %d users, %d requests (%d failed), %d tokens, $%s; inserted %+v, already there %+v; ops %+v\n",
+		sum.Users, sum.Requests, sum.Failed, sum.Tokens, sum.Cost, sum.Inserted, sum.Duplicates, ops)
+	return nil
+}
+
+// runJobs runs a jobs subcommand against the embedded store. Jobs that need
+// OpenRouter (backfill, key balance) are left out: the CLI holds no key.
+func runJobs(ctx context.Context, s *sqlitestore.Store, loc *time.Location, getenv func(string) string, args []string, stdout, stderr io.Writer) error {
+	cfg, err := jobs.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	svc, err := jobs.New(cfg, jobs.Deps{Store: s, Location: loc, Log: zerolog.Nop()})
+	if err != nil {
+		return err
+	}
+	return jobs.Command(ctx, svc, args, stdout, stderr)
+}

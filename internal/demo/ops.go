@@ -1,0 +1,115 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"llmmeter/jobs"
+)
+
+// The operations SeedOps uses, each optional: a store that lacks one is
+// skipped for that part (store.Store itself has none of them).
+type (
+	alertOpener interface {
+		OpenAlert(ctx context.Context, a jobs.Alert) (string, bool, error)
+	}
+	alertResolver interface {
+		ResolveAlert(ctx context.Context, conditionKey string, now time.Time) (int, error)
+	}
+	healthStorer interface {
+		StoreHealth(ctx context.Context, h jobs.Health) error
+	}
+	reportStorer interface {
+		StoreReport(ctx context.Context, r jobs.Report) error
+	}
+	forecastStorer interface {
+		StoreForecasts(ctx context.Context, createdAt time.Time, rows []jobs.Forecast) error
+	}
+)
+
+// OpsSummary says which operational rows SeedOps wrote.
+type OpsSummary struct {
+	Alerts    int  `json:"alerts"`
+	Resolved  int  `json:"resolved"`
+	Health    bool `json:"health"`
+	Reports   int  `json:"reports"`
+	Forecasts int  `json:"forecasts"`
+}
+
+// SeedOps adds what the scheduled jobs would have written after the traffic
+// in sum: open alerts (and one resolved), a health check, daily reports and
+// a month-end forecast, so every portal page has something to show. Each
+// part is written only if s supports it. now is the end of the history.
+func SeedOps(ctx context.Context, s any, sum Summary, now time.Time) (OpsSummary, error) {
+	var out OpsSummary
+	if a, ok := s.(alertOpener); ok {
+		alerts := []jobs.Alert{
+			{ConditionKey: "demo:cost-spike", AlertType: "cost_spike", Severity: jobs.SeverityCritical,
+				Message: "Hourly cost is 3.4× the trailing 7-day average.", Metadata: map[string]any{"ratio": 3.4}},
+			{ConditionKey: "demo:error-rate:perplexity/sonar-reasoning", AlertType: "error_rate", Severity: jobs.SeverityWarning,
+				Message: "Error rate of perplexity/sonar-reasoning is 7.5% over the last hour (threshold 5%)."},
+			{ConditionKey: "demo:quota-near", AlertType: "quota_near_limit", Severity: jobs.SeverityInfo,
+				Message: "A user reached 85% of the monthly cost quota."},
+			{ConditionKey: "demo:outbox-depth", AlertType: "outbox_backlog", Severity: jobs.SeverityWarning,
+				Message: "Outbox depth was over 500 rows for 10 minutes."},
+		}
+		if len(sum.UserIDs) > 0 {
+			alerts[2].UserID = sum.UserIDs[0]
+		}
+		for _, al := range alerts {
+			if _, created, err := a.OpenAlert(ctx, al); err != nil {
+				return out, fmt.Errorf("demo: open alert: %w", err)
+			} else if created {
+				out.Alerts++
+			}
+		}
+		if r, ok := s.(alertResolver); ok {
+			n, err := r.ResolveAlert(ctx, "demo:outbox-depth", now)
+			if err != nil {
+				return out, fmt.Errorf("demo: resolve alert: %w", err)
+			}
+			out.Resolved = n
+		}
+	}
+	if h, ok := s.(healthStorer); ok {
+		left := int64(41_250_000_000) // $41.25 of OpenRouter credit left
+		err := h.StoreHealth(ctx, jobs.Health{CheckedAt: now.UnixMilli(), OpenRouterOK: true, KeyRemainingNanoUsd: &left,
+			StoreOK: true, OutboxDepth: 3, JobLagMs: 1200, Details: map[string]any{"source": "demo"}})
+		if err != nil {
+			return out, fmt.Errorf("demo: store health: %w", err)
+		}
+		out.Health = true
+	}
+	if r, ok := s.(reportStorer); ok {
+		for d := 1; d <= 3; d++ {
+			day := now.UTC().AddDate(0, 0, -d)
+			key := day.Format("2006-01-02")
+			rep := jobs.Report{
+				Kind: "daily", PeriodKey: key, CreatedAt: day.Add(24 * time.Hour).Truncate(24 * time.Hour).Add(10 * time.Minute).UnixMilli(),
+				Body: map[string]any{"periodKey": key, "source": "demo", "note": "a demo report; the report job writes real ones"},
+				CSV:  "periodKey,source\n" + key + ",demo\n",
+			}
+			if err := r.StoreReport(ctx, rep); err != nil {
+				return out, fmt.Errorf("demo: store report: %w", err)
+			}
+			out.Reports++
+		}
+	}
+	if f, ok := s.(forecastStorer); ok && sum.Requests > 0 {
+		// The history's cost rate over a whole month, with a ±15 % band.
+		start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		end := start.AddDate(0, 1, 0)
+		perMs := float64(sum.Cost) / float64(time.Duration(sum.To-sum.From)*time.Millisecond+1)
+		cost := int64(perMs * float64(end.Sub(start)))
+		mape := 0.08
+		row := jobs.Forecast{Scope: "system", Month: start.Format("2006-01"), Method: "demo-linear",
+			CostNanoUsd: cost, CostLowNanoUsd: cost * 85 / 100, CostHighNanoUsd: cost * 115 / 100,
+			Tokens: sum.Tokens, TokensLow: sum.Tokens * 85 / 100, TokensHigh: sum.Tokens * 115 / 100, BacktestMape: &mape}
+		if err := f.StoreForecasts(ctx, now, []jobs.Forecast{row}); err != nil {
+			return out, fmt.Errorf("demo: store forecast: %w", err)
+		}
+		out.Forecasts = 1
+	}
+	return out, nil
+}

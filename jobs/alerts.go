@@ -1,0 +1,408 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/money"
+	"llmmeter/internal/outbox"
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
+	"llmmeter/internal/store"
+	"llmmeter/openrouter"
+)
+
+// KeySource reports the OpenRouter key's balance (*openrouter.Client).
+type KeySource interface {
+	Key(ctx context.Context) (*openrouter.KeyInfo, error)
+}
+
+// OutboxSource reports the delivery backlog (*outbox.Outbox).
+type OutboxSource interface {
+	Stats(ctx context.Context) (outbox.Stats, error)
+}
+
+// Notifier delivers an alert notification (Webhooks).
+type Notifier interface {
+	Notify(ctx context.Context, a Alert) error
+}
+
+// Alerts evaluates every alert condition at w.To and reconciles
+// systemAlerts with the result:
+//   - a firing condition without an open alert opens one (one open alert
+//     per conditionKey = condition + subject) and notifies;
+//   - an open alert whose condition no longer fires is resolved, which
+//     re-arms it: the next crossing opens a new alert;
+//   - an open alert is notified again only after RepeatInterval (the
+//     cooldown), and again at the next run if a notification failed.
+//
+// A family of conditions whose inputs cannot be read (OpenRouter down, …)
+// is neither opened nor resolved in that run.
+type Alerts struct {
+	Store    Store
+	Cal      *periods.Calendar
+	Cfg      Config
+	Key      KeySource    // nil: no balance alert
+	Outbox   OutboxSource // nil: no backlog alert
+	Notifier Notifier     // nil: alerts are stored, not sent
+	JobNames []string     // jobs whose failures alert
+	Log      zerolog.Logger
+}
+
+// Name implements Job.
+func (a *Alerts) Name() string { return JobAlerts }
+
+// CatchUp implements CatchUpper: only the present matters.
+func (a *Alerts) CatchUp() CatchUp { return CatchUpLatest }
+
+// condition is one evaluated alert condition.
+type condition struct {
+	Alert
+	firing bool
+}
+
+// Run implements Job.
+func (a *Alerts) Run(ctx context.Context, w Window) (Counts, error) {
+	now := w.To
+	conds := map[string]condition{}
+	failed := map[string]error{} // family → why it could not be evaluated
+	add := func(c condition) { conds[c.ConditionKey] = c }
+	for family, eval := range map[string]func(context.Context, time.Time, func(condition)) error{
+		"quota": a.quotaConditions, "budget": a.dailyBudgetConditions, "errors": a.requestConditions,
+		"balance": a.balanceCondition, "backlog": a.backlogCondition, "job": a.jobConditions,
+	} {
+		if err := eval(ctx, now, add); err != nil {
+			failed[family] = err
+			if family == "errors" {
+				failed["latency"] = err
+			}
+		}
+	}
+	counts := Counts{"conditions": int64(len(conds))}
+	open, err := a.Store.OpenAlerts(ctx, 1000)
+	if err != nil {
+		return counts, fmt.Errorf("open alerts: %w", err)
+	}
+	openBy := map[string]Alert{}
+	for _, o := range open {
+		openBy[o.ConditionKey] = o
+	}
+	keys := make([]string, 0, len(conds))
+	for k := range conds {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var errs []error
+	for _, k := range keys {
+		c := conds[k]
+		if !c.firing {
+			continue
+		}
+		counts["firing"]++
+		cur, isOpen := openBy[k]
+		if !isOpen {
+			c.CreatedAt = now.UnixMilli()
+			id, created, err := a.Store.OpenAlert(ctx, c.Alert)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("open alert %s: %w", k, err))
+				continue
+			}
+			cur = c.Alert
+			cur.ID = id
+			if created {
+				counts["opened"]++
+			}
+		}
+		if cur.LastNotifiedAt != 0 && now.Sub(time.UnixMilli(cur.LastNotifiedAt)) < a.Cfg.RepeatInterval {
+			continue
+		}
+		if a.Notifier == nil {
+			continue
+		}
+		if err := a.Notifier.Notify(ctx, cur); err != nil {
+			counts["notifyFailed"]++
+			a.Log.Warn().Err(err).Str("conditionKey", k).Msg("alert notification failed; retried next run")
+			continue
+		}
+		counts["notified"]++
+		if err := a.Store.AlertNotified(ctx, cur.ID, now); err != nil {
+			errs = append(errs, fmt.Errorf("alert notified %s: %w", k, err))
+		}
+	}
+	for _, o := range open {
+		family, _, _ := strings.Cut(o.ConditionKey, ":")
+		if _, ours := families[family]; !ours || failed[family] != nil {
+			continue
+		}
+		if c, ok := conds[o.ConditionKey]; ok && c.firing {
+			continue
+		}
+		if _, err := a.Store.ResolveAlert(ctx, o.ConditionKey, now); err != nil {
+			errs = append(errs, fmt.Errorf("resolve alert %s: %w", o.ConditionKey, err))
+			continue
+		}
+		counts["resolved"]++
+	}
+	for fam, err := range failed {
+		errs = append(errs, fmt.Errorf("evaluate %s alerts: %w", fam, err))
+	}
+	return counts, errors.Join(errs...)
+}
+
+// families are the condition-key prefixes this job owns.
+var families = map[string]struct{}{"quota": {}, "budget": {}, "errors": {}, "latency": {}, "balance": {}, "backlog": {}, "job": {}}
+
+func severityOf(pct int) Severity {
+	switch {
+	case pct >= 100:
+		return SeverityCritical
+	case pct >= 90:
+		return SeverityWarning
+	}
+	return SeverityInfo
+}
+
+// sumBy lists aggregates of scope/period containing at and sums shards by
+// subject (userId or model; "" for system).
+func sumBy(ctx context.Context, st Store, cal *periods.Calendar, scope string, p periods.Period, at int64) (map[string]rollup.Counters, error) {
+	start := cal.Of(p, at).Start
+	rows, err := st.Aggregates(ctx, scope, p, start, start+1)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]rollup.Counters{}
+	for _, r := range rows {
+		k := r.UserID + r.Model
+		c := out[k]
+		c.Add(r.Counters)
+		out[k] = c
+	}
+	return out, nil
+}
+
+// maxQuotaDate is beyond every resetDate (Convex accepts safe integers).
+const maxQuotaDate = 4_102_444_800_000
+
+func (a *Alerts) quotaConditions(ctx context.Context, now time.Time, add func(condition)) error {
+	quotas, err := a.Store.DueQuotas(ctx, maxQuotaDate, 1000)
+	if err != nil {
+		return err
+	}
+	ms := now.UnixMilli()
+	cache := map[string]map[string]rollup.Counters{}
+	agg := func(scope string, p periods.Period) (map[string]rollup.Counters, error) {
+		k := scope + string(p)
+		if m, ok := cache[k]; ok {
+			return m, nil
+		}
+		m, err := sumBy(ctx, a.Store, a.Cal, scope, p, ms)
+		cache[k] = m
+		return m, err
+	}
+	for _, q := range quotas {
+		scope := rollup.ScopeUser
+		if q.QuotaType == QuotaSystemMonthlyCostUSD {
+			scope = rollup.ScopeSystem
+		}
+		m, err := agg(scope, QuotaPeriod(q.QuotaType))
+		if err != nil {
+			return err
+		}
+		c := m[q.UserID]
+		var used, limit int64
+		unit := ""
+		switch q.QuotaType {
+		case QuotaDailyRequests:
+			used, limit, unit = c.TotalRequests, int64(q.Limit), "requests"
+		case QuotaMonthlyTokens:
+			used, limit, unit = c.TotalTokens, int64(q.Limit), "tokens"
+		default:
+			used, limit, unit = c.TotalCostNanoUsd, q.LimitNano, "USD"
+		}
+		if limit <= 0 {
+			continue
+		}
+		for _, pct := range a.Cfg.QuotaThresholds {
+			firing := used*100 >= int64(pct)*limit
+			subject := "user " + q.UserID
+			alertType := "quota_threshold"
+			if q.UserID == "" {
+				subject, alertType = "the system", "cost_budget"
+			} else if unit == "USD" {
+				alertType = "cost_budget"
+			}
+			show := func(v int64) string {
+				if unit == "USD" {
+					return "$" + money.Nanos(v).String()
+				}
+				return fmt.Sprintf("%d %s", v, unit)
+			}
+			add(condition{firing: firing, Alert: Alert{
+				ConditionKey: quotaConditionKey(q.ID, pct), AlertType: alertType, Severity: severityOf(pct), UserID: q.UserID,
+				Message:  fmt.Sprintf("%s used %d%% of its %s quota (%s of %s)", subject, pct, q.QuotaType, show(used), show(limit)),
+				Metadata: map[string]any{"quotaId": q.ID, "quotaType": q.QuotaType, "threshold": pct, "used": used, "limit": limit, "resetDate": q.ResetDate},
+			}})
+		}
+	}
+	return nil
+}
+
+func (a *Alerts) dailyBudgetConditions(ctx context.Context, now time.Time, add func(condition)) error {
+	ms := now.UnixMilli()
+	check := func(key, subject, userID string, used, limit int64) {
+		for _, pct := range a.Cfg.QuotaThresholds {
+			add(condition{firing: used*100 >= int64(pct)*limit, Alert: Alert{
+				ConditionKey: fmt.Sprintf("budget:daily:%s:%d", key, pct), AlertType: "cost_budget", Severity: severityOf(pct), UserID: userID,
+				Message:  fmt.Sprintf("%s spent %d%% of the daily budget ($%s of $%s)", subject, pct, money.Nanos(used), money.Nanos(limit)),
+				Metadata: map[string]any{"threshold": pct, "usedNanoUsd": used, "limitNanoUsd": limit, "day": a.Cal.Of(periods.Daily, ms).Key},
+			}})
+		}
+	}
+	if a.Cfg.DailyBudgetNanoUsd > 0 {
+		m, err := sumBy(ctx, a.Store, a.Cal, rollup.ScopeSystem, periods.Daily, ms)
+		if err != nil {
+			return err
+		}
+		check("system", "the system", "", m[""].TotalCostNanoUsd, a.Cfg.DailyBudgetNanoUsd)
+	}
+	if a.Cfg.UserDailyBudgetNano > 0 {
+		m, err := sumBy(ctx, a.Store, a.Cal, rollup.ScopeUser, periods.Daily, ms)
+		if err != nil {
+			return err
+		}
+		for uid, c := range m {
+			check("user:"+uid, "user "+uid, uid, c.TotalCostNanoUsd, a.Cfg.UserDailyBudgetNano)
+		}
+	}
+	return nil
+}
+
+// requestConditions: error rate and p95 latency over the sliding window,
+// exactly from the raw request logs.
+func (a *Alerts) requestConditions(ctx context.Context, now time.Time, add func(condition)) error {
+	to := now.UnixMilli()
+	from := to - a.Cfg.ErrorRateWindow.Milliseconds()
+	var total, failed int64
+	var lat []int64
+	cursor := ""
+	for range 100 { // at most 100k requests per window are inspected
+		pg, err := a.Store.RawPage(ctx, RawRequestLogs, from, to, cursor, PageSize)
+		if err != nil {
+			return err
+		}
+		for _, l := range pg.RequestLogs {
+			total++
+			if l.Status != store.StatusSuccess {
+				failed++
+			}
+			lat = append(lat, l.ProcessingTime)
+		}
+		if pg.Next == "" {
+			break
+		}
+		cursor = pg.Next
+	}
+	enough := total >= a.Cfg.ErrorRateMinRequests
+	rate := 0.0
+	if total > 0 {
+		rate = float64(failed) / float64(total)
+	}
+	win := a.Cfg.ErrorRateWindow.String()
+	add(condition{firing: enough && rate >= a.Cfg.ErrorRate, Alert: Alert{
+		ConditionKey: "errors:system", AlertType: "error_rate", Severity: SeverityWarning,
+		Message:  fmt.Sprintf("error rate %.1f%% over the last %s (%d of %d requests)", rate*100, win, failed, total),
+		Metadata: map[string]any{"failed": failed, "total": total, "threshold": a.Cfg.ErrorRate, "windowMs": a.Cfg.ErrorRateWindow.Milliseconds()},
+	}})
+	if a.Cfg.P95LatencyMs > 0 {
+		p95 := percentile(lat, 95)
+		add(condition{firing: enough && p95 > a.Cfg.P95LatencyMs, Alert: Alert{
+			ConditionKey: "latency:p95", AlertType: "latency", Severity: SeverityWarning,
+			Message:  fmt.Sprintf("p95 latency %d ms over the last %s (threshold %d ms)", p95, win, a.Cfg.P95LatencyMs),
+			Metadata: map[string]any{"p95Ms": p95, "thresholdMs": a.Cfg.P95LatencyMs, "total": total},
+		}})
+	}
+	return nil
+}
+
+// percentile is the nearest-rank percentile of v (0 when empty).
+func percentile(v []int64, p int) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	rank := (p*len(s) + 99) / 100
+	return s[max(rank, 1)-1]
+}
+
+func (a *Alerts) balanceCondition(ctx context.Context, _ time.Time, add func(condition)) error {
+	if a.Key == nil {
+		return nil
+	}
+	k, err := a.Key.Key(ctx)
+	if err != nil {
+		return err
+	}
+	firing := k.LimitRemaining != nil && int64(*k.LimitRemaining) < a.Cfg.KeyBalanceMinNanoUsd
+	var remaining int64
+	if k.LimitRemaining != nil {
+		remaining = int64(*k.LimitRemaining)
+	}
+	add(condition{firing: firing, Alert: Alert{
+		ConditionKey: "balance:openrouter", AlertType: "key_balance", Severity: SeverityCritical,
+		Message:  fmt.Sprintf("OpenRouter key balance $%s is below $%s", money.Nanos(remaining), money.Nanos(a.Cfg.KeyBalanceMinNanoUsd)),
+		Metadata: map[string]any{"remainingNanoUsd": remaining, "minNanoUsd": a.Cfg.KeyBalanceMinNanoUsd},
+	}})
+	return nil
+}
+
+func (a *Alerts) backlogCondition(ctx context.Context, _ time.Time, add func(condition)) error {
+	if a.Outbox == nil {
+		return nil
+	}
+	s, err := a.Outbox.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	depth := s.Ready + s.Pending
+	age := time.Duration(s.OldestMs) * time.Millisecond
+	add(condition{firing: depth >= a.Cfg.OutboxMaxDepth || age >= a.Cfg.OutboxMaxAge, Alert: Alert{
+		ConditionKey: "backlog:outbox", AlertType: "delivery_backlog", Severity: SeverityWarning,
+		Message:  fmt.Sprintf("delivery backlog: %d entries waiting, oldest %s", depth, age.Round(time.Second)),
+		Metadata: map[string]any{"ready": s.Ready, "pending": s.Pending, "dead": s.Dead, "oldestMs": s.OldestMs},
+	}})
+	return nil
+}
+
+func (a *Alerts) jobConditions(ctx context.Context, _ time.Time, add func(condition)) error {
+	for _, name := range a.JobNames {
+		if name == JobAlerts {
+			continue // its own failure cannot be reported by itself
+		}
+		runs, err := a.Store.Runs(ctx, name, "", 5)
+		if err != nil {
+			return err
+		}
+		var last *Run
+		for i := range runs {
+			if runs[i].Outcome != OutcomeSkipped {
+				last = &runs[i]
+				break
+			}
+		}
+		firing := last != nil && last.Outcome == OutcomeFailure
+		msg := "job " + name + " is healthy"
+		if firing {
+			msg = fmt.Sprintf("job %s failed: %s", name, truncate(last.Error, 500))
+		}
+		add(condition{firing: firing, Alert: Alert{ConditionKey: "job:" + name, AlertType: "job_failure", Severity: SeverityWarning, Message: msg,
+			Metadata: map[string]any{"job": name}}})
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
+)
+
+// ForecastMethod names the method stored with every forecast row.
+const ForecastMethod = "trend+weekday: OLS on deseasonalized daily totals, 90% range"
+
+// Forecasts projects month-end cost and tokens, system-wide and per user,
+// from daily aggregates: the closed days of the month so far plus a
+// prediction for each remaining day (today included) of
+//
+//	ŷ(d) = max(0, (a + b·d) · s(weekday(d)))
+//
+// where s are weekday factors (ratios to the centered 7-day moving average,
+// averaged per weekday) and a + b·d is a least-squares line through the deseasonalized
+// history (HistoryDays closed days). The range is ± 1.645 · σ · √n (σ the
+// residual standard deviation, n the remaining days), floored at the
+// month-to-date actual. BacktestMape is the mean absolute percentage error
+// of 7-day-ahead forecasts made from rolling origins over the history.
+type Forecasts struct {
+	Store       Store
+	Cal         *periods.Calendar
+	HistoryDays int // default 56
+	MaxUsers    int // default 199 (a run is at most 200 rows)
+}
+
+// Name implements Job.
+func (f *Forecasts) Name() string { return JobForecast }
+
+// CatchUp implements CatchUpper: a forecast is of the present.
+func (f *Forecasts) CatchUp() CatchUp { return CatchUpLatest }
+
+// Run implements Job.
+func (f *Forecasts) Run(ctx context.Context, w Window) (Counts, error) {
+	rows, err := f.Compute(ctx, w.To)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Store.StoreForecasts(ctx, w.To, rows); err != nil {
+		return nil, fmt.Errorf("store forecasts: %w", err)
+	}
+	return Counts{"rows": int64(len(rows))}, nil
+}
+
+// Compute builds the forecast rows at now without storing them.
+func (f *Forecasts) Compute(ctx context.Context, now time.Time) ([]Forecast, error) {
+	hist := f.HistoryDays
+	if hist <= 0 {
+		hist = 56
+	}
+	maxUsers := f.MaxUsers
+	if maxUsers <= 0 {
+		maxUsers = 199
+	}
+	loc := f.Cal.Location()
+	today := f.Cal.Of(periods.Daily, now.UnixMilli()).Start
+	month := f.Cal.Of(periods.Monthly, now.UnixMilli())
+	monthEnd := f.Cal.Next(periods.Monthly, now.UnixMilli())
+	// The closed days of the history, oldest first.
+	days := make([]int64, hist)
+	for i, d := hist-1, today; i >= 0; i-- {
+		d = f.Cal.Of(periods.Daily, d-1).Start
+		days[i] = d
+	}
+	var remaining []time.Weekday
+	for d := today; d < monthEnd; d = f.Cal.Next(periods.Daily, d) {
+		remaining = append(remaining, time.UnixMilli(d).In(loc).Weekday())
+	}
+	weekdays := make([]time.Weekday, hist)
+	index := map[int64]int{}
+	for i, d := range days {
+		weekdays[i] = time.UnixMilli(d).In(loc).Weekday()
+		index[d] = i
+	}
+	from := min(days[0], month.Start)
+	series := func(scope string) (map[string]*[2][]float64, map[string][2]int64, error) {
+		rows, err := f.Store.Aggregates(ctx, scope, periods.Daily, from, today)
+		if err != nil {
+			return nil, nil, err
+		}
+		hs := map[string]*[2][]float64{}
+		mtd := map[string][2]int64{}
+		for _, r := range rows {
+			k := r.UserID
+			if hs[k] == nil {
+				hs[k] = &[2][]float64{make([]float64, hist), make([]float64, hist)}
+			}
+			if i, ok := index[r.PeriodStart]; ok {
+				hs[k][0][i] += float64(r.TotalCostNanoUsd)
+				hs[k][1][i] += float64(r.TotalTokens)
+			}
+			if r.PeriodStart >= month.Start {
+				m := mtd[k]
+				m[0] += r.TotalCostNanoUsd
+				m[1] += r.TotalTokens
+				mtd[k] = m
+			}
+		}
+		return hs, mtd, nil
+	}
+	build := func(scope, user string, h *[2][]float64, m [2]int64) Forecast {
+		if h == nil {
+			h = &[2][]float64{make([]float64, hist), make([]float64, hist)}
+		}
+		row := Forecast{Scope: scope, UserID: user, Month: month.Key, Method: ForecastMethod}
+		c, cl, ch := ProjectSeries(h[0], weekdays, remaining)
+		t, tl, th := ProjectSeries(h[1], weekdays, remaining)
+		row.CostNanoUsd, row.CostLowNanoUsd, row.CostHighNanoUsd = m[0]+round(c), m[0]+round(cl), m[0]+round(ch)
+		row.Tokens, row.TokensLow, row.TokensHigh = m[1]+round(t), m[1]+round(tl), m[1]+round(th)
+		if mape, ok := Backtest(h[0], weekdays, 7); ok {
+			row.BacktestMape = &mape
+		}
+		return row
+	}
+	sys, sysMtd, err := series(rollup.ScopeSystem)
+	if err != nil {
+		return nil, err
+	}
+	out := []Forecast{build(rollup.ScopeSystem, "", sys[""], sysMtd[""])}
+	users, userMtd, err := series(rollup.ScopeUser)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(users))
+	for id := range users {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		if userMtd[a][0] != userMtd[b][0] {
+			return -cmpInt(userMtd[a][0], userMtd[b][0])
+		}
+		return cmpStr(a, b)
+	})
+	for _, id := range ids[:min(maxUsers, len(ids))] {
+		out = append(out, build(rollup.ScopeUser, id, users[id], userMtd[id]))
+	}
+	return out, nil
+}
+
+func round(v float64) int64 { return int64(math.Round(v)) }
+
+// ProjectSeries forecasts the sum over the remaining days (their weekdays)
+// from the daily history y (weekdays wd), with a 90% range.
+func ProjectSeries(y []float64, wd []time.Weekday, remaining []time.Weekday) (point, low, high float64) {
+	a, b, s, sigma := fit(y, wd)
+	n := len(y)
+	for i, w := range remaining {
+		point += max(0, (a+b*float64(n+i))*s[w])
+	}
+	spread := 1.645 * sigma * math.Sqrt(float64(len(remaining)))
+	return point, max(0, point-spread), point + spread
+}
+
+// fit returns the trend line (a + b·i) of the deseasonalized series, the
+// weekday factors and the residual standard deviation.
+func fit(y []float64, wd []time.Weekday) (a, b float64, s [7]float64, sigma float64) {
+	n := len(y)
+	var total float64
+	var sum [7]float64
+	var cnt [7]int
+	for i, v := range y {
+		total += v
+		sum[wd[i]] += v
+		cnt[wd[i]]++
+	}
+	mean := 0.0
+	if n > 0 {
+		mean = total / float64(n)
+	}
+	for w := range 7 {
+		s[w] = 1
+		if cnt[w] > 0 && mean > 0 {
+			s[w] = sum[w] / float64(cnt[w]) / mean
+		}
+	}
+	// With two weeks or more, weekday factors are ratios to the centered
+	// 7-day moving average (classical decomposition), which a trend does
+	// not bias; normalized to average 1.
+	if n >= 14 {
+		var rs [7]float64
+		var rc [7]int
+		for i := 3; i+3 < n; i++ {
+			var ma float64
+			for k := i - 3; k <= i+3; k++ {
+				ma += y[k]
+			}
+			if ma /= 7; ma > 0 {
+				rs[wd[i]] += y[i] / ma
+				rc[wd[i]]++
+			}
+		}
+		var norm float64
+		var k int
+		for w := range 7 {
+			if rc[w] > 0 {
+				s[w] = rs[w] / float64(rc[w])
+				norm += s[w]
+				k++
+			}
+		}
+		if k == 7 && norm > 0 {
+			for w := range 7 {
+				s[w] *= 7 / norm
+			}
+		}
+	}
+	if n == 0 {
+		return 0, 0, s, 0
+	}
+	var sx, sy, sxx, sxy float64
+	for i, v := range y {
+		z := v
+		if s[wd[i]] > 0 {
+			z = v / s[wd[i]]
+		}
+		x := float64(i)
+		sx, sy, sxx, sxy = sx+x, sy+z, sxx+x*x, sxy+x*z
+	}
+	fn := float64(n)
+	if d := fn*sxx - sx*sx; d != 0 {
+		b = (fn*sxy - sx*sy) / d
+	}
+	a = (sy - b*sx) / fn
+	var ss float64
+	for i, v := range y {
+		r := v - (a+b*float64(i))*s[wd[i]]
+		ss += r * r
+	}
+	if n > 2 {
+		sigma = math.Sqrt(ss / float64(n-2))
+	}
+	return a, b, s, sigma
+}
+
+// Backtest is the MAPE (percent) of horizon-day-ahead sums forecast from
+// rolling origins over the second half of y, each fit on the days before
+// its origin; ok is false when there is too little history or no nonzero
+// actual.
+func Backtest(y []float64, wd []time.Weekday, horizon int) (mape float64, ok bool) {
+	n := len(y)
+	first := max(n/2, 14)
+	var sum float64
+	var k int
+	for o := first; o+horizon <= n; o++ {
+		pred, _, _ := ProjectSeries(y[:o], wd[:o], wd[o:o+horizon])
+		var actual float64
+		for _, v := range y[o : o+horizon] {
+			actual += v
+		}
+		if actual == 0 {
+			continue
+		}
+		sum += math.Abs(pred-actual) / actual
+		k++
+	}
+	if k == 0 {
+		return 0, false
+	}
+	return 100 * sum / float64(k), true
+}

@@ -1,0 +1,100 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"llmmeter/jobs"
+)
+
+func TestWebhooks(t *testing.T) {
+	alert := jobs.Alert{ID: "a1", ConditionKey: "errors:system", AlertType: "error_rate", Severity: jobs.SeverityWarning, Message: "error rate 50%"}
+	noSleep := func(context.Context, time.Duration) error { return nil }
+	tests := []struct {
+		name     string
+		statuses []int // answers in order; the last repeats
+		wantErr  bool
+		wantHits int32
+	}{
+		// A 5xx is retried until it succeeds.
+		{"retry 5xx", []int{503, 502, 200}, false, 3},
+		// A 4xx is final: one attempt.
+		{"4xx final", []int{400}, true, 1},
+		// 429 is retried too.
+		{"retry 429", []int{429, 204}, false, 2},
+		// Retries are bounded: 1 + MaxRetries attempts.
+		{"give up", []int{500}, true, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := hits.Add(1)
+				body, _ := io.ReadAll(r.Body)
+				sig := r.Header.Get(jobs.SignatureHeader)
+				ts := strings.TrimPrefix(strings.Split(sig, ",")[0], "t=")
+				var ms int64
+				fmt.Sscan(ts, &ms)
+				if sig != jobs.SignWebhook([]byte("s3cret"), time.UnixMilli(ms), body) {
+					t.Errorf("bad signature %q", sig)
+				}
+				var v map[string]any
+				if json.Unmarshal(body, &v) != nil || !strings.Contains(fmt.Sprint(v["text"]), "[WARNING] error_rate") {
+					t.Errorf("body %s", body)
+				}
+				w.WriteHeader(tc.statuses[min(int(n)-1, len(tc.statuses)-1)])
+			}))
+			defer srv.Close()
+			url := srv.URL + "/services/T000/B000/tokenpath"
+			w := &jobs.Webhooks{URLs: []string{url}, Secret: "s3cret", MaxRetries: 3, Client: srv.Client(), Sleep: noSleep}
+			err := w.Notify(ctx, alert)
+			if (err != nil) != tc.wantErr || hits.Load() != tc.wantHits {
+				t.Fatalf("err %v hits %d; want err %v hits %d", err, hits.Load(), tc.wantErr, tc.wantHits)
+			}
+			if err != nil && (strings.Contains(err.Error(), "tokenpath") || strings.Contains(err.Error(), "s3cret")) {
+				t.Fatalf("secret in error: %v", err)
+			}
+		})
+	}
+	t.Run("network error is redacted", func(t *testing.T) {
+		w := &jobs.Webhooks{URLs: []string{"http://127.0.0.1:1/hooks/supersecret"}, Secret: "s3cret", MaxRetries: 1, Sleep: noSleep}
+		err := w.Notify(ctx, alert)
+		if err == nil || strings.Contains(err.Error(), "supersecret") {
+			t.Fatalf("err %v", err)
+		}
+	})
+}
+
+func TestConfig(t *testing.T) {
+	env := map[string]string{
+		"ALERT_WEBHOOK_URLS": "https://hooks.slack.com/services/T1/B2/xyzsecret", "ALERT_WEBHOOK_SECRET": "hmac-key",
+		"JOBS_SCHEDULE_ROLLUP": "10 * * * *", "ALERT_DAILY_BUDGET_USD": "12.5", "ALERT_QUOTA_THRESHOLDS": "50, 100",
+	}
+	cfg, err := jobs.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Schedules[jobs.JobRollup] != "10 * * * *" || cfg.DailyBudgetNanoUsd != 12_500_000_000 || len(cfg.QuotaThresholds) != 2 {
+		t.Fatalf("cfg %+v", cfg)
+	}
+	for _, s := range []string{cfg.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%#v", cfg)} {
+		if strings.Contains(s, "xyzsecret") || strings.Contains(s, "hmac-key") || !strings.Contains(s, "<secret>") {
+			t.Fatalf("secret printed: %s", s)
+		}
+	}
+	bad := map[string]string{"JOBS_SCHEDULE_ROLLUP": "nope", "JOBS_LEASE_TTL": "1ms", "ALERT_ERROR_RATE": "2", "ALERT_WEBHOOK_URLS": "ftp://x"}
+	_, err = jobs.ConfigFromEnv(func(k string) string { return bad[k] })
+	for _, name := range []string{"JOBS_SCHEDULE_ROLLUP", "JOBS_LEASE_TTL", "ALERT_ERROR_RATE", "ALERT_WEBHOOK_URLS"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error %v does not name %s", err, name)
+		}
+	}
+}

@@ -1,0 +1,300 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+
+	"llmmeter/internal/money"
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
+	"llmmeter/internal/store"
+)
+
+// Reports builds the daily or weekly report of the period before the one
+// containing w.To (yesterday, last ISO week, in the reporting time zone)
+// and stores it (one per kind and period key; a rerun replaces it).
+type Reports struct {
+	Store  Store
+	Cal    *periods.Calendar
+	Period periods.Period // periods.Daily or periods.Weekly
+}
+
+// Name implements Job.
+func (r *Reports) Name() string {
+	if r.Period == periods.Weekly {
+		return JobReportWeekly
+	}
+	return JobReportDaily
+}
+
+// Run implements Job.
+func (r *Reports) Run(ctx context.Context, w Window) (Counts, error) {
+	cur := r.Cal.Of(r.Period, w.To.UnixMilli()).Start
+	prev := r.Cal.Of(r.Period, cur-1).Start
+	rep, err := BuildReport(ctx, r.Store, r.Cal, r.Period, prev)
+	if err != nil {
+		return nil, err
+	}
+	rep.CreatedAt = w.To.UnixMilli()
+	if err := r.Store.StoreReport(ctx, rep); err != nil {
+		return nil, fmt.Errorf("store report: %w", err)
+	}
+	return Counts{"users": int64(len(rep.Body["byUser"].([]map[string]any))), "models": int64(len(rep.Body["byModel"].([]map[string]any)))}, nil
+}
+
+// Totals are a report's sums.
+type Totals struct {
+	Requests, Successful, Failed             int64
+	PromptTokens, CompletionTokens, Tokens   int64
+	CostNanoUsd, ProcessingMs, Conversations int64
+}
+
+func totalsOf(c rollup.Counters) Totals {
+	return Totals{c.TotalRequests, c.SuccessfulRequests, c.FailedRequests, c.PromptTokens, c.CompletionTokens, c.TotalTokens,
+		c.TotalCostNanoUsd, c.TotalProcessingTime, c.ConversationsStarted}
+}
+
+func (t Totals) json() map[string]any {
+	avg, rate := int64(0), 0.0
+	if t.Requests > 0 {
+		avg = (t.ProcessingMs + t.Requests/2) / t.Requests
+		rate = float64(t.Failed) / float64(t.Requests)
+	}
+	return map[string]any{"requests": t.Requests, "successful": t.Successful, "failed": t.Failed, "promptTokens": t.PromptTokens,
+		"completionTokens": t.CompletionTokens, "totalTokens": t.Tokens, "costNanoUsd": t.CostNanoUsd, "costUsd": money.Nanos(t.CostNanoUsd).USD(),
+		"avgProcessingMs": avg, "errorRate": rate, "conversationsStarted": t.Conversations}
+}
+
+// change is (cur-prev)/prev, nil when prev is 0.
+func change(cur, prev int64) any {
+	if prev == 0 {
+		return nil
+	}
+	return float64(cur-prev) / float64(prev)
+}
+
+// BuildReport builds the report of the period of kind p starting at start,
+// from aggregates (totals, by user, by model, change vs the period before)
+// and the raw request logs (top errors).
+func BuildReport(ctx context.Context, st Store, cal *periods.Calendar, p periods.Period, start int64) (Report, error) {
+	info := cal.Of(p, start)
+	end := cal.Next(p, start)
+	prevStart := cal.Of(p, start-1).Start
+	sum := func(scope string, at int64) (map[string]rollup.Counters, error) {
+		rows, err := st.Aggregates(ctx, scope, p, at, at+1)
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]rollup.Counters{}
+		for _, r := range rows {
+			c := out[r.UserID+r.Model]
+			c.Add(r.Counters)
+			out[r.UserID+r.Model] = c
+		}
+		return out, nil
+	}
+	sys, err := sum(rollup.ScopeSystem, start)
+	if err != nil {
+		return Report{}, err
+	}
+	prevSys, err := sum(rollup.ScopeSystem, prevStart)
+	if err != nil {
+		return Report{}, err
+	}
+	users, err := sum(rollup.ScopeUser, start)
+	if err != nil {
+		return Report{}, err
+	}
+	models, err := sum(rollup.ScopeModel, start)
+	if err != nil {
+		return Report{}, err
+	}
+	cur, prev := totalsOf(sys[""]), totalsOf(prevSys[""])
+	byUser := ranked(users, "userId", 100)
+	byModel := ranked(models, "model", 100)
+	errs, err := topErrors(ctx, st, start, end, 10)
+	if err != nil {
+		return Report{}, err
+	}
+	kind := "daily"
+	if p == periods.Weekly {
+		kind = "weekly"
+	}
+	body := map[string]any{
+		"kind": kind, "periodKey": info.Key, "periodStart": start, "periodEnd": end, "timeZone": cal.Location().String(),
+		"totals": cur.json(), "previous": prev.json(),
+		"change":  map[string]any{"requests": change(cur.Requests, prev.Requests), "totalTokens": change(cur.Tokens, prev.Tokens), "costNanoUsd": change(cur.CostNanoUsd, prev.CostNanoUsd)},
+		"byUser":  byUser,
+		"byModel": byModel, "topErrors": errs,
+	}
+	rep := Report{Kind: kind, PeriodKey: info.Key, Body: body}
+	var buf bytes.Buffer
+	if err := ExportCSV(&buf, rep); err != nil {
+		return Report{}, err
+	}
+	rep.CSV = buf.String()
+	return rep, nil
+}
+
+func ranked(m map[string]rollup.Counters, field string, limit int) []map[string]any {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a].TotalCostNanoUsd != m[b].TotalCostNanoUsd {
+			return -cmpInt(m[a].TotalCostNanoUsd, m[b].TotalCostNanoUsd)
+		}
+		if m[a].TotalRequests != m[b].TotalRequests {
+			return -cmpInt(m[a].TotalRequests, m[b].TotalRequests)
+		}
+		return cmpStr(a, b)
+	})
+	out := []map[string]any{}
+	for _, k := range keys[:min(limit, len(keys))] {
+		row := totalsOf(m[k]).json()
+		row[field] = k
+		out = append(out, row)
+	}
+	return out
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func topErrors(ctx context.Context, st Store, from, to int64, limit int) ([]map[string]any, error) {
+	type agg struct {
+		errorType  string
+		statusCode int
+		count      int64
+		sample     string
+	}
+	m := map[string]*agg{}
+	cursor := ""
+	for range 200 {
+		pg, err := st.RawPage(ctx, RawRequestLogs, from, to, cursor, PageSize)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range pg.RequestLogs {
+			if l.Status == store.StatusSuccess {
+				continue
+			}
+			k := l.ErrorType + "|" + strconv.Itoa(l.StatusCode)
+			a := m[k]
+			if a == nil {
+				a = &agg{errorType: l.ErrorType, statusCode: l.StatusCode, sample: truncate(l.ErrorMessage, 200)}
+				m[k] = a
+			}
+			a.count++
+		}
+		if pg.Next == "" {
+			break
+		}
+		cursor = pg.Next
+	}
+	list := make([]*agg, 0, len(m))
+	for _, a := range m {
+		list = append(list, a)
+	}
+	slices.SortFunc(list, func(a, b *agg) int {
+		if a.count != b.count {
+			return -cmpInt(a.count, b.count)
+		}
+		return cmpStr(a.errorType+strconv.Itoa(a.statusCode), b.errorType+strconv.Itoa(b.statusCode))
+	})
+	out := []map[string]any{}
+	for _, a := range list[:min(limit, len(list))] {
+		out = append(out, map[string]any{"errorType": a.errorType, "statusCode": a.statusCode, "count": a.count, "sample": a.sample})
+	}
+	return out, nil
+}
+
+// ExportJSON writes the report as indented JSON.
+func ExportJSON(w io.Writer, r Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// ExportCSV writes the report as CSV: one line per total, user, model and
+// error, columns section,key,requests,failed,totalTokens,costUsd,change.
+func ExportCSV(w io.Writer, r Report) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"section", "key", "requests", "failed", "totalTokens", "costUsd", "note"})
+	line := func(section, key string, t map[string]any, note string) {
+		cw.Write([]string{section, key, fmt.Sprint(t["requests"]), fmt.Sprint(t["failed"]), fmt.Sprint(t["totalTokens"]),
+			money.Nanos(toInt(t["costNanoUsd"])).String(), note})
+	}
+	if t, ok := r.Body["totals"].(map[string]any); ok {
+		line("total", r.PeriodKey, t, "")
+	}
+	if t, ok := r.Body["previous"].(map[string]any); ok {
+		line("previous", "", t, "")
+	}
+	for _, u := range asRows(r.Body["byUser"]) {
+		line("user", fmt.Sprint(u["userId"]), u, "")
+	}
+	for _, m := range asRows(r.Body["byModel"]) {
+		line("model", fmt.Sprint(m["model"]), m, "")
+	}
+	for _, e := range asRows(r.Body["topErrors"]) {
+		cw.Write([]string{"error", fmt.Sprintf("%v %v", e["errorType"], e["statusCode"]), fmt.Sprint(e["count"]), fmt.Sprint(e["count"]), "", "", fmt.Sprint(e["sample"])})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func asRows(v any) []map[string]any {
+	switch x := v.(type) {
+	case []map[string]any:
+		return x
+	case []any:
+		out := make([]map[string]any, 0, len(x))
+		for _, e := range x {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int:
+		return int64(x)
+	case float64:
+		return int64(x)
+	case json.Number:
+		n, _ := x.Int64()
+		return n
+	}
+	return 0
+}

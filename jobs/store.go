@@ -1,0 +1,223 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
+	"llmmeter/internal/store"
+)
+
+// Store is what the jobs need from an engine. Both engines implement it:
+// sqlitestore.Store (jobs*.go) and convexstore.Store (jobs*.go). Every write
+// is idempotent or compare-and-set, so a retried or repeated call is
+// harmless.
+//
+// Times: the SQLite engine uses the times passed in (the scheduler's clock);
+// the Convex engine keeps lease expiry and createdAt on the deployment's
+// clock, which is why leases are meant in real time.
+type Store interface {
+	// AcquireLease takes the job's lease if it is free, expired or already
+	// held by holder, until now+ttl.
+	AcquireLease(ctx context.Context, l Lease) (bool, error)
+	// RenewLease extends holder's unexpired lease to now+ttl.
+	RenewLease(ctx context.Context, l Lease) (bool, error)
+	// ReleaseLease drops holder's lease (no-op if not held).
+	ReleaseLease(ctx context.Context, l Lease) error
+	// RecordRun stores one run.
+	RecordRun(ctx context.Context, r Run) error
+	// Runs lists runs newest first: of one job when job is non-empty,
+	// only of one outcome when outcome is non-empty, at most limit.
+	Runs(ctx context.Context, job string, outcome Outcome, limit int) ([]Run, error)
+
+	// Sharded reports whether system and model aggregates are spread over
+	// rollup.Shards shards (Convex) or kept in one row (SQLite).
+	Sharded() bool
+	// RawPage reads a page of raw rows of kind with timestamp in
+	// [from, to), ascending; an empty next cursor means done.
+	RawPage(ctx context.Context, kind RawKind, from, to int64, cursor string, limit int) (RawPage, error)
+	// ReplaceAggregates replaces aggregate rows by exact key.
+	ReplaceAggregates(ctx context.Context, rows []*rollup.Row) error
+	// Aggregates lists the rows of scope and period with periodStart in
+	// [from, to) (every shard a row).
+	Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error)
+
+	// DueQuotas lists active quotas with resetDate <= before.
+	DueQuotas(ctx context.Context, before int64, limit int) ([]Quota, error)
+	// ResetQuota sets used to 0 and resetDate to next, only if resetDate
+	// still equals expected.
+	ResetQuota(ctx context.Context, id string, expected, next int64, now time.Time) (bool, error)
+
+	// OpenAlert opens an alert unless one is open for its ConditionKey.
+	OpenAlert(ctx context.Context, a Alert) (id string, created bool, err error)
+	// ResolveAlert resolves the open alerts of conditionKey.
+	ResolveAlert(ctx context.Context, conditionKey string, now time.Time) (int, error)
+	// OpenAlerts lists open alerts (at most limit).
+	OpenAlerts(ctx context.Context, limit int) ([]Alert, error)
+	// AlertNotified records that the alert was notified at at.
+	AlertNotified(ctx context.Context, id string, at time.Time) error
+
+	// StoreHealth stores one health check.
+	StoreHealth(ctx context.Context, h Health) error
+	// StoreReport stores a report, replacing one of the same kind and key.
+	StoreReport(ctx context.Context, r Report) error
+	// StoreForecasts stores one forecast run.
+	StoreForecasts(ctx context.Context, createdAt time.Time, rows []Forecast) error
+	// ConfirmUsage replaces an estimated usage row's tokens and cost with
+	// the generation record's, marks it confirmed and moves aggregates
+	// (and quota counters, where the engine keeps them) by the difference.
+	// It reports false when the row is absent or already confirmed.
+	ConfirmUsage(ctx context.Context, c UsageConfirmation) (bool, error)
+
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+}
+
+// Lease names a job's lease and its holder.
+type Lease struct {
+	Job    string
+	Holder string
+	TTL    time.Duration
+	Now    time.Time
+}
+
+// Outcome is a run's result.
+type Outcome string
+
+// Run outcomes.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeFailure Outcome = "failure"
+	OutcomeSkipped Outcome = "skipped"
+)
+
+// Counts are a run's counters (rows read, aggregates written, …).
+type Counts map[string]int64
+
+// Run is one recorded run of a job.
+type Run struct {
+	ID        string  `json:"id,omitempty"`
+	Job       string  `json:"job"`
+	StartedAt int64   `json:"startedAt"` // ms; the scheduled time the run covers up to
+	EndedAt   int64   `json:"endedAt"`
+	Outcome   Outcome `json:"outcome"`
+	Counts    Counts  `json:"counts"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// RawKind names a raw-row table.
+type RawKind string
+
+// Raw tables.
+const (
+	RawUsage       RawKind = "usageTracking"
+	RawRequestLogs RawKind = "requestLogs"
+	RawActivity    RawKind = "userActivity"
+)
+
+// RawPage is one page of raw rows; only the slice of the requested kind is
+// set.
+type RawPage struct {
+	Usage       []store.Usage
+	RequestLogs []store.RequestLog
+	Activity    []store.Activity
+	Next        string // "" when done
+}
+
+// Quota types (as in the seed schema).
+const (
+	QuotaDailyRequests        = "daily_requests"
+	QuotaMonthlyTokens        = "monthly_tokens"
+	QuotaMonthlyCostUSD       = "monthly_cost_usd"
+	QuotaSystemMonthlyCostUSD = "system_monthly_cost_usd"
+)
+
+// QuotaPeriod is the period a quota type resets on.
+func QuotaPeriod(quotaType string) periods.Period {
+	if quotaType == QuotaDailyRequests {
+		return periods.Daily
+	}
+	return periods.Monthly
+}
+
+// Quota is a user quota or the system budget (UserID empty).
+type Quota struct {
+	ID        string
+	UserID    string
+	QuotaType string
+	Limit     float64 // count, or USD for cost quotas
+	LimitNano int64   // exact limit of cost quotas
+	Used      float64
+	ResetDate int64
+	IsActive  bool
+}
+
+// Severity of an alert.
+type Severity string
+
+// Severities.
+const (
+	SeverityInfo     Severity = "info"
+	SeverityWarning  Severity = "warning"
+	SeverityCritical Severity = "critical"
+)
+
+// Alert is a row of systemAlerts.
+type Alert struct {
+	ID             string         `json:"id,omitempty"`
+	ConditionKey   string         `json:"conditionKey"`
+	AlertType      string         `json:"alertType"`
+	Severity       Severity       `json:"severity"`
+	Message        string         `json:"message"`
+	Metadata       map[string]any `json:"metadata,omitempty"`
+	UserID         string         `json:"userId,omitempty"`
+	CreatedAt      int64          `json:"createdAt,omitempty"`
+	LastNotifiedAt int64          `json:"lastNotifiedAt,omitempty"`
+}
+
+// Health is one health check (systemHealth).
+type Health struct {
+	CheckedAt           int64          `json:"checkedAt"`
+	OpenRouterOK        bool           `json:"openrouterOk"`
+	KeyRemainingNanoUsd *int64         `json:"keyRemainingNanoUsd,omitempty"`
+	StoreOK             bool           `json:"storeOk"`
+	OutboxDepth         int64          `json:"outboxDepth"`
+	JobLagMs            int64          `json:"jobLagMs"`
+	Details             map[string]any `json:"details"`
+}
+
+// Report is a stored report.
+type Report struct {
+	Kind      string         `json:"kind"` // daily | weekly
+	PeriodKey string         `json:"periodKey"`
+	Body      map[string]any `json:"body"`
+	CSV       string         `json:"csv"`
+	CreatedAt int64          `json:"createdAt"`
+}
+
+// Forecast is one forecast row.
+type Forecast struct {
+	Scope           string   `json:"scope"` // system | user
+	UserID          string   `json:"userId,omitempty"`
+	Month           string   `json:"month"`
+	Method          string   `json:"method"`
+	CostNanoUsd     int64    `json:"costNanoUsd"`
+	CostLowNanoUsd  int64    `json:"costLowNanoUsd"`
+	CostHighNanoUsd int64    `json:"costHighNanoUsd"`
+	Tokens          int64    `json:"tokens"`
+	TokensLow       int64    `json:"tokensLow"`
+	TokensHigh      int64    `json:"tokensHigh"`
+	BacktestMape    *float64 `json:"backtestMape,omitempty"`
+}
+
+// UsageConfirmation is what the backfill learned from a generation record.
+type UsageConfirmation struct {
+	GenerationID     string `json:"generationId"`
+	PromptTokens     int64  `json:"promptTokens"`
+	CompletionTokens int64  `json:"completionTokens"`
+	TotalTokens      int64  `json:"totalTokens"`
+	CachedTokens     int64  `json:"cachedTokens"`
+	ReasoningTokens  int64  `json:"reasoningTokens"`
+	CostNanoUsd      int64  `json:"costNanoUsd"`
+}
