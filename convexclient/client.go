@@ -92,6 +92,7 @@ func New(cfg Config) (*Client, error) {
 		SetRetryWaitTime(cfg.MinBackoff).
 		SetRetryMaxWaitTime(cfg.MaxBackoff).
 		AddRetryCondition(retryable).
+		SetLogger(quietLogger{}). // failures are returned to the caller, who logs them
 		SetHeader("Content-Type", "application/json")
 	return &Client{http: rc, api: strings.TrimRight(cfg.URL, "/"), site: strings.TrimRight(cfg.SiteURL, "/"), secret: []byte(cfg.Secret), now: cfg.Now}, nil
 }
@@ -173,3 +174,10 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// quietLogger keeps resty from writing to stderr on its own.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}

@@ -106,7 +106,7 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 	be := backend{URL: site, Secret: secret}
 	sim := openroutertest.NewServer(openroutertest.Options{APIKey: "sk-or-v1-test", AnswerTokens: 10, GenerationDelay: 100 * time.Millisecond})
 	defer sim.Close()
-	env := []string{"DATA_DIR=" + t.TempDir(), "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL,
+	env := []string{"JOBS_ENABLED=false", "DATA_DIR=" + t.TempDir(), "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL,
 		"CONVEX_URL=" + be.URL, "CONVEX_SITE_URL=" + be.URL, "CONVEX_INGEST_SECRET=" + be.Secret}
 	bin := buildBinary(t)
 	svc := runService(t, bin, env)

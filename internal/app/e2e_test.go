@@ -17,7 +17,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"llmmeter/internal/auth"
-	"llmmeter/internal/config"
 	"llmmeter/internal/money"
 	"llmmeter/openrouter/openroutertest"
 )
@@ -35,14 +34,11 @@ type env struct {
 
 func start(t *testing.T, extraEnv ...string) *env {
 	t.Helper()
-	vars := map[string]string{"JOBS_ENABLED": "false"} // the jobs have tests of their own; TestJobsRunInTheService
+	vars := map[string]string{}
 	for i := 0; i+1 < len(extraEnv); i += 2 {
 		vars[extraEnv[i]] = extraEnv[i+1]
 	}
-	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, vars)
 	ctx := context.Background()
 	a, err := Start(ctx, cfg, zerolog.Nop(), Options{
 		Simulator:      &openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 12, NoKeepAliveComments: false},

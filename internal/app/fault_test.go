@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"llmmeter/convexclient"
-	"llmmeter/internal/config"
 	"llmmeter/internal/convextest"
 	"llmmeter/internal/money"
 	"llmmeter/openrouter/openroutertest"
@@ -98,12 +97,7 @@ func TestDeliveryThroughConvexOutages(t *testing.T) {
 	site, _, secret := convextest.Start(t)
 	be := backend{URL: site, Secret: secret}
 	link := newFlakyLink(t, be.URL)
-	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string {
-		return map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL, "CONVEX_INGEST_SECRET": be.Secret}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL, "CONVEX_INGEST_SECRET": be.Secret})
 	a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{
 		Simulator: &openroutertest.Options{AnswerTokens: 8}, Stdout: io.Discard,
 		ConvexTimeout: 500 * time.Millisecond, MaxDeliveryBackoff: 300 * time.Millisecond,

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"llmmeter/internal/auth"
+	"llmmeter/internal/config"
 	"llmmeter/internal/store"
 )
 
@@ -22,3 +23,20 @@ func issueKey(t *testing.T, a *App, userID string) string {
 // backend is a running Convex test backend: one URL serves the HTTP actions
 // and the HTTP API.
 type backend struct{ URL, Secret string }
+
+// testConfig is the config of a service under test: loopback on a free
+// port, a fresh data directory, the scheduler off (the jobs have tests of
+// their own, and would share the single-threaded Convex test backend), and
+// env on top.
+func testConfig(t *testing.T, env map[string]string) config.Config {
+	t.Helper()
+	vars := map[string]string{"JOBS_ENABLED": "false"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

@@ -9,13 +9,9 @@ import (
 func TestJobsRunInTheService(t *testing.T) {
 	e := start(t, "JOBS_ENABLED", "true")
 	waitFor(t, func() bool {
-		var n int
-		e.db.QueryRow(`SELECT count(DISTINCT job) FROM jobRuns WHERE outcome = 'success'`).Scan(&n)
-		return n >= 3
+		var runs, health int
+		e.db.QueryRow(`SELECT count(*) FROM jobRuns WHERE job = 'health' AND outcome = 'success'`).Scan(&runs)
+		e.db.QueryRow(`SELECT count(*) FROM systemHealth`).Scan(&health)
+		return runs > 0 && health > 0
 	})
-	var health int
-	e.db.QueryRow(`SELECT count(*) FROM systemHealth`).Scan(&health)
-	if health == 0 {
-		t.Fatal("the health job stored nothing")
-	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"llmmeter/convexclient"
-	"llmmeter/internal/config"
 	"llmmeter/internal/convextest"
 	"llmmeter/internal/money"
 	"llmmeter/internal/store"
@@ -144,10 +143,7 @@ func TestTwoReplicasKeepOneCount(t *testing.T) {
 	var apps []*App
 	var bases []string
 	for range 2 {
-		cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(string) string { return "" })
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := testConfig(t, nil)
 		a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{StorePath: shared + "/store.db",
 			Simulator: &openroutertest.Options{AnswerTokens: 5}, Stdout: io.Discard})
 		if err != nil {
@@ -189,12 +185,7 @@ func TestTwoReplicasOnConvexKeepOneCount(t *testing.T) {
 	site, _, secret := convextest.Start(t)
 	var apps []*App
 	for range 2 {
-		cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string {
-			return map[string]string{"CONVEX_URL": site, "CONVEX_SITE_URL": site, "CONVEX_INGEST_SECRET": secret}[k]
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := testConfig(t, map[string]string{"CONVEX_URL": site, "CONVEX_SITE_URL": site, "CONVEX_INGEST_SECRET": secret})
 		a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Simulator: &openroutertest.Options{AnswerTokens: 5}, Stdout: io.Discard})
 		if err != nil {
 			t.Fatal(err)
