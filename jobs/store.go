@@ -125,21 +125,16 @@ type RawPage struct {
 	Next        string // "" when done
 }
 
-// Quota types (as in the seed schema).
+// Quota types, as the store defines them.
 const (
-	QuotaDailyRequests        = "daily_requests"
-	QuotaMonthlyTokens        = "monthly_tokens"
-	QuotaMonthlyCostUSD       = "monthly_cost_usd"
-	QuotaSystemMonthlyCostUSD = "system_monthly_cost_usd"
+	QuotaDailyRequests        = store.QuotaDailyRequests
+	QuotaMonthlyTokens        = store.QuotaMonthlyTokens
+	QuotaMonthlyCostUSD       = store.QuotaMonthlyCostUSD
+	QuotaSystemMonthlyCostUSD = store.QuotaSystemMonthlyCostUSD
 )
 
 // QuotaPeriod is the period a quota type resets on.
-func QuotaPeriod(quotaType string) periods.Period {
-	if quotaType == QuotaDailyRequests {
-		return periods.Daily
-	}
-	return periods.Monthly
-}
+func QuotaPeriod(quotaType string) periods.Period { return store.QuotaPeriod(quotaType) }
 
 // Quota is a user quota or the system budget (UserID empty).
 type Quota struct {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"llmmeter/internal/money"
+	"llmmeter/internal/periods"
 )
 
 // Quota types, as in the seed's userQuotas.quotaType.
@@ -19,6 +20,15 @@ const (
 
 // IsCostQuota reports whether a quota counts nano-USD.
 func IsCostQuota(t string) bool { return t == QuotaMonthlyCostUSD || t == QuotaSystemMonthlyCostUSD }
+
+// QuotaPeriod is the period a quota type resets on: daily requests each
+// day, the others each month, in the reporting time zone.
+func QuotaPeriod(t string) periods.Period {
+	if t == QuotaDailyRequests {
+		return periods.Daily
+	}
+	return periods.Monthly
+}
 
 // ReserveInput asks to admit one call against every active quota of its
 // user and the system budget. Tokens and Cost are upper-bound estimates of

@@ -7,23 +7,13 @@ import (
 	"fmt"
 	"math"
 
-	"llmmeter/internal/periods"
+	"llmmeter/internal/store"
 )
-
-// quotaPeriod is convex/lib/quotas.ts's QUOTA_PERIOD.
-func quotaPeriod(t string) periods.Period {
-	if t == "daily_requests" {
-		return periods.Daily
-	}
-	return periods.Monthly
-}
-
-func isCostQuota(t string) bool { return t == "monthly_cost_usd" || t == "system_monthly_cost_usd" }
 
 // usedFromAggregates is what the quota's counter should be at now, from the
 // aggregates of the current period (exact unit: nanos for cost quotas).
 func (s *Store) usedFromAggregates(ctx context.Context, q querier, t, userID string, now int64) (int64, error) {
-	p := s.cal.Of(quotaPeriod(t), now)
+	p := s.cal.Of(store.QuotaPeriod(t), now)
 	col := "totalCostNanoUsd"
 	switch t {
 	case "daily_requests":
@@ -48,7 +38,7 @@ func setQuota(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if math.IsNaN(limit) || math.IsInf(limit, 0) || limit < 0 {
 		return nil, badRequest("limit: expected a number >= 0")
 	}
-	cost := isCostQuota(qt)
+	cost := store.IsCostQuota(qt)
 	if !cost && !isSafeInt(limit) {
 		return nil, badRequest("limit: expected an integer for this quota type")
 	}
@@ -107,7 +97,7 @@ func setQuota(ctx context.Context, s *Store, q querier, a args) (any, error) {
 		if cost {
 			used, usedNanos = nanosToUsd(u), sql.NullInt64{Int64: u, Valid: true}
 		}
-		return used, usedNanos, s.cal.Next(quotaPeriod(qt), now), nil
+		return used, usedNanos, s.cal.Next(store.QuotaPeriod(qt), now), nil
 	}
 	if !exists {
 		used, usedNanos, reset, err := fresh()

@@ -113,7 +113,7 @@ func (s *Store) applyQuotas(ctx context.Context, tx *sql.Tx, byUser map[string][
 }
 
 func (s *Store) countQuota(ctx context.Context, tx *sql.Tx, q quotaRow, cs []contribution, now int64) error {
-	p := quotaPeriod(q.typ)
+	p := store.QuotaPeriod(q.typ)
 	windowStart := s.cal.Of(p, q.resetDate-1).Start
 	sorted := make([]contribution, 0, len(cs))
 	for _, c := range cs {
@@ -239,7 +239,7 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 		grants := make([]grant, 0, len(qs))
 		for _, q := range qs {
 			if q.resetDate <= now { // the window has ended: roll it over
-				q.used, q.resetDate = 0, s.cal.Next(quotaPeriod(q.typ), now)
+				q.used, q.resetDate = 0, s.cal.Next(store.QuotaPeriod(q.typ), now)
 				if err := saveUsed(ctx, tx, q, now); err != nil {
 					return err
 				}
