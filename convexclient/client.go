@@ -2,23 +2,21 @@ package convexclient
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-resty/resty/v2"
+
+	"llmmeter/internal/signature"
 )
 
 // SignatureHeader carries a signed request's timestamp and MAC.
-const SignatureHeader = "X-Llmmeter-Signature"
+const SignatureHeader = signature.Header
 
 // Config configures a Client. URL is needed for the HTTP API, SiteURL and
 // Secret for the HTTP actions.
@@ -108,14 +106,7 @@ func retryable(r *resty.Response, err error) bool {
 }
 
 // Sign returns the signature header value for body at t.
-func Sign(secret []byte, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.UnixMilli(), 10)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
-}
+func Sign(secret []byte, t time.Time, body []byte) string { return signature.Sign(secret, t, body) }
 
 // HTTPError is a refusal by an HTTP action: 4xx, or 5xx after the retries.
 type HTTPError struct {

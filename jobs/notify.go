@@ -3,24 +3,22 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"llmmeter/internal/signature"
 )
 
 // SignatureHeader carries a webhook's timestamp and HMAC:
 // "t=<unix ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>", the scheme of
 // the service's Convex requests.
-const SignatureHeader = "X-Llmmeter-Signature"
+const SignatureHeader = signature.Header
 
 // Webhooks posts alert notifications to URLs: a Slack-compatible body
 // ({"text": …}) by default, or the alert as JSON. Each request is signed
@@ -75,12 +73,7 @@ func (w *Webhooks) body(a Alert) ([]byte, error) {
 
 // SignWebhook returns the SignatureHeader value for body at t.
 func SignWebhook(secret []byte, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.UnixMilli(), 10)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+	return signature.Sign(secret, t, body)
 }
 
 // retryableStatus is the one place retry is decided for webhooks.
