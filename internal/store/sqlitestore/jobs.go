@@ -128,16 +128,20 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 	default:
 		return pg, fmt.Errorf("%w: raw kind %q", store.ErrInvalid, kind)
 	}
-	q := `SELECT ` + cols + ` FROM ` + table + ` WHERE timestamp >= ? AND timestamp < ?`
-	args := []any{from, to}
+	// A row-value bound, so that each page is one range of the
+	// (timestamp, key) index rather than a filter over the whole window.
+	// (A cursor replaces the lower bound: with both, SQLite starts the range
+	// at from and filters its way to the cursor on every page.)
+	q := `SELECT ` + cols + ` FROM ` + table + ` WHERE timestamp < ? AND timestamp >= ?`
+	args := []any{to, from}
 	if cursor != "" {
 		ts, k, ok := strings.Cut(cursor, ":")
 		t, err := strconv.ParseInt(ts, 10, 64)
-		if !ok || err != nil {
+		if !ok || err != nil || t < from {
 			return pg, fmt.Errorf("%w: cursor", store.ErrInvalid)
 		}
-		q += ` AND (timestamp > ? OR (timestamp = ? AND ` + key + ` > ?))`
-		args = append(args, t, t, k)
+		q = `SELECT ` + cols + ` FROM ` + table + ` WHERE timestamp < ? AND (timestamp, ` + key + `) > (?, ?)`
+		args = []any{to, t, k}
 	}
 	q += ` ORDER BY timestamp, ` + key + ` LIMIT ?`
 	args = append(args, limit)
