@@ -75,6 +75,7 @@ type App struct {
 
 	engine   string        // "sqlite" or "convex"
 	jobs     *jobs.Service // nil when JOBS_ENABLED=false
+	pprofSrv *http.Server  // nil unless PPROF_ADDR is set
 	delivery *outbox.Delivery
 	httpSrv  *http.Server
 	ln       net.Listener
@@ -234,6 +235,9 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 			log.Error().Err(err).Msg("http server stopped")
 		}
 	}()
+	if cfg.PprofAddr != "" {
+		a.startPprof(cfg.PprofAddr)
+	}
 	log.Info().Str("addr", a.Addr()).Str("data_dir", cfg.DataDir).Str("engine", a.engine).Msg("llmmeter serving")
 	return a, nil
 }
@@ -271,6 +275,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) closeAll() {
+	if a.pprofSrv != nil {
+		a.pprofSrv.Close()
+	}
 	if a.jobs != nil {
 		a.jobs.Stop() // waits for running jobs, before their store closes
 	}

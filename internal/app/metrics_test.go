@@ -56,3 +56,20 @@ func TestMetricsScrape(t *testing.T) {
 	value(`llmmeter_outbox_entries\{state="ready"\}`)
 	value(`llmmeter_active_streams`)
 }
+
+// TestPprofOnItsOwnListener: PPROF_ADDR serves the profiler on a separate
+// listener, never on the gateway's.
+func TestPprofOnItsOwnListener(t *testing.T) {
+	addr := freeAddr(t)
+	e := start(t, "PPROF_ADDR", addr)
+	res, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("pprof listener: %v %v", res, err)
+	}
+	res.Body.Close()
+	res, _ = http.Get(e.base + "/debug/pprof/cmdline")
+	if res.StatusCode != 404 {
+		t.Fatalf("pprof on the gateway: %d", res.StatusCode)
+	}
+	res.Body.Close()
+}

@@ -60,6 +60,7 @@ type Config struct {
 	IPAddresses     string      // full | truncate | off
 	OutboxMax       int64       // refuse requests beyond this backlog; 0 = unbounded
 	PortalDir       string      // the built admin portal
+	PprofAddr       string      // separate listener for net/http/pprof; "" = off
 	Jobs            jobs.Config // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
@@ -109,6 +110,7 @@ var settings = []setting{
 	{"MAX_BODY_BYTES", "max-body-bytes", "4194304", "largest request body accepted"},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long open streams may finish on shutdown"},
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
+	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate loopback address (e.g. 127.0.0.1:6060); empty: off"},
 	{"PORTAL_DIR", "portal-dir", "portal/dist", "built admin portal served at /admin (make portal builds it)"},
 	{"OUTBOX_MAX_ENTRIES", "outbox-max-entries", "1000000", "requests refused with 503 while this many rows wait for delivery (0: no bound)"},
 	{"CONVEX_URL", "convex-url", "", "Convex deployment URL (https://<name>.convex.cloud); empty runs the embedded SQLite store"},
@@ -168,6 +170,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		AppTitle:          get("APP_TITLE"),
 		IPAddresses:       get("LOG_IP_ADDRESSES"),
 		PortalDir:         get("PORTAL_DIR"),
+		PprofAddr:         get("PPROF_ADDR"),
 	}
 	switch c.AppEnv {
 	case "development", "production":
@@ -179,6 +182,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "must be host:port: %v", err)
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			bad("PPROF_ADDR", "must be host:port: %v", err)
+		}
 	}
 	if c.DataDir == "" {
 		bad("DATA_DIR", "must not be empty")
