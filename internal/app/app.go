@@ -177,7 +177,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
-		Quotas:       a.Store.(store.Quotas),
+		Quotas: a.Store.(store.Quotas), QuotaFailClosed: cfg.QuotaFailClosed,
 		Extra:        extra,
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(), MaxOutbox: cfg.OutboxMax,
 	})

@@ -170,3 +170,42 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestQuotaChecksFailOpenOrClosed: when the store cannot answer a quota
+// check, the default serves the call unchecked; QUOTA_ON_ERROR=closed
+// refuses it with 503 and sends nothing upstream.
+func TestQuotaChecksFailOpenOrClosed(t *testing.T) {
+	site, _, secret := convextest.Start(t)
+	for _, c := range []struct {
+		mode string
+		want int
+	}{{"open", 200}, {"closed", 503}} {
+		t.Run(c.mode, func(t *testing.T) {
+			link := newFlakyLink(t, site)
+			cfg := testConfig(t, map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL,
+				"CONVEX_INGEST_SECRET": secret, "QUOTA_ON_ERROR": c.mode})
+			a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Stdout: io.Discard, ConvexTimeout: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.Shutdown(context.Background()) })
+			u, _, _ := a.Store.EnsureUser(context.Background(), userInput("erin"))
+			key := issueKey(t, a, u.ID)
+			e := &env{t: t, base: "http://" + a.Addr(), sim: a.Sim}
+			warm := e.post(chatBody(false, "key lookup cached"), key) // the key is now cached
+			io.ReadAll(warm.Body)
+			warm.Body.Close()
+			link.mode.Store(link503)
+			before := len(a.Sim.Ledger())
+			res := e.post(chatBody(false, "during the outage"), key)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != c.want {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, c.want, body)
+			}
+			if went := len(a.Sim.Ledger()) - before; (c.want == 503) != (went == 0) {
+				t.Fatalf("%d calls went upstream", went)
+			}
+		})
+	}
+}

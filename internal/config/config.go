@@ -61,6 +61,7 @@ type Config struct {
 	OutboxMax       int64       // refuse requests beyond this backlog; 0 = unbounded
 	PortalDir       string      // the built admin portal
 	PprofAddr       string      // separate listener for net/http/pprof; "" = off
+	QuotaFailClosed bool        // QUOTA_ON_ERROR=closed: refuse calls whose quota check failed
 	Jobs            jobs.Config // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
@@ -110,6 +111,7 @@ var settings = []setting{
 	{"MAX_BODY_BYTES", "max-body-bytes", "4194304", "largest request body accepted"},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long open streams may finish on shutdown"},
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
+	{"QUOTA_ON_ERROR", "quota-on-error", "open", "when the store cannot answer a quota check: open serves the call unchecked, closed refuses it with 503"},
 	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate loopback address (e.g. 127.0.0.1:6060); empty: off"},
 	{"PORTAL_DIR", "portal-dir", "portal/dist", "built admin portal served at /admin (make portal builds it)"},
 	{"OUTBOX_MAX_ENTRIES", "outbox-max-entries", "1000000", "requests refused with 503 while this many rows wait for delivery (0: no bound)"},
@@ -182,6 +184,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "must be host:port: %v", err)
+	}
+	switch get("QUOTA_ON_ERROR") {
+	case "open":
+	case "closed":
+		c.QuotaFailClosed = true
+	default:
+		bad("QUOTA_ON_ERROR", "must be open or closed, not %q", get("QUOTA_ON_ERROR"))
 	}
 	if c.PprofAddr != "" {
 		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {

@@ -26,8 +26,9 @@ const (
 )
 
 // reserve admits the call against the caller's quotas before it goes
-// upstream. When the store cannot answer, the call goes ahead (and says so
-// in the log): an outage of the store must not take the gateway down.
+// upstream. When the store cannot answer, the call goes ahead unchecked
+// (an outage of the store must not take the gateway down) or, with
+// QuotaFailClosed, is refused; either way the log says so.
 func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatRequest) error {
 	if s.opt.Quotas == nil {
 		return nil
@@ -43,6 +44,10 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 	case errors.As(err, &qe):
 		s.opt.Metrics.QuotaRejections.WithLabelValues(qe.QuotaType).Inc()
 		return quotaError(qe, s.opt.Now())
+	case s.opt.QuotaFailClosed:
+		s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Msg("quota check failed; refusing the call")
+		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "quota_unavailable",
+			Message: "Quotas cannot be checked right now; try again shortly.", RetryAfter: 1, Cause: err}
 	default:
 		s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Msg("quota check failed; serving the call unchecked")
 		return nil

@@ -26,17 +26,21 @@ import (
 
 // Options wire a Server.
 type Options struct {
-	Upstream     *openrouter.Client
-	Auth         auth.Authenticator
-	Outbox       *outbox.Outbox
-	Store        store.Store  // for readiness
-	Quotas       store.Quotas // nil: no quota checks
-	Metrics      *metrics.Metrics
-	Log          zerolog.Logger
-	MaxBodyBytes int64
-	IPPolicy     string // config.IPFull, IPTruncate or IPOff
-	Simulated    bool   // the upstream is the built-in simulator
-	MaxOutbox    int64  // refuse new calls while the outbox holds this many entries; 0 = no bound
+	Upstream *openrouter.Client
+	Auth     auth.Authenticator
+	Outbox   *outbox.Outbox
+	Store    store.Store  // for readiness
+	Quotas   store.Quotas // nil: no quota checks
+	// QuotaFailClosed refuses a call (503) when its quota check fails;
+	// otherwise the call is served unchecked, which keeps the gateway up
+	// through a store outage.
+	QuotaFailClosed bool
+	Metrics         *metrics.Metrics
+	Log             zerolog.Logger
+	MaxBodyBytes    int64
+	IPPolicy        string // config.IPFull, IPTruncate or IPOff
+	Simulated       bool   // the upstream is the built-in simulator
+	MaxOutbox       int64  // refuse new calls while the outbox holds this many entries; 0 = no bound
 	// Extra handlers by pattern, e.g. the embedded engine's admin API at
 	// "/api/" and the portal at "/admin/"; they get the request id and log.
 	Extra map[string]http.Handler
