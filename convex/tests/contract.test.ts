@@ -99,28 +99,35 @@ async function setup(t: Backend, c: any, n: Names) {
     }
   }
   // Rows, batch by batch, through the signed /ingest route.
-  const seq = { usage: 0, requestLogs: 0, activity: 0 };
-  for (const batch of c.ingest ?? []) {
-    const body: any = {};
-    for (const kind of ["usage", "requestLogs", "activity"] as const) {
-      if (!batch[kind]) continue;
-      body[kind] = batch[kind].map((row: any) => {
-        const i = ++seq[kind];
-        const r = { ...defaults[kind], ...row };
-        if (kind === "usage") {
-          r.generationId ??= `gen-${i}`;
-          r.requestId ??= `req-of-${r.generationId}`;
-        } else if (kind === "requestLogs") r.requestId ??= `req-${i}`;
-        else r.activityKey ??= `act-${i}`;
-        for (const k of Object.keys(r)) if (r[k] === null) delete r[k];
-        return resolve(r, n, false);
-      });
-    }
-    const res = await post(t, "/ingest", body);
-    expect(res.status, JSON.stringify(res.json)).toBe(200);
-  }
+  for (const batch of c.ingest ?? []) await ingestBatch(t, batch, n);
   // Users marked deleted go after their rows are in.
   for (const u of users) if (u.deleted) await t.run((ctx) => ctx.db.delete(n.ids.get(`@${u.key}`) as any));
+}
+
+/** Row keys count per case, across setup and "ingest" calls. */
+const seqs = new WeakMap<Names, { usage: number; requestLogs: number; activity: number }>();
+
+/** One batch of rows through the signed /ingest route, over defaults.json. */
+async function ingestBatch(t: any, batch: any, n: Names) {
+  let seq = seqs.get(n);
+  if (!seq) seqs.set(n, (seq = { usage: 0, requestLogs: 0, activity: 0 }));
+  const body: any = {};
+  for (const kind of ["usage", "requestLogs", "activity"] as const) {
+    if (!batch[kind]) continue;
+    body[kind] = batch[kind].map((row: any) => {
+      const i = ++seq[kind];
+      const r = { ...defaults[kind], ...row };
+      if (kind === "usage") {
+        r.generationId ??= `gen-${i}`;
+        r.requestId ??= `req-of-${r.generationId}`;
+      } else if (kind === "requestLogs") r.requestId ??= `req-${i}`;
+      else r.activityKey ??= `act-${i}`;
+      for (const k of Object.keys(r)) if (r[k] === null) delete r[k];
+      return resolve(r, n, false);
+    });
+  }
+  const res = await post(t, "/ingest", body);
+  expect(res.status, JSON.stringify(res.json)).toBe(200);
 }
 
 const cases = Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1));
@@ -144,6 +151,10 @@ describe("contract", () => {
     for (const [i, call] of c.calls.entries()) {
       const label = `${_name} call ${i} ${call.path} as ${call.as}`;
       vi.setSystemTime(resolve(call.now ?? c.now ?? defaults.now, n, false));
+      if (call.kind === "ingest") {
+        await ingestBatch(t, call.rows, n);
+        continue;
+      }
       const identity = IDENTITIES[call.as];
       if (identity === undefined) throw new Error(`${label}: unknown role`);
       const target = identity ? t.withIdentity(identity) : t;

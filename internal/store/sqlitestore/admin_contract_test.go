@@ -34,14 +34,15 @@ import (
 const contractDir = "../../../contract"
 
 type contractCall struct {
-	Name   string          `json:"name"`
-	Kind   string          `json:"kind"`
-	Path   string          `json:"path"`
-	Args   any             `json:"args"`
-	As     string          `json:"as"`
-	Now    any             `json:"now"`
-	Expect map[string]any  `json:"expect"`
-	Raw    json.RawMessage `json:"-"`
+	Name   string                      `json:"name"`
+	Kind   string                      `json:"kind"`
+	Path   string                      `json:"path"`
+	Args   any                         `json:"args"`
+	As     string                      `json:"as"`
+	Now    any                         `json:"now"`
+	Expect map[string]any              `json:"expect"`
+	Rows   map[string][]map[string]any `json:"rows"` // kind "ingest": a batch ingested between calls
+	Raw    json.RawMessage             `json:"-"`
 }
 
 type contractCase struct {
@@ -293,7 +294,8 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 	}
 	// Rows, batch by batch, through Ingest.
 	counters := map[string]int{}
-	for _, batch := range c.Ingest {
+	ingest := func(batch map[string][]map[string]any) {
+		t.Helper()
 		var b store.Batch
 		for _, kind := range []string{"usage", "requestLogs", "activity"} {
 			for _, row := range batch[kind] {
@@ -330,7 +332,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 				}
 				r = n.resolve(t, r, false).(map[string]any)
 				cost, _ := r["costNanoUsd"].(float64)
-				delete(r, "costNanoUsd") // store.Usage reads it as dollars
+				delete(r, "costNanoUsd") // a float64 may marshal as 1e+09, which an int64 field refuses
 				raw, _ := json.Marshal(r)
 				switch kind {
 				case "usage":
@@ -359,6 +361,9 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 			t.Fatalf("ingest: %v", err)
 		}
 	}
+	for _, batch := range c.Ingest {
+		ingest(batch)
+	}
 	for _, id := range deleted {
 		if err := s.Exec(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
 			t.Fatal(err)
@@ -385,6 +390,10 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 	for i, call := range c.Calls {
 		label := fmt.Sprintf("call %d %s as %s %s", i, call.Path, call.As, call.Name)
 		setNow(call.Now)
+		if call.Kind == "ingest" {
+			ingest(call.Rows)
+			continue
+		}
 		token, ok := tokens[call.As]
 		if !ok {
 			t.Fatalf("%s: unknown role", label)
