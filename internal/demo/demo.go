@@ -15,8 +15,9 @@
 //
 // It is deterministic: the same Options (Seed and Now included) produce the
 // same rows with the same keys, so a second run ingests nothing new (every
-// row is a duplicate). It does not create quotas or alerts: store.Store has
-// no operations for them yet.
+// row is a duplicate). SeedOps adds what the jobs would have stored beside
+// the traffic (alerts, a health check, reports, a forecast) on a store that
+// implements the jobs' operations.
 package demo
 
 import (
