@@ -61,7 +61,7 @@ func overview(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := readAggregates(ctx, q, b, aggSelection{scope: rollup.ScopeUser, period: p, from: from, to: to})
+	users, err := readAggregates(ctx, q, b, aggSelection{scope: rollup.ScopeUser, period: p, from: from, to: to, countersOnly: true})
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func topUsers(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := readAggregates(ctx, q, &readBudget{}, aggSelection{scope: rollup.ScopeUser, period: granularityFor(from, to), from: from, to: to})
+	rows, err := readAggregates(ctx, q, &readBudget{}, aggSelection{scope: rollup.ScopeUser, period: granularityFor(from, to), from: from, to: to, countersOnly: true})
 	if err != nil {
 		return nil, err
 	}

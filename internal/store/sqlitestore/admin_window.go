@@ -65,6 +65,9 @@ type aggSelection struct {
 	period        periods.Period
 	from, to      float64
 	userID, model string
+	// countersOnly skips decoding models and latency buckets, for callers
+	// that need neither (the rows still count against the read budget).
+	countersOnly bool
 }
 
 // readBudget bounds what one call reads, as Convex's ReadBudget does.
@@ -121,6 +124,10 @@ func readAggregates(ctx context.Context, q querier, b *readBudget, s aggSelectio
 			return nil, err
 		}
 		if scope != s.scope {
+			continue
+		}
+		if s.countersOnly {
+			out = append(out, r)
 			continue
 		}
 		if err := json.Unmarshal([]byte(models), &r.models); err != nil {
