@@ -68,8 +68,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	s.record(r.Context(), c)
 	if c.holdDone && !c.clientGone {
 		// Sent only now: a client that saw [DONE] knows its call is on disk.
-		n, _ := io.WriteString(w, doneEvent)
-		c.responseLen += int64(n)
+		// (The request log already counts these bytes.)
+		io.WriteString(w, doneEvent)
 		http.NewResponseController(w).Flush()
 	}
 	if c.failure != nil {
@@ -81,11 +81,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 // admit refuses new calls while the outbox is over its bound: a call that
 // cannot be accounted for is not made. It says so loudly.
 func (s *Server) admit() error {
-	max := s.opt.MaxOutbox
-	if max <= 0 || s.opt.Outbox.Depth() < max {
+	bound := s.opt.MaxOutbox
+	if bound <= 0 || s.opt.Outbox.Depth() < bound {
 		return nil
 	}
-	s.opt.Log.Error().Int64("outbox_depth", s.opt.Outbox.Depth()).Int64("outbox_max", max).
+	s.opt.Log.Error().Int64("outbox_depth", s.opt.Outbox.Depth()).Int64("outbox_max", bound).
 		Msg("OUTBOX FULL: refusing new calls until the store takes the backlog (see /readyz)")
 	return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "accounting_backlog",
 		Message: "The gateway cannot record more calls right now; try again shortly.", RetryAfter: 5}
