@@ -209,3 +209,42 @@ func TestQuotaChecksFailOpenOrClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestOutboxBoundRefusesCalls: while the store is unreachable the outbox
+// grows; at OUTBOX_MAX_ENTRIES the gateway refuses new calls with 503
+// instead of making calls it could not account for.
+func TestOutboxBoundRefusesCalls(t *testing.T) {
+	site, _, secret := convextest.Start(t)
+	link := newFlakyLink(t, site)
+	cfg := testConfig(t, map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL,
+		"CONVEX_INGEST_SECRET": secret, "OUTBOX_MAX_ENTRIES": "3"})
+	a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Stdout: io.Discard, ConvexTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Shutdown(context.Background()) })
+	u, _, _ := a.Store.EnsureUser(context.Background(), userInput("fay"))
+	key := issueKey(t, a, u.ID)
+	e := &env{t: t, base: "http://" + a.Addr(), sim: a.Sim}
+	call := func() *http.Response {
+		res := e.post(chatBody(false, "count me"), key)
+		io.ReadAll(res.Body)
+		res.Body.Close()
+		return res
+	}
+	call() // caches the key while Convex answers
+	waitFor(t, func() bool { st, _ := a.Outbox.Stats(context.Background()); return st.Ready == 0 })
+	link.mode.Store(linkDown)
+	for i := range 3 {
+		if res := call(); res.StatusCode != 200 {
+			t.Fatalf("call %d before the bound: %d", i, res.StatusCode)
+		}
+	}
+	res := call()
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("call past the bound: %d", res.StatusCode)
+	}
+	if n := len(a.Sim.Ledger()); n != 4 {
+		t.Fatalf("%d calls went upstream, want 4 (the refused one must not)", n)
+	}
+}
