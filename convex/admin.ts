@@ -291,7 +291,8 @@ export const requestLogs = adminQuery({
   },
 });
 
-function alertView(a: Doc<"systemAlerts">) {
+/** An alert as admin:alerts and the jobs' /jobs/alerts/list answer it. */
+export function alertView(a: Doc<"systemAlerts">) {
   return {
     id: a._id,
     alertType: a.alertType,

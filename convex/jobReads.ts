@@ -12,6 +12,7 @@ import { v } from "convex/values";
 import { internalQuery } from "./_generated/server";
 import { intIn, opt, str } from "./lib/shape";
 import { vJobOutcome } from "./lib/validators";
+import { alertView } from "./admin";
 
 export const runsListBody = v.object({ job: opt(str(128)), outcome: opt(vJobOutcome), limit: intIn(1, 200) });
 export const alertsListBody = v.object({ limit: intIn(1, 1000) });
@@ -55,17 +56,7 @@ export const openAlerts = internalQuery({
       .order("desc")
       .take(args.limit);
     return {
-      alerts: rows.map((a) => ({
-        id: a._id,
-        conditionKey: a.conditionKey,
-        alertType: a.alertType,
-        severity: a.severity,
-        message: a.message,
-        metadata: a.metadata ?? null,
-        userId: a.userId ?? null,
-        createdAt: a.createdAt,
-        lastNotifiedAt: a.lastNotifiedAt ?? null,
-      })),
+      alerts: rows.map(alertView),
     };
   },
 });
