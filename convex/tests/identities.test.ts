@@ -11,10 +11,11 @@
  * computes for the case's env; the others run through admin:alerts.
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { ConvexError } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
+import { ConvexError, v } from "convex/values";
 import { api } from "../_generated/api";
 import { audience } from "../auth.config";
-import { adminRuleFrom, isAdmin } from "../lib/auth";
+import { adminRuleFrom, isAdmin, validateArgs } from "../lib/auth";
 import { newBackend } from "./helpers";
 
 type Case = { name: string; env?: Record<string, string>; claims: Record<string, unknown>; expect: "admin" | "user" | "refused" };
@@ -86,5 +87,37 @@ describe("settings", () => {
     await expect(t.withIdentity({ subject: "u", role: "admin" }).query(api.admin.alerts, {})).rejects.toMatchObject({
       data: { code: "misconfigured" },
     });
+  });
+});
+
+/**
+ * lib/auth.ts validates admin arguments itself, after the role check, so it
+ * must refuse what Convex's own validators refuse (contract case
+ * 16_bad_arguments runs the real functions; these pin the edges).
+ */
+describe("validateArgs has Convex's validator semantics", () => {
+  const page = paginationOptsValidator;
+  const validators = { from: v.number(), kind: v.optional(v.union(v.literal("a"), v.literal("b"))), paginationOpts: v.optional(page) };
+  test.each([
+    // [args, ok]
+    [{ from: 1 }, true],
+    [{ from: 1, kind: "b" }, true],
+    [{ from: 1, paginationOpts: { numItems: 5, cursor: null } }, true],
+    // a required field missing
+    [{}, false],
+    // the wrong type
+    [{ from: "1" }, false],
+    // optional means absent, not null
+    [{ from: 1, kind: null }, false],
+    // a literal outside the union
+    [{ from: 1, kind: "c" }, false],
+    // an extra field, at the top and nested
+    [{ from: 1, extra: true }, false],
+    [{ from: 1, paginationOpts: { numItems: 5, cursor: null, extra: 1 } }, false],
+    // a nested required field missing
+    [{ from: 1, paginationOpts: { numItems: 5 } }, false],
+  ] as const)("%j → %s", (args, ok) => {
+    if (ok) expect(() => validateArgs(validators, args)).not.toThrow();
+    else expect(() => validateArgs(validators, args)).toThrow(/^ArgumentValidationError: /);
   });
 });
