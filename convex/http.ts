@@ -1,6 +1,7 @@
 /**
  * Signed HTTP actions for the Go service (the only caller). Every route is
- * POST with a JSON body and the X-Llmmeter-Signature header (lib/signature.ts);
+ * POST with a JSON body and the X-Llmmeter-Signature header (lib/signature.ts),
+ * whose MAC covers the method and path too, so it is valid on its own route only;
  * the envelope and error mapping are in lib/http.ts. Routes only call
  * internal functions.
  */

@@ -105,8 +105,11 @@ func retryable(r *resty.Response, err error) bool {
 	return s == http.StatusTooManyRequests || (s >= 500 && s != 560)
 }
 
-// Sign returns the signature header value for body at t.
-func Sign(secret []byte, t time.Time, body []byte) string { return signature.Sign(secret, t, body) }
+// Sign returns the signature header value for a POST of body to path (the
+// URL path as sent, e.g. "/ingest") at t; see package signature.
+func Sign(secret []byte, t time.Time, path string, body []byte) string {
+	return signature.SignRequest(secret, t, http.MethodPost, path, body)
+}
 
 // HTTPError is a refusal by an HTTP action: 4xx, or 5xx after the retries.
 type HTTPError struct {
@@ -133,10 +136,17 @@ func (c *Client) Call(ctx context.Context, route string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("convexclient: encode %s: %w", route, err)
 	}
+	target := c.site + route
+	u, err := url.Parse(target)
+	if err != nil {
+		return fmt.Errorf("convexclient: %s: invalid route", route)
+	}
+	// The signature covers the path as sent, prefix of SiteURL included,
+	// which is what the HTTP action sees in request.url.
 	res, err := c.http.R().SetContext(ctx).
-		SetHeader(SignatureHeader, Sign(c.secret, c.now(), body)).
+		SetHeader(SignatureHeader, Sign(c.secret, c.now(), u.EscapedPath(), body)).
 		SetBody(body).
-		Post(c.site + route)
+		Post(target)
 	if err != nil {
 		return fmt.Errorf("convexclient: %s: %w", route, err)
 	}

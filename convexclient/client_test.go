@@ -17,11 +17,44 @@ import (
 
 func TestSignMatchesTheSpec(t *testing.T) {
 	at := time.UnixMilli(1_700_000_000_123)
-	got := Sign([]byte("s3cret"), at, []byte(`{"a":1}`))
+	got := Sign([]byte("s3cret"), at, "/ingest", []byte(`{"a":1}`))
 	m := hmac.New(sha256.New, []byte("s3cret"))
-	m.Write([]byte(`1700000000123.{"a":1}`))
+	m.Write([]byte("v1\n1700000000123\nPOST\n/ingest\n" + `{"a":1}`))
 	if want := "t=1700000000123,v1=" + hex.EncodeToString(m.Sum(nil)); got != want {
 		t.Fatalf("got %s want %s", got, want)
+	}
+}
+
+// TestCallSignsTheRoute: the signature covers the method and the URL path
+// as the server receives it, SiteURL's prefix included (issue 11 §5: a
+// body-only MAC let signed bytes be replayed to another route).
+func TestCallSignsTheRoute(t *testing.T) {
+	at := time.UnixMilli(1_700_000_000_123)
+	var got, path string
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, path = r.Header.Get(SignatureHeader), r.URL.EscapedPath()
+		body, _ = io.ReadAll(r.Body)
+		io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	cfg := fast(srv.URL + "/llmmeter")
+	cfg.Now = func() time.Time { return at }
+	cl, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Call(context.Background(), "/quotas/release", map[string]string{"requestId": "r1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if path != "/llmmeter/quotas/release" {
+		t.Fatalf("path %q", path)
+	}
+	if want := Sign([]byte("s3cret-value"), at, path, body); got != want {
+		t.Fatalf("header %q, want %q", got, want)
+	}
+	if Sign([]byte("s3cret-value"), at, "/llmmeter/quotas/reserve", body) == got {
+		t.Fatal("the signature does not depend on the path")
 	}
 }
 

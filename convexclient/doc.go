@@ -10,7 +10,9 @@
 //     An optional bearer token (a Clerk session JWT) sets the identity.
 //   - The project's own HTTP actions (the .convex.site address), which the
 //     Go service alone calls. Every request is signed: the header
-//     X-Llmmeter-Signature: t=<unix ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.
+//     X-Llmmeter-Signature: t=<unix ms>,v1=<hex HMAC-SHA256(secret,
+//     "v1\n<t>\nPOST\n<path>\n<body>")>, bound to the route (package
+//     internal/signature).
 //     Convex rejects unsigned, forged and stale (±5 min) requests with 401
 //     and invalid payloads with 400; those become a *HTTPError.
 //

@@ -16,8 +16,9 @@ import (
 )
 
 // SignatureHeader carries a webhook's timestamp and HMAC:
-// "t=<unix ms>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>", the scheme of
-// the service's Convex requests.
+// "t=<unix ms>,v1=<hex HMAC-SHA256(secret, "webhook\n<t>\n<body>")>". The
+// "webhook" label keeps a webhook signature from ever passing as one of the
+// service's Convex requests (package internal/signature).
 const SignatureHeader = signature.Header
 
 // Webhooks posts alert notifications to URLs: a Slack-compatible body
@@ -73,7 +74,7 @@ func (w *Webhooks) body(a Alert) ([]byte, error) {
 
 // SignWebhook returns the SignatureHeader value for body at t.
 func SignWebhook(secret []byte, t time.Time, body []byte) string {
-	return signature.Sign(secret, t, body)
+	return signature.SignWebhook(secret, t, body)
 }
 
 // retryableStatus is the one place retry is decided for webhooks.

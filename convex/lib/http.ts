@@ -6,7 +6,7 @@
  * | status | code           | when                                                    |
  * | 503    | misconfigured  | INGEST_SECRET unset or REPORTING_TZ invalid               |
  * | 413    | payload_too_large | body over MAX_BODY_BYTES                              |
- * | 401    | unauthorized   | signature header missing, stale or not matching          |
+ * | 401    | unauthorized   | signature header missing, stale or not matching (the MAC covers method, path and body) |
  * | 400    | bad_request    | malformed header, non-JSON body, invalid payload (named) |
  * | 404    | not_found      | a referenced document does not exist                     |
  * | 409    | conflict       | unique key taken                                         |
@@ -77,7 +77,8 @@ export function signedRoute<V extends GenericValidator>(
     if (new TextEncoder().encode(raw).length > MAX_BODY_BYTES) {
       return errorResponse(413, "payload_too_large", `body over ${MAX_BODY_BYTES} bytes`);
     }
-    const sig = await verifySignature(request.headers.get(SIGNATURE_HEADER), raw, secrets, Date.now());
+    const signed = { method: request.method, path: new URL(request.url).pathname, body: raw };
+    const sig = await verifySignature(request.headers.get(SIGNATURE_HEADER), signed, secrets, Date.now());
     if (!sig.ok) {
       return sig.kind === "malformed"
         ? errorResponse(400, "bad_request", sig.message)

@@ -2,9 +2,16 @@
  * Request signatures of the Go service.
  *
  * Header: `X-Llmmeter-Signature: t=<unix ms>,v1=<hex>` where hex is the
- * lowercase hex HMAC-SHA256(secret, "<t>.<raw body>") and secret is the
- * Convex env var INGEST_SECRET (INGEST_SECRET_PREVIOUS, if set, is also
- * accepted, for rotation). Several v1 entries may be given; one must match.
+ * lowercase hex HMAC-SHA256(secret, signed string) and secret is the Convex
+ * env var INGEST_SECRET (INGEST_SECRET_PREVIOUS, if set, is also accepted,
+ * for rotation). Several v1 entries may be given; one must match.
+ *
+ * The signed string is defined once, in {@link requestString}:
+ * `"v1\n<t>\n<METHOD>\n<path>\n<raw body>"`, path being the request URL's
+ * pathname. It binds the route: bytes signed for POST /quotas/reserve do not
+ * verify on /quotas/release. Alert webhooks sign `"webhook\n<t>\n<body>"`
+ * (a different label), so a webhook signature never verifies here. The Go
+ * signer is internal/signature; both are held to contract/signatures.json.
  * Outcomes:
  * - header missing → unauthorized; not of that form → malformed;
  * - |now − t| > 5 minutes → unauthorized (stale);
@@ -47,15 +54,23 @@ async function hmac(secret: string, message: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
 }
 
-/** The header value for a body (used by tests, the test backend and as the reference for the Go client). */
-export async function sign(secret: string, body: string, t: number): Promise<string> {
-  return `t=${t},v1=${bytesToHex(await hmac(secret, `${t}.${body}`))}`;
+/** What a request signature covers besides its timestamp. */
+export type SignedRequest = { method: string; path: string; body: string };
+
+/** The one definition of the signed string of a request at t (unix ms). */
+export function requestString(t: number, r: SignedRequest): string {
+  return `v1\n${t}\n${r.method}\n${r.path}\n${r.body}`;
 }
 
-/** Verifies a signature header against the raw body. */
+/** The header value for a request (used by tests and as the reference for the Go client). */
+export async function sign(secret: string, r: SignedRequest, t: number): Promise<string> {
+  return `t=${t},v1=${bytesToHex(await hmac(secret, requestString(t, r)))}`;
+}
+
+/** Verifies a signature header against the request's method, path and raw body. */
 export async function verifySignature(
   header: string | null,
-  body: string,
+  request: SignedRequest,
   secrets: string[],
   now: number,
 ): Promise<SignatureCheck> {
@@ -89,7 +104,7 @@ export async function verifySignature(
   }
   let match = false;
   for (const secret of secrets) {
-    const expected = await hmac(secret, `${t}.${body}`);
+    const expected = await hmac(secret, requestString(t, request));
     for (const mac of macs) if (timingSafeEqual(expected, hexToBytes(mac))) match = true;
   }
   return match ? { ok: true } : { ok: false, kind: "mismatch", message: "signature does not match" };

@@ -28,7 +28,9 @@ export async function post(
 ): Promise<{ status: number; json: any }> {
   const raw = opts.raw ?? JSON.stringify(body);
   const header =
-    opts.header !== undefined ? opts.header : await sign(opts.secret ?? SECRET, raw, opts.at ?? Date.now());
+    opts.header !== undefined
+      ? opts.header
+      : await sign(opts.secret ?? SECRET, { method: "POST", path, body: raw }, opts.at ?? Date.now());
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (header !== null) headers["X-Llmmeter-Signature"] = header;
   const res = await t.fetch(path, { method: "POST", headers, body: raw });

@@ -113,13 +113,17 @@ describe.each(ROUTES)("route %s", (path, body) => {
       // missing v1
       [`t=${now}`, 400, "bad_request"],
       // signed with another secret
-      [await sign("wrong-secret", raw, now), 401, "unauthorized"],
+      [await sign("wrong-secret", { method: "POST", path, body: raw }, now), 401, "unauthorized"],
       // signature of a different body
-      [await sign(SECRET, raw + " ", now), 401, "unauthorized"],
+      [await sign(SECRET, { method: "POST", path, body: raw + " " }, now), 401, "unauthorized"],
       // 6 minutes old
-      [await sign(SECRET, raw, now - 6 * 60_000), 401, "unauthorized"],
+      [await sign(SECRET, { method: "POST", path, body: raw }, now - 6 * 60_000), 401, "unauthorized"],
       // 6 minutes in the future
-      [await sign(SECRET, raw, now + 6 * 60_000), 401, "unauthorized"],
+      [await sign(SECRET, { method: "POST", path, body: raw }, now + 6 * 60_000), 401, "unauthorized"],
+      // the same bytes signed for another route (issue 11 §5: the MAC covered only the body)
+      [await sign(SECRET, { method: "POST", path: path === "/ingest" ? "/users/ensure" : "/ingest", body: raw }, now), 401, "unauthorized"],
+      // the same route signed for another method
+      [await sign(SECRET, { method: "PUT", path, body: raw }, now), 401, "unauthorized"],
     ];
     for (const [header, status, code] of cases) {
       const r = await post(t, path, b, { header, raw });
@@ -451,5 +455,51 @@ describe("/quotas/get", () => {
     const r = await post(t, "/quotas/get", { userId: f.userId });
     expect(r.json.quotas.map((q: any) => q.quotaType)).toEqual(["daily_requests"]);
     expect(r.json.system).toMatchObject({ quotaType: "system_monthly_cost_usd", usedNanoUsd: 1.5e9, userId: null });
+  });
+});
+
+/**
+ * Issue 11 §5: with a body-only MAC, signed /quotas/reserve bytes replayed to
+ * /quotas/release released the reservation, and /jobs/lease/acquire bytes
+ * replayed to /jobs/lease/release released the lease. The signature now
+ * covers method and path: the replay is refused and changes nothing.
+ */
+describe("a signed request replayed to another route is refused", () => {
+  test.each([
+    // [signed for, replayed to, body]
+    ["/quotas/reserve", "/quotas/release", "reserve"],
+    ["/jobs/lease/acquire", "/jobs/lease/release", "lease"],
+  ] as const)("%s → %s", async (from, to, kind) => {
+    const t = newBackend();
+    const [userId] = await makeUsers(t, 1);
+    // a reservation is held only against an active quota
+    await t.run((ctx) =>
+      ctx.db.insert("userQuotas", { userId, quotaType: "daily_requests", limit: 5, used: 0, resetDate: Date.now() + 86_400_000, isActive: true, updatedAt: 0 }),
+    );
+    const body =
+      kind === "reserve"
+        ? { requestId: "held", userId, tokens: 10, costNanoUsd: 0, ttlMs: 60_000 }
+        : { job: "rollup", holder: "replica-a", ttlMs: 60_000 };
+    const raw = JSON.stringify(body);
+    const header = await sign(SECRET, { method: "POST", path: from, body: raw }, Date.now());
+    const first = await post(t, from, body, { header, raw });
+    expect(first.status, JSON.stringify(first.json)).toBe(200);
+    const before = await t.run(async (ctx) => ({
+      reservations: await ctx.db.query("quotaReservations").collect(),
+      leases: await ctx.db.query("jobLeases").collect(),
+    }));
+    expect(before.reservations.length + before.leases.length).toBe(1);
+
+    const replay = await post(t, to, body, { header, raw });
+    expect(replay.status).toBe(401);
+    expect(replay.json.error.code).toBe("unauthorized");
+    const after = await t.run(async (ctx) => ({
+      reservations: await ctx.db.query("quotaReservations").collect(),
+      leases: await ctx.db.query("jobLeases").collect(),
+    }));
+    expect(after).toEqual(before);
+
+    // Signed for its own route, the same body is accepted there.
+    expect((await post(t, to, body, { raw })).status).toBe(200);
   });
 });

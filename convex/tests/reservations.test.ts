@@ -320,10 +320,10 @@ describe.each(["/quotas/reserve", "/quotas/release"])("route %s", (path) => {
     const before = await tableCounts(t);
     const headers: (string | null)[] = [
       null,
-      await sign("wrong-secret", raw, NOW),
-      await sign(SECRET, raw + " ", NOW),
-      await sign(SECRET, raw, NOW - 6 * 60_000),
-      await sign(SECRET, raw, NOW + 6 * 60_000),
+      await sign("wrong-secret", { method: "POST", path, body: raw }, NOW),
+      await sign(SECRET, { method: "POST", path, body: raw + " " }, NOW),
+      await sign(SECRET, { method: "POST", path, body: raw }, NOW - 6 * 60_000),
+      await sign(SECRET, { method: "POST", path, body: raw }, NOW + 6 * 60_000),
     ];
     for (const header of headers) {
       const r = await post(t, path, b, { header, raw });

@@ -46,7 +46,7 @@ async function signedPost(path: string, body: unknown) {
   const raw = JSON.stringify(body);
   const res = await fetch(base + path, {
     method: "POST",
-    headers: { "content-type": "application/json", "X-Llmmeter-Signature": await sign(SECRET, raw, Date.now()) },
+    headers: { "content-type": "application/json", "X-Llmmeter-Signature": await sign(SECRET, { method: "POST", path, body: raw }, Date.now()) },
     body: raw,
   });
   return { status: res.status, json: (await res.json()) as any };

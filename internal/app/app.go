@@ -155,6 +155,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 			SecretKey:         string(cfg.ClerkSecretKey),
 			AuthorizedParties: cfg.ClerkAuthorizedParties,
 			Leeway:            cfg.ClerkLeeway,
+			Audience:          cfg.ClerkAudience,
 			AdminClaim:        cfg.AdminRoleClaim,
 			OrgAdmin:          cfg.ClerkOrgAdmin,
 			Store:             a.Store,

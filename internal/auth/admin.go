@@ -43,9 +43,42 @@ func ParseAdminClaim(s string) (AdminClaim, error) {
 
 func (c AdminClaim) String() string { return c.Name + "=" + c.Value }
 
+// AdminRule is the one rule that makes the user of a verified token an
+// admin. convex/lib/auth.ts (isAdmin) applies the same rule, from the same
+// settings (ADMIN_ROLE_CLAIM, CLERK_ORG_ADMIN), and both are held to the
+// corpus contract/identities.json. A user is an admin when
+//
+//   - the claim Claim.Name is the string Claim.Value, or an array holding
+//     that string, or a boolean whose text is Claim.Value ("is_admin=true"
+//     matches true); case matters, and numbers, objects and null never
+//     match; or
+//   - OrgAdmin is set and the active organization role is admin: o.rol is
+//     "admin" (Clerk v2 session tokens) or org_role is "org:admin" (v1).
+type AdminRule struct {
+	Claim    AdminClaim
+	OrgAdmin bool
+}
+
+// IsAdmin applies the rule to a token's claims (as raw JSON values).
+func (r AdminRule) IsAdmin(claims map[string]json.RawMessage) bool {
+	if r.Claim.match(claims[r.Claim.Name]) {
+		return true
+	}
+	if !r.OrgAdmin {
+		return false
+	}
+	var o struct {
+		Rol *string `json:"rol"`
+	}
+	if raw := bytes.TrimSpace(claims["o"]); len(raw) > 0 && raw[0] == '{' && json.Unmarshal(raw, &o) == nil && o.Rol != nil && *o.Rol == "admin" {
+		return true
+	}
+	return stringClaim(claims, "org_role") == "org:admin"
+}
+
 // match reports whether raw, the JSON value of the claim, grants the role:
-// a string equal to Value, an array holding such a string, or a number or
-// boolean whose JSON text is Value (so "is_admin=true" matches true).
+// a string equal to Value, an array holding such a string, or a boolean
+// whose JSON text is Value.
 func (c AdminClaim) match(raw json.RawMessage) bool {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
@@ -67,9 +100,8 @@ func (c AdminClaim) match(raw json.RawMessage) bool {
 			}
 		}
 		return false
-	case '{', 'n': // objects and null never match
-		return false
-	default:
+	case 't', 'f': // true, false
 		return string(raw) == c.Value
 	}
+	return false // numbers, objects and null never match
 }

@@ -7,10 +7,11 @@
 //     A revoked key stops working at once (no cache).
 //   - Clerk session tokens (Clerk), for the browser: RS256 JWTs verified
 //     against the instance's JWKS (fetched, cached, refreshed on an unknown
-//     kid at most once a minute), exact issuer, authorized parties, a small
-//     leeway. A Clerk user seen for the first time gets a users row; admins
-//     are marked by a custom session-token claim (default role=admin) or,
-//     when enabled, the org:admin organization role.
+//     kid at most once a minute), exact issuer, authorized parties, the
+//     audience when one is configured, a small leeway. A Clerk user seen
+//     for the first time gets a users row; AdminRule, the same rule as the
+//     Convex backend's (contract/identities.json), marks admins by a custom
+//     claim (default role=admin) or, when enabled, the org:admin role.
 //
 // ErrMissing and ErrInvalid mean 401; ErrForbidden (see RequireAdmin) means
 // authenticated but not allowed, 403. Any other error is the service's own

@@ -34,6 +34,11 @@ type ClerkOptions struct {
 	// AuthorizedParties, when not empty, lists the origins a token's azp
 	// must be one of; a token without azp is then refused.
 	AuthorizedParties []string
+	// Audience, when set, must be one of a token's aud values; a token
+	// without aud is then refused. Clerk's default session tokens carry no
+	// aud, so it is unset by default; Convex checks the same value
+	// (convex/auth.config.ts applicationID, env CLERK_AUDIENCE).
+	Audience string
 	// Leeway tolerates clock skew on exp, nbf and iat. Zero means none;
 	// the service's configured default is 5s.
 	Leeway time.Duration
@@ -70,6 +75,9 @@ func (o ClerkOptions) Validate() error {
 	if o.JWKSURL == "" && o.SecretKey == "" {
 		errs = append(errs, errors.New("a JWKS URL or a secret key is required"))
 	}
+	if o.Audience != strings.TrimSpace(o.Audience) {
+		errs = append(errs, errors.New("audience must not have surrounding spaces"))
+	}
 	if slices.Contains(o.AuthorizedParties, "") {
 		errs = append(errs, errors.New("authorized parties must not be empty strings"))
 	}
@@ -95,33 +103,33 @@ func (o ClerkOptions) Validate() error {
 //
 // A token is accepted when it is a compact RS256 JWS signed by a key of the
 // instance's JWKS, its iss equals Issuer exactly, its azp is an authorized
-// party (when any are configured), exp, nbf and iat hold within Leeway, and
-// it is a session token (sub and sid present, typ JWT, status not pending,
-// which Clerk's own SDKs treat as signed out). Anything else is ErrInvalid;
-// a JWKS that cannot be fetched is an internal error (5xx), not the
-// caller's fault. aud is not checked: session tokens carry none.
+// party (when any are configured), its aud holds Audience (when one is
+// configured), exp, nbf and iat hold within Leeway, and it is a session
+// token (sub and sid present, typ JWT, status not pending, which Clerk's own
+// SDKs treat as signed out). Anything else is ErrInvalid; a JWKS that cannot
+// be fetched is an internal error (5xx), not the caller's fault. The SDK
+// does not check aud; we do, after it, when Audience is set.
 //
 // A Clerk user seen for the first time gets a users row keyed by its Clerk
 // user id (store.EnsureUser); the mapping is then cached in memory.
 //
-// Admins: a user is an admin when the session token carries the admin claim
-// (default role=admin), a custom claim set in the Clerk dashboard under
-// Sessions → Customize session token, e.g.
+// Admins: AdminRule decides, from the admin claim (default role=admin), a
+// custom claim set in the Clerk dashboard under Sessions → Customize
+// session token, e.g.
 //
 //	{"role": "{{user.public_metadata.role}}"}
 //
-// with public metadata {"role": "admin"} on the admin users. With OrgAdmin,
-// the active organization role org:admin also counts: o.rol == "admin" in
-// v2 session tokens, org_role == "org:admin" in v1.
+// with public metadata {"role": "admin"} on the admin users, and, with
+// OrgAdmin, the organization role org:admin.
 type Clerk struct {
-	issuer  string
-	parties []string
-	leeway  time.Duration
-	admin   AdminClaim
-	orgAdm  bool
-	now     func() time.Time
-	keys    *keyCache
-	users   *userCache
+	issuer   string
+	parties  []string
+	audience string
+	leeway   time.Duration
+	admin    AdminRule
+	now      func() time.Time
+	keys     *keyCache
+	users    *userCache
 }
 
 // NewClerk returns a Clerk authenticator. It fetches nothing yet: the JWKS
@@ -154,14 +162,14 @@ func NewClerk(o ClerkOptions) (*Clerk, error) {
 		fetch = jwksFromBackendAPI(o.HTTPClient, o.apiURL, o.SecretKey)
 	}
 	return &Clerk{
-		issuer:  o.Issuer,
-		parties: slices.Clone(o.AuthorizedParties),
-		leeway:  o.Leeway,
-		admin:   admin,
-		orgAdm:  o.OrgAdmin,
-		now:     o.Now,
-		keys:    &keyCache{fetch: fetch, now: o.Now, minInterval: o.KeyRefreshInterval, maxAge: o.KeyMaxAge},
-		users:   newUserCache(o.Store, o.UserCacheSize),
+		issuer:   o.Issuer,
+		parties:  slices.Clone(o.AuthorizedParties),
+		audience: o.Audience,
+		leeway:   o.Leeway,
+		admin:    AdminRule{Claim: admin, OrgAdmin: o.OrgAdmin},
+		now:      o.Now,
+		keys:     &keyCache{fetch: fetch, now: o.Now, minInterval: o.KeyRefreshInterval, maxAge: o.KeyMaxAge},
+		users:    newUserCache(o.Store, o.UserCacheSize),
 	}, nil
 }
 
@@ -248,6 +256,10 @@ func (c *Clerk) verify(ctx context.Context, tok string) (Principal, error) {
 	switch {
 	case claims.Issuer != c.issuer:
 		return Principal{}, invalid("issuer %q", claims.Issuer)
+	case c.audience != "" && !slices.Contains(claims.Audience, c.audience):
+		// A token minted for another audience (another app on the same
+		// Clerk instance) must not sign in here, let alone as an admin.
+		return Principal{}, invalid("audience %q not accepted", claims.Audience)
 	case claims.Expiry == nil:
 		return Principal{}, invalid("no exp")
 	case claims.Subject == "" || len(claims.Subject) > 256:
@@ -262,8 +274,7 @@ func (c *Clerk) verify(ctx context.Context, tok string) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	admin := c.admin.match(custom[c.admin.Name]) || (c.orgAdm && claims.HasRole("org:admin"))
-	return Principal{UserID: userID, IsAdmin: admin, Method: "clerk"}, nil
+	return Principal{UserID: userID, IsAdmin: c.admin.IsAdmin(custom), Method: "clerk"}, nil
 }
 
 // stringClaim is claim name as a string, or "" when absent or not a string.

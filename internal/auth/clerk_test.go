@@ -628,11 +628,11 @@ func TestClerkMissingBearer(t *testing.T) {
 }
 
 func TestClerkOptionsValidate(t *testing.T) {
-	_, err := NewClerk(ClerkOptions{AdminClaim: "admin", Leeway: -time.Second, AuthorizedParties: []string{""}})
+	_, err := NewClerk(ClerkOptions{AdminClaim: "admin", Leeway: -time.Second, AuthorizedParties: []string{""}, Audience: " convex"})
 	if err == nil {
 		t.Fatal("want error")
 	}
-	for _, want := range []string{"issuer", "JWKS URL or a secret key", "authorized parties", "leeway", "admin claim", "store"} {
+	for _, want := range []string{"issuer", "JWKS URL or a secret key", "authorized parties", "leeway", "admin claim", "store", "audience"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q: %v", want, err)
 		}

@@ -74,6 +74,7 @@ type Config struct {
 	ClerkIssuer            string   // a token's iss must equal it exactly
 	ClerkAuthorizedParties []string // origins allowed in azp; empty: not checked
 	ClerkLeeway            time.Duration
+	ClerkAudience          string // when set, a token's aud must hold it (Convex: auth.config.ts applicationID)
 	AdminRoleClaim         string // claim=value marking admins in Clerk session tokens
 	ClerkOrgAdmin          bool   // the org:admin organization role also marks admins
 }
@@ -123,6 +124,7 @@ var settings = []setting{
 	{"CLERK_JWKS_URL", "clerk-jwks-url", "", "JWKS URL of the Clerk instance, e.g. https://clerk.example.com/.well-known/jwks.json"},
 	{"CLERK_ISSUER", "clerk-issuer", "", "Clerk Frontend API URL, the session tokens' exact iss; set it to accept Clerk session tokens"},
 	{"CLERK_AUTHORIZED_PARTIES", "clerk-authorized-parties", "", "comma-separated origins allowed as azp, e.g. https://chat.example.com; empty: not checked"},
+	{"CLERK_AUDIENCE", "clerk-audience", "", "when set, a Clerk token's aud must hold this value (set the same on the Convex deployment); empty: aud not checked"},
 	{"CLERK_LEEWAY", "clerk-leeway", "5s", "clock skew tolerated on exp, nbf and iat of Clerk session tokens"},
 	{"ADMIN_ROLE_CLAIM", "admin-role-claim", "role=admin", "claim=value in a Clerk session token that marks an admin"},
 	{"CLERK_ORG_ADMIN", "clerk-org-admin", "false", "also treat Clerk's org:admin organization role as admin"},
@@ -249,6 +251,10 @@ func loadClerk(c *Config, get func(string) string, bad func(env, format string, 
 	c.ClerkJWKSURL = get("CLERK_JWKS_URL")
 	c.ClerkIssuer = get("CLERK_ISSUER")
 	c.AdminRoleClaim = get("ADMIN_ROLE_CLAIM")
+	c.ClerkAudience = get("CLERK_AUDIENCE")
+	if c.ClerkAudience != strings.TrimSpace(c.ClerkAudience) || strings.Contains(c.ClerkAudience, ",") {
+		bad("CLERK_AUDIENCE", "must be one audience without spaces or commas, such as convex, not %q", c.ClerkAudience)
+	}
 	for _, p := range strings.Split(get("CLERK_AUTHORIZED_PARTIES"), ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue

@@ -74,7 +74,7 @@ func TestClerkDisabledByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ClerkEnabled() || c.ClerkLeeway != 5*time.Second || c.AdminRoleClaim != "role=admin" || c.ClerkOrgAdmin {
+	if c.ClerkEnabled() || c.ClerkLeeway != 5*time.Second || c.AdminRoleClaim != "role=admin" || c.ClerkOrgAdmin || c.ClerkAudience != "" {
 		t.Fatalf("unexpected Clerk defaults: %+v", c)
 	}
 }
@@ -87,6 +87,7 @@ func TestClerkSettings(t *testing.T) {
 		"CLERK_AUTHORIZED_PARTIES": " https://chat.example.com, http://localhost:5173 ,",
 		"CLERK_LEEWAY":             "10s",
 		"ADMIN_ROLE_CLAIM":         "llmmeter_role=owner",
+		"CLERK_AUDIENCE":           "convex",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func TestClerkSettings(t *testing.T) {
 	want := []string{"https://chat.example.com", "http://localhost:5173"}
 	if !c.ClerkEnabled() || c.ClerkIssuer != "https://clerk.example.com" || c.ClerkJWKSURL != "https://clerk.example.com/.well-known/jwks.json" ||
 		!slices.Equal(c.ClerkAuthorizedParties, want) || c.ClerkLeeway != 10*time.Second || c.AdminRoleClaim != "llmmeter_role=owner" ||
-		!c.ClerkOrgAdmin || c.ClerkSecretKey != "sk_test_abc" {
+		!c.ClerkOrgAdmin || c.ClerkSecretKey != "sk_test_abc" || c.ClerkAudience != "convex" {
 		t.Fatalf("got %+v", c)
 	}
 
@@ -123,7 +124,8 @@ func TestClerkInvalidNamesEveryVariable(t *testing.T) {
 			"CLERK_LEEWAY":             "1h",
 			"ADMIN_ROLE_CLAIM":         "admin",
 			"CLERK_ORG_ADMIN":          "maybe",
-		}, []string{"CLERK_ISSUER", "CLERK_JWKS_URL", "CLERK_SECRET_KEY", "CLERK_AUTHORIZED_PARTIES", "CLERK_LEEWAY", "ADMIN_ROLE_CLAIM", "CLERK_ORG_ADMIN"}},
+			"CLERK_AUDIENCE":           "convex, other",
+		}, []string{"CLERK_ISSUER", "CLERK_JWKS_URL", "CLERK_SECRET_KEY", "CLERK_AUTHORIZED_PARTIES", "CLERK_LEEWAY", "ADMIN_ROLE_CLAIM", "CLERK_ORG_ADMIN", "CLERK_AUDIENCE"}},
 		// Clerk on without a JWKS source.
 		{"no JWKS source", map[string]string{"CLERK_ISSUER": "https://clerk.example.com"}, []string{"CLERK_JWKS_URL"}},
 		// Clerk settings without the issuer that enables Clerk.

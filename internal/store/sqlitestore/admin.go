@@ -16,11 +16,13 @@ import (
 // arguments, validation, results and errors; the contract suite (contract/
 // at the repository root) holds both engines to the same answers.
 //
-// Order of checks, as in Convex: the argument validators first (a mismatch
-// is a *store.ArgumentError, without code), then the admin check
-// (unauthenticated / forbidden), then the function's own checks
-// (bad_request / not_found). Queries run in one read-only transaction,
-// mutations in one write transaction.
+// Order of checks, as in Convex (convex/lib/auth.ts): the function must
+// exist, then the admin check (unauthenticated / forbidden), then the
+// argument validators (a mismatch is a *store.ArgumentError, without code),
+// then the function's own checks (bad_request / not_found). The role comes
+// before the arguments so that a caller who is not an admin learns nothing
+// about them. Queries run in one read-only transaction, mutations in one
+// write transaction.
 //
 // Engine differences that results do not show: ids are this engine's
 // strings (users "u_…"); a requestLogs document's _id is its requestId and
@@ -50,15 +52,15 @@ func (s *Store) Call(ctx context.Context, kind, path string, raw json.RawMessage
 	if !ok || fn.kind != kind {
 		return nil, fmt.Errorf("%w: %s %s", store.ErrNoFunction, kind, path)
 	}
-	a, err := parseArgs(raw, fn.args)
-	if err != nil {
-		return nil, err
-	}
 	if !c.Authenticated {
 		return nil, store.Fail(store.CodeUnauthenticated, "sign in required")
 	}
 	if !c.IsAdmin {
 		return nil, store.Fail(store.CodeForbidden, "admin role required")
+	}
+	a, err := parseArgs(raw, fn.args)
+	if err != nil {
+		return nil, err
 	}
 	var out any
 	if kind == "mutation" {
