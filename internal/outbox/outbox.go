@@ -247,9 +247,6 @@ func (o *Outbox) commit(group []putReq) {
 	}
 	wake, n := false, 0
 	for _, req := range group {
-		if req.errc != nil {
-			req.errc <- err
-		}
 		for _, r := range req.rows {
 			wake = wake || r.state == Ready
 		}
@@ -259,9 +256,15 @@ func (o *Outbox) commit(group []putReq) {
 		o.depth.Add(int64(n)) // replacements overcount until the next Stats
 	}
 	if err == nil && wake {
+		// Before the callers hear back: once Put returns, the wake-up is there.
 		select {
 		case o.notify <- struct{}{}:
 		default:
+		}
+	}
+	for _, req := range group {
+		if req.errc != nil {
+			req.errc <- err
 		}
 	}
 }
