@@ -83,6 +83,12 @@ type harness struct {
 
 func newHarness(t *testing.T, simOpts openroutertest.Options) *harness {
 	t.Helper()
+	return newHarnessWith(t, simOpts, nil)
+}
+
+// newHarnessWith lets set change the gateway's options before it starts.
+func newHarnessWith(t *testing.T, simOpts openroutertest.Options, set func(*Options)) *harness {
+	t.Helper()
 	sim := openroutertest.NewServer(simOpts)
 	t.Cleanup(sim.Close)
 	up, err := openrouter.New(openrouter.Config{BaseURL: sim.URL, HTTPClient: sim.Client(), MaxRetries: openrouter.NoRetries, GenerationWait: time.Millisecond})
@@ -95,8 +101,12 @@ func newHarness(t *testing.T, simOpts openroutertest.Options) *harness {
 	}
 	t.Cleanup(func() { ob.Close() })
 	h := &harness{t: t, sim: sim, up: up, ob: ob, log: &syncBuffer{}, metrics: metrics.New(nil)}
-	h.srv = New(Options{Upstream: up, Auth: fakeAuth{}, Outbox: ob, Store: nil, Metrics: h.metrics,
-		Log: zerolog.New(h.log), MaxBodyBytes: 1 << 20})
+	opt := Options{Upstream: up, Auth: fakeAuth{}, Outbox: ob, Store: pingStore{}, Metrics: h.metrics,
+		Log: zerolog.New(h.log), MaxBodyBytes: 1 << 20}
+	if set != nil {
+		set(&opt)
+	}
+	h.srv = New(opt)
 	h.handler = h.srv.Handler()
 	return h
 }
@@ -180,3 +190,11 @@ func (s *sinkRecorder) batch() store.Batch {
 	b.Append(s.rows)
 	return b
 }
+
+// pingStore is a store that only answers Ping, for /readyz.
+type pingStore struct {
+	store.Store
+	err error
+}
+
+func (p pingStore) Ping(context.Context) error { return p.err }
