@@ -12,6 +12,7 @@ import (
 
 	"llmmeter/internal/auth"
 	"llmmeter/internal/config"
+	"llmmeter/internal/metrics"
 	"llmmeter/internal/money"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
@@ -396,5 +397,56 @@ func TestFail(t *testing.T) {
 	c.fail(ctx, errors.New("dial tcp: refused"))
 	if c.failure.Code != "upstream_unreachable" || c.failure.Status != 502 || !c.clientGone {
 		t.Fatalf("%+v", c)
+	}
+}
+
+// TestApplyGeneration: the generation record's billed figures replace the
+// row's; native token counts win over normalized ones; the row keeps its
+// model, provider and finish reason when the record has none.
+func TestApplyGeneration(t *testing.T) {
+	cases := []struct {
+		name string
+		row  store.Usage
+		gen  openrouter.Generation
+		want store.Usage
+	}{
+		// Native counts are what the provider billed.
+		{"native wins", store.Usage{Model: "m0", Provider: "p0", FinishReason: "stop", CostStatus: store.CostEstimated},
+			openrouter.Generation{Model: "m1", ProviderName: "p1", FinishReason: "length", TotalCost: 99, TokensPrompt: 1, TokensCompletion: 2,
+				NativeTokensPrompt: 10, NativeTokensCompletion: 20, NativeTokensCached: 3, NativeTokensReasoning: 4, Cancelled: true, IsBYOK: true},
+			store.Usage{Model: "m1", Provider: "p1", FinishReason: "stop", PromptTokens: 10, CompletionTokens: 20, TotalTokens: 30,
+				CachedTokens: 3, ReasoningTokens: 4, Cost: 99, CostStatus: store.CostConfirmed, Cancelled: true, IsBYOK: true}},
+		// Without native counts the normalized ones stand; an empty record
+		// keeps the row's model, provider; a missing finish reason is filled.
+		{"normalized, row keeps names", store.Usage{Model: "m0", Provider: "p0", PromptTokens: 500, CompletionTokens: 500, TotalTokens: 1000, Cancelled: true},
+			openrouter.Generation{FinishReason: "length", TotalCost: 7, TokensPrompt: 5, TokensCompletion: 6},
+			store.Usage{Model: "m0", Provider: "p0", FinishReason: "length", PromptTokens: 5, CompletionTokens: 6, TotalTokens: 11, Cost: 7, CostStatus: store.CostConfirmed}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			u := c.row
+			gen := c.gen
+			applyGeneration(&u, &gen)
+			if u != c.want {
+				t.Fatalf("\n got %+v\nwant %+v", u, c.want)
+			}
+		})
+	}
+}
+
+// TestResolverLeavesRowsWithoutUsage: an entry with no usage row (a request
+// log that was final) resolves to itself, without asking upstream.
+func TestResolverLeavesRowsWithoutUsage(t *testing.T) {
+	r := &Resolver{} // no upstream: any call would panic
+	b := store.Batch{RequestLogs: []store.RequestLog{{RequestID: "r"}}}
+	got, err := r.Resolve(context.Background(), outbox.Entry{Batch: b})
+	if err != nil || len(got.RequestLogs) != 1 || got.RequestLogs[0].RequestID != "r" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	r.count("m", store.Usage{Cost: 1}) // no metrics: nothing to count, no panic
+	r.Metrics = metrics.New(nil)
+	r.count("", store.Usage{PromptTokens: 3})
+	if v := value(r.Metrics.Tokens.WithLabelValues("none", "prompt")); v != 3 {
+		t.Fatalf("a record without a model is counted under %v", v)
 	}
 }
