@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -94,9 +93,9 @@ func screenExtra(extra map[string]json.RawMessage) *apiError {
 	return badRequest("Request body is not a valid chat completion request: %s", strings.Join(problems, "; "))
 }
 
-// hasKind reports whether v is null or a JSON value of kind k.
+// hasKind reports whether v (a value as the decoder cut it out, without
+// surrounding space) is null or a JSON value of kind k.
 func hasKind(v json.RawMessage, k kind) bool {
-	v = bytes.TrimSpace(v)
 	if string(v) == "null" {
 		return true
 	}

@@ -50,7 +50,9 @@ func TestBadBodiesAreRefusedByName(t *testing.T) {
 		{"top_p a list", `{"model":"m","top_p":[1],` + msgs + `}`, "top_p must be a number"},
 		{"logprobs a number", `{"model":"m","logprobs":1,` + msgs + `}`, "logprobs must be a boolean"},
 		{"stream_options a bool", `{"model":"m","stream_options":true,` + msgs + `}`, "stream_options must be an object"},
-		// Every problem is named, in key order.
+		// Every problem is named, one after the other.
+		{"two typed problems", `{"model":1,"stream":"x",` + msgs + `}`, "model must be a string; stream must be a boolean"},
+		{"null with space", `{"model":"m","max_tokens": "1" ,` + msgs + `}`, "max_tokens must be an integer"},
 		{"two problems", `{"model":"m","temperature":"x","max_tokens":"y",` + msgs + `}`, "max_tokens must be an integer; temperature must be a number"},
 		// Another spelling of a typed field is refused, not smuggled upstream.
 		{"Model spelling", `{"model":"m","Model":"other/expensive",` + msgs + `}`, `"Model" is not a parameter; field names are case-sensitive (did you mean "model"?)`},
@@ -87,7 +89,7 @@ func TestBadBodiesAreRefusedByName(t *testing.T) {
 // OpenAI's API takes it; such a request is served.
 func TestNullParametersPass(t *testing.T) {
 	h := newHarness(t, openroutertest.Options{})
-	w := h.chat(`{"model":"openai/gpt-4o-mini","max_tokens":null,"temperature":null,"messages":[{"role":"user","content":"hi"}]}`)
+	w := h.chat(`{"model":"openai/gpt-4o-mini","max_tokens" :  null ,"temperature":null,"messages":[{"role":"user","content":"hi"}]}`)
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"llmmeter/internal/money"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
+	"llmmeter/openrouter"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -282,4 +285,82 @@ func (h *harness) onlyEntryEventually(state outbox.State) outbox.Entry {
 	h.t.Helper()
 	waitFor(h.t, "the in-flight entry", func() bool { return len(h.entries(state)) == 1 })
 	return h.onlyEntry(state)
+}
+
+// TestRecordFillsTheLogLine pins what record tells the access log for each
+// kind of row: the request log's status, tokens reported or estimated, and
+// a cost only when it is final.
+func TestRecordFillsTheLogLine(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	cases := []struct {
+		name string
+		set  func(c *call)
+		want reqInfo
+	}{
+		// Reported usage and cost: final.
+		{"reported", func(c *call) {
+			c.summary.Usage = &openrouter.Usage{PromptTokens: 5, CompletionTokens: 6, TotalTokens: 11, Cost: nanos(42)}
+		}, reqInfo{Status: 200, HasUsage: true, Tokens: 11, Cost: 42, CostKnown: true, CostStatus: "reported"}},
+		// Usage reported, cost null: tokens are OpenRouter's, the cost is pending.
+		{"cost pending", func(c *call) {
+			c.summary.Usage = &openrouter.Usage{PromptTokens: 5, CompletionTokens: 6, TotalTokens: 11}
+		}, reqInfo{Status: 200, HasUsage: true, Tokens: 11, CostStatus: "pending"}},
+		// No usage at all: our estimate, labelled as such.
+		{"estimated", func(c *call) {}, reqInfo{Status: 200, HasUsage: true, Tokens: 111, TokensEstimated: true, CostStatus: "pending"}},
+		// A mid-stream 429: the row's status.
+		{"midstream", func(c *call) { c.summary.Err = &openrouter.StreamError{Code: "429"} },
+			reqInfo{Status: 429, HasUsage: true, Tokens: 111, TokensEstimated: true, CostStatus: "pending"}},
+		// No generation: no usage fields.
+		{"no generation", func(c *call) { c.summary = openrouter.Summary{}; c.upstreamErr = errors.New("x") }, reqInfo{Status: 502}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := baseCall()
+			c.requestID = fmt.Sprint("req_", i)
+			tc.set(c)
+			ri := &reqInfo{}
+			h.srv.record(context.WithValue(context.Background(), infoKey, ri), c)
+			got := reqInfo{Status: ri.Status, HasUsage: ri.HasUsage, Tokens: ri.Tokens, TokensEstimated: ri.TokensEstimated,
+				Cost: ri.Cost, CostKnown: ri.CostKnown, CostStatus: ri.CostStatus}
+			if got != tc.want {
+				t.Fatalf("\n got %+v\nwant %+v", got, tc.want)
+			}
+			if ri.Generation != c.summary.GenerationID || ri.UpstreamMs != 1000 || ri.TTFTMs != 120 {
+				t.Fatalf("timings %+v", ri)
+			}
+		})
+	}
+}
+
+// TestObserve: requests are counted by the model used ("none" without a
+// generation), status and code; latencies only when measured; tokens only
+// for final rows.
+func TestObserve(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	m := h.metrics
+	c := baseCall()
+	c.summary, c.upstreamDur, c.ttft = openrouter.Summary{}, 0, 0
+	b, st := c.rows(t0)
+	h.srv.observe(c, b, st)
+	if v := value(m.Requests.WithLabelValues("none", "success", "200")); v != 1 {
+		t.Fatalf("requests{none} = %v", v)
+	}
+	if series(m.UpstreamLatency) != 0 || series(m.TimeToFirstToken) != 0 || series(m.Tokens) != 0 {
+		t.Fatal("observed what was not measured")
+	}
+
+	c = baseCall()
+	c.summary.Usage = &openrouter.Usage{PromptTokens: 5, CompletionTokens: 6, Cost: nanos(1_000_000_000)}
+	b, st = c.rows(t0)
+	h.srv.observe(c, b, st)
+	if value(m.Requests.WithLabelValues("used/model", "success", "200")) != 1 || value(m.CostUSD.WithLabelValues("used/model")) != 1 ||
+		value(m.Tokens.WithLabelValues("used/model", "prompt")) != 5 || series(m.UpstreamLatency) != 1 || series(m.TimeToFirstToken) != 1 {
+		t.Fatal("a final row was not counted")
+	}
+	c.summary.Usage.Cost = nil
+	b, st = c.rows(t0)
+	h.srv.observe(c, b, st)
+	if value(m.Requests.WithLabelValues("used/model", "success", "200")) != 2 || value(m.Tokens.WithLabelValues("used/model", "prompt")) != 5 {
+		t.Fatal("a pending row was counted at request end")
+	}
 }
