@@ -347,13 +347,16 @@ func (o *Outbox) Kill(ctx context.Context, id int64, cause error) error {
 type Stats struct {
 	Ready, Pending, Dead int
 	OldestMs             int64 // age of the oldest ready or pending entry, 0 if none
-	OldestReadyMs        int64 // age of the oldest ready entry, 0 if none
+	// OldestReadyMs is how long the oldest ready entry has been ready (not
+	// since its in-flight entry was put, which can be a long stream ago), 0
+	// if none.
+	OldestReadyMs int64
 }
 
 // Stats reads the current depth.
 func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
-	rows, err := o.db.R.QueryContext(ctx, `SELECT state, count(*), min(created_at) FROM outbox GROUP BY state`)
+	rows, err := o.db.R.QueryContext(ctx, `SELECT state, count(*), min(created_at), min(updated_at) FROM outbox GROUP BY state`)
 	if err != nil {
 		return s, fmt.Errorf("outbox: stats: %w", err)
 	}
@@ -362,13 +365,13 @@ func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	for rows.Next() {
 		var st string
 		var n int
-		var oldest int64
-		if err := rows.Scan(&st, &n, &oldest); err != nil {
+		var oldest, oldestUpdate int64
+		if err := rows.Scan(&st, &n, &oldest, &oldestUpdate); err != nil {
 			return s, err
 		}
 		switch State(st) {
 		case Ready:
-			s.Ready, s.OldestReadyMs = n, max(now-oldest, 0)
+			s.Ready, s.OldestReadyMs = n, max(now-oldestUpdate, 0)
 		case Pending:
 			s.Pending = n
 		case Dead:

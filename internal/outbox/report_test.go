@@ -131,6 +131,37 @@ func TestStatsOldestReady(t *testing.T) {
 	if st.Ready != 1 || st.Pending != 1 || st.OldestReadyMs != 3000 || st.OldestMs != 63000 {
 		t.Fatalf("%+v", st)
 	}
+
+	// A stream's final rows replace its in-flight entry: they are ready
+	// from then on, however long the stream took (no false backlog).
+	o.PutInFlight("long", logBatch("long"), time.Now().Add(time.Hour))
+	advance(2 * time.Minute)
+	if err := o.Put(ctx, "long", Ready, logBatch("long")); err != nil {
+		t.Fatal(err)
+	}
+	advance(time.Second)
+	if st, _ := o.Stats(ctx); st.Ready != 2 || st.OldestReadyMs != 124000 {
+		t.Fatalf("%+v", st)
+	}
+	o.Delete(ctx, idsOf(t, o, "r"))
+	if st, _ := o.Stats(ctx); st.Ready != 1 || st.OldestReadyMs != 1000 {
+		t.Fatalf("a replaced in-flight entry counts as ready since %dms", st.OldestReadyMs)
+	}
+}
+
+func idsOf(t *testing.T, o *Outbox, key string) []int64 {
+	t.Helper()
+	es, err := o.ReadyBatch(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, e := range es {
+		if e.Key == key {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
 }
 
 // TestPutAll stores every item in one commit, replacing entries by key, and
