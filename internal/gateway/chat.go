@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"llmmeter/openrouter"
 )
@@ -104,9 +105,16 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 		return nil, badRequest("Could not read the request body.")
 	}
 	c.requestSize = int64(len(body))
+	if !utf8.Valid(body) {
+		// JSON is UTF-8 (RFC 8259); such bytes would go upstream verbatim.
+		return nil, badRequest("Request body is not valid UTF-8.")
+	}
 	var req openrouter.ChatRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, badRequest("Request body is not a valid chat completion request: %v", jsonProblem(err))
+	}
+	if err := screenExtra(req.Extra); err != nil {
+		return nil, err
 	}
 	for _, f := range []struct {
 		key string
@@ -130,20 +138,6 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 		c.model = req.Models[0]
 	}
 	return &req, nil
-}
-
-// jsonProblem describes a JSON error without echoing the body.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return "invalid JSON at byte " + strconv.FormatInt(syn.Offset, 10)
-	case errors.As(err, &typ):
-		return "field " + typ.Field + " has the wrong type"
-	default:
-		return "invalid JSON"
-	}
 }
 
 func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {

@@ -111,7 +111,7 @@ func upstreamError(up *openrouter.APIError) *apiError {
 		e.Type = "rate_limit_error"
 	case up.StatusCode == 408:
 		e.Type = "timeout_error"
-	case up.StatusCode >= 500:
+	case up.StatusCode >= 500 && up.StatusCode <= 599:
 		e.Type = "server_error"
 	default:
 		e.Type = "api_error"
@@ -121,6 +121,9 @@ func upstreamError(up *openrouter.APIError) *apiError {
 	}
 	if e.Code == "" {
 		e.Code = strconv.Itoa(e.Status)
+	}
+	if e.Message == "" { // a status without a text, e.g. 499
+		e.Message = "The upstream model provider answered HTTP " + strconv.Itoa(up.StatusCode) + "."
 	}
 	return e
 }

@@ -17,20 +17,26 @@ import (
 // reqInfo is what one request's log line says. The handler fills it in as it
 // learns things; the logging middleware writes it once at the end.
 type reqInfo struct {
-	ID          string
-	UserID      string
-	Model       string
-	Status      int
-	Generation  string
-	Stream      bool
-	UpstreamMs  int64
-	TTFTMs      int64
-	Tokens      int64
-	Cost        money.Nanos
-	CostStatus  string
-	ErrorCode   string
-	ClientGone  bool
-	ResponseLen int64
+	ID     string
+	UserID string
+	Model  string
+	// Status is the request log's status code once the call is recorded; the
+	// log line says the same as the row, which can differ from what went on
+	// the wire (a stream that failed after its 200).
+	Status     int
+	Generation string
+	Stream     bool
+	UpstreamMs int64
+	TTFTMs     int64
+	// HasUsage: the call has a usage row. TokensEstimated: its tokens are
+	// our local estimate until the generation record answers. CostKnown:
+	// its cost is final (reported by OpenRouter).
+	HasUsage, TokensEstimated, CostKnown bool
+	Tokens                               int64
+	Cost                                 money.Nanos
+	CostStatus                           string
+	ErrorCode                            string
+	ClientGone                           bool
 }
 
 type ctxKey int
@@ -114,9 +120,13 @@ func withRequest(log zerolog.Logger, simulated bool, next http.Handler) http.Han
 					writeError(sw, &apiError{Status: 500, Type: "server_error", Code: "internal_error", Message: "Internal error."})
 				}
 			}
-			status := sw.status
-			if status == 0 {
-				status = http.StatusOK
+			wire := sw.status
+			if wire == 0 {
+				wire = http.StatusOK
+			}
+			status := wire
+			if ri.Status != 0 {
+				status = ri.Status
 			}
 			ev := log.Info()
 			if status >= 500 && status != 560 { // 560: a function's own error, answered as designed
@@ -124,6 +134,9 @@ func withRequest(log zerolog.Logger, simulated bool, next http.Handler) http.Han
 			}
 			ev.Str("request_id", ri.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
 				Dur("latency_ms", time.Since(start)).Int64("bytes_out", sw.n)
+			if wire != status {
+				ev.Int("http_status", wire)
+			}
 			if cid := r.Header.Get("X-Request-Id"); cid != "" && len(cid) <= 128 {
 				ev.Str("client_request_id", cid)
 			}
@@ -132,8 +145,19 @@ func withRequest(log zerolog.Logger, simulated bool, next http.Handler) http.Han
 			}
 			if ri.Model != "" {
 				ev.Str("model", ri.Model).Bool("stream", ri.Stream).Str("generation_id", ri.Generation).
-					Int64("upstream_ms", ri.UpstreamMs).Int64("ttft_ms", ri.TTFTMs).Int64("tokens", ri.Tokens).
-					Str("cost_usd", ri.Cost.String()).Str("cost_status", ri.CostStatus)
+					Int64("upstream_ms", ri.UpstreamMs).Int64("ttft_ms", ri.TTFTMs)
+			}
+			if ri.HasUsage {
+				// Figures the row does not hold yet are labelled, or left out.
+				if ri.TokensEstimated {
+					ev.Int64("tokens_estimated", ri.Tokens)
+				} else {
+					ev.Int64("tokens", ri.Tokens)
+				}
+				if ri.CostKnown {
+					ev.Str("cost_usd", ri.Cost.String())
+				}
+				ev.Str("cost_status", ri.CostStatus)
 			}
 			if ri.ErrorCode != "" {
 				ev.Str("error_code", ri.ErrorCode)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"llmmeter/internal/config"
+	"llmmeter/internal/metrics"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
 	"llmmeter/openrouter"
@@ -21,21 +22,42 @@ func (s *Server) record(ctx context.Context, c *call) {
 	b, state := c.rows(s.opt.Now())
 	ri := info(ctx)
 	ri.Generation, ri.UpstreamMs, ri.TTFTMs, ri.ClientGone = c.summary.GenerationID, c.upstreamDur.Milliseconds(), c.ttft.Milliseconds(), c.clientGone
+	ri.Status = b.RequestLogs[0].StatusCode
 	if len(b.Usage) > 0 {
-		ri.Tokens, ri.Cost, ri.CostStatus = b.Usage[0].TotalTokens, b.Usage[0].Cost, string(b.Usage[0].CostStatus)
+		u := b.Usage[0]
+		ri.HasUsage, ri.Tokens, ri.TokensEstimated = true, u.TotalTokens, c.summary.Usage == nil
+		ri.Cost, ri.CostKnown, ri.CostStatus = u.Cost, state == outbox.Ready, string(u.CostStatus)
 		if state == outbox.Pending {
 			ri.CostStatus = "pending"
 		}
 	}
-	s.observe(c, b)
+	s.observe(c, b, state)
 	// The client may be gone; the rows must still be written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.opt.Outbox.Put(ctx, c.requestID, state, b); err != nil {
+	if err := s.opt.Outbox.PutAll(ctx, entries(c.requestID, b, state)...); err != nil {
 		s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Str("generation_id", c.summary.GenerationID).
 			Msg("ROWS LOST: the outbox refused a request's rows")
 	}
 }
+
+// entries are the outbox entries for a request's rows. When the usage row
+// waits for the generation record (up to minutes), the request log and the
+// activity row are final already: they go out at once, so the portal shows
+// the call, and the usage row waits on its own under a key of its own. Both
+// are put in one transaction, which also replaces the in-flight entry.
+func entries(requestID string, b store.Batch, state outbox.State) []outbox.Item {
+	if state != outbox.Pending {
+		return []outbox.Item{{Key: requestID, State: state, Batch: b}}
+	}
+	return []outbox.Item{
+		{Key: requestID, State: outbox.Ready, Batch: store.Batch{RequestLogs: b.RequestLogs, Activity: b.Activity}},
+		{Key: usageKey(requestID), State: outbox.Pending, Batch: store.Batch{Usage: b.Usage}},
+	}
+}
+
+// usageKey is the outbox key of a request's usage row when it waits apart.
+func usageKey(requestID string) string { return requestID + "/usage" }
 
 // inFlightLease is how long an in-flight entry is left alone by the
 // resolver; longer than any stream, shorter than anyone's patience.
@@ -164,8 +186,10 @@ func clientIP(r *http.Request, policy string) string {
 }
 
 // observe counts the call in the service's metrics. The model label is the
-// model OpenRouter used, never the caller's free text.
-func (s *Server) observe(c *call, b store.Batch) {
+// model OpenRouter used, never the caller's free text. Tokens and cost are
+// counted here only when the row is final (state ready); a pending row is
+// counted by the Resolver when it settles, with the figures the row keeps.
+func (s *Server) observe(c *call, b store.Batch, state outbox.State) {
 	m := s.opt.Metrics
 	model := "none"
 	if c.summary.Model != "" {
@@ -179,10 +203,14 @@ func (s *Server) observe(c *call, b store.Batch) {
 	if c.ttft > 0 {
 		m.TimeToFirstToken.WithLabelValues(model).Observe(c.ttft.Seconds())
 	}
-	if len(b.Usage) == 0 {
+	if len(b.Usage) == 0 || state != outbox.Ready {
 		return
 	}
-	u := b.Usage[0]
+	countUsage(m, model, b.Usage[0])
+}
+
+// countUsage adds a final usage row to the token and cost counters.
+func countUsage(m *metrics.Metrics, model string, u store.Usage) {
 	m.Tokens.WithLabelValues(model, "prompt").Add(float64(u.PromptTokens))
 	m.Tokens.WithLabelValues(model, "completion").Add(float64(u.CompletionTokens))
 	m.Tokens.WithLabelValues(model, "cached").Add(float64(u.CachedTokens))

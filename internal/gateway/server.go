@@ -80,6 +80,14 @@ func (s *Server) Handler() http.Handler {
 	}))
 	mux.Handle("GET /readyz", http.HandlerFunc(s.ready))
 	mux.Handle("GET /metrics", s.opt.Metrics.Handler())
+	// Our paths answer a wrong method with 405 and Allow, not 404: the
+	// endpoint exists, the method is what is wrong. (GET patterns take HEAD.)
+	for path, allow := range map[string]string{
+		"/v1/chat/completions": "POST", "/v1/models": "GET, HEAD",
+		"/healthz": "GET, HEAD", "/readyz": "GET, HEAD", "/metrics": "GET, HEAD",
+	} {
+		mux.Handle(path, methodNotAllowed(s.opt.Log, allow))
+	}
 	for pattern, h := range s.opt.Extra {
 		mux.Handle(pattern, h)
 	}
@@ -111,4 +119,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// methodNotAllowed answers 405 in OpenAI's error shape, naming the allowed
+// methods in the Allow header and the message.
+func methodNotAllowed(log zerolog.Logger, allow string) http.Handler {
+	return serve(log, func(w http.ResponseWriter, r *http.Request) error {
+		return &apiError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
+			Message: "Method " + r.Method + " is not allowed on " + r.URL.Path + "; use " + allow + ".", Headers: map[string]string{"Allow": allow}}
+	})
 }

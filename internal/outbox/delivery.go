@@ -43,6 +43,8 @@ type Delivery struct {
 	MaxBackoff         time.Duration // default 30s
 	ResolveEvery       time.Duration // how often pending entries are looked at; default 500ms
 	ResolveConcurrency int           // default 8
+
+	warnedAt time.Time // last backlog warning; read and written by the ship loop only
 }
 
 func (d *Delivery) defaults() {
@@ -263,15 +265,29 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// report refreshes the outbox depth and logs it while there is a backlog.
+const (
+	// backlogAfter is the age at which a ready entry counts as a backlog:
+	// in the normal flow one ships within milliseconds.
+	backlogAfter = 5 * time.Second
+	// backlogWarnEvery spaces the backlog warnings.
+	backlogWarnEvery = time.Minute
+)
+
+// report refreshes the outbox depth and warns of a real backlog: ready
+// entries the store has not taken within backlogAfter, or dead entries
+// waiting for an operator. Pending entries wait for OpenRouter's generation
+// record by design and are no backlog. The warning repeats at most once per
+// backlogWarnEvery (on the outbox's clock), however long the backlog lasts.
 func (d *Delivery) report(ctx context.Context) {
 	st, err := d.Outbox.Stats(ctx)
-	if err != nil || st.OldestMs < 5_000 { // a backlog, not the normal flow
+	if err != nil || (st.OldestReadyMs < backlogAfter.Milliseconds() && st.Dead == 0) {
 		return
 	}
-	ev := d.Log.Info()
-	if st.OldestMs > 60_000 {
-		ev = d.Log.Warn()
+	now := d.Outbox.now()
+	if !d.warnedAt.IsZero() && now.Sub(d.warnedAt) < backlogWarnEvery {
+		return
 	}
-	ev.Int("ready", st.Ready).Int("pending", st.Pending).Int("dead", st.Dead).Int64("oldest_ms", st.OldestMs).Msg("outbox backlog")
+	d.warnedAt = now
+	d.Log.Warn().Int("ready", st.Ready).Int("pending", st.Pending).Int("dead", st.Dead).
+		Int64("oldest_ready_ms", st.OldestReadyMs).Msg("outbox backlog")
 }

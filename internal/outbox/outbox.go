@@ -73,12 +73,24 @@ type Outbox struct {
 	notify chan struct{}
 }
 
+// putReq is one caller's entries, committed in one transaction.
 type putReq struct {
+	rows []putRow
+	errc chan error // nil for PutInFlight
+}
+
+type putRow struct {
 	key       string
 	state     State
 	body      []byte
-	notBefore int64      // ms; a pending entry is not resolved before it
-	errc      chan error // nil for PutAsync
+	notBefore int64 // ms; a pending entry is not resolved before it
+}
+
+// Item is one entry of a PutAll.
+type Item struct {
+	Key   string
+	State State
+	Batch store.Batch
 }
 
 // Open opens or creates the outbox in file and starts its committer.
@@ -125,11 +137,22 @@ func (o *Outbox) Notify() <-chan struct{} { return o.notify }
 // Put stores b under key in state, replacing any entry with that key, and
 // returns once the entry is durable.
 func (o *Outbox) Put(ctx context.Context, key string, state State, b store.Batch) error {
-	body, err := json.Marshal(b)
-	if err != nil {
-		return fmt.Errorf("outbox: encode %s: %w", key, err)
+	return o.PutAll(ctx, Item{Key: key, State: state, Batch: b})
+}
+
+// PutAll stores items as Put would, all in one transaction: either every
+// item is durable or none is. A request whose rows go out as two entries
+// (one ready, one pending) replaces its in-flight entry with both at once,
+// so a crash in between can neither lose nor double a row.
+func (o *Outbox) PutAll(ctx context.Context, items ...Item) error {
+	req := putReq{rows: make([]putRow, len(items)), errc: make(chan error, 1)}
+	for i, it := range items {
+		body, err := json.Marshal(it.Batch)
+		if err != nil {
+			return fmt.Errorf("outbox: encode %s: %w", it.Key, err)
+		}
+		req.rows[i] = putRow{key: it.Key, state: it.State, body: body}
 	}
-	req := putReq{key: key, state: state, body: body, errc: make(chan error, 1)}
 	select {
 	case <-o.done:
 		return ErrClosed
@@ -153,7 +176,7 @@ func (o *Outbox) PutInFlight(key string, b store.Batch, notBefore time.Time) {
 	}
 	select {
 	case <-o.done:
-	case o.puts <- putReq{key: key, state: Pending, body: body, notBefore: notBefore.UnixMilli()}:
+	case o.puts <- putReq{rows: []putRow{{key: key, state: Pending, body: body, notBefore: notBefore.UnixMilli()}}}:
 	}
 }
 
@@ -210,9 +233,11 @@ func (o *Outbox) commit(group []putReq) {
 			return err
 		}
 		defer stmt.Close()
-		for _, r := range group {
-			if _, err := stmt.Exec(r.key, string(r.state), r.body, r.notBefore, now, now); err != nil {
-				return err
+		for _, req := range group {
+			for _, r := range req.rows {
+				if _, err := stmt.Exec(r.key, string(r.state), r.body, r.notBefore, now, now); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -220,20 +245,26 @@ func (o *Outbox) commit(group []putReq) {
 	if err != nil {
 		err = fmt.Errorf("outbox: commit: %w", err)
 	}
-	if err == nil {
-		o.depth.Add(int64(len(group))) // replacements overcount until the next Stats
-	}
-	wake := false
-	for _, r := range group {
-		if r.errc != nil {
-			r.errc <- err
+	wake, n := false, 0
+	for _, req := range group {
+		for _, r := range req.rows {
+			wake = wake || r.state == Ready
 		}
-		wake = wake || r.state == Ready
+		n += len(req.rows)
+	}
+	if err == nil {
+		o.depth.Add(int64(n)) // replacements overcount until the next Stats
 	}
 	if err == nil && wake {
+		// Before the callers hear back: once Put returns, the wake-up is there.
 		select {
 		case o.notify <- struct{}{}:
 		default:
+		}
+	}
+	for _, req := range group {
+		if req.errc != nil {
+			req.errc <- err
 		}
 	}
 }
@@ -316,12 +347,16 @@ func (o *Outbox) Kill(ctx context.Context, id int64, cause error) error {
 type Stats struct {
 	Ready, Pending, Dead int
 	OldestMs             int64 // age of the oldest ready or pending entry, 0 if none
+	// OldestReadyMs is how long the oldest ready entry has been ready (not
+	// since its in-flight entry was put, which can be a long stream ago), 0
+	// if none.
+	OldestReadyMs int64
 }
 
 // Stats reads the current depth.
 func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
-	rows, err := o.db.R.QueryContext(ctx, `SELECT state, count(*), min(created_at) FROM outbox GROUP BY state`)
+	rows, err := o.db.R.QueryContext(ctx, `SELECT state, count(*), min(created_at), min(updated_at) FROM outbox GROUP BY state`)
 	if err != nil {
 		return s, fmt.Errorf("outbox: stats: %w", err)
 	}
@@ -330,13 +365,13 @@ func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 	for rows.Next() {
 		var st string
 		var n int
-		var oldest int64
-		if err := rows.Scan(&st, &n, &oldest); err != nil {
+		var oldest, oldestUpdate int64
+		if err := rows.Scan(&st, &n, &oldest, &oldestUpdate); err != nil {
 			return s, err
 		}
 		switch State(st) {
 		case Ready:
-			s.Ready = n
+			s.Ready, s.OldestReadyMs = n, max(now-oldestUpdate, 0)
 		case Pending:
 			s.Pending = n
 		case Dead:

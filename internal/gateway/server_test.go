@@ -1,0 +1,327 @@
+package gateway
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"llmmeter/internal/outbox"
+	"llmmeter/openrouter/openroutertest"
+)
+
+// TestAccessLogFields: one line per request with the request id the client
+// saw, the caller's own request id when short enough, and never the
+// credential or the message text.
+func TestAccessLogFields(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "secret prompt text")))
+	r.Header.Set("Authorization", "Bearer sk-very-secret")
+	r.Header.Set("X-Request-Id", "client-42")
+	w := httptest.NewRecorder()
+	h.handler.ServeHTTP(w, r)
+	l := h.accessLine()
+	g := h.sim.Ledger()[0]
+	want := map[string]any{"level": "info", "request_id": w.Header().Get("X-Request-Id"), "method": "POST", "path": "/v1/chat/completions",
+		"status": float64(200), "user": testUser, "model": simModel, "stream": true, "generation_id": g.ID,
+		"client_request_id": "client-42", "bytes_out": float64(w.Body.Len()), "cost_status": "reported"}
+	for k, v := range want {
+		if l[k] != v {
+			t.Errorf("%s = %v, want %v", k, l[k], v)
+		}
+	}
+	if !strings.HasPrefix(w.Header().Get("X-Request-Id"), "req_") {
+		t.Errorf("request id %q", w.Header().Get("X-Request-Id"))
+	}
+	for _, k := range []string{"upstream_ms", "ttft_ms", "latency_ms"} {
+		if _, ok := l[k]; !ok {
+			t.Errorf("%s missing", k)
+		}
+	}
+	for _, k := range []string{"http_status", "client_gone", "error_code", "tokens_estimated"} {
+		if _, ok := l[k]; ok {
+			t.Errorf("%s present: %v", k, l[k])
+		}
+	}
+	all := h.log.b.String()
+	if strings.Contains(all, "sk-very-secret") || strings.Contains(all, "secret prompt") {
+		t.Fatal("a credential or message text reached the log")
+	}
+
+	// A client request id longer than 128 bytes is not logged.
+	r = httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	r.Header.Set("X-Request-Id", strings.Repeat("x", 129))
+	h.handler.ServeHTTP(httptest.NewRecorder(), r)
+	if l := h.accessLine(); l["client_request_id"] != nil || l["model"] != nil || l["user"] != nil {
+		t.Errorf("healthz line %v", l)
+	}
+}
+
+// TestAccessLogLevelAndErrors: a 5xx is logged as an error (Convex's 560,
+// a function's own error answered as designed, is not); a handler's error
+// code is logged; a panic becomes a 500 in OpenAI's shape.
+func TestAccessLogLevelAndErrors(t *testing.T) {
+	h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) {
+		o.Extra = map[string]http.Handler{
+			"/x/500":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }),
+			"/x/560":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(560) }),
+			"/x/499":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(499) }),
+			"/x/panic": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }),
+			"/x/late": serve(o.Log, func(w http.ResponseWriter, r *http.Request) error {
+				io.WriteString(w, "partial")
+				return &apiError{Status: 502, Type: "server_error", Code: "late", Message: "too late", Cause: errors.New("cause")}
+			}),
+		}
+	})
+	for _, c := range []struct {
+		path, level string
+		status      int
+	}{
+		{"/x/500", "error", 500},
+		{"/x/560", "info", 560},
+		{"/x/499", "info", 499},
+	} {
+		h.do(http.MethodGet, c.path, "")
+		if l := h.accessLine(); l["level"] != c.level || l["status"] != float64(c.status) {
+			t.Errorf("%s: %v", c.path, l)
+		}
+	}
+
+	w := h.do(http.MethodGet, "/x/panic", "")
+	if typ, code, _ := apiErr(t, w); w.Code != 500 || typ != "server_error" || code != "internal_error" {
+		t.Fatalf("panic answered %d %s", w.Code, w.Body)
+	}
+	if len(h.log.lines(t, "handler panicked")) != 1 || h.accessLine()["status"] != float64(500) {
+		t.Fatal("panic not logged")
+	}
+
+	// An error after the response began: nothing more is written, the code is logged.
+	w = h.do(http.MethodGet, "/x/late", "")
+	if w.Code != 200 || w.Body.String() != "partial" {
+		t.Fatalf("late error rewrote the response: %d %q", w.Code, w.Body)
+	}
+	if l := h.accessLine(); l["error_code"] != "late" {
+		t.Fatalf("line %v", l)
+	}
+	if len(h.log.lines(t, "too late")) != 1 {
+		t.Fatal("the cause of a 5xx is not logged")
+	}
+}
+
+// TestAbortHandlerPanicPropagates: http.ErrAbortHandler is net/http's way
+// to abort a response; it is passed on, not turned into a 500.
+func TestAbortHandlerPanicPropagates(t *testing.T) {
+	h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) {
+		o.Extra = map[string]http.Handler{"/abort": http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })}
+	})
+	defer func() {
+		if p := recover(); p != http.ErrAbortHandler {
+			t.Fatalf("recovered %v", p)
+		}
+	}()
+	h.do(http.MethodGet, "/abort", "")
+	t.Fatal("no panic")
+}
+
+// TestRefusals: requests refused before going upstream record nothing.
+func TestRefusals(t *testing.T) {
+	t.Run("no credential", func(t *testing.T) {
+		h := newHarness(t, openroutertest.Options{})
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(false, "hi")))
+		w := httptest.NewRecorder()
+		h.handler.ServeHTTP(w, r)
+		if typ, code, _ := apiErr(t, w); w.Code != 401 || typ != "authentication_error" || code != "missing_api_key" {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		h.assertNothingHappened()
+	})
+	t.Run("body too large", func(t *testing.T) {
+		h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) { o.MaxBodyBytes = 64 })
+		w := h.chat(chatBody(false, strings.Repeat("long ", 40)))
+		if _, code, msg := apiErr(t, w); w.Code != 413 || code != "request_too_large" || !strings.Contains(msg, "64 bytes") {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		h.assertNothingHappened()
+	})
+	t.Run("outbox full", func(t *testing.T) {
+		h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) { o.MaxOutbox = 1 })
+		if w := h.chat(chatBody(false, "first")); w.Code != 200 {
+			t.Fatal(w.Code)
+		}
+		w := h.chat(chatBody(false, "second"))
+		if _, code, _ := apiErr(t, w); w.Code != 503 || code != "accounting_backlog" || w.Header().Get("Retry-After") != "5" {
+			t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
+		}
+		if n := len(h.sim.Ledger()); n != 1 {
+			t.Fatalf("%d calls went upstream", n)
+		}
+		if len(h.log.lines(t, "OUTBOX FULL: refusing new calls until the store takes the backlog (see /readyz)")) != 1 {
+			t.Fatal("not said loudly")
+		}
+	})
+	t.Run("conversation id too long", func(t *testing.T) {
+		h := newHarness(t, openroutertest.Options{})
+		w := h.chat(`{"model":"m","conversation_id":"` + strings.Repeat("c", 129) + `","messages":[{"role":"user","content":"x"}]}`)
+		if _, _, msg := apiErr(t, w); w.Code != 400 || !strings.Contains(msg, "conversation_id must be a string of at most 128") {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		h.assertNothingHappened()
+	})
+}
+
+// TestOurIDsAreKeptAndNotForwarded: conversation_id and message_id land on
+// the usage row; the model falls back to the first of models.
+func TestOurIDsAreKeptAndNotForwarded(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	w := h.chat(`{"models":["` + simModel + `"],"conversation_id":"` + strings.Repeat("c", 128) + `","message_id":"m1","messages":[{"role":"user","content":"x"}]}`)
+	if w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	e := h.onlyEntry(outbox.Ready)
+	u := e.Batch.Usage[0]
+	if u.ConversationID != strings.Repeat("c", 128) || u.MessageID != "m1" || u.Model != simModel || u.Stream {
+		t.Fatalf("usage %+v", u)
+	}
+	if e.Batch.RequestLogs[0].RequestSize != int64(len(`{"models":["`+simModel+`"],"conversation_id":"`+strings.Repeat("c", 128)+`","message_id":"m1","messages":[{"role":"user","content":"x"}]}`)) {
+		t.Fatalf("request size %d", e.Batch.RequestLogs[0].RequestSize)
+	}
+	if e.Batch.RequestLogs[0].IPAddress != "127.0.0.1" || e.Batch.RequestLogs[0].UserID != testUser {
+		t.Fatalf("log %+v", e.Batch.RequestLogs[0])
+	}
+}
+
+// sseEvents splits a stream body into its events.
+func sseEvents(t *testing.T, body string) []string {
+	t.Helper()
+	if !strings.HasSuffix(body, "\n\n") {
+		t.Fatalf("stream does not end with a blank line: %q", body[max(0, len(body)-80):])
+	}
+	return strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n")
+}
+
+// TestStreamForwarding pins what a streamed response carries: SSE headers,
+// the generation id, comments and chunks as they came, malformed chunks
+// dropped, and [DONE] once, last, after the rows are durable.
+func TestStreamForwarding(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{AnswerTokens: 20})
+	w := h.chat(chatBody(true, "hi [sim:malformed after=3]"))
+	if w.Code != 200 || w.Header().Get("Content-Type") != "text/event-stream" || w.Header().Get("Cache-Control") != "no-cache" ||
+		w.Header().Get("X-Accel-Buffering") != "no" || w.Header().Get("X-Generation-Id") != h.sim.Ledger()[0].ID {
+		t.Fatalf("%d %v", w.Code, w.Header())
+	}
+	evs := sseEvents(t, w.Body.String())
+	comments, chunks := 0, 0
+	for i, ev := range evs {
+		switch {
+		case strings.HasPrefix(ev, ": "):
+			comments++
+		case ev == "data: [DONE]":
+			if i != len(evs)-1 {
+				t.Fatalf("[DONE] at %d of %d", i, len(evs))
+			}
+		case strings.HasPrefix(ev, "data: "):
+			if !json.Valid([]byte(strings.TrimPrefix(ev, "data: "))) {
+				t.Fatalf("malformed chunk forwarded: %q", ev)
+			}
+			chunks++
+		default:
+			t.Fatalf("event %q", ev)
+		}
+	}
+	if comments == 0 || chunks < 20 || evs[len(evs)-1] != "data: [DONE]" {
+		t.Fatalf("%d comments, %d chunks, last %q", comments, chunks, evs[len(evs)-1])
+	}
+	e := h.onlyEntry(outbox.Ready)
+	if rl := e.Batch.RequestLogs[0]; rl.ResponseSize != int64(w.Body.Len()) || rl.Status != "success" {
+		t.Fatalf("request log %+v, body %d bytes", rl, w.Body.Len())
+	}
+}
+
+// TestBrokenStream: when the upstream drops the connection mid-stream the
+// client gets OpenRouter's mid-stream error chunk (code 502, finish_reason
+// error) and no [DONE]; the row says 502 upstream_stream_broken.
+func TestBrokenStream(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	w := h.chat(chatBody(true, "hi [sim:disconnect after=3]"))
+	evs := sseEvents(t, w.Body.String())
+	last := evs[len(evs)-1]
+	var chunk struct {
+		ID    string `json:"id"`
+		Error struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+		Choices []struct {
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(last, "data: ")), &chunk); err != nil {
+		t.Fatalf("last event %q: %v", last, err)
+	}
+	if chunk.Error.Code != 502 || chunk.ID == "" || len(chunk.Choices) != 1 || chunk.Choices[0].FinishReason != "error" || strings.Contains(w.Body.String(), "[DONE]") {
+		t.Fatalf("last event %q", last)
+	}
+	logs := h.onlyEntry(outbox.Ready).Batch.RequestLogs
+	if len(logs) != 1 || logs[0].StatusCode != 502 || logs[0].ErrorType != "upstream_stream_broken" || logs[0].ResponseSize != int64(w.Body.Len()) {
+		t.Fatalf("logs %+v", logs)
+	}
+	if l := h.accessLine(); l["status"] != float64(502) || l["http_status"] != float64(200) || l["level"] != "error" {
+		t.Fatalf("access line %v", l)
+	}
+}
+
+// TestModelsEndpoint: the model list in OpenAI's shape, cached.
+func TestModelsEndpoint(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	w := h.do(http.MethodGet, "/v1/models", "")
+	var v struct {
+		Object string `json:"object"`
+		Data   []struct {
+			ID, Object, OwnedBy string
+			Pricing             map[string]any `json:"pricing"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || w.Code != 200 || v.Object != "list" || len(v.Data) != len(openroutertest.DefaultModels()) {
+		t.Fatalf("%d %s %v", w.Code, w.Body, err)
+	}
+	if v.Data[0].Object != "model" || v.Data[0].ID == "" || len(v.Data[0].Pricing) == 0 {
+		t.Fatalf("%+v", v.Data[0])
+	}
+	h.sim.Close() // cached: still served
+	if w := h.do(http.MethodGet, "/v1/models", ""); w.Code != 200 {
+		t.Fatalf("cached list: %d", w.Code)
+	}
+
+	cold := newHarness(t, openroutertest.Options{})
+	cold.sim.Close()
+	w = cold.do(http.MethodGet, "/v1/models", "")
+	if _, code, _ := apiErr(t, w); w.Code != 502 || code != "upstream_unreachable" {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+}
+
+// TestHealthAndReadiness: /healthz always answers; /readyz follows the
+// store and shows the outbox.
+func TestHealthAndReadiness(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	if w := h.do(http.MethodGet, "/healthz", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"ok"`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	w := h.do(http.MethodGet, "/readyz", "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"ready"`) || !strings.Contains(w.Body.String(), `"outbox"`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	down := newHarnessWith(t, openroutertest.Options{}, func(o *Options) { o.Store = pingStore{err: errors.New("down")}; o.Simulated = true })
+	w = down.do(http.MethodGet, "/readyz", "")
+	if w.Code != 503 || !strings.Contains(w.Body.String(), `"store":"unreachable"`) || !strings.Contains(w.Body.String(), `"upstream":"simulator"`) ||
+		w.Header().Get("X-Upstream") != "simulator" {
+		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
+	}
+	if w := h.do(http.MethodGet, "/metrics", ""); w.Code != 200 || !bufio.NewScanner(w.Body).Scan() {
+		t.Fatalf("metrics %d", w.Code)
+	}
+}
