@@ -175,7 +175,12 @@ type service struct {
 }
 
 func newService(t *testing.T, env []string) *service {
-	s := &service{t: t, addr: freeAddr(t), logPath: filepath.Join(t.TempDir(), "service.log"), up: make(chan struct{})}
+	logDir := t.TempDir()
+	if d := os.Getenv("FAULTS_LOGS"); d != "" { // keep the service logs for a look afterwards
+		logDir = filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_"))
+		os.MkdirAll(logDir, 0o755)
+	}
+	s := &service{t: t, addr: freeAddr(t), logPath: filepath.Join(logDir, "service.log"), up: make(chan struct{})}
 	s.env = append(os.Environ(), "LISTEN_ADDR="+s.addr, "APP_ENV=development", "LOG_LEVEL=info", "JOBS_ENABLED=false",
 		"OPENROUTER_API_KEY="+simKey, "CLERK_ISSUER=", "PPROF_ADDR=", "PORTAL_DIR="+filepath.Join(t.TempDir(), "noportal"))
 	s.env = append(s.env, env...)

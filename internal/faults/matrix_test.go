@@ -34,7 +34,7 @@ type size struct {
 }
 
 var (
-	short = size{calls: 40, conc: 8, kills: 2, sigterm: 12, outage: 1500 * time.Millisecond, pace: 100 * time.Millisecond, stall: 600 * time.Millisecond, settle: 20 * time.Second}
+	short = size{calls: 40, conc: 8, kills: 2, sigterm: 12, outage: 1500 * time.Millisecond, pace: 100 * time.Millisecond, stall: 600 * time.Millisecond, settle: 45 * time.Second}
 	full  = size{calls: 2000, conc: 32, kills: 6, sigterm: 40, outage: 30 * time.Second, pace: 40 * time.Millisecond, stall: 1500 * time.Millisecond, settle: 3 * time.Minute}
 )
 
@@ -413,7 +413,9 @@ func scenarioConvexKill(t *testing.T, sz size, be backend) Result {
 	d := newDriver(r.svc, sz.conc, sz.pace)
 	n := int((2*sz.outage + 3*time.Second) / sz.pace)
 	done := make(chan []Call)
-	go func() { done <- d.run(context.Background(), specs("c", n, mixed, sz.stall)) }()
+	// Stalls as long as the outage, so that calls made before it are still
+	// open when the service is killed in its middle.
+	go func() { done <- d.run(context.Background(), specs("c", n, mixed, sz.outage)) }()
 	time.Sleep(time.Second)
 	if err := r.proxy.Set(Refuse); err != nil {
 		t.Fatal(err)
