@@ -413,9 +413,9 @@ func scenarioConvexKill(t *testing.T, sz size, be backend) Result {
 	d := newDriver(r.svc, sz.conc, sz.pace)
 	n := int((2*sz.outage + 3*time.Second) / sz.pace)
 	done := make(chan []Call)
-	// Stalls as long as the outage, so that calls made before it are still
-	// open when the service is killed in its middle.
-	go func() { done <- d.run(context.Background(), specs("c", n, mixed, sz.outage)) }()
+	// Stalls twice as long as the outage, so that calls made before it are
+	// still open when the service is killed in its middle.
+	go func() { done <- d.run(context.Background(), specs("c", n, mixed, 2*sz.outage)) }()
 	time.Sleep(time.Second)
 	if err := r.proxy.Set(Refuse); err != nil {
 		t.Fatal(err)
