@@ -44,8 +44,8 @@ func (m Mode) String() string {
 
 // Proxy is a switchable TCP proxy on a fixed loopback address, for putting
 // in front of a backend (the Convex test backend) whose data must survive
-// the "outage". Switching away from Pass cuts the connections it was
-// passing, so no pooled connection carries on through an outage.
+// the "outage". Switching modes cuts the open connections, so no pooled
+// connection carries the old mode on (through an outage, or past its end).
 type Proxy struct {
 	target string
 	addr   string
@@ -84,8 +84,8 @@ func (p *Proxy) Mode() Mode {
 	return p.mode
 }
 
-// Set switches the mode. Leaving Pass cuts the open connections; leaving
-// Refuse listens again on the same address.
+// Set switches the mode. It cuts the open connections; leaving Refuse
+// listens again on the same address.
 func (p *Proxy) Set(m Mode) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -95,10 +95,10 @@ func (p *Proxy) Set(m Mode) error {
 	if m == p.mode {
 		return nil
 	}
-	if p.mode == Pass {
-		for c := range p.conns {
-			reset(c)
-		}
+	// Every open connection belongs to the old mode (a kept-alive one
+	// would go on answering 503, or passing): cut them all.
+	for c := range p.conns {
+		reset(c)
 	}
 	switch {
 	case m == Refuse && p.ln != nil:
