@@ -15,7 +15,9 @@
 //
 // `go test ./internal/faults/` runs the short matrix (tens of calls per
 // scenario); FAULTS=full (`make faults`) runs the full one and fails on
-// any loss. The package code is the proxy and the reconciliation; the
+// any loss; FAULTS_BOTH=1 runs the short one on both engines,
+// FAULTS_LOGS=dir keeps the service logs, FAULTS_REPORT=file writes the
+// table. The package code is the proxy and the reconciliation; the
 // harness is in the tests. The Convex "kill" is the proxy refusing
 // connections: the test backend keeps its data in memory, so killing its
 // process would lose what the run must reconcile.
