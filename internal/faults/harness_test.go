@@ -77,6 +77,21 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// fixedAddr is a free loopback address below the ephemeral port range
+// (32768 and up on Linux), so that no outgoing connection takes the port
+// while the service is down between a kill and its restart.
+func fixedAddr(t *testing.T) string {
+	t.Helper()
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
+	return freeAddr(t)
+}
+
 // proc is a child process; it dies with the test binary (Pdeathsig).
 type proc struct {
 	cmd    *exec.Cmd
@@ -180,7 +195,7 @@ func newService(t *testing.T, env []string) *service {
 		logDir = filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_"))
 		os.MkdirAll(logDir, 0o755)
 	}
-	s := &service{t: t, addr: freeAddr(t), logPath: filepath.Join(logDir, "service.log"), up: make(chan struct{})}
+	s := &service{t: t, addr: fixedAddr(t), logPath: filepath.Join(logDir, "service.log"), up: make(chan struct{})}
 	s.env = append(os.Environ(), "LISTEN_ADDR="+s.addr, "APP_ENV=development", "LOG_LEVEL=info", "JOBS_ENABLED=false",
 		"OPENROUTER_API_KEY="+simKey, "CLERK_ISSUER=", "PPROF_ADDR=", "PORTAL_DIR="+filepath.Join(t.TempDir(), "noportal"))
 	s.env = append(s.env, env...)
