@@ -338,8 +338,8 @@ func scenarioTmpfs(t *testing.T, sz size, be *backend) Result {
 	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
 	// An entry can stay pending after the disk was full (seen on this
 	// branch); do not wait the whole settle time for it in the short run.
-	if sz.settle > 15*time.Second && os.Getenv("FAULTS") != "full" {
-		sz.settle = 15 * time.Second
+	if sz.settle > 5*time.Second && os.Getenv("FAULTS") != "full" {
+		sz.settle = 5 * time.Second
 	}
 	r := newRig(t, "tmpfs", rigOpts{sz: sz, be: be, dataDir: dir})
 	var fs syscall.Statfs_t
