@@ -303,7 +303,26 @@ func scenarioUpstream(t *testing.T, sz size, be *backend) Result {
 	r := newRig(t, "upstream", rigOpts{sz: sz, be: be, faultRate: 0.1})
 	d := newDriver(r.svc, sz.conc, 0)
 	n := sz.calls * 3 / 2 // at 10 %, enough calls to meet most kinds
-	return r.finish(d.run(context.Background(), specs("u", n, mixed, sz.stall)))
+	sp := specs("u", n, mixed, sz.stall)
+	// A few faults asked for by name, so that even the short run meets the
+	// ones issue 12 names: a plain call cut by an upstream disconnect, a
+	// mid-stream rate_limit_exceeded, a provider error in a 200.
+	for i, dir := range []struct {
+		shape  string
+		stream bool
+		text   string
+	}{
+		{"plain-disconnect", false, "[sim:disconnect after=3]"},
+		{"plain-disconnect", false, "[sim:disconnect after=3]"},
+		{"stream-disconnect", true, "[sim:disconnect after=3]"},
+		{"stream-ratelimit", true, "[sim:midstream after=3 code=429 string_code=1]"},
+		{"stream-ratelimit", true, "[sim:midstream after=3 code=429 string_code=1]"},
+		{"plain-provider-error", false, "[sim:provider_error]"},
+	} {
+		id := fmt.Sprintf("ud-%d", i)
+		sp = append(sp, spec{id: id, shape: dir.shape, stream: dir.stream, text: "call " + id + " " + dir.text})
+	}
+	return r.finish(d.run(context.Background(), sp))
 }
 
 // scenarioSigterm: SIGTERM with SHUTDOWN_TIMEOUT=1s while stalled calls
