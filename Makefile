@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-go fuzz test-convex vet bench portal test-portal e2e-portal
+.PHONY: run build test test-go fuzz test-convex vet bench portal test-portal e2e-portal faults
 
 ## run: start the service on the embedded store (simulated upstream without OPENROUTER_API_KEY);
 ## builds the admin portal first when it is missing (the service runs without it if npm fails)
@@ -58,3 +58,9 @@ bench:
 		-bench='^Benchmark(RollupRecompute|AdminFunctions)$$' ./jobs/ ./internal/store/sqlitestore/ | tee bench-go.txt
 	$(GO) test -run='^$$' -timeout 10m -benchtime=20000x -bench='^BenchmarkOutboxToStore$$' ./internal/outbox/ | tee -a bench-go.txt
 	$(GO) run ./cmd/llmbench -gobench bench-go.txt -out bench-results.md
+
+## faults: the full fault matrix of issue 12 (kill -9, Convex outages, upstream faults, SIGTERM,
+## a full disk) on both engines; writes faults-results.md and fails on any loss. The short matrix
+## runs in `make test` (go test ./internal/faults/).
+faults: convex/node_modules/.installed
+	FAULTS=full FAULTS_REPORT=$(CURDIR)/faults-results.md $(GO) test -count=1 -v -timeout 90m -run '^TestFaultMatrix$$' ./internal/faults/

@@ -1,6 +1,7 @@
 // Command llmmeter runs the service: the OpenAI-compatible gateway in front
 // of OpenRouter, recording every call. `llmmeter simulate` runs the
-// OpenRouter simulator on its own, for demos and benchmarks.
+// OpenRouter simulator on its own, for demos, benchmarks and the fault
+// matrix (internal/faults), which reads its ledger at GET /_ledger.
 package main
 
 import (
@@ -66,10 +67,11 @@ func simulate(ctx context.Context, args []string) error {
 	fs.IntVar(&def.AnswerTokens, "answer-tokens", def.AnswerTokens, "completion tokens per answer")
 	fs.DurationVar(&def.GenerationDelay, "generation-delay", def.GenerationDelay, "how long /generation answers 404 after a generation")
 	fs.StringVar(&def.APIKey, "api-key", "", "require this bearer key")
+	fs.Float64Var(&def.FaultRate, "fault-rate", 0, "fraction (0..1) of chat requests given a random upstream fault")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "OpenRouter simulator on http://%s/api/v1\n", *addr)
+	fmt.Fprintf(os.Stderr, "OpenRouter simulator on http://%s/api/v1 (its ledger: GET http://%s%s)\n", *addr, *addr, openroutertest.LedgerPath)
 	err := openroutertest.ListenAndServe(ctx, *addr, def)
 	if ctx.Err() != nil {
 		return nil

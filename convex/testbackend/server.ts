@@ -75,6 +75,12 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
+    // A client killed while its request waited in the queue: its "close"
+    // (or "error") may have fired before these listeners, and "end" never
+    // comes. Without this the queue waits forever (seen with kill -9 in the
+    // fault matrix, internal/faults).
+    req.on("close", () => reject(new Error("client went away")));
+    if (req.destroyed && !req.readableEnded) reject(new Error("client went away"));
   });
 }
 

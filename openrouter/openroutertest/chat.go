@@ -3,6 +3,7 @@ package openroutertest
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 )
@@ -41,8 +42,12 @@ func (s *Simulator) serveChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, queued := s.nextFault()
-	if !queued && dir.fault != nil {
+	switch {
+	case queued:
+	case dir.fault != nil:
 		f = *dir.fault
+	case s.opts.FaultRate > 0 && rand.Float64() < s.opts.FaultRate:
+		f = randomFault(p.content)
 	}
 	f = f.withDefaults()
 	if f.Kind == FaultStatus {

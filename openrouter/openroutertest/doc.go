@@ -62,7 +62,8 @@
 //
 // A fault is taken from the queue filled by [Simulator.Enqueue] (one per
 // valid chat request, in order) or, when the queue is empty, from a
-// directive in the request. The kinds are documented on [FaultKind]. A
+// directive in the request, or else, with probability Options.FaultRate,
+// at random from [RandomFaults]. The kinds are documented on [FaultKind]. A
 // fault at AfterTokens fires after that many content tokens, clamped so
 // that it lands before the final content chunk.
 //
@@ -90,6 +91,13 @@
 // "[sim:tokens n=50]". Booleans are 1/0/true/false. A message may hold one
 // fault directive and one tokens directive. An enqueued fault takes
 // precedence over a fault directive; a tokens directive applies either way.
+//
+// # Ledger over HTTP
+//
+// [Serve] and [ListenAndServe] (the `llmmeter simulate` process) also
+// answer GET /_ledger ([LedgerPath]) with [LedgerJSON]: every finished
+// generation with its tokens and integer nano-dollar cost, and the number
+// still in flight, so that a test in another process can reconcile.
 //
 // A malformed directive (unknown kind, unknown or repeated key, bad value,
 // missing "]", two fault directives) is rejected with HTTP 400 in

@@ -3,6 +3,7 @@ package openroutertest
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -206,4 +207,34 @@ func (f Fault) writeStatus(w http.ResponseWriter, m Model, lastText string, now 
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
 	}
 	writeError(w, f.Status, msg, meta)
+}
+
+// RandomFaults is the mix Options.FaultRate draws from, each equally
+// likely: what goes wrong upstream in practice, before streaming (503,
+// 429, 502), during it (an error chunk with a numeric or string code, a
+// dropped connection, a malformed line) and in the accounting (no usage
+// chunk, a provider error answered as HTTP 200). A drawn fault's
+// AfterTokens is then set at random within the answer.
+func RandomFaults() []Fault {
+	return []Fault{
+		{Kind: FaultStatus, Status: http.StatusServiceUnavailable, RetryAfter: time.Second},
+		{Kind: FaultStatus, Status: http.StatusTooManyRequests, RetryAfter: time.Second},
+		{Kind: FaultStatus, Status: http.StatusBadGateway},
+		{Kind: FaultMidStream},
+		{Kind: FaultMidStream, Status: http.StatusTooManyRequests, StringCode: true},
+		{Kind: FaultDisconnect},
+		{Kind: FaultMalformed},
+		{Kind: FaultNoUsage},
+		{Kind: FaultProviderError},
+	}
+}
+
+// randomFault draws from RandomFaults for an answer of n content tokens.
+func randomFault(n int64) Fault {
+	mix := RandomFaults()
+	f := mix[rand.IntN(len(mix))]
+	if n > 0 {
+		f.AfterTokens = rand.IntN(int(n))
+	}
+	return f
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// bool cannot tell "unset" from false. Use NoKeepAliveComments to turn
 	// them off.
 	KeepAliveComments bool
+	// FaultRate is the fraction (0..1) of chat requests that get a random
+	// fault from [RandomFaults] when no fault is queued or asked for by a
+	// directive: background trouble for fault-matrix runs. 0 is none.
+	FaultRate float64
 	// NoKeepAliveComments suppresses the ": OPENROUTER PROCESSING" comments
 	// sent before the first chunk and every few chunks after.
 	NoKeepAliveComments bool
@@ -68,6 +72,9 @@ func (o Options) Validate() error {
 	}
 	if o.GenerationDelay < 0 {
 		errs = append(errs, errors.New("GenerationDelay is negative"))
+	}
+	if o.FaultRate < 0 || o.FaultRate > 1 || o.FaultRate != o.FaultRate {
+		errs = append(errs, errors.New("FaultRate is not in 0..1"))
 	}
 	if o.KeyLimit != nil && *o.KeyLimit < 0 {
 		errs = append(errs, errors.New("KeyLimit is negative"))

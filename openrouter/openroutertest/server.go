@@ -87,7 +87,8 @@ func ListenAndServe(ctx context.Context, addr string, opts Options) error {
 	return Serve(ctx, ln, opts)
 }
 
-// Serve runs a simulator on ln until ctx is cancelled, then shuts down
+// Serve runs a simulator on ln until ctx is cancelled, also serving its
+// ledger at GET [LedgerPath] for tests in another process. It shuts down
 // gracefully: it stops accepting, lets in-flight requests finish for up to
 // five seconds, then cuts the rest off (recorded as Cancelled). It returns
 // nil after a cancel, or the error that stopped serving. It closes ln.
@@ -97,7 +98,7 @@ func Serve(ctx context.Context, ln net.Listener, opts Options) error {
 		return err
 	}
 	sim := newSimulator(opts)
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: sim.withLedger(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var serveErr error
