@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -202,5 +203,22 @@ func TestMigrationRepairsAndConstrainsQuotaCounters(t *testing.T) {
 	// And the store works on the migrated file.
 	if err := s.Reserve(ctx, store.ReserveInput{RequestID: "new", UserID: "u1", Tokens: 1, TTL: time.Minute}); err == nil {
 		t.Fatal("a quota over its limit admitted a call")
+	}
+}
+
+// TestSetQuotaBoundsCostLimits: a cost limit past 2^53 − 1 nanos (about 9
+// million USD) is refused as Convex refuses it, instead of overflowing the
+// nanos conversion.
+func TestSetQuotaBoundsCostLimits(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	u, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
+	args, _ := json.Marshal(map[string]any{"userId": u.ID, "quotaType": store.QuotaMonthlyCostUSD, "limit": 1e10})
+	_, err := s.Call(ctx, "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true})
+	if err == nil || !strings.Contains(err.Error(), "limit: expected at most 9007199.254740991 USD") {
+		t.Fatalf("got %v", err)
+	}
+	if s.count(t, "userQuotas") != 0 {
+		t.Fatal("a quota was stored")
 	}
 }
