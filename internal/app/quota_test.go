@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -240,6 +241,7 @@ func newGatedUpstream(t *testing.T, opts openroutertest.Options) *gatedUpstream 
 	target.Path = ""
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.FlushInterval = -1 // pass SSE events through as they come
+	proxy.ErrorLog = stdlog.New(io.Discard, "", 0) // a client that left is not news
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/chat/completions") {
 			g.arrived.Add(1)
