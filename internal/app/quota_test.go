@@ -240,7 +240,7 @@ func newGatedUpstream(t *testing.T, opts openroutertest.Options) *gatedUpstream 
 	target, _ := url.Parse(g.sim.URL)
 	target.Path = ""
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.FlushInterval = -1 // pass SSE events through as they come
+	proxy.FlushInterval = -1                       // pass SSE events through as they come
 	proxy.ErrorLog = stdlog.New(io.Discard, "", 0) // a client that left is not news
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/chat/completions") {
