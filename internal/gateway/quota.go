@@ -118,7 +118,7 @@ func (s *Server) checkOutputLimit(req *openrouter.ChatRequest) error {
 		limit = max(limit, l)
 	}
 	if maxTokens > limit {
-		return badRequest("max_tokens %d is more than the model can produce (at most %d tokens).", maxTokens, limit)
+		return badRequest("max_tokens (or max_completion_tokens) %d is more than the model can produce (at most %d tokens).", maxTokens, limit)
 	}
 	return nil
 }
