@@ -279,11 +279,16 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startGated starts the service (embedded engine) with g as its upstream,
-// logging into log, and a user alice with a key.
-func startGated(t *testing.T, g *gatedUpstream, log *lockedBuffer) *env {
+// startGated starts the service with g as its upstream, logging into log,
+// and a user alice with a key; the embedded engine unless env names a
+// Convex deployment in extra (then e.db is nil).
+func startGated(t *testing.T, g *gatedUpstream, log *lockedBuffer, extra map[string]string) *env {
 	t.Helper()
-	cfg := testConfig(t, map[string]string{"OPENROUTER_API_KEY": "sk-or-test", "OPENROUTER_BASE_URL": g.url})
+	vars := map[string]string{"OPENROUTER_API_KEY": "sk-or-test", "OPENROUTER_BASE_URL": g.url}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	cfg := testConfig(t, vars)
 	ctx := context.Background()
 	a, err := Start(ctx, cfg, zerolog.New(log), Options{PendingGiveUp: time.Minute, GenerationWait: 5 * time.Second, Stdout: io.Discard})
 	if err != nil {
@@ -303,6 +308,9 @@ func startGated(t *testing.T, g *gatedUpstream, log *lockedBuffer) *env {
 		t.Fatal(err)
 	}
 	e.key = issueKey(t, a, u.ID)
+	if extra["CONVEX_URL"] != "" {
+		return e
+	}
 	if e.db, err = sql.Open("sqlite", filepath.Join(cfg.DataDir, StoreFile)+"?mode=ro"); err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +360,7 @@ func gatedBurst(e *env, g *gatedUpstream, bodies []string) map[int]int {
 func TestHostileMaxTokensCannotBreakQuotas(t *testing.T) {
 	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
 	log := &lockedBuffer{}
-	e := startGated(t, g, log)
+	e := startGated(t, g, log, nil)
 	setQuota(t, e.app, userOf(t, e), store.QuotaMonthlyTokens, 2000)
 	body := func(maxTokens string, i int) string {
 		return fmt.Sprintf(`{"model":"openai/gpt-4o-mini","max_tokens":%s,"stream":%v,"messages":[{"role":"user","content":"call %02d"}]}`, maxTokens, i%2 == 0, i)
@@ -429,7 +437,7 @@ func TestHostileMaxTokensCannotBreakQuotas(t *testing.T) {
 // settles to the actual cost.
 func TestFallbackListCannotSkipCostQuota(t *testing.T) {
 	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
-	e := startGated(t, g, &lockedBuffer{})
+	e := startGated(t, g, &lockedBuffer{}, nil)
 	setQuota(t, e.app, userOf(t, e), store.QuotaMonthlyCostUSD, 0.01)
 	// Fill the price cache (GET /v1/models), as any earlier call would.
 	req, _ := http.NewRequest("GET", e.base+"/v1/models", nil)
@@ -465,5 +473,50 @@ func TestFallbackListCannotSkipCostQuota(t *testing.T) {
 	}
 	if used != spent || reserved != 0 || spent > limit {
 		t.Fatalf("used $%s (reserved %d) against the ledger's $%s and a limit of $%s", used, reserved, spent, limit)
+	}
+}
+
+// TestHostileMaxTokensOnConvex: the same burst against the Convex engine,
+// the production shape. Before the fix Convex refused the estimate with
+// "tokens: expected non-negative integer" and the gateway, taking that for
+// an outage, served the call unchecked.
+func TestHostileMaxTokensOnConvex(t *testing.T) {
+	site, _, secret := convextest.Start(t)
+	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
+	log := &lockedBuffer{}
+	e := startGated(t, g, log, map[string]string{"CONVEX_URL": site, "CONVEX_SITE_URL": site, "CONVEX_INGEST_SECRET": secret})
+	u, _, err := e.app.Store.EnsureUser(context.Background(), userInput("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, _ := convexclient.New(convexclient.Config{URL: site})
+	admin := convexclient.WithAuth(convextest.Token(`{"sub":"ops","iss":"https://clerk.test","role":"admin"}`))
+	if err := cc.Mutation(context.Background(), "admin:setQuota", map[string]any{"userId": u.ID, "quotaType": "monthly_tokens", "limit": 2000}, nil, admin); err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{`{"model":"openai/gpt-4o-mini","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"call 99"}]}`}
+	for i := range 20 {
+		bodies = append(bodies, fmt.Sprintf(`{"model":"openai/gpt-4o-mini","max_tokens":500,"stream":%v,"messages":[{"role":"user","content":"call %02d"}]}`, i%2 == 0, i))
+	}
+	if codes := gatedBurst(e, g, bodies); codes[400] != 1 || codes[200] != 3 || codes[429] != 17 {
+		t.Fatalf("answers %v; want 1×400, 3×200, 17×429", codes)
+	}
+	e.settle()
+	var quotas []struct {
+		QuotaType string  `json:"quotaType"`
+		Used      float64 `json:"used"`
+	}
+	if err := cc.Query(context.Background(), "admin:quotas", map[string]any{"userId": u.ID}, &quotas, admin); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, gen := range e.sim.Ledger() {
+		sum += gen.PromptTokens + gen.CompletionTokens
+	}
+	if len(quotas) != 1 || quotas[0].Used != float64(sum) || quotas[0].Used > 2000 {
+		t.Fatalf("quotas %+v, ledger %d tokens", quotas, sum)
+	}
+	if strings.Contains(log.String(), "serving the call unchecked") {
+		t.Fatal("a quota check failed")
 	}
 }
