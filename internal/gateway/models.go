@@ -24,13 +24,18 @@ type modelCache struct {
 	ceiling    openrouter.Pricing          // the highest known prices of the list
 }
 
+// get returns the list, fetching it when missing or stale. The lock is not
+// held over the network, so view (the hot path) never waits on a refresh.
 func (c *modelCache) get(ctx context.Context) ([]openrouter.Model, map[string]openrouter.Model, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.list != nil && c.now().Sub(c.fetched) < c.ttl {
+		defer c.mu.Unlock()
 		return c.list, c.byID, nil
 	}
+	c.mu.Unlock()
 	list, err := c.client.Models(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
 		if c.list != nil {
 			return c.list, c.byID, nil // stale beats nothing

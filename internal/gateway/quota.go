@@ -34,7 +34,17 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 	if s.opt.Quotas == nil {
 		return nil
 	}
-	tokens, cost := estimate(c.requestSize, req, s.models.view())
+	prices := s.models.view()
+	if prices.byID == nil {
+		// Only the first calls of a process: without any price a cost
+		// quota could not be checked, so wait (as long as a quota check)
+		// for the model list instead of reserving $0.
+		fetch, done := context.WithTimeout(ctx, quotaCheckTimeout)
+		s.models.get(fetch)
+		done()
+		prices = s.models.view()
+	}
+	tokens, cost := estimate(c.requestSize, req, prices)
 	ctx, cancel := context.WithTimeout(ctx, quotaCheckTimeout)
 	defer cancel()
 	err := s.opt.Quotas.Reserve(ctx, store.ReserveInput{RequestID: c.requestID, UserID: c.userID, Tokens: tokens, Cost: cost, TTL: reservationTTL})

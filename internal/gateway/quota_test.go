@@ -181,3 +181,33 @@ func TestReserveClassifiesStoreErrors(t *testing.T) {
 		})
 	}
 }
+
+// recordingQuotas admits every call and keeps what was asked.
+type recordingQuotas struct{ got []store.ReserveInput }
+
+func (q *recordingQuotas) Reserve(_ context.Context, in store.ReserveInput) error {
+	q.got = append(q.got, in)
+	return nil
+}
+func (q *recordingQuotas) Release(context.Context, string) error { return nil }
+
+// TestFirstCallIsPriced: before the fix the first calls of a process were
+// reserved at $0 (the model list was fetched in the background), so they
+// passed any cost quota. The first reservation now waits for the list.
+func TestFirstCallIsPriced(t *testing.T) {
+	sim := openroutertest.NewServer(openroutertest.Options{})
+	t.Cleanup(sim.Close)
+	up, err := openrouter.New(openrouter.Config{BaseURL: sim.URL, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &recordingQuotas{}
+	s := New(Options{Upstream: up, Quotas: q, Log: zerolog.Nop()})
+	req := chatRequest(t, `{"model":"anthropic/claude-3.5-sonnet","max_tokens":500,`+msgs+`}`)
+	if err := s.reserve(context.Background(), &call{requestID: "r", userID: "u", requestSize: 400}, req); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.got) != 1 || q.got[0].Cost != 7_803_000 {
+		t.Fatalf("reserved %+v, want Sonnet's price for 101 + 500 tokens", q.got)
+	}
+}
