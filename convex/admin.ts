@@ -16,7 +16,7 @@ import { adminMutation, adminQuery } from "./lib/auth";
 import { badRequest, notFound } from "./lib/errors";
 import { nanosToUsd, usdToNanos } from "./lib/money";
 import { NOMINAL_PERIOD_MS, reportingCalendar } from "./lib/periods";
-import { isCostQuota, QUOTA_PERIOD, quotasOfUser, quotaView, usedFromAggregates, usedFields } from "./lib/quotas";
+import { isCostQuota, MAX_AMOUNT, QUOTA_PERIOD, quotasOfUser, quotaView, usedFromAggregates, usedFields } from "./lib/quotas";
 import { vPeriod, vQuotaType, vRequestStatus, vSeverity } from "./lib/validators";
 import {
   avgMs,
@@ -441,6 +441,7 @@ export const setQuota = adminMutation({
     if (!Number.isFinite(args.limit) || args.limit < 0) badRequest("limit: expected a number >= 0");
     const cost = isCostQuota(args.quotaType);
     if (!cost && !Number.isSafeInteger(args.limit)) badRequest("limit: expected an integer for this quota type");
+    if (cost && usdToNanos(args.limit) > MAX_AMOUNT) badRequest("limit: expected at most 9007199.254740991 USD");
     let userId: Id<"users"> | undefined;
     if (args.quotaType === "system_monthly_cost_usd") {
       if (args.userId !== undefined) badRequest("userId: not allowed for system_monthly_cost_usd");

@@ -17,6 +17,9 @@ type Model struct {
 	Created       int64   `json:"created"`
 	ContextLength int64   `json:"context_length"`
 	Pricing       Pricing `json:"pricing"`
+	// MaxCompletionTokens is top_provider.max_completion_tokens: the most
+	// tokens one completion may have; 0 when OpenRouter does not say.
+	MaxCompletionTokens int64 `json:"-"`
 }
 
 // UnmarshalJSON tolerates null or fractional numbers.
@@ -27,11 +30,14 @@ func (m *Model) UnmarshalJSON(b []byte) error {
 		Created       count   `json:"created"`
 		ContextLength count   `json:"context_length"`
 		Pricing       Pricing `json:"pricing"`
+		TopProvider   struct {
+			MaxCompletionTokens count `json:"max_completion_tokens"`
+		} `json:"top_provider"`
 	}
 	if err := json.Unmarshal(b, &w); err != nil && !isTypeError(err) {
 		return err
 	}
-	*m = Model{w.ID, w.Name, int64(w.Created), int64(w.ContextLength), w.Pricing}
+	*m = Model{w.ID, w.Name, int64(w.Created), int64(w.ContextLength), w.Pricing, int64(w.TopProvider.MaxCompletionTokens)}
 	return nil
 }
 

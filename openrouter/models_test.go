@@ -32,9 +32,11 @@ func price(t *testing.T, s string) money.Price {
 
 const modelsBody = `{"data":[
  {"id":"openai/gpt-4o-mini","name":"OpenAI: GPT-4o-mini","created":1721260800,"context_length":128000,
-  "pricing":{"prompt":"0.00000015","completion":"0.0000006","request":"0","image":"0.000217","web_search":"0","internal_reasoning":"0","input_cache_read":"0.000000075"}},
+  "pricing":{"prompt":"0.00000015","completion":"0.0000006","request":"0","image":"0.000217","web_search":"0","internal_reasoning":"0","input_cache_read":"0.000000075"},
+  "top_provider":{"context_length":128000,"max_completion_tokens":16384,"is_moderated":true}},
  {"id":"anthropic/claude-3.5-sonnet","name":"Anthropic: Claude 3.5 Sonnet","context_length":200000,
-  "pricing":{"prompt":"0.000003","completion":"0.000015","input_cache_read":"0.0000003","input_cache_write":"0.00000375"}},
+  "pricing":{"prompt":"0.000003","completion":"0.000015","input_cache_read":"0.0000003","input_cache_write":"0.00000375"},
+  "top_provider":{"max_completion_tokens":null}},
  {"id":"meta-llama/llama-3.2-3b-instruct:free","name":"Llama free","context_length":null,
   "pricing":{"prompt":"0","completion":"0","input_cache_read":"0"}},
  {"id":"openrouter/auto","name":"Auto Router","context_length":2000000,"pricing":{"prompt":"-1","completion":"-1"}},
@@ -75,6 +77,10 @@ func TestModels(t *testing.T) {
 		{"router", models[3], "openrouter/auto", 2000000, Pricing{Prompt: UnknownPrice, Completion: UnknownPrice}, false},
 		// A numeric price parses; an unreadable one is unknown.
 		{"odd", models[4], "odd/model", 4096, Pricing{Prompt: price(t, "0.000001"), Completion: UnknownPrice}, false},
+	}
+	// The output limit comes from top_provider; null or absent reads as 0 (unknown).
+	if models[0].MaxCompletionTokens != 16384 || models[1].MaxCompletionTokens != 0 || models[3].MaxCompletionTokens != 0 {
+		t.Errorf("max completion tokens %d, %d, %d", models[0].MaxCompletionTokens, models[1].MaxCompletionTokens, models[3].MaxCompletionTokens)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -159,9 +160,47 @@ func writeJSON(b *bytes.Buffer, v any) {
 	b.Write(enc)
 }
 
+// MaxOutputTokens bounds max_tokens and max_completion_tokens when the
+// model's own output limit is not known: 2^31 tokens, far above any model's,
+// and small enough that estimates built from it cannot overflow.
+const MaxOutputTokens = 1 << 31
+
+// MaxChoices bounds n, the number of completions asked for (OpenAI's limit).
+const MaxChoices = 128
+
+// OutputLimits reads the request's output size: the larger of max_tokens
+// and max_completion_tokens (0 when neither is set or both are null) and n
+// (1 when unset). Each must be an integer, the token limits in
+// [1, MaxOutputTokens] and n in [1, MaxChoices]; problems are user-safe.
+func (r *ChatRequest) OutputLimits() (maxTokens, n int64, problems []error) {
+	n = 1
+	read := func(key string, lo, hi int64) (int64, bool) {
+		raw, ok := r.Extra[key]
+		if !ok || isNull(raw) {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+		if err != nil || v < lo || v > hi {
+			problems = append(problems, fmt.Errorf("%s must be an integer from %d to %d", key, lo, hi))
+			return 0, false
+		}
+		return v, true
+	}
+	for _, k := range []string{"max_tokens", "max_completion_tokens"} {
+		if v, ok := read(k, 1, MaxOutputTokens); ok {
+			maxTokens = max(maxTokens, v)
+		}
+	}
+	if v, ok := read("n", 1, MaxChoices); ok {
+		n = v
+	}
+	return maxTokens, n, problems
+}
+
 // Validate reports every structural problem at once (errors.Join), each
 // with a message fit to show the caller: a model or a models list,
-// non-empty messages, each an object with a non-empty string "role".
+// non-empty messages, each an object with a non-empty string "role";
+// output limits as OutputLimits reads them.
 func (r *ChatRequest) Validate() error {
 	var problems []error
 	add := func(format string, args ...any) {
@@ -186,6 +225,10 @@ func (r *ChatRequest) Validate() error {
 		if msg := messageProblem(m); msg != "" {
 			add("messages[%d] %s", i, msg)
 		}
+	}
+	_, _, limits := r.OutputLimits()
+	for _, p := range limits {
+		add("%v", p)
 	}
 	return errors.Join(problems...)
 }

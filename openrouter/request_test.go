@@ -184,3 +184,56 @@ func TestValidate(t *testing.T) {
 		t.Errorf("%d problems reported", n)
 	}
 }
+
+// TestOutputLimits: before the fix max_tokens 9223372036854775807 passed
+// through and wrapped the quota estimate negative; absurd, negative and
+// fractional output limits are now refused, and n is read.
+func TestOutputLimits(t *testing.T) {
+	user := json.RawMessage(`{"role":"user","content":"hi"}`)
+	tests := []struct {
+		name    string
+		extra   string // the request's other fields, as a JSON object
+		max, n  int64
+		problem string // "" when valid
+	}{
+		// Nothing set: no limit asked, one choice.
+		{"unset", `{}`, 0, 1, ""},
+		// null is unset.
+		{"null", `{"max_tokens":null,"n":null}`, 0, 1, ""},
+		// The larger of the two names wins (upper bound).
+		{"both", `{"max_tokens":500,"max_completion_tokens":700,"n":3}`, 700, 3, ""},
+		// The bound itself is allowed.
+		{"at the bound", `{"max_tokens":2147483648}`, 1 << 31, 1, ""},
+		// The reported attack.
+		{"MaxInt64", `{"max_tokens":9223372036854775807}`, 0, 1, "max_tokens must be an integer from 1 to 2147483648"},
+		// Past int64: not even parseable.
+		{"past int64", `{"max_completion_tokens":99999999999999999999}`, 0, 1, "max_completion_tokens must be an integer from 1 to 2147483648"},
+		// Negative, zero, fractional, exponent and string forms.
+		{"negative", `{"max_tokens":-1}`, 0, 1, "max_tokens must be an integer from 1 to 2147483648"},
+		{"zero", `{"max_tokens":0}`, 0, 1, "max_tokens must be an integer from 1 to 2147483648"},
+		{"fraction", `{"max_tokens":500.5}`, 0, 1, "max_tokens must be an integer from 1 to 2147483648"},
+		{"exponent", `{"max_tokens":1e3}`, 0, 1, "max_tokens must be an integer from 1 to 2147483648"},
+		{"string", `{"max_tokens":"500"}`, 0, 1, "max_tokens must be an integer from 1 to 2147483648"},
+		// n is bounded like OpenAI's.
+		{"n too big", `{"n":129}`, 0, 1, "n must be an integer from 1 to 128"},
+		{"n zero", `{"n":0}`, 0, 1, "n must be an integer from 1 to 128"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ChatRequest{Model: "m", Messages: []json.RawMessage{user}}
+			if err := json.Unmarshal([]byte(tt.extra), &r.Extra); err != nil {
+				t.Fatal(err)
+			}
+			maxTokens, n, _ := r.OutputLimits()
+			err := r.Validate()
+			switch {
+			case tt.problem == "" && err != nil:
+				t.Fatalf("Validate = %v", err)
+			case tt.problem != "" && (err == nil || err.Error() != tt.problem):
+				t.Fatalf("Validate = %v, want %q", err, tt.problem)
+			case maxTokens != tt.max || n != tt.n:
+				t.Fatalf("OutputLimits = %d, %d; want %d, %d", maxTokens, n, tt.max, tt.n)
+			}
+		})
+	}
+}

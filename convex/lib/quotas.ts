@@ -32,6 +32,20 @@ export const QUOTA_PERIOD: Record<QuotaType, "daily" | "monthly"> = {
   system_monthly_cost_usd: "monthly",
 };
 
+/**
+ * The largest counter or amount kept (store.MaxAmount in Go): 2^53 − 1, the
+ * largest integer a Convex number holds exactly. Counters saturate here.
+ */
+export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
+
+/** a + b for amounts, saturating at MAX_AMOUNT (negative operands count as 0). */
+export function addAmounts(a: number, b: number): number {
+  return Math.min(Math.max(a, 0) + Math.max(b, 0), MAX_AMOUNT);
+}
+
+/** Whether v is an amount: an integer in [0, MAX_AMOUNT]. */
+const isAmount = (v: number) => Number.isSafeInteger(v) && v >= 0;
+
 export const isCostQuota = (t: QuotaType) => t === "monthly_cost_usd" || t === "system_monthly_cost_usd";
 
 /** One accepted row's effect on quotas. */
@@ -105,7 +119,7 @@ export async function applyToQuota(
       changed = true;
     }
     if (c.ts < windowStart) continue;
-    used += amountFor(q.quotaType, c);
+    used = addAmounts(used, amountFor(q.quotaType, c));
     changed = true;
   }
   if (!changed) return false;
@@ -269,6 +283,9 @@ export async function reserveQuotas(
   args: ReserveArgs,
   now: number,
 ): Promise<ReserveResult> {
+  // The route checks these too; an internal caller must not get past them.
+  if (!isAmount(args.tokens)) badRequest("tokens: expected non-negative integer");
+  if (!isAmount(args.costNanoUsd)) badRequest("costNanoUsd: expected non-negative integer");
   const userId = db.normalizeId("users", args.userId);
   if (userId === null) badRequest("userId: not a users id");
   const existing = await db
@@ -293,7 +310,7 @@ export async function reserveQuotas(
       .query("quotaReservations")
       .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).gt("expiresAt", now))
       .take(MAX_OPEN_RESERVATIONS + 1);
-    const R = open.slice(0, MAX_OPEN_RESERVATIONS).reduce((s, r) => s + r.amount, 0);
+    const R = open.slice(0, MAX_OPEN_RESERVATIONS).reduce((s, r) => addAmounts(s, r.amount), 0);
     if (open.length > MAX_OPEN_RESERVATIONS) {
       return {
         admitted: false,
@@ -304,7 +321,7 @@ export async function reserveQuotas(
     }
     const E = q.quotaType === "daily_requests" ? 1 : q.quotaType === "monthly_tokens" ? args.tokens : args.costNanoUsd;
     let amount: number;
-    if (U + R + E <= L) amount = E;
+    if (addAmounts(addAmounts(U, R), E) <= L) amount = E;
     else if (q.quotaType !== "daily_requests" && R === 0 && U < L) amount = Math.max(E, L - U);
     else {
       return {

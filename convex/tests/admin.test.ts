@@ -360,6 +360,8 @@ describe("alerts, quotas, reports, forecasts, job runs", () => {
       const bad: [object, string][] = [
         [{ userId: u, quotaType: "daily_requests", limit: -1 }, "limit: expected a number >= 0"],
         [{ userId: u, quotaType: "daily_requests", limit: 1.5 }, "limit: expected an integer for this quota type"],
+        // Past 2^53 − 1 nanos a cost limit is no longer an exact integer.
+        [{ userId: u, quotaType: "monthly_cost_usd", limit: 1e10 }, "limit: expected at most 9007199.254740991 USD"],
         [{ quotaType: "monthly_tokens", limit: 1 }, "userId: required for monthly_tokens"],
         [{ userId: u, quotaType: "system_monthly_cost_usd", limit: 1 }, "userId: not allowed for system_monthly_cost_usd"],
       ];

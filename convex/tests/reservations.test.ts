@@ -4,6 +4,7 @@
  * payload checks. Time is faked (Date only) so expiry and resets are exact.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { internal } from "../_generated/api";
 import type { Doc, Id } from "../_generated/dataModel";
 import { MAX_OPEN_RESERVATIONS } from "../lib/quotas";
 import { sign } from "../lib/signature";
@@ -171,6 +172,44 @@ describe("the alone rule (token and cost quotas)", () => {
     const [u] = await makeUsers(t, 1);
     await addQuota(t, { userId: u, quotaType: "daily_requests", limit: 0 });
     expect(await reserve(t, u)).toMatchObject({ admitted: false, quota: { quotaType: "daily_requests", limit: 0, remaining: 0 } });
+  });
+});
+
+describe("counters stay integers in [0, 2^53 − 1]", () => {
+  // Before the fix, U + R + E and used += tokens were plain float sums: past
+  // 2^53 they stopped being exact integers, and every later check of the
+  // quota compared rounded values.
+  test("a reservation of MAX_SAFE_INTEGER beside an open one is refused, not wrapped or rounded in", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    await addQuota(t, { userId: u, quotaType: "monthly_tokens", limit: 2000 });
+    expect(await reserve(t, u, { requestId: "small", tokens: 500 })).toEqual({ admitted: true });
+    expect(await reserve(t, u, { requestId: "huge", tokens: Number.MAX_SAFE_INTEGER })).toMatchObject({
+      admitted: false,
+      quota: { quotaType: "monthly_tokens", limit: 2000, reserved: 500, remaining: 1500 },
+    });
+    expect((await reservations(t)).map((r) => r.amount)).toEqual([500]);
+  });
+
+  test("used saturates at MAX_SAFE_INTEGER instead of leaving the safe integers", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const qid = await addQuota(t, { userId: u, quotaType: "monthly_tokens", limit: 2000, used: Number.MAX_SAFE_INTEGER - 10 });
+    await post(t, "/ingest", {
+      usage: [usage(u, { requestId: "r1", totalTokens: 100, timestamp: NOW })],
+      requestLogs: [requestLog(u, { requestId: "r1", timestamp: NOW })],
+    });
+    expect((await quota(t, qid)).used).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  test("the internal mutation refuses an out-of-range estimate with a bad_request ConvexError", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    await addQuota(t, { userId: u, quotaType: "monthly_tokens", limit: 2000 });
+    await expect(
+      t.mutation(internal.quotas.reserve, { requestId: "x", userId: u, tokens: 2 ** 63, costNanoUsd: 0, ttlMs: 60_000 }),
+    ).rejects.toMatchObject({ data: { code: "bad_request", message: "tokens: expected non-negative integer" } });
+    expect(await reservations(t)).toEqual([]);
   });
 });
 
@@ -351,6 +390,9 @@ describe("bad payloads → 400 naming the field, nothing written", () => {
     ["tokens: expected non-negative integer", (u) => ["/quotas/reserve", reserveBody(u, { tokens: -1 })]],
     ["tokens: expected non-negative integer", (u) => ["/quotas/reserve", reserveBody(u, { tokens: 1.5 })]],
     ["costNanoUsd: expected non-negative integer", (u) => ["/quotas/reserve", reserveBody(u, { costNanoUsd: 2 ** 60 })]],
+    // The reported attack: max_tokens 9223372036854775807 made the estimate 2^63.
+    ["tokens: expected non-negative integer", (u) => ["/quotas/reserve", reserveBody(u, { tokens: 2 ** 63 })]],
+    ["tokens: expected non-negative integer", (u) => ["/quotas/reserve", reserveBody(u, { tokens: Number.MAX_SAFE_INTEGER + 1 })]],
     ["costNanoUsd: required", (u) => ["/quotas/reserve", { ...reserveBody(u), costNanoUsd: undefined }]],
     ["ttlMs: expected integer in [1000, 3600000]", (u) => ["/quotas/reserve", reserveBody(u, { ttlMs: 999 })]],
     ["ttlMs: expected integer in [1000, 3600000]", (u) => ["/quotas/reserve", reserveBody(u, { ttlMs: 3_600_001 })]],

@@ -2,11 +2,20 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	stdlog "log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,5 +218,305 @@ func TestTwoReplicasOnConvexKeepOneCount(t *testing.T) {
 	bases := []string{"http://" + apps[0].Addr(), "http://" + apps[1].Addr()}
 	if codes := alternate(t, bases, key, 60); codes[200] != 15 || codes[429] != 45 {
 		t.Fatalf("two replicas on Convex answered %v against one limit of 15", codes)
+	}
+}
+
+// gatedUpstream is a simulator behind a proxy that holds every chat call
+// until open is called, counting arrivals: a test can have every call of a
+// burst reserve (or be refused) before any of them settles, which makes
+// the number admitted exact instead of a matter of scheduling.
+type gatedUpstream struct {
+	sim     *openroutertest.Server
+	url     string // the API base to give the service
+	arrived atomic.Int32
+	release chan struct{}
+	once    sync.Once
+}
+
+func newGatedUpstream(t *testing.T, opts openroutertest.Options) *gatedUpstream {
+	t.Helper()
+	g := &gatedUpstream{sim: openroutertest.NewServer(opts), release: make(chan struct{})}
+	t.Cleanup(g.sim.Close)
+	target, _ := url.Parse(g.sim.URL)
+	target.Path = ""
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1                       // pass SSE events through as they come
+	proxy.ErrorLog = stdlog.New(io.Discard, "", 0) // a client that left is not news
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/chat/completions") {
+			g.arrived.Add(1)
+			select {
+			case <-g.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(g.open) // runs first: nothing stays held at the end
+	g.url = srv.URL + "/api/v1"
+	return g
+}
+
+func (g *gatedUpstream) open() { g.once.Do(func() { close(g.release) }) }
+
+// lockedBuffer collects the service's log lines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startGated starts the service with g as its upstream, logging into log,
+// and a user alice with a key; the embedded engine unless env names a
+// Convex deployment in extra (then e.db is nil).
+func startGated(t *testing.T, g *gatedUpstream, log *lockedBuffer, extra map[string]string) *env {
+	t.Helper()
+	vars := map[string]string{"OPENROUTER_API_KEY": "sk-or-test", "OPENROUTER_BASE_URL": g.url}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	cfg := testConfig(t, vars)
+	ctx := context.Background()
+	a, err := Start(ctx, cfg, zerolog.New(log), Options{PendingGiveUp: time.Minute, GenerationWait: 5 * time.Second, Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, app: a, base: "http://" + a.Addr(), sim: g.sim}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		a.Shutdown(sctx)
+		if e.db != nil {
+			e.db.Close()
+		}
+	})
+	u, _, err := a.Store.EnsureUser(ctx, userInput("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.key = issueKey(t, a, u.ID)
+	if extra["CONVEX_URL"] != "" {
+		return e
+	}
+	if e.db, err = sql.Open("sqlite", filepath.Join(cfg.DataDir, StoreFile)+"?mode=ro"); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// gatedBurst sends every body at once, holds the upstream until each call
+// has either been answered (refused) or reached it, then lets them run;
+// it counts the answers by status.
+func gatedBurst(e *env, g *gatedUpstream, bodies []string) map[int]int {
+	results := make(chan int, len(bodies))
+	for _, b := range bodies {
+		go func() {
+			res := e.post(b, e.key)
+			io.ReadAll(res.Body)
+			res.Body.Close()
+			results <- res.StatusCode
+		}()
+	}
+	codes := map[int]int{}
+	answered := 0
+	deadline := time.After(30 * time.Second)
+	for answered+int(g.arrived.Load()) < len(bodies) {
+		select {
+		case c := <-results:
+			codes[c]++
+			answered++
+		case <-time.After(5 * time.Millisecond):
+		case <-deadline:
+			e.t.Fatalf("the burst never reached the gate: %d answered, %d upstream", answered, g.arrived.Load())
+		}
+	}
+	g.open()
+	for ; answered < len(bodies); answered++ {
+		codes[<-results]++
+	}
+	return codes
+}
+
+// TestHostileMaxTokensCannotBreakQuotas is the reported attack: with
+// monthly_tokens = 2000, one call with max_tokens = MaxInt64 and 20 with
+// 500, all at once. Before the fix 8 of the 20 were admitted, used ended at
+// 3,345, reserved was stored as the float 9.22e18, every later check was
+// "serving the call unchecked", and the outbox stalled on a scan error.
+// Now the hostile call is a 400 that stores nothing, exactly the calls that
+// fit are admitted, and the quota keeps working.
+func TestHostileMaxTokensCannotBreakQuotas(t *testing.T) {
+	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
+	log := &lockedBuffer{}
+	e := startGated(t, g, log, nil)
+	setQuota(t, e.app, userOf(t, e), store.QuotaMonthlyTokens, 2000)
+	body := func(maxTokens string, i int) string {
+		return fmt.Sprintf(`{"model":"openai/gpt-4o-mini","max_tokens":%s,"stream":%v,"messages":[{"role":"user","content":"call %02d"}]}`, maxTokens, i%2 == 0, i)
+	}
+	bodies := []string{body("9223372036854775807", 99)}
+	for i := range 20 {
+		bodies = append(bodies, body("500", i))
+	}
+	// Each call reserves prompt (len/4 + 1 = 28) + 500 = 528 tokens: three
+	// fit in 2000 (1584); a fourth does not, and is not alone.
+	codes := gatedBurst(e, g, bodies)
+	if codes[400] != 1 || codes[200] != 3 || codes[429] != 17 {
+		t.Fatalf("answers %v; want 1×400, 3×200, 17×429", codes)
+	}
+	e.settle()
+	e.matchLedger()
+	var maxCall, sum int64
+	for _, gen := range e.sim.Ledger() {
+		maxCall = max(maxCall, gen.PromptTokens+gen.CompletionTokens)
+		sum += gen.PromptTokens + gen.CompletionTokens
+	}
+	type counters struct {
+		used                   float64
+		reserved               int64
+		usedType, reservedType string
+	}
+	read := func() counters {
+		var c counters
+		if err := e.db.QueryRow(`SELECT used, reserved, typeof(used), typeof(reserved) FROM userQuotas WHERE quotaType = 'monthly_tokens'`).
+			Scan(&c.used, &c.reserved, &c.usedType, &c.reservedType); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// Integers, the ledger's sum, within the limit (the bound allows one
+	// call over: the alone rule), and nothing left reserved.
+	c := read()
+	if c.used != float64(sum) || c.used != float64(int64(c.used)) || c.reserved != 0 || c.reservedType != "integer" ||
+		c.used > 2000+float64(maxCall) || e.count("quotaReservations") != 0 {
+		t.Fatalf("quota after the burst: %+v (ledger %d tokens, largest call %d)", c, sum, maxCall)
+	}
+	// The quota is still checked: alone, one more call may run (used <
+	// limit); after it, used is over the limit and the next is refused.
+	if c.used+float64(maxCall) <= 2000 {
+		t.Fatalf("the test's arithmetic: used %v leaves room for another call", c.used)
+	}
+	for i, want := range []int{200, 429} {
+		res := e.post(body("500", 50+i), e.key)
+		io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != want || (want == 429 && res.Header.Get("X-Quota-Type") != store.QuotaMonthlyTokens) {
+			t.Fatalf("call %d after the burst: %d %v, want %d", i, res.StatusCode, res.Header, want)
+		}
+		e.settle()
+	}
+	if c := read(); c.used > 2000+float64(maxCall) || c.reservedType != "integer" {
+		t.Fatalf("quota at the end: %+v", c)
+	}
+	if st, _ := e.app.Outbox.Stats(context.Background()); st.Dead != 0 {
+		t.Fatalf("outbox: %+v", st)
+	}
+	for _, bad := range []string{"serving the call unchecked", "outbox delivery failed"} {
+		if strings.Contains(log.String(), bad) {
+			t.Fatalf("the log says %q", bad)
+		}
+	}
+}
+
+// TestFallbackListCannotSkipCostQuota: a user with monthly_cost_usd = 0.01
+// sending "model":"unknown/cheap" with a Sonnet fallback got 20 of 20 calls
+// through (the estimate priced only "model", an unknown price as 0). Now
+// the reservation is priced at the most expensive candidate (Sonnet), so
+// of 20 calls at once exactly the one that fits is admitted, and the quota
+// settles to the actual cost.
+func TestFallbackListCannotSkipCostQuota(t *testing.T) {
+	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
+	e := startGated(t, g, &lockedBuffer{}, nil)
+	setQuota(t, e.app, userOf(t, e), store.QuotaMonthlyCostUSD, 0.01)
+	// Fill the price cache (GET /v1/models), as any earlier call would.
+	req, _ := http.NewRequest("GET", e.base+"/v1/models", nil)
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("models: %v %v", res, err)
+	}
+	res.Body.Close()
+	var bodies []string
+	for i := range 20 {
+		bodies = append(bodies, fmt.Sprintf(`{"model":"unknown/cheap","models":["anthropic/claude-3.5-sonnet"],"max_tokens":500,"stream":%v,"messages":[{"role":"user","content":"call %02d"}]}`, i%2 == 0, i))
+	}
+	// At Sonnet's prices a call reserves about $0.0078: one fits in $0.01.
+	codes := gatedBurst(e, g, bodies)
+	if codes[200] != 1 || codes[429] != 19 {
+		t.Fatalf("answers %v; want 1×200, 19×429", codes)
+	}
+	e.settle()
+	e.matchLedger()
+	var spent money.Nanos
+	for _, gen := range e.sim.Ledger() {
+		spent += gen.Cost
+		if gen.Model != "anthropic/claude-3.5-sonnet" {
+			t.Fatalf("ran on %s", gen.Model)
+		}
+	}
+	limit, _ := money.ParseUSD("0.01")
+	var used money.Nanos
+	var reserved int64
+	if err := e.db.QueryRow(`SELECT usedNanoUsd, reserved FROM userQuotas WHERE quotaType = 'monthly_cost_usd'`).Scan(&used, &reserved); err != nil {
+		t.Fatal(err)
+	}
+	if used != spent || reserved != 0 || spent > limit {
+		t.Fatalf("used $%s (reserved %d) against the ledger's $%s and a limit of $%s", used, reserved, spent, limit)
+	}
+}
+
+// TestHostileMaxTokensOnConvex: the same burst against the Convex engine,
+// the production shape. Before the fix Convex refused the estimate with
+// "tokens: expected non-negative integer" and the gateway, taking that for
+// an outage, served the call unchecked.
+func TestHostileMaxTokensOnConvex(t *testing.T) {
+	site, _, secret := convextest.Start(t)
+	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
+	log := &lockedBuffer{}
+	e := startGated(t, g, log, map[string]string{"CONVEX_URL": site, "CONVEX_SITE_URL": site, "CONVEX_INGEST_SECRET": secret})
+	u, _, err := e.app.Store.EnsureUser(context.Background(), userInput("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, _ := convexclient.New(convexclient.Config{URL: site})
+	admin := convexclient.WithAuth(convextest.Token(`{"sub":"ops","iss":"https://clerk.test","role":"admin"}`))
+	if err := cc.Mutation(context.Background(), "admin:setQuota", map[string]any{"userId": u.ID, "quotaType": "monthly_tokens", "limit": 2000}, nil, admin); err != nil {
+		t.Fatal(err)
+	}
+	bodies := []string{`{"model":"openai/gpt-4o-mini","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"call 99"}]}`}
+	for i := range 20 {
+		bodies = append(bodies, fmt.Sprintf(`{"model":"openai/gpt-4o-mini","max_tokens":500,"stream":%v,"messages":[{"role":"user","content":"call %02d"}]}`, i%2 == 0, i))
+	}
+	if codes := gatedBurst(e, g, bodies); codes[400] != 1 || codes[200] != 3 || codes[429] != 17 {
+		t.Fatalf("answers %v; want 1×400, 3×200, 17×429", codes)
+	}
+	e.settle()
+	var quotas []struct {
+		QuotaType string  `json:"quotaType"`
+		Used      float64 `json:"used"`
+	}
+	if err := cc.Query(context.Background(), "admin:quotas", map[string]any{"userId": u.ID}, &quotas, admin); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, gen := range e.sim.Ledger() {
+		sum += gen.PromptTokens + gen.CompletionTokens
+	}
+	if len(quotas) != 1 || quotas[0].Used != float64(sum) || quotas[0].Used > 2000 {
+		t.Fatalf("quotas %+v, ledger %d tokens", quotas, sum)
+	}
+	if strings.Contains(log.String(), "serving the call unchecked") {
+		t.Fatal("a quota check failed")
 	}
 }

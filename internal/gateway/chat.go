@@ -133,6 +133,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 	if err := req.Validate(); err != nil {
 		return nil, badRequest("%v", err)
 	}
+	if err := s.checkOutputLimit(&req); err != nil {
+		return nil, err // max_tokens above the model's output limit
+	}
 	c.model, c.stream = req.Model, req.Stream
 	if c.model == "" && len(req.Models) > 0 {
 		c.model = req.Models[0]

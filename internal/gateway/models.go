@@ -20,16 +20,22 @@ type modelCache struct {
 	refreshing bool
 	fetched    time.Time
 	list       []openrouter.Model
-	byID       map[string]openrouter.Model
+	byID       map[string]openrouter.Model // replaced, never changed, on refresh
+	ceiling    openrouter.Pricing          // the highest known prices of the list
 }
 
+// get returns the list, fetching it when missing or stale. The lock is not
+// held over the network, so view (the hot path) never waits on a refresh.
 func (c *modelCache) get(ctx context.Context) ([]openrouter.Model, map[string]openrouter.Model, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.list != nil && c.now().Sub(c.fetched) < c.ttl {
+		defer c.mu.Unlock()
 		return c.list, c.byID, nil
 	}
+	c.mu.Unlock()
 	list, err := c.client.Models(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
 		if c.list != nil {
 			return c.list, c.byID, nil // stale beats nothing
@@ -38,18 +44,49 @@ func (c *modelCache) get(ctx context.Context) ([]openrouter.Model, map[string]op
 	}
 	c.list, c.fetched = list, c.now()
 	c.byID = make(map[string]openrouter.Model, len(list))
+	c.ceiling = openrouter.Pricing{}
 	for _, m := range list {
 		c.byID[m.ID] = m
+		if p := m.Pricing; p.Known() {
+			c.ceiling.Prompt, c.ceiling.Completion = max(c.ceiling.Prompt, p.Prompt), max(c.ceiling.Completion, p.Completion)
+			c.ceiling.Request = max(c.ceiling.Request, p.Request)
+		}
 	}
 	return c.list, c.byID, nil
 }
 
-// peek returns model's prices only if the list is already cached; it never
-// waits on the network (the hot path calls it), but starts a refresh when
-// the list is missing or stale.
-func (c *modelCache) peek(model string) (openrouter.Pricing, bool) {
+// priceView is the cached list as the hot path sees it, without waiting.
+type priceView struct {
+	byID    map[string]openrouter.Model // nil until the list was fetched once
+	ceiling openrouter.Pricing
+}
+
+// price is what a reservation assumes model costs: its own prices when
+// known; the highest known prices of any model when it is listed without
+// a usable price (a router model such as openrouter/auto quotes -1). ok is
+// false for a model missing from the list (or before the list was fetched).
+func (v priceView) price(model string) (p openrouter.Pricing, ok bool) {
+	m, found := v.byID[model]
+	switch {
+	case !found:
+		return openrouter.Pricing{}, false
+	case m.Pricing.Known():
+		return m.Pricing, true
+	default:
+		return v.ceiling, true
+	}
+}
+
+// outputLimit is the most tokens one completion of model may have, 0 when
+// unknown.
+func (v priceView) outputLimit(model string) int64 { return v.byID[model].MaxCompletionTokens }
+
+// view returns the list only if it is already cached; it never waits on
+// the network (the hot path calls it), but starts a refresh when the list
+// is missing or stale.
+func (c *modelCache) view() priceView {
 	c.mu.Lock()
-	m, ok := c.byID[model]
+	v := priceView{byID: c.byID, ceiling: c.ceiling}
 	stale := c.list == nil || c.now().Sub(c.fetched) >= c.ttl
 	if stale && !c.refreshing {
 		c.refreshing = true
@@ -63,7 +100,7 @@ func (c *modelCache) peek(model string) (openrouter.Pricing, bool) {
 		}()
 	}
 	c.mu.Unlock()
-	return m.Pricing, ok
+	return v
 }
 
 // pricing returns the price table entry of model, if known.

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,14 +25,26 @@ const (
 )
 
 // reserve admits the call against the caller's quotas before it goes
-// upstream. When the store cannot answer, the call goes ahead unchecked
-// (an outage of the store must not take the gateway down) or, with
-// QuotaFailClosed, is refused; either way the log says so.
+// upstream. A reservation the store refuses as invalid (store.ErrInvalid:
+// an estimate out of range) is the request's fault: 400, nothing stored.
+// When the store cannot answer, the call goes ahead unchecked (an outage of
+// the store must not take the gateway down) or, with QuotaFailClosed, is
+// refused; either way the log says so.
 func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatRequest) error {
 	if s.opt.Quotas == nil {
 		return nil
 	}
-	tokens, cost := s.estimate(c, req)
+	prices := s.models.view()
+	if prices.byID == nil {
+		// Only the first calls of a process: without any price a cost
+		// quota could not be checked, so wait (as long as a quota check)
+		// for the model list instead of reserving $0.
+		fetch, done := context.WithTimeout(ctx, quotaCheckTimeout)
+		s.models.get(fetch)
+		done()
+		prices = s.models.view()
+	}
+	tokens, cost := estimate(c.requestSize, req, prices)
 	ctx, cancel := context.WithTimeout(ctx, quotaCheckTimeout)
 	defer cancel()
 	err := s.opt.Quotas.Reserve(ctx, store.ReserveInput{RequestID: c.requestID, UserID: c.userID, Tokens: tokens, Cost: cost, TTL: reservationTTL})
@@ -44,6 +55,11 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 	case errors.As(err, &qe):
 		s.opt.Metrics.QuotaRejections.WithLabelValues(qe.QuotaType).Inc()
 		return quotaError(qe, s.opt.Now())
+	case errors.Is(err, store.ErrInvalid):
+		s.opt.Log.Warn().Err(err).Str("request_id", c.requestID).Int64("estimate_tokens", tokens).
+			Msg("quota reservation refused as invalid; refusing the call")
+		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "invalid_request",
+			Message: "This request's size cannot be admitted against your quotas; lower max_tokens or n.", Cause: err}
 	case s.opt.QuotaFailClosed:
 		s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Msg("quota check failed; refusing the call")
 		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "quota_unavailable",
@@ -54,24 +70,67 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 	}
 }
 
-// estimate is an upper bound of the call's tokens and cost: the prompt at
-// about four bytes a token plus max_tokens (or defaultMaxTokens), priced
-// from the cached model list; cost 0 when the price is not cached yet.
-func (s *Server) estimate(c *call, req *openrouter.ChatRequest) (int64, money.Nanos) {
-	completion := int64(defaultMaxTokens)
-	for _, k := range []string{"max_completion_tokens", "max_tokens"} {
-		var n int64
-		if raw, ok := req.Extra[k]; ok && json.Unmarshal(raw, &n) == nil && n > 0 {
-			completion = n
-			break
+// estimate is an upper bound of the call's tokens and cost, for its
+// reservation: the prompt at about four bytes a token, plus max_tokens (or
+// defaultMaxTokens) for each of the n choices. The cost is that usage at
+// the most expensive model the request may use (model and the models
+// fallback list; a listed model without a usable price counts at the
+// highest known prices); when no candidate is in the cached list, at the
+// highest known prices. It is 0 only before the list was first fetched.
+// The call settles at its actual cost when its rows are ingested. Sums
+// saturate at store.MaxAmount; Validate already bounds max_tokens and n.
+func estimate(requestSize int64, req *openrouter.ChatRequest, prices priceView) (int64, money.Nanos) {
+	maxTokens, n, _ := req.OutputLimits()
+	if maxTokens == 0 {
+		maxTokens = defaultMaxTokens
+	}
+	prompt := requestSize/4 + 1
+	completion := store.MulAmounts(maxTokens, n)
+	u := openrouter.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: store.AddAmounts(prompt, completion)}
+	var cost money.Nanos
+	priced := false
+	for _, m := range candidates(req) {
+		if p, ok := prices.price(m); ok {
+			cost, priced = max(cost, p.Cost(u)), true
 		}
 	}
-	prompt := c.requestSize/4 + 1
-	p, ok := s.models.peek(c.model)
-	if !ok || !p.Known() {
-		return prompt + completion, 0
+	if !priced && prices.byID != nil {
+		cost = prices.ceiling.Cost(u)
 	}
-	return prompt + completion, p.Cost(openrouter.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion})
+	return u.TotalTokens, money.Nanos(store.ClampAmount(int64(cost)))
+}
+
+// candidates are the models a request may run on: model, then the
+// fallback list.
+func candidates(req *openrouter.ChatRequest) []string {
+	out := make([]string, 0, 1+len(req.Models))
+	if req.Model != "" {
+		out = append(out, req.Model)
+	}
+	return append(out, req.Models...)
+}
+
+// checkOutputLimit refuses a max_tokens (or max_completion_tokens) that no
+// model the request may use can produce, when the cached model list knows
+// every candidate's limit; otherwise Validate's bound of 2^31 holds.
+func (s *Server) checkOutputLimit(req *openrouter.ChatRequest) error {
+	maxTokens, _, _ := req.OutputLimits()
+	if maxTokens == 0 {
+		return nil
+	}
+	v := s.models.view()
+	var limit int64
+	for _, m := range candidates(req) {
+		l := v.outputLimit(m)
+		if l <= 0 {
+			return nil
+		}
+		limit = max(limit, l)
+	}
+	if maxTokens > limit {
+		return badRequest("max_tokens (or max_completion_tokens) %d is more than the model can produce (at most %d tokens).", maxTokens, limit)
+	}
+	return nil
 }
 
 // quotaError is the 429 of the quota contract: OpenAI's error shape, a

@@ -137,43 +137,44 @@ func (d *Delivery) shipOnce(ctx context.Context) (int, error) {
 	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
+	return d.deliver(ctx, entries)
+}
+
+// deliver ships entries as one batch and returns how many it settled. A
+// batch the store refuses as invalid is split in halves, each delivered
+// the same way, until the refused entries stand alone: those are set aside
+// as dead with the store's reason, and the rest flow. k bad entries among n
+// cost O(k·log n) calls, so one bad row never stalls delivery for others.
+func (d *Delivery) deliver(ctx context.Context, entries []Entry) (int, error) {
 	var b store.Batch
 	ids := make([]int64, len(entries))
 	for i, e := range entries {
 		b.Append(e.Batch)
 		ids[i] = e.ID
 	}
-	_, err = d.Sink.Ingest(ctx, b)
+	_, err := d.Sink.Ingest(ctx, b)
 	switch {
 	case err == nil:
 		if d.OnDelivered != nil {
 			d.OnDelivered(b.Len())
 		}
 		return len(ids), d.Outbox.Delete(ctx, ids)
-	case errors.Is(err, store.ErrInvalid):
-		return d.isolate(ctx, entries)
-	default:
+	case !errors.Is(err, store.ErrInvalid):
 		return 0, err
-	}
-}
-
-// isolate ships entries one by one after the store refused their batch, so
-// that one bad entry is set aside instead of blocking the queue.
-func (d *Delivery) isolate(ctx context.Context, entries []Entry) (int, error) {
-	for i, e := range entries {
-		_, err := d.Sink.Ingest(ctx, e.Batch)
-		switch {
-		case err == nil:
-			err = d.Outbox.Delete(ctx, []int64{e.ID})
-		case errors.Is(err, store.ErrInvalid):
-			d.Log.Error().Err(err).Str("key", e.Key).Msg("outbox entry refused by the store; set aside as dead")
-			err = d.Outbox.Kill(ctx, e.ID, err)
+	case len(entries) == 1:
+		d.Log.Error().Err(err).Str("key", entries[0].Key).Msg("outbox entry refused by the store; set aside as dead")
+		if err := d.Outbox.Kill(ctx, entries[0].ID, err); err != nil {
+			return 0, err
 		}
-		if err != nil {
-			return i, err
-		}
+		return 1, nil
 	}
-	return len(entries), nil
+	half := len(entries) / 2
+	n, err := d.deliver(ctx, entries[:half])
+	if err != nil {
+		return n, err
+	}
+	m, err := d.deliver(ctx, entries[half:])
+	return n + m, err
 }
 
 func (d *Delivery) resolveLoop(ctx context.Context) {

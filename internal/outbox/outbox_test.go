@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,4 +197,69 @@ func TestRunResolvesPendingThenShips(t *testing.T) {
 	}
 	stop()
 	<-done
+}
+
+// TestBadRowsAreBisectedOut: a batch the store refuses as invalid is split
+// until the bad entries stand alone; they are set aside as dead with the
+// store's reason and every other entry is delivered, in far fewer calls
+// than one per entry (before, each entry of the batch was retried alone).
+func TestBadRowsAreBisectedOut(t *testing.T) {
+	cases := []struct {
+		name     string
+		entries  int
+		bad      []string
+		maxCalls int // the first call, plus a bisection per bad entry
+	}{
+		// One bad row in a full batch: ~2·log2(n) calls, not n.
+		{"one bad row", 1000, []string{"k417"}, 1 + 2*10},
+		// Two bad rows, at the edges.
+		{"two bad rows", 1000, []string{"k0", "k999"}, 1 + 2*2*10},
+		// Every row bad: each ends dead, no call is wasted on good rows.
+		{"all bad", 8, []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"}, 15},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := openAt(t, filepath.Join(t.TempDir(), "o.db"))
+			defer o.Close()
+			ctx := context.Background()
+			for i := range c.entries {
+				if err := o.Put(ctx, fmt.Sprint("k", i), Ready, logBatch(fmt.Sprint("k", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bad := map[string]bool{}
+			for _, k := range c.bad {
+				bad[k] = true
+			}
+			sink := &fakeSink{poison: func(b store.Batch) bool {
+				for _, l := range b.RequestLogs {
+					if bad[l.RequestID] {
+						return true
+					}
+				}
+				return false
+			}}
+			d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.Nop(), MaxBatchRows: c.entries}
+			if err := d.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(sink.got) != c.entries-len(c.bad) || sink.calls > c.maxCalls {
+				t.Fatalf("delivered %d of %d good entries in %d calls (at most %d)", len(sink.got), c.entries-len(c.bad), sink.calls, c.maxCalls)
+			}
+			for k := range bad {
+				if sink.got[k] != 0 {
+					t.Fatalf("bad entry %s delivered", k)
+				}
+			}
+			dead, err := o.List(ctx, Dead, 100, time.Now())
+			if err != nil || len(dead) != len(c.bad) {
+				t.Fatalf("dead %d, err %v", len(dead), err)
+			}
+			for _, e := range dead {
+				if !bad[e.Key] || !strings.Contains(e.LastError, "bad row") {
+					t.Fatalf("dead entry %s with reason %q", e.Key, e.LastError)
+				}
+			}
+		})
+	}
 }

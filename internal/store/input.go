@@ -90,6 +90,8 @@ func (u Usage) validate() []string {
 	} {
 		if f.v < 0 {
 			p = append(p, f.name+": must not be negative")
+		} else if f.v > MaxAmount {
+			p = append(p, fmt.Sprintf("%s: must be at most %d", f.name, MaxAmount))
 		}
 	}
 	switch u.CostStatus {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -39,6 +40,29 @@ type ReserveInput struct {
 	Tokens    int64
 	Cost      money.Nanos
 	TTL       time.Duration // how long the reservation holds if never settled
+}
+
+// Validate reports every problem at once, under ErrInvalid: both engines
+// refuse the same inputs (the Convex route's bounds in convex/lib/wire.ts),
+// so a caller can tell input it must not send from a store outage.
+func (in ReserveInput) Validate() error {
+	var errs []error
+	if in.RequestID == "" || len(in.RequestID) > 256 {
+		errs = append(errs, errors.New("requestId: 1 to 256 bytes"))
+	}
+	if in.UserID == "" || len(in.UserID) > 64 {
+		errs = append(errs, errors.New("userId: 1 to 64 bytes"))
+	}
+	if in.Tokens < 0 || in.Tokens > MaxAmount {
+		errs = append(errs, fmt.Errorf("tokens: %d is not in [0, %d]", in.Tokens, MaxAmount))
+	}
+	if in.Cost < 0 || int64(in.Cost) > MaxAmount {
+		errs = append(errs, fmt.Errorf("costNanoUsd: %d is not in [0, %d]", in.Cost, MaxAmount))
+	}
+	if in.TTL < time.Second || in.TTL > time.Hour {
+		errs = append(errs, fmt.Errorf("ttl: %v is not in [1s, 1h]", in.TTL))
+	}
+	return invalid(errs)
 }
 
 // QuotaExceeded refuses a call: the first quota it would break.

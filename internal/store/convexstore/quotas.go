@@ -21,8 +21,12 @@ type refusal struct {
 }
 
 // Reserve calls /quotas/reserve: Convex admits or refuses atomically, so
-// replicas sharing the deployment share one count.
+// replicas sharing the deployment share one count. Input out of range is
+// store.ErrInvalid before any call, as Convex's 400 would be.
 func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
+	if err := in.Validate(); err != nil {
+		return err
+	}
 	var out struct {
 		Admitted bool     `json:"admitted"`
 		Quota    *refusal `json:"quota"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 
+	"llmmeter/internal/money"
 	"llmmeter/internal/store"
 )
 
@@ -41,6 +42,9 @@ func setQuota(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	cost := store.IsCostQuota(qt)
 	if !cost && !isSafeInt(limit) {
 		return nil, badRequest("limit: expected an integer for this quota type")
+	}
+	if cost && limit*1e9 > float64(store.MaxAmount) {
+		return nil, badRequest("limit: expected at most %s USD", money.Nanos(store.MaxAmount))
 	}
 	rawUser, hasUser := a.str("userId")
 	userID := ""

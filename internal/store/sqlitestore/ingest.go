@@ -54,7 +54,7 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 		return settle(ctx, tx, settled)
 	})
 	if err != nil {
-		return store.IngestResult{}, fmt.Errorf("sqlitestore: ingest: %w", err)
+		return store.IngestResult{}, fmt.Errorf("sqlitestore: ingest: %w", invalidIfChecked(err))
 	}
 	return res, nil
 }

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -134,7 +135,7 @@ func (s *Store) countQuota(ctx context.Context, tx *sql.Tx, q quotaRow, cs []con
 		if c.ts < windowStart {
 			continue
 		}
-		q.used += c.amount(q.typ)
+		q.used = store.AddAmounts(q.used, c.amount(q.typ))
 		changed = true
 	}
 	if !changed {
@@ -167,7 +168,7 @@ func settle(ctx context.Context, tx *sql.Tx, requestIDs []string) error {
 				rows.Close()
 				return err
 			}
-			freed[q] += amount
+			freed[q] = store.AddAmounts(freed[q], amount)
 		}
 		if err := rows.Close(); err != nil {
 			return err
@@ -201,7 +202,7 @@ func expire(ctx context.Context, tx *sql.Tx, q string, now int64) (int64, error)
 		if err := rows.Scan(&a); err != nil {
 			return 0, err
 		}
-		sum += a
+		sum = store.AddAmounts(sum, a)
 	}
 	if err := rows.Err(); err != nil || sum == 0 {
 		return 0, err
@@ -212,6 +213,9 @@ func expire(ctx context.Context, tx *sql.Tx, q string, now int64) (int64, error)
 // Reserve admits a call against the user's active quotas and the system
 // budget, atomically (one write transaction), or refuses naming the quota.
 func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
+	if err := in.Validate(); err != nil {
+		return fmt.Errorf("sqlitestore: reserve: %w", err)
+	}
 	now := s.nowMs()
 	// Most callers have no quota: answer them from a read, without taking
 	// the writer.
@@ -220,7 +224,7 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 		AND (userId = ? OR (userId = '' AND quotaType = 'system_monthly_cost_usd')))`, in.UserID).Scan(&any); err != nil || any == 0 {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM quotaReservations WHERE requestId = ?)`, in.RequestID).Scan(&n); err != nil {
 			return err
@@ -233,8 +237,8 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 			return err
 		}
 		type grant struct {
-			q      quotaRow
-			amount int64
+			q                quotaRow
+			amount, reserved int64 // reserved: the running total after this grant
 		}
 		grants := make([]grant, 0, len(qs))
 		for _, q := range qs {
@@ -256,12 +260,15 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 			case store.IsCostQuota(q.typ):
 				est = int64(in.Cost)
 			}
+			// Saturating sums: an estimate near MaxAmount can neither wrap
+			// negative (and be admitted) nor overflow the stored total.
 			switch {
-			case q.used+reserved+est <= q.limit:
-				grants = append(grants, grant{q, est})
+			case store.AddAmounts(store.AddAmounts(q.used, reserved), est) <= q.limit:
+				grants = append(grants, grant{q, est, store.AddAmounts(reserved, est)})
 			case q.typ != store.QuotaDailyRequests && reserved == 0 && q.used < q.limit:
 				// Alone: may run, and holds the rest so no one runs beside it.
-				grants = append(grants, grant{q, max(est, q.limit-q.used)})
+				amount := max(est, q.limit-q.used)
+				grants = append(grants, grant{q, amount, amount})
 			default:
 				return &store.QuotaExceeded{QuotaType: q.typ, Limit: q.limit, Used: q.used, Remaining: max(0, q.limit-q.used-reserved), ResetDate: q.resetDate}
 			}
@@ -272,12 +279,35 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 				in.RequestID, g.q.id, g.q.userID, g.amount, expires); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE userQuotas SET reserved = reserved + ? WHERE id = ?`, g.amount, g.q.id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE userQuotas SET reserved = ? WHERE id = ?`, g.reserved, g.q.id); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		var qe *store.QuotaExceeded
+		if errors.As(err, &qe) {
+			return err
+		}
+		return fmt.Errorf("sqlitestore: reserve: %w", invalidIfChecked(err))
+	}
+	return nil
+}
+
+// sqliteConstraintCheck is SQLITE_CONSTRAINT_CHECK: a CHECK constraint
+// refused a write.
+const sqliteConstraintCheck = 275
+
+// invalidIfChecked marks a write refused by a CHECK constraint (a counter
+// out of its range) as store.ErrInvalid: the input is at fault, and
+// retrying it would fail the same way.
+func invalidIfChecked(err error) error {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) && coded.Code() == sqliteConstraintCheck {
+		return fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	return err
 }
 
 // Release drops a call's reservations.

@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/money"
+	"llmmeter/internal/store"
+	"llmmeter/openrouter"
+	"llmmeter/openrouter/openroutertest"
+)
+
+// quotaTestServer is a Server whose model cache holds the simulator's list
+// (DefaultModels: every output limit 16384), and whose quotas are q.
+func quotaTestServer(t *testing.T, q store.Quotas) *Server {
+	t.Helper()
+	sim := openroutertest.NewServer(openroutertest.Options{})
+	t.Cleanup(sim.Close)
+	up, err := openrouter.New(openrouter.Config{BaseURL: sim.URL, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Upstream: up, Quotas: q, Log: zerolog.Nop()})
+	if _, _, err := s.models.get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func chatRequest(t *testing.T, body string) *openrouter.ChatRequest {
+	t.Helper()
+	var r openrouter.ChatRequest
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+const msgs = `"messages":[{"role":"user","content":"hi"}]`
+
+// TestEstimate: before the fix the estimate ignored n and priced only
+// "model", an unknown price counting as 0, so "unknown/cheap" with a
+// Sonnet fallback got past a $0.01 quota 20 times in 20.
+func TestEstimate(t *testing.T) {
+	s := quotaTestServer(t, nil)
+	const size = 400 // bytes: a prompt estimate of 101 tokens
+	// Simulator prices in nanos per token: gpt-4o-mini 150 / 600; Sonnet
+	// 3000 / 15000; the highest known: 3000 / 15000 and 5,000,000 per
+	// request (sonar-reasoning).
+	cases := []struct {
+		name   string
+		body   string
+		tokens int64
+		cost   money.Nanos
+	}{
+		// One choice of a priced model: 101×150 + 500×600.
+		{"priced model", `{"model":"openai/gpt-4o-mini","max_tokens":500,` + msgs + `}`, 601, 15_150 + 300_000},
+		// n = 3 multiplies the completion: 101×150 + 1500×600.
+		{"n choices", `{"model":"openai/gpt-4o-mini","max_tokens":500,"n":3,` + msgs + `}`, 1601, 15_150 + 900_000},
+		// The larger of max_tokens and max_completion_tokens.
+		{"both limits", `{"model":"openai/gpt-4o-mini","max_tokens":10,"max_completion_tokens":500,` + msgs + `}`, 601, 315_150},
+		// No max_tokens: defaultMaxTokens (4096) per choice.
+		{"default completion", `{"model":"openai/gpt-4o-mini",` + msgs + `}`, 4197, 15_150 + 4096*600},
+		// The reported hole: an unlisted model with a Sonnet fallback is
+		// priced as Sonnet: 101×3000 + 500×15000.
+		{"fallback list", `{"model":"unknown/cheap","models":["anthropic/claude-3.5-sonnet"],"max_tokens":500,` + msgs + `}`, 601, 303_000 + 7_500_000},
+		// The most expensive candidate wins, whatever its place in the list.
+		{"most expensive candidate", `{"model":"openai/gpt-4o-mini","models":["anthropic/claude-3.5-sonnet"],"max_tokens":500,` + msgs + `}`, 601, 7_803_000},
+		// No candidate in the list: the highest known prices, request price included.
+		{"no known price", `{"model":"unknown/cheap","max_tokens":500,` + msgs + `}`, 601, 303_000 + 7_500_000 + 5_000_000},
+		// The largest request Validate admits stays far from overflow.
+		{"largest request", `{"model":"anthropic/claude-3.5-sonnet","max_tokens":2147483648,"n":128,` + msgs + `}`, 101 + 128<<31, 303_000 + 15_000*128<<31},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tokens, cost := estimate(size, chatRequest(t, c.body), s.models.view())
+			if tokens != c.tokens || cost != c.cost {
+				t.Fatalf("estimate = %d tokens, %d nanos; want %d, %d", tokens, cost, c.tokens, c.cost)
+			}
+		})
+	}
+	// Before the list was first fetched nothing is priced (cost 0); the
+	// tokens still count.
+	if tokens, cost := estimate(size, chatRequest(t, `{"model":"m","max_tokens":5,`+msgs+`}`), priceView{}); tokens != 106 || cost != 0 {
+		t.Fatalf("no list yet: %d, %d", tokens, cost)
+	}
+	// Saturation: an estimate can never leave the stores' range.
+	huge := openrouter.Pricing{Prompt: 1 << 62, Completion: 1 << 62}
+	if _, cost := estimate(size, chatRequest(t, `{"model":"x","max_tokens":2147483648,"n":128,`+msgs+`}`),
+		priceView{byID: map[string]openrouter.Model{"x": {ID: "x", Pricing: huge}}}); int64(cost) != store.MaxAmount {
+		t.Fatalf("cost %d, want MaxAmount", cost)
+	}
+}
+
+// TestCheckOutputLimit: a max_tokens above every candidate model's output
+// limit is a 400 before anything is reserved or sent.
+func TestCheckOutputLimit(t *testing.T) {
+	s := quotaTestServer(t, nil)
+	cases := []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		// At the simulator's limit of 16384.
+		{"at the limit", `{"model":"openai/gpt-4o-mini","max_tokens":16384,` + msgs + `}`, true},
+		// One over it.
+		{"over the limit", `{"model":"openai/gpt-4o-mini","max_tokens":16385,` + msgs + `}`, false},
+		// max_completion_tokens is held to the same limit.
+		{"max_completion_tokens", `{"model":"openai/gpt-4o-mini","max_completion_tokens":100000,` + msgs + `}`, false},
+		// A fallback list: over every candidate's limit.
+		{"over every candidate", `{"models":["openai/gpt-4o-mini","anthropic/claude-3.5-sonnet"],"max_tokens":20000,` + msgs + `}`, false},
+		// A candidate whose limit is unknown: only Validate's 2^31 applies.
+		{"unknown limit", `{"model":"unknown/model","max_tokens":100000,` + msgs + `}`, true},
+		// No max_tokens: nothing to check.
+		{"unset", `{"model":"openai/gpt-4o-mini",` + msgs + `}`, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := s.checkOutputLimit(chatRequest(t, c.body))
+			var ae *apiError
+			switch {
+			case c.ok && err != nil:
+				t.Fatalf("refused: %v", err)
+			case !c.ok && (!errors.As(err, &ae) || ae.Status != http.StatusBadRequest || ae.Type != "invalid_request_error"):
+				t.Fatalf("got %v, want a 400 invalid_request_error", err)
+			}
+		})
+	}
+}
+
+// refusingQuotas answers every reservation with err.
+type refusingQuotas struct{ err error }
+
+func (q refusingQuotas) Reserve(context.Context, store.ReserveInput) error { return q.err }
+func (q refusingQuotas) Release(context.Context, string) error             { return nil }
+
+// TestReserveClassifiesStoreErrors: before the fix a reservation the store
+// refused as invalid was logged as an outage and the call was served
+// unchecked. It is now the caller's 400; only a real outage serves unchecked
+// (or, with QuotaFailClosed, 503).
+func TestReserveClassifiesStoreErrors(t *testing.T) {
+	cases := []struct {
+		name       string
+		err        error
+		failClosed bool
+		status     int // 0: served
+	}{
+		// Input the store refuses: the caller's fault.
+		{"invalid", fmt.Errorf("convexstore: %w: tokens: expected non-negative integer", store.ErrInvalid), false, http.StatusBadRequest},
+		// Also when the operator chose to fail closed.
+		{"invalid, fail closed", store.ErrInvalid, true, http.StatusBadRequest},
+		// A store outage: served unchecked (fail open)...
+		{"outage", errors.New("connection refused"), false, 0},
+		// ...or refused with 503 (fail closed).
+		{"outage, fail closed", errors.New("connection refused"), true, http.StatusServiceUnavailable},
+		// A quota refusal: 429.
+		{"exceeded", &store.QuotaExceeded{QuotaType: store.QuotaMonthlyTokens, Limit: 1, Used: 1}, false, http.StatusTooManyRequests},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := quotaTestServer(t, refusingQuotas{c.err})
+			s.opt.QuotaFailClosed = c.failClosed
+			req := chatRequest(t, `{"model":"openai/gpt-4o-mini",`+msgs+`}`)
+			err := s.reserve(context.Background(), &call{requestID: "r", userID: "u", requestSize: 100}, req)
+			var ae *apiError
+			switch {
+			case c.status == 0 && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.status != 0 && (!errors.As(err, &ae) || ae.Status != c.status):
+				t.Fatalf("got %v, want %d", err, c.status)
+			}
+		})
+	}
+}
+
+// recordingQuotas admits every call and keeps what was asked.
+type recordingQuotas struct{ got []store.ReserveInput }
+
+func (q *recordingQuotas) Reserve(_ context.Context, in store.ReserveInput) error {
+	q.got = append(q.got, in)
+	return nil
+}
+func (q *recordingQuotas) Release(context.Context, string) error { return nil }
+
+// TestFirstCallIsPriced: before the fix the first calls of a process were
+// reserved at $0 (the model list was fetched in the background), so they
+// passed any cost quota. The first reservation now waits for the list.
+func TestFirstCallIsPriced(t *testing.T) {
+	sim := openroutertest.NewServer(openroutertest.Options{})
+	t.Cleanup(sim.Close)
+	up, err := openrouter.New(openrouter.Config{BaseURL: sim.URL, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &recordingQuotas{}
+	s := New(Options{Upstream: up, Quotas: q, Log: zerolog.Nop()})
+	req := chatRequest(t, `{"model":"anthropic/claude-3.5-sonnet","max_tokens":500,`+msgs+`}`)
+	if err := s.reserve(context.Background(), &call{requestID: "r", userID: "u", requestSize: 400}, req); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.got) != 1 || q.got[0].Cost != 7_803_000 {
+		t.Fatalf("reserved %+v, want Sonnet's price for 101 + 500 tokens", q.got)
+	}
+}
