@@ -176,9 +176,11 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
 
   // 6. Settle quota reservations: the requests counted here release what
   //    /quotas/reserve held for them (one index range per distinct requestId).
+  //    A request that named a generation settles with its usage row, not its
+  //    request log, which may arrive first while the cost is still pending.
   const settle = new Set<string>();
   for (const i of newUsage) settle.add(usage[i].requestId);
-  for (const i of newLogs) settle.add(logs[i].requestId);
+  for (const i of newLogs) if (!logs[i].generationId) settle.add(logs[i].requestId);
   for (const requestId of settle) await deleteReservations(ctx.db, requestId);
   return result;
 }

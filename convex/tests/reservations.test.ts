@@ -309,6 +309,19 @@ describe("expiry, replay, release, roll-over", () => {
     expect(await reservations(t)).toEqual([]);
   });
 
+  test("a request log that names a generation does not settle: its usage row, delivered later, does", async () => {
+    // The gateway ships the request log at once and the usage row once the
+    // generation record gives the cost; in between the reservation must hold.
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    await addQuota(t, { userId: u, quotaType: "monthly_tokens", limit: 1000 });
+    await reserve(t, u, { requestId: "g" });
+    await post(t, "/ingest", { requestLogs: [requestLog(u, { requestId: "g", generationId: "gen-g", timestamp: NOW })] });
+    expect((await reservations(t)).map((r) => r.requestId)).toEqual(["g"]);
+    await post(t, "/ingest", { usage: [usage(u, { requestId: "g", generationId: "gen-g", timestamp: NOW })] });
+    expect(await reservations(t)).toEqual([]);
+  });
+
   test("a quota past resetDate rolls forward (used 0, next resetDate) — written only when admitted", async () => {
     const t = newBackend();
     const [u, v] = await makeUsers(t, 2);

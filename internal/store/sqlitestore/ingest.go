@@ -24,15 +24,22 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 		quota := map[string][]contribution{}
 		var settled []string
 		var err error
+		// A request's reservation settles with the row that completes its
+		// count: the usage row when the request named a generation (its
+		// request log may arrive first, while the cost is still pending),
+		// else the request log.
 		if res.Inserted.Usage, res.Duplicates.Usage, err = insertUsage(ctx, tx, b.Usage, func(u store.Usage) {
 			agg.AddUsage(u)
+			settled = append(settled, u.RequestID)
 			quota[u.UserID] = append(quota[u.UserID], contribution{ts: u.Timestamp, tokens: u.TotalTokens, cost: int64(u.Cost)})
 		}); err != nil {
 			return err
 		}
 		if res.Inserted.RequestLogs, res.Duplicates.RequestLogs, err = insertRequestLogs(ctx, tx, b.RequestLogs, func(l store.RequestLog) {
 			agg.AddRequestLog(l)
-			settled = append(settled, l.RequestID)
+			if l.GenerationID == "" {
+				settled = append(settled, l.RequestID)
+			}
 			if l.UserID != "" {
 				quota[l.UserID] = append(quota[l.UserID], contribution{ts: l.Timestamp, requests: 1})
 			}

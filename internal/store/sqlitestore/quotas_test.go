@@ -222,3 +222,43 @@ func TestSetQuotaBoundsCostLimits(t *testing.T) {
 		t.Fatal("a quota was stored")
 	}
 }
+
+// TestSettlementWaitsForTheUsageRow: the gateway ships a request's log at
+// once and its usage row when the generation record gives the cost. A
+// request log that names a generation must not settle the reservation, or
+// the call's cost would be in neither the reservation nor used meanwhile.
+func TestSettlementWaitsForTheUsageRow(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	now := time.Date(2024, 5, 10, 12, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	u, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
+	args, _ := json.Marshal(map[string]any{"userId": u.ID, "quotaType": "monthly_tokens", "limit": 1000})
+	if _, err := s.Call(ctx, "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve(ctx, store.ReserveInput{RequestID: "g", UserID: u.ID, Tokens: 300, TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (n int) {
+		s.db.R.QueryRow(`SELECT count(*) FROM quotaReservations WHERE requestId = 'g'`).Scan(&n)
+		return n
+	}
+	ts := now.UnixMilli()
+	log := store.RequestLog{RequestID: "g", UserID: u.ID, GenerationID: "gen-g", RequestType: "chat.completions", Method: "POST",
+		Endpoint: "/v1/chat/completions", Status: store.StatusSuccess, StatusCode: 200, Timestamp: ts}
+	if _, err := s.Ingest(ctx, store.Batch{RequestLogs: []store.RequestLog{log}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := open(); n != 1 {
+		t.Fatalf("%d reservations after the request log alone, want 1 (still held)", n)
+	}
+	use := store.Usage{GenerationID: "gen-g", RequestID: "g", UserID: u.ID, Model: "m", TotalTokens: 120, PromptTokens: 100, CompletionTokens: 20,
+		Timestamp: ts, CostStatus: store.CostConfirmed}
+	if _, err := s.Ingest(ctx, store.Batch{Usage: []store.Usage{use}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := open(); n != 0 {
+		t.Fatalf("%d reservations after the usage row, want 0", n)
+	}
+}
