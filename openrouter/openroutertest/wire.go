@@ -86,7 +86,10 @@ type deltaJSON struct {
 	Content string `json:"content"`
 }
 
-// completionJSON is a non-streaming chat.completion.
+// completionJSON is a non-streaming chat.completion. It is exactly what
+// openrouter.Assembler makes of the stream of the same generation: the
+// simulator, like the providers it imitates, sends no system_fingerprint,
+// and an error choice carries no usage in either shape.
 type completionJSON struct {
 	ID                string           `json:"id"`
 	Provider          string           `json:"provider"`
@@ -94,7 +97,6 @@ type completionJSON struct {
 	Object            string           `json:"object"`
 	Created           int64            `json:"created"`
 	Choices           []completionItem `json:"choices"`
-	SystemFingerprint *string          `json:"system_fingerprint"`
 	Usage             *usageJSON       `json:"usage,omitempty"`
 }
 
