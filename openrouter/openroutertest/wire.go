@@ -91,13 +91,13 @@ type deltaJSON struct {
 // simulator, like the providers it imitates, sends no system_fingerprint,
 // and an error choice carries no usage in either shape.
 type completionJSON struct {
-	ID                string           `json:"id"`
-	Provider          string           `json:"provider"`
-	Model             string           `json:"model"`
-	Object            string           `json:"object"`
-	Created           int64            `json:"created"`
-	Choices           []completionItem `json:"choices"`
-	Usage             *usageJSON       `json:"usage,omitempty"`
+	ID       string           `json:"id"`
+	Provider string           `json:"provider"`
+	Model    string           `json:"model"`
+	Object   string           `json:"object"`
+	Created  int64            `json:"created"`
+	Choices  []completionItem `json:"choices"`
+	Usage    *usageJSON       `json:"usage,omitempty"`
 }
 
 type completionItem struct {
