@@ -98,9 +98,11 @@ func (s *service) outbox() (ready, pending int) {
 }
 
 // TestCrashRecoveryAfterSIGKILL kills the service with SIGKILL while streams
-// are open, restarts it on the same data directory, and finds in Convex
-// exactly the simulator's ledger: the cut streams are completed from
-// OpenRouter's generation records.
+// and plain calls are open, restarts it on the same data directory, and
+// finds in Convex exactly the simulator's ledger: the cut calls are
+// completed from OpenRouter's generation records. Plain calls used to be
+// lost here: their generation id came only with the finished body; now the
+// gateway streams them upstream and leaves an in-flight entry at once.
 func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 	site, _, secret := convextest.Start(t)
 	be := backend{URL: site, Secret: secret}
@@ -112,8 +114,8 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 	svc := runService(t, bin, env)
 	key := <-svc.key
 
-	post := func(base, text string) (int, error) {
-		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(chatBody(true, text)))
+	post := func(base, text string, stream bool) (int, error) {
+		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(chatBody(stream, text)))
 		req.Header.Set("Authorization", "Bearer "+key)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -123,9 +125,9 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 		_, err = io.ReadAll(res.Body)
 		return res.StatusCode, err
 	}
-	const done, cut = 20, 10
+	const done, cut = 20, 10 // each half streamed, half plain
 	for i := range done {
-		if code, err := post(svc.base, fmt.Sprint("finished ", i)); err != nil || code != 200 {
+		if code, err := post(svc.base, fmt.Sprint("finished ", i), i%2 == 0); err != nil || code != 200 {
 			t.Fatalf("request %d: %d %v", i, code, err)
 		}
 	}
@@ -134,7 +136,7 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			post(svc.base, fmt.Sprintf("cut %d [sim:stall after=3]", i)) // fails when the service dies
+			post(svc.base, fmt.Sprintf("cut %d [sim:stall after=3]", i), i%2 == 0) // fails when the service dies
 		}()
 	}
 	// Every cut stream is open and has left its in-flight entry.
@@ -147,7 +149,7 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 
 	gens, tokens, cost := ledgerTotals(sim.Simulator)
 	reqs, failed, gotTokens, gotCost := convexTotals(t, be)
-	t.Logf("SIGKILL with %d open streams: ledger %d generations $%s %d tokens; Convex %d requests (%d failed) $%s %d tokens",
+	t.Logf("SIGKILL with %d open calls: ledger %d generations $%s %d tokens; Convex %d requests (%d failed) $%s %d tokens",
 		cut, gens, cost, tokens, reqs, failed, gotCost, gotTokens)
 	if gens != done+cut || reqs != done+cut || failed != cut || gotCost != cost || gotTokens != tokens {
 		t.Fatal("Convex does not hold exactly the ledger after the crash")

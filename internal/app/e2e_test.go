@@ -244,13 +244,19 @@ func TestNonStreaming(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	var v struct {
-		ID    string `json:"id"`
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Choices []struct {
+			Message struct{ Content string } `json:"message"`
+		} `json:"choices"`
 		Usage struct {
 			Cost json.Number `json:"cost"`
 		} `json:"usage"`
 	}
-	if err := json.Unmarshal(body, &v); err != nil || res.StatusCode != 200 || v.Usage.Cost == "" {
-		t.Fatalf("status %d body %s", res.StatusCode, body)
+	if err := json.Unmarshal(body, &v); err != nil || res.StatusCode != 200 || v.Usage.Cost == "" ||
+		res.Header.Get("Content-Type") != "application/json" || v.Object != "chat.completion" ||
+		len(v.Choices) != 1 || v.Choices[0].Message.Content == "" || res.Header.Get("X-Generation-Id") != v.ID {
+		t.Fatalf("status %d header %v body %s", res.StatusCode, res.Header, body)
 	}
 	e.settle()
 	e.matchLedger()
@@ -275,8 +281,22 @@ func TestFaults(t *testing.T) {
 		{"rate limited", "[sim:status code=429 retry_after=1]", true, 429, "error", 429, "", `"rate_limit_error"`},
 		// The upstream fails mid-stream: the client gets the error chunk; the generation record gives the billed figures.
 		{"mid-stream error", "[sim:midstream after=3]", true, 200, "error", 502, "confirmed", `"finish_reason":"error"`},
-		// A string error code is kept as an error; its status is a generic 502.
+		// A string error code is kept as an error; "server_error" is a 502.
 		{"mid-stream error string code", "[sim:midstream after=2 string_code=1]", true, 200, "error", 502, "confirmed", `"error"`},
+		// A mid-stream "rate_limit_exceeded" is logged 429 (was 502).
+		{"mid-stream rate limit string code", "[sim:midstream after=2 code=429 string_code=1]", true, 200, "error", 429, "confirmed", `"rate_limit_exceeded"`},
+		// Plain: the same mid-stream 429 reaches the client as OpenRouter's
+		// plain error (HTTP 200, finish_reason "error", the error on the
+		// choice) and is logged 429 (was 502 "the provider returned an error").
+		{"plain mid-stream 429", "[sim:midstream after=3 code=429]", false, 200, "error", 429, "confirmed", `"finish_reason":"error"`},
+		// Plain with the string code: 429 too.
+		{"plain mid-stream rate limit string code", "[sim:midstream after=3 code=429 string_code=1]", false, 200, "error", 429, "confirmed", `"code":"rate_limit_exceeded"`},
+		// Plain, the upstream drops mid-body: the client gets a 502, and the
+		// call, billed upstream, is recorded from /generation (was lost: the
+		// plain body never named its generation).
+		{"plain abrupt disconnect", "[sim:disconnect after=4]", false, 502, "error", 502, "confirmed", "ended unexpectedly"},
+		// Plain without a usage chunk: figures from the generation record.
+		{"plain missing usage", "[sim:no_usage]", false, 200, "success", 200, "confirmed", `"object":"chat.completion"`},
 		// The upstream connection drops: the client is told, the record comes from /generation.
 		{"abrupt disconnect", "[sim:disconnect after=4]", true, 200, "error", 502, "confirmed", "ended unexpectedly"},
 		// A short stall then a normal end.
@@ -287,8 +307,10 @@ func TestFaults(t *testing.T) {
 		{"missing usage chunk", "[sim:no_usage]", true, 200, "success", 200, "confirmed", "[DONE]"},
 		// The earlier usage shape (one choice with an empty delta).
 		{"legacy usage chunk", "[sim:legacy_usage]", true, 200, "success", 200, "reported", "[DONE]"},
-		// A provider error inside a 200 plain response.
-		{"provider error", "[sim:provider_error]", false, 200, "error", 502, "reported", `"error"`},
+		// A provider error inside a 200 plain response; no usage came with it.
+		{"provider error", "[sim:provider_error]", false, 200, "error", 502, "confirmed", `"error"`},
+		// A provider error with code 503 keeps it in the request log (was 502).
+		{"provider error 503", "[sim:provider_error code=503]", false, 200, "error", 503, "confirmed", `"finish_reason":"error"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
