@@ -408,6 +408,46 @@ func TestClientDisconnectIsStillRecorded(t *testing.T) {
 	}
 }
 
+// TestPlainClientDisconnectIsStillRecorded: a plain caller that gives up
+// while the answer is being generated still leaves a usage row for what
+// OpenRouter billed, and a 499 request log. It used to be lost: the plain
+// body that would have named the generation never came.
+func TestPlainClientDisconnectIsStillRecorded(t *testing.T) {
+	e := start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.base+"/v1/chat/completions", strings.NewReader(chatBody(false, "long answer [sim:tokens n=400] [sim:stall after=5 ms=30000]")))
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	// The generation is under way once its in-flight entry exists.
+	waitFor(t, func() bool {
+		st, err := e.app.Outbox.Stats(context.Background())
+		return err == nil && st.Pending == 1
+	})
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the call completed; it should have been cut")
+	}
+	e.settle()
+	e.matchLedger()
+	if g := e.sim.Ledger()[0]; !g.Cancelled || g.CompletionTokens >= 400 {
+		t.Fatalf("ledger: %+v", g)
+	}
+	var status string
+	var code int
+	e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
+	if status != "error" || code != 499 {
+		t.Fatalf("request log %s %d", status, code)
+	}
+}
+
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	e := start(t)
 	cases := []struct {
