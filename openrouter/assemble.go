@@ -125,8 +125,8 @@ func (a *Assembler) Add(data []byte) error {
 		return errNotObject
 	}
 	var c asmChunk
-	if err := json.Unmarshal(data, &c); err != nil {
-		return err
+	if err := json.Unmarshal(data, &c); err != nil && !isTypeError(err) {
+		return err // a field of the wrong type is skipped, as the stream reader does
 	}
 	a.chunks++
 	if a.id == nil && nonNullString(c.ID) {
@@ -167,11 +167,15 @@ func (a *Assembler) Add(data []byte) error {
 			ch.hasReasoning = true
 		}
 		for _, tc := range d.ToolCalls {
-			idx := len(ch.tools)
-			if tc.Index != nil {
-				idx = *tc.Index
+			var t *asmTool
+			switch n := len(ch.tools); {
+			case tc.Index != nil:
+				t = ch.tool(*tc.Index)
+			case n > 0 && (tc.ID == nil || *tc.ID == "" || *tc.ID == ch.tools[n-1].id):
+				t = ch.tools[n-1] // a provider without indexes: a fragment of the last call
+			default:
+				t = ch.tool(n)
 			}
-			t := ch.tool(idx)
 			if tc.ID != nil && t.id == "" {
 				t.id = *tc.ID
 			}

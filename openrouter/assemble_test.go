@@ -127,3 +127,69 @@ func TestAssembleNothing(t *testing.T) {
 		t.Fatalf("Add of a non-object: err %v, chunks %d", err, a.Chunks())
 	}
 }
+
+// TestAssembleEdges: shapes that the captures do not show but providers
+// send, each assembled from inline payloads.
+func TestAssembleEdges(t *testing.T) {
+	const env = `"id":"gen-1","provider":"P","model":"m","object":"chat.completion.chunk","created":1`
+	cases := []struct {
+		name   string
+		chunks []string
+		want   string
+	}{
+		{
+			// Tool-call fragments without "index": an id starts a call,
+			// fragments without one continue the last call.
+			name: "tool calls without index",
+			chunks: []string{
+				`{` + env + `,"choices":[{"delta":{"tool_calls":[{"id":"c1","type":"function","function":{"name":"a","arguments":"{"}}]}}]}`,
+				`{` + env + `,"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"}"}}]}}]}`,
+				`{` + env + `,"choices":[{"delta":{"tool_calls":[{"id":"c2","type":"function","function":{"name":"b","arguments":"[]"}}]},"finish_reason":"tool_calls"}]}`,
+			},
+			want: `{"id":"gen-1","provider":"P","model":"m","object":"chat.completion","created":1,"choices":[{"logprobs":null,"finish_reason":"tool_calls","native_finish_reason":null,"index":0,"message":{"role":"assistant","content":"","refusal":null,"reasoning":null,"tool_calls":[{"type":"function","index":0,"id":"c1","function":{"name":"a","arguments":"{}"}},{"type":"function","index":1,"id":"c2","function":{"name":"b","arguments":"[]"}}]}}]}`,
+		},
+		{
+			// A field of the wrong type is skipped, not the whole chunk: the
+			// finish_reason beside it survives.
+			name: "wrong type",
+			chunks: []string{
+				`{` + env + `,"choices":[{"index":0,"delta":{"role":"assistant","content":"hi"}}]}`,
+				`{` + env + `,"choices":[{"index":0,"delta":{"content":5},"finish_reason":"stop"}]}`,
+			},
+			want: `{"id":"gen-1","provider":"P","model":"m","object":"chat.completion","created":1,"choices":[{"logprobs":null,"finish_reason":"stop","native_finish_reason":null,"index":0,"message":{"role":"assistant","content":"hi","refusal":null,"reasoning":null}}]}`,
+		},
+		{
+			// n=2: choices kept apart by index, in order of appearance;
+			// logprobs token lists concatenated; a refusal kept.
+			name: "two choices",
+			chunks: []string{
+				`{` + env + `,"choices":[{"index":0,"delta":{"content":"a"},"logprobs":{"content":[{"token":"a"}]}},{"index":1,"delta":{"refusal":"no"}}]}`,
+				`{` + env + `,"choices":[{"index":0,"delta":{"content":"b"},"logprobs":{"content":[{"token":"b"}]},"finish_reason":"stop"},{"index":1,"delta":{},"finish_reason":"stop"}]}`,
+			},
+			want: `{"id":"gen-1","provider":"P","model":"m","object":"chat.completion","created":1,"choices":[{"logprobs":{"content":[{"token":"a"},{"token":"b"}],"refusal":null},"finish_reason":"stop","native_finish_reason":null,"index":0,"message":{"role":"assistant","content":"ab","refusal":null,"reasoning":null}},{"logprobs":null,"finish_reason":"stop","native_finish_reason":null,"index":1,"message":{"role":"assistant","content":"","refusal":"no","reasoning":null}}]}`,
+		},
+		{
+			// An error chunk whose choice does not say "error" still fails
+			// the choice.
+			name: "error without failed choice",
+			chunks: []string{
+				`{` + env + `,"choices":[{"index":0,"delta":{"content":"x"}}]}`,
+				`{` + env + `,"choices":[],"error":{"code":500,"message":"boom"}}`,
+			},
+			want: `{"id":"gen-1","provider":"P","model":"m","object":"chat.completion","created":1,"choices":[{"logprobs":null,"finish_reason":"error","native_finish_reason":"error","index":0,"message":{"role":"assistant","content":"x","refusal":null,"reasoning":null},"error":{"code":500,"message":"boom"}}]}`,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var a Assembler
+			for _, ch := range c.chunks {
+				if err := a.Add([]byte(ch)); err != nil {
+					t.Fatalf("Add(%s): %v", ch, err)
+				}
+			}
+			if got := string(a.Bytes()); got != c.want {
+				t.Fatalf("assembled\n%s\nwant\n%s", got, c.want)
+			}
+		})
+	}
+}
