@@ -337,11 +337,15 @@ func TestFaults(t *testing.T) {
 			}
 			e.settle()
 			e.matchLedger()
-			var status string
+			var status, msg string
 			var code int
-			e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
+			e.db.QueryRow(`SELECT status, statusCode, coalesce(errorMessage, '') FROM requestLogs`).Scan(&status, &code, &msg)
 			if status != c.wantLog || code != c.wantCode {
 				t.Errorf("request log %s %d, want %s %d", status, code, c.wantLog, c.wantCode)
+			}
+			if strings.Contains(c.text, "midstream") && msg != "Provider returned error" {
+				// The provider's message, plain or streamed, not a generic one.
+				t.Errorf("request log message %q", msg)
 			}
 			rows := e.usage()
 			if c.wantUsage == "" {

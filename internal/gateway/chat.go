@@ -158,7 +158,9 @@ func jsonProblem(err error) string {
 // (OpenRouter's status and error); an error chunk after it began as
 // OpenRouter answers a plain call whose provider failed, HTTP 200 with
 // finish_reason "error" and the error on the choice; a stream that breaks
-// without saying why, 502 in OpenAI's error shape.
+// without saying why, 502 in OpenAI's error shape. The request is sent as
+// it came, only with "stream": true; stream_options is neither added nor
+// removed, since OpenRouter sends usage either way.
 func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
 	up := s.opt.Now()
 	st, err := s.opt.Upstream.ChatStream(r.Context(), req)
