@@ -64,6 +64,9 @@ type ResponseChoice struct {
 	Message            Message             `json:"message"`
 	FinishReason       openai.FinishReason `json:"finish_reason"`
 	NativeFinishReason string              `json:"native_finish_reason,omitempty"`
+	// Error is where a plain response carries a provider's failure: on the
+	// choice that finished with "error" (a stream has it at top level).
+	Error *StreamError `json:"error,omitempty"`
 }
 
 // Message is a response message with OpenRouter's extensions. Content is

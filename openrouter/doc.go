@@ -12,6 +12,10 @@
 //     returns an error; a failed or cut-short call still yields the
 //     generation id, so the caller can recover the record with
 //     [Client.GetGeneration].
+//   - Plain answers from streams. An [Assembler] folds a stream's chunks
+//     into the body OpenRouter sends for "stream": false, byte for byte
+//     (golden tests under testdata/assemble), so a caller that wants a
+//     plain response can still stream and learn the generation id at once.
 //   - A cheap hot path. Stream.Next reads lines with bufio into reused
 //     buffers and hands each SSE event over as soon as its terminating
 //     blank line arrives. Chunks are decoded by a per-stream json.Decoder

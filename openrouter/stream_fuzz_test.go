@@ -14,9 +14,12 @@ import (
 
 // FuzzStream feeds arbitrary bytes as a response body: the reader must not
 // panic, must end within one event per input byte, and must never report
-// negative token counts or more events than it counted.
+// negative token counts or more events than it counted; the Assembler fed
+// the same events must not panic and must produce JSON.
 func FuzzStream(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.sse"))
+	more, _ := filepath.Glob(filepath.Join("testdata", "assemble", "*.sse"))
+	files = append(files, more...)
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {
@@ -40,6 +43,7 @@ func FuzzStream(f *testing.F) {
 			Body: io.NopCloser(bytes.NewReader(body))}, 1<<20)
 		s.maxLine = 4096
 		events := 0
+		var asm Assembler
 		for {
 			ev, err := s.Next()
 			if err != nil {
@@ -51,7 +55,14 @@ func FuzzStream(f *testing.F) {
 			}
 			if ev.Kind == EventData {
 				checkAgainstUnmarshal(t, ev)
+				if !ev.Malformed {
+					asm.Add(ev.Raw)
+				}
 			}
+		}
+		// Whatever the stream held, the assembled plain body is JSON.
+		if b := asm.Bytes(); !json.Valid(b) {
+			t.Fatalf("assembled body is not JSON: %s", b)
 		}
 		sum := s.Summary()
 		if u := sum.Usage; u != nil {

@@ -77,16 +77,22 @@ func (s *Summary) observeResponse(r *ChatResponse) {
 	}
 	s.note(r.Model, r.Provider)
 	failed := false
+	choiceErr := r.Error
 	for i := range r.Choices {
 		ch := &r.Choices[i]
 		s.finish(string(ch.FinishReason), ch.NativeFinishReason)
 		failed = failed || ch.FinishReason == FinishReasonError
+		if choiceErr == nil && ch.Error != nil {
+			// Without this the code and message were lost and the call
+			// logged as a generic 502.
+			choiceErr = ch.Error
+		}
 		m := &ch.Message
 		s.CompletionChars += utf8.RuneCountInString(m.Content) + utf8.RuneCountInString(m.Reasoning) +
 			utf8.RuneCountInString(m.Refusal) + toolChars(m.ToolCalls)
 	}
 	s.Usage = r.Usage
-	s.fail(r.Error, failed)
+	s.fail(choiceErr, failed)
 }
 
 func (s *Summary) note(model, provider string) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"llmmeter/internal/convextest"
+	"llmmeter/internal/money"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -98,22 +100,50 @@ func (s *service) outbox() (ready, pending int) {
 }
 
 // TestCrashRecoveryAfterSIGKILL kills the service with SIGKILL while streams
-// are open, restarts it on the same data directory, and finds in Convex
-// exactly the simulator's ledger: the cut streams are completed from
-// OpenRouter's generation records.
+// and plain calls are open, restarts it on the same data directory, and
+// finds in Convex exactly the simulator's ledger: the cut calls are
+// completed from OpenRouter's generation records. Plain calls used to be
+// lost here: their generation id came only with the finished body; now the
+// gateway streams them upstream and leaves an in-flight entry at once.
 func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 	site, _, secret := convextest.Start(t)
 	be := backend{URL: site, Secret: secret}
+	crashAndRecover(t, []string{"CONVEX_URL=" + be.URL, "CONVEX_SITE_URL=" + be.URL, "CONVEX_INGEST_SECRET=" + be.Secret},
+		func(string) (int64, int64, int64, money.Nanos) { return convexTotals(t, be) })
+}
+
+// TestCrashRecoveryAfterSIGKILLEmbedded is the same on the embedded store.
+func TestCrashRecoveryAfterSIGKILLEmbedded(t *testing.T) {
+	crashAndRecover(t, nil, func(dataDir string) (requests, failed, tokens int64, cost money.Nanos) {
+		db, err := sql.Open("sqlite", filepath.Join(dataDir, StoreFile)+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.QueryRow(`SELECT count(*), coalesce(sum(status = 'error'), 0) FROM requestLogs`).Scan(&requests, &failed); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT coalesce(sum(promptTokens + completionTokens), 0), coalesce(sum(costNanoUsd), 0) FROM usageTracking`).Scan(&tokens, &cost); err != nil {
+			t.Fatal(err)
+		}
+		return
+	})
+}
+
+// crashAndRecover runs the service as a process on storeEnv, finishes some
+// calls, kills it with calls open (half streamed, half plain), restarts it
+// on the same data directory and compares totals(dataDir) with the ledger.
+func crashAndRecover(t *testing.T, storeEnv []string, totals func(dataDir string) (requests, failed, tokens int64, cost money.Nanos)) {
 	sim := openroutertest.NewServer(openroutertest.Options{APIKey: "sk-or-v1-test", AnswerTokens: 10, GenerationDelay: 100 * time.Millisecond})
 	defer sim.Close()
-	env := []string{"JOBS_ENABLED=false", "DATA_DIR=" + t.TempDir(), "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL,
-		"CONVEX_URL=" + be.URL, "CONVEX_SITE_URL=" + be.URL, "CONVEX_INGEST_SECRET=" + be.Secret}
+	dataDir := t.TempDir()
+	env := append([]string{"JOBS_ENABLED=false", "DATA_DIR=" + dataDir, "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL}, storeEnv...)
 	bin := buildBinary(t)
 	svc := runService(t, bin, env)
 	key := <-svc.key
 
-	post := func(base, text string) (int, error) {
-		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(chatBody(true, text)))
+	post := func(base, text string, stream bool) (int, error) {
+		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(chatBody(stream, text)))
 		req.Header.Set("Authorization", "Bearer "+key)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -123,9 +153,9 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 		_, err = io.ReadAll(res.Body)
 		return res.StatusCode, err
 	}
-	const done, cut = 20, 10
+	const done, cut = 20, 10 // each half streamed, half plain
 	for i := range done {
-		if code, err := post(svc.base, fmt.Sprint("finished ", i)); err != nil || code != 200 {
+		if code, err := post(svc.base, fmt.Sprint("finished ", i), i%2 == 0); err != nil || code != 200 {
 			t.Fatalf("request %d: %d %v", i, code, err)
 		}
 	}
@@ -134,10 +164,10 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			post(svc.base, fmt.Sprintf("cut %d [sim:stall after=3]", i)) // fails when the service dies
+			post(svc.base, fmt.Sprintf("cut %d [sim:stall after=3]", i), i%2 == 0) // fails when the service dies
 		}()
 	}
-	// Every cut stream is open and has left its in-flight entry.
+	// Every cut call is open and has left its in-flight entry.
 	waitFor(t, func() bool { _, p := svc.outbox(); return p == cut })
 	svc.kill()
 	wg.Wait()
@@ -146,10 +176,10 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 	waitFor(t, func() bool { r, p := svc.outbox(); return r == 0 && p == 0 })
 
 	gens, tokens, cost := ledgerTotals(sim.Simulator)
-	reqs, failed, gotTokens, gotCost := convexTotals(t, be)
-	t.Logf("SIGKILL with %d open streams: ledger %d generations $%s %d tokens; Convex %d requests (%d failed) $%s %d tokens",
+	reqs, failed, gotTokens, gotCost := totals(dataDir)
+	t.Logf("SIGKILL with %d open calls: ledger %d generations $%s %d tokens; store %d requests (%d failed) $%s %d tokens",
 		cut, gens, cost, tokens, reqs, failed, gotCost, gotTokens)
 	if gens != done+cut || reqs != done+cut || failed != cut || gotCost != cost || gotTokens != tokens {
-		t.Fatal("Convex does not hold exactly the ledger after the crash")
+		t.Fatal("the store does not hold exactly the ledger after the crash")
 	}
 }

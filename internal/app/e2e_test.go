@@ -244,13 +244,19 @@ func TestNonStreaming(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	var v struct {
-		ID    string `json:"id"`
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Choices []struct {
+			Message struct{ Content string } `json:"message"`
+		} `json:"choices"`
 		Usage struct {
 			Cost json.Number `json:"cost"`
 		} `json:"usage"`
 	}
-	if err := json.Unmarshal(body, &v); err != nil || res.StatusCode != 200 || v.Usage.Cost == "" {
-		t.Fatalf("status %d body %s", res.StatusCode, body)
+	if err := json.Unmarshal(body, &v); err != nil || res.StatusCode != 200 || v.Usage.Cost == "" ||
+		res.Header.Get("Content-Type") != "application/json" || v.Object != "chat.completion" ||
+		len(v.Choices) != 1 || v.Choices[0].Message.Content == "" || res.Header.Get("X-Generation-Id") != v.ID {
+		t.Fatalf("status %d header %v body %s", res.StatusCode, res.Header, body)
 	}
 	e.settle()
 	e.matchLedger()
@@ -275,8 +281,22 @@ func TestFaults(t *testing.T) {
 		{"rate limited", "[sim:status code=429 retry_after=1]", true, 429, "error", 429, "", `"rate_limit_error"`},
 		// The upstream fails mid-stream: the client gets the error chunk; the generation record gives the billed figures.
 		{"mid-stream error", "[sim:midstream after=3]", true, 200, "error", 502, "confirmed", `"finish_reason":"error"`},
-		// A string error code is kept as an error; its status is a generic 502.
+		// A string error code is kept as an error; "server_error" is a 502.
 		{"mid-stream error string code", "[sim:midstream after=2 string_code=1]", true, 200, "error", 502, "confirmed", `"error"`},
+		// A mid-stream "rate_limit_exceeded" is logged 429 (was 502).
+		{"mid-stream rate limit string code", "[sim:midstream after=2 code=429 string_code=1]", true, 200, "error", 429, "confirmed", `"rate_limit_exceeded"`},
+		// Plain: the same mid-stream 429 reaches the client as OpenRouter's
+		// plain error (HTTP 200, finish_reason "error", the error on the
+		// choice) and is logged 429 (was 502 "the provider returned an error").
+		{"plain mid-stream 429", "[sim:midstream after=3 code=429]", false, 200, "error", 429, "confirmed", `"finish_reason":"error"`},
+		// Plain with the string code: 429 too.
+		{"plain mid-stream rate limit string code", "[sim:midstream after=3 code=429 string_code=1]", false, 200, "error", 429, "confirmed", `"code":"rate_limit_exceeded"`},
+		// Plain, the upstream drops mid-body: the client gets a 502, and the
+		// call, billed upstream, is recorded from /generation (was lost: the
+		// plain body never named its generation).
+		{"plain abrupt disconnect", "[sim:disconnect after=4]", false, 502, "error", 502, "confirmed", "ended unexpectedly"},
+		// Plain without a usage chunk: figures from the generation record.
+		{"plain missing usage", "[sim:no_usage]", false, 200, "success", 200, "confirmed", `"object":"chat.completion"`},
 		// The upstream connection drops: the client is told, the record comes from /generation.
 		{"abrupt disconnect", "[sim:disconnect after=4]", true, 200, "error", 502, "confirmed", "ended unexpectedly"},
 		// A short stall then a normal end.
@@ -287,8 +307,10 @@ func TestFaults(t *testing.T) {
 		{"missing usage chunk", "[sim:no_usage]", true, 200, "success", 200, "confirmed", "[DONE]"},
 		// The earlier usage shape (one choice with an empty delta).
 		{"legacy usage chunk", "[sim:legacy_usage]", true, 200, "success", 200, "reported", "[DONE]"},
-		// A provider error inside a 200 plain response.
-		{"provider error", "[sim:provider_error]", false, 200, "error", 502, "reported", `"error"`},
+		// A provider error inside a 200 plain response; no usage came with it.
+		{"provider error", "[sim:provider_error]", false, 200, "error", 502, "confirmed", `"error"`},
+		// A provider error with code 503 keeps it in the request log (was 502).
+		{"provider error 503", "[sim:provider_error code=503]", false, 200, "error", 503, "confirmed", `"finish_reason":"error"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -315,11 +337,15 @@ func TestFaults(t *testing.T) {
 			}
 			e.settle()
 			e.matchLedger()
-			var status string
+			var status, msg string
 			var code int
-			e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
+			e.db.QueryRow(`SELECT status, statusCode, coalesce(errorMessage, '') FROM requestLogs`).Scan(&status, &code, &msg)
 			if status != c.wantLog || code != c.wantCode {
 				t.Errorf("request log %s %d, want %s %d", status, code, c.wantLog, c.wantCode)
+			}
+			if strings.Contains(c.text, "midstream") && msg != "Provider returned error" {
+				// The provider's message, plain or streamed, not a generic one.
+				t.Errorf("request log message %q", msg)
 			}
 			rows := e.usage()
 			if c.wantUsage == "" {
@@ -376,6 +402,46 @@ func TestClientDisconnectIsStillRecorded(t *testing.T) {
 	e.matchLedger()
 	g := e.sim.Ledger()[0]
 	if !g.Cancelled || g.CompletionTokens >= 400 {
+		t.Fatalf("ledger: %+v", g)
+	}
+	var status string
+	var code int
+	e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
+	if status != "error" || code != 499 {
+		t.Fatalf("request log %s %d", status, code)
+	}
+}
+
+// TestPlainClientDisconnectIsStillRecorded: a plain caller that gives up
+// while the answer is being generated still leaves a usage row for what
+// OpenRouter billed, and a 499 request log. It used to be lost: the plain
+// body that would have named the generation never came.
+func TestPlainClientDisconnectIsStillRecorded(t *testing.T) {
+	e := start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.base+"/v1/chat/completions", strings.NewReader(chatBody(false, "long answer [sim:tokens n=400] [sim:stall after=5 ms=30000]")))
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	// The generation is under way once its in-flight entry exists.
+	waitFor(t, func() bool {
+		st, err := e.app.Outbox.Stats(context.Background())
+		return err == nil && st.Pending == 1
+	})
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the call completed; it should have been cut")
+	}
+	e.settle()
+	e.matchLedger()
+	if g := e.sim.Ledger()[0]; !g.Cancelled || g.CompletionTokens >= 400 {
 		t.Fatalf("ledger: %+v", g)
 	}
 	var status string

@@ -143,30 +143,94 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 	return &req, nil
 }
 
+// completeChat serves a plain (non-streaming) call. It streams from
+// OpenRouter all the same and assembles the plain body itself
+// (openrouter.Assembler, byte for byte OpenRouter's plain shape): a stream
+// names its generation in its first bytes, so the in-flight entry written
+// then lets a restart settle the call from the generation record when the
+// service is killed, shut down early or cut off by the upstream, which a
+// plain body, naming its generation only once complete, could not.
+//
+// What the client gets: errors before the stream began as for a stream
+// (OpenRouter's status and error); an error chunk after it began as
+// OpenRouter answers a plain call whose provider failed, HTTP 200 with
+// finish_reason "error" and the error on the choice; a stream that breaks
+// without saying why, 502 in OpenAI's error shape. The request is sent as
+// it came, only with "stream": true; stream_options is neither added nor
+// removed, since OpenRouter sends usage either way.
 func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
 	up := s.opt.Now()
-	res, err := s.opt.Upstream.Chat(r.Context(), req)
-	c.upstreamDur = s.opt.Now().Sub(up)
+	st, err := s.opt.Upstream.ChatStream(r.Context(), req)
 	if err != nil {
-		if res != nil {
-			c.summary = res.Summary // a body that broke off still names its generation
-		}
+		c.upstreamDur = s.opt.Now().Sub(up)
 		c.fail(r.Context(), err)
 		return
 	}
-	c.summary = res.Summary
+	defer st.Close()
+	inFlight := s.noteInFlight(c, st, false)
+	var asm openrouter.Assembler
+	for {
+		ev, err := st.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.upstreamErr = err
+			}
+			break
+		}
+		if ev.Kind == openrouter.EventData && !ev.Malformed {
+			asm.Add(ev.Raw) // only fails on what the stream already marked Malformed
+			inFlight = s.noteInFlight(c, st, inFlight)
+		}
+	}
+	c.upstreamDur = s.opt.Now().Sub(up)
+	c.ttft = c.upstreamDur // the client's first byte is the whole body
+	c.summary = st.Summary()
+	if r.Context().Err() != nil {
+		c.clientGone = true
+		return
+	}
+	switch {
+	case c.summary.Err != nil:
+		// The stream said how it failed; whatever the transport did after
+		// that, the client gets OpenRouter's plain error body.
+	case c.upstreamErr == nil && (asm.Chunks() == 0 || !c.summary.SawDone):
+		// The body ended cleanly but early: no [DONE] and no error chunk.
+		c.upstreamErr = errors.New("gateway: upstream stream ended without [DONE]")
+		fallthrough
+	case c.upstreamErr != nil:
+		// Written here rather than as c.failure, so that the request log
+		// says what happened (upstream_stream_broken, 502) as for a stream.
+		writeError(w, &apiError{Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_stream_broken",
+			Message: "The upstream response ended unexpectedly."})
+		return
+	}
+	body := asm.Bytes()
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if c.summary.GenerationID != "" {
 		h.Set("X-Generation-Id", c.summary.GenerationID)
 	}
 	w.WriteHeader(http.StatusOK)
-	n, err := w.Write(res.Raw)
+	n, err := w.Write(body)
 	c.responseLen = int64(n)
-	c.ttft = c.upstreamDur
 	if err != nil {
 		c.clientGone = true
 	}
+}
+
+// noteInFlight writes the in-flight entry once the generation id is known:
+// from the X-Generation-Id header, else from the first chunk's id. It
+// reports whether the entry exists.
+func (s *Server) noteInFlight(c *call, st *openrouter.Stream, done bool) bool {
+	if done {
+		return true
+	}
+	sum := st.Summary()
+	if sum.GenerationID == "" {
+		return false
+	}
+	s.recordInFlight(c, sum)
+	return true
 }
 
 // streamChat forwards each SSE event as it arrives, flushing per event.
@@ -187,8 +251,8 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 	h.Set("X-Accel-Buffering", "no")
 	if id := st.Summary().GenerationID; id != "" {
 		h.Set("X-Generation-Id", id)
-		s.recordInFlight(c, st.Summary())
 	}
+	inFlight := s.noteInFlight(c, st, false)
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	rc.Flush()
@@ -213,6 +277,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 			if c.ttft == 0 {
 				c.ttft = s.opt.Now().Sub(c.start)
 			}
+			inFlight = s.noteInFlight(c, st, inFlight)
 			buf = append(append(append(buf, "data: "...), ev.Raw...), '\n', '\n')
 		case openrouter.EventDone:
 			c.holdDone = true

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"llmmeter/internal/config"
@@ -148,13 +149,40 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	return b, state
 }
 
-// errorStatus turns OpenRouter's mid-stream error code (a number or a
-// string) into the HTTP status a request log keeps.
+// errorStatus turns OpenRouter's in-body error code (a mid-stream chunk's
+// or a plain error choice's; a number or a string) into the HTTP status a
+// request log keeps: a number in 400..599 as is, a known string code by
+// meaning (rate_limit_exceeded is 429), anything else 502.
 func errorStatus(code string) int {
-	if n, err := strconv.Atoi(code); err == nil && n >= 400 && n <= 599 {
+	if n, err := strconv.Atoi(code); err == nil {
+		if n >= 400 && n <= 599 {
+			return n
+		}
+		return http.StatusBadGateway
+	}
+	if n, ok := errorCodeStatus[strings.ToLower(code)]; ok {
 		return n
 	}
 	return http.StatusBadGateway
+}
+
+// errorCodeStatus maps the string codes OpenRouter passes through from
+// providers (and OpenAI's error types) to a status.
+var errorCodeStatus = map[string]int{
+	"invalid_request_error": http.StatusBadRequest, "invalid_request": http.StatusBadRequest,
+	"bad_request": http.StatusBadRequest, "context_length_exceeded": http.StatusBadRequest,
+	"insufficient_quota": http.StatusPaymentRequired, "insufficient_credits": http.StatusPaymentRequired,
+	"payment_required": http.StatusPaymentRequired,
+	"permission_error": http.StatusForbidden, "forbidden": http.StatusForbidden, "moderation": http.StatusForbidden,
+	"content_filter": http.StatusForbidden, "content_policy_violation": http.StatusForbidden,
+	"timeout": http.StatusRequestTimeout, "request_timeout": http.StatusRequestTimeout, "timeout_error": http.StatusRequestTimeout,
+	"rate_limit_exceeded": http.StatusTooManyRequests, "rate_limit_error": http.StatusTooManyRequests,
+	"too_many_requests": http.StatusTooManyRequests, "resource_exhausted": http.StatusTooManyRequests,
+	"server_error": http.StatusBadGateway, "internal_error": http.StatusBadGateway, "api_error": http.StatusBadGateway,
+	"upstream_error": http.StatusBadGateway, "bad_gateway": http.StatusBadGateway,
+	"service_unavailable": http.StatusServiceUnavailable, "unavailable": http.StatusServiceUnavailable,
+	"overloaded": http.StatusServiceUnavailable, "overloaded_error": http.StatusServiceUnavailable,
+	"gateway_timeout": http.StatusGatewayTimeout,
 }
 
 func truncate(s string, n int) string {

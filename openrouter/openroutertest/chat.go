@@ -94,7 +94,7 @@ func (g *gen) complete(w http.ResponseWriter) {
 	g.s.markFirstToken(g.e)
 	if g.f.Kind == FaultProviderError {
 		g.endWith(tally{}, "error", false)
-		g.writeCompletion(w, "error", g.f.upstreamError(g.p.model), &tally{})
+		g.writeCompletion(w, "error", g.f.upstreamError(g.p.model), nil)
 		return
 	}
 	faultAt, pending := g.faultAt()

@@ -48,7 +48,7 @@ const (
 	FaultNoUsage FaultKind = "no_usage"
 	// FaultProviderError answers HTTP 200 whose first chunk (non-streaming:
 	// choices[0]) has finish_reason "error" and an error object, then ends
-	// with no usage and no [DONE] (non-streaming: zero usage). Nothing was
+	// with no usage and no [DONE] (non-streaming: no usage either). Nothing was
 	// generated: the ledger records zero tokens and zero cost.
 	FaultProviderError FaultKind = "provider_error"
 	// FaultLegacyUsage sends the usage chunk in the earlier shape: one

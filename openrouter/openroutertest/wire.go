@@ -86,16 +86,18 @@ type deltaJSON struct {
 	Content string `json:"content"`
 }
 
-// completionJSON is a non-streaming chat.completion.
+// completionJSON is a non-streaming chat.completion. It is exactly what
+// openrouter.Assembler makes of the stream of the same generation: the
+// simulator, like the providers it imitates, sends no system_fingerprint,
+// and an error choice carries no usage in either shape.
 type completionJSON struct {
-	ID                string           `json:"id"`
-	Provider          string           `json:"provider"`
-	Model             string           `json:"model"`
-	Object            string           `json:"object"`
-	Created           int64            `json:"created"`
-	Choices           []completionItem `json:"choices"`
-	SystemFingerprint *string          `json:"system_fingerprint"`
-	Usage             *usageJSON       `json:"usage,omitempty"`
+	ID       string           `json:"id"`
+	Provider string           `json:"provider"`
+	Model    string           `json:"model"`
+	Object   string           `json:"object"`
+	Created  int64            `json:"created"`
+	Choices  []completionItem `json:"choices"`
+	Usage    *usageJSON       `json:"usage,omitempty"`
 }
 
 type completionItem struct {
