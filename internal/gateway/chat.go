@@ -35,9 +35,10 @@ type call struct {
 	summary     openrouter.Summary
 	responseLen int64
 	clientGone  bool
-	interrupted bool  // rows as they should read if the service dies now
-	holdDone    bool  // [DONE] arrived; it is sent once the rows are durable
-	upstreamErr error // the stream broke, or the call failed before it began
+	interrupted bool   // rows as they should read if the service dies now
+	holdDone    bool   // [DONE] arrived; it is sent once the rows are durable
+	plain       []byte // a plain call's body; sent once the rows are durable
+	upstreamErr error  // the stream broke, or the call failed before it began
 	failure     *apiError
 }
 
@@ -65,12 +66,22 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		s.completeChat(w, r, c, req)
 	}
-	s.record(r.Context(), c)
-	if c.holdDone && !c.clientGone {
+	recErr := s.record(r.Context(), c)
+	switch {
+	case c.clientGone:
+	case c.stream && recErr != nil:
+		// Not on disk: the client must not see [DONE].
+		w.Write(errorEvent(c.summary, http.StatusServiceUnavailable, c.failure.Message))
+		http.NewResponseController(w).Flush()
+		return nil // the request log says 503; the stream itself began with 200
+	case c.holdDone:
 		// Sent only now: a client that saw [DONE] knows its call is on disk.
 		// (The request log already counts these bytes.)
 		io.WriteString(w, doneEvent)
 		http.NewResponseController(w).Flush()
+	case c.plain != nil && recErr == nil:
+		// Likewise, a plain body goes out once its rows are durable.
+		c.writePlain(w)
 	}
 	if c.failure != nil {
 		return c.failure
@@ -81,6 +92,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 // admit refuses new calls while the outbox is over its bound: a call that
 // cannot be accounted for is not made. It says so loudly.
 func (s *Server) admit() error {
+	if err := s.opt.Outbox.Writable(); err != nil {
+		return accountingUnavailable(err)
+	}
 	bound := s.opt.MaxOutbox
 	if bound <= 0 || s.opt.Outbox.Depth() < bound {
 		return nil
@@ -158,18 +172,20 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, r
 		return
 	}
 	c.summary = res.Summary
+	c.plain = res.Raw
+	c.responseLen = int64(len(res.Raw)) // sent after record; see writePlain
+	c.ttft = c.upstreamDur
+}
+
+// writePlain sends a plain call's body, once its rows are durable.
+func (c *call) writePlain(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if c.summary.GenerationID != "" {
 		h.Set("X-Generation-Id", c.summary.GenerationID)
 	}
 	w.WriteHeader(http.StatusOK)
-	n, err := w.Write(res.Raw)
-	c.responseLen = int64(n)
-	c.ttft = c.upstreamDur
-	if err != nil {
-		c.clientGone = true
-	}
+	w.Write(c.plain)
 }
 
 // streamChat forwards each SSE event as it arrives, flushing per event.
@@ -247,9 +263,14 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 
 // brokenStreamEvent is OpenRouter's mid-stream error chunk.
 func brokenStreamEvent(sum openrouter.Summary) []byte {
+	return errorEvent(sum, http.StatusBadGateway, "The upstream stream ended unexpectedly.")
+}
+
+// errorEvent is a mid-stream error chunk in OpenRouter's shape.
+func errorEvent(sum openrouter.Summary, code int, message string) []byte {
 	ev := map[string]any{
 		"id": sum.GenerationID, "object": "chat.completion.chunk", "model": sum.Model,
-		"error":   map[string]any{"code": 502, "message": "The upstream stream ended unexpectedly."},
+		"error":   map[string]any{"code": code, "message": message},
 		"choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "error"}},
 	}
 	b, _ := json.Marshal(ev)

@@ -16,8 +16,9 @@ import (
 // record hands the call's rows to the outbox and waits until they are
 // durable, so that a response which ended normally is never lost. It runs
 // after the last content chunk and before [DONE]: time to first token is
-// unaffected.
-func (s *Server) record(ctx context.Context, c *call) {
+// unaffected. An error means the rows are not durable: the caller must not
+// send [DONE] or the plain body.
+func (s *Server) record(ctx context.Context, c *call) error {
 	b, state := c.rows(s.opt.Now())
 	ri := info(ctx)
 	ri.Generation, ri.UpstreamMs, ri.TTFTMs, ri.ClientGone = c.summary.GenerationID, c.upstreamDur.Milliseconds(), c.ttft.Milliseconds(), c.clientGone
@@ -31,10 +32,26 @@ func (s *Server) record(ctx context.Context, c *call) {
 	// The client may be gone; the rows must still be written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.opt.Outbox.Put(ctx, c.requestID, state, b); err != nil {
-		s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Str("generation_id", c.summary.GenerationID).
-			Msg("ROWS LOST: the outbox refused a request's rows")
+	err := s.opt.Outbox.Put(ctx, c.requestID, state, b)
+	if err == nil {
+		return nil
 	}
+	// The outbox keeps the rows and writes them once it can; they must then
+	// say what the client is about to see instead of [DONE] or the body.
+	s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Str("generation_id", c.summary.GenerationID).
+		Msg("ROWS NOT DURABLE: the call is answered with an error; the outbox retries its rows")
+	c.failure = accountingUnavailable(err)
+	b, state = c.rows(s.opt.Now())
+	s.opt.Outbox.PutAsync(c.requestID, state, b)
+	return err
+}
+
+// accountingUnavailable is the answer while the outbox cannot write: the
+// call is not recorded durably, so it is refused, or its stream ends with
+// an error instead of [DONE].
+func accountingUnavailable(cause error) *apiError {
+	return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "accounting_unavailable",
+		Message: "The gateway cannot record calls right now; try again shortly.", RetryAfter: 5, Cause: cause}
 }
 
 // inFlightLease is how long an in-flight entry is left alone by the

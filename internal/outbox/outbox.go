@@ -10,6 +10,13 @@
 //
 // Puts are group-committed: concurrent callers share one transaction, so the
 // cost of durability is paid once per batch, not once per request.
+//
+// When a commit fails (a full disk, an unwritable file), Put reports the
+// error at once, so the caller can tell its client the call is not on disk,
+// and the outbox keeps the entries in memory (up to MaxStalled) and commits
+// them, in order, as soon as a write succeeds again; it retries every
+// second. Writable reports the failure until then, so the gateway refuses
+// new calls instead of making calls it cannot record.
 package outbox
 
 import (
@@ -19,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,7 +79,27 @@ type Outbox struct {
 	// notify has room for one wake-up: a Put signals the delivery loop
 	// without blocking when a wake-up is already queued.
 	notify chan struct{}
+
+	// stalled holds, in put order, entries whose commit failed; only the
+	// commit loop touches it. writeErr mirrors whether it is non-empty.
+	stalled  []putReq
+	nStalled atomic.Int64
+	mu       sync.Mutex
+	writeErr error
+	// OnLost, when set, is called with the keys of stalled entries dropped
+	// because more than MaxStalled waited (their rows are lost).
+	OnLost func(keys []string)
 }
+
+// MaxStalled bounds the entries kept in memory while commits fail.
+const MaxStalled = 10_000
+
+// stalledRetry is how often stalled entries are tried again.
+const stalledRetry = time.Second
+
+// ErrUnwritable wraps the commit error that Writable and a failed Put
+// report.
+var ErrUnwritable = errors.New("outbox: cannot write")
 
 type putReq struct {
 	key       string
@@ -147,13 +175,23 @@ func (o *Outbox) Put(ctx context.Context, key string, state State, b store.Batch
 // request ends, its final Put replaces the entry. Puts of one key are
 // committed in the order they were made.
 func (o *Outbox) PutInFlight(key string, b store.Batch, notBefore time.Time) {
+	o.putAsync(key, Pending, b, notBefore.UnixMilli())
+}
+
+// PutAsync queues b under key in state without waiting for the commit.
+// Puts of one key are committed in the order they were made.
+func (o *Outbox) PutAsync(key string, state State, b store.Batch) {
+	o.putAsync(key, state, b, 0)
+}
+
+func (o *Outbox) putAsync(key string, state State, b store.Batch, notBefore int64) {
 	body, err := json.Marshal(b)
 	if err != nil {
 		return // rows of our own making always encode
 	}
 	select {
 	case <-o.done:
-	case o.puts <- putReq{key: key, state: Pending, body: body, notBefore: notBefore.UnixMilli()}:
+	case o.puts <- putReq{key: key, state: state, body: body, notBefore: notBefore}:
 	}
 }
 
@@ -172,10 +210,17 @@ func (o *Outbox) commitLoop() {
 	defer close(o.stopped)
 	const maxGroup = 512
 	group := make([]putReq, 0, maxGroup)
+	retry := time.NewTicker(stalledRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case r := <-o.puts:
 			group = append(group[:0], r)
+		case <-retry.C:
+			if len(o.stalled) > 0 {
+				o.commit(nil)
+			}
+			continue
 		case <-o.done:
 			// Commit what is already queued, then stop.
 			for {
@@ -183,6 +228,9 @@ func (o *Outbox) commitLoop() {
 				case r := <-o.puts:
 					o.commit([]putReq{r})
 				default:
+					if len(o.stalled) > 0 {
+						o.commit(nil)
+					}
 					return
 				}
 			}
@@ -200,7 +248,14 @@ func (o *Outbox) commitLoop() {
 	}
 }
 
+// commit writes the stalled entries, then group, in one transaction. On
+// failure the group's callers get the error and every entry joins (or stays
+// in) stalled, to be tried again.
 func (o *Outbox) commit(group []putReq) {
+	all := group
+	if len(o.stalled) > 0 {
+		all = append(append(make([]putReq, 0, len(o.stalled)+len(group)), o.stalled...), group...)
+	}
 	now := o.now().UnixMilli()
 	err := o.db.Tx(context.Background(), func(tx *sql.Tx) error {
 		stmt, err := tx.Prepare(`INSERT INTO outbox (key, state, body, next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?)
@@ -210,7 +265,7 @@ func (o *Outbox) commit(group []putReq) {
 			return err
 		}
 		defer stmt.Close()
-		for _, r := range group {
+		for _, r := range all {
 			if _, err := stmt.Exec(r.key, string(r.state), r.body, r.notBefore, now, now); err != nil {
 				return err
 			}
@@ -218,16 +273,23 @@ func (o *Outbox) commit(group []putReq) {
 		return nil
 	})
 	if err != nil {
-		err = fmt.Errorf("outbox: commit: %w", err)
+		err = fmt.Errorf("%w: %w", ErrUnwritable, err)
+		o.stall(group)
+	} else {
+		o.stalled = nil
+		o.depth.Add(int64(len(all))) // replacements overcount until the next Stats
 	}
-	if err == nil {
-		o.depth.Add(int64(len(group))) // replacements overcount until the next Stats
-	}
+	o.nStalled.Store(int64(len(o.stalled)))
+	o.mu.Lock()
+	o.writeErr = err
+	o.mu.Unlock()
 	wake := false
 	for _, r := range group {
 		if r.errc != nil {
 			r.errc <- err
 		}
+	}
+	for _, r := range all {
 		wake = wake || r.state == Ready
 	}
 	if err == nil && wake {
@@ -236,6 +298,37 @@ func (o *Outbox) commit(group []putReq) {
 		default:
 		}
 	}
+}
+
+// stall keeps a failed group for the next attempt, dropping the oldest
+// entries past MaxStalled.
+func (o *Outbox) stall(group []putReq) {
+	for _, r := range group {
+		r.errc = nil // answered now; a later commit answers no one
+		o.stalled = append(o.stalled, r)
+	}
+	if over := len(o.stalled) - MaxStalled; over > 0 {
+		if o.OnLost != nil {
+			keys := make([]string, over)
+			for i, r := range o.stalled[:over] {
+				keys[i] = r.key
+			}
+			o.OnLost(keys)
+		}
+		o.stalled = append([]putReq(nil), o.stalled[over:]...)
+	}
+}
+
+// Stalled is the number of entries waiting in memory for a commit to
+// succeed: rows not yet durable.
+func (o *Outbox) Stalled() int64 { return o.nStalled.Load() }
+
+// Writable is nil while commits succeed; after a failed commit it is the
+// error (wrapping ErrUnwritable) until a later commit succeeds.
+func (o *Outbox) Writable() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.writeErr
 }
 
 // List returns up to limit entries in state, oldest first; for Pending only
