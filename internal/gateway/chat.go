@@ -35,6 +35,7 @@ type call struct {
 	summary     openrouter.Summary
 	responseLen int64
 	clientGone  bool
+	shutdown    bool   // cut by the service's shutdown (ErrShutdown)
 	interrupted bool   // rows as they should read if the service dies now
 	holdDone    bool   // [DONE] arrived; it is sent once the rows are durable
 	plain       []byte // a plain call's body; sent once the rows are durable
@@ -249,10 +250,14 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 	}
 	c.upstreamDur = s.opt.Now().Sub(up)
 	c.summary = st.Summary()
-	if r.Context().Err() != nil {
-		c.clientGone = true
+	c.cut(r.Context())
+	if c.shutdown {
+		// The client is still there: tell it why the stream ends.
+		n, _ := w.Write(errorEvent(c.summary, http.StatusServiceUnavailable, shutdownMessage))
+		c.responseLen += int64(n)
+		rc.Flush()
 	}
-	if c.upstreamErr != nil && !c.clientGone {
+	if c.upstreamErr != nil && !c.clientGone && !c.shutdown {
 		// The upstream broke without saying why: tell the client in the
 		// same shape OpenRouter uses for mid-stream errors.
 		n, _ := w.Write(brokenStreamEvent(c.summary))
@@ -281,11 +286,30 @@ func errorEvent(sum openrouter.Summary, code int, message string) []byte {
 	return out.Bytes()
 }
 
+// ErrShutdown is the cause with which the service cancels the requests
+// still open when its shutdown deadline passes.
+var ErrShutdown = errors.New("service shutting down")
+
+const shutdownMessage = "The service shut down before the response ended; try again."
+
+// cut notes why the request's context ended, if it did: the service's
+// shutdown, or the client leaving.
+func (c *call) cut(ctx context.Context) {
+	switch {
+	case ctx.Err() == nil:
+	case errors.Is(context.Cause(ctx), ErrShutdown):
+		c.shutdown = true
+	default:
+		c.clientGone = true
+	}
+}
+
 // fail records a call that failed before any byte reached the client.
 func (c *call) fail(ctx context.Context, err error) {
 	c.upstreamErr = err
-	if ctx.Err() != nil {
-		c.clientGone = true
+	if c.cut(ctx); c.shutdown {
+		c.failure = &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "service_shutdown", Message: shutdownMessage, RetryAfter: 1, Cause: err}
+		return
 	}
 	var up *openrouter.APIError
 	if errors.As(err, &up) {

@@ -92,6 +92,8 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	switch {
 	case c.interrupted:
 		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, http.StatusInternalServerError, "service_interrupted", "The service stopped before the response ended."
+	case c.shutdown:
+		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, http.StatusServiceUnavailable, "service_shutdown", shutdownMessage
 	case c.failure != nil:
 		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, c.failure.Status, c.failure.Type, truncate(c.failure.Message, 1024)
 	case c.clientGone:
@@ -132,7 +134,7 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	} else {
 		// No usage chunk: rough figures (about four characters a token) that
 		// stand only if the generation record never answers.
-		u.Cancelled = c.clientGone || c.interrupted
+		u.Cancelled = c.clientGone || c.interrupted || c.shutdown
 		u.PromptTokens, u.CompletionTokens = c.requestSize/4, int64(sum.CompletionChars+3)/4
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}

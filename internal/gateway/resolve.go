@@ -43,7 +43,7 @@ func (r *Resolver) Resolve(ctx context.Context, e outbox.Entry) (store.Batch, er
 		applyGeneration(u, gen)
 		return b, nil
 	}
-	if ctx.Err() != nil || r.Now().Sub(time.UnixMilli(e.CreatedAt)) < r.GiveUpAfter {
+	if ctx.Err() != nil || (!e.LastChance && r.Now().Sub(time.UnixMilli(e.CreatedAt)) < r.GiveUpAfter) {
 		return store.Batch{}, err
 	}
 	if p, ok := r.models.pricing(ctx, u.Model); ok && p.Known() && u.Cost == 0 {

@@ -61,6 +61,9 @@ type Entry struct {
 	NextAttemptAt int64
 	LastError     string
 	CreatedAt     int64
+	// LastChance asks the Resolver to settle for what it can get now: the
+	// service is shutting down (see Delivery.Finish).
+	LastChance bool
 }
 
 // ErrClosed is returned by Put after Close.
