@@ -80,8 +80,8 @@ type App struct {
 	httpSrv  *http.Server
 	ln       net.Listener
 	inflight sync.WaitGroup
-	active   atomic.Int64       // requests being served, for Idle
-	abort    context.CancelFunc // cancels every request's context
+	active   atomic.Int64            // requests being served, for Idle
+	abort    context.CancelCauseFunc // cancels every request's context
 	stopBg   context.CancelFunc
 	bg       sync.WaitGroup
 }
@@ -214,7 +214,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	if a.ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
 		return nil, fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
-	reqCtx, abort := context.WithCancel(context.Background())
+	reqCtx, abort := context.WithCancelCause(context.Background())
 	a.abort = abort
 	handler := gw.Handler()
 	a.httpSrv = &http.Server{
@@ -252,27 +252,51 @@ func DemoSimulator() openroutertest.Options {
 // Addr is the address the gateway listens on.
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
-// Shutdown stops taking requests, lets open streams finish until ctx ends,
-// then cancels the rest (which are still recorded), ships what the outbox
-// holds, and closes everything. Pending entries stay in the outbox for the
-// next start.
+// Shutdown stops taking requests and lets open calls finish until ctx
+// ends. Calls still open then are cut with gateway.ErrShutdown: a stream
+// ends with an error chunk, a plain call gets 503, and both are recorded.
+// Then the outbox is finished within shutdownDrain: pending entries are
+// resolved from OpenRouter's generation records (or, at the last moment,
+// estimated for the backfill to confirm) and everything is delivered, so a
+// replica whose disk is discarded loses nothing; the log says what is left.
 func (a *App) Shutdown(ctx context.Context) error {
 	err := a.httpSrv.Shutdown(ctx)
 	if err != nil {
-		a.log.Warn().Msg("shutdown deadline reached: cancelling the open streams")
+		a.log.Warn().Msg("shutdown deadline reached: cancelling the open calls")
 	}
-	a.abort()
+	a.abort(gateway.ErrShutdown)
+	a.waitHandlers(10 * time.Second) // they return promptly once their context ends
 	a.httpSrv.Close()
-	a.inflight.Wait() // handlers return promptly once their context ends
+	a.inflight.Wait()
 	a.stopBg()
 	a.bg.Wait()
-	drainCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	drainCtx, cancel := context.WithTimeout(context.Background(), shutdownDrain)
 	defer cancel()
-	if derr := a.delivery.Drain(drainCtx); derr != nil {
-		a.log.Error().Err(derr).Msg("outbox drain failed; entries stay for the next start")
+	left, derr := a.delivery.Finish(drainCtx)
+	switch {
+	case derr != nil || left.Ready+left.Pending > 0:
+		a.log.Error().Err(derr).Int("ready", left.Ready).Int("pending", left.Pending).Int("dead", left.Dead).
+			Msg("shutdown: outbox entries left for the next start on this DATA_DIR")
+	default:
+		a.log.Info().Int("dead", left.Dead).Msg("shutdown: outbox delivered")
 	}
 	a.closeAll()
 	return nil
+}
+
+// shutdownDrain bounds the delivery of what the outbox holds at shutdown.
+const shutdownDrain = 15 * time.Second
+
+// waitHandlers waits until no handler runs, or d passes.
+func (a *App) waitHandlers(d time.Duration) {
+	done := make(chan struct{})
+	go func() { a.inflight.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 func (a *App) closeAll() {

@@ -50,6 +50,10 @@ var (
 	ErrInvalid = errors.New("invalid credential")
 )
 
+// ErrUnavailable means the credential could not be checked (the store is
+// unreachable and the key is not in the cache): 503, try again.
+var ErrUnavailable = errors.New("credential cannot be checked right now")
+
 // Authenticator checks a request's credential.
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (Principal, error)
@@ -87,10 +91,13 @@ func Bearer(r *http.Request) (string, bool) {
 // Keys authenticates API keys against a store. With a TTL, lookups are
 // cached for that long (for a remote store, where each lookup is a round
 // trip): a revocation then takes up to TTL to take effect. Without one,
-// every request reads the store and revocation is immediate.
+// every request reads the store and revocation is immediate. While the
+// store is unreachable, keys found before keep working from the cache
+// however old (stale-if-error); unknown ones get ErrUnavailable.
 type Keys struct {
 	Store store.Store
 	TTL   time.Duration
+	Now   func() time.Time // default time.Now
 
 	mu    sync.Mutex
 	cache map[string]cachedKey // by hash
@@ -126,6 +133,9 @@ func (k *Keys) Authenticate(ctx context.Context, r *http.Request) (Principal, er
 
 func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, error) {
 	now := time.Now()
+	if k.Now != nil {
+		now = k.Now()
+	}
 	if k.TTL > 0 {
 		k.mu.Lock()
 		c, ok := k.cache[hash]
@@ -140,7 +150,15 @@ func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, err
 		err = nil
 	}
 	if err != nil {
-		return store.APIKey{}, false, err
+		// Stale-if-error: a key verified before keeps working while the store
+		// is unreachable; the next answer applies any revocation.
+		k.mu.Lock()
+		c, ok := k.cache[hash]
+		k.mu.Unlock()
+		if ok && c.found {
+			return c.key, true, nil
+		}
+		return store.APIKey{}, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if k.TTL > 0 {
 		k.mu.Lock()

@@ -36,9 +36,12 @@ type call struct {
 	summary     openrouter.Summary
 	responseLen int64
 	clientGone  bool
-	interrupted bool  // rows as they should read if the service dies now
-	holdDone    bool  // [DONE] arrived; it is sent once the rows are durable
-	upstreamErr error // the stream broke, or the call failed before it began
+	shutdown    bool   // cut by the service's shutdown (ErrShutdown)
+	streaming   bool   // a stream's 200 and headers are out
+	interrupted bool   // rows as they should read if the service dies now
+	holdDone    bool   // [DONE] arrived; it is sent once the rows are durable
+	plain       []byte // a plain call's body; sent once the rows are durable
+	upstreamErr error  // the stream broke, or the call failed before it began
 	failure     *apiError
 }
 
@@ -66,12 +69,22 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		s.completeChat(w, r, c, req)
 	}
-	s.record(r.Context(), c)
-	if c.holdDone && !c.clientGone {
+	recErr := s.record(r.Context(), c)
+	switch {
+	case c.clientGone:
+	case c.streaming && recErr != nil:
+		// Not on disk: the client must not see [DONE].
+		w.Write(errorEvent(c.summary, http.StatusServiceUnavailable, c.failure.Message))
+		http.NewResponseController(w).Flush()
+		return nil // the request log says 503; the stream itself began with 200
+	case c.holdDone:
 		// Sent only now: a client that saw [DONE] knows its call is on disk.
 		// (The request log already counts these bytes.)
 		io.WriteString(w, doneEvent)
 		http.NewResponseController(w).Flush()
+	case c.plain != nil && recErr == nil:
+		// Likewise, a plain body goes out once its rows are durable.
+		c.writePlain(w)
 	}
 	if c.failure != nil {
 		return c.failure
@@ -82,6 +95,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 // admit refuses new calls while the outbox is over its bound: a call that
 // cannot be accounted for is not made. It says so loudly.
 func (s *Server) admit() error {
+	if err := s.opt.Outbox.Writable(); err != nil {
+		return accountingUnavailable(err)
+	}
 	bound := s.opt.MaxOutbox
 	if bound <= 0 || s.opt.Outbox.Depth() < bound {
 		return nil
@@ -185,8 +201,11 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, r
 	c.upstreamDur = s.opt.Now().Sub(up)
 	c.ttft = c.upstreamDur // the client's first byte is the whole body
 	c.summary = st.Summary()
-	if r.Context().Err() != nil {
-		c.clientGone = true
+	if c.cut(r.Context()); c.shutdown {
+		c.failure = shutdownError(r.Context().Err())
+		return
+	}
+	if c.clientGone {
 		return
 	}
 	switch {
@@ -204,18 +223,19 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, r
 			Message: "The upstream response ended unexpectedly."})
 		return
 	}
-	body := asm.Bytes()
+	c.plain = asm.Bytes()
+	c.responseLen = int64(len(c.plain)) // sent after record; see writePlain
+}
+
+// writePlain sends a plain call's body, once its rows are durable.
+func (c *call) writePlain(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if c.summary.GenerationID != "" {
 		h.Set("X-Generation-Id", c.summary.GenerationID)
 	}
 	w.WriteHeader(http.StatusOK)
-	n, err := w.Write(body)
-	c.responseLen = int64(n)
-	if err != nil {
-		c.clientGone = true
-	}
+	w.Write(c.plain)
 }
 
 // noteInFlight writes the in-flight entry once the generation id is known:
@@ -254,6 +274,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 	}
 	inFlight := s.noteInFlight(c, st, false)
 	w.WriteHeader(http.StatusOK)
+	c.streaming = true
 	rc := http.NewResponseController(w)
 	rc.Flush()
 
@@ -295,10 +316,14 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 	}
 	c.upstreamDur = s.opt.Now().Sub(up)
 	c.summary = st.Summary()
-	if r.Context().Err() != nil {
-		c.clientGone = true
+	c.cut(r.Context())
+	if c.shutdown {
+		// The client is still there: tell it why the stream ends.
+		n, _ := w.Write(errorEvent(c.summary, http.StatusServiceUnavailable, shutdownMessage))
+		c.responseLen += int64(n)
+		rc.Flush()
 	}
-	if c.upstreamErr != nil && !c.clientGone {
+	if c.upstreamErr != nil && !c.clientGone && !c.shutdown {
 		// The upstream broke without saying why: tell the client in the
 		// same shape OpenRouter uses for mid-stream errors.
 		n, _ := w.Write(brokenStreamEvent(c.summary))
@@ -309,9 +334,14 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 
 // brokenStreamEvent is OpenRouter's mid-stream error chunk.
 func brokenStreamEvent(sum openrouter.Summary) []byte {
+	return errorEvent(sum, http.StatusBadGateway, "The upstream stream ended unexpectedly.")
+}
+
+// errorEvent is a mid-stream error chunk in OpenRouter's shape.
+func errorEvent(sum openrouter.Summary, code int, message string) []byte {
 	ev := map[string]any{
 		"id": sum.GenerationID, "object": "chat.completion.chunk", "model": sum.Model,
-		"error":   map[string]any{"code": 502, "message": "The upstream stream ended unexpectedly."},
+		"error":   map[string]any{"code": code, "message": message},
 		"choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "error"}},
 	}
 	b, _ := json.Marshal(ev)
@@ -322,11 +352,35 @@ func brokenStreamEvent(sum openrouter.Summary) []byte {
 	return out.Bytes()
 }
 
+// ErrShutdown is the cause with which the service cancels the requests
+// still open when its shutdown deadline passes.
+var ErrShutdown = errors.New("service shutting down")
+
+const shutdownMessage = "The service shut down before the response ended; try again."
+
+// shutdownError is what a plain call cut by the shutdown answers.
+func shutdownError(cause error) *apiError {
+	return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "service_shutdown", Message: shutdownMessage, RetryAfter: 1, Cause: cause}
+}
+
+// cut notes why the request's context ended, if it did: the service's
+// shutdown, or the client leaving.
+func (c *call) cut(ctx context.Context) {
+	switch {
+	case ctx.Err() == nil:
+	case errors.Is(context.Cause(ctx), ErrShutdown):
+		c.shutdown = true
+	default:
+		c.clientGone = true
+	}
+}
+
 // fail records a call that failed before any byte reached the client.
 func (c *call) fail(ctx context.Context, err error) {
 	c.upstreamErr = err
-	if ctx.Err() != nil {
-		c.clientGone = true
+	if c.cut(ctx); c.shutdown {
+		c.failure = shutdownError(err)
+		return
 	}
 	var up *openrouter.APIError
 	if errors.As(err, &up) {

@@ -77,6 +77,8 @@ func asAPIError(err error) *apiError {
 		return &apiError{Status: 401, Type: "authentication_error", Code: "missing_api_key", Message: "Missing bearer token: send Authorization: Bearer <key>.", Cause: err}
 	case errors.Is(err, auth.ErrForbidden):
 		return &apiError{Status: 403, Type: "permission_error", Code: "forbidden", Message: "This credential may not do that.", Cause: err}
+	case errors.Is(err, auth.ErrUnavailable):
+		return &apiError{Status: 503, Type: "server_error", Code: "auth_unavailable", Message: "The credential cannot be checked right now; try again shortly.", RetryAfter: 5, Cause: err}
 	case errors.Is(err, auth.ErrInvalid):
 		return &apiError{Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: "Invalid or revoked credential.", Cause: err}
 	}

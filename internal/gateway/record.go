@@ -18,8 +18,9 @@ import (
 // record hands the call's rows to the outbox and waits until they are
 // durable, so that a response which ended normally is never lost. It runs
 // after the last content chunk and before [DONE]: time to first token is
-// unaffected.
-func (s *Server) record(ctx context.Context, c *call) {
+// unaffected. An error means the rows are not durable: the caller must not
+// send [DONE] or the plain body.
+func (s *Server) record(ctx context.Context, c *call) error {
 	b, state := c.rows(s.opt.Now())
 	ri := info(ctx)
 	ri.Generation, ri.UpstreamMs, ri.TTFTMs, ri.ClientGone = c.summary.GenerationID, c.upstreamDur.Milliseconds(), c.ttft.Milliseconds(), c.clientGone
@@ -36,10 +37,29 @@ func (s *Server) record(ctx context.Context, c *call) {
 	// The client may be gone; the rows must still be written.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.opt.Outbox.PutAll(ctx, entries(c.requestID, b, state)...); err != nil {
-		s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Str("generation_id", c.summary.GenerationID).
-			Msg("ROWS LOST: the outbox refused a request's rows")
+	err := s.opt.Outbox.PutAll(ctx, entries(c.requestID, b, state)...)
+	if err == nil {
+		return nil
 	}
+	// The outbox keeps the rows and writes them once it can; they must then
+	// say what the client is about to see instead of [DONE] or the body.
+	s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Str("generation_id", c.summary.GenerationID).
+		Msg("ROWS NOT DURABLE: the call is answered with an error; the outbox retries its rows")
+	c.failure = accountingUnavailable(err)
+	if !c.stream {
+		c.responseLen = 0 // the body is not sent
+	}
+	b, state = c.rows(s.opt.Now())
+	s.opt.Outbox.PutAsync(entries(c.requestID, b, state)...)
+	return err
+}
+
+// accountingUnavailable is the answer while the outbox cannot write: the
+// call is not recorded durably, so it is refused, or its stream ends with
+// an error instead of [DONE].
+func accountingUnavailable(cause error) *apiError {
+	return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "accounting_unavailable",
+		Message: "The gateway cannot record calls right now; try again shortly.", RetryAfter: 5, Cause: cause}
 }
 
 // entries are the outbox entries for a request's rows. When the usage row
@@ -98,6 +118,8 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	switch {
 	case c.interrupted:
 		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, http.StatusInternalServerError, "service_interrupted", "The service stopped before the response ended."
+	case c.shutdown:
+		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, http.StatusServiceUnavailable, "service_shutdown", shutdownMessage
 	case c.failure != nil:
 		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, c.failure.Status, c.failure.Type, truncate(c.failure.Message, 1024)
 	case c.clientGone:
@@ -138,7 +160,7 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	} else {
 		// No usage chunk: rough figures (about four characters a token) that
 		// stand only if the generation record never answers.
-		u.Cancelled = c.clientGone || c.interrupted
+		u.Cancelled = c.clientGone || c.interrupted || c.shutdown
 		u.PromptTokens, u.CompletionTokens = c.requestSize/4, int64(sum.CompletionChars+3)/4
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}

@@ -51,7 +51,7 @@ func (r *Resolver) Resolve(ctx context.Context, e outbox.Entry) (store.Batch, er
 		r.count(gen.Model, *u)
 		return b, nil
 	}
-	if ctx.Err() != nil || r.Now().Sub(time.UnixMilli(e.CreatedAt)) < r.GiveUpAfter {
+	if ctx.Err() != nil || (!e.LastChance && r.Now().Sub(time.UnixMilli(e.CreatedAt)) < r.GiveUpAfter) {
 		return store.Batch{}, err
 	}
 	label := "none" // the model label never carries the caller's free text

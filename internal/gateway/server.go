@@ -97,7 +97,8 @@ func (s *Server) Handler() http.Handler {
 	return withRequest(s.opt.Log, s.opt.Simulated, mux)
 }
 
-// ready answers 200 when the store answers, with the outbox depth as detail.
+// ready answers 200 when the store answers and the outbox can write, with
+// the outbox depth as detail.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -107,7 +108,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		status, detail["status"], detail["store"] = http.StatusServiceUnavailable, "unavailable", "unreachable"
 	}
 	if st, err := s.opt.Outbox.Stats(ctx); err == nil {
-		detail["outbox"] = map[string]any{"ready": st.Ready, "pending": st.Pending, "dead": st.Dead, "oldestMs": st.OldestMs}
+		detail["outbox"] = map[string]any{"ready": st.Ready, "pending": st.Pending, "dead": st.Dead, "oldestMs": st.OldestMs, "stalled": s.opt.Outbox.Stalled()}
+	}
+	if s.opt.Outbox.Writable() != nil {
+		// Calls are refused until the outbox can write again (see admit).
+		status, detail["status"], detail["accounting"] = http.StatusServiceUnavailable, "unavailable", "outbox cannot write"
 	}
 	if s.opt.Simulated {
 		detail["upstream"] = "simulator"

@@ -130,6 +130,61 @@ func (d *Delivery) Drain(ctx context.Context) error {
 	}
 }
 
+// Finish is the shutdown drain: it resolves every pending entry (in-flight
+// ones too: their requests have ended) and ships everything, until the
+// outbox is empty or ctx ends. In its last third it marks entries
+// LastChance, so the Resolver settles for an estimate rather than leave a
+// billed call on a disk that may be discarded. It returns what is left.
+func (d *Delivery) Finish(ctx context.Context) (Stats, error) {
+	d.defaults()
+	deadline, ok := ctx.Deadline()
+	lastChance := time.Time{}
+	if ok {
+		lastChance = deadline.Add(-time.Until(deadline) / 3)
+	}
+	for ctx.Err() == nil {
+		last := ok && !time.Now().Before(lastChance)
+		if err := d.resolveAll(ctx, last); err != nil {
+			return Stats{}, err
+		}
+		if err := d.Drain(ctx); err != nil {
+			return d.Outbox.Stats(context.WithoutCancel(ctx))
+		}
+		st, err := d.Outbox.Stats(ctx)
+		if err != nil || st.Ready+st.Pending == 0 {
+			return st, err
+		}
+		if !sleep(ctx, d.MinBackoff) {
+			break
+		}
+	}
+	return d.Outbox.Stats(context.WithoutCancel(ctx))
+}
+
+// resolveAll tries every pending entry once, due or not.
+func (d *Delivery) resolveAll(ctx context.Context, lastChance bool) error {
+	if d.Resolver == nil {
+		return nil
+	}
+	entries, err := d.Outbox.List(ctx, Pending, 1<<20, time.Now().Add(100*365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	sem := make(chan struct{}, d.ResolveConcurrency)
+	var wg sync.WaitGroup
+	for _, e := range entries {
+		e.LastChance = lastChance
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d.resolve(ctx, e)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
 // shipOnce delivers one batch of ready entries and returns how many entries
 // it settled.
 func (d *Delivery) shipOnce(ctx context.Context) (int, error) {

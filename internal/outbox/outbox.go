@@ -10,6 +10,13 @@
 //
 // Puts are group-committed: concurrent callers share one transaction, so the
 // cost of durability is paid once per batch, not once per request.
+//
+// When a commit fails (a full disk, an unwritable file), Put reports the
+// error at once, so the caller can tell its client the call is not on disk,
+// and the outbox keeps the entries in memory (up to MaxStalled) and commits
+// them, in order, as soon as a write succeeds again; it retries every
+// second. Writable reports the failure until then, so the gateway refuses
+// new calls instead of making calls it cannot record.
 package outbox
 
 import (
@@ -19,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +61,9 @@ type Entry struct {
 	NextAttemptAt int64
 	LastError     string
 	CreatedAt     int64
+	// LastChance asks the Resolver to settle for what it can get now: the
+	// service is shutting down (see Delivery.Finish).
+	LastChance bool
 }
 
 // ErrClosed is returned by Put after Close.
@@ -71,7 +82,27 @@ type Outbox struct {
 	// notify has room for one wake-up: a Put signals the delivery loop
 	// without blocking when a wake-up is already queued.
 	notify chan struct{}
+
+	// stalled holds, in put order, entries whose commit failed; only the
+	// commit loop touches it. writeErr mirrors whether it is non-empty.
+	stalled  []putReq
+	nStalled atomic.Int64
+	mu       sync.Mutex
+	writeErr error
+	// OnLost, when set, is called with the keys of stalled entries dropped
+	// because more than MaxStalled waited (their rows are lost).
+	OnLost func(keys []string)
 }
+
+// MaxStalled bounds the entries kept in memory while commits fail.
+const MaxStalled = 10_000
+
+// stalledRetry is how often stalled entries are tried again.
+const stalledRetry = time.Second
+
+// ErrUnwritable wraps the commit error that Writable and a failed Put
+// report.
+var ErrUnwritable = errors.New("outbox: cannot write")
 
 // putReq is one caller's entries, committed in one transaction.
 type putReq struct {
@@ -174,9 +205,27 @@ func (o *Outbox) PutInFlight(key string, b store.Batch, notBefore time.Time) {
 	if err != nil {
 		return // rows of our own making always encode
 	}
+	o.enqueue(putReq{rows: []putRow{{key: key, state: Pending, body: body, notBefore: notBefore.UnixMilli()}}})
+}
+
+// PutAsync queues items as PutAll would, without waiting for the commit.
+// Puts of one key are committed in the order they were made.
+func (o *Outbox) PutAsync(items ...Item) {
+	req := putReq{rows: make([]putRow, 0, len(items))}
+	for _, it := range items {
+		body, err := json.Marshal(it.Batch)
+		if err != nil {
+			continue // rows of our own making always encode
+		}
+		req.rows = append(req.rows, putRow{key: it.Key, state: it.State, body: body})
+	}
+	o.enqueue(req)
+}
+
+func (o *Outbox) enqueue(req putReq) {
 	select {
 	case <-o.done:
-	case o.puts <- putReq{rows: []putRow{{key: key, state: Pending, body: body, notBefore: notBefore.UnixMilli()}}}:
+	case o.puts <- req:
 	}
 }
 
@@ -195,10 +244,17 @@ func (o *Outbox) commitLoop() {
 	defer close(o.stopped)
 	const maxGroup = 512
 	group := make([]putReq, 0, maxGroup)
+	retry := time.NewTicker(stalledRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case r := <-o.puts:
 			group = append(group[:0], r)
+		case <-retry.C:
+			if len(o.stalled) > 0 {
+				o.commit(nil)
+			}
+			continue
 		case <-o.done:
 			// Commit what is already queued, then stop.
 			for {
@@ -206,6 +262,9 @@ func (o *Outbox) commitLoop() {
 				case r := <-o.puts:
 					o.commit([]putReq{r})
 				default:
+					if len(o.stalled) > 0 {
+						o.commit(nil)
+					}
 					return
 				}
 			}
@@ -223,7 +282,14 @@ func (o *Outbox) commitLoop() {
 	}
 }
 
+// commit writes the stalled entries, then group, in one transaction. On
+// failure the group's callers get the error and every entry joins (or stays
+// in) stalled, to be tried again.
 func (o *Outbox) commit(group []putReq) {
+	all := group
+	if len(o.stalled) > 0 {
+		all = append(append(make([]putReq, 0, len(o.stalled)+len(group)), o.stalled...), group...)
+	}
 	now := o.now().UnixMilli()
 	err := o.db.Tx(context.Background(), func(tx *sql.Tx) error {
 		stmt, err := tx.Prepare(`INSERT INTO outbox (key, state, body, next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?)
@@ -233,7 +299,7 @@ func (o *Outbox) commit(group []putReq) {
 			return err
 		}
 		defer stmt.Close()
-		for _, req := range group {
+		for _, req := range all {
 			for _, r := range req.rows {
 				if _, err := stmt.Exec(r.key, string(r.state), r.body, r.notBefore, now, now); err != nil {
 					return err
@@ -242,19 +308,24 @@ func (o *Outbox) commit(group []putReq) {
 		}
 		return nil
 	})
-	if err != nil {
-		err = fmt.Errorf("outbox: commit: %w", err)
-	}
 	wake, n := false, 0
-	for _, req := range group {
+	for _, req := range all {
 		for _, r := range req.rows {
 			wake = wake || r.state == Ready
 		}
 		n += len(req.rows)
 	}
-	if err == nil {
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrUnwritable, err)
+		o.stall(group)
+	} else {
+		o.stalled = nil
 		o.depth.Add(int64(n)) // replacements overcount until the next Stats
 	}
+	o.nStalled.Store(int64(len(o.stalled)))
+	o.mu.Lock()
+	o.writeErr = err
+	o.mu.Unlock()
 	if err == nil && wake {
 		// Before the callers hear back: once Put returns, the wake-up is there.
 		select {
@@ -267,6 +338,39 @@ func (o *Outbox) commit(group []putReq) {
 			req.errc <- err
 		}
 	}
+}
+
+// stall keeps a failed group for the next attempt, dropping the oldest
+// entries past MaxStalled.
+func (o *Outbox) stall(group []putReq) {
+	for _, r := range group {
+		r.errc = nil // answered now; a later commit answers no one
+		o.stalled = append(o.stalled, r)
+	}
+	if over := len(o.stalled) - MaxStalled; over > 0 {
+		if o.OnLost != nil {
+			var keys []string
+			for _, r := range o.stalled[:over] {
+				for _, row := range r.rows {
+					keys = append(keys, row.key)
+				}
+			}
+			o.OnLost(keys)
+		}
+		o.stalled = append([]putReq(nil), o.stalled[over:]...)
+	}
+}
+
+// Stalled is the number of entries waiting in memory for a commit to
+// succeed: rows not yet durable.
+func (o *Outbox) Stalled() int64 { return o.nStalled.Load() }
+
+// Writable is nil while commits succeed; after a failed commit it is the
+// error (wrapping ErrUnwritable) until a later commit succeeds.
+func (o *Outbox) Writable() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.writeErr
 }
 
 // List returns up to limit entries in state, oldest first; for Pending only

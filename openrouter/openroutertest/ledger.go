@@ -178,3 +178,16 @@ func (s *Simulator) spent(since time.Time) money.Nanos {
 	}
 	return sum
 }
+
+// InFlight is the number of generations begun and not yet ended.
+func (s *Simulator) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, e := range s.entries {
+		if !e.done {
+			n++
+		}
+	}
+	return n
+}
