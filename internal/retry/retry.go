@@ -77,7 +77,7 @@ type RetryAfterError interface {
 var ErrInterrupted = errors.New("gave up waiting to retry")
 
 // Permanent marks err as final whatever its kind, e.g. an answer the
-// caller knows is a function's own failure.
+// caller knows is a function's own failure. Do returns err itself, unmarked.
 func Permanent(err error) error {
 	if err == nil {
 		return nil
@@ -151,6 +151,9 @@ func (p Policy) Do(ctx context.Context, try func(ctx context.Context) error) err
 		}
 		wait, ok := p.Next(attempt, err)
 		if !ok {
+			if pe, ok := err.(*permanentError); ok {
+				return pe.err // the mark has done its work; callers get their own error
+			}
 			return err
 		}
 		if serr := p.sleep(ctx, wait); serr != nil {

@@ -100,6 +100,13 @@ func TestDo(t *testing.T) {
 			wantCalls: 3, wantSleeps: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond}, wantErr: statusErr{status: 504},
 		},
 		{
+			// A Permanent error ends retrying and comes back unmarked.
+			name:      "permanent",
+			policy:    Policy{MaxRetries: 3},
+			errs:      []error{Permanent(statusErr{status: 503})},
+			wantCalls: 1, wantErr: statusErr{status: 503},
+		},
+		{
 			// The zero policy makes one attempt.
 			name: "zero policy", errs: []error{statusErr{status: 503}},
 			wantCalls: 1, wantSleeps: nil, wantErr: statusErr{status: 503},
