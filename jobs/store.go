@@ -66,7 +66,8 @@ type Store interface {
 	StoreForecasts(ctx context.Context, createdAt time.Time, rows []Forecast) error
 	// ConfirmUsage replaces an estimated usage row's tokens and cost with
 	// the generation record's, marks it confirmed and moves aggregates
-	// (and quota counters, where the engine keeps them) by the difference.
+	// and the token and cost quota counters of the row's current window by
+	// the difference, so that Σ rows = quota used = aggregates again.
 	// It reports false when the row is absent or already confirmed.
 	ConfirmUsage(ctx context.Context, c UsageConfirmation) (bool, error)
 
