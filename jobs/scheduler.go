@@ -104,9 +104,10 @@ func NewScheduler(st Store, opt SchedulerOptions) (*Scheduler, error) {
 		opt.Now = time.Now
 	}
 	s := &Scheduler{st: st, opt: opt, log: opt.Log, now: opt.Now, entries: map[string]*entry{}}
-	logger := cronLogger{s.log}
-	s.cron = cron.New(cron.WithParser(cronParser), cron.WithLocation(opt.Location),
-		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	// No cron.WithChain: Start wraps each job in the chain itself, once,
+	// so that the catch-up run and the ticks share it (Schedule would wrap
+	// the wrapped job a second time).
+	s.cron = cron.New(cron.WithParser(cronParser), cron.WithLocation(opt.Location), cron.WithLogger(cronLogger{s.log}))
 	return s, nil
 }
 
@@ -136,9 +137,12 @@ func (s *Scheduler) Start(ctx context.Context) {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	for _, name := range s.order {
 		e := s.entries[name]
-		// The chain wraps each job once, so SkipIfStillRunning covers both
-		// the catch-up run and the cron's ticks.
-		e.wrapped = cron.NewChain(cron.Recover(cronLogger{s.log}), cron.SkipIfStillRunning(cronLogger{s.log})).
+		// The one chain, around each job once, so that it covers both the
+		// catch-up run and the cron's ticks: SkipIfStillRunning outside,
+		// Recover (robfig/cron's default chain has none) inside. In the
+		// other order a panic unwinds through SkipIfStillRunning, which then
+		// never gets its token back and skips the job for good.
+		e.wrapped = cron.NewChain(cron.SkipIfStillRunning(cronLogger{s.log}), cron.Recover(cronLogger{s.log})).
 			Then(cron.FuncJob(func() { s.tick(e) }))
 		s.cron.Schedule(e.sched, e.wrapped)
 		s.wg.Add(1)
