@@ -307,9 +307,14 @@ func (s *Scheduler) lastCovered(ctx context.Context, e *entry) (time.Time, bool,
 	}
 	var last int64
 	for _, r := range runs {
-		to, ok := r.Counts["windowTo"]
-		if !ok {
-			to = r.StartedAt
+		to := r.WindowTo
+		if to == 0 {
+			// A run recorded before windows had fields of their own.
+			if legacy, ok := r.Counts["windowTo"]; ok {
+				to = legacy
+			} else {
+				to = r.StartedAt
+			}
 		}
 		last = max(last, to)
 	}
@@ -413,11 +418,11 @@ func (s *Scheduler) record(ctx context.Context, e *entry, start, end time.Time, 
 	for k, v := range counts {
 		c[k] = v
 	}
+	r := Run{Job: e.job.Name(), StartedAt: start.UnixMilli(), EndedAt: max(end.UnixMilli(), start.UnixMilli()), Outcome: o, Counts: c,
+		WindowTo: w.To.UnixMilli()}
 	if !w.From.IsZero() {
-		c["windowFrom"] = w.From.UnixMilli()
+		r.WindowFrom = w.From.UnixMilli()
 	}
-	c["windowTo"] = w.To.UnixMilli()
-	r := Run{Job: e.job.Name(), StartedAt: start.UnixMilli(), EndedAt: max(end.UnixMilli(), start.UnixMilli()), Outcome: o, Counts: c}
 	if runErr != nil {
 		r.Error = truncate(runErr.Error(), 4000)
 	}

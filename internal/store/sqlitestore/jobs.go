@@ -62,17 +62,25 @@ func (s *Store) RecordRun(ctx context.Context, r jobs.Run) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.W.ExecContext(ctx, `INSERT INTO jobRuns (id, job, startedAt, endedAt, outcome, counts, error) VALUES (?,?,?,?,?,?,?)`,
-		newID("run_"), r.Job, r.StartedAt, r.EndedAt, string(r.Outcome), string(c), nullStr(r.Error))
+	_, err = s.db.W.ExecContext(ctx, `INSERT INTO jobRuns (id, job, startedAt, endedAt, outcome, counts, error, windowFrom, windowTo) VALUES (?,?,?,?,?,?,?,?,?)`,
+		newID("run_"), r.Job, r.StartedAt, r.EndedAt, string(r.Outcome), string(c), nullStr(r.Error), nullMs(r.WindowFrom), nullMs(r.WindowTo))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: record run: %w", err)
 	}
 	return nil
 }
 
+// nullMs stores an absent (0) time as NULL.
+func nullMs(ms int64) any {
+	if ms == 0 {
+		return nil
+	}
+	return ms
+}
+
 // Runs lists runs newest first (ties in insertion order, newest first).
 func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limit int) ([]jobs.Run, error) {
-	q := `SELECT id, job, startedAt, endedAt, outcome, counts, COALESCE(error,'') FROM jobRuns WHERE 1=1`
+	q := `SELECT id, job, startedAt, endedAt, outcome, counts, COALESCE(error,''), COALESCE(windowFrom,0), COALESCE(windowTo,0) FROM jobRuns WHERE 1=1`
 	var args []any
 	if job != "" {
 		q += ` AND job = ?`
@@ -93,7 +101,7 @@ func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limi
 	for rows.Next() {
 		var r jobs.Run
 		var counts, outc string
-		if err := rows.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &outc, &counts, &r.Error); err != nil {
+		if err := rows.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &outc, &counts, &r.Error, &r.WindowFrom, &r.WindowTo); err != nil {
 			return nil, err
 		}
 		r.Outcome = jobs.Outcome(outc)
