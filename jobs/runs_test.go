@@ -41,3 +41,25 @@ func TestRunWindowIsNotACount(t *testing.T) {
 		}
 	})
 }
+
+// TestLegacyRunWindowStillRead: a run recorded before windows had fields of
+// their own kept its window end in Counts["windowTo"]; catch-up still
+// starts there, on both engines.
+func TestLegacyRunWindowStillRead(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *engine) {
+		to := futureHour()
+		legacy := jobs.Run{Job: "hourly", StartedAt: to.Add(5 * time.Minute).UnixMilli(), EndedAt: to.Add(6 * time.Minute).UnixMilli(),
+			Outcome: jobs.OutcomeSuccess, Counts: jobs.Counts{"windowTo": to.UnixMilli()}}
+		if err := e.st.RecordRun(ctx, legacy); err != nil {
+			t.Fatal(err)
+		}
+		clk := &clock{}
+		clk.Set(to.Add(2*time.Hour + 10*time.Minute))
+		s := newScheduler(t, e.st, e.loc, clk, "a")
+		s.Add(newProbe("hourly"), "@hourly")
+		runs, err := s.RunDue(ctx, "hourly")
+		if err != nil || len(runs) != 2 || runs[0].WindowFrom != to.UnixMilli() {
+			t.Fatalf("catch-up %+v %v, want 2 windows from %d", runs, err, to.UnixMilli())
+		}
+	})
+}
