@@ -163,10 +163,14 @@ func (c *Client) Call(ctx context.Context, route string, in, out any) error {
 		return fmt.Errorf("convexclient: encode %s: %w", route, err)
 	}
 	send := func(ctx context.Context) (*resty.Response, error) {
-		return c.http.R().SetContext(ctx).
+		res, err := c.http.R().SetContext(ctx).
 			SetHeader(SignatureHeader, Sign(c.secret, c.now(), body)).
 			SetBody(body).
 			Post(c.site + route)
+		if err != nil {
+			return nil, fmt.Errorf("convexclient: %s: %w", route, err)
+		}
+		return res, nil
 	}
 	err = c.do(ctx, send, func(res *resty.Response) error {
 		if res.StatusCode() != http.StatusOK {
@@ -183,26 +187,14 @@ func (c *Client) Call(ctx context.Context, route string, in, out any) error {
 			return nil
 		}
 		if err := json.Unmarshal(res.Body(), out); err != nil {
-			return retry.Permanent(fmt.Errorf("convexclient: decode %s answer: %w", route, err))
+			return fmt.Errorf("convexclient: decode %s answer: %w", route, err) // final: not a transport error
 		}
 		return nil
 	})
-	if err != nil && !isAnswer(err) {
+	if errors.Is(err, retry.ErrInterrupted) {
 		return fmt.Errorf("convexclient: %s: %w", route, err)
 	}
 	return err
-}
-
-// isAnswer reports whether err is the deployment's own answer (typed, and
-// already naming the route or function), not a transport failure.
-func isAnswer(err error) bool {
-	if _, ok := errors.AsType[*HTTPError](err); ok && !errors.Is(err, retry.ErrInterrupted) {
-		return true
-	}
-	if _, ok := errors.AsType[*FunctionError](err); ok && !errors.Is(err, retry.ErrInterrupted) {
-		return true
-	}
-	return false
 }
 
 func truncate(s string, n int) string {

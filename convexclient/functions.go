@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/go-resty/resty/v2"
+
+	"llmmeter/internal/retry"
 )
 
 // FunctionError is a Convex function that threw: ConvexError data arrives
@@ -78,7 +80,11 @@ func (c *Client) function(ctx context.Context, kind, path string, args, out any,
 		if o.token != "" {
 			req.SetAuthToken(o.token)
 		}
-		return req.Post(c.api + "/api/" + kind)
+		res, err := req.Post(c.api + "/api/" + kind)
+		if err != nil {
+			return nil, fmt.Errorf("convexclient: %s %s: %w", kind, path, err)
+		}
+		return res, nil
 	}
 	var ar apiResponse
 	err := c.do(ctx, send, func(res *resty.Response) error {
@@ -94,10 +100,10 @@ func (c *Client) function(ctx context.Context, kind, path string, args, out any,
 		}
 		return nil
 	})
+	if errors.Is(err, retry.ErrInterrupted) {
+		return fmt.Errorf("convexclient: %s %s: %w", kind, path, err)
+	}
 	if err != nil {
-		if !isAnswer(err) {
-			return fmt.Errorf("convexclient: %s %s: %w", kind, path, err)
-		}
 		return err
 	}
 	if out == nil {
