@@ -99,9 +99,10 @@ func RetryableStatus(code int) bool {
 
 // Retryable reports whether the failure err may succeed if tried again:
 // a StatusError with a RetryableStatus, or a network error (connection
-// refused or reset, timeout of one attempt, EOF before an answer). A
-// cancelled or expired context, a certificate problem and Permanent errors
-// are final, as is anything else.
+// refused or reset, EOF before an answer). A cancelled or expired context,
+// a certificate problem and Permanent errors are final, as is anything
+// else. (Do also retries an attempt's own timeout, which only it can tell
+// from the caller's deadline.)
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -141,7 +142,9 @@ func isCertError(err error) bool {
 
 // Do calls try until it returns nil, fails with an error that is not
 // Retryable, asks to wait longer than MaxRetryAfter, or has been retried
-// MaxRetries times; it returns try's last error. When ctx ends during a
+// MaxRetries times, or ctx ends; it returns try's last error. An attempt
+// that failed on a deadline while ctx is still alive timed out on its own
+// (a per-attempt timeout such as http.Client.Timeout) and is retried. When ctx ends during a
 // wait, the error wraps ErrInterrupted, ctx's error and the last attempt's.
 func (p Policy) Do(ctx context.Context, try func(ctx context.Context) error) error {
 	for attempt := 0; ; attempt++ {
@@ -149,7 +152,12 @@ func (p Policy) Do(ctx context.Context, try func(ctx context.Context) error) err
 		if err == nil {
 			return nil
 		}
-		wait, ok := p.Next(attempt, err)
+		if ctx.Err() != nil {
+			return err // the caller stopped waiting: nothing more is tried
+		}
+		// A deadline while ctx is alive is the attempt's own timeout
+		// (http.Client.Timeout): a network error like any other.
+		wait, ok := p.next(attempt, err, errors.Is(err, context.DeadlineExceeded))
 		if !ok {
 			if pe, ok := err.(*permanentError); ok {
 				return pe.err // the mark has done its work; callers get their own error
@@ -165,7 +173,11 @@ func (p Policy) Do(ctx context.Context, try func(ctx context.Context) error) err
 // Next decides after the failed attempt number attempt (0 for the first)
 // whether to try again and after how long.
 func (p Policy) Next(attempt int, err error) (time.Duration, bool) {
-	if attempt >= p.MaxRetries || !Retryable(err) {
+	return p.next(attempt, err, false)
+}
+
+func (p Policy) next(attempt int, err error, attemptTimedOut bool) (time.Duration, bool) {
+	if attempt >= p.MaxRetries || !(attemptTimedOut || Retryable(err)) {
 		return 0, false
 	}
 	if ra, ok := errors.AsType[RetryAfterError](err); ok {

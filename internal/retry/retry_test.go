@@ -249,3 +249,28 @@ func TestDrain(t *testing.T) {
 		t.Fatalf("small %+v huge read %d closed %v", small, huge.read, huge.closed)
 	}
 }
+
+func TestDoRetriesAnAttemptsOwnTimeout(t *testing.T) {
+	// An attempt timed out (http.Client.Timeout) while the caller still
+	// waits: retried. The caller's own deadline: not retried.
+	timeout := &url.Error{Op: "Post", URL: "http://x", Err: context.DeadlineExceeded}
+	p := Policy{MaxRetries: 2, Sleep: func(context.Context, time.Duration) error { return nil }}
+	calls := 0
+	err := p.Do(context.Background(), func(context.Context) error {
+		calls++
+		if calls == 1 {
+			return timeout
+		}
+		return nil
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("attempt timeout: err %v after %d calls, want success after 2", err, calls)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	calls = 0
+	err = p.Do(ctx, func(context.Context) error { calls++; return timeout })
+	if err != timeout || calls != 1 {
+		t.Fatalf("caller's deadline: err %v after %d calls, want the timeout after 1", err, calls)
+	}
+}
