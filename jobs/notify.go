@@ -85,7 +85,10 @@ func (w *Webhooks) send(ctx context.Context, rawURL string, body []byte) error {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	policy := retry.Policy{MaxRetries: w.MaxRetries, MinBackoff: w.MinBackoff, MaxBackoff: w.MaxBackoff, Sleep: w.Sleep}
+	// A webhook that timed out is tried again, as it always was: nothing
+	// else retries a notification, and a late duplicate is harmless.
+	policy := retry.Policy{MaxRetries: w.MaxRetries, MinBackoff: w.MinBackoff, MaxBackoff: w.MaxBackoff, Sleep: w.Sleep,
+		RetryAttemptTimeouts: true}
 	if policy.MinBackoff <= 0 {
 		policy.MinBackoff = 500 * time.Millisecond
 	}

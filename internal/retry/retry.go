@@ -55,6 +55,12 @@ type Policy struct {
 	// Jitter returns a wait uniform in [0, ceil]; nil uses math/rand.
 	// Tests inject one to make backoff exact.
 	Jitter func(ceil time.Duration) time.Duration
+	// RetryAttemptTimeouts retries an attempt that hit its own timeout
+	// (http.Client.Timeout) while ctx is still alive. Off by default: the
+	// server may still be working on the request (a Convex mutation runs
+	// to its end), and trying again at once races it and adds load where
+	// the caller's own backoff is the better pace. Webhooks turn it on.
+	RetryAttemptTimeouts bool
 }
 
 // StatusError is implemented by errors that stand for an HTTP answer
@@ -101,8 +107,8 @@ func RetryableStatus(code int) bool {
 // a StatusError with a RetryableStatus, or a network error (connection
 // refused or reset, EOF before an answer). A cancelled or expired context,
 // a certificate problem and Permanent errors are final, as is anything
-// else. (Do also retries an attempt's own timeout, which only it can tell
-// from the caller's deadline.)
+// else. (Do can also retry an attempt's own timeout, which only it can
+// tell from the caller's deadline; see Policy.RetryAttemptTimeouts.)
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -144,7 +150,8 @@ func isCertError(err error) bool {
 // Retryable, asks to wait longer than MaxRetryAfter, or has been retried
 // MaxRetries times, or ctx ends; it returns try's last error. An attempt
 // that failed on a deadline while ctx is still alive timed out on its own
-// (a per-attempt timeout such as http.Client.Timeout) and is retried. When ctx ends during a
+// (a per-attempt timeout such as http.Client.Timeout); it is retried only
+// with RetryAttemptTimeouts. When ctx ends during a
 // wait, the error wraps ErrInterrupted, ctx's error and the last attempt's.
 func (p Policy) Do(ctx context.Context, try func(ctx context.Context) error) error {
 	for attempt := 0; ; attempt++ {
@@ -156,8 +163,8 @@ func (p Policy) Do(ctx context.Context, try func(ctx context.Context) error) err
 			return err // the caller stopped waiting: nothing more is tried
 		}
 		// A deadline while ctx is alive is the attempt's own timeout
-		// (http.Client.Timeout): a network error like any other.
-		wait, ok := p.next(attempt, err, errors.Is(err, context.DeadlineExceeded))
+		// (http.Client.Timeout).
+		wait, ok := p.next(attempt, err, p.RetryAttemptTimeouts && errors.Is(err, context.DeadlineExceeded))
 		if !ok {
 			if pe, ok := err.(*permanentError); ok {
 				return pe.err // the mark has done its work; callers get their own error

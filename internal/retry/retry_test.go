@@ -251,11 +251,18 @@ func TestDrain(t *testing.T) {
 }
 
 func TestDoRetriesAnAttemptsOwnTimeout(t *testing.T) {
-	// An attempt timed out (http.Client.Timeout) while the caller still
-	// waits: retried. The caller's own deadline: not retried.
+	// With RetryAttemptTimeouts, an attempt timed out (http.Client.Timeout)
+	// while the caller still waits is retried; the caller's own deadline is
+	// not. Without it neither is.
 	timeout := &url.Error{Op: "Post", URL: "http://x", Err: context.DeadlineExceeded}
-	p := Policy{MaxRetries: 2, Sleep: func(context.Context, time.Duration) error { return nil }}
+	off := Policy{MaxRetries: 2, Sleep: func(context.Context, time.Duration) error { return nil }}
 	calls := 0
+	if err := off.Do(context.Background(), func(context.Context) error { calls++; return timeout }); err != timeout || calls != 1 {
+		t.Fatalf("off: err %v after %d calls, want the timeout after 1", err, calls)
+	}
+	p := off
+	p.RetryAttemptTimeouts = true
+	calls = 0
 	err := p.Do(context.Background(), func(context.Context) error {
 		calls++
 		if calls == 1 {
