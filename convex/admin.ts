@@ -420,6 +420,8 @@ export const jobRuns = adminQuery({
       startedAt: r.startedAt,
       endedAt: r.endedAt,
       outcome: r.outcome,
+      windowFrom: r.windowFrom ?? null,
+      windowTo: r.windowTo ?? null,
       counts: r.counts,
       error: r.error ?? null,
     }));

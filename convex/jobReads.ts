@@ -38,6 +38,8 @@ export const runs = internalQuery({
         startedAt: r.startedAt,
         endedAt: r.endedAt,
         outcome: r.outcome,
+        windowFrom: r.windowFrom ?? null,
+        windowTo: r.windowTo ?? null,
         counts: r.counts,
         error: r.error ?? null,
       });

@@ -260,6 +260,9 @@ export default defineSchema({
     startedAt: v.number(),
     endedAt: v.number(),
     outcome: vJobOutcome,
+    /** The window the run covered (ms); absent in runs recorded before, which kept it in counts. */
+    windowFrom: v.optional(v.number()),
+    windowTo: v.optional(v.number()),
     counts: vJsonObject,
     error: v.optional(v.string()),
   })

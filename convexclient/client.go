@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
+	"llmmeter/internal/retry"
 	"llmmeter/internal/signature"
 )
 
@@ -27,10 +28,17 @@ type Config struct {
 
 	HTTPClient *http.Client
 	Timeout    time.Duration // per attempt; default 15s
-	MaxRetries int           // default 3; negative disables
-	MinBackoff time.Duration // default 200ms
-	MaxBackoff time.Duration // default 5s
-	Now        func() time.Time
+	// Retries follow the shared policy (internal/retry): network errors,
+	// 408, 429 and 5xx are retried, except 560 (a Convex function threw,
+	// which is final); Retry-After up to MaxRetryAfter is honoured.
+	MaxRetries    int           // default 3; negative disables
+	MinBackoff    time.Duration // default 200ms
+	MaxBackoff    time.Duration // default 5s
+	MaxRetryAfter time.Duration // default 10s
+	Now           func() time.Time
+	// Sleep replaces the wait between retries, for tests; it must return
+	// ctx.Err() early when ctx ends.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Client calls one Convex deployment. It is safe for concurrent use.
@@ -40,6 +48,7 @@ type Client struct {
 	site   string
 	secret []byte
 	now    func() time.Time
+	policy retry.Policy
 }
 
 // New validates cfg and returns a Client.
@@ -84,25 +93,37 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
+	// resty only sends: retries are the shared policy's (see do).
 	rc := resty.NewWithClient(hc).
 		SetTimeout(cfg.Timeout).
-		SetRetryCount(cfg.MaxRetries).
-		SetRetryWaitTime(cfg.MinBackoff).
-		SetRetryMaxWaitTime(cfg.MaxBackoff).
-		AddRetryCondition(retryable).
 		SetLogger(quietLogger{}). // failures are returned to the caller, who logs them
 		SetHeader("Content-Type", "application/json")
-	return &Client{http: rc, api: strings.TrimRight(cfg.URL, "/"), site: strings.TrimRight(cfg.SiteURL, "/"), secret: []byte(cfg.Secret), now: cfg.Now}, nil
+	policy := retry.Policy{MaxRetries: cfg.MaxRetries, MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff,
+		MaxRetryAfter: cfg.MaxRetryAfter, Sleep: cfg.Sleep}
+	return &Client{http: rc, api: strings.TrimRight(cfg.URL, "/"), site: strings.TrimRight(cfg.SiteURL, "/"), secret: []byte(cfg.Secret), now: cfg.Now, policy: policy}, nil
 }
 
-// retryable is the one place retry is decided: transport failures, 429 and
-// 5xx (except 560, Convex's "function threw", which is final).
-func retryable(r *resty.Response, err error) bool {
-	if err != nil {
-		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-	}
-	s := r.StatusCode()
-	return s == http.StatusTooManyRequests || (s >= 500 && s != 560)
+// functionThrew is Convex's status for "the function threw": final.
+const functionThrew = 560
+
+// do sends the request send builds, retried as the shared policy decides;
+// answer turns a response into the call's result or error (an *HTTPError
+// for a status worth retrying). Errors of the last attempt are returned.
+func (c *Client) do(ctx context.Context, send func(ctx context.Context) (*resty.Response, error), answer func(*resty.Response) error) error {
+	return c.policy.Do(ctx, func(ctx context.Context) error {
+		res, err := send(ctx)
+		if err != nil {
+			return err
+		}
+		err = answer(res)
+		if he, ok := errors.AsType[*HTTPError](err); ok {
+			he.RetryAfter = retry.ParseRetryAfter(res.Header().Get("Retry-After"), c.now())
+			if he.Status == functionThrew {
+				return retry.Permanent(err)
+			}
+		}
+		return err
+	})
 }
 
 // Sign returns the signature header value for a POST of body to path (the
@@ -117,6 +138,8 @@ type HTTPError struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter is the answer's Retry-After, 0 when absent.
+	RetryAfter time.Duration
 }
 
 func (e *HTTPError) Error() string {
@@ -124,7 +147,13 @@ func (e *HTTPError) Error() string {
 }
 
 // Temporary reports whether trying again later may succeed.
-func (e *HTTPError) Temporary() bool { return e.Status == 429 || e.Status >= 500 }
+func (e *HTTPError) Temporary() bool {
+	return e.Status != functionThrew && retry.RetryableStatus(e.Status)
+}
+
+// HTTPStatus and RetryAfterDelay let the shared retry policy classify e.
+func (e *HTTPError) HTTPStatus() int                { return e.Status }
+func (e *HTTPError) RetryAfterDelay() time.Duration { return e.RetryAfter }
 
 // Call POSTs in as JSON to an HTTP action route (e.g. "/ingest"), signed,
 // and decodes the answer into out (which may be nil).
@@ -141,32 +170,42 @@ func (c *Client) Call(ctx context.Context, route string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("convexclient: %s: invalid route", route)
 	}
-	// The signature covers the path as sent, prefix of SiteURL included,
-	// which is what the HTTP action sees in request.url.
-	res, err := c.http.R().SetContext(ctx).
-		SetHeader(SignatureHeader, Sign(c.secret, c.now(), u.EscapedPath(), body)).
-		SetBody(body).
-		Post(target)
-	if err != nil {
+	send := func(ctx context.Context) (*resty.Response, error) {
+		// The signature covers the path as sent, prefix of SiteURL included,
+		// which is what the HTTP action sees in request.url; each attempt is
+		// signed afresh.
+		res, err := c.http.R().SetContext(ctx).
+			SetHeader(SignatureHeader, Sign(c.secret, c.now(), u.EscapedPath(), body)).
+			SetBody(body).
+			Post(target)
+		if err != nil {
+			return nil, fmt.Errorf("convexclient: %s: %w", route, err)
+		}
+		return res, nil
+	}
+	err = c.do(ctx, send, func(res *resty.Response) error {
+		if res.StatusCode() != http.StatusOK {
+			var v struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			json.Unmarshal(res.Body(), &v)
+			if v.Error.Message == "" {
+				v.Error.Message = truncate(string(res.Body()), 300)
+			}
+			return &HTTPError{Route: route, Status: res.StatusCode(), Code: v.Error.Code, Message: v.Error.Message}
+		}
+		if out == nil {
+			return nil
+		}
+		if err := json.Unmarshal(res.Body(), out); err != nil {
+			return fmt.Errorf("convexclient: decode %s answer: %w", route, err) // final: not a transport error
+		}
+		return nil
+	})
+	if errors.Is(err, retry.ErrInterrupted) {
 		return fmt.Errorf("convexclient: %s: %w", route, err)
 	}
-	if res.StatusCode() != http.StatusOK {
-		var v struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		json.Unmarshal(res.Body(), &v)
-		if v.Error.Message == "" {
-			v.Error.Message = truncate(string(res.Body()), 300)
-		}
-		return &HTTPError{Route: route, Status: res.StatusCode(), Code: v.Error.Code, Message: v.Error.Message}
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(res.Body(), out); err != nil {
-		return fmt.Errorf("convexclient: decode %s answer: %w", route, err)
-	}
-	return nil
+	return err
 }
 
 func truncate(s string, n int) string {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -74,6 +75,10 @@ func TestRetryOnlyTransientFailures(t *testing.T) {
 		{"400 is final", []int{400}, true, 1},
 		{"401 is final", []int{401}, true, 1},
 		{"5xx forever gives up after the retries", []int{500}, true, 4},
+		// 560 is Convex's "the function threw": trying again would throw again.
+		{"560 is final", []int{560}, true, 1},
+		// 408 is transient under the shared policy.
+		{"408 is retried", []int{408, 200}, false, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -139,5 +144,62 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := New(Config{URL: "ftp://x"}); err == nil {
 		t.Fatal("bad scheme accepted")
+	}
+}
+
+func TestRetryAfterAndSleepInjected(t *testing.T) {
+	// The shared policy waits a 429's Retry-After through the injected
+	// Sleep, and a Retry-After beyond MaxRetryAfter ends the call at once.
+	for _, c := range []struct {
+		name       string
+		retryAfter string
+		wantHits   int32
+		wantSleeps string
+	}{
+		{"honoured", "2", 2, "[2s]"},
+		{"too long", "60", 1, "[]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if hits.Add(1) == 1 {
+					w.Header().Set("Retry-After", c.retryAfter)
+					w.WriteHeader(429)
+					return
+				}
+				io.WriteString(w, `{"ok":true}`)
+			}))
+			defer srv.Close()
+			var slept []time.Duration
+			cfg := fast(srv.URL)
+			cfg.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+			cl, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cl.Call(context.Background(), "/ingest", map[string]int{"a": 1}, nil)
+			if hits.Load() != c.wantHits || fmt.Sprint(slept) != c.wantSleeps || (err == nil) != (c.wantHits == 2) {
+				t.Fatalf("hits %d slept %v err %v", hits.Load(), slept, err)
+			}
+		})
+	}
+}
+
+func TestFunctionNetworkErrorRetried(t *testing.T) {
+	// A connection cut before the answer is retried by the HTTP API calls too.
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		io.WriteString(w, `{"status":"success","value":7}`)
+	}))
+	defer srv.Close()
+	cl, _ := New(fast(srv.URL))
+	var v int
+	if err := cl.Query(context.Background(), "admin:x", nil, &v); err != nil || v != 7 || hits.Load() != 2 {
+		t.Fatalf("v %d err %v hits %d", v, err, hits.Load())
 	}
 }

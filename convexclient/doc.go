@@ -16,8 +16,11 @@
 //     Convex rejects unsigned, forged and stale (±5 min) requests with 401
 //     and invalid payloads with 400; those become a *HTTPError.
 //
-// Retries are decided in one place (retryable): network errors, 429 and
-// 5xx are retried with exponential backoff and jitter, bounded in count and
-// by the caller's context; 4xx and function errors never are. The secret
-// never appears in an error or a log line.
+// Retries follow the service's one policy (internal/retry): network
+// errors, 408, 429 and 5xx are retried with jittered exponential backoff,
+// honouring Retry-After up to a bound, limited in count and by the
+// caller's context; other 4xx, 560 and function errors never are, nor is
+// an attempt that hit Config.Timeout (the mutation may still be running).
+// Each attempt is signed afresh. The secret never appears in an error or
+// a log line.
 package convexclient

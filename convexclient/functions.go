@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/go-resty/resty/v2"
+
+	"llmmeter/internal/retry"
 )
 
 // FunctionError is a Convex function that threw: ConvexError data arrives
@@ -71,23 +75,36 @@ func (c *Client) function(ctx context.Context, kind, path string, args, out any,
 	if args == nil {
 		args = map[string]any{}
 	}
-	req := c.http.R().SetContext(ctx).SetBody(map[string]any{"path": path, "args": args, "format": "json"})
-	if o.token != "" {
-		req.SetAuthToken(o.token)
-	}
-	res, err := req.Post(c.api + "/api/" + kind)
-	if err != nil {
-		return fmt.Errorf("convexclient: %s %s: %w", kind, path, err)
+	send := func(ctx context.Context) (*resty.Response, error) {
+		req := c.http.R().SetContext(ctx).SetBody(map[string]any{"path": path, "args": args, "format": "json"})
+		if o.token != "" {
+			req.SetAuthToken(o.token)
+		}
+		res, err := req.Post(c.api + "/api/" + kind)
+		if err != nil {
+			return nil, fmt.Errorf("convexclient: %s %s: %w", kind, path, err)
+		}
+		return res, nil
 	}
 	var ar apiResponse
-	if jerr := json.Unmarshal(res.Body(), &ar); jerr != nil || ar.Status == "" {
-		return &HTTPError{Route: "/api/" + kind, Status: res.StatusCode(), Message: truncate(string(res.Body()), 300)}
+	err := c.do(ctx, send, func(res *resty.Response) error {
+		ar = apiResponse{}
+		if jerr := json.Unmarshal(res.Body(), &ar); jerr != nil || ar.Status == "" {
+			return &HTTPError{Route: "/api/" + kind, Status: res.StatusCode(), Message: truncate(string(res.Body()), 300)}
+		}
+		switch {
+		case ar.Status == "error":
+			return &FunctionError{Path: path, Message: ar.ErrorMessage, Data: ar.ErrorData}
+		case res.StatusCode() != http.StatusOK || ar.Status != "success":
+			return &HTTPError{Route: "/api/" + kind, Status: res.StatusCode(), Message: "unexpected status " + ar.Status}
+		}
+		return nil
+	})
+	if errors.Is(err, retry.ErrInterrupted) {
+		return fmt.Errorf("convexclient: %s %s: %w", kind, path, err)
 	}
-	switch {
-	case ar.Status == "error":
-		return &FunctionError{Path: path, Message: ar.ErrorMessage, Data: ar.ErrorData}
-	case res.StatusCode() != http.StatusOK || ar.Status != "success":
-		return &HTTPError{Route: "/api/" + kind, Status: res.StatusCode(), Message: "unexpected status " + ar.Status}
+	if err != nil {
+		return err
 	}
 	if out == nil {
 		return nil

@@ -19,7 +19,7 @@ type GenerationSource interface {
 // Backfill upgrades usage rows whose cost is still "estimated" (computed
 // from /models pricing) with the tokens and cost of OpenRouter's
 // generation record, marking them "confirmed"; the store moves aggregates
-// (and, in Convex, quota counters) by the difference. Rows younger than
+// and quota counters by the difference. Rows younger than
 // MinAge wait (the record lags); a record still missing after the client's
 // polling is retried next run; at most Batch look-ups per run.
 type Backfill struct {

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -68,6 +69,36 @@ type engine struct {
 	report func(t *testing.T, kind, periodKey string) map[string]any
 	// forecastCount counts stored forecast rows of the latest run
 	forecastCount func(t *testing.T) int
+	// quotaUsed reads a user's quotas through admin:quotas: quota id →
+	// used in its exact unit (tokens, or usedNanoUsd for cost quotas)
+	quotaUsed func(t *testing.T, userID string) map[string]int64
+}
+
+// exactUsed decodes admin:quotas (the same shape on both engines) into
+// quota id → used in its exact unit.
+func exactUsed(t *testing.T, raw []byte) map[string]int64 {
+	t.Helper()
+	var qs []struct {
+		ID          string  `json:"id"`
+		QuotaType   string  `json:"quotaType"`
+		Used        float64 `json:"used"`
+		UsedNanoUsd *int64  `json:"usedNanoUsd"`
+	}
+	if err := json.Unmarshal(raw, &qs); err != nil {
+		t.Fatalf("admin:quotas: %v: %s", err, raw)
+	}
+	out := map[string]int64{}
+	for _, q := range qs {
+		switch {
+		case store.IsCostQuota(q.QuotaType) && q.UsedNanoUsd != nil:
+			out[q.ID] = *q.UsedNanoUsd
+		case store.IsCostQuota(q.QuotaType):
+			out[q.ID] = 0
+		default:
+			out[q.ID] = int64(q.Used)
+		}
+	}
+	return out
 }
 
 var ctx = context.Background()
@@ -134,6 +165,16 @@ func sqliteEngine(t *testing.T, loc *time.Location) *engine {
 		var n int
 		db.QueryRow(`SELECT count(*) FROM forecasts WHERE createdAt = (SELECT max(createdAt) FROM forecasts)`).Scan(&n)
 		return n
+	}
+	e.quotaUsed = func(t *testing.T, userID string) map[string]int64 {
+		t.Helper()
+		args, _ := json.Marshal(map[string]string{"userId": userID})
+		v, err := st.Call(ctx, "query", "admin:quotas", args, store.Caller{Authenticated: true, UserID: "admin", IsAdmin: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(v)
+		return exactUsed(t, raw)
 	}
 	return e
 }
@@ -220,6 +261,14 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 			t.Fatal(err)
 		}
 		return len(out.Rows)
+	}
+	e.quotaUsed = func(t *testing.T, userID string) map[string]int64 {
+		t.Helper()
+		var raw json.RawMessage
+		if err := c.Query(ctx, "admin:quotas", map[string]any{"userId": userID}, &raw, convexclient.WithAuth(token)); err != nil {
+			t.Fatal(err)
+		}
+		return exactUsed(t, raw)
 	}
 	return e
 }

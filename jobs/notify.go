@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
 
+	"llmmeter/internal/retry"
 	"llmmeter/internal/signature"
 )
 
@@ -23,9 +22,10 @@ const SignatureHeader = signature.Header
 
 // Webhooks posts alert notifications to URLs: a Slack-compatible body
 // ({"text": …}) by default, or the alert as JSON. Each request is signed
-// when Secret is set, retried with exponential backoff and jitter on
-// network errors, 429 and 5xx only (decided in retryableStatus), bodies
-// drained; errors name the URL's host only, never its path or the secret.
+// when Secret is set and retried by the shared policy (internal/retry:
+// network errors, 408, 429 and 5xx; jittered exponential backoff between
+// MinBackoff and MaxBackoff; Retry-After up to 10s), bodies drained; errors
+// name the URL's host only, never its path or the secret.
 type Webhooks struct {
 	URLs       []string
 	Secret     string
@@ -77,41 +77,30 @@ func SignWebhook(secret []byte, t time.Time, body []byte) string {
 	return signature.SignWebhook(secret, t, body)
 }
 
-// retryableStatus is the one place retry is decided for webhooks.
-func retryableStatus(code int) bool { return code == http.StatusTooManyRequests || code >= 500 }
-
 func (w *Webhooks) send(ctx context.Context, rawURL string, body []byte) error {
-	now, sleep := w.Now, w.Sleep
+	now := w.Now
 	if now == nil {
 		now = time.Now
-	}
-	if sleep == nil {
-		sleep = sleepCtx
-	}
-	minB, maxB := w.MinBackoff, w.MaxBackoff
-	if minB <= 0 {
-		minB = 500 * time.Millisecond
-	}
-	if maxB <= 0 {
-		maxB = 10 * time.Second
 	}
 	client := w.Client
 	if client == nil {
 		client = http.DefaultClient
 	}
+	// A webhook that timed out is tried again, as it always was: nothing
+	// else retries a notification, and a late duplicate is harmless.
+	policy := retry.Policy{MaxRetries: w.MaxRetries, MinBackoff: w.MinBackoff, MaxBackoff: w.MaxBackoff, Sleep: w.Sleep,
+		RetryAttemptTimeouts: true}
+	if policy.MinBackoff <= 0 {
+		policy.MinBackoff = 500 * time.Millisecond
+	}
+	if policy.MaxBackoff <= 0 {
+		policy.MaxBackoff = 10 * time.Second
+	}
 	where := redactURL(rawURL)
-	var last error
-	for attempt := 0; attempt <= max(w.MaxRetries, 0); attempt++ {
-		if attempt > 0 {
-			d := min(maxB, minB<<(attempt-1))
-			d = d/2 + rand.N(d/2+1)
-			if err := sleep(ctx, d); err != nil {
-				return fmt.Errorf("webhook %s: %w (last error: %w)", where, err, last)
-			}
-		}
+	err := policy.Do(ctx, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 		if err != nil {
-			return fmt.Errorf("webhook %s: invalid request", where)
+			return retry.Permanent(errors.New("invalid request"))
 		}
 		req.Header.Set("Content-Type", "application/json")
 		if w.Secret != "" {
@@ -120,24 +109,43 @@ func (w *Webhooks) send(ctx context.Context, rawURL string, body []byte) error {
 		res, err := client.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("webhook %s: %w", where, ctx.Err())
+				return ctx.Err()
 			}
 			// url.Error repeats the full URL; keep only the cause's kind.
-			last = fmt.Errorf("webhook %s: network error: %s", where, scrub(err.Error(), rawURL, w.Secret))
-			continue
+			return &scrubbed{msg: "network error: " + scrub(err.Error(), rawURL, w.Secret), err: err}
 		}
-		io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-		res.Body.Close()
+		retry.Drain(res.Body)
 		if res.StatusCode < 300 {
 			return nil
 		}
-		last = fmt.Errorf("webhook %s: HTTP %d", where, res.StatusCode)
-		if !retryableStatus(res.StatusCode) {
-			return last
-		}
+		return &hookStatus{status: res.StatusCode, after: retry.ParseRetryAfter(res.Header.Get("Retry-After"), now())}
+	})
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", where, err)
 	}
-	return last
+	return nil
 }
+
+// hookStatus is a webhook's answer outside 2xx; the shared policy retries
+// 408, 429 and 5xx and honours Retry-After.
+type hookStatus struct {
+	status int
+	after  time.Duration
+}
+
+func (e *hookStatus) Error() string                  { return fmt.Sprintf("HTTP %d", e.status) }
+func (e *hookStatus) HTTPStatus() int                { return e.status }
+func (e *hookStatus) RetryAfterDelay() time.Duration { return e.after }
+
+// scrubbed prints a transport error without the URL or the secret while
+// keeping the cause for the retry decision.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
 
 // scrub removes the URL and the secret from an error text.
 func scrub(s, rawURL, secret string) string {
@@ -146,15 +154,4 @@ func scrub(s, rawURL, secret string) string {
 		s = strings.ReplaceAll(s, secret, "<secret>")
 	}
 	return s
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -98,3 +98,26 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookRetryAfter(t *testing.T) {
+	// A 429 with Retry-After is waited exactly (through the injected Sleep)
+	// by the shared retry policy; a 404 after it is final.
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch hits.Add(1) {
+		case 1:
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(429)
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+	var slept []time.Duration
+	w := &jobs.Webhooks{URLs: []string{srv.URL}, MaxRetries: 3, Client: srv.Client(),
+		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }}
+	err := w.Notify(ctx, jobs.Alert{AlertType: "x", Message: "m"})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 404") || hits.Load() != 2 || fmt.Sprint(slept) != "[3s]" {
+		t.Fatalf("err %v hits %d slept %v", err, hits.Load(), slept)
+	}
+}

@@ -103,8 +103,8 @@ func TestRollup(t *testing.T) {
 					t.Fatalf("caught up %d windows, want one per hour: %+v", len(runs), runs)
 				}
 				for i := 1; i < len(runs); i++ {
-					if runs[i].Counts["windowFrom"] != runs[i-1].Counts["windowTo"] {
-						t.Fatalf("windows not contiguous: %v then %v", runs[i-1].Counts, runs[i].Counts)
+					if runs[i].WindowFrom != runs[i-1].WindowTo {
+						t.Fatalf("windows not contiguous: %+v then %+v", runs[i-1], runs[i])
 					}
 				}
 				checkAggregates(t, e, expectedAggs(e.cal, all), sc.start.Add(-time.Hour).UnixMilli(), end.UnixMilli())

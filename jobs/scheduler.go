@@ -104,9 +104,10 @@ func NewScheduler(st Store, opt SchedulerOptions) (*Scheduler, error) {
 		opt.Now = time.Now
 	}
 	s := &Scheduler{st: st, opt: opt, log: opt.Log, now: opt.Now, entries: map[string]*entry{}}
-	logger := cronLogger{s.log}
-	s.cron = cron.New(cron.WithParser(cronParser), cron.WithLocation(opt.Location),
-		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	// No cron.WithChain: Start wraps each job in the chain itself, once,
+	// so that the catch-up run and the ticks share it (Schedule would wrap
+	// the wrapped job a second time).
+	s.cron = cron.New(cron.WithParser(cronParser), cron.WithLocation(opt.Location), cron.WithLogger(cronLogger{s.log}))
 	return s, nil
 }
 
@@ -136,9 +137,12 @@ func (s *Scheduler) Start(ctx context.Context) {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	for _, name := range s.order {
 		e := s.entries[name]
-		// The chain wraps each job once, so SkipIfStillRunning covers both
-		// the catch-up run and the cron's ticks.
-		e.wrapped = cron.NewChain(cron.Recover(cronLogger{s.log}), cron.SkipIfStillRunning(cronLogger{s.log})).
+		// The one chain, around each job once, so that it covers both the
+		// catch-up run and the cron's ticks: SkipIfStillRunning outside,
+		// Recover (robfig/cron's default chain has none) inside. In the
+		// other order a panic unwinds through SkipIfStillRunning, which then
+		// never gets its token back and skips the job for good.
+		e.wrapped = cron.NewChain(cron.SkipIfStillRunning(cronLogger{s.log}), cron.Recover(cronLogger{s.log})).
 			Then(cron.FuncJob(func() { s.tick(e) }))
 		s.cron.Schedule(e.sched, e.wrapped)
 		s.wg.Add(1)
@@ -303,9 +307,14 @@ func (s *Scheduler) lastCovered(ctx context.Context, e *entry) (time.Time, bool,
 	}
 	var last int64
 	for _, r := range runs {
-		to, ok := r.Counts["windowTo"]
-		if !ok {
-			to = r.StartedAt
+		to := r.WindowTo
+		if to == 0 {
+			// A run recorded before windows had fields of their own.
+			if legacy, ok := r.Counts["windowTo"]; ok {
+				to = legacy
+			} else {
+				to = r.StartedAt
+			}
 		}
 		last = max(last, to)
 	}
@@ -409,11 +418,11 @@ func (s *Scheduler) record(ctx context.Context, e *entry, start, end time.Time, 
 	for k, v := range counts {
 		c[k] = v
 	}
+	r := Run{Job: e.job.Name(), StartedAt: start.UnixMilli(), EndedAt: max(end.UnixMilli(), start.UnixMilli()), Outcome: o, Counts: c,
+		WindowTo: w.To.UnixMilli()}
 	if !w.From.IsZero() {
-		c["windowFrom"] = w.From.UnixMilli()
+		r.WindowFrom = w.From.UnixMilli()
 	}
-	c["windowTo"] = w.To.UnixMilli()
-	r := Run{Job: e.job.Name(), StartedAt: start.UnixMilli(), EndedAt: max(end.UnixMilli(), start.UnixMilli()), Outcome: o, Counts: c}
 	if runErr != nil {
 		r.Error = truncate(runErr.Error(), 4000)
 	}

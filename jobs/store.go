@@ -66,7 +66,8 @@ type Store interface {
 	StoreForecasts(ctx context.Context, createdAt time.Time, rows []Forecast) error
 	// ConfirmUsage replaces an estimated usage row's tokens and cost with
 	// the generation record's, marks it confirmed and moves aggregates
-	// (and quota counters, where the engine keeps them) by the difference.
+	// and the token and cost quota counters of the row's current window by
+	// the difference, so that Σ rows = quota used = aggregates again.
 	// It reports false when the row is absent or already confirmed.
 	ConfirmUsage(ctx context.Context, c UsageConfirmation) (bool, error)
 
@@ -102,8 +103,15 @@ type Run struct {
 	StartedAt int64   `json:"startedAt"` // ms; the scheduled time the run covers up to
 	EndedAt   int64   `json:"endedAt"`
 	Outcome   Outcome `json:"outcome"`
-	Counts    Counts  `json:"counts"`
-	Error     string  `json:"error,omitempty"`
+	// WindowFrom and WindowTo (ms) are the window the run covered (for a
+	// skipped run, WindowTo is when it was skipped); WindowFrom is 0 when
+	// open. Both are 0 in runs recorded before they existed, which kept
+	// the window end in Counts["windowTo"]. The scheduler catches up from
+	// the WindowTo of the last successful runs.
+	WindowFrom int64  `json:"windowFrom,omitempty"`
+	WindowTo   int64  `json:"windowTo,omitempty"`
+	Counts     Counts `json:"counts"`
+	Error      string `json:"error,omitempty"`
 }
 
 // RawKind names a raw-row table.

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"llmmeter/internal/retry"
 )
 
 // DefaultBaseURL is OpenRouter's API root.
@@ -107,10 +109,7 @@ type Client struct {
 	key            string
 	hc             *http.Client
 	referer, title string
-	maxRetries     int
-	minBackoff     time.Duration
-	maxBackoff     time.Duration
-	maxRetryAfter  time.Duration
+	policy         retry.Policy // opening a call; see retry.go
 	generationWait time.Duration
 	maxEventBytes  int
 	now            func() time.Time
@@ -145,27 +144,29 @@ func New(cfg Config) (*Client, error) {
 		problems = append(problems, errors.New("openrouter: APIKey contains a line break"))
 	}
 	c := &Client{
-		base:           base,
-		key:            cfg.APIKey,
-		hc:             cfg.HTTPClient,
-		referer:        cfg.Referer,
-		title:          cfg.Title,
-		maxRetries:     cfg.MaxRetries,
-		minBackoff:     orDefault(cfg.MinBackoff, defaultMinBackoff),
-		maxBackoff:     orDefault(cfg.MaxBackoff, defaultMaxBackoff),
-		maxRetryAfter:  orDefault(cfg.MaxRetryAfter, defaultMaxRetryAfter),
+		base:    base,
+		key:     cfg.APIKey,
+		hc:      cfg.HTTPClient,
+		referer: cfg.Referer,
+		title:   cfg.Title,
+		policy: retry.Policy{
+			MaxRetries:    cfg.MaxRetries,
+			MinBackoff:    orDefault(cfg.MinBackoff, defaultMinBackoff),
+			MaxBackoff:    orDefault(cfg.MaxBackoff, defaultMaxBackoff),
+			MaxRetryAfter: orDefault(cfg.MaxRetryAfter, defaultMaxRetryAfter),
+		},
 		generationWait: orDefault(cfg.GenerationWait, defaultGenerationWait),
 		maxEventBytes:  max(orDefault(cfg.MaxEventBytes, defaultMaxEventBytes), minMaxEventBytes),
 		now:            cfg.Now,
 		sleep:          cfg.Sleep,
 	}
 	switch {
-	case c.maxRetries == 0:
-		c.maxRetries = defaultMaxRetries
-	case c.maxRetries < 0:
-		c.maxRetries = 0
+	case c.policy.MaxRetries == 0:
+		c.policy.MaxRetries = defaultMaxRetries
+	case c.policy.MaxRetries < 0:
+		c.policy.MaxRetries = 0
 	}
-	if c.maxBackoff < c.minBackoff {
+	if c.policy.MaxBackoff < c.policy.MinBackoff {
 		problems = append(problems, errors.New("openrouter: MaxBackoff must not be below MinBackoff"))
 	}
 	if err := errors.Join(problems...); err != nil {
@@ -178,8 +179,9 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = retry.Sleep
 	}
+	c.policy.Sleep = c.sleep
 	return c, nil
 }
 
@@ -197,20 +199,6 @@ func defaultHTTPClient() *http.Client {
 	// redial OpenRouter constantly.
 	t.MaxIdleConnsPerHost = 64
 	return &http.Client{Transport: t}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // newRequest builds one attempt's request; the body is rebuilt per attempt.

@@ -124,15 +124,15 @@ func TestNew(t *testing.T) {
 		})
 	}
 	c, _ := New(Config{})
-	if c.base != DefaultBaseURL || c.maxRetries != 2 || c.minBackoff != 200*time.Millisecond ||
-		c.maxBackoff != 5*time.Second || c.maxRetryAfter != 10*time.Second || c.generationWait != 5*time.Second {
+	if c.base != DefaultBaseURL || c.policy.MaxRetries != 2 || c.policy.MinBackoff != 200*time.Millisecond ||
+		c.policy.MaxBackoff != 5*time.Second || c.policy.MaxRetryAfter != 10*time.Second || c.generationWait != 5*time.Second {
 		t.Errorf("defaults = %+v", c)
 	}
 	if c.hc.Timeout != 0 {
 		t.Error("default client must not time out long streams")
 	}
-	if c, _ := New(Config{MaxRetries: NoRetries}); c.maxRetries != 0 {
-		t.Errorf("NoRetries gave %d retries", c.maxRetries)
+	if c, _ := New(Config{MaxRetries: NoRetries}); c.policy.MaxRetries != 0 {
+		t.Errorf("NoRetries gave %d retries", c.policy.MaxRetries)
 	}
 }
 

@@ -26,7 +26,8 @@
 //     never negative; numbers may arrive as ints, floats, strings or null.
 //   - Retries only where they are safe: the opening of a call, before any
 //     byte of a successful response is handed over, on the errors
-//     [IsRetryable] accepts, honouring Retry-After up to a bound.
+//     [IsRetryable] accepts, honouring Retry-After up to a bound (the
+//     service's one retry policy, internal/retry).
 //   - The API key goes only into the Authorization header: it is redacted
 //     from upstream error text and Config prints it as <secret>.
 //

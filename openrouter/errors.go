@@ -2,20 +2,17 @@ package openrouter
 
 import (
 	"bytes"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"llmmeter/internal/retry"
 )
 
 // Sentinels matched by errors.Is against an *APIError's status.
@@ -93,10 +90,13 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Retryable reports whether the status is transient: 408, 429 or 5xx.
-func (e *APIError) Retryable() bool {
-	return e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
-}
+// Retryable reports whether the status is transient: 408, 429 or 5xx
+// (retry.RetryableStatus).
+func (e *APIError) Retryable() bool { return retry.RetryableStatus(e.StatusCode) }
+
+// HTTPStatus and RetryAfterDelay let the shared retry policy classify e.
+func (e *APIError) HTTPStatus() int                { return e.StatusCode }
+func (e *APIError) RetryAfterDelay() time.Duration { return e.RetryAfter }
 
 // Is matches the sentinel of e's status, e.g. errors.Is(err, ErrRateLimited).
 func (e *APIError) Is(target error) bool {
@@ -109,38 +109,7 @@ func (e *APIError) Is(target error) bool {
 // a certificate problem) and APIErrors with a transient status. A failure of
 // a started stream is never retryable.
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, ErrStreamInterrupted) {
-		return false
-	}
-	if apiErr, ok := errors.AsType[*APIError](err); ok {
-		return apiErr.Retryable()
-	}
-	if isCertError(err) {
-		return false
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return true
-	}
-	if _, ok := errors.AsType[net.Error](err); ok {
-		return true
-	}
-	_, ok := errors.AsType[*url.Error](err)
-	return ok
-}
-
-func isCertError(err error) bool {
-	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
-		return true
-	}
-	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
-		return true
-	}
-	if _, ok := errors.AsType[x509.HostnameError](err); ok {
-		return true
-	}
-	_, ok := errors.AsType[x509.CertificateInvalidError](err)
-	return ok
+	return !errors.Is(err, ErrStreamInterrupted) && retry.Retryable(err)
 }
 
 const (
@@ -160,7 +129,7 @@ func (c *Client) readAPIError(resp *http.Response) *APIError {
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		Code:       strconv.Itoa(resp.StatusCode),
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
+		RetryAfter: retry.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
 	}
 	var wire struct {
 		Error json.RawMessage `json:"error"`

@@ -144,15 +144,3 @@ func TestRetryStopsOnCancel(t *testing.T) {
 		t.Fatalf("err = %v after %d calls", err, calls.Load())
 	}
 }
-
-func TestBackoffBounds(t *testing.T) {
-	c, _ := New(Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
-	for attempt := range 8 {
-		ceil := min(100*time.Millisecond<<attempt, time.Second)
-		for range 50 {
-			if d := c.backoff(attempt); d < 0 || d > ceil {
-				t.Fatalf("backoff(%d) = %v, outside [0, %v]", attempt, d, ceil)
-			}
-		}
-	}
-}

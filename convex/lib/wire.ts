@@ -235,6 +235,8 @@ export const runRecordBody = v.object({
   startedAt: nonNegInt(),
   endedAt: nonNegInt(),
   outcome: vJobOutcome,
+  windowFrom: opt(nonNegInt()),
+  windowTo: opt(nonNegInt()),
   counts: smallObject(8192),
   error: opt(text(4096)),
 });

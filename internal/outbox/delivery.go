@@ -249,7 +249,7 @@ func (d *Delivery) resolveLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		entries, err := d.Outbox.List(ctx, Pending, 4*d.ResolveConcurrency, time.Now())
+		entries, err := d.Outbox.List(ctx, Pending, 4*d.ResolveConcurrency, d.Outbox.now())
 		if err != nil {
 			d.Log.Warn().Err(err).Msg("outbox: listing pending entries failed")
 			continue
@@ -288,7 +288,7 @@ func (d *Delivery) resolve(ctx context.Context, e Entry) {
 		err = d.Outbox.Put(ctx, e.Key, Ready, b)
 	}
 	if err != nil && ctx.Err() == nil {
-		next := time.Now().Add(backoff(d.MinBackoff, d.MaxBackoff, e.Attempts+1))
+		next := d.Outbox.now().Add(backoff(d.MinBackoff, d.MaxBackoff, e.Attempts+1))
 		if rerr := d.Outbox.Retry(ctx, e.ID, next, err); rerr != nil {
 			d.Log.Warn().Err(rerr).Msg("outbox: recording a retry failed")
 		}

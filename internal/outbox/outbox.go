@@ -382,7 +382,7 @@ func (o *Outbox) List(ctx context.Context, state State, limit int, now time.Time
 // ReadyBatch returns the oldest ready entries holding at most maxRows rows
 // together (at least one entry), decoding no more entries than it returns.
 func (o *Outbox) ReadyBatch(ctx context.Context, maxRows int) ([]Entry, error) {
-	return o.list(ctx, Ready, maxRows, time.Now(), maxRows)
+	return o.list(ctx, Ready, maxRows, o.now(), maxRows)
 }
 
 func (o *Outbox) list(ctx context.Context, state State, limit int, now time.Time, maxRows int) ([]Entry, error) {
@@ -415,22 +415,36 @@ func (o *Outbox) list(ctx context.Context, state State, limit int, now time.Time
 // Depth is the approximate number of ready and pending entries.
 func (o *Outbox) Depth() int64 { return o.depth.Load() }
 
-// Delete removes delivered entries.
+// Delete removes delivered entries. The depth counter goes down by the
+// entries actually removed, and only once the removal is committed: a
+// failed delete leaves the entries, and the count, as they were.
 func (o *Outbox) Delete(ctx context.Context, ids []int64) error {
-	defer o.depth.Add(-int64(len(ids)))
-	return o.db.Tx(ctx, func(tx *sql.Tx) error {
+	var removed int64
+	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
+		removed = 0 // the transaction may be retried
 		stmt, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE id = ?`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, id := range ids {
-			if _, err := stmt.ExecContext(ctx, id); err != nil {
+			r, err := stmt.ExecContext(ctx, id)
+			if err != nil {
 				return err
 			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return err
+			}
+			removed += n
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("outbox: delete: %w", err)
+	}
+	o.depth.Add(-removed)
+	return nil
 }
 
 // Retry records a failed attempt on entry id and when to try it next.

@@ -62,6 +62,12 @@ func (s *Store) RecordRun(ctx context.Context, r jobs.Run) error {
 	if r.Error != "" {
 		body["error"] = r.Error
 	}
+	if r.WindowFrom != 0 {
+		body["windowFrom"] = r.WindowFrom
+	}
+	if r.WindowTo != 0 {
+		body["windowTo"] = r.WindowTo
+	}
 	return s.call(ctx, "/jobs/runs/record", body, nil)
 }
 

@@ -570,13 +570,15 @@ func forecast(ctx context.Context, s *Store, q querier, a args) (any, error) {
 }
 
 type jobRun struct {
-	ID        string `json:"id"`
-	Job       string `json:"job"`
-	StartedAt int64  `json:"startedAt"`
-	EndedAt   int64  `json:"endedAt"`
-	Outcome   string `json:"outcome"`
-	Counts    any    `json:"counts"`
-	Error     any    `json:"error"`
+	ID         string `json:"id"`
+	Job        string `json:"job"`
+	StartedAt  int64  `json:"startedAt"`
+	EndedAt    int64  `json:"endedAt"`
+	Outcome    string `json:"outcome"`
+	WindowFrom any    `json:"windowFrom"`
+	WindowTo   any    `json:"windowTo"`
+	Counts     any    `json:"counts"`
+	Error      any    `json:"error"`
 }
 
 func jobRuns(ctx context.Context, s *Store, q querier, a args) (any, error) {
@@ -588,7 +590,7 @@ func jobRuns(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if job, ok := a.str("job"); ok {
 		where, vals = "WHERE job = ?", append(vals, job)
 	}
-	rs, err := q.QueryContext(ctx, `SELECT id, job, startedAt, endedAt, outcome, counts, error FROM jobRuns `+where+
+	rs, err := q.QueryContext(ctx, `SELECT id, job, startedAt, endedAt, outcome, windowFrom, windowTo, counts, error FROM jobRuns `+where+
 		` ORDER BY startedAt DESC, rowid DESC LIMIT ?`, append(vals, limit)...)
 	if err != nil {
 		return nil, err
@@ -598,11 +600,13 @@ func jobRuns(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	for rs.Next() {
 		var (
 			r           jobRun
+			from, to    sql.NullInt64
 			counts, msg sql.NullString
 		)
-		if err := rs.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &r.Outcome, &counts, &msg); err != nil {
+		if err := rs.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &r.Outcome, &from, &to, &counts, &msg); err != nil {
 			return nil, err
 		}
+		r.WindowFrom, r.WindowTo = intOrNull(from), intOrNull(to)
 		r.Counts, r.Error = jsonOrNull(counts), strOrNull(msg)
 		out = append(out, r)
 	}

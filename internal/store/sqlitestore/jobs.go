@@ -19,8 +19,7 @@ import (
 
 // The embedded engine implements jobs.Store. Times come from the caller
 // (the scheduler's clock), so tests drive leases and alerts with a fake
-// clock. Quota counters are not kept by this engine's ingest, so
-// ConfirmUsage moves only the aggregates.
+// clock.
 var _ jobs.Store = (*Store)(nil)
 
 // Sharded is false: the embedded engine keeps one row per aggregate key.
@@ -63,17 +62,25 @@ func (s *Store) RecordRun(ctx context.Context, r jobs.Run) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.W.ExecContext(ctx, `INSERT INTO jobRuns (id, job, startedAt, endedAt, outcome, counts, error) VALUES (?,?,?,?,?,?,?)`,
-		newID("run_"), r.Job, r.StartedAt, r.EndedAt, string(r.Outcome), string(c), nullStr(r.Error))
+	_, err = s.db.W.ExecContext(ctx, `INSERT INTO jobRuns (id, job, startedAt, endedAt, outcome, counts, error, windowFrom, windowTo) VALUES (?,?,?,?,?,?,?,?,?)`,
+		newID("run_"), r.Job, r.StartedAt, r.EndedAt, string(r.Outcome), string(c), nullStr(r.Error), nullMs(r.WindowFrom), nullMs(r.WindowTo))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: record run: %w", err)
 	}
 	return nil
 }
 
+// nullMs stores an absent (0) time as NULL.
+func nullMs(ms int64) any {
+	if ms == 0 {
+		return nil
+	}
+	return ms
+}
+
 // Runs lists runs newest first (ties in insertion order, newest first).
 func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limit int) ([]jobs.Run, error) {
-	q := `SELECT id, job, startedAt, endedAt, outcome, counts, COALESCE(error,'') FROM jobRuns WHERE 1=1`
+	q := `SELECT id, job, startedAt, endedAt, outcome, counts, COALESCE(error,''), COALESCE(windowFrom,0), COALESCE(windowTo,0) FROM jobRuns WHERE 1=1`
 	var args []any
 	if job != "" {
 		q += ` AND job = ?`
@@ -94,7 +101,7 @@ func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limi
 	for rows.Next() {
 		var r jobs.Run
 		var counts, outc string
-		if err := rows.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &outc, &counts, &r.Error); err != nil {
+		if err := rows.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &outc, &counts, &r.Error, &r.WindowFrom, &r.WindowTo); err != nil {
 			return nil, err
 		}
 		r.Outcome = jobs.Outcome(outc)
@@ -429,8 +436,38 @@ func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []
 	return nil
 }
 
+// moveQuotas moves the counters of the user's token and cost quotas, and
+// of the system budget, by a confirmed row's difference, as usage:confirm
+// does on Convex: only when the row lies in the quota's current window
+// (an older window was already reset), and never below zero.
+func (s *Store) moveQuotas(ctx context.Context, tx *sql.Tx, userID string, ts, tokens, cost, now int64) error {
+	qs, err := activeQuotas(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	for _, q := range qs {
+		d := int64(0)
+		switch {
+		case q.typ == store.QuotaMonthlyTokens:
+			d = tokens
+		case store.IsCostQuota(q.typ):
+			d = cost
+		}
+		windowStart := s.cal.Of(store.QuotaPeriod(q.typ), q.resetDate-1).Start
+		if d == 0 || ts < windowStart || ts >= q.resetDate {
+			continue
+		}
+		q.used = max(0, q.used+d)
+		if err := saveUsed(ctx, tx, q, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ConfirmUsage upgrades an estimated usage row to confirmed and moves its
-// aggregates by the difference, in one transaction.
+// aggregates and the quota counters it counts in by the difference, in one
+// transaction.
 func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
 	done := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -463,7 +500,11 @@ func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (boo
 		agg := rollup.NewBatch(s.cal, false)
 		agg.AddUsage(delta)
 		done = true
-		return applyAggregates(ctx, tx, agg.Rows(), s.nowMs(), false)
+		now := s.nowMs()
+		if err := applyAggregates(ctx, tx, agg.Rows(), now, false); err != nil {
+			return err
+		}
+		return s.moveQuotas(ctx, tx, old.UserID, old.Timestamp, delta.TotalTokens, int64(delta.Cost), now)
 	})
 	if err != nil {
 		return false, fmt.Errorf("sqlitestore: confirm usage: %w", err)
