@@ -333,12 +333,13 @@ func (s *service) outbox() (ready, pending int, ok bool) {
 	}
 	defer res.Body.Close()
 	var v struct {
-		Outbox *struct{ Ready, Pending int } `json:"outbox"`
+		Outbox *struct{ Ready, Pending, Stalled int } `json:"outbox"`
 	}
 	if json.NewDecoder(res.Body).Decode(&v) != nil || v.Outbox == nil {
 		return 0, 0, false
 	}
-	return v.Outbox.Ready, v.Outbox.Pending, true
+	// Stalled entries wait in memory for the disk: still to be written.
+	return v.Outbox.Ready, v.Outbox.Pending + v.Outbox.Stalled, true
 }
 
 // settle waits up to d for an empty outbox; it reports whether it emptied.

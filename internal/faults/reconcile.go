@@ -138,6 +138,8 @@ func Reconcile(scenario, engine string, calls []Call, ledger []openroutertest.Le
 		} else {
 			r.Lost++
 			r.LostNanos += g.CostNanoUsd
+			r.Notes = append(r.Notes, fmt.Sprintf("lost %s: stream=%v cancelled=%v fault=%s created %s, ended %s",
+				g.ID, g.Stream, g.Cancelled, g.Fault, g.CreatedAt.Format("15:04:05.000"), g.EndedAt.Format("15:04:05.000")))
 		}
 	}
 

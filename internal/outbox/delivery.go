@@ -143,6 +143,10 @@ func (d *Delivery) Finish(ctx context.Context) (Stats, error) {
 		lastChance = deadline.Add(-time.Until(deadline) / 3)
 	}
 	for ctx.Err() == nil {
+		// Entries stalled by a full disk first, in case it has room again.
+		if d.Outbox.Stalled() > 0 {
+			d.Outbox.PutAll(ctx)
+		}
 		last := ok && !time.Now().Before(lastChance)
 		if err := d.resolveAll(ctx, last); err != nil {
 			return Stats{}, err
