@@ -55,7 +55,7 @@ func newFlakyLink(t *testing.T, target string) *flakyLink {
 			l.faults.Add(1)
 			select {
 			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
+			case <-time.After(30 * time.Second):
 			}
 			return
 		}

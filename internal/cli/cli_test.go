@@ -24,7 +24,7 @@ func run(t *testing.T, env map[string]string, args ...string) (code int, stdout,
 // creates it (0750), as the service does.
 func TestFreshDataDirIsCreated(t *testing.T) {
 	for _, args := range [][]string{
-		{"keys", "create", "-user", "alice"},                                 // the first key on a fresh machine
+		{"keys", "create", "-user", "alice"},                                   // the first key on a fresh machine
 		{"demo", "-users", "3", "-requests", "30", "-days", "2", "-seed", "7"}, // the demo data
 	} {
 		t.Run(args[0], func(t *testing.T) {
