@@ -110,7 +110,12 @@ func TestCrashRecoveryAfterSIGKILL(t *testing.T) {
 		"CONVEX_URL=" + be.URL, "CONVEX_SITE_URL=" + be.URL, "CONVEX_INGEST_SECRET=" + be.Secret}
 	bin := buildBinary(t)
 	svc := runService(t, bin, env)
-	key := <-svc.key
+	var key string
+	select {
+	case key = <-svc.key: // the bootstrap runs in the background on Convex
+	case <-time.After(60 * time.Second):
+		t.Fatal("no admin key printed in 60s")
+	}
 
 	post := func(base, text string) (int, error) {
 		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(chatBody(true, text)))
