@@ -53,6 +53,9 @@ func newFlakyLink(t *testing.T, target string) *flakyLink {
 			return
 		case linkSlow:
 			l.faults.Add(1)
+			// Read the body first: only then does the server notice the
+			// client giving up and end r.Context().
+			io.Copy(io.Discard, r.Body)
 			select {
 			case <-r.Context().Done():
 			case <-time.After(30 * time.Second):
