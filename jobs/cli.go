@@ -2,9 +2,13 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	stdmaps "maps"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -30,13 +34,28 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		for _, n := range svc.Jobs() {
 			fmt.Fprintf(tw, "%s\t%s\n", n, svc.entries[n].spec)
 		}
+		// Every job is listed: one left out here says why.
+		for _, n := range allJobs() {
+			if svc.entries[n] == nil {
+				fmt.Fprintf(tw, "%s\toff: %s\n", n, unavailable(n))
+			}
+		}
 		return tw.Flush()
 	case "run":
 		if len(args) != 2 {
 			return fmt.Errorf("jobs run: want exactly one job name")
 		}
-		r, err := svc.RunOnce(ctx, args[1])
-		printRuns(stdout, []Run{r})
+		name := args[1]
+		if _, known := DefaultSchedules[name]; known && svc.entries[name] == nil {
+			return fmt.Errorf("jobs run %s: %s", name, unavailable(name))
+		}
+		r, err := svc.RunOnce(ctx, name)
+		if r.StartedAt != 0 { // a run was recorded, failed or not; never print a zero Run
+			printRuns(stdout, []Run{r})
+		}
+		if errors.Is(err, ErrUnknownJob) {
+			return fmt.Errorf("%w; the jobs are %s", err, strings.Join(allJobs(), ", "))
+		}
 		return err
 	case "runs":
 		job := fs.String("job", "", "only runs of this job")
@@ -77,6 +96,18 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		return err
 	}
 	return fmt.Errorf("jobs: unknown subcommand %q\n%s", args[0], CommandUsage)
+}
+
+// allJobs is every job's name, sorted.
+func allJobs() []string { return slices.Sorted(stdmaps.Keys(DefaultSchedules)) }
+
+// unavailable says why job name is not registered: only the backfill is
+// conditional (it needs OpenRouter's generation records).
+func unavailable(name string) string {
+	if name == JobBackfill {
+		return "needs OPENROUTER_API_KEY (it confirms estimated costs from OpenRouter's generation records); the running service runs it every 10 minutes"
+	}
+	return "not configured"
 }
 
 func printRuns(w io.Writer, runs []Run) {

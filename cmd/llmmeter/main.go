@@ -6,10 +6,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"llmmeter/internal/app"
@@ -18,38 +21,53 @@ import (
 )
 
 func main() {
-	args := os.Args[1:]
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command in args and returns the exit code. A failed
+// start is one line on stderr per cause, naming the setting: no panic, no
+// stack trace.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	var err error
 	switch cmd {
 	case "serve":
-		err = serve(ctx, args)
+		err = serve(ctx, args, getenv, stdout, stderr)
 	case "simulate":
-		err = simulate(ctx, args)
+		err = simulate(ctx, args, stderr)
 	default:
-		fmt.Fprintf(os.Stderr, "usage: llmmeter [serve|simulate] [flags]\n\nserve settings (environment variable, flag):\n%s", config.Usage())
-		os.Exit(2)
+		fmt.Fprintf(stderr, "usage: llmmeter [serve|simulate] [flags]\n\nserve settings (environment variable, flag):\n%s", config.Usage())
+		return 2
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "llmmeter:", err)
-		os.Exit(1)
+		// errors.Join (every bad setting at once) gives one line per cause.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(stderr, "llmmeter:", line)
+		}
+		return 1
 	}
+	return 0
 }
 
-func serve(ctx context.Context, args []string) error {
-	cfg, err := config.FromEnv(args)
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv)
 	if err != nil {
-		return fmt.Errorf("invalid configuration:\n%w", err)
+		var lines []string
+		for _, l := range strings.Split(err.Error(), "\n") {
+			lines = append(lines, "invalid configuration: "+l)
+		}
+		return errors.New(strings.Join(lines, "\n"))
 	}
-	log := app.NewLogger(os.Stderr, cfg.LogLevel)
-	a, err := app.Start(ctx, cfg, log, app.Options{})
+	log := app.NewLogger(stderr, cfg.LogLevel)
+	a, err := app.Start(ctx, cfg, log, app.Options{Stdout: stdout})
 	if err != nil {
-		return err
+		return oneLine(err)
 	}
 	<-ctx.Done()
 	log.Info().Dur("deadline", cfg.ShutdownTimeout).Msg("shutting down: draining open streams")
@@ -58,8 +76,15 @@ func serve(ctx context.Context, args []string) error {
 	return a.Shutdown(sctx)
 }
 
-func simulate(ctx context.Context, args []string) error {
+// oneLine keeps a start error on one line: a wrapped driver error may carry
+// newlines of its own.
+func oneLine(err error) error {
+	return errors.New(strings.Join(strings.Fields(err.Error()), " "))
+}
+
+func simulate(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	def := app.DemoSimulator()
 	addr := fs.String("listen", "127.0.0.1:8090", "address to listen on (loopback)")
 	fs.DurationVar(&def.TimeToFirstToken, "ttft", def.TimeToFirstToken, "time to first token")
@@ -71,7 +96,7 @@ func simulate(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "OpenRouter simulator on http://%s/api/v1 (its ledger: GET http://%s%s)\n", *addr, *addr, openroutertest.LedgerPath)
+	fmt.Fprintf(stderr, "OpenRouter simulator on http://%s/api/v1 (its ledger: GET http://%s%s)\n", *addr, *addr, openroutertest.LedgerPath)
 	err := openroutertest.ListenAndServe(ctx, *addr, def)
 	if ctx.Err() != nil {
 		return nil

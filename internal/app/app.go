@@ -61,6 +61,12 @@ type Options struct {
 	ConvexTimeout time.Duration
 	// MaxDeliveryBackoff caps the wait between failed deliveries; default 30s.
 	MaxDeliveryBackoff time.Duration
+	// ConvexHTTPClient carries the Convex calls; tests inject faults in its
+	// transport. Default a plain client.
+	ConvexHTTPClient *http.Client
+	// BootstrapMaxBackoff caps the wait between admin-key bootstrap attempts
+	// while Convex does not answer; default 30s.
+	BootstrapMaxBackoff time.Duration
 }
 
 // App is a running service.
@@ -73,42 +79,63 @@ type App struct {
 	Upstream *openrouter.Client
 	Metrics  *metrics.Metrics
 
-	engine   string        // "sqlite" or "convex"
-	jobs     *jobs.Service // nil when JOBS_ENABLED=false
-	pprofSrv *http.Server  // nil unless PPROF_ADDR is set
-	delivery *outbox.Delivery
-	httpSrv  *http.Server
-	ln       net.Listener
-	inflight sync.WaitGroup
-	active   atomic.Int64            // requests being served, for Idle
-	abort    context.CancelCauseFunc // cancels every request's context
-	stopBg   context.CancelFunc
-	bg       sync.WaitGroup
+	engine    string        // "sqlite" or "convex"
+	jobs      *jobs.Service // nil when JOBS_ENABLED=false
+	pprofSrv  *http.Server  // nil unless PPROF_ADDR is set
+	pprofAddr string
+	delivery  *outbox.Delivery
+	httpSrv   *http.Server
+	ln        net.Listener
+	inflight  sync.WaitGroup
+	active    atomic.Int64            // requests being served, for Idle
+	abort     context.CancelCauseFunc // cancels every request's context
+	stopBg    context.CancelFunc
+	bg        sync.WaitGroup
+
+	bootstrapped atomic.Bool // the admin-key bootstrap has run
 }
 
 // Start opens the stores, starts the upstream (simulated if configured so),
-// listens on cfg.ListenAddr and serves in the background.
-func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Options) (a *App, err error) {
+// listens on cfg.ListenAddr and serves in the background. On error it has
+// closed everything it opened, and the error names the setting at fault.
+//
+// A Convex deployment that does not answer yet does not stop the start: the
+// service serves (/readyz says 503 until the store answers) and creates the
+// first admin key in the background once it can.
+func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Options) (*App, error) {
+	a := &App{cfg: cfg, log: log, engine: "sqlite"}
+	if err := a.start(ctx, opt); err != nil {
+		// a, not the named result: a failed start must close what it opened.
+		a.closeAll()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) start(ctx context.Context, opt Options) (err error) {
+	cfg, log := a.cfg, a.log
 	if opt.Stdout == nil {
 		opt.Stdout = os.Stdout
 	}
 	if opt.PendingGiveUp <= 0 {
 		opt.PendingGiveUp = 5 * time.Minute
 	}
-	a = &App{cfg: cfg, log: log, engine: "sqlite"}
-	defer func() {
-		if err != nil {
-			a.closeAll()
-		}
-	}()
+	if opt.BootstrapMaxBackoff <= 0 {
+		opt.BootstrapMaxBackoff = 30 * time.Second
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("DATA_DIR: %w", err)
+		return fmt.Errorf("DATA_DIR %s: %w", cfg.DataDir, err)
+	}
+	// Listen before anything else runs: a taken port fails the start before
+	// a store is opened or a line is logged.
+	if a.ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
+		return fmt.Errorf("LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
 	}
 	keyTTL := time.Duration(0)
 	if cfg.ConvexEnabled() {
-		cc, err := convexclient.New(convexclient.Config{URL: cfg.ConvexURL, SiteURL: cfg.ConvexSiteURL, Secret: string(cfg.ConvexIngestSecret), Timeout: opt.ConvexTimeout})
+		cc, err := convexclient.New(convexclient.Config{URL: cfg.ConvexURL, SiteURL: cfg.ConvexSiteURL, Secret: string(cfg.ConvexIngestSecret), Timeout: opt.ConvexTimeout, HTTPClient: opt.ConvexHTTPClient})
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("CONVEX_URL: %w", err)
 		}
 		a.Store = convexstore.New(cc)
 		a.engine = "convex"
@@ -119,11 +146,12 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 			path = opt.StorePath
 		}
 		if a.Store, err = sqlitestore.Open(ctx, path, cfg.ReportingTZ); err != nil {
-			return nil, err
+			return fmt.Errorf("DATA_DIR: open the store %s: %w", path, err)
 		}
 	}
-	if a.Outbox, err = outbox.Open(ctx, filepath.Join(cfg.DataDir, OutboxFile)); err != nil {
-		return nil, err
+	outboxPath := filepath.Join(cfg.DataDir, OutboxFile)
+	if a.Outbox, err = outbox.Open(ctx, outboxPath); err != nil {
+		return fmt.Errorf("DATA_DIR: open the outbox %s: %w", outboxPath, err)
 	}
 
 	upCfg := openrouter.Config{BaseURL: cfg.OpenRouterBaseURL, APIKey: string(cfg.OpenRouterAPIKey), Referer: cfg.AppReferer, Title: cfg.AppTitle, GenerationWait: opt.GenerationWait}
@@ -138,13 +166,21 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		log.Warn().Str("upstream", a.Sim.URL).Msg("NO OPENROUTER_API_KEY: using the built-in OpenRouter SIMULATOR as upstream; answers are fake (set OPENROUTER_API_KEY for real models)")
 	}
 	if a.Upstream, err = openrouter.New(upCfg); err != nil {
-		return nil, err
+		return fmt.Errorf("OPENROUTER_BASE_URL: %w", err)
 	}
 
-	if secret, err := auth.Bootstrap(ctx, a.Store); err != nil {
-		return nil, fmt.Errorf("bootstrap admin key: %w", err)
-	} else if secret != "" {
-		fmt.Fprintf(opt.Stdout, "\n  First start: created an admin API key. It is shown only this once:\n\n    %s\n\n", secret)
+	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopBg = stopBg
+	if a.engine == "convex" {
+		// Convex may not answer yet (a deployment starting beside us): serve
+		// anyway and create the first admin key once it does.
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			a.bootstrapUntilDone(bgCtx, opt.Stdout, opt.BootstrapMaxBackoff)
+		}()
+	} else if err := a.bootstrap(ctx, opt.Stdout); err != nil {
+		return fmt.Errorf("DATA_DIR: bootstrap admin key: %w", err)
 	}
 
 	authn := auth.Chain{Keys: &auth.Keys{Store: a.Store, TTL: keyTTL}}
@@ -160,7 +196,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 			OrgAdmin:          cfg.ClerkOrgAdmin,
 			Store:             a.Store,
 		}); err != nil {
-			return nil, fmt.Errorf("clerk: %w", err)
+			return fmt.Errorf("CLERK_ISSUER: %w", err)
 		}
 		log.Info().Str("issuer", cfg.ClerkIssuer).Strs("authorized_parties", cfg.ClerkAuthorizedParties).Msg("accepting Clerk session tokens beside API keys")
 	}
@@ -170,11 +206,12 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		// the portal and the CLI call the deployment.
 		extra["/api/"] = adminapi.Handler(adminapi.Options{Functions: fns, Auth: authn, Log: log})
 	}
-	extra["/admin/"] = http.StripPrefix("/admin", portal.Handler(cfg.PortalDir))
-	extra["/admin"] = http.RedirectHandler("/admin/", http.StatusMovedPermanently)
-	if err := portal.Built(cfg.PortalDir); err != nil {
-		log.Warn().Str("dir", cfg.PortalDir).Msg("admin portal not built: run make portal")
+	portalDir, perr := portal.Resolve(cfg.PortalDir, portalBases()...)
+	if perr != nil {
+		log.Warn().Str("PORTAL_DIR", cfg.PortalDir).Str("looked_in", portalDir).Msg("admin portal not found: /admin answers 503; run make portal, or set PORTAL_DIR to the built portal (portal/dist)")
 	}
+	extra["/admin/"] = http.StripPrefix("/admin", portal.Handler(portalDir))
+	extra["/admin"] = http.RedirectHandler("/admin/", http.StatusMovedPermanently)
 	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
@@ -190,8 +227,6 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 	if a.engine == "convex" {
 		a.delivery.MaxBatchRows = convexstore.MaxIngestRows
 	}
-	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
-	a.stopBg = stopBg
 	a.bg.Add(1)
 	go func() {
 		defer a.bg.Done()
@@ -204,16 +239,18 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 		OnRun: func(job string, o jobs.Outcome) { a.Metrics.JobRuns.WithLabelValues(job, string(o)).Inc() },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return fmt.Errorf("jobs: %w", err)
 	}
 	if cfg.Jobs.Enabled {
 		a.jobs = js
 		js.Start(bgCtx) // catches up missed windows, then runs on cron
 	}
-
-	if a.ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
-		return nil, fmt.Errorf("LISTEN_ADDR: %w", err)
+	if cfg.PprofAddr != "" {
+		if err := a.startPprof(cfg.PprofAddr); err != nil {
+			return fmt.Errorf("PPROF_ADDR %s: %w", cfg.PprofAddr, err)
+		}
 	}
+
 	reqCtx, abort := context.WithCancelCause(context.Background())
 	a.abort = abort
 	handler := gw.Handler()
@@ -236,11 +273,62 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger, opt Optio
 			log.Error().Err(err).Msg("http server stopped")
 		}
 	}()
-	if cfg.PprofAddr != "" {
-		a.startPprof(cfg.PprofAddr)
-	}
 	log.Info().Str("addr", a.Addr()).Str("data_dir", cfg.DataDir).Str("engine", a.engine).Msg("llmmeter serving")
-	return a, nil
+	return nil
+}
+
+// bootstrap creates the first admin key if the store has no key at all, and
+// prints it once.
+func (a *App) bootstrap(ctx context.Context, stdout io.Writer) error {
+	secret, err := auth.Bootstrap(ctx, a.Store)
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		fmt.Fprintf(stdout, "\n  First start: created an admin API key. It is shown only this once:\n\n    %s\n\n", secret)
+	}
+	a.bootstrapped.Store(true)
+	return nil
+}
+
+// bootstrapUntilDone retries bootstrap with doubling waits (up to
+// maxBackoff) until it succeeds or ctx ends.
+func (a *App) bootstrapUntilDone(ctx context.Context, stdout io.Writer, maxBackoff time.Duration) {
+	wait := min(500*time.Millisecond, maxBackoff)
+	for {
+		err := a.bootstrap(ctx, stdout)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		a.log.Warn().Err(err).Dur("retry_in", wait).Msg("store not answering: admin key bootstrap retried later; /readyz answers 503 meanwhile")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxBackoff)
+	}
+}
+
+// Bootstrapped reports whether the admin-key bootstrap has run (a key was
+// created, or one existed already).
+func (a *App) Bootstrapped() bool { return a.bootstrapped.Load() }
+
+// portalBases are where a relative PORTAL_DIR is looked for, in order: the
+// working directory, then beside the executable and its parent (bin/ in a
+// checkout), so a binary started elsewhere still finds its portal.
+func portalBases() []string {
+	var bases []string
+	if wd, err := os.Getwd(); err == nil {
+		bases = append(bases, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			dir := filepath.Dir(exe)
+			bases = append(bases, dir, filepath.Dir(dir))
+		}
+	}
+	return bases
 }
 
 // DemoSimulator is the built-in simulator's pace for `make run`: answers
@@ -299,9 +387,18 @@ func (a *App) waitHandlers(d time.Duration) {
 	}
 }
 
+// closeAll closes whatever is open, in the order that lets each part finish
+// with the ones it uses; it also cleans up after a start that failed half way.
 func (a *App) closeAll() {
+	if a.httpSrv == nil && a.ln != nil {
+		a.ln.Close() // Serve never ran; once it has, Shutdown closed it
+	}
 	if a.pprofSrv != nil {
 		a.pprofSrv.Close()
+	}
+	if a.stopBg != nil {
+		a.stopBg()
+		a.bg.Wait() // delivery and bootstrap, before their store closes
 	}
 	if a.jobs != nil {
 		a.jobs.Stop() // waits for running jobs, before their store closes

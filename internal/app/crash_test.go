@@ -140,7 +140,12 @@ func crashAndRecover(t *testing.T, storeEnv []string, totals func(dataDir string
 	env := append([]string{"JOBS_ENABLED=false", "DATA_DIR=" + dataDir, "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL}, storeEnv...)
 	bin := buildBinary(t)
 	svc := runService(t, bin, env)
-	key := <-svc.key
+	var key string
+	select {
+	case key = <-svc.key: // the bootstrap runs in the background on Convex
+	case <-time.After(60 * time.Second):
+		t.Fatal("no admin key printed in 60s")
+	}
 
 	post := func(base, text string, stream bool) (int, error) {
 		req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(chatBody(stream, text)))

@@ -53,9 +53,12 @@ func newFlakyLink(t *testing.T, target string) *flakyLink {
 			return
 		case linkSlow:
 			l.faults.Add(1)
+			// Read the body first: only then does the server notice the
+			// client giving up and end r.Context().
+			io.Copy(io.Discard, r.Body)
 			select {
 			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
+			case <-time.After(30 * time.Second):
 			}
 			return
 		}
@@ -64,6 +67,29 @@ func newFlakyLink(t *testing.T, target string) *flakyLink {
 	t.Cleanup(l.srv.Close)
 	return l
 }
+
+// transport gives the service's Convex client a short per-request deadline
+// only while the link is slow: the timeout is a fault injected after start,
+// so the start itself runs with the default, generous timeout.
+func (l *flakyLink) transport() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if l.mode.Load() != linkSlow {
+			return http.DefaultTransport.RoundTrip(r)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 300*time.Millisecond)
+		defer cancel()
+		res, err := http.DefaultTransport.RoundTrip(r.WithContext(ctx))
+		if err == nil {
+			res.Body.Close() // an answer after the switch to slow counts as a fault too
+			err = context.DeadlineExceeded
+		}
+		return nil, err
+	})}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // convexTotals reads what Convex holds for all time, as an admin.
 func convexTotals(t *testing.T, be backend) (requests, failed, tokens int64, cost money.Nanos) {
@@ -100,7 +126,7 @@ func TestDeliveryThroughConvexOutages(t *testing.T) {
 	cfg := testConfig(t, map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL, "CONVEX_INGEST_SECRET": be.Secret})
 	a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{
 		Simulator: &openroutertest.Options{AnswerTokens: 8}, Stdout: io.Discard,
-		ConvexTimeout: 500 * time.Millisecond, MaxDeliveryBackoff: 300 * time.Millisecond,
+		ConvexHTTPClient: link.transport(), MaxDeliveryBackoff: 300 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -159,13 +185,13 @@ func TestDeliveryThroughConvexOutages(t *testing.T) {
 	}
 }
 
-// waitFor polls cond for up to 10s.
+// waitFor polls cond for up to 30s: generous, for a busy machine.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10s")
+			t.Fatal("condition not reached in 30s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -184,7 +210,7 @@ func TestQuotaChecksFailOpenOrClosed(t *testing.T) {
 			link := newFlakyLink(t, site)
 			cfg := testConfig(t, map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL,
 				"CONVEX_INGEST_SECRET": secret, "QUOTA_ON_ERROR": c.mode})
-			a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Stdout: io.Discard, ConvexTimeout: 200 * time.Millisecond})
+			a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Stdout: io.Discard})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,13 +238,15 @@ func TestQuotaChecksFailOpenOrClosed(t *testing.T) {
 
 // TestOutboxBoundRefusesCalls: while the store is unreachable the outbox
 // grows; at OUTBOX_MAX_ENTRIES the gateway refuses new calls with 503
-// instead of making calls it could not account for.
+// instead of making calls it could not account for. The outage is injected
+// after start: the start runs with the default Convex timeout (a 100ms one
+// failed the start on a busy machine, and the failed start panicked).
 func TestOutboxBoundRefusesCalls(t *testing.T) {
 	site, _, secret := convextest.Start(t)
 	link := newFlakyLink(t, site)
 	cfg := testConfig(t, map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL,
 		"CONVEX_INGEST_SECRET": secret, "OUTBOX_MAX_ENTRIES": "3"})
-	a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Stdout: io.Discard, ConvexTimeout: 100 * time.Millisecond})
+	a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Stdout: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func TestMetricsScrape(t *testing.T) {
 func TestPprofOnItsOwnListener(t *testing.T) {
 	addr := freeAddr(t)
 	e := start(t, "PPROF_ADDR", addr)
-	res, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+	res, err := http.Get("http://" + addr + "/debug/pprof/")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("pprof listener: %v %v", res, err)
 	}

@@ -261,24 +261,6 @@ func newGatedUpstream(t *testing.T, opts openroutertest.Options) *gatedUpstream 
 
 func (g *gatedUpstream) open() { g.once.Do(func() { close(g.release) }) }
 
-// lockedBuffer collects the service's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startGated starts the service with g as its upstream, logging into log,
 // and a user alice with a key; the embedded engine unless env names a
 // Convex deployment in extra (then e.db is nil).

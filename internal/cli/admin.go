@@ -14,6 +14,7 @@ import (
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
 	"llmmeter/jobs"
+	"llmmeter/openrouter"
 )
 
 // asAdmin is the CLI's identity: whoever can open the store file is admin.
@@ -100,14 +101,24 @@ func demoData(ctx context.Context, s *sqlitestore.Store, args []string, stdout, 
 	return nil
 }
 
-// runJobs runs a jobs subcommand against the embedded store. Jobs that need
-// OpenRouter (backfill, key balance) are left out: the CLI holds no key.
+// runJobs runs a jobs subcommand against the embedded store. The jobs that
+// need OpenRouter (the backfill, the key balance) run when
+// OPENROUTER_API_KEY is set, as for the service; without it they are
+// listed as off, and running the backfill says so.
 func runJobs(ctx context.Context, s *sqlitestore.Store, loc *time.Location, getenv func(string) string, args []string, stdout, stderr io.Writer) error {
 	cfg, err := jobs.ConfigFromEnv(getenv)
 	if err != nil {
 		return err
 	}
-	svc, err := jobs.New(cfg, jobs.Deps{Store: s, Location: loc, Log: zerolog.Nop()})
+	deps := jobs.Deps{Store: s, Location: loc, Log: zerolog.Nop()}
+	if key := getenv("OPENROUTER_API_KEY"); key != "" {
+		up, err := openrouter.New(openrouter.Config{BaseURL: getenv("OPENROUTER_BASE_URL"), APIKey: key})
+		if err != nil {
+			return fmt.Errorf("OPENROUTER_BASE_URL: %w", err)
+		}
+		deps.Key, deps.Generations = up, up
+	}
+	svc, err := jobs.New(cfg, deps)
 	if err != nil {
 		return err
 	}

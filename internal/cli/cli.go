@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -55,6 +56,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		fmt.Fprintln(stderr, "llmmeterctl: REPORTING_TZ:", err)
 		return 2
+	}
+	// A first command on a fresh machine (demo, keys create) finds no
+	// DATA_DIR yet: create it as the service does.
+	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
+		fmt.Fprintf(stderr, "llmmeterctl: DATA_DIR %s: %v\n", *dataDir, err)
+		return 1
 	}
 	s, err := sqlitestore.Open(ctx, filepath.Join(*dataDir, app.StoreFile), loc)
 	if err != nil {

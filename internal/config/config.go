@@ -61,6 +61,7 @@ type Config struct {
 	OutboxMax       int64       // refuse requests beyond this backlog; 0 = unbounded
 	PortalDir       string      // the built admin portal
 	PprofAddr       string      // separate listener for net/http/pprof; "" = off
+	PprofRemote     bool        // PPROF_ALLOW_REMOTE: PprofAddr may be a non-loopback address
 	QuotaFailClosed bool        // QUOTA_ON_ERROR=closed: refuse calls whose quota check failed
 	Jobs            jobs.Config // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
 
@@ -114,6 +115,7 @@ var settings = []setting{
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
 	{"QUOTA_ON_ERROR", "quota-on-error", "open", "when the store cannot answer a quota check: open serves the call unchecked, closed refuses it with 503"},
 	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate loopback address (e.g. 127.0.0.1:6060); empty: off"},
+	{"PPROF_ALLOW_REMOTE", "pprof-allow-remote", "false", "allow a PPROF_ADDR that is not loopback (profiles expose the service's internals)"},
 	{"PORTAL_DIR", "portal-dir", "portal/dist", "built admin portal served at /admin (make portal builds it)"},
 	{"OUTBOX_MAX_ENTRIES", "outbox-max-entries", "1000000", "requests refused with 503 while this many rows wait for delivery (0: no bound)"},
 	{"CONVEX_URL", "convex-url", "", "Convex deployment URL (https://<name>.convex.cloud); empty runs the embedded SQLite store"},
@@ -194,9 +196,16 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	default:
 		bad("QUOTA_ON_ERROR", "must be open or closed, not %q", get("QUOTA_ON_ERROR"))
 	}
+	if b, err := strconv.ParseBool(get("PPROF_ALLOW_REMOTE")); err != nil {
+		bad("PPROF_ALLOW_REMOTE", "must be true or false, not %q", get("PPROF_ALLOW_REMOTE"))
+	} else {
+		c.PprofRemote = b
+	}
 	if c.PprofAddr != "" {
-		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+		if host, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
 			bad("PPROF_ADDR", "must be host:port: %v", err)
+		} else if !c.PprofRemote && !loopbackHost(host) {
+			bad("PPROF_ADDR", "%q is not a loopback address (127.0.0.1, ::1, localhost); profiles expose the service's internals: set PPROF_ALLOW_REMOTE=true to serve them beyond this machine", c.PprofAddr)
 		}
 	}
 	if c.DataDir == "" {
@@ -296,6 +305,16 @@ func loadClerk(c *Config, get func(string) string, bad func(env, format string, 
 	if c.ClerkJWKSURL == "" && c.ClerkSecretKey == "" {
 		bad("CLERK_JWKS_URL", "CLERK_JWKS_URL or CLERK_SECRET_KEY is required when CLERK_ISSUER is set")
 	}
+}
+
+// loopbackHost reports whether host (of host:port) listens on loopback only;
+// "" (every interface) does not.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // secureURL reports whether s is an https URL, or an http one on a loopback

@@ -213,3 +213,36 @@ func TestConvexSettingsAllOrNone(t *testing.T) {
 		t.Fatal("ingest secret printed")
 	}
 }
+
+// TestPprofLoopbackOnly: PPROF_ADDR=0.0.0.0:6060 used to be accepted and
+// served profiles (and the command line) to the network; now a non-loopback
+// address is refused, naming the variable, unless PPROF_ALLOW_REMOTE=true.
+func TestPprofLoopbackOnly(t *testing.T) {
+	for _, c := range []struct {
+		addr, allow string
+		ok          bool
+	}{
+		{"127.0.0.1:6060", "", true},      // IPv4 loopback
+		{"127.9.9.9:6060", "", true},      // all of 127/8 is loopback
+		{"[::1]:6060", "", true},          // IPv6 loopback
+		{"localhost:6060", "", true},      // the loopback name
+		{"0.0.0.0:6060", "", false},       // every interface: the reported hole
+		{":6060", "", false},              // empty host: every interface too
+		{"[::]:6060", "", false},          // every IPv6 interface
+		{"10.0.0.5:6060", "", false},      // a LAN address
+		{"pprof.example:6060", "", false}, // a name that may resolve anywhere
+		{"0.0.0.0:6060", "true", true},    // allowed on purpose
+		{"0.0.0.0:6060", "false", false},  // explicitly not allowed
+	} {
+		cfg, err := Load(nil, env(map[string]string{"PPROF_ADDR": c.addr, "PPROF_ALLOW_REMOTE": c.allow}))
+		if c.ok && (err != nil || cfg.PprofAddr != c.addr) {
+			t.Errorf("%s allow=%q: refused: %v", c.addr, c.allow, err)
+		}
+		if !c.ok && (err == nil || !strings.Contains(err.Error(), "PPROF_ADDR:") || !strings.Contains(err.Error(), "PPROF_ALLOW_REMOTE")) {
+			t.Errorf("%s allow=%q: want an error naming PPROF_ADDR and PPROF_ALLOW_REMOTE, got %v", c.addr, c.allow, err)
+		}
+	}
+	if _, err := Load(nil, env(map[string]string{"PPROF_ALLOW_REMOTE": "yes please"})); err == nil || !strings.Contains(err.Error(), "PPROF_ALLOW_REMOTE:") {
+		t.Errorf("a bad PPROF_ALLOW_REMOTE: %v", err)
+	}
+}

@@ -97,16 +97,24 @@ func (s *Server) Handler() http.Handler {
 	return withRequest(s.opt.Log, s.opt.Simulated, mux)
 }
 
+// readyPingTimeout bounds the store ping of /readyz: a store that cannot be
+// reached (Convex down at start) is a prompt 503, not a hanging probe.
+const readyPingTimeout = 2 * time.Second
+
 // ready answers 200 when the store answers and the outbox can write, with
 // the outbox depth as detail.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
 	detail := map[string]any{"status": "ready"}
 	status := http.StatusOK
-	if err := s.opt.Store.Ping(ctx); err != nil {
+	pingCtx, cancel := context.WithTimeout(r.Context(), readyPingTimeout)
+	err := s.opt.Store.Ping(pingCtx)
+	cancel()
+	if err != nil {
 		status, detail["status"], detail["store"] = http.StatusServiceUnavailable, "unavailable", "unreachable"
 	}
+	// The outbox is local: its own deadline, not what the ping left over.
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
 	if st, err := s.opt.Outbox.Stats(ctx); err == nil {
 		detail["outbox"] = map[string]any{"ready": st.Ready, "pending": st.Pending, "dead": st.Dead, "oldestMs": st.OldestMs, "stalled": s.opt.Outbox.Stalled()}
 	}

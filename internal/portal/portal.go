@@ -24,7 +24,7 @@ import (
 )
 
 // NotBuiltMessage is the body served while the portal has not been built.
-const NotBuiltMessage = "portal not built: run make portal\n"
+const NotBuiltMessage = "portal not built or not found: run make portal, or set PORTAL_DIR to the built portal (portal/dist)\n"
 
 const (
 	cacheImmutable  = "public, max-age=31536000, immutable"
@@ -124,7 +124,7 @@ func notBuilt(w http.ResponseWriter) {
 }
 
 // ErrNotBuilt is what Built reports for a directory without index.html.
-var ErrNotBuilt = errors.New("portal not built: run make portal")
+var ErrNotBuilt = errors.New("portal not built or not found (no index.html): run make portal, or set PORTAL_DIR")
 
 // Built reports whether dir holds a built portal (dir/index.html exists),
 // so the service can log a hint at start-up; the handler works either way.
@@ -134,4 +134,23 @@ func Built(dir string) error {
 		return ErrNotBuilt
 	}
 	return nil
+}
+
+// Resolve finds the built portal named by dir (PORTAL_DIR). An absolute dir
+// is taken as it is. A relative one is looked for under each base in turn
+// (the service passes its working directory, then the executable's directory
+// and that one's parent), and the first that holds index.html wins, so a
+// binary started outside the checkout still finds portal/dist. When none
+// does, Resolve returns dir under the first base (or dir itself) and
+// ErrNotBuilt.
+func Resolve(dir string, bases ...string) (string, error) {
+	if filepath.IsAbs(dir) || len(bases) == 0 {
+		return dir, Built(dir)
+	}
+	for _, b := range bases {
+		if p := filepath.Join(b, dir); Built(p) == nil {
+			return p, nil
+		}
+	}
+	return filepath.Join(bases[0], dir), ErrNotBuilt
 }

@@ -4,8 +4,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -193,5 +195,68 @@ func TestSymlinkOutsideIsRefused(t *testing.T) {
 	res, body := get(t, Handler(dir), "GET", "/leak.txt")
 	if res.StatusCode != http.StatusNotFound || strings.Contains(body, "secret") {
 		t.Errorf("status %d body %q", res.StatusCode, body)
+	}
+}
+
+// TestFaviconOnDeepLinks: portal/index.html named its icon "./favicon.svg",
+// which Vite leaves relative, so on a deep link such as /admin/users/u_1 the
+// browser asked for /admin/users/favicon.svg and got 404. The icon is now
+// root-absolute ("/favicon.svg"), which Vite prefixes with its base
+// (/admin/): the same URL from every page.
+func TestFaviconOnDeepLinks(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "portal", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<link[^>]*rel="icon"[^>]*href="([^"]+)"`).FindSubmatch(src)
+	if m == nil {
+		t.Fatal("portal/index.html has no icon link")
+	}
+	href := string(m[1])
+	if strings.HasPrefix(href, "/") {
+		href = "/admin" + href // what `vite build` does with base "/admin/" (portal/vite.config.ts)
+	}
+	h := http.StripPrefix("/admin", Handler(built(t)))
+	for _, page := range []string{"/admin/", "/admin/users/u_0123", "/admin/users/u_0123/keys"} {
+		base, _ := url.Parse("http://portal.test" + page)
+		icon := base.ResolveReference(&url.URL{Path: href}).Path
+		if res, _ := get(t, h, "GET", icon); res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/svg+xml" {
+			t.Errorf("on %s the icon %s answers %d %s", page, icon, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+	}
+}
+
+// TestResolve: a relative PORTAL_DIR is found under the first base that
+// holds a build (the service passes its working directory, then beside the
+// executable), so a binary started outside the checkout still serves /admin.
+func TestResolve(t *testing.T) {
+	checkout := t.TempDir()
+	dist := filepath.Join(checkout, "portal", "dist")
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dist, "index.html"), []byte("<!doctype html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	for _, c := range []struct {
+		name, dir string
+		bases     []string
+		want      string
+		err       bool
+	}{
+		// Started in the checkout: found under the working directory.
+		{"in the checkout", "portal/dist", []string{checkout}, dist, false},
+		// Started elsewhere: found beside the executable (the second base).
+		{"started elsewhere", "portal/dist", []string{elsewhere, checkout}, dist, false},
+		// Nowhere: the working directory's path, and ErrNotBuilt.
+		{"not built", "portal/dist", []string{elsewhere}, filepath.Join(elsewhere, "portal", "dist"), true},
+		// An absolute directory is taken as it is.
+		{"absolute", dist, []string{elsewhere}, dist, false},
+	} {
+		got, err := Resolve(c.dir, c.bases...)
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("%s: %q, %v; want %q, error %v", c.name, got, err, c.want, c.err)
+		}
 	}
 }

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"llmmeter/openrouter/openroutertest"
+)
+
+// run runs the CLI with env as its whole environment.
+func run(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestFreshDataDirIsCreated: demo and keys create failed with "unable to
+// open database file (14)" while DATA_DIR did not exist yet; the CLI now
+// creates it (0750), as the service does.
+func TestFreshDataDirIsCreated(t *testing.T) {
+	for _, args := range [][]string{
+		{"keys", "create", "-user", "alice"},                                   // the first key on a fresh machine
+		{"demo", "-users", "3", "-requests", "30", "-days", "2", "-seed", "7"}, // the demo data
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "not", "yet")
+			code, stdout, stderr := run(t, map[string]string{"DATA_DIR": dir}, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+			}
+			st, err := os.Stat(dir)
+			if err != nil || st.Mode().Perm() != 0o750 {
+				t.Fatalf("DATA_DIR %v, %v: want a 0750 directory", st, err)
+			}
+		})
+	}
+}
+
+// TestJobsListAndRunBackfill: `jobs run backfill` printed a 1970 row and
+// then `unknown job: "backfill"` (the CLI built the jobs without OpenRouter,
+// so the backfill was never registered, and the zero Run was printed before
+// the error). Now every job is listed, the backfill runs when
+// OPENROUTER_API_KEY is set, and says plainly what it needs when not.
+func TestJobsListAndRunBackfill(t *testing.T) {
+	sim := openroutertest.NewServer(openroutertest.Options{APIKey: "sk-or-v1-test"})
+	defer sim.Close()
+	dir := t.TempDir()
+	noKey := map[string]string{"DATA_DIR": dir}
+	withKey := map[string]string{"DATA_DIR": dir, "OPENROUTER_API_KEY": "sk-or-v1-test", "OPENROUTER_BASE_URL": sim.URL}
+	every := []string{"alerts", "backfill", "forecast", "health", "quota_reset", "report_daily", "report_weekly", "rollup"}
+
+	for _, c := range []struct {
+		name      string
+		env       map[string]string
+		args      []string
+		code      int
+		stdoutHas []string
+		stderrHas []string
+	}{
+		// Without a key every job is still listed; the backfill says why it is off.
+		{"list without key", noKey, []string{"jobs", "list"}, 0, append([]string{"off: needs OPENROUTER_API_KEY"}, every...), nil},
+		// With a key the backfill has its schedule.
+		{"list with key", withKey, []string{"jobs", "list"}, 0, append([]string{"*/10 * * * *"}, every...), nil},
+		// Without a key: a plain reason, no row.
+		{"run backfill without key", noKey, []string{"jobs", "run", "backfill"}, 1, nil, []string{"backfill", "OPENROUTER_API_KEY"}},
+		// With a key it runs and records its run.
+		{"run backfill with key", withKey, []string{"jobs", "run", "backfill"}, 0, []string{"backfill", "success"}, nil},
+		// A name no job has: the error lists the jobs, no row.
+		{"run unknown", noKey, []string{"jobs", "run", "nope"}, 1, nil, []string{`"nope"`, "rollup"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, c.env, c.args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d: %s%s", code, c.code, stdout, stderr)
+			}
+			if strings.Contains(stdout, "1970") {
+				t.Errorf("a zero run printed: %s", stdout)
+			}
+			if c.code != 0 && stdout != "" {
+				t.Errorf("output on error: %q", stdout)
+			}
+			for _, w := range c.stdoutHas {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range c.stderrHas {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q: %s", w, stderr)
+				}
+			}
+		})
+	}
+}
