@@ -215,7 +215,7 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 	a.Metrics = metrics.New(a.Outbox)
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
-		Quotas: a.Store.(store.Quotas), QuotaFailClosed: cfg.QuotaFailClosed,
+		Quotas: a.Store.(store.Quotas), QuotaFailClosed: cfg.QuotaFailClosed, QuotaTimeout: cfg.QuotaTimeout,
 		Extra:        extra,
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(), MaxOutbox: cfg.OutboxMax,
 	})

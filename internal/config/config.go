@@ -57,13 +57,14 @@ type Config struct {
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	ReportingTZ     *time.Location
-	IPAddresses     string      // full | truncate | off
-	OutboxMax       int64       // refuse requests beyond this backlog; 0 = unbounded
-	PortalDir       string      // the built admin portal
-	PprofAddr       string      // separate listener for net/http/pprof; "" = off
-	PprofRemote     bool        // PPROF_ALLOW_REMOTE: PprofAddr may be a non-loopback address
-	QuotaFailClosed bool        // QUOTA_ON_ERROR=closed: refuse calls whose quota check failed
-	Jobs            jobs.Config // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
+	IPAddresses     string        // full | truncate | off
+	OutboxMax       int64         // refuse requests beyond this backlog; 0 = unbounded
+	PortalDir       string        // the built admin portal
+	PprofAddr       string        // separate listener for net/http/pprof; "" = off
+	PprofRemote     bool          // PPROF_ALLOW_REMOTE: PprofAddr may be a non-loopback address
+	QuotaFailClosed bool          // QUOTA_ON_ERROR=closed: refuse calls whose quota check failed
+	QuotaTimeout    time.Duration // QUOTA_CHECK_TIMEOUT
+	Jobs            jobs.Config   // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
 	ConvexURL          string // https://<deployment>.convex.cloud (HTTP API)
@@ -114,6 +115,7 @@ var settings = []setting{
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "how long open streams may finish on shutdown"},
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
 	{"QUOTA_ON_ERROR", "quota-on-error", "open", "when the store cannot answer a quota check: open serves the call unchecked, closed refuses it with 503"},
+	{"QUOTA_CHECK_TIMEOUT", "quota-check-timeout", "2s", "how long a call waits for its quota check before QUOTA_ON_ERROR applies"},
 	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate loopback address (e.g. 127.0.0.1:6060); empty: off"},
 	{"PPROF_ALLOW_REMOTE", "pprof-allow-remote", "false", "allow a PPROF_ADDR that is not loopback (profiles expose the service's internals)"},
 	{"PORTAL_DIR", "portal-dir", "portal/dist", "built admin portal served at /admin (make portal builds it)"},
@@ -188,6 +190,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "must be host:port: %v", err)
+	}
+	if d, err := time.ParseDuration(get("QUOTA_CHECK_TIMEOUT")); err != nil || d <= 0 {
+		bad("QUOTA_CHECK_TIMEOUT", "must be a positive duration such as 2s, not %q", get("QUOTA_CHECK_TIMEOUT"))
+	} else {
+		c.QuotaTimeout = d
 	}
 	switch get("QUOTA_ON_ERROR") {
 	case "open":

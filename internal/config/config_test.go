@@ -246,3 +246,20 @@ func TestPprofLoopbackOnly(t *testing.T) {
 		t.Errorf("a bad PPROF_ALLOW_REMOTE: %v", err)
 	}
 }
+
+// TestQuotaCheckTimeout: QUOTA_CHECK_TIMEOUT defaults to 2s; a bad or
+// non-positive value is refused by name.
+func TestQuotaCheckTimeout(t *testing.T) {
+	cfg, err := Load(nil, env(nil))
+	if err != nil || cfg.QuotaTimeout != 2*time.Second {
+		t.Fatalf("default: %v, %v", cfg.QuotaTimeout, err)
+	}
+	if cfg, err = Load(nil, env(map[string]string{"QUOTA_CHECK_TIMEOUT": "250ms"})); err != nil || cfg.QuotaTimeout != 250*time.Millisecond {
+		t.Fatalf("250ms: %v, %v", cfg.QuotaTimeout, err)
+	}
+	for _, bad := range []string{"0s", "-1s", "soon"} {
+		if _, err := Load(nil, env(map[string]string{"QUOTA_CHECK_TIMEOUT": bad})); err == nil || !strings.Contains(err.Error(), "QUOTA_CHECK_TIMEOUT:") {
+			t.Errorf("%q: want an error naming QUOTA_CHECK_TIMEOUT, got %v", bad, err)
+		}
+	}
+}

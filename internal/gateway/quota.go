@@ -20,8 +20,9 @@ const (
 	// reservationTTL is how long a reservation holds if its call is never
 	// ingested (the service died and the outbox entry was lost with the disk).
 	reservationTTL = 30 * time.Minute
-	// quotaCheckTimeout bounds the store round trip before each call.
-	quotaCheckTimeout = 2 * time.Second
+	// defaultQuotaTimeout bounds the store round trip before each call
+	// (QUOTA_CHECK_TIMEOUT).
+	defaultQuotaTimeout = 2 * time.Second
 )
 
 // reserve admits the call against the caller's quotas before it goes
@@ -39,13 +40,13 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 		// Only the first calls of a process: without any price a cost
 		// quota could not be checked, so wait (as long as a quota check)
 		// for the model list instead of reserving $0.
-		fetch, done := context.WithTimeout(ctx, quotaCheckTimeout)
+		fetch, done := context.WithTimeout(ctx, s.opt.QuotaTimeout)
 		s.models.get(fetch)
 		done()
 		prices = s.models.view()
 	}
 	tokens, cost := estimate(c.requestSize, req, prices)
-	ctx, cancel := context.WithTimeout(ctx, quotaCheckTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.opt.QuotaTimeout)
 	defer cancel()
 	err := s.opt.Quotas.Reserve(ctx, store.ReserveInput{RequestID: c.requestID, UserID: c.userID, Tokens: tokens, Cost: cost, TTL: reservationTTL})
 	var qe *store.QuotaExceeded

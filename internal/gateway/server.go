@@ -35,12 +35,14 @@ type Options struct {
 	// otherwise the call is served unchecked, which keeps the gateway up
 	// through a store outage.
 	QuotaFailClosed bool
-	Metrics         *metrics.Metrics
-	Log             zerolog.Logger
-	MaxBodyBytes    int64
-	IPPolicy        string // config.IPFull, IPTruncate or IPOff
-	Simulated       bool   // the upstream is the built-in simulator
-	MaxOutbox       int64  // refuse new calls while the outbox holds this many entries; 0 = no bound
+	// QuotaTimeout bounds the quota check before each call; default 2s.
+	QuotaTimeout time.Duration
+	Metrics      *metrics.Metrics
+	Log          zerolog.Logger
+	MaxBodyBytes int64
+	IPPolicy     string // config.IPFull, IPTruncate or IPOff
+	Simulated    bool   // the upstream is the built-in simulator
+	MaxOutbox    int64  // refuse new calls while the outbox holds this many entries; 0 = no bound
 	// Extra handlers by pattern, e.g. the embedded engine's admin API at
 	// "/api/" and the portal at "/admin/"; they get the request id and log.
 	Extra map[string]http.Handler
@@ -57,6 +59,9 @@ type Server struct {
 func New(opt Options) *Server {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.QuotaTimeout <= 0 {
+		opt.QuotaTimeout = defaultQuotaTimeout
 	}
 	if opt.Metrics == nil {
 		opt.Metrics = metrics.New(nil)
