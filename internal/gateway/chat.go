@@ -56,7 +56,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err // bad input: nothing is recorded
 	}
-	if err := s.admit(); err != nil {
+	if err := s.admit(r.Context()); err != nil {
 		return err
 	}
 	if err := s.reserve(r.Context(), c, req); err != nil {
@@ -94,12 +94,17 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 
 // admit refuses new calls while the outbox is over its bound: a call that
 // cannot be accounted for is not made. It says so loudly.
-func (s *Server) admit() error {
+func (s *Server) admit(ctx context.Context) error {
 	if err := s.opt.Outbox.Writable(); err != nil {
 		return accountingUnavailable(err)
 	}
 	bound := s.opt.MaxOutbox
 	if bound <= 0 || s.opt.Outbox.Depth() < bound {
+		return nil
+	}
+	// Depth is approximate (a replaced entry counts twice until the next
+	// count); count exactly before refusing anyone.
+	if st, err := s.opt.Outbox.Stats(ctx); err == nil && int64(st.Ready+st.Pending) < bound {
 		return nil
 	}
 	s.opt.Log.Error().Int64("outbox_depth", s.opt.Outbox.Depth()).Int64("outbox_max", bound).

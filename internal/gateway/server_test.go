@@ -163,6 +163,21 @@ func TestRefusals(t *testing.T) {
 			t.Fatal("not said loudly")
 		}
 	})
+	t.Run("outbox bound counts entries, not replacements", func(t *testing.T) {
+		// Each call replaces its in-flight entry with its final one; the
+		// approximate depth counts both until the next count, which must
+		// not refuse a call while the outbox is under its bound.
+		h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) { o.MaxOutbox = 3 })
+		for i := range 3 {
+			if w := h.chat(chatBody(i%2 == 0, "under the bound")); w.Code != 200 {
+				t.Fatalf("call %d: %d %s", i, w.Code, w.Body)
+			}
+		}
+		w := h.chat(chatBody(false, "past the bound"))
+		if _, code, _ := apiErr(t, w); w.Code != 503 || code != "accounting_backlog" {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	})
 	t.Run("conversation id too long", func(t *testing.T) {
 		h := newHarness(t, openroutertest.Options{})
 		w := h.chat(`{"model":"m","conversation_id":"` + strings.Repeat("c", 129) + `","messages":[{"role":"user","content":"x"}]}`)
