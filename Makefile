@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-go fuzz test-convex vet bench portal test-portal e2e-portal faults
+.PHONY: run build test test-go fuzz test-convex check-generated vet bench portal test-portal e2e-portal faults
 
 ## run: start the service on the embedded store (simulated upstream without OPENROUTER_API_KEY);
 ## builds the admin portal first when it is missing (the service runs without it if npm fails)
@@ -32,8 +32,19 @@ node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+## test-convex: the Convex functions' tests, then that they bundle for deploy and that the
+## committed convex/_generated is what codegen makes from them (both offline)
 test-convex: node_modules/.installed
 	npm test
+	npm run check:bundle
+	$(MAKE) check-generated
+
+## check-generated: regenerate convex/_generated in place (offline) and fail if it changed
+check-generated: node_modules/.installed
+	@rm -rf .generated-before && cp -R convex/_generated .generated-before
+	npx convex codegen --system-udfs --typecheck disable
+	@if diff -r .generated-before convex/_generated; then rm -rf .generated-before; else rm -rf .generated-before; \
+		echo "convex/_generated is not current: it differs from what 'npx convex codegen --system-udfs --typecheck disable' makes (diff above; the regenerated files are now in convex/_generated). Commit them."; exit 1; fi
 
 portal/node_modules/.installed: portal/package-lock.json
 	cd portal && npm ci --no-audit --no-fund

@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     environment: "edge-runtime",
     server: { deps: { inline: ["convex-test"] } },
-    include: ["convex/**/*.test.ts", "internal/convextest/backend/*.test.ts"],
+    include: ["convex/**/*.test.ts", "internal/convextest/backend/*.test.ts", "bundle-check.test.ts"],
     testTimeout: 30_000,
   },
 });
