@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-go fuzz test-convex vet bench portal test-portal e2e-portal faults
+.PHONY: run build test test-go fuzz test-convex check-generated vet bench portal test-portal e2e-portal faults
 
 ## run: start the service on the embedded store (simulated upstream without OPENROUTER_API_KEY);
 ## builds the admin portal first when it is missing (the service runs without it if npm fails)
@@ -18,22 +18,33 @@ build:
 test: vet test-go fuzz test-convex test-portal e2e-portal
 
 vet:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './convex/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path '*/node_modules/*'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 
-test-go: convex/node_modules/.installed
+test-go: node_modules/.installed
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## fuzz: a short run of the SSE stream parser's fuzz target
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzStream -fuzztime=$(FUZZTIME) ./openrouter/
 
-convex/node_modules/.installed: convex/package-lock.json
-	cd convex && npm ci --no-audit --no-fund
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
 	touch $@
 
-test-convex: convex/node_modules/.installed
-	cd convex && npm test
+## test-convex: the Convex functions' tests, then that they bundle for deploy and that the
+## committed convex/_generated is what codegen makes from them (both offline)
+test-convex: node_modules/.installed
+	npm test
+	npm run check:bundle
+	$(MAKE) check-generated
+
+## check-generated: regenerate convex/_generated in place (offline) and fail if it changed
+check-generated: node_modules/.installed
+	@rm -rf .generated-before && cp -R convex/_generated .generated-before
+	npx convex codegen --system-udfs --typecheck disable
+	@if diff -r .generated-before convex/_generated; then rm -rf .generated-before; else rm -rf .generated-before; \
+		echo "convex/_generated is not current: it differs from what 'npx convex codegen --system-udfs --typecheck disable' makes (diff above; the regenerated files are now in convex/_generated). Commit them."; exit 1; fi
 
 portal/node_modules/.installed: portal/package-lock.json
 	cd portal && npm ci --no-audit --no-fund
@@ -62,5 +73,5 @@ bench:
 ## faults: the full fault matrix of issue 12 (kill -9, Convex outages, upstream faults, SIGTERM,
 ## a full disk) on both engines; writes faults-results.md and fails on any loss. The short matrix
 ## runs in `make test` (go test ./internal/faults/).
-faults: convex/node_modules/.installed
+faults: node_modules/.installed
 	FAULTS=full FAULTS_REPORT=$(CURDIR)/faults-results.md $(GO) test -count=1 -v -timeout 90m -run '^TestFaultMatrix$$' ./internal/faults/

@@ -8,7 +8,7 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 // The portal is served by the Go service at /admin/ (embedded mode); the
 // function references come from ../convex/_generated/api, whose own
 // `convex/server` import must resolve to this package's copy (dedupe), since
-// convex/node_modules may not be installed.
+// the root node_modules may not be installed.
 export default defineConfig({
   base: "/admin/",
   plugins: [react()],

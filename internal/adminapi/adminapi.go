@@ -9,7 +9,7 @@
 // function fails, 560 {"status":"error","errorMessage":...,"errorData":{code,
 // message},"logLines":[]} (errorData only for expected failures, Convex's
 // ConvexError; argument-validator failures and unknown paths carry none),
-// as convex/testbackend/server.ts does. format "convex_encoded_json" with
+// as internal/convextest/backend/server.ts does. format "convex_encoded_json" with
 // args as a one-element array (what ConvexHttpClient sends) works too.
 // POST /api/action answers that no such action exists: there are none.
 //

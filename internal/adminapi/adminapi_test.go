@@ -81,7 +81,7 @@ func TestHandler(t *testing.T) {
 		// The engine's own failure is not shown to the client.
 		{"internal", "POST", "/api/query", "llm_admin", `{"path":"admin:boom","args":{}}`, 560,
 			`{"status":"error","errorMessage":"Server Error","logLines":[]}`},
-		// Transport-level refusals, in the shape of testbackend/server.ts.
+		// Transport-level refusals, in the shape of internal/convextest/backend/server.ts.
 		{"not json", "POST", "/api/query", "", `{"path":`, 400, `{"code":"BadRequest","message":"body is not a JSON object"}`},
 		{"bad token", "POST", "/api/query", "llm_nope", `{"path":"admin:echo"}`, 401, `{"code":"Unauthenticated","message":"invalid credential"}`},
 		{"get", "GET", "/api/query", "", ``, 405, `{"code":"MethodNotAllowed","message":"use POST"}`},

@@ -11,7 +11,7 @@ import (
 )
 
 // identityCorpus is contract/identities.json: the one admin rule, which
-// convex/tests/identities.test.ts holds the Convex backend to as well.
+// convex/identities.test.ts holds the Convex backend to as well.
 type identityCorpus struct {
 	Cases []struct {
 		Name   string

@@ -1,9 +1,9 @@
 // Package convextest starts the project's local Convex test backend
-// (convex/testbackend/server.ts: the real Convex functions loaded into
+// (backend/server.ts: the real Convex functions of convex/ loaded into
 // convex-test, served on 127.0.0.1) for Go tests, and stops it when the
 // test ends.
 //
-// It needs node and `npm ci` done in convex/; without node_modules the test
+// It needs node and `npm ci` done at the repository root; without node_modules the test
 // fails with a message saying so (set LLMMETER_SKIP_CONVEX=1 to skip such
 // tests instead). The backend serves the signed HTTP action routes and
 // Convex's /api/query|mutation|action on the same address, one request at
@@ -69,18 +69,18 @@ func StartWith(t testing.TB, opt Options) (siteURL, apiURL, secret string) {
 	if opt.StartTimeout <= 0 {
 		opt.StartTimeout = 60 * time.Second
 	}
-	dir, err := ConvexDir()
+	dir, err := RootDir()
 	if err != nil {
 		t.Fatalf("convextest: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "convex-test")); err != nil {
-		t.Fatalf("convextest: %s has no node_modules/convex-test: run `cd %s && npm ci` first (or set LLMMETER_SKIP_CONVEX=1 to skip)", dir, dir)
+		t.Fatalf("convextest: %s has no node_modules/convex-test: run `npm ci` there first (or set LLMMETER_SKIP_CONVEX=1 to skip)", dir)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("convextest: node is not on PATH (Node >= 20.19 is needed to run the Convex test backend)")
 	}
-	cmd := exec.Command(node, "--import", "tsx", "testbackend/server.ts", "--port", "0")
+	cmd := exec.Command(node, "--import", "tsx", serverPath, "--port", "0")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "INGEST_SECRET="+opt.Secret, "REPORTING_TZ="+opt.TZ, "PORT=0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // one group: tsx may fork
@@ -154,20 +154,24 @@ func Reset(t testing.TB, siteURL string) {
 	}
 }
 
-// ConvexDir finds the convex/ directory of the module: the directory of
-// go.mod above the working directory, plus "convex".
-func ConvexDir() (string, error) {
+// serverPath is the test backend's entry, relative to the repository root
+// (the backend runs with the root as its working directory, where
+// node_modules and package.json are).
+const serverPath = "internal/convextest/backend/server.ts"
+
+// RootDir finds the repository root: the directory of go.mod above the
+// working directory, which holds package.json, node_modules and convex/.
+func RootDir() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "convex")
-			if _, err := os.Stat(filepath.Join(c, "testbackend", "server.ts")); err != nil {
-				return "", fmt.Errorf("no convex/testbackend/server.ts next to %s", filepath.Join(dir, "go.mod"))
+			if _, err := os.Stat(filepath.Join(dir, serverPath)); err != nil {
+				return "", fmt.Errorf("no %s next to %s", serverPath, filepath.Join(dir, "go.mod"))
 			}
-			return c, nil
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// vectors is contract/signatures.json, which convex/tests/unit.test.ts
+// vectors is contract/signatures.json, which convex/unit.test.ts
 // verifies with the Convex side's code: both sides sign the same strings.
 type vectors struct {
 	Vectors []struct {

@@ -28,7 +28,7 @@ import (
 // The contract suite (contract/ at the repository root, see its README)
 // against the embedded engine: a real SQLite file, rows through Ingest, and
 // every call through the adminapi handler on an httptest server, with API
-// keys for the admin and user roles. convex/tests/contract.test.ts runs the
+// keys for the admin and user roles. convex/contract.test.ts runs the
 // same cases against the Convex functions.
 
 const contractDir = "../../../contract"

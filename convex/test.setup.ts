@@ -1,12 +1,23 @@
-/** Shared test helpers: a fresh convex-test backend, signed requests, a seeded PRNG, row factories. */
+/// <reference types="vite/client" />
+/**
+ * Shared test helpers: a fresh convex-test backend, signed requests, a seeded PRNG, row factories.
+ *
+ * Named test.setup.ts as in convex-test's docs: Convex's bundler skips every
+ * file whose name has more than one dot, so neither this file nor the
+ * *.test.ts files beside it are deployed.
+ */
 import { convexTest } from "convex-test";
-import type { Id } from "../_generated/dataModel";
-import schema from "../schema";
-import { sign } from "../lib/signature";
-import type { ActivityRow, RequestLogRow, UsageRow } from "../lib/wire";
+import type { Id } from "./_generated/dataModel";
+import schema from "./schema";
+import { sign } from "./lib/signature";
+import type { ActivityRow, RequestLogRow, UsageRow } from "./lib/wire";
 
-/** The function modules, the same set tools/functionFiles.ts selects. */
-export const modules = import.meta.glob(["../*.ts", "../lib/**/*.ts", "../_generated/*.js", "!../*.*.ts"]);
+/**
+ * The function modules: what Convex's bundler takes as entry points (one dot
+ * in the name, no dotfiles) plus _generated/, the same set the local test
+ * backend (internal/convextest/backend/server.ts) loads.
+ */
+export const modules = import.meta.glob(["./**/*.ts", "./_generated/*.js", "!./**/*.*.ts", "!./**/.*"]);
 
 export const SECRET = "test-ingest-secret";
 

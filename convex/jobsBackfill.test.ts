@@ -1,7 +1,7 @@
 /** The routes added for the Go jobs: /jobs/usage/confirm, /jobs/runs/list, /jobs/alerts/list. */
 import { beforeEach, describe, expect, test, vi } from "vitest";
-import { api } from "../_generated/api";
-import { ADMIN, makeUsers, newBackend, post, SECRET, T0, usage } from "./helpers";
+import { api } from "./_generated/api";
+import { ADMIN, makeUsers, newBackend, post, SECRET, T0, usage } from "./test.setup";
 
 beforeEach(() => {
   vi.stubEnv("INGEST_SECRET", SECRET);

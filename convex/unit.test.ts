@@ -1,10 +1,10 @@
 /** Small pure pieces: shard hash, signature verification, wire-shape checks. */
 import { describe, expect, test } from "vitest";
-import { fnv1a32, shardOf } from "../lib/hash";
-import { check, ShapeError } from "../lib/shape";
-import { requestString, sign, verifySignature } from "../lib/signature";
-import { usageRow } from "../lib/wire";
-import { usage } from "./helpers";
+import { fnv1a32, shardOf } from "./lib/hash";
+import { check, ShapeError } from "./lib/shape";
+import { requestString, sign, verifySignature } from "./lib/signature";
+import { usageRow } from "./lib/wire";
+import { usage } from "./test.setup";
 
 test("FNV-1a 32 test vectors (the Go engine uses the same)", () => {
   expect(fnv1a32("")).toBe(0x811c9dc5);
@@ -51,7 +51,7 @@ describe("verifySignature", () => {
  */
 describe("shared signature vectors (Go signer ↔ Convex verifier)", () => {
   const vectors = (
-    Object.values(import.meta.glob("../../contract/signatures.json", { eager: true, import: "default" }))[0] as {
+    Object.values(import.meta.glob("../contract/signatures.json", { eager: true, import: "default" }))[0] as {
       vectors: { name: string; kind: string; secret: string; t: number; method?: string; path?: string; body: string; signed: string; header: string }[];
     }
   ).vectors;

@@ -4,11 +4,11 @@
  * payload checks. Time is faked (Date only) so expiry and resets are exact.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { internal } from "../_generated/api";
-import type { Doc, Id } from "../_generated/dataModel";
-import { MAX_OPEN_RESERVATIONS } from "../lib/quotas";
-import { sign } from "../lib/signature";
-import { type Backend, makeUsers, newBackend, post, requestLog, SECRET, tableCounts, usage } from "./helpers";
+import { internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
+import { MAX_OPEN_RESERVATIONS } from "./lib/quotas";
+import { sign } from "./lib/signature";
+import { type Backend, makeUsers, newBackend, post, requestLog, SECRET, tableCounts, usage } from "./test.setup";
 
 const NOW = Date.UTC(2024, 0, 15, 12); // Monday noon UTC
 const TOMORROW = Date.UTC(2024, 0, 16);

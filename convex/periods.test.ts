@@ -1,8 +1,8 @@
 /** Period keys and starts at boundaries, in UTC and non-UTC reporting time zones (incl. DST). */
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { api } from "../_generated/api";
-import { calendar } from "../lib/periods";
-import { ADMIN, makeUsers, newBackend, post, requestLog, SECRET, usage } from "./helpers";
+import { api } from "./_generated/api";
+import { calendar } from "./lib/periods";
+import { ADMIN, makeUsers, newBackend, post, requestLog, SECRET, usage } from "./test.setup";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 function periods(tz: string, at: string) {

@@ -8,11 +8,11 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { makeFunctionReference } from "convex/server";
 import { ConvexError } from "convex/values";
-import { newBackend, post, SECRET, type Backend } from "./helpers";
+import { newBackend, post, SECRET, type Backend } from "./test.setup";
 
-const files = import.meta.glob("../../contract/cases/*.json", { eager: true, import: "default" }) as Record<string, any>;
-const defaults = (import.meta.glob("../../contract/defaults.json", { eager: true, import: "default" }) as Record<string, any>)[
-  "../../contract/defaults.json"
+const files = import.meta.glob("../contract/cases/*.json", { eager: true, import: "default" }) as Record<string, any>;
+const defaults = (import.meta.glob("../contract/defaults.json", { eager: true, import: "default" }) as Record<string, any>)[
+  "../contract/defaults.json"
 ];
 
 const FIXTURE_TABLES = ["systemAlerts", "reports", "forecasts", "systemHealth", "jobRuns"] as const;

@@ -3,8 +3,8 @@
  * nothing written on 4xx, and each route's behaviour.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import type { Id } from "../_generated/dataModel";
-import { sign } from "../lib/signature";
+import type { Id } from "./_generated/dataModel";
+import { sign } from "./lib/signature";
 import {
   activity,
   type Backend,
@@ -16,7 +16,7 @@ import {
   T0,
   tableCounts,
   usage,
-} from "./helpers";
+} from "./test.setup";
 
 beforeEach(() => vi.stubEnv("INGEST_SECRET", SECRET));
 afterEach(() => vi.unstubAllEnvs());

@@ -1,7 +1,7 @@
 /**
  * testbackend — a TEST HARNESS, not a Convex deployment.
  *
- * Loads this package's real Convex functions (schema, http.ts, admin, …) into
+ * Loads the repository's real Convex functions (convex/: schema, http.ts, admin, …) into
  * convex-test (an in-memory mock of the Convex backend, transaction limits
  * on) and serves on 127.0.0.1:
  *   - the HTTP action routes of http.ts, same paths (POST /ingest, /jobs/…),
@@ -22,7 +22,7 @@
  * become subject/issuer, other claims are passed as custom claims.
  *
  * Env: INGEST_SECRET and REPORTING_TZ (as on a deployment), read per request.
- * Usage: npm run testbackend -- --port 3210   (port 0 = any free port)
+ * Usage, from the repository root: npm run testbackend -- --port 3210   (port 0 = any free port)
  * Prints "testbackend listening on http://127.0.0.1:<port>" when ready.
  * Requests are served one at a time (convex-test is single-threaded anyway).
  */
@@ -32,17 +32,15 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import { ConvexError, convexToJson, jsonToConvex, type Value } from "convex/values";
-import schema from "../schema";
-import { functionFiles } from "../tools/functionFiles";
+import schema from "../../../convex/schema";
+import { functionFiles } from "./modules";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const convexDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "convex");
 const MAX_BODY = 8 * 1024 * 1024;
 
 /** Module map in the shape convex-test expects from import.meta.glob. */
 const modules: Record<string, () => Promise<any>> = Object.fromEntries(
-  functionFiles(root, { includeGenerated: true })
-    .filter((f) => !f.endsWith(".d.ts"))
-    .map((f) => [f, () => import(pathToFileURL(f).href)]),
+  functionFiles(convexDir).map((f) => [f, () => import(pathToFileURL(f).href)]),
 );
 
 const newBackend = () => convexTest({ schema, modules, transactionLimits: true });
@@ -110,7 +108,7 @@ function identityFrom(header: string | undefined): Record<string, unknown> | nul
 /** The registered function at "module:name", if it is public and of this kind. */
 async function resolvePublic(path: string, kind: Kind): Promise<string> {
   const [modulePath, name = "default"] = path.replace(/\.js(?=:|$)/, "").split(":");
-  const file = Object.keys(modules).find((k) => k === join(root, `${modulePath}.ts`) || k === join(root, `${modulePath}.js`));
+  const file = Object.keys(modules).find((k) => k === join(convexDir, `${modulePath}.ts`) || k === join(convexDir, `${modulePath}.js`));
   const fn = file ? (await modules[file]())[name] : undefined;
   const ok =
     fn &&

@@ -4,16 +4,17 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { sign } from "../lib/signature";
+import { sign } from "../../../convex/lib/signature";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const here = dirname(fileURLToPath(import.meta.url));
+const convexDir = join(here, "..", "..", "..", "convex");
 const SECRET = "smoke-secret";
 let child: ChildProcess;
 let base: string;
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ["--import", "tsx", "testbackend/server.ts", "--port", "0"], {
-    cwd: root,
+  child = spawn(process.execPath, ["--import", "tsx", join(here, "server.ts"), "--port", "0"], {
+    cwd: join(here, "..", "..", ".."),
     env: { ...process.env, INGEST_SECRET: SECRET, REPORTING_TZ: "UTC" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -115,14 +116,13 @@ test("signed ingest and an admin query through the harness", async () => {
 });
 
 test("the harness loads the same modules as the tests", async () => {
-  const { functionFiles } = await import("../tools/functionFiles");
-  const { modules } = await import("./helpers");
-  const harness = functionFiles(root, { includeGenerated: true })
-    .filter((f) => !f.endsWith(".d.ts"))
-    .map((f) => f.slice(root.length + 1))
+  const { functionFiles } = await import("./modules");
+  const { modules } = await import("../../../convex/test.setup");
+  const harness = functionFiles(convexDir)
+    .map((f) => f.slice(convexDir.length + 1))
     .sort();
   const tests = Object.keys(modules)
-    .map((k) => k.replace(/^\.\.\//, ""))
+    .map((k) => k.replace(/^\.\//, ""))
     .sort();
   expect(tests).toEqual(harness);
 });

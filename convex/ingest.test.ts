@@ -4,13 +4,13 @@
  * activity:record.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { api, internal } from "../_generated/api";
-import type { Doc, Id } from "../_generated/dataModel";
-import { latencyBucket } from "../lib/aggregates";
-import { shardOf } from "../lib/hash";
-import { ingestBatch } from "../lib/ingest";
-import { calendar, PERIODS } from "../lib/periods";
-import { MAX_INGEST_ROWS, type RequestLogRow, type UsageRow } from "../lib/wire";
+import { api, internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
+import { latencyBucket } from "./lib/aggregates";
+import { shardOf } from "./lib/hash";
+import { ingestBatch } from "./lib/ingest";
+import { calendar, PERIODS } from "./lib/periods";
+import { MAX_INGEST_ROWS, type RequestLogRow, type UsageRow } from "./lib/wire";
 import {
   activity,
   ADMIN,
@@ -25,7 +25,7 @@ import {
   T0,
   tableCounts,
   usage,
-} from "./helpers";
+} from "./test.setup";
 
 beforeEach(() => vi.stubEnv("INGEST_SECRET", SECRET));
 afterEach(() => {

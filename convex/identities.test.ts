@@ -13,13 +13,13 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { paginationOptsValidator } from "convex/server";
 import { ConvexError, v } from "convex/values";
-import { api } from "../_generated/api";
-import { audience } from "../auth.config";
-import { adminRuleFrom, isAdmin, validateArgs } from "../lib/auth";
-import { newBackend } from "./helpers";
+import { api } from "./_generated/api";
+import { audience } from "./auth.config";
+import { adminRuleFrom, isAdmin, validateArgs } from "./lib/auth";
+import { newBackend } from "./test.setup";
 
 type Case = { name: string; env?: Record<string, string>; claims: Record<string, unknown>; expect: "admin" | "user" | "refused" };
-const corpus = Object.values(import.meta.glob("../../contract/identities.json", { eager: true, import: "default" }))[0] as {
+const corpus = Object.values(import.meta.glob("../contract/identities.json", { eager: true, import: "default" }))[0] as {
   cases: Case[];
 };
 

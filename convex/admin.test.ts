@@ -1,9 +1,9 @@
 /** Admin functions: role checks on every function, window semantics, results, pagination with filters. */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { api } from "../_generated/api";
-import type { Id } from "../_generated/dataModel";
-import { LATENCY_BOUNDS } from "../lib/aggregates";
-import { p95FromBuckets } from "../lib/window";
+import { api } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import { LATENCY_BOUNDS } from "./lib/aggregates";
+import { p95FromBuckets } from "./lib/window";
 import {
   activity,
   ADMIN,
@@ -17,7 +17,7 @@ import {
   SECRET,
   T0,
   usage,
-} from "./helpers";
+} from "./test.setup";
 
 beforeEach(() => vi.stubEnv("INGEST_SECRET", SECRET));
 afterEach(() => vi.unstubAllEnvs());
