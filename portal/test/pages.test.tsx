@@ -24,7 +24,7 @@ describe("OverviewPage", () => {
     expect(within(screen.getByTestId("stat-requests")).getByText("1,234")).toBeTruthy();
     expect(within(screen.getByTestId("stat-success")).getByText("97.24%")).toBeTruthy();
     expect(within(screen.getByTestId("stat-users")).getByText("17")).toBeTruthy();
-    expect(await screen.findByText("No requests in the last 24 hours")).toBeTruthy();
+    expect(await screen.findByText("No requests in this range")).toBeTruthy();
     expect(screen.getByText("No health check recorded yet")).toBeTruthy();
   });
 
