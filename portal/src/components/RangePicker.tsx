@@ -14,8 +14,11 @@ export function RangePicker({ range, withAll = false }: { range: RangeState; wit
   const { spec, setSpec, win, tz } = range;
   const keys = withAll ? [...DEFAULT_KEYS, "all" as const] : DEFAULT_KEYS;
   const list = RANGES.filter((r) => keys.includes(r.key));
-  const [draft, setDraft] = useState<{ from: string; to: string } | null>(null);
-  const custom = spec.key === "custom" ? { from: spec.from, to: spec.to } : draft;
+  // Dates being typed (from after to is not yet a range) are a draft over
+  // the URL's range; a draft made over another range (back/forward) is dropped.
+  const current = spec.key === "custom" ? `${spec.from}/${spec.to}` : spec.key;
+  const [draft, setDraft] = useState<{ over: string; from: string; to: string } | null>(null);
+  const custom = draft && draft.over === current ? draft : spec.key === "custom" ? { from: spec.from, to: spec.to } : null;
 
   const pick = (key: RangeKey) => {
     if (key !== "custom") {
@@ -27,13 +30,15 @@ export function RangePicker({ range, withAll = false }: { range: RangeState; wit
     const now = Date.now();
     const from = dateKeyOf(win ? win.from : now, zone);
     const to = dateKeyOf(win ? Math.max(win.from, win.to - 1) : now, zone);
-    setDraft({ from, to });
+    setDraft(null);
     setSpec({ key: "custom", from, to });
   };
   const setCustom = (patch: Partial<{ from: string; to: string }>) => {
     const next = { from: custom?.from ?? "", to: custom?.to ?? "", ...patch };
-    setDraft(next);
-    if (next.from && next.to && next.from <= next.to) setSpec({ key: "custom", ...next });
+    if (next.from && next.to && next.from <= next.to) {
+      setDraft(null);
+      setSpec({ key: "custom", ...next });
+    } else setDraft({ over: current, ...next });
   };
 
   return (
