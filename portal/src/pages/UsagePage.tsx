@@ -63,6 +63,9 @@ export function UsagePage() {
           Filter
           <select aria-label="Filter" value={scopeValue} onChange={(e) => onScope(e.target.value)}>
             <option value="all">All traffic</option>
+            {/* A filter from the URL that has no traffic in this range stays selectable. */}
+            {userId !== undefined && !(users.data ?? []).some((u) => u.userId === userId) && <option value={scopeValue}>user {userId}</option>}
+            {model !== undefined && !(models.data ?? []).some((m) => m.model === model) && <option value={scopeValue}>{model}</option>}
             <optgroup label="Model">
               {(models.data ?? []).map((m) => (
                 <option key={m.model} value={`model:${m.model}`}>
