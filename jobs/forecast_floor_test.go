@@ -36,7 +36,9 @@ func TestForecastNeverBelowActual(t *testing.T) {
 	}
 	cal := periods.For(loc)
 	now := time.Date(2024, 11, 20, 15, 0, 0, 0, loc)
-	day := func(d int) int64 { return cal.Of(periods.Daily, time.Date(2024, 11, d, 12, 0, 0, 0, loc).UnixMilli()).Start }
+	day := func(d int) int64 {
+		return cal.Of(periods.Daily, time.Date(2024, 11, d, 12, 0, 0, 0, loc).UnixMilli()).Start
+	}
 	row := func(scope, user string, d int, cost, tokens int64) rollup.Row {
 		var r rollup.Row
 		r.Scope, r.UserID, r.PeriodStart = scope, user, day(d)
