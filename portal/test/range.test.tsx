@@ -156,4 +156,23 @@ describe("the range and filters round-trip through the URL", () => {
       period: "hourly", from: t("2024-03-29T23:00:00Z"), to: t("2024-03-31T22:00:00Z"), modelSlug: "m/x",
     });
   });
+
+  it("custom dates typed out of order wait as a draft, then become the range (found by the e2e run)", async () => {
+    window.history.replaceState(null, "", "/admin/users?from=2024-10-01&range=custom&to=2024-10-31");
+    const svc = fakeService({ "admin:topUsers": () => [] });
+    render(
+      <svc.Providers>
+        <UsersPage />
+      </svc.Providers>,
+    );
+    await screen.findByText("No user activity in this range");
+    fireEvent.change(screen.getByLabelText("From date"), { target: { value: "2024-11-01" } });
+    expect(window.location.search).toBe("?from=2024-10-01&range=custom&to=2024-10-31"); // from > to: not a range yet
+    expect((screen.getByLabelText("From date") as HTMLInputElement).value).toBe("2024-11-01");
+    fireEvent.change(screen.getByLabelText("To date"), { target: { value: "2024-11-29" } });
+    expect(window.location.search).toBe("?from=2024-11-01&range=custom&to=2024-11-29");
+    await act(async () => {});
+    const last = svc.calls.filter((c) => c.path === "admin:topUsers").at(-1)!.args;
+    expect([last.from, last.to]).toEqual([Date.UTC(2024, 10, 1), Date.UTC(2024, 10, 30)]);
+  });
 });
