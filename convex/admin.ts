@@ -374,6 +374,15 @@ export const report = adminQuery({
   },
 });
 
+/**
+ * Settings the portal needs to label and pick periods as reports do:
+ * reportingTz is REPORTING_TZ (default UTC), the zone of every periodKey.
+ */
+export const settings = adminQuery({
+  args: {},
+  handler: async () => ({ reportingTz: reportingCalendar().timeZone }),
+});
+
 /** The latest stored forecast run: {createdAt, rows} ({createdAt: null, rows: []} if none). */
 export const forecast = adminQuery({
   args: {},

@@ -23,9 +23,12 @@ const ForecastMethod = "trend+weekday: OLS on deseasonalized daily totals, 90% r
 // where s are weekday factors (ratios to the centered 7-day moving average,
 // averaged per weekday) and a + b·d is a least-squares line through the deseasonalized
 // history (HistoryDays closed days). The range is ± 1.645 · σ · √n (σ the
-// residual standard deviation, n the remaining days), floored at the
-// month-to-date actual. BacktestMape is the mean absolute percentage error
-// of 7-day-ahead forecasts made from rolling origins over the history.
+// residual standard deviation, n the remaining days). The projection and
+// both ends of its range are floored at the month-to-date actual, today's
+// spend so far included (FloorAtActual): a month never ends below what was
+// already spent. BacktestMape is the mean absolute percentage error, in
+// percent (8.5 means 8.5 %), of 7-day-ahead forecasts made from rolling
+// origins over the history.
 type Forecasts struct {
 	Store       Store
 	Cal         *periods.Calendar
@@ -82,13 +85,15 @@ func (f *Forecasts) Compute(ctx context.Context, now time.Time) ([]Forecast, err
 		index[d] = i
 	}
 	from := min(days[0], month.Start)
-	series := func(scope string) (map[string]*[2][]float64, map[string][2]int64, error) {
-		rows, err := f.Store.Aggregates(ctx, scope, periods.Daily, from, today)
+	// mtd per subject: cost and tokens of the closed days of the month
+	// [0, 1], and of today so far [2, 3] (read to the end of today).
+	series := func(scope string) (map[string]*[2][]float64, map[string][4]int64, error) {
+		rows, err := f.Store.Aggregates(ctx, scope, periods.Daily, from, f.Cal.Next(periods.Daily, today))
 		if err != nil {
 			return nil, nil, err
 		}
 		hs := map[string]*[2][]float64{}
-		mtd := map[string][2]int64{}
+		mtd := map[string][4]int64{}
 		for _, r := range rows {
 			k := r.UserID
 			if hs[k] == nil {
@@ -100,14 +105,19 @@ func (f *Forecasts) Compute(ctx context.Context, now time.Time) ([]Forecast, err
 			}
 			if r.PeriodStart >= month.Start {
 				m := mtd[k]
-				m[0] += r.TotalCostNanoUsd
-				m[1] += r.TotalTokens
+				if r.PeriodStart < today {
+					m[0] += r.TotalCostNanoUsd
+					m[1] += r.TotalTokens
+				} else {
+					m[2] += r.TotalCostNanoUsd
+					m[3] += r.TotalTokens
+				}
 				mtd[k] = m
 			}
 		}
 		return hs, mtd, nil
 	}
-	build := func(scope, user string, h *[2][]float64, m [2]int64) Forecast {
+	build := func(scope, user string, h *[2][]float64, m [4]int64) Forecast {
 		if h == nil {
 			h = &[2][]float64{make([]float64, hist), make([]float64, hist)}
 		}
@@ -116,6 +126,9 @@ func (f *Forecasts) Compute(ctx context.Context, now time.Time) ([]Forecast, err
 		t, tl, th := ProjectSeries(h[1], weekdays, remaining)
 		row.CostNanoUsd, row.CostLowNanoUsd, row.CostHighNanoUsd = m[0]+round(c), m[0]+round(cl), m[0]+round(ch)
 		row.Tokens, row.TokensLow, row.TokensHigh = m[1]+round(t), m[1]+round(tl), m[1]+round(th)
+		// The projection of today is of the whole day; what today already
+		// spent may exceed it (a burst this morning).
+		FloorAtActual(&row, m[0]+m[2], m[1]+m[3])
 		if mape, ok := Backtest(h[0], weekdays, 7); ok {
 			row.BacktestMape = &mape
 		}
@@ -147,6 +160,13 @@ func (f *Forecasts) Compute(ctx context.Context, now time.Time) ([]Forecast, err
 }
 
 func round(v float64) int64 { return int64(math.Round(v)) }
+
+// FloorAtActual raises the projection and both ends of its range to at least
+// the month-to-date actual: the month cannot end below what was spent.
+func FloorAtActual(f *Forecast, costNanoUsd, tokens int64) {
+	f.CostNanoUsd, f.CostLowNanoUsd, f.CostHighNanoUsd = max(f.CostNanoUsd, costNanoUsd), max(f.CostLowNanoUsd, costNanoUsd), max(f.CostHighNanoUsd, costNanoUsd)
+	f.Tokens, f.TokensLow, f.TokensHigh = max(f.Tokens, tokens), max(f.TokensLow, tokens), max(f.TokensHigh, tokens)
+}
 
 // ProjectSeries forecasts the sum over the remaining days (their weekdays)
 // from the daily history y (weekdays wd), with a 90% range.

@@ -211,7 +211,7 @@ type Forecast struct {
 	Tokens          int64    `json:"tokens"`
 	TokensLow       int64    `json:"tokensLow"`
 	TokensHigh      int64    `json:"tokensHigh"`
-	BacktestMape    *float64 `json:"backtestMape,omitempty"`
+	BacktestMape    *float64 `json:"backtestMape,omitempty"` // percent: 8.5 means 8.5 %
 }
 
 // UsageConfirmation is what the backfill learned from a generation record.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
 	"llmmeter/jobs"
 )
 
@@ -26,7 +28,17 @@ type (
 	forecastStorer interface {
 		StoreForecasts(ctx context.Context, createdAt time.Time, rows []jobs.Forecast) error
 	}
+	aggregateReader interface {
+		Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error)
+	}
 )
+
+// demoForecastAge is how long before now the demo stamps its forecast.
+// admin:forecast shows the run with the latest stamp, and the forecast job
+// runs daily, stamping each run with its scheduled time: its latest due run
+// is less than a day old, so a demo forecast stamped a day and an hour ago
+// never hides it, while a store the job never ran on still shows the demo's.
+const demoForecastAge = 25 * time.Hour
 
 // OpsSummary says which operational rows SeedOps wrote.
 type OpsSummary struct {
@@ -102,11 +114,24 @@ func SeedOps(ctx context.Context, s any, sum Summary, now time.Time) (OpsSummary
 		end := start.AddDate(0, 1, 0)
 		perMs := float64(sum.Cost) / float64(time.Duration(sum.To-sum.From)*time.Millisecond+1)
 		cost := int64(perMs * float64(end.Sub(start)))
-		mape := 0.08
+		mape := 8.0 // percent, as the job stores it
 		row := jobs.Forecast{Scope: "system", Month: start.Format("2006-01"), Method: "demo-linear",
 			CostNanoUsd: cost, CostLowNanoUsd: cost * 85 / 100, CostHighNanoUsd: cost * 115 / 100,
 			Tokens: sum.Tokens, TokensLow: sum.Tokens * 85 / 100, TokensHigh: sum.Tokens * 115 / 100, BacktestMape: &mape}
-		if err := f.StoreForecasts(ctx, now, []jobs.Forecast{row}); err != nil {
+		// Like the job's, the demo's projection is never below what the month already spent.
+		if a, ok := s.(aggregateReader); ok {
+			rows, err := a.Aggregates(ctx, rollup.ScopeSystem, periods.Daily, start.UnixMilli(), now.Add(24*time.Hour).UnixMilli())
+			if err != nil {
+				return out, fmt.Errorf("demo: read aggregates: %w", err)
+			}
+			var spent, tokens int64
+			for _, r := range rows {
+				spent += r.TotalCostNanoUsd
+				tokens += r.TotalTokens
+			}
+			jobs.FloorAtActual(&row, spent, tokens)
+		}
+		if err := f.StoreForecasts(ctx, now.Add(-demoForecastAge), []jobs.Forecast{row}); err != nil {
 			return out, fmt.Errorf("demo: store forecast: %w", err)
 		}
 		out.Forecasts = 1

@@ -43,7 +43,7 @@ async function args(pageName: string): Promise<Record<string, unknown>> {
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   rb = await startBrowser();
-  context = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "Europe/Berlin", locale: "en-US" });
+  context = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "America/Los_Angeles", locale: "en-US" });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
 });
@@ -87,7 +87,7 @@ describe("portal on the embedded engine", () => {
     await page.waitForSelector(".recharts-surface");
     await shot("overview");
     // The 30-day range, from its own arguments.
-    await page.getByRole("button", { name: "Last 30 days" }).click();
+    await page.getByRole("button", { name: "30 d", exact: true }).click();
     await page.waitForFunction(() => document.querySelector("section[data-page=overview]")?.getAttribute("data-from"));
     const f30 = Number(await sec.getAttribute("data-from"));
     const o30 = await query<{ requests: number }>("admin:overview", { from: f30, to: Number(await sec.getAttribute("data-to")) });
@@ -108,6 +108,61 @@ describe("portal on the embedded engine", () => {
     await expect.poll(() => page.locator('[data-testid="usage-table"] tbody tr').count()).toBe(points.length);
     await page.selectOption('select[aria-label="Period"]', "hourly");
     await expect.poll(async () => (await args("usage")).period).toBe("hourly");
+  });
+
+  it("period labels are the period keys of the reporting zone, not the browser's (Los Angeles)", async () => {
+    // The service runs with REPORTING_TZ unset (UTC); the browser is in America/Los_Angeles.
+    expect(await query<{ reportingTz: string }>("admin:settings")).toEqual({ reportingTz: "UTC" });
+    await go("/usage", "usage");
+    await page.selectOption('select[aria-label="Filter"]', "all");
+    await page.selectOption('select[aria-label="Period"]', "daily");
+    await expect.poll(async () => (await args("usage")).period).toBe("daily");
+    const points = await query<{ periodKey: string }[]>("admin:usageSeries", await args("usage"));
+    expect(points.length).toBeGreaterThan(1);
+    await expect.poll(() => page.locator("[data-testid=usage-table] [data-period-key]").count()).toBe(points.length);
+    const cells = await page.locator("[data-testid=usage-table] [data-period-key]").evaluateAll((els) =>
+      els.map((e) => ({ key: e.getAttribute("data-period-key")!, text: e.textContent! })),
+    );
+    expect(cells.map((c) => c.key).sort()).toEqual(points.map((p) => p.periodKey).sort());
+    // "2026-11-29" must read "Nov 29, 2026" (the browser's zone would make the UTC day "Nov 28").
+    const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    for (const c of cells) {
+      const [y, m, d] = c.key.split("-").map(Number);
+      expect(c.text).toBe(`${MONTHS[m - 1]} ${d}, ${y}`);
+    }
+    // The range picker names the zone its days are in.
+    expect(await page.textContent('[data-testid="range-zone"]')).toContain("UTC");
+  });
+
+  it("a chosen range survives a reload and back/forward", async () => {
+    await go("/usage", "usage");
+    await page.getByRole("button", { name: "Last month" }).click();
+    await page.waitForURL(/range=lastmonth/);
+    const now = new Date();
+    await expect.poll(async () => (await args("usage")).from).toBe(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+    const before = await args("usage");
+    await page.reload();
+    await page.waitForSelector('section[data-page="usage"]');
+    expect(await page.getByRole("button", { name: "Last month" }).getAttribute("aria-pressed")).toBe("true");
+    expect(await args("usage")).toEqual(before);
+
+    // Custom dates: whole UTC days, both included, also after a reload.
+    await page.getByRole("button", { name: "Custom" }).click();
+    await page.fill('input[aria-label="From date"]', "2026-11-01");
+    await page.fill('input[aria-label="To date"]', "2026-11-29");
+    await page.waitForURL(/from=2026-11-01.*to=2026-11-29/);
+    await expect.poll(async () => (await args("usage")).to).toBe(Date.UTC(2026, 10, 30));
+    await page.reload();
+    await page.waitForSelector('section[data-page="usage"]');
+    const a = await args("usage");
+    expect([a.from, a.to]).toEqual([Date.UTC(2026, 10, 1), Date.UTC(2026, 10, 30)]);
+    expect(await page.inputValue('input[aria-label="From date"]')).toBe("2026-11-01");
+
+    // Back returns to last month.
+    await page.goBack();
+    await page.goBack();
+    await page.waitForURL(/range=lastmonth/);
+    await expect.poll(async () => (await args("usage")).from).toBe(before.from);
   });
 
   it("users: ranking, a user's page and a quota edit that persists", async () => {

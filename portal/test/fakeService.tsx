@@ -11,7 +11,9 @@ export type Handler = (args: Record<string, unknown>) => unknown;
  * per-function handlers in Convex's HTTP API format; a thrown
  * {code, message} becomes a 560 function error.
  */
-export function fakeService(handlers: Record<string, Handler>) {
+export function fakeService(given: Record<string, Handler>) {
+  // Every page asks admin:settings for the reporting zone; UTC unless a test says otherwise.
+  const handlers: Record<string, Handler> = { "admin:settings": () => ({ reportingTz: "UTC" }), ...given };
   const calls: { kind: string; path: string; args: Record<string, unknown>; auth: string | null }[] = [];
   const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const kind = String(url).endsWith("/api/mutation") ? "mutation" : "query";

@@ -1,5 +1,6 @@
 import { act, fireEvent, render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
+import { ForecastPage } from "../src/pages/ForecastPage";
 import { OverviewPage } from "../src/pages/OverviewPage";
 import { RequestsPage } from "../src/pages/RequestsPage";
 import { UserPage } from "../src/pages/UserPage";
@@ -24,7 +25,7 @@ describe("OverviewPage", () => {
     expect(within(screen.getByTestId("stat-requests")).getByText("1,234")).toBeTruthy();
     expect(within(screen.getByTestId("stat-success")).getByText("97.24%")).toBeTruthy();
     expect(within(screen.getByTestId("stat-users")).getByText("17")).toBeTruthy();
-    expect(await screen.findByText("No requests in the last 24 hours")).toBeTruthy();
+    expect(await screen.findByText("No requests in this range")).toBeTruthy();
     expect(screen.getByText("No health check recorded yet")).toBeTruthy();
   });
 
@@ -111,5 +112,22 @@ describe("UserPage", () => {
       userId: "u_1", quotaType: "monthly_cost_usd", limit: 42.5, isActive: true,
     });
     expect(screen.getByText("No activity yet")).toBeTruthy();
+  });
+});
+
+describe("ForecastPage", () => {
+  it("shows the back-test error as the percent the job stores (was ×100: 10887.3%)", async () => {
+    const row = {
+      scope: "system", userId: null, month: "2026-11", method: "trend-weekday", costNanoUsd: 30_000_000_000, costUsd: 30,
+      costLowNanoUsd: 26_600_000_000, costHighNanoUsd: 33_000_000_000, tokens: 1, tokensLow: 1, tokensHigh: 1, backtestMape: 108.873,
+    };
+    const svc = fakeService({ "admin:forecast": () => ({ createdAt: 0, rows: [row] }), "admin:quotas": () => [] });
+    render(
+      <svc.Providers>
+        <ForecastPage />
+      </svc.Providers>,
+    );
+    const stat = await screen.findByTestId("forecast-mape");
+    expect(within(stat).getByText("108.9%")).toBeTruthy();
   });
 });

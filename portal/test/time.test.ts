@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { formatDateTime, formatHour, parseLocalInput, toLocalInput } from "../src/lib/time";
-import { windowFor } from "../src/lib/range";
 import { formatMs, formatPercent, successRate } from "../src/lib/format";
 
 describe("times in the admin's zone", () => {
@@ -26,16 +25,6 @@ describe("times in the admin's zone", () => {
     expect(toLocalInput(ms)).toBe("2025-01-15T13:45");
     expect(parseLocalInput("2025-01-15T13:45")).toBe(ms);
     expect(parseLocalInput("")).toBeUndefined();
-  });
-});
-
-describe("windows", () => {
-  it("end at the next whole hour", () => {
-    const now = Date.UTC(2025, 0, 15, 13, 20);
-    const w = windowFor("24h", now);
-    expect(w.to).toBe(Date.UTC(2025, 0, 15, 14));
-    expect(w.to - w.from).toBe(24 * 3_600_000);
-    expect(windowFor("7d", now + 30 * 60_000)).toEqual(windowFor("7d", now)); // stable within the hour
   });
 });
 

@@ -34,6 +34,7 @@ var adminFns = map[string]adminFn{
 	"admin:reports":       {"query", []field{opt("limit", vNumber)}, reports},
 	"admin:report":        {"query", []field{req("reportId", vString)}, report},
 	"admin:forecast":      {"query", nil, forecast},
+	"admin:settings":      {"query", nil, settings},
 	"admin:jobRuns":       {"query", []field{opt("job", vString), opt("limit", vNumber)}, jobRuns},
 	"admin:setQuota":      {"mutation", []field{opt("userId", vString), req("quotaType", vQuotaType), req("limit", vNumber), opt("isActive", vBool)}, setQuota},
 	"admin:markAlertRead": {"mutation", []field{req("alertId", vString)}, markAlertRead},
@@ -528,6 +529,12 @@ type forecastRow struct {
 	TokensLow       int64   `json:"tokensLow"`
 	TokensHigh      int64   `json:"tokensHigh"`
 	BacktestMape    any     `json:"backtestMape"`
+}
+
+// settings tells the portal the reporting time zone, the zone of every
+// periodKey, so it labels and picks periods as the reports do.
+func settings(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	return map[string]string{"reportingTz": s.cal.Location().String()}, nil
 }
 
 func forecast(ctx context.Context, s *Store, q querier, a args) (any, error) {

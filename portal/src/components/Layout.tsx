@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import { useSession } from "../auth/sessionContext";
 import { useDataMode } from "../data/hooks";
 import { browserTimeZone } from "../lib/time";
+import { useReportingTz } from "../lib/useRange";
 import { Link, useRouter } from "../router/router";
 
 export const NAV: { to: string; label: string }[] = [
@@ -23,6 +24,7 @@ export function Layout({ children }: { children: ReactNode }) {
   const { path } = useRouter();
   const session = useSession();
   const mode = useDataMode();
+  const reportingTz = useReportingTz();
   return (
     <div className="layout">
       <nav className="sidebar" aria-label="Main">
@@ -42,6 +44,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <div className="sidebar-foot">
           <div className="muted small">
             {mode === "convex" ? "Convex" : "Embedded"} · times in {browserTimeZone()}
+            {reportingTz && reportingTz !== browserTimeZone() && <> · periods in {reportingTz}</>}
           </div>
           <div className="muted small">{session.label}</div>
           <button type="button" className="btn link" onClick={session.signOut}>

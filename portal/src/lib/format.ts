@@ -20,6 +20,12 @@ export function formatPercent(ratio: number, decimals = 2): string {
   return `${(ratio * 100).toFixed(decimals)}%`;
 }
 
+/** A value already in percent (the forecast's backtestMape: 8.5 means 8.5 %). */
+export function formatPercentValue(percent: number, decimals = 1): string {
+  if (!Number.isFinite(percent)) return "—";
+  return `${percent.toFixed(decimals)}%`;
+}
+
 /** successful / requests as a percentage, "—" without requests. */
 export function successRate(successful: number, requests: number): string {
   return requests > 0 ? formatPercent(successful / requests) : "—";

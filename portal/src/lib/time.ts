@@ -1,6 +1,9 @@
 /**
- * Times are shown in the admin's browser time zone (or an explicit one, for
- * tests). Timestamps are ms since the epoch.
+ * Instants (a request's time, an alert's) are shown in the admin's browser
+ * time zone (or an explicit one, for tests). Reporting periods are not: they
+ * are labelled from their periodKey (labelOfPeriodKey), which is in the
+ * reporting time zone, so the portal agrees with reports and the CLI
+ * whatever the browser's zone. Timestamps are ms since the epoch.
  */
 
 export function browserTimeZone(): string {
@@ -67,3 +70,25 @@ export function toLocalInput(ms: number): string {
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * The label of a reporting period, from its periodKey alone (never from a
+ * timestamp, which would be formatted in the browser's zone):
+ * "2024-01-15T13" → "Jan 15, 13:00"; "2024-01-15" → "Jan 15, 2024";
+ * "2024-W03" → "Week 3, 2024"; "2024-01" → "Jan 2024". An unknown shape is
+ * shown as it is.
+ */
+export function labelOfPeriodKey(key: string): string {
+  const mon = (mm: string) => MONTHS[Number(mm) - 1] ?? mm;
+  let m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2})$/.exec(key);
+  if (m) return `${mon(m[2])} ${Number(m[3])}, ${m[4]}:00`;
+  m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(key);
+  if (m) return `${mon(m[2])} ${Number(m[3])}, ${m[1]}`;
+  m = /^(\d{4})-W(\d{2})$/.exec(key);
+  if (m) return `Week ${Number(m[2])}, ${m[1]}`;
+  m = /^(\d{4})-(\d{2})$/.exec(key);
+  if (m) return `${mon(m[2])} ${m[1]}`;
+  return key;
+}

@@ -6,12 +6,18 @@ import { PageHeader } from "../components/PageHeader";
 import { Badge, type Tone } from "../components/Badge";
 import { Empty, ErrorState, QueryView } from "../components/States";
 import { formatDateTime, formatRelative } from "../lib/time";
+import { useQueryParam } from "../lib/useRange";
 
 const SEVERITY_TONE: Record<Severity, Tone> = { info: "info", warning: "warn", critical: "bad" };
 
 export function AlertsPage() {
-  const [status, setStatus] = useState<"open" | "resolved">("open");
-  const [severity, setSeverity] = useState<Severity | "">("");
+  // The filters live in the query string (?status=resolved&severity=critical).
+  const [statusParam, setStatusParam] = useQueryParam("status");
+  const [severityParam, setSeverityParam] = useQueryParam("severity");
+  const status: "open" | "resolved" = statusParam === "resolved" ? "resolved" : "open";
+  const severity: Severity | "" = severityParam === "critical" || severityParam === "warning" || severityParam === "info" ? severityParam : "";
+  const setStatus = (s: "open" | "resolved") => setStatusParam(s === "open" ? undefined : s);
+  const setSeverity = (s: Severity | "") => setSeverityParam(s || undefined);
   const args = { status, ...(severity ? { severity } : {}), limit: 100 };
   const alerts = useAdminQuery(admin.alerts, args);
   return (

@@ -3,7 +3,7 @@ import { useAdminQuery } from "../data/hooks";
 import { PageHeader } from "../components/PageHeader";
 import { Empty, QueryView } from "../components/States";
 import { StatCard } from "../components/StatCard";
-import { formatInt, formatPercent } from "../lib/format";
+import { formatInt, formatPercentValue } from "../lib/format";
 import { formatUsd, formatUsdExact } from "../lib/money";
 import { formatDateTime } from "../lib/time";
 
@@ -48,7 +48,7 @@ function Projection({ r, budget }: { r: ForecastRow; budget: Quota | null }) {
         <StatCard testId="forecast-range" label="Range" value={`${formatUsd(r.costLowNanoUsd, 2)} – ${formatUsd(r.costHighNanoUsd, 2)}`} />
         <StatCard testId="forecast-budget" label="Budget" value={limit === null ? "not set" : formatUsd(limit, 2)} hint={verdict ?? "set a system budget quota"} />
         <StatCard label="Tokens" value={formatInt(r.tokens)} hint={`${formatInt(r.tokensLow)} – ${formatInt(r.tokensHigh)}`} />
-        {r.backtestMape !== null && <StatCard label="Back-test error" value={formatPercent(r.backtestMape, 1)} hint={r.method} />}
+        {r.backtestMape !== null && <StatCard testId="forecast-mape" label="Back-test error" value={formatPercentValue(r.backtestMape)} hint={r.method} />}
       </div>
       <div className="range-bar" role="img" aria-label={`Projected ${formatUsd(r.costNanoUsd, 2)}, range ${formatUsd(r.costLowNanoUsd, 2)} to ${formatUsd(r.costHighNanoUsd, 2)}${limit !== null ? `, budget ${formatUsd(limit, 2)}` : ""}`}>
         <span className="band" style={{ left: pct(r.costLowNanoUsd), width: `calc(${pct(r.costHighNanoUsd)} - ${pct(r.costLowNanoUsd)})` }} />

@@ -1,4 +1,3 @@
-import { useState } from "react";
 import { admin, type ModelStat } from "../data/api";
 import { useAdminQuery } from "../data/hooks";
 import { PageHeader } from "../components/PageHeader";
@@ -9,16 +8,15 @@ import { Money } from "../components/Money";
 import { CategoryBars } from "../charts/CategoryBars";
 import { formatCompact, formatInt, formatMs, formatPercent } from "../lib/format";
 import { nanosToChartUsd } from "../lib/money";
-import { useWindow } from "../lib/useWindow";
-import type { RangeKey } from "../lib/range";
+import { useRange } from "../lib/useRange";
 
 export function ModelsPage() {
-  const [range, setRange] = useState<RangeKey>("30d");
-  const win = useWindow(range);
-  const stats = useAdminQuery(admin.modelStats, win);
+  const range = useRange({ key: "30d" });
+  const win = range.win;
+  const stats = useAdminQuery(admin.modelStats, win ?? "skip");
   return (
     <section data-page="models" data-args={JSON.stringify(win)}>
-      <PageHeader title="Models" subtitle="Cost, tokens, latency and errors side by side." actions={<RangePicker value={range} onChange={setRange} options={["24h", "7d", "30d"]} />} />
+      <PageHeader title="Models" subtitle="Cost, tokens, latency and errors side by side." actions={<RangePicker range={range} />} />
       <QueryView state={stats} isEmpty={(d) => d.length === 0} empty={<Empty title="No model was used in this range" />}>
         {(rows) => <ModelsView rows={rows} />}
       </QueryView>

@@ -1,63 +1,57 @@
-import { useMemo, useState } from "react";
+import { useMemo } from "react";
 import { admin, type Period, type SeriesPoint } from "../data/api";
 import { useAdminQuery } from "../data/hooks";
 import { PageHeader } from "../components/PageHeader";
+import { RangePicker } from "../components/RangePicker";
 import { Empty, QueryView } from "../components/States";
 import { SeriesChart } from "../charts/SeriesChart";
 import { DataTable } from "../components/DataTable";
 import { Money } from "../components/Money";
 import { formatCompact, formatInt, formatMs } from "../lib/format";
-import { DAY_MS, formatDate, formatHour, formatMonth, HOUR_MS } from "../lib/time";
-import { useNow } from "../lib/useNow";
-import { useWindow } from "../lib/useWindow";
+import { labelOfPeriodKey } from "../lib/time";
+import { useRange } from "../lib/useRange";
 import { nanosToChartUsd } from "../lib/money";
+import { useRouter } from "../router/router";
 
-/** How far back each period's series reaches. */
-const SPAN: Record<Period, number> = { hourly: 48 * HOUR_MS, daily: 30 * DAY_MS, weekly: 84 * DAY_MS, monthly: 365 * DAY_MS };
 const PERIODS: Period[] = ["hourly", "daily", "weekly", "monthly"];
 
-function label(period: Period, ms: number) {
-  if (period === "hourly") return formatHour(ms);
-  if (period === "monthly") return formatMonth(ms);
-  return formatDate(ms);
-}
-
-type Scope = { kind: "all" } | { kind: "user"; userId: string } | { kind: "model"; model: string };
-
 export function UsagePage() {
-  const [period, setPeriod] = useState<Period>("daily");
-  const [scope, setScope] = useState<Scope>({ kind: "all" });
-  const now = useNow();
-  const to = Math.floor(now / HOUR_MS) * HOUR_MS + HOUR_MS;
+  const { search, setQuery } = useRouter();
+  const q = new URLSearchParams(search);
+  const period: Period = PERIODS.find((p) => p === q.get("period")) ?? "daily";
+  // The filter is ?user=<id> or ?model=<slug> (the admin functions take one or the other).
+  const userId = q.get("user") ?? undefined;
+  const model = userId === undefined ? (q.get("model") ?? undefined) : undefined;
+  const range = useRange({ key: "30d" });
+  const win = range.win;
   const args = useMemo(
-    () => ({
-      period,
-      from: to - SPAN[period],
-      to,
-      ...(scope.kind === "user" ? { userId: scope.userId } : {}),
-      ...(scope.kind === "model" ? { modelSlug: scope.model } : {}),
-    }),
-    [period, to, scope],
+    () =>
+      win && {
+        period,
+        ...win,
+        ...(userId !== undefined ? { userId } : {}),
+        ...(model !== undefined ? { modelSlug: model } : {}),
+      },
+    [period, win, userId, model],
   );
-  const series = useAdminQuery(admin.usageSeries, args);
-  const month = useWindow("30d");
-  const users = useAdminQuery(admin.topUsers, { ...month, by: "requests", limit: 100 });
-  const models = useAdminQuery(admin.modelStats, month);
+  const series = useAdminQuery(admin.usageSeries, args ?? "skip");
+  const users = useAdminQuery(admin.topUsers, win ? { ...win, by: "requests", limit: 100 } : "skip");
+  const models = useAdminQuery(admin.modelStats, win ?? "skip");
 
-  const scopeValue = scope.kind === "user" ? `user:${scope.userId}` : scope.kind === "model" ? `model:${scope.model}` : "all";
+  const scopeValue = userId !== undefined ? `user:${userId}` : model !== undefined ? `model:${model}` : "all";
   const onScope = (v: string) => {
-    if (v.startsWith("user:")) setScope({ kind: "user", userId: v.slice(5) });
-    else if (v.startsWith("model:")) setScope({ kind: "model", model: v.slice(6) });
-    else setScope({ kind: "all" });
+    if (v.startsWith("user:")) setQuery({ user: v.slice(5), model: undefined });
+    else if (v.startsWith("model:")) setQuery({ model: v.slice(6), user: undefined });
+    else setQuery({ user: undefined, model: undefined });
   };
 
   return (
     <section data-page="usage" data-args={JSON.stringify(args)}>
-      <PageHeader title="Usage" subtitle="Requests, tokens and cost over time." />
+      <PageHeader title="Usage" subtitle="Requests, tokens and cost over time." actions={<RangePicker range={range} />} />
       <div className="toolbar">
         <label>
           Period
-          <select aria-label="Period" value={period} onChange={(e) => setPeriod(e.target.value as Period)}>
+          <select aria-label="Period" value={period} onChange={(e) => setQuery({ period: e.target.value === "daily" ? undefined : e.target.value })}>
             {PERIODS.map((p) => (
               <option key={p} value={p}>
                 {p}
@@ -69,6 +63,9 @@ export function UsagePage() {
           Filter
           <select aria-label="Filter" value={scopeValue} onChange={(e) => onScope(e.target.value)}>
             <option value="all">All traffic</option>
+            {/* A filter from the URL that has no traffic in this range stays selectable. */}
+            {userId !== undefined && !(users.data ?? []).some((u) => u.userId === userId) && <option value={scopeValue}>user {userId}</option>}
+            {model !== undefined && !(models.data ?? []).some((m) => m.model === model) && <option value={scopeValue}>{model}</option>}
             <optgroup label="Model">
               {(models.data ?? []).map((m) => (
                 <option key={m.model} value={`model:${m.model}`}>
@@ -87,15 +84,15 @@ export function UsagePage() {
         </label>
       </div>
       <QueryView state={series} isEmpty={(d) => d.length === 0} empty={<Empty title="No usage in this range">Try another period or filter.</Empty>}>
-        {(points) => <UsageView period={period} points={points} />}
+        {(points) => <UsageView points={points} />}
       </QueryView>
     </section>
   );
 }
 
-function UsageView({ period, points }: { period: Period; points: SeriesPoint[] }) {
+function UsageView({ points }: { points: SeriesPoint[] }) {
   const chart = points.map((p) => ({
-    label: label(period, p.periodStart),
+    label: labelOfPeriodKey(p.periodKey),
     requests: p.requests,
     tokens: p.totalTokens,
     cost: nanosToChartUsd(p.costNanoUsd),
@@ -120,7 +117,7 @@ function UsageView({ period, points }: { period: Period; points: SeriesPoint[] }
           rowKey={(p) => String(p.periodStart)}
           initialSort={{ key: "period", dir: "desc" }}
           columns={[
-            { key: "period", header: "Period", render: (p) => label(period, p.periodStart), sortValue: (p) => p.periodStart },
+            { key: "period", header: "Period", render: (p) => <span data-period-key={p.periodKey}>{labelOfPeriodKey(p.periodKey)}</span>, sortValue: (p) => p.periodStart },
             { key: "requests", header: "Requests", align: "right", render: (p) => formatInt(p.requests), sortValue: (p) => p.requests },
             { key: "failed", header: "Failed", align: "right", render: (p) => formatInt(p.failed), sortValue: (p) => p.failed },
             { key: "tokens", header: "Tokens", align: "right", render: (p) => formatInt(p.totalTokens), sortValue: (p) => p.totalTokens },

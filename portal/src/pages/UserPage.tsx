@@ -1,4 +1,3 @@
-import { useState } from "react";
 import { admin } from "../data/api";
 import { useAdminQuery } from "../data/hooks";
 import { PageHeader } from "../components/PageHeader";
@@ -9,17 +8,16 @@ import { Link } from "../router/router";
 import { formatInt, formatMs, successRate } from "../lib/format";
 import { formatUsd, formatUsdExact } from "../lib/money";
 import { formatDate } from "../lib/time";
-import { useWindow } from "../lib/useWindow";
-import type { RangeKey } from "../lib/range";
+import { useRange } from "../lib/useRange";
 import { QuotaTable } from "./users/QuotaTable";
 import { QuotaForm } from "./users/QuotaForm";
 import { ActivityTimeline } from "./users/ActivityTimeline";
 
 export function UserPage({ userId }: { userId: string }) {
-  const [range, setRange] = useState<RangeKey>("30d");
-  const win = useWindow(range);
-  const args = { userId, ...win };
-  const detail = useAdminQuery(admin.userDetail, args);
+  const range = useRange({ key: "30d" });
+  const win = range.win;
+  const args = win ? { userId, ...win } : undefined;
+  const detail = useAdminQuery(admin.userDetail, args ?? "skip");
   return (
     <section data-page="user" data-args={JSON.stringify(args)}>
       <p className="crumbs">
@@ -35,7 +33,7 @@ export function UserPage({ userId }: { userId: string }) {
                   {user.email ?? "no email"} · {user.externalId ?? user.clerkUserId ?? user.id} · since {formatDate(user.createdAt)}
                 </>
               }
-              actions={<RangePicker value={range} onChange={setRange} options={["24h", "7d", "30d"]} />}
+              actions={<RangePicker range={range} />}
             />
             <div className="stats">
               <StatCard testId="user-requests" label="Requests" value={formatInt(totals.requests)} hint={`${formatInt(totals.failed)} failed`} />

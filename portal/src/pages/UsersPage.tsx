@@ -1,4 +1,3 @@
-import { useState } from "react";
 import { admin } from "../data/api";
 import { useAdminQuery } from "../data/hooks";
 import { PageHeader } from "../components/PageHeader";
@@ -8,24 +7,24 @@ import { DataTable } from "../components/DataTable";
 import { Money } from "../components/Money";
 import { Link } from "../router/router";
 import { formatInt } from "../lib/format";
-import { useWindow } from "../lib/useWindow";
-import type { RangeKey } from "../lib/range";
+import { useQueryParam, useRange } from "../lib/useRange";
 
 type By = "cost" | "tokens" | "requests";
 
 export function UsersPage() {
-  const [range, setRange] = useState<RangeKey>("30d");
-  const [by, setBy] = useState<By>("cost");
-  const win = useWindow(range);
-  const args = { ...win, by, limit: 50 };
-  const top = useAdminQuery(admin.topUsers, args);
+  const range = useRange({ key: "30d" });
+  const [byParam, setBy] = useQueryParam("by");
+  const by: By = byParam === "tokens" || byParam === "requests" ? byParam : "cost";
+  const win = range.win;
+  const args = win ? { ...win, by, limit: 50 } : undefined;
+  const top = useAdminQuery(admin.topUsers, args ?? "skip");
   return (
     <section data-page="users" data-args={JSON.stringify(args)}>
-      <PageHeader title="Users" subtitle="Top users in the range." actions={<RangePicker value={range} onChange={setRange} options={["24h", "7d", "30d"]} />} />
+      <PageHeader title="Users" subtitle="Top users in the range." actions={<RangePicker range={range} />} />
       <div className="toolbar">
         <label>
           Rank by
-          <select aria-label="Rank by" value={by} onChange={(e) => setBy(e.target.value as By)}>
+          <select aria-label="Rank by" value={by} onChange={(e) => setBy(e.target.value === "cost" ? undefined : e.target.value)}>
             <option value="cost">cost</option>
             <option value="tokens">tokens</option>
             <option value="requests">requests</option>
@@ -39,6 +38,7 @@ export function UsersPage() {
               testId="users-table"
               rows={rows}
               rowKey={(u) => u.userId}
+              key={by}
               initialSort={{ key: by, dir: "desc" }}
               columns={[
                 {

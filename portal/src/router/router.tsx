@@ -8,29 +8,63 @@ const BASE = import.meta.env.BASE_URL.replace(/\/$/, ""); // "/admin"
 
 /** The route path ("/users/u_1") of the current location. */
 function currentPath(): string {
+  // (the path only; the query string is kept apart as `search`)
   const p = window.location.pathname;
   const rest = p.startsWith(BASE) ? p.slice(BASE.length) : p;
   return rest === "" ? "/" : rest;
 }
 
-const RouterContext = createContext<{ path: string; navigate: (to: string) => void }>({
+/** Query parameters to set; undefined or "" removes one. */
+export type QueryPatch = Record<string, string | undefined>;
+
+const RouterContext = createContext<{
+  path: string;
+  search: string;
+  navigate: (to: string) => void;
+  setQuery: (patch: QueryPatch) => void;
+}>({
   path: "/",
+  search: "",
   navigate: () => {},
+  setQuery: () => {},
 });
 
+/**
+ * The query string with `patch` applied, keys sorted so that one view has
+ * one URL ("" if empty, else "?a=1&b=2").
+ */
+export function patchSearch(search: string, patch: QueryPatch): string {
+  const p = new URLSearchParams(search);
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined || v === "") p.delete(k);
+    else p.set(k, v);
+  }
+  p.sort();
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}
+
 export function RouterProvider({ children }: { children: ReactNode }) {
-  const [path, setPath] = useState(currentPath);
+  const [loc, setLoc] = useState(() => ({ path: currentPath(), search: window.location.search }));
+  const sync = () => setLoc({ path: currentPath(), search: window.location.search });
   useEffect(() => {
-    const onPop = () => setPath(currentPath());
-    window.addEventListener("popstate", onPop);
-    return () => window.removeEventListener("popstate", onPop);
+    window.addEventListener("popstate", sync);
+    return () => window.removeEventListener("popstate", sync);
   }, []);
   const navigate = (to: string) => {
     window.history.pushState(null, "", BASE + to);
-    setPath(currentPath());
+    sync();
     window.scrollTo?.(0, 0);
   };
-  return <RouterContext.Provider value={{ path, navigate }}>{children}</RouterContext.Provider>;
+  // A page's range and filters live in the query string: each change is a
+  // history entry (back/forward step through views) and a reload keeps it.
+  const setQuery = (patch: QueryPatch) => {
+    const search = patchSearch(window.location.search, patch);
+    if (search === window.location.search) return;
+    window.history.pushState(null, "", window.location.pathname + search);
+    sync();
+  };
+  return <RouterContext.Provider value={{ ...loc, navigate, setQuery }}>{children}</RouterContext.Provider>;
 }
 
 export function useRouter() {

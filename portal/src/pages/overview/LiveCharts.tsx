@@ -2,31 +2,32 @@ import { admin, type SeriesPoint } from "../../data/api";
 import { useAdminQuery } from "../../data/hooks";
 import { SeriesChart } from "../../charts/SeriesChart";
 import { Empty, QueryView } from "../../components/States";
-import { useWindow } from "../../lib/useWindow";
-import { formatHour } from "../../lib/time";
+import { labelOfPeriodKey } from "../../lib/time";
+import type { Window } from "../../lib/range";
 import { nanosToChartUsd } from "../../lib/money";
 
 function rows(points: SeriesPoint[]) {
   return points.map((p) => ({
-    label: formatHour(p.periodStart),
+    label: labelOfPeriodKey(p.periodKey),
     successful: p.successful,
     failed: p.failed,
     cost: nanosToChartUsd(p.costNanoUsd),
   }));
 }
 
-/** Request volume and cost per hour over the last 24 hours. */
-export function LiveCharts() {
-  const win = useWindow("24h");
-  const series = useAdminQuery(admin.usageSeries, { period: "hourly", ...win });
+/** Request volume and cost over the page's window: per hour up to 48 h, else per day. */
+export function LiveCharts({ win }: { win: Window }) {
+  const hourly = win.to - win.from <= 48 * 3_600_000;
+  const unit = hourly ? "hour" : "day";
+  const series = useAdminQuery(admin.usageSeries, { period: hourly ? "hourly" : "daily", ...win });
   return (
     <div className="grid-2">
       <div className="card">
-        <h2>Request volume · last 24 h</h2>
-        <QueryView state={series} isEmpty={(d) => d.length === 0} empty={<Empty title="No requests in the last 24 hours" />}>
+        <h2>Request volume per {unit}</h2>
+        <QueryView state={series} isEmpty={(d) => d.length === 0} empty={<Empty title="No requests in this range" />}>
           {(d) => (
             <SeriesChart
-              label="Requests per hour"
+              label={`Requests per ${unit}`}
               data={rows(d)}
               x="label"
               kind="bar"
@@ -40,11 +41,11 @@ export function LiveCharts() {
         </QueryView>
       </div>
       <div className="card">
-        <h2>Cost · last 24 h</h2>
-        <QueryView state={series} isEmpty={(d) => d.length === 0} empty={<Empty title="No cost in the last 24 hours" />}>
+        <h2>Cost per {unit}</h2>
+        <QueryView state={series} isEmpty={(d) => d.length === 0} empty={<Empty title="No cost in this range" />}>
           {(d) => (
             <SeriesChart
-              label="Cost per hour (USD)"
+              label={`Cost per ${unit} (USD)`}
               data={rows(d)}
               x="label"
               series={[{ key: "cost", label: "Cost (USD)", color: "#12a594" }]}

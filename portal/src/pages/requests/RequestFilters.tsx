@@ -1,11 +1,22 @@
-import { parseLocalInput, toLocalInput } from "../../lib/time";
-
 export interface Filters {
   status?: "success" | "error";
   userId?: string;
   model?: string;
-  from?: number;
-  to?: number;
+}
+
+/** The filters in the query string (?status=error&user=…&model=…). */
+export function filtersOf(params: URLSearchParams): Filters {
+  const s = params.get("status");
+  return {
+    status: s === "success" || s === "error" ? s : undefined,
+    userId: params.get("user") ?? undefined,
+    model: params.get("model") ?? undefined,
+  };
+}
+
+/** The query parameters of filters (undefined removes one). */
+export function filterParams(f: Filters): Record<string, string | undefined> {
+  return { status: f.status, user: f.userId, model: f.model };
 }
 
 export function RequestFilters({
@@ -51,14 +62,6 @@ export function RequestFilters({
             </option>
           ))}
         </select>
-      </label>
-      <label>
-        From
-        <input aria-label="From" type="datetime-local" value={value.from !== undefined ? toLocalInput(value.from) : ""} onChange={(e) => set({ from: parseLocalInput(e.target.value) })} />
-      </label>
-      <label>
-        To
-        <input aria-label="To" type="datetime-local" value={value.to !== undefined ? toLocalInput(value.to) : ""} onChange={(e) => set({ to: parseLocalInput(e.target.value) })} />
       </label>
       <button type="button" className="btn link" onClick={() => onChange({})}>
         Clear filters

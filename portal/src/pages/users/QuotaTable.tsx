@@ -2,9 +2,12 @@ import type { Quota } from "../../data/api";
 import { Badge } from "../../components/Badge";
 import { Empty } from "../../components/States";
 import { formatDateTime } from "../../lib/time";
+import { useReportingTz } from "../../lib/useRange";
 import { quotaLabel, quotaUsage } from "./quotaTypes";
 
 export function QuotaTable({ quotas }: { quotas: Quota[] }) {
+  // A quota resets at the start of a reporting day or month: shown in that zone.
+  const tz = useReportingTz();
   if (quotas.length === 0) return <Empty title="No quotas">This user is not limited. Add one below.</Empty>;
   return (
     <table className="data-table compact" data-testid="quota-table">
@@ -30,7 +33,7 @@ export function QuotaTable({ quotas }: { quotas: Quota[] }) {
                 </div>
               </td>
               <td className="num quota-limit">{u.limit}</td>
-              <td>{formatDateTime(q.resetDate)}</td>
+              <td title={tz}>{formatDateTime(q.resetDate, tz)}</td>
               <td>{q.isActive ? <Badge tone="ok">active</Badge> : <Badge>inactive</Badge>}</td>
             </tr>
           );
