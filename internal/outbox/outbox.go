@@ -146,8 +146,33 @@ func Open(ctx context.Context, file string) (*Outbox, error) {
 		db.Close()
 		return nil, err
 	}
+	// Checkpoints leave the commit path: an automatic one runs inside the
+	// commit that crosses the WAL's threshold and can hold it for tens of
+	// milliseconds, during which in-flight entries wait and a kill loses
+	// them. A passive checkpoint beside the writer never blocks it.
+	if _, err := db.W.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
 	go o.commitLoop()
+	go o.checkpointLoop()
 	return o, nil
+}
+
+// checkpointEvery is how often the WAL is copied back into the file.
+const checkpointEvery = 500 * time.Millisecond
+
+func (o *Outbox) checkpointLoop() {
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.done:
+			return
+		case <-t.C:
+			o.db.R.Exec(`PRAGMA wal_checkpoint(PASSIVE)`) // best effort; the next tick tries again
+		}
+	}
 }
 
 // Close stops the committer after it has committed what was already put,
