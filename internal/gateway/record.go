@@ -35,7 +35,7 @@ func (s *Server) record(ctx context.Context, c *call) error {
 	}
 	s.observe(c, b, state)
 	// The client may be gone; the rows must still be written.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), durableWait)
 	defer cancel()
 	err := s.opt.Outbox.PutAll(ctx, entries(c.requestID, b, state)...)
 	if err == nil {
@@ -79,6 +79,13 @@ func entries(requestID string, b store.Batch, state outbox.State) []outbox.Item 
 
 // usageKey is the outbox key of a request's usage row when it waits apart.
 func usageKey(requestID string) string { return requestID + "/usage" }
+
+// durableWait bounds how long a call waits for its rows to be committed
+// before it is answered as not recorded. A commit takes milliseconds; a
+// machine loaded far past its cores has been seen to take over 10 s, and a
+// client that waited for its answer is better served by [DONE] late than by
+// an error for rows that are about to be on disk.
+const durableWait = time.Minute
 
 // inFlightLease is how long an in-flight entry is left alone by the
 // resolver; longer than any stream, shorter than anyone's patience.
