@@ -7,6 +7,10 @@ export default defineConfig({
     environment: "edge-runtime",
     server: { deps: { inline: ["convex-test"] } },
     include: ["convex/**/*.test.ts", "internal/convextest/backend/*.test.ts", "bundle-check.test.ts"],
-    testTimeout: 30_000,
+    // Generous: the heaviest cases (1,000-row ingests under transaction
+    // limits) take seconds on a quiet machine and have taken 110 s beside
+    // two CPU burners; a test here must fail on its assertions, not its pace.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
   },
 });

@@ -25,5 +25,7 @@ export default defineConfig({
     include: ["test/**/*.test.{ts,tsx}"],
     setupFiles: ["test/setup.ts"],
     restoreMocks: true,
+    // Generous, so that a busy machine slows the suite without failing it.
+    testTimeout: 120_000,
   },
 });
