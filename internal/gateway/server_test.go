@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"llmmeter/internal/outbox"
+	"llmmeter/internal/store"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -52,7 +54,14 @@ func TestAccessLogFields(t *testing.T) {
 		t.Fatal("a credential or message text reached the log")
 	}
 
-	// A client request id longer than 128 bytes is not logged.
+	// A client request id of 128 bytes is logged; a longer one is not.
+	r = httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	r.Header.Set("X-Request-Id", strings.Repeat("x", 128))
+	h.handler.ServeHTTP(httptest.NewRecorder(), r)
+	if l := h.accessLine(); l["client_request_id"] != strings.Repeat("x", 128) {
+		t.Errorf("128-byte client request id not logged: %v", l)
+	}
+
 	r = httptest.NewRequest(http.MethodGet, "/healthz", nil)
 	r.Header.Set("X-Request-Id", strings.Repeat("x", 129))
 	h.handler.ServeHTTP(httptest.NewRecorder(), r)
@@ -176,6 +185,24 @@ func TestRefusals(t *testing.T) {
 		w := h.chat(chatBody(false, "past the bound"))
 		if _, code, _ := apiErr(t, w); w.Code != 503 || code != "accounting_backlog" {
 			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	})
+	t.Run("outbox exactly at its bound", func(t *testing.T) {
+		// Entries put whole (no in-flight entry to replace): the depth is
+		// exact, and a depth equal to the bound refuses. Pending entries
+		// count as much as ready ones.
+		h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) { o.MaxOutbox = 2 })
+		for k, st := range map[string]outbox.State{"a": outbox.Ready, "b": outbox.Pending} {
+			if err := h.ob.Put(context.Background(), k, st, store.Batch{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := h.chat(chatBody(false, "at the bound"))
+		if _, code, _ := apiErr(t, w); w.Code != 503 || code != "accounting_backlog" {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		if n := len(h.sim.Ledger()); n != 0 {
+			t.Fatalf("%d calls went upstream", n)
 		}
 	})
 	t.Run("conversation id too long", func(t *testing.T) {
