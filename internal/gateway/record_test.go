@@ -305,6 +305,8 @@ func TestUpstreamError(t *testing.T) {
 		{openrouter.APIError{StatusCode: 429, RetryAfter: 2 * time.Second}, 429, "rate_limit_error", "429", 2, ""},
 		{openrouter.APIError{StatusCode: 500}, 500, "server_error", "500", 0, ""},
 		{openrouter.APIError{StatusCode: 503}, 503, "server_error", "503", 0, ""},
+		// The top of the server-error range is still a server_error.
+		{openrouter.APIError{StatusCode: 599}, 599, "server_error", "599", 0, ""},
 		// Other 4xx keep their status as a generic api_error.
 		{openrouter.APIError{StatusCode: 404}, 404, "api_error", "404", 0, "Not Found"},
 		{openrouter.APIError{StatusCode: 499}, 499, "api_error", "499", 0, ""},

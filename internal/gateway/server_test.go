@@ -80,6 +80,7 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 			"/x/560":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(560) }),
 			"/x/499":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(499) }),
 			"/x/panic": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }),
+			"/x/fail": serve(o.Log, func(w http.ResponseWriter, r *http.Request) error { return errors.New("disk on fire") }),
 			"/x/late": serve(o.Log, func(w http.ResponseWriter, r *http.Request) error {
 				io.WriteString(w, "partial")
 				return &apiError{Status: 502, Type: "server_error", Code: "late", Message: "too late", Cause: errors.New("cause")}
@@ -106,6 +107,15 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 	}
 	if len(h.log.lines(t, "handler panicked")) != 1 || h.accessLine()["status"] != float64(500) {
 		t.Fatal("panic not logged")
+	}
+
+	// An unknown error is a 500 whose cause is logged (and never sent).
+	w = h.do(http.MethodGet, "/x/fail", "")
+	if _, code, _ := apiErr(t, w); w.Code != 500 || code != "internal_error" || strings.Contains(w.Body.String(), "disk on fire") {
+		t.Fatalf("unknown error answered %d %s", w.Code, w.Body)
+	}
+	if ls := h.log.lines(t, "Internal error."); len(ls) != 1 || ls[0]["error"] != "disk on fire" || ls[0]["level"] != "error" {
+		t.Fatalf("the cause of a 500 is not logged: %v", ls)
 	}
 
 	// An error after the response began: nothing more is written, the code is logged.
@@ -233,6 +243,10 @@ func TestOurIDsAreKeptAndNotForwarded(t *testing.T) {
 	}
 	if e.Batch.RequestLogs[0].IPAddress != "127.0.0.1" || e.Batch.RequestLogs[0].UserID != testUser {
 		t.Fatalf("log %+v", e.Batch.RequestLogs[0])
+	}
+	// The access log names the model asked for: the first of models.
+	if l := h.accessLine(); l["model"] != simModel {
+		t.Fatalf("access line model %v, want %s", l["model"], simModel)
 	}
 }
 
