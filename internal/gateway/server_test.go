@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
+	"llmmeter/openrouter"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -80,7 +83,7 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 			"/x/560":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(560) }),
 			"/x/499":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(499) }),
 			"/x/panic": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }),
-			"/x/fail": serve(o.Log, func(w http.ResponseWriter, r *http.Request) error { return errors.New("disk on fire") }),
+			"/x/fail":  serve(o.Log, func(w http.ResponseWriter, r *http.Request) error { return errors.New("disk on fire") }),
 			"/x/late": serve(o.Log, func(w http.ResponseWriter, r *http.Request) error {
 				io.WriteString(w, "partial")
 				return &apiError{Status: 502, Type: "server_error", Code: "late", Message: "too late", Cause: errors.New("cause")}
@@ -379,5 +382,191 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	if w := h.do(http.MethodGet, "/metrics", ""); w.Code != 200 || !bufio.NewScanner(w.Body).Scan() {
 		t.Fatalf("metrics %d", w.Code)
+	}
+}
+
+// TestNewDefaults pins the defaults New fills in for zero options: a
+// request body of at most 4 MiB, a quota check of at most 2 s, a model
+// list kept 5 minutes, a clock and metrics.
+func TestNewDefaults(t *testing.T) {
+	s := New(Options{})
+	if s.opt.MaxBodyBytes != 4<<20 || s.opt.QuotaTimeout != 2*time.Second || s.models.ttl != 5*time.Minute ||
+		s.opt.Now == nil || s.opt.Metrics == nil {
+		t.Fatalf("defaults: body %d, quota timeout %v, model ttl %v", s.opt.MaxBodyBytes, s.opt.QuotaTimeout, s.models.ttl)
+	}
+	// Values that are set are kept.
+	s = New(Options{MaxBodyBytes: 10, QuotaTimeout: time.Millisecond})
+	if s.opt.MaxBodyBytes != 10 || s.opt.QuotaTimeout != time.Millisecond {
+		t.Fatalf("set options overridden: %d %v", s.opt.MaxBodyBytes, s.opt.QuotaTimeout)
+	}
+}
+
+// countingTransport counts the requests to /models it passes on.
+type countingTransport struct {
+	next   http.RoundTripper
+	models atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/models") {
+		c.models.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// TestModelCacheLifetime: the list is fetched again once it is ttl old
+// (not a moment earlier), by get and, in the background, by view; when a
+// refresh fails the stale list is served rather than nothing.
+func TestModelCacheLifetime(t *testing.T) {
+	sim := openroutertest.NewServer(openroutertest.Options{})
+	t.Cleanup(sim.Close)
+	ct := &countingTransport{next: sim.Client().Transport}
+	up, err := openrouter.New(openrouter.Config{BaseURL: sim.URL, HTTPClient: &http.Client{Transport: ct}, MaxRetries: openrouter.NoRetries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now atomic.Int64 // ms since t0
+	c := &modelCache{client: up, ttl: time.Minute, now: func() time.Time { return t0.Add(time.Duration(now.Load()) * time.Millisecond) }}
+	ctx := context.Background()
+
+	// A cold view starts a fetch in the background, which fills the cache.
+	if v := c.view(); v.byID != nil {
+		t.Fatal("a cold cache has a list")
+	}
+	waitFor(t, "the background fetch", func() bool { return c.view().byID != nil })
+	waitFor(t, "the fetch to end", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return !c.refreshing })
+	if n := ct.models.Load(); n != 1 {
+		t.Fatalf("%d fetches, want 1", n)
+	}
+
+	now.Store(59_999) // 1 ms before the list is stale: neither fetches
+	if _, _, err := c.get(ctx); err != nil || ct.models.Load() != 1 {
+		t.Fatalf("get fetched a fresh list (%d fetches, %v)", ct.models.Load(), err)
+	}
+	c.view()
+	c.mu.Lock()
+	refreshing := c.refreshing
+	c.mu.Unlock()
+	if refreshing {
+		t.Fatal("view refreshes a fresh list")
+	}
+
+	now.Store(60_000) // exactly ttl old: view refreshes in the background
+	c.view()
+	waitFor(t, "view's refresh", func() bool { return ct.models.Load() == 2 })
+	waitFor(t, "the refresh to end", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return !c.refreshing })
+
+	now.Store(120_000) // ttl after that refresh: get fetches
+	if _, _, err := c.get(ctx); err != nil || ct.models.Load() != 3 {
+		t.Fatalf("get did not refresh a stale list (%d fetches, %v)", ct.models.Load(), err)
+	}
+
+	// The upstream is gone: a stale list beats nothing.
+	sim.Close()
+	now.Store(10 * 60_000)
+	list, byID, err := c.get(ctx)
+	if err != nil || len(list) == 0 || len(byID) != len(list) {
+		t.Fatalf("stale list not served: %d models, %v", len(list), err)
+	}
+}
+
+// flushCounter counts the flushes that reach the connection.
+type flushCounter struct {
+	*httptest.ResponseRecorder
+	flushes int
+}
+
+func (f *flushCounter) Flush() { f.flushes++; f.ResponseRecorder.Flush() }
+
+// TestStreamFlushesEachEvent: every forwarded event is flushed at once
+// (a proxy or SDK must see tokens as they come), not only the headers and
+// [DONE].
+func TestStreamFlushesEachEvent(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{AnswerTokens: 8})
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi")))
+	r.Header.Set("Authorization", "Bearer test")
+	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
+	h.handler.ServeHTTP(w, r)
+	evs := sseEvents(t, w.Body.String())
+	// The headers, each event before [DONE], and [DONE].
+	if w.Code != 200 || w.flushes < len(evs)+1 {
+		t.Fatalf("%d flushes for %d events", w.flushes, len(evs))
+	}
+}
+
+// TestCutCalls: a call cut while the upstream stalls. The in-flight entry
+// (what a crash would leave) exists as soon as the generation is named;
+// then the service's shutdown or the client's leaving ends the call, and
+// the rows and the response say which.
+func TestCutCalls(t *testing.T) {
+	cases := []struct {
+		name     string
+		stream   bool
+		cause    error // the request context's cancel cause
+		code     int   // the request log's status code
+		errType  string
+		wire     int    // the status on the wire
+		lastWord string // what the response ends with
+	}{
+		// A stream cut by the shutdown ends with a 503 error chunk, no [DONE].
+		{"stream shutdown", true, ErrShutdown, 503, "service_shutdown", 200, `"finish_reason":"error"`},
+		// A plain call cut by the shutdown is a 503 in OpenAI's shape.
+		{"plain shutdown", false, ErrShutdown, 503, "service_shutdown", 503, `"code":"service_shutdown"`},
+		// A client that left: 499, the usage row marked cancelled.
+		{"stream client gone", true, context.Canceled, 499, "client_disconnected", 200, ""},
+		// Likewise for a plain call; nothing is written to no one.
+		{"plain client gone", false, context.Canceled, 499, "client_disconnected", 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, openroutertest.Options{})
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(c.stream, "hi [sim:stall after=2]")))
+			r.Header.Set("Authorization", "Bearer test")
+			w := httptest.NewRecorder()
+			done := make(chan struct{})
+			go func() { defer close(done); h.handler.ServeHTTP(w, r) }()
+
+			e := h.onlyEntryEventually(outbox.Pending)
+			if rl := e.Batch.RequestLogs; len(rl) != 1 || rl[0].ErrorType != "service_interrupted" || len(e.Batch.Usage) != 1 {
+				t.Fatalf("in-flight entry %+v", e.Batch)
+			}
+			cancel(c.cause)
+			<-done
+
+			rl := h.onlyEntry(outbox.Ready).Batch.RequestLogs[0]
+			if rl.StatusCode != c.code || rl.ErrorType != c.errType {
+				t.Fatalf("request log %d %s, want %d %s", rl.StatusCode, rl.ErrorType, c.code, c.errType)
+			}
+			// Without a usage chunk the estimate stands in, marked cancelled.
+			if u := h.onlyEntry(outbox.Pending).Batch.Usage[0]; !u.Cancelled {
+				t.Fatalf("a cut call's estimate is not marked cancelled: %+v", u)
+			}
+			body := w.Body.String()
+			if w.Code != c.wire || strings.Contains(body, "[DONE]") {
+				t.Fatalf("wire %d %q", w.Code, body)
+			}
+			switch {
+			case c.lastWord == "" && !c.stream && body != "":
+				t.Fatalf("a plain call to a client that left wrote %q", body)
+			case c.lastWord == "" && c.stream && strings.Contains(body, `"error"`):
+				t.Fatalf("an error chunk to a client that left: %q", body)
+			case c.lastWord != "" && !strings.Contains(body, c.lastWord) || c.lastWord != "" && !strings.Contains(body, shutdownMessage):
+				t.Fatalf("body %q lacks %s and the shutdown message", body, c.lastWord)
+			}
+			if c.stream && c.cause == ErrShutdown {
+				evs := sseEvents(t, body)
+				if last := evs[len(evs)-1]; !strings.Contains(last, `"code":503`) || !strings.Contains(last, shutdownMessage) {
+					t.Fatalf("last event %q", last)
+				}
+				if rl.ResponseSize != int64(len(body)) {
+					t.Fatalf("response size %d, body %d", rl.ResponseSize, len(body))
+				}
+			}
+			if c.cause == ErrShutdown && !c.stream && w.Header().Get("Retry-After") != "1" {
+				t.Fatalf("Retry-After %q", w.Header().Get("Retry-After"))
+			}
+		})
 	}
 }
