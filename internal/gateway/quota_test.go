@@ -212,6 +212,11 @@ func TestFirstCallIsPriced(t *testing.T) {
 	if len(q.got) != 1 || q.got[0].Cost != 7_803_000 {
 		t.Fatalf("reserved %+v, want Sonnet's price for 101 + 500 tokens", q.got)
 	}
+	// The reservation names the request and its caller, counts the
+	// estimated tokens and lapses after 30 minutes if never settled.
+	if g := q.got[0]; g.RequestID != "r" || g.UserID != "u" || g.Tokens != 601 || g.TTL != 30*time.Minute {
+		t.Fatalf("reserved %+v", g)
+	}
 }
 
 // TestQuotaError pins the 429 of the quota contract: cost quotas in USD,

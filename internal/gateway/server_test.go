@@ -570,3 +570,41 @@ func TestCutCalls(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainCallEndings: how a plain call's body ends, as OpenRouter answers
+// a plain call: an error chunk mid-stream is HTTP 200 with finish_reason
+// "error" (the row keeps the chunk's code); a stream that breaks without a
+// word is a 502 in OpenAI's shape.
+func TestPlainCallEndings(t *testing.T) {
+	cases := []struct {
+		name    string
+		text    string
+		wire    int
+		code    int // the request log's status code
+		errType string
+		body    string // what the body holds
+	}{
+		// A mid-stream 429: the plain body carries the error choice.
+		{"midstream error", "hi [sim:midstream after=2 code=429]", 200, 429, "upstream_error", `"finish_reason":"error"`},
+		// The upstream connection drops: 502, upstream_stream_broken.
+		{"disconnect", "hi [sim:disconnect after=2]", 502, 502, "upstream_stream_broken", `"code":"upstream_stream_broken"`},
+		// A normal call: the assembled body.
+		{"ok", "hi", 200, 200, "", `"finish_reason":"stop"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, openroutertest.Options{})
+			w := h.chat(chatBody(false, c.text))
+			if w.Code != c.wire || !json.Valid(w.Body.Bytes()) || !strings.Contains(w.Body.String(), c.body) {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+			rl := h.onlyEntry(outbox.Ready).Batch.RequestLogs[0]
+			if rl.StatusCode != c.code || rl.ErrorType != c.errType {
+				t.Fatalf("request log %d %q", rl.StatusCode, rl.ErrorType)
+			}
+			if rl.ResponseSize != int64(w.Body.Len()) && c.wire == 200 {
+				t.Fatalf("response size %d, body %d", rl.ResponseSize, w.Body.Len())
+			}
+		})
+	}
+}
