@@ -608,3 +608,60 @@ func TestPlainCallEndings(t *testing.T) {
 		})
 	}
 }
+
+// closedOutbox closes h's outbox and fills its queue, so that every put
+// fails at once with outbox.ErrClosed (a put to a closed outbox otherwise
+// may still be queued, and then waits for its deadline).
+func (h *harness) closedOutbox() {
+	h.t.Helper()
+	h.ob.Close()
+	// Each put to a closed outbox lands in the queue or not, at random;
+	// 8192 tries fill its 1024 places beyond any doubt.
+	for range 8192 {
+		h.ob.PutAsync(outbox.Item{Key: "filler", State: outbox.Ready})
+	}
+}
+
+// TestRowsNotDurable: when the outbox cannot take a call's rows, the
+// client never sees [DONE] or the plain body (which would say the call is
+// on disk): a stream ends with a 503 error chunk, a plain call is a 503;
+// the access log says 503 either way, as the rewritten row does. Before the
+// fix the access line kept the row's first status, 200 at level info, for
+// a call answered 503.
+func TestRowsNotDurable(t *testing.T) {
+	cases := []struct {
+		name   string
+		stream bool
+		wire   int
+	}{
+		// The stream's 200 is out: it ends with an error chunk instead of [DONE].
+		{"stream", true, 200},
+		// A plain call's body is withheld: a 503 in OpenAI's shape.
+		{"plain", false, 503},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, openroutertest.Options{})
+			h.closedOutbox()
+			w := h.chat(chatBody(c.stream, "hi"))
+			body := w.Body.String()
+			if w.Code != c.wire || strings.Contains(body, "[DONE]") || !strings.Contains(body, "cannot record calls") {
+				t.Fatalf("%d %q", w.Code, body)
+			}
+			if c.stream {
+				evs := sseEvents(t, body)
+				if last := evs[len(evs)-1]; !strings.Contains(last, `"code":503`) || !strings.Contains(last, `"finish_reason":"error"`) {
+					t.Fatalf("last event %q", last)
+				}
+			} else if _, code, _ := apiErr(t, w); code != "accounting_unavailable" || w.Header().Get("Retry-After") != "5" {
+				t.Fatalf("%s %v", code, w.Header())
+			}
+			if len(h.log.lines(t, "ROWS NOT DURABLE: the call is answered with an error; the outbox retries its rows")) != 1 {
+				t.Fatal("not said loudly")
+			}
+			if l := h.accessLine(); l["status"] != float64(503) {
+				t.Fatalf("access line %v", l)
+			}
+		})
+	}
+}
