@@ -95,6 +95,13 @@ func TestEstimate(t *testing.T) {
 	if tokens, cost := estimate(size, chatRequest(t, `{"model":"m","max_tokens":5,`+msgs+`}`), priceView{}); tokens != 106 || cost != 0 {
 		t.Fatalf("no list yet: %d, %d", tokens, cost)
 	}
+	// A listed model without a usable price (a router quotes -1) counts at
+	// the highest known prices: 101×10 + 5×20 nanos (prices in 1e-15 USD).
+	router := priceView{byID: map[string]openrouter.Model{"openrouter/auto": {ID: "openrouter/auto", Pricing: openrouter.Pricing{Prompt: -1, Completion: -1}}},
+		ceiling: openrouter.Pricing{Prompt: 10_000_000, Completion: 20_000_000}}
+	if _, cost := estimate(size, chatRequest(t, `{"model":"openrouter/auto","max_tokens":5,`+msgs+`}`), router); cost != 1110 {
+		t.Fatalf("router model: %d nanos, want the ceiling's 1110", cost)
+	}
 	// Saturation: an estimate can never leave the stores' range.
 	huge := openrouter.Pricing{Prompt: 1 << 62, Completion: 1 << 62}
 	if _, cost := estimate(size, chatRequest(t, `{"model":"x","max_tokens":2147483648,"n":128,`+msgs+`}`),

@@ -82,6 +82,7 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 			"/x/500":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }),
 			"/x/560":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(560) }),
 			"/x/499":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(499) }),
+			"/x/empty": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
 			"/x/panic": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }),
 			"/x/fail":  serve(o.Log, func(w http.ResponseWriter, r *http.Request) error { return errors.New("disk on fire") }),
 			"/x/late": serve(o.Log, func(w http.ResponseWriter, r *http.Request) error {
@@ -97,6 +98,7 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 		{"/x/500", "error", 500},
 		{"/x/560", "info", 560},
 		{"/x/499", "info", 499},
+		{"/x/empty", "info", 200}, // nothing written: net/http sends 200
 	} {
 		h.do(http.MethodGet, c.path, "")
 		if l := h.accessLine(); l["level"] != c.level || l["status"] != float64(c.status) {
@@ -538,6 +540,10 @@ func TestCutCalls(t *testing.T) {
 			rl := h.onlyEntry(outbox.Ready).Batch.RequestLogs[0]
 			if rl.StatusCode != c.code || rl.ErrorType != c.errType {
 				t.Fatalf("request log %d %s, want %d %s", rl.StatusCode, rl.ErrorType, c.code, c.errType)
+			}
+			// The access log says the same, and whether the client left.
+			if l := h.accessLine(); l["status"] != float64(c.code) || (l["client_gone"] == true) != (c.cause != ErrShutdown) {
+				t.Fatalf("access line %v", l)
 			}
 			// Without a usage chunk the estimate stands in, marked cancelled.
 			if u := h.onlyEntry(outbox.Pending).Batch.Usage[0]; !u.Cancelled {
