@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -362,5 +363,63 @@ func TestObserve(t *testing.T) {
 	h.srv.observe(c, b, st)
 	if value(m.Requests.WithLabelValues("used/model", "success", "200")) != 2 || value(m.Tokens.WithLabelValues("used/model", "prompt")) != 5 {
 		t.Fatal("a pending row was counted at request end")
+	}
+}
+
+// steppingClock is a clock that moves one second each time it is read, so
+// every duration the gateway measures is a positive whole number of
+// seconds, whatever the machine's speed.
+func steppingClock() func() time.Time {
+	var n atomic.Int64
+	return func() time.Time { return t0.Add(time.Duration(n.Add(1)) * time.Second) }
+}
+
+// TestTimingsOfAPlainAndAStreamedCall: a stream's time to first token is
+// measured at its first data chunk (after the start, before the end); a
+// plain call's first byte is its whole body, so its TTFT is its upstream
+// time. The plain body goes out with its generation id and as many bytes
+// as the row says.
+func TestTimingsOfAPlainAndAStreamedCall(t *testing.T) {
+	cases := []struct {
+		name   string
+		stream bool
+	}{
+		// Streamed: TTFT at the first chunk, less than the upstream time.
+		{"stream", true},
+		// Plain: TTFT is the upstream time.
+		{"plain", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarnessWith(t, openroutertest.Options{AnswerTokens: 5}, func(o *Options) { o.Now = steppingClock() })
+			w := h.chat(chatBody(c.stream, "hello"))
+			if w.Code != 200 {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+			g := h.sim.Ledger()[0]
+			if w.Header().Get("X-Generation-Id") != g.ID {
+				t.Fatalf("X-Generation-Id %q, want %q", w.Header().Get("X-Generation-Id"), g.ID)
+			}
+			rl := h.onlyEntry(outbox.Ready).Batch.RequestLogs[0]
+			l := h.accessLine()
+			if rl.TimeToFirstToken <= 0 || rl.ProcessingTime <= rl.TimeToFirstToken || rl.ResponseSize != int64(w.Body.Len()) {
+				t.Fatalf("ttft %d ms, processing %d ms, size %d (body %d)", rl.TimeToFirstToken, rl.ProcessingTime, rl.ResponseSize, w.Body.Len())
+			}
+			up, _ := l["upstream_ms"].(float64)
+			if l["ttft_ms"] != float64(rl.TimeToFirstToken) || up <= 0 {
+				t.Fatalf("access line %v, row ttft %d", l, rl.TimeToFirstToken)
+			}
+			if c.stream && float64(rl.TimeToFirstToken) >= up+1000 {
+				t.Fatalf("stream ttft %d ms not before the upstream's end (%v ms)", rl.TimeToFirstToken, up)
+			}
+			if !c.stream {
+				if float64(rl.TimeToFirstToken) != up {
+					t.Fatalf("plain ttft %d ms, upstream %v ms", rl.TimeToFirstToken, up)
+				}
+				if w.Header().Get("Content-Type") != "application/json" || !json.Valid(w.Body.Bytes()) {
+					t.Fatalf("plain body %q (%s)", w.Body, w.Header().Get("Content-Type"))
+				}
+			}
+		})
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -92,6 +94,13 @@ func TestEstimate(t *testing.T) {
 	// tokens still count.
 	if tokens, cost := estimate(size, chatRequest(t, `{"model":"m","max_tokens":5,`+msgs+`}`), priceView{}); tokens != 106 || cost != 0 {
 		t.Fatalf("no list yet: %d, %d", tokens, cost)
+	}
+	// A listed model without a usable price (a router quotes -1) counts at
+	// the highest known prices: 101×10 + 5×20 nanos (prices in 1e-15 USD).
+	router := priceView{byID: map[string]openrouter.Model{"openrouter/auto": {ID: "openrouter/auto", Pricing: openrouter.Pricing{Prompt: -1, Completion: -1}}},
+		ceiling: openrouter.Pricing{Prompt: 10_000_000, Completion: 20_000_000}}
+	if _, cost := estimate(size, chatRequest(t, `{"model":"openrouter/auto","max_tokens":5,`+msgs+`}`), router); cost != 1110 {
+		t.Fatalf("router model: %d nanos, want the ceiling's 1110", cost)
 	}
 	// Saturation: an estimate can never leave the stores' range.
 	huge := openrouter.Pricing{Prompt: 1 << 62, Completion: 1 << 62}
@@ -209,5 +218,56 @@ func TestFirstCallIsPriced(t *testing.T) {
 	}
 	if len(q.got) != 1 || q.got[0].Cost != 7_803_000 {
 		t.Fatalf("reserved %+v, want Sonnet's price for 101 + 500 tokens", q.got)
+	}
+	// The reservation names the request and its caller, counts the
+	// estimated tokens and lapses after 30 minutes if never settled.
+	if g := q.got[0]; g.RequestID != "r" || g.UserID != "u" || g.Tokens != 601 || g.TTL != 30*time.Minute {
+		t.Fatalf("reserved %+v", g)
+	}
+}
+
+// TestQuotaError pins the 429 of the quota contract: cost quotas in USD,
+// the others as integers; Retry-After is the whole seconds until the reset
+// plus one, and at least 1 once the reset has passed.
+func TestQuotaError(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	cases := []struct {
+		name             string
+		qe               store.QuotaExceeded
+		limit, remaining string
+		message          string
+		retryAfter       int
+		resetUnix        string
+	}{
+		// A token quota: integers; the reset 90.5 s ahead is 91 s away (rounded up).
+		{"tokens", store.QuotaExceeded{QuotaType: store.QuotaMonthlyTokens, Limit: 1000, Used: 1200, Remaining: 0, ResetDate: now.UnixMilli() + 90_500},
+			"1000", "0", "Quota monthly_tokens exceeded: 1200 of 1000 used; it resets at 2023-11-14T22:14:50Z.", 91, "1700000090"},
+		// A cost quota: nanos shown as dollars.
+		{"cost", store.QuotaExceeded{QuotaType: store.QuotaMonthlyCostUSD, Limit: 2_000_000_000, Used: 2_250_000_000, Remaining: 250_000_000, ResetDate: now.UnixMilli() + 10_000},
+			"2.000000000", "0.250000000", "Quota monthly_cost_usd exceeded: 2.250000000 of 2.000000000 used; it resets at 2023-11-14T22:13:30Z.", 11, "1700000010"},
+		// The system-wide cost quota is a cost quota too.
+		{"system cost", store.QuotaExceeded{QuotaType: store.QuotaSystemMonthlyCostUSD, Limit: 1_500_000_000, ResetDate: now.UnixMilli()},
+			"1.500000000", "0.000000000", "Quota system_monthly_cost_usd exceeded: 0.000000000 of 1.500000000 used", 1, "1700000000"},
+		// A reset already past (a slow store): Retry-After is still 1.
+		{"reset passed", store.QuotaExceeded{QuotaType: store.QuotaDailyRequests, Limit: 5, Used: 5, ResetDate: now.UnixMilli() - 60_000},
+			"5", "0", "Quota daily_requests exceeded: 5 of 5 used", 1, "1699999940"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			qe := c.qe
+			e := quotaError(&qe, now)
+			if e.Status != 429 || e.Type != "rate_limit_error" || e.Code != "quota_exceeded" || e.RetryAfter != c.retryAfter {
+				t.Fatalf("got %d %s %s retry %d", e.Status, e.Type, e.Code, e.RetryAfter)
+			}
+			if !strings.HasPrefix(e.Message, c.message) {
+				t.Fatalf("message %q, want prefix %q", e.Message, c.message)
+			}
+			want := map[string]string{"X-Quota-Type": c.qe.QuotaType, "X-Quota-Limit": c.limit, "X-Quota-Remaining": c.remaining, "X-Quota-Reset": c.resetUnix}
+			for k, v := range want {
+				if e.Headers[k] != v {
+					t.Errorf("%s = %q, want %q", k, e.Headers[k], v)
+				}
+			}
+		})
 	}
 }

@@ -50,6 +50,7 @@ func (s *Server) record(ctx context.Context, c *call) error {
 		c.responseLen = 0 // the body is not sent
 	}
 	b, state = c.rows(s.opt.Now())
+	ri.Status = b.RequestLogs[0].StatusCode // the log line says what the row now says
 	s.opt.Outbox.PutAsync(entries(c.requestID, b, state)...)
 	return err
 }

@@ -17,6 +17,7 @@ import (
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
 	"llmmeter/openrouter"
+	"llmmeter/openrouter/openroutertest"
 )
 
 var t0 = time.UnixMilli(1_700_000_000_000)
@@ -54,6 +55,10 @@ func TestRowsStatus(t *testing.T) {
 		// interrupted wins over every other outcome: it is what the rows say
 		// while the call is still open.
 		{"interrupted beats failure", func(c *call) { c.interrupted, c.failure = true, quota }, store.StatusError, 500, "service_interrupted", "service stopped"},
+		// Cut by the service's shutdown: 503 service_shutdown.
+		{"shutdown", func(c *call) { c.shutdown = true }, store.StatusError, 503, "service_shutdown", "service shut down"},
+		// shutdown wins over the failure it caused and a client gone with it.
+		{"shutdown beats failure", func(c *call) { c.shutdown, c.failure, c.clientGone = true, quota, true }, store.StatusError, 503, "service_shutdown", "service shut down"},
 		// A failure before any byte keeps the client's status and message.
 		{"failure", func(c *call) { c.failure = quota }, store.StatusError, 429, "rate_limit_error", "slow down"},
 		// failure wins over a client that left meanwhile.
@@ -305,6 +310,8 @@ func TestUpstreamError(t *testing.T) {
 		{openrouter.APIError{StatusCode: 429, RetryAfter: 2 * time.Second}, 429, "rate_limit_error", "429", 2, ""},
 		{openrouter.APIError{StatusCode: 500}, 500, "server_error", "500", 0, ""},
 		{openrouter.APIError{StatusCode: 503}, 503, "server_error", "503", 0, ""},
+		// The top of the server-error range is still a server_error.
+		{openrouter.APIError{StatusCode: 599}, 599, "server_error", "599", 0, ""},
 		// Other 4xx keep their status as a generic api_error.
 		{openrouter.APIError{StatusCode: 404}, 404, "api_error", "404", 0, "Not Found"},
 		{openrouter.APIError{StatusCode: 499}, 499, "api_error", "499", 0, ""},
@@ -448,5 +455,46 @@ func TestResolverLeavesRowsWithoutUsage(t *testing.T) {
 	r.count("", store.Usage{PromptTokens: 3})
 	if v := value(r.Metrics.Tokens.WithLabelValues("none", "prompt")); v != 3 {
 		t.Fatalf("a record without a model is counted under %v", v)
+	}
+}
+
+// TestResolverGivesUpAfterItsWait: while the generation record does not
+// answer, an entry younger than GiveUpAfter is left for later, one exactly
+// that old settles for the estimate, and so does any entry at its last
+// chance (the service is shutting down).
+func TestResolverGivesUpAfterItsWait(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{GenerationDelay: 24 * time.Hour})
+	r := h.srv.NewResolver(time.Hour)
+	r.Now = func() time.Time { return t0 }
+	u := store.Usage{GenerationID: "gen-x", RequestID: "r", UserID: "u", Model: "openai/gpt-4o-mini", PromptTokens: 10, CompletionTokens: 10, TotalTokens: 20}
+	cases := []struct {
+		name    string
+		created time.Time
+		last    bool
+		settled bool
+	}{
+		// 1 ms short of the wait: try again later.
+		{"younger", t0.Add(-time.Hour + time.Millisecond), false, false},
+		// Exactly the wait: settle for the estimate.
+		{"exactly GiveUpAfter", t0.Add(-time.Hour), false, true},
+		// Young, but the last chance: settle.
+		{"last chance", t0, true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := r.Resolve(context.Background(), outbox.Entry{CreatedAt: c.created.UnixMilli(), LastChance: c.last, Batch: store.Batch{Usage: []store.Usage{u}}})
+			if settled := err == nil; settled != c.settled {
+				t.Fatalf("settled %v (%v), want %v", settled, err, c.settled)
+			}
+			if c.settled && (b.Usage[0].CostStatus != store.CostEstimated || b.Usage[0].Cost == 0) {
+				t.Fatalf("estimate %+v", b.Usage[0])
+			}
+		})
+	}
+	// A row that already has a cost keeps it.
+	priced := u
+	priced.Cost = 5
+	if b, err := r.Resolve(context.Background(), outbox.Entry{LastChance: true, Batch: store.Batch{Usage: []store.Usage{priced}}}); err != nil || b.Usage[0].Cost != 5 {
+		t.Fatalf("a row's own cost replaced: %+v %v", b, err)
 	}
 }

@@ -2,15 +2,20 @@ package gateway
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"llmmeter/internal/outbox"
+	"llmmeter/internal/store"
+	"llmmeter/openrouter"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -52,7 +57,14 @@ func TestAccessLogFields(t *testing.T) {
 		t.Fatal("a credential or message text reached the log")
 	}
 
-	// A client request id longer than 128 bytes is not logged.
+	// A client request id of 128 bytes is logged; a longer one is not.
+	r = httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	r.Header.Set("X-Request-Id", strings.Repeat("x", 128))
+	h.handler.ServeHTTP(httptest.NewRecorder(), r)
+	if l := h.accessLine(); l["client_request_id"] != strings.Repeat("x", 128) {
+		t.Errorf("128-byte client request id not logged: %v", l)
+	}
+
 	r = httptest.NewRequest(http.MethodGet, "/healthz", nil)
 	r.Header.Set("X-Request-Id", strings.Repeat("x", 129))
 	h.handler.ServeHTTP(httptest.NewRecorder(), r)
@@ -70,7 +82,9 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 			"/x/500":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }),
 			"/x/560":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(560) }),
 			"/x/499":   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(499) }),
+			"/x/empty": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
 			"/x/panic": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") }),
+			"/x/fail":  serve(o.Log, func(w http.ResponseWriter, r *http.Request) error { return errors.New("disk on fire") }),
 			"/x/late": serve(o.Log, func(w http.ResponseWriter, r *http.Request) error {
 				io.WriteString(w, "partial")
 				return &apiError{Status: 502, Type: "server_error", Code: "late", Message: "too late", Cause: errors.New("cause")}
@@ -84,6 +98,7 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 		{"/x/500", "error", 500},
 		{"/x/560", "info", 560},
 		{"/x/499", "info", 499},
+		{"/x/empty", "info", 200}, // nothing written: net/http sends 200
 	} {
 		h.do(http.MethodGet, c.path, "")
 		if l := h.accessLine(); l["level"] != c.level || l["status"] != float64(c.status) {
@@ -97,6 +112,15 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 	}
 	if len(h.log.lines(t, "handler panicked")) != 1 || h.accessLine()["status"] != float64(500) {
 		t.Fatal("panic not logged")
+	}
+
+	// An unknown error is a 500 whose cause is logged (and never sent).
+	w = h.do(http.MethodGet, "/x/fail", "")
+	if _, code, _ := apiErr(t, w); w.Code != 500 || code != "internal_error" || strings.Contains(w.Body.String(), "disk on fire") {
+		t.Fatalf("unknown error answered %d %s", w.Code, w.Body)
+	}
+	if ls := h.log.lines(t, "Internal error."); len(ls) != 1 || ls[0]["error"] != "disk on fire" || ls[0]["level"] != "error" {
+		t.Fatalf("the cause of a 500 is not logged: %v", ls)
 	}
 
 	// An error after the response began: nothing more is written, the code is logged.
@@ -178,6 +202,24 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("%d %s", w.Code, w.Body)
 		}
 	})
+	t.Run("outbox exactly at its bound", func(t *testing.T) {
+		// Entries put whole (no in-flight entry to replace): the depth is
+		// exact, and a depth equal to the bound refuses. Pending entries
+		// count as much as ready ones.
+		h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) { o.MaxOutbox = 2 })
+		for k, st := range map[string]outbox.State{"a": outbox.Ready, "b": outbox.Pending} {
+			if err := h.ob.Put(context.Background(), k, st, store.Batch{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := h.chat(chatBody(false, "at the bound"))
+		if _, code, _ := apiErr(t, w); w.Code != 503 || code != "accounting_backlog" {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		if n := len(h.sim.Ledger()); n != 0 {
+			t.Fatalf("%d calls went upstream", n)
+		}
+	})
 	t.Run("conversation id too long", func(t *testing.T) {
 		h := newHarness(t, openroutertest.Options{})
 		w := h.chat(`{"model":"m","conversation_id":"` + strings.Repeat("c", 129) + `","messages":[{"role":"user","content":"x"}]}`)
@@ -206,6 +248,10 @@ func TestOurIDsAreKeptAndNotForwarded(t *testing.T) {
 	}
 	if e.Batch.RequestLogs[0].IPAddress != "127.0.0.1" || e.Batch.RequestLogs[0].UserID != testUser {
 		t.Fatalf("log %+v", e.Batch.RequestLogs[0])
+	}
+	// The access log names the model asked for: the first of models.
+	if l := h.accessLine(); l["model"] != simModel {
+		t.Fatalf("access line model %v, want %s", l["model"], simModel)
 	}
 }
 
@@ -338,5 +384,290 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	if w := h.do(http.MethodGet, "/metrics", ""); w.Code != 200 || !bufio.NewScanner(w.Body).Scan() {
 		t.Fatalf("metrics %d", w.Code)
+	}
+}
+
+// TestNewDefaults pins the defaults New fills in for zero options: a
+// request body of at most 4 MiB, a quota check of at most 2 s, a model
+// list kept 5 minutes, a clock and metrics.
+func TestNewDefaults(t *testing.T) {
+	s := New(Options{})
+	if s.opt.MaxBodyBytes != 4<<20 || s.opt.QuotaTimeout != 2*time.Second || s.models.ttl != 5*time.Minute ||
+		s.opt.Now == nil || s.opt.Metrics == nil {
+		t.Fatalf("defaults: body %d, quota timeout %v, model ttl %v", s.opt.MaxBodyBytes, s.opt.QuotaTimeout, s.models.ttl)
+	}
+	// Values that are set are kept.
+	s = New(Options{MaxBodyBytes: 10, QuotaTimeout: time.Millisecond})
+	if s.opt.MaxBodyBytes != 10 || s.opt.QuotaTimeout != time.Millisecond {
+		t.Fatalf("set options overridden: %d %v", s.opt.MaxBodyBytes, s.opt.QuotaTimeout)
+	}
+}
+
+// countingTransport counts the requests to /models it passes on.
+type countingTransport struct {
+	next   http.RoundTripper
+	models atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/models") {
+		c.models.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// TestModelCacheLifetime: the list is fetched again once it is ttl old
+// (not a moment earlier), by get and, in the background, by view; when a
+// refresh fails the stale list is served rather than nothing.
+func TestModelCacheLifetime(t *testing.T) {
+	sim := openroutertest.NewServer(openroutertest.Options{})
+	t.Cleanup(sim.Close)
+	ct := &countingTransport{next: sim.Client().Transport}
+	up, err := openrouter.New(openrouter.Config{BaseURL: sim.URL, HTTPClient: &http.Client{Transport: ct}, MaxRetries: openrouter.NoRetries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now atomic.Int64 // ms since t0
+	c := &modelCache{client: up, ttl: time.Minute, now: func() time.Time { return t0.Add(time.Duration(now.Load()) * time.Millisecond) }}
+	ctx := context.Background()
+
+	// A cold view starts a fetch in the background, which fills the cache.
+	if v := c.view(); v.byID != nil {
+		t.Fatal("a cold cache has a list")
+	}
+	waitFor(t, "the background fetch", func() bool { return c.view().byID != nil })
+	waitFor(t, "the fetch to end", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return !c.refreshing })
+	if n := ct.models.Load(); n != 1 {
+		t.Fatalf("%d fetches, want 1", n)
+	}
+
+	now.Store(59_999) // 1 ms before the list is stale: neither fetches
+	if _, _, err := c.get(ctx); err != nil || ct.models.Load() != 1 {
+		t.Fatalf("get fetched a fresh list (%d fetches, %v)", ct.models.Load(), err)
+	}
+	c.view()
+	c.mu.Lock()
+	refreshing := c.refreshing
+	c.mu.Unlock()
+	if refreshing {
+		t.Fatal("view refreshes a fresh list")
+	}
+
+	now.Store(60_000) // exactly ttl old: view refreshes in the background
+	c.view()
+	waitFor(t, "view's refresh", func() bool { return ct.models.Load() == 2 })
+	waitFor(t, "the refresh to end", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return !c.refreshing })
+
+	now.Store(120_000) // ttl after that refresh: get fetches
+	if _, _, err := c.get(ctx); err != nil || ct.models.Load() != 3 {
+		t.Fatalf("get did not refresh a stale list (%d fetches, %v)", ct.models.Load(), err)
+	}
+
+	// The upstream is gone: a stale list beats nothing.
+	sim.Close()
+	now.Store(10 * 60_000)
+	list, byID, err := c.get(ctx)
+	if err != nil || len(list) == 0 || len(byID) != len(list) {
+		t.Fatalf("stale list not served: %d models, %v", len(list), err)
+	}
+}
+
+// flushCounter counts the flushes that reach the connection.
+type flushCounter struct {
+	*httptest.ResponseRecorder
+	flushes int
+}
+
+func (f *flushCounter) Flush() { f.flushes++; f.ResponseRecorder.Flush() }
+
+// TestStreamFlushesEachEvent: every forwarded event is flushed at once
+// (a proxy or SDK must see tokens as they come), not only the headers and
+// [DONE].
+func TestStreamFlushesEachEvent(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{AnswerTokens: 8})
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi")))
+	r.Header.Set("Authorization", "Bearer test")
+	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
+	h.handler.ServeHTTP(w, r)
+	evs := sseEvents(t, w.Body.String())
+	// The headers, each event before [DONE], and [DONE].
+	if w.Code != 200 || w.flushes < len(evs)+1 {
+		t.Fatalf("%d flushes for %d events", w.flushes, len(evs))
+	}
+}
+
+// TestCutCalls: a call cut while the upstream stalls. The in-flight entry
+// (what a crash would leave) exists as soon as the generation is named;
+// then the service's shutdown or the client's leaving ends the call, and
+// the rows and the response say which.
+func TestCutCalls(t *testing.T) {
+	cases := []struct {
+		name     string
+		stream   bool
+		cause    error // the request context's cancel cause
+		code     int   // the request log's status code
+		errType  string
+		wire     int    // the status on the wire
+		lastWord string // what the response ends with
+	}{
+		// A stream cut by the shutdown ends with a 503 error chunk, no [DONE].
+		{"stream shutdown", true, ErrShutdown, 503, "service_shutdown", 200, `"finish_reason":"error"`},
+		// A plain call cut by the shutdown is a 503 in OpenAI's shape.
+		{"plain shutdown", false, ErrShutdown, 503, "service_shutdown", 503, `"code":"service_shutdown"`},
+		// A client that left: 499, the usage row marked cancelled.
+		{"stream client gone", true, context.Canceled, 499, "client_disconnected", 200, ""},
+		// Likewise for a plain call; nothing is written to no one.
+		{"plain client gone", false, context.Canceled, 499, "client_disconnected", 200, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, openroutertest.Options{})
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(c.stream, "hi [sim:stall after=2]")))
+			r.Header.Set("Authorization", "Bearer test")
+			w := httptest.NewRecorder()
+			done := make(chan struct{})
+			go func() { defer close(done); h.handler.ServeHTTP(w, r) }()
+
+			e := h.onlyEntryEventually(outbox.Pending)
+			if rl := e.Batch.RequestLogs; len(rl) != 1 || rl[0].ErrorType != "service_interrupted" || len(e.Batch.Usage) != 1 {
+				t.Fatalf("in-flight entry %+v", e.Batch)
+			}
+			cancel(c.cause)
+			<-done
+
+			rl := h.onlyEntry(outbox.Ready).Batch.RequestLogs[0]
+			if rl.StatusCode != c.code || rl.ErrorType != c.errType {
+				t.Fatalf("request log %d %s, want %d %s", rl.StatusCode, rl.ErrorType, c.code, c.errType)
+			}
+			// The access log says the same, and whether the client left.
+			if l := h.accessLine(); l["status"] != float64(c.code) || (l["client_gone"] == true) != (c.cause != ErrShutdown) {
+				t.Fatalf("access line %v", l)
+			}
+			// Without a usage chunk the estimate stands in, marked cancelled.
+			if u := h.onlyEntry(outbox.Pending).Batch.Usage[0]; !u.Cancelled {
+				t.Fatalf("a cut call's estimate is not marked cancelled: %+v", u)
+			}
+			body := w.Body.String()
+			if w.Code != c.wire || strings.Contains(body, "[DONE]") {
+				t.Fatalf("wire %d %q", w.Code, body)
+			}
+			switch {
+			case c.lastWord == "" && !c.stream && body != "":
+				t.Fatalf("a plain call to a client that left wrote %q", body)
+			case c.lastWord == "" && c.stream && strings.Contains(body, `"error"`):
+				t.Fatalf("an error chunk to a client that left: %q", body)
+			case c.lastWord != "" && !strings.Contains(body, c.lastWord) || c.lastWord != "" && !strings.Contains(body, shutdownMessage):
+				t.Fatalf("body %q lacks %s and the shutdown message", body, c.lastWord)
+			}
+			if c.stream && c.cause == ErrShutdown {
+				evs := sseEvents(t, body)
+				if last := evs[len(evs)-1]; !strings.Contains(last, `"code":503`) || !strings.Contains(last, shutdownMessage) {
+					t.Fatalf("last event %q", last)
+				}
+				if rl.ResponseSize != int64(len(body)) {
+					t.Fatalf("response size %d, body %d", rl.ResponseSize, len(body))
+				}
+			}
+			if c.cause == ErrShutdown && !c.stream && w.Header().Get("Retry-After") != "1" {
+				t.Fatalf("Retry-After %q", w.Header().Get("Retry-After"))
+			}
+		})
+	}
+}
+
+// TestPlainCallEndings: how a plain call's body ends, as OpenRouter answers
+// a plain call: an error chunk mid-stream is HTTP 200 with finish_reason
+// "error" (the row keeps the chunk's code); a stream that breaks without a
+// word is a 502 in OpenAI's shape.
+func TestPlainCallEndings(t *testing.T) {
+	cases := []struct {
+		name    string
+		text    string
+		wire    int
+		code    int // the request log's status code
+		errType string
+		body    string // what the body holds
+	}{
+		// A mid-stream 429: the plain body carries the error choice.
+		{"midstream error", "hi [sim:midstream after=2 code=429]", 200, 429, "upstream_error", `"finish_reason":"error"`},
+		// The upstream connection drops: 502, upstream_stream_broken.
+		{"disconnect", "hi [sim:disconnect after=2]", 502, 502, "upstream_stream_broken", `"code":"upstream_stream_broken"`},
+		// A normal call: the assembled body.
+		{"ok", "hi", 200, 200, "", `"finish_reason":"stop"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, openroutertest.Options{})
+			w := h.chat(chatBody(false, c.text))
+			if w.Code != c.wire || !json.Valid(w.Body.Bytes()) || !strings.Contains(w.Body.String(), c.body) {
+				t.Fatalf("%d %s", w.Code, w.Body)
+			}
+			rl := h.onlyEntry(outbox.Ready).Batch.RequestLogs[0]
+			if rl.StatusCode != c.code || rl.ErrorType != c.errType {
+				t.Fatalf("request log %d %q", rl.StatusCode, rl.ErrorType)
+			}
+			if rl.ResponseSize != int64(w.Body.Len()) && c.wire == 200 {
+				t.Fatalf("response size %d, body %d", rl.ResponseSize, w.Body.Len())
+			}
+		})
+	}
+}
+
+// closedOutbox closes h's outbox and fills its queue, so that every put
+// fails at once with outbox.ErrClosed (a put to a closed outbox otherwise
+// may still be queued, and then waits for its deadline).
+func (h *harness) closedOutbox() {
+	h.t.Helper()
+	h.ob.Close()
+	// Each put to a closed outbox lands in the queue or not, at random;
+	// 8192 tries fill its 1024 places beyond any doubt.
+	for range 8192 {
+		h.ob.PutAsync(outbox.Item{Key: "filler", State: outbox.Ready})
+	}
+}
+
+// TestRowsNotDurable: when the outbox cannot take a call's rows, the
+// client never sees [DONE] or the plain body (which would say the call is
+// on disk): a stream ends with a 503 error chunk, a plain call is a 503;
+// the access log says 503 either way, as the rewritten row does. Before the
+// fix the access line kept the row's first status, 200 at level info, for
+// a call answered 503.
+func TestRowsNotDurable(t *testing.T) {
+	cases := []struct {
+		name   string
+		stream bool
+		wire   int
+	}{
+		// The stream's 200 is out: it ends with an error chunk instead of [DONE].
+		{"stream", true, 200},
+		// A plain call's body is withheld: a 503 in OpenAI's shape.
+		{"plain", false, 503},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, openroutertest.Options{})
+			h.closedOutbox()
+			w := h.chat(chatBody(c.stream, "hi"))
+			body := w.Body.String()
+			if w.Code != c.wire || strings.Contains(body, "[DONE]") || !strings.Contains(body, "cannot record calls") {
+				t.Fatalf("%d %q", w.Code, body)
+			}
+			if c.stream {
+				evs := sseEvents(t, body)
+				if last := evs[len(evs)-1]; !strings.Contains(last, `"code":503`) || !strings.Contains(last, `"finish_reason":"error"`) {
+					t.Fatalf("last event %q", last)
+				}
+			} else if _, code, _ := apiErr(t, w); code != "accounting_unavailable" || w.Header().Get("Retry-After") != "5" {
+				t.Fatalf("%s %v", code, w.Header())
+			}
+			if len(h.log.lines(t, "ROWS NOT DURABLE: the call is answered with an error; the outbox retries its rows")) != 1 {
+				t.Fatal("not said loudly")
+			}
+			if l := h.accessLine(); l["status"] != float64(503) {
+				t.Fatalf("access line %v", l)
+			}
+		})
 	}
 }
