@@ -1,0 +1,427 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"llmmeter/internal/store"
+)
+
+// TestDefaults: defaults fill exactly the zero and negative fields and
+// leave the ones set, however small.
+func TestDefaults(t *testing.T) {
+	want := Delivery{MaxBatchRows: 2000, Linger: 10 * time.Millisecond, MinBackoff: 250 * time.Millisecond,
+		MaxBackoff: 30 * time.Second, ResolveEvery: 500 * time.Millisecond, ResolveConcurrency: 8}
+	set := Delivery{MaxBatchRows: 1, Linger: 1, MinBackoff: 1, MaxBackoff: 1, ResolveEvery: 1, ResolveConcurrency: 1}
+	cases := []struct {
+		name string
+		in   Delivery
+		want Delivery
+	}{
+		// Zero values take the documented defaults.
+		{"zero", Delivery{}, want},
+		// Negative values are as unusable as zero ones.
+		{"negative", Delivery{MaxBatchRows: -1, Linger: -1, MinBackoff: -1, MaxBackoff: -1, ResolveEvery: -1, ResolveConcurrency: -1}, want},
+		// The smallest positive values are the caller's choice and stay.
+		{"set", set, set},
+		// Only the zero fields change.
+		{"mixed", Delivery{MaxBatchRows: 7, MinBackoff: time.Second, ResolveConcurrency: 3},
+			Delivery{MaxBatchRows: 7, Linger: want.Linger, MinBackoff: time.Second, MaxBackoff: want.MaxBackoff, ResolveEvery: want.ResolveEvery, ResolveConcurrency: 3}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := c.in
+			d.defaults()
+			got := [6]int64{int64(d.MaxBatchRows), int64(d.Linger), int64(d.MinBackoff), int64(d.MaxBackoff), int64(d.ResolveEvery), int64(d.ResolveConcurrency)}
+			exp := [6]int64{int64(c.want.MaxBatchRows), int64(c.want.Linger), int64(c.want.MinBackoff), int64(c.want.MaxBackoff), int64(c.want.ResolveEvery), int64(c.want.ResolveConcurrency)}
+			if got != exp {
+				t.Fatalf("after defaults %v, want %v", got, exp)
+			}
+		})
+	}
+}
+
+// TestBackoff: the wait doubles from min per attempt up to max, and is
+// drawn from [d/2, d], reaching both ends.
+func TestBackoff(t *testing.T) {
+	cases := []struct {
+		name     string
+		min, max time.Duration
+		attempt  int
+		want     time.Duration // d: the wait lies in [d/2, d]
+	}{
+		// The first attempt waits min, not 2·min.
+		{"first", 2, 16, 1, 2},
+		// Each further attempt doubles it ...
+		{"second", 2, 16, 2, 4},
+		{"third", 2, 16, 3, 8},
+		// ... until it reaches max exactly ...
+		{"at the cap", 2, 16, 4, 16},
+		// ... and stays there, however many attempts.
+		{"past the cap", 2, 16, 5, 16},
+		{"far past the cap", 2, 16, 1000, 16},
+		// A doubling that overshoots max is cut back to it.
+		{"overshoot", 3, 16, 4, 16},
+		// min above max: max wins from the first attempt.
+		{"min above max", 20, 16, 1, 16},
+		// Attempt 0 (a caller's zero value) waits min.
+		{"attempt zero", 2, 16, 0, 2},
+		// The defaults: 250ms doubling to the 30s cap at the 8th attempt.
+		{"defaults early", 250 * time.Millisecond, 30 * time.Second, 3, time.Second},
+		{"defaults capped", 250 * time.Millisecond, 30 * time.Second, 8, 30 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			lo, hi := c.want/2, c.want
+			sawLo, sawHi := false, false
+			for range 2000 {
+				got := backoff(c.min, c.max, c.attempt)
+				if got < lo || got > hi {
+					t.Fatalf("backoff(%v, %v, %d) = %v, want within [%v, %v]", c.min, c.max, c.attempt, got, lo, hi)
+				}
+				sawLo = sawLo || got == lo
+				sawHi = sawHi || got == hi
+			}
+			// Both ends are drawn (the jitter spans the whole upper half);
+			// only checkable where the range is small.
+			if c.want <= 16 && (!sawLo || !sawHi) {
+				t.Fatalf("backoff(%v, %v, %d) never drew %v (%t) or %v (%t)", c.min, c.max, c.attempt, lo, sawLo, hi, sawHi)
+			}
+		})
+	}
+}
+
+// TestReadyBatchPacksUpToMaxRows: ReadyBatch returns the oldest entries
+// holding at most maxRows rows together, stops at the first that would not
+// fit, and always returns at least one entry.
+func TestReadyBatchPacksUpToMaxRows(t *testing.T) {
+	cases := []struct {
+		name    string
+		rows    []int // rows per entry, oldest first
+		maxRows int
+		want    int // entries returned
+	}{
+		// Entries that fill maxRows exactly all go.
+		{"exact fit", []int{1, 1, 1, 1, 1}, 3, 3},
+		// One row short of the next entry: it stays.
+		{"next would overflow", []int{2, 2, 2}, 5, 2},
+		// Multi-row entries add up to exactly maxRows.
+		{"exact fit of larger entries", []int{2, 3, 4}, 5, 2},
+		// An entry larger than maxRows still ships, alone.
+		{"oversized first", []int{3, 1}, 2, 1},
+		// The packing stops at the first entry that does not fit, even if
+		// a later, smaller one would (oldest first).
+		{"no skipping", []int{1, 3, 1}, 2, 1},
+		// Fewer rows than maxRows: everything.
+		{"all fit", []int{1, 2}, 10, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o, _ := clocked(t)
+			ctx := context.Background()
+			for i, n := range c.rows {
+				var b store.Batch
+				for j := range n {
+					b.RequestLogs = append(b.RequestLogs, logBatch(fmt.Sprint("e", i, "r", j)).RequestLogs...)
+				}
+				if err := o.Put(ctx, fmt.Sprint("e", i), Ready, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			es, err := o.ReadyBatch(ctx, c.maxRows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(es) != c.want {
+				t.Fatalf("%d entries, want %d", len(es), c.want)
+			}
+			for i, e := range es {
+				if e.Key != fmt.Sprint("e", i) || e.Batch.Len() != c.rows[i] {
+					t.Fatalf("entry %d is %s with %d rows, want the oldest first", i, e.Key, e.Batch.Len())
+				}
+			}
+		})
+	}
+}
+
+// TestListDoesNotPack: List limits by entries, not rows.
+func TestListDoesNotPack(t *testing.T) {
+	o, _ := clocked(t)
+	ctx := context.Background()
+	for i := range 4 {
+		if err := o.Put(ctx, fmt.Sprint("e", i), Ready, store.Batch{RequestLogs: append(logBatch("a").RequestLogs, logBatch("b").RequestLogs...)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := o.List(ctx, Ready, 3, o.now())
+	if err != nil || len(es) != 3 {
+		t.Fatalf("%d entries, %v; want 3", len(es), err)
+	}
+}
+
+// TestStats: counts by state, and the age of the oldest ready or pending
+// entry; dead entries count but are no part of OldestMs.
+func TestStats(t *testing.T) {
+	type put struct {
+		key   string
+		state State
+		after time.Duration // clock advance before the put
+	}
+	cases := []struct {
+		name string
+		puts []put
+		then time.Duration // clock advance before Stats
+		want Stats
+	}{
+		// Nothing: all zero.
+		{"empty", nil, time.Second, Stats{}},
+		// The pending entry is the oldest.
+		{"pending oldest", []put{{"p", Pending, 0}, {"r", Ready, 2 * time.Second}}, time.Second,
+			Stats{Ready: 1, Pending: 1, OldestMs: 3000, OldestReadyMs: 1000}},
+		// The ready entry is the oldest.
+		{"ready oldest", []put{{"r", Ready, 0}, {"p", Pending, 2 * time.Second}}, time.Second,
+			Stats{Ready: 1, Pending: 1, OldestMs: 3000, OldestReadyMs: 3000}},
+		// An older dead entry is counted but does not age the live ones.
+		{"dead oldest", []put{{"d", Dead, 0}, {"r", Ready, 10 * time.Second}, {"r2", Ready, time.Second}}, time.Second,
+			Stats{Ready: 2, Dead: 1, OldestMs: 2000, OldestReadyMs: 2000}},
+		// Only dead entries: no age.
+		{"only dead", []put{{"d", Dead, 0}, {"d2", Dead, 0}}, time.Minute, Stats{Dead: 2}},
+		// A clock that went back reports no negative ages.
+		{"clock went back", []put{{"r", Ready, 0}}, -time.Minute, Stats{Ready: 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o, advance := clocked(t)
+			ctx := context.Background()
+			for _, p := range c.puts {
+				advance(p.after)
+				if err := o.Put(ctx, p.key, p.state, logBatch(p.key)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			advance(c.then)
+			st, err := o.Stats(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st != c.want {
+				t.Fatalf("stats %+v, want %+v", st, c.want)
+			}
+			if o.Depth() != int64(c.want.Ready+c.want.Pending) {
+				t.Fatalf("depth %d after Stats, want %d", o.Depth(), c.want.Ready+c.want.Pending)
+			}
+		})
+	}
+}
+
+// TestBacklogThresholds: a ready entry is a backlog from exactly
+// backlogAfter on; a dead one at once; the warning repeats from exactly
+// backlogWarnEvery after the last one.
+func TestBacklogThresholds(t *testing.T) {
+	cases := []struct {
+		name  string
+		state State
+		ages  []time.Duration // clock advances, a report after each
+		want  []int           // warnings so far after each report
+	}{
+		// One millisecond short of backlogAfter: the normal flow.
+		{"just young", Ready, []time.Duration{backlogAfter - time.Millisecond}, []int{0}},
+		// Exactly backlogAfter: a backlog.
+		{"just old", Ready, []time.Duration{backlogAfter}, []int{1}},
+		// Repeats one millisecond short of a minute stay quiet; at a minute
+		// exactly the warning comes again.
+		{"repeat", Ready, []time.Duration{backlogAfter, backlogWarnEvery - time.Millisecond, time.Millisecond}, []int{1, 1, 2}},
+		// A dead entry warns at once, at any age.
+		{"dead", Dead, []time.Duration{0}, []int{1}},
+		// A pending entry never does.
+		{"pending", Pending, []time.Duration{time.Hour}, []int{0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o, advance := clocked(t)
+			ctx := context.Background()
+			var log lockedBuffer
+			d := &Delivery{Outbox: o, Log: zerolog.New(&log)}
+			if err := o.Put(ctx, "k", c.state, logBatch("k")); err != nil {
+				t.Fatal(err)
+			}
+			for i, age := range c.ages {
+				advance(age)
+				d.report(ctx)
+				if n := log.count("outbox backlog"); n != c.want[i] {
+					t.Fatalf("report %d: %d warnings, want %d", i, n, c.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestStallKeepsExactlyMaxStalled: the bound drops exactly the oldest
+// entries beyond MaxStalled, keeps the newest in order, and calls OnLost
+// only when something was dropped, with every key of a dropped request.
+func TestStallKeepsExactlyMaxStalled(t *testing.T) {
+	cases := []struct {
+		name     string
+		n        int // single-row requests stalled one at a time
+		lost     int
+		lostHook int // OnLost calls
+	}{
+		// Exactly MaxStalled: nothing is lost, OnLost is not called.
+		{"at the bound", MaxStalled, 0, 0},
+		// One more: the oldest is lost.
+		{"one over", MaxStalled + 1, 1, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := &Outbox{}
+			var lost []string
+			calls := 0
+			o.OnLost = func(keys []string) { calls++; lost = append(lost, keys...) }
+			for i := range c.n {
+				o.stall([]putReq{{rows: []putRow{{key: fmt.Sprint(i)}}}})
+			}
+			if len(o.stalled) != min(c.n, MaxStalled) || len(lost) != c.lost || calls != c.lostHook {
+				t.Fatalf("stalled %d, lost %d in %d calls", len(o.stalled), len(lost), calls)
+			}
+			for i, k := range lost {
+				if k != fmt.Sprint(i) {
+					t.Fatalf("lost %v, want the oldest", lost)
+				}
+			}
+			if first := o.stalled[0].rows[0].key; first != fmt.Sprint(c.lost) {
+				t.Fatalf("oldest kept is %s, want %d", first, c.lost)
+			}
+		})
+	}
+
+	// A stalled group of two-row requests: a dropped request loses both keys.
+	o := &Outbox{}
+	var lost []string
+	o.OnLost = func(keys []string) { lost = append(lost, keys...) }
+	group := make([]putReq, MaxStalled+1)
+	for i := range group {
+		group[i] = putReq{rows: []putRow{{key: fmt.Sprint(i, "a")}, {key: fmt.Sprint(i, "b")}}, errc: make(chan error, 1)}
+	}
+	o.stall(group)
+	if strings.Join(lost, ",") != "0a,0b" || len(o.stalled) != MaxStalled {
+		t.Fatalf("lost %v, stalled %d", lost, len(o.stalled))
+	}
+	for _, r := range o.stalled {
+		if r.errc != nil {
+			t.Fatal("a stalled request keeps its caller's channel: a later commit would answer it twice")
+		}
+	}
+}
+
+// TestShipLoopCountsFailures: consecutive failed deliveries count up from
+// one (the backoff grows with them), and a success starts the count again.
+func TestShipLoopCountsFailures(t *testing.T) {
+	o, _ := clocked(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var log lockedBuffer
+	sink := &fakeSink{failFor: 3}
+	var failures atomic.Int64
+	d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.New(&log),
+		Linger: time.Nanosecond, MinBackoff: time.Nanosecond, MaxBackoff: time.Nanosecond,
+		OnFailure: func() { failures.Add(1) }}
+	d.defaults()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { d.shipLoop(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	delivered := func(key string) func() bool {
+		return func() bool {
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			return sink.got[key] == 1
+		}
+	}
+	if err := o.Put(ctx, "a", Ready, logBatch("a")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "a to be delivered", delivered("a"))
+	sink.mu.Lock()
+	sink.failFor = 2
+	sink.mu.Unlock()
+	if err := o.Put(ctx, "b", Ready, logBatch("b")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "b to be delivered", delivered("b"))
+	// Before the stop: a cancelled loop may count a failed listing too.
+	nFailures := failures.Load()
+	stop()
+	<-done
+
+	var counts []int
+	for _, line := range strings.Split(strings.TrimSpace(log.b.String()), "\n") {
+		var m struct {
+			Message  string `json:"message"`
+			Error    string `json:"error"`
+			Failures int    `json:"failures"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Message == "outbox delivery failed" && m.Error == "store unreachable" {
+			counts = append(counts, m.Failures)
+		}
+	}
+	if fmt.Sprint(counts) != "[1 2 3 1 2]" || nFailures != 5 {
+		t.Fatalf("failure counts %v, OnFailure %d times; want [1 2 3 1 2] and 5", counts, nFailures)
+	}
+}
+
+// TestDeliverSplitsInHalves: a refused batch of n is split at n/2, and
+// the settled count adds up both halves.
+func TestDeliverSplitsInHalves(t *testing.T) {
+	o, _ := clocked(t)
+	ctx := context.Background()
+	for i := range 5 {
+		if err := o.Put(ctx, fmt.Sprint("k", i), Ready, logBatch(fmt.Sprint("k", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sizes []int
+	sink := &fakeSink{poison: func(b store.Batch) bool {
+		sizes = append(sizes, b.Len())
+		for _, l := range b.RequestLogs {
+			if l.RequestID == "k4" {
+				return true
+			}
+		}
+		return false
+	}}
+	d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.Nop()}
+	es, err := o.ReadyBatch(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.deliver(ctx, es)
+	if err != nil || n != 5 {
+		t.Fatalf("settled %d, %v; want 5", n, err)
+	}
+	// 5 → 2 (good) + 3 → 1 (good) + 2 → 1 (good) + 1 (bad, dead).
+	if fmt.Sprint(sizes) != "[5 2 3 1 2 1 1]" {
+		t.Fatalf("batch sizes %v", sizes)
+	}
+
+	// A transient error settles nothing and is returned as is.
+	sink.failFor = 1
+	if err := o.Put(ctx, "t", Ready, logBatch("t")); err != nil {
+		t.Fatal(err)
+	}
+	es, _ = o.ReadyBatch(ctx, 10)
+	if n, err := d.deliver(ctx, es); n != 0 || err == nil || errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("settled %d, %v", n, err)
+	}
+}
