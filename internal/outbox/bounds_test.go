@@ -425,3 +425,101 @@ func TestDeliverSplitsInHalves(t *testing.T) {
 		t.Fatalf("settled %d, %v", n, err)
 	}
 }
+
+// failingResolver never resolves.
+type failingResolver struct{}
+
+func (failingResolver) Resolve(context.Context, Entry) (store.Batch, error) {
+	return store.Batch{}, errors.New("generation record not there yet")
+}
+
+// TestResolveSchedulesTheRetry: a failed resolve counts the attempt and
+// schedules the next one by the outbox's clock, backing off by the attempts
+// made so far, this one included.
+func TestResolveSchedulesTheRetry(t *testing.T) {
+	cases := []struct {
+		name     string
+		attempts int           // attempts before this one
+		want     time.Duration // the backoff's d: the next attempt is d/2 to d away
+	}{
+		// The first failure waits MinBackoff.
+		{"first", 0, time.Second},
+		// The fourth waits 2³·MinBackoff.
+		{"fourth", 3, 8 * time.Second},
+		// Far on, MaxBackoff.
+		{"capped", 20, time.Minute},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o, _ := clocked(t)
+			ctx := context.Background()
+			if err := o.Put(ctx, "p", Pending, logBatch("p")); err != nil {
+				t.Fatal(err)
+			}
+			for range c.attempts {
+				es, _ := o.List(ctx, Pending, 1, o.now().Add(time.Hour))
+				if err := o.Retry(ctx, es[0].ID, o.now(), errors.New("earlier")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var log lockedBuffer
+			d := &Delivery{Outbox: o, Resolver: failingResolver{}, Log: zerolog.New(&log),
+				MinBackoff: time.Second, MaxBackoff: time.Minute}
+			d.defaults()
+			es, err := o.List(ctx, Pending, 1, o.now())
+			if err != nil || len(es) != 1 || es[0].Attempts != c.attempts {
+				t.Fatalf("%+v, %v", es, err)
+			}
+			d.resolve(ctx, es[0])
+			es, err = o.List(ctx, Pending, 1, o.now().Add(time.Hour))
+			if err != nil || len(es) != 1 {
+				t.Fatalf("%+v, %v", es, err)
+			}
+			now := o.now().UnixMilli()
+			if e := es[0]; e.Attempts != c.attempts+1 || e.LastError != "generation record not there yet" ||
+				e.NextAttemptAt < now+(c.want/2).Milliseconds() || e.NextAttemptAt > now+c.want.Milliseconds() {
+				t.Fatalf("after the failure: attempts %d, error %q, next in %dms; want %d attempts, next in [%v, %v]",
+					e.Attempts, e.LastError, e.NextAttemptAt-now, c.attempts+1, c.want/2, c.want)
+			}
+			if log.count("outbox: recording a retry failed") != 0 {
+				t.Fatalf("a recorded retry logged as failed: %s", log.b.String())
+			}
+		})
+	}
+}
+
+// TestNotifyOnlyForReady: a commit wakes the delivery loop only when it
+// holds a ready entry; pending ones wait for the Resolver.
+func TestNotifyOnlyForReady(t *testing.T) {
+	cases := []struct {
+		name  string
+		items []Item
+		wake  bool
+	}{
+		// A pending entry alone: nothing to ship.
+		{"pending", []Item{{Key: "p", State: Pending, Batch: logBatch("p")}}, false},
+		// A ready entry: ship it.
+		{"ready", []Item{{Key: "r", State: Ready, Batch: logBatch("r")}}, true},
+		// A ready entry after a pending one in the same commit.
+		{"pending then ready", []Item{{Key: "p", State: Pending, Batch: logBatch("p")}, {Key: "r", State: Ready, Batch: logBatch("r")}}, true},
+		// A ready entry before a pending one: the later row does not undo it.
+		{"ready then pending", []Item{{Key: "r", State: Ready, Batch: logBatch("r")}, {Key: "p", State: Pending, Batch: logBatch("p")}}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o, _ := clocked(t)
+			if err := o.PutAll(context.Background(), c.items...); err != nil {
+				t.Fatal(err)
+			}
+			woke := false
+			select {
+			case <-o.Notify():
+				woke = true
+			default:
+			}
+			if woke != c.wake {
+				t.Fatalf("woke %t, want %t", woke, c.wake)
+			}
+		})
+	}
+}
