@@ -523,3 +523,63 @@ func TestNotifyOnlyForReady(t *testing.T) {
 		})
 	}
 }
+
+// gateSink holds its first Ingest until released.
+type gateSink struct {
+	fakeSink
+	started, release chan struct{}
+	once             atomic.Bool
+}
+
+func (g *gateSink) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, error) {
+	if g.once.CompareAndSwap(false, true) {
+		close(g.started)
+		<-g.release
+	}
+	return g.fakeSink.Ingest(ctx, b)
+}
+
+// TestShipLoopShipsUntilEmpty: after a wake-up the ship loop delivers batch
+// after batch until nothing is ready, without waiting for another wake-up
+// or its tick. An entry put while a batch is in flight, whose wake-up is
+// gone, ships at once: its age never reaches the backlog report.
+func TestShipLoopShipsUntilEmpty(t *testing.T) {
+	o, advance := clocked(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var log lockedBuffer
+	sink := &gateSink{started: make(chan struct{}), release: make(chan struct{})}
+	d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.New(&log), Linger: time.Nanosecond, MaxBatchRows: 1}
+	d.defaults()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { d.shipLoop(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	if err := o.Put(ctx, "a", Ready, logBatch("a")); err != nil {
+		t.Fatal(err)
+	}
+	<-sink.started // a is in flight; the loop is not listening
+	if err := o.Put(ctx, "b", Ready, logBatch("b")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-o.Notify(): // b's wake-up, taken away from the loop
+	default:
+		t.Fatal("no wake-up for b")
+	}
+	advance(time.Hour) // any report from now on would see b as a backlog
+	close(sink.release)
+	waitUntil(t, "a and b to be delivered", func() bool {
+		st, err := o.Stats(ctx)
+		return err == nil && st.Ready == 0
+	})
+	if n := log.count("outbox backlog"); n != 0 {
+		t.Fatalf("b waited for a tick: %s", log.b.String())
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if sink.got["a"] != 1 || sink.got["b"] != 1 {
+		t.Fatalf("delivered %v", sink.got)
+	}
+}
