@@ -583,3 +583,37 @@ func TestShipLoopShipsUntilEmpty(t *testing.T) {
 		t.Fatalf("delivered %v", sink.got)
 	}
 }
+
+// TestFinishWaitsWhileEntriesRemain: Finish returns early only on an empty
+// outbox; with one ready entry it cannot ship yet (its next attempt is not
+// due) and one pending entry nobody resolves, it keeps at it until its
+// context ends and then reports both.
+func TestFinishWaitsWhileEntriesRemain(t *testing.T) {
+	o, _ := clocked(t)
+	ctx := context.Background()
+	for _, p := range []struct {
+		key   string
+		state State
+	}{{"r", Ready}, {"p", Pending}} {
+		if err := o.Put(ctx, p.key, p.state, logBatch(p.key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := o.ReadyBatch(ctx, 10)
+	if err != nil || len(es) != 1 {
+		t.Fatal(es, err)
+	}
+	if err := o.Retry(ctx, es[0].ID, o.now().Add(time.Hour), errors.New("later")); err != nil {
+		t.Fatal(err)
+	}
+	d := &Delivery{Outbox: o, Sink: &fakeSink{}, Log: zerolog.Nop(), MinBackoff: 10 * time.Millisecond}
+	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	left, err := d.Finish(fctx)
+	if err != nil || left.Ready != 1 || left.Pending != 1 {
+		t.Fatalf("left %+v, %v; want the ready and the pending entry", left, err)
+	}
+	if fctx.Err() == nil {
+		t.Fatal("Finish returned before its context ended, with entries left")
+	}
+}
