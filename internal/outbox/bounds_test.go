@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -615,5 +616,47 @@ func TestFinishWaitsWhileEntriesRemain(t *testing.T) {
 	}
 	if fctx.Err() == nil {
 		t.Fatal("Finish returned before its context ended, with entries left")
+	}
+}
+
+// recordingResolver notes the entries it was asked about and resolves none.
+type recordingResolver struct {
+	mu   sync.Mutex
+	seen map[string]bool // key → LastChance
+}
+
+func (r *recordingResolver) Resolve(_ context.Context, e Entry) (store.Batch, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen[e.Key] = e.LastChance
+	return store.Batch{}, errors.New("not yet")
+}
+
+// TestResolveAllTriesEveryPendingEntry: the shutdown pass asks about every
+// pending entry once, due or not, however far its lease reaches, and
+// passes the last-chance flag on; ready and dead entries are not its
+// business.
+func TestResolveAllTriesEveryPendingEntry(t *testing.T) {
+	for _, last := range []bool{false, true} {
+		t.Run(fmt.Sprint("lastChance=", last), func(t *testing.T) {
+			o, _ := clocked(t)
+			ctx := context.Background()
+			o.PutInFlight("due", logBatch("due"), time.Now().Add(-time.Minute))
+			o.PutInFlight("hour", logBatch("hour"), time.Now().Add(time.Hour))
+			o.PutInFlight("year", logBatch("year"), time.Now().Add(365*24*time.Hour))
+			if err := o.PutAll(ctx, Item{Key: "ready", State: Ready, Batch: logBatch("ready")}); err != nil {
+				t.Fatal(err)
+			}
+			res := &recordingResolver{seen: map[string]bool{}}
+			d := &Delivery{Outbox: o, Resolver: res, Log: zerolog.Nop()}
+			d.defaults()
+			if err := d.resolveAll(ctx, last); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]bool{"due": last, "hour": last, "year": last}
+			if fmt.Sprint(res.seen) != fmt.Sprint(want) {
+				t.Fatalf("resolver saw %v, want %v", res.seen, want)
+			}
+		})
 	}
 }
