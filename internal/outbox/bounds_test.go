@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -656,6 +657,57 @@ func TestResolveAllTriesEveryPendingEntry(t *testing.T) {
 			want := map[string]bool{"due": last, "hour": last, "year": last}
 			if fmt.Sprint(res.seen) != fmt.Sprint(want) {
 				t.Fatalf("resolver saw %v, want %v", res.seen, want)
+			}
+		})
+	}
+}
+
+// TestFinishWithStalledEntries: rows stalled in memory by a full disk are
+// not an empty outbox. Finish pushes them as soon as the disk has room and
+// ships them; while it stays full, Finish keeps trying until its context
+// ends and reports them. Before the fix it returned at once an empty
+// Stats, and the app logged "outbox delivered" over rows about to be lost.
+func TestFinishWithStalledEntries(t *testing.T) {
+	cases := []struct {
+		name     string
+		room     bool // the disk has room again when Finish starts
+		stalled  int64
+		shipped  int
+		ctxEnded bool
+	}{
+		// Room again: the stalled entry is committed and shipped at once.
+		{"room again", true, 0, 1, false},
+		// Still full: nothing ships, Finish waits out its context and
+		// reports the stalled entry.
+		{"still full", false, 1, 0, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := openAt(t, filepath.Join(t.TempDir(), "o.db"))
+			defer o.Close()
+			ctx := context.Background()
+			limitPages(t, o, pageCount(t, o))
+			big := logBatch("full")
+			big.RequestLogs[0].UserAgent = string(make([]byte, 64<<10))
+			if err := o.Put(ctx, "full", Ready, big); !errors.Is(err, ErrUnwritable) || o.Stalled() != 1 {
+				t.Fatalf("Put on a full disk: %v, stalled %d", err, o.Stalled())
+			}
+			if c.room {
+				limitPages(t, o, 0)
+			}
+			sink := &fakeSink{}
+			d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.Nop(), MinBackoff: 10 * time.Millisecond}
+			fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			left, err := d.Finish(fctx)
+			if err != nil || left.Ready+left.Pending != 0 || left.Stalled != c.stalled || o.Stalled() != c.stalled {
+				t.Fatalf("left %+v, %v; stalled %d, want %d", left, err, o.Stalled(), c.stalled)
+			}
+			if len(sink.got) != c.shipped {
+				t.Fatalf("shipped %v", sink.got)
+			}
+			if ended := fctx.Err() != nil; ended != c.ctxEnded {
+				t.Fatalf("context ended %t when Finish returned, want %t", ended, c.ctxEnded)
 			}
 		})
 	}

@@ -155,7 +155,8 @@ func (d *Delivery) Finish(ctx context.Context) (Stats, error) {
 			return d.Outbox.Stats(context.WithoutCancel(ctx))
 		}
 		st, err := d.Outbox.Stats(ctx)
-		if err != nil || st.Ready+st.Pending == 0 {
+		// Stalled entries are not on disk yet: not empty while they wait.
+		if err != nil || st.Ready+st.Pending+int(st.Stalled) == 0 {
 			return st, err
 		}
 		if !sleep(ctx, d.MinBackoff) {
