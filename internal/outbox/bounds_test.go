@@ -609,7 +609,8 @@ func TestFinishWaitsWhileEntriesRemain(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &Delivery{Outbox: o, Sink: &fakeSink{}, Log: zerolog.Nop(), MinBackoff: 10 * time.Millisecond}
-	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	// Short: the outcome does not depend on it, only the test's run time.
+	fctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	left, err := d.Finish(fctx)
 	if err != nil || left.Ready != 1 || left.Pending != 1 {
@@ -674,12 +675,13 @@ func TestFinishWithStalledEntries(t *testing.T) {
 		stalled  int64
 		shipped  int
 		ctxEnded bool
+		timeout  time.Duration
 	}{
 		// Room again: the stalled entry is committed and shipped at once.
-		{"room again", true, 0, 1, false},
-		// Still full: nothing ships, Finish waits out its context and
-		// reports the stalled entry.
-		{"still full", false, 1, 0, true},
+		{"room again", true, 0, 1, false, 30 * time.Second},
+		// Still full: nothing ships, Finish waits out its context (short:
+		// the outcome does not depend on it) and reports the stalled entry.
+		{"still full", false, 1, 0, true, 200 * time.Millisecond},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -697,7 +699,7 @@ func TestFinishWithStalledEntries(t *testing.T) {
 			}
 			sink := &fakeSink{}
 			d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.Nop(), MinBackoff: 10 * time.Millisecond}
-			fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			fctx, cancel := context.WithTimeout(ctx, c.timeout)
 			defer cancel()
 			left, err := d.Finish(fctx)
 			if err != nil || left.Ready+left.Pending != 0 || left.Stalled != c.stalled || o.Stalled() != c.stalled {
