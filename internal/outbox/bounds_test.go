@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"llmmeter/internal/sqlitedb"
 	"llmmeter/internal/store"
 )
 
@@ -712,5 +713,72 @@ func TestFinishWithStalledEntries(t *testing.T) {
 				t.Fatalf("context ended %t when Finish returned, want %t", ended, c.ctxEnded)
 			}
 		})
+	}
+}
+
+// TestCloseCommitsStalled: entries stalled by a full disk are committed by
+// Close when the disk has room again, so a clean stop keeps them.
+func TestCloseCommitsStalled(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "o.db")
+	o := openAt(t, file)
+	ctx := context.Background()
+	limitPages(t, o, pageCount(t, o))
+	big := logBatch("full")
+	big.RequestLogs[0].UserAgent = string(make([]byte, 64<<10))
+	if err := o.Put(ctx, "full", Ready, big); !errors.Is(err, ErrUnwritable) {
+		t.Fatalf("Put on a full disk: %v", err)
+	}
+	limitPages(t, o, 0)
+	o.Close()
+	o = openAt(t, file)
+	defer o.Close()
+	es, err := o.List(ctx, Ready, 10, time.Now())
+	if err != nil || len(es) != 1 || es[0].Key != "full" {
+		t.Fatalf("after Close and reopen: %+v, %v", es, err)
+	}
+}
+
+// TestCommitWritesStalledThenGroup: a commit writes the stalled entries
+// first, then the group, answers each caller of the group, and clears the
+// stalled list. The outbox here has no loops: the test is the only caller.
+func TestCommitWritesStalledThenGroup(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlitedb.Open(ctx, filepath.Join(t.TempDir(), "o.db"), migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o := &Outbox{db: db, now: time.Now, notify: make(chan struct{}, 1)}
+	req := func(keys ...string) putReq {
+		r := putReq{errc: make(chan error, 1)}
+		for _, k := range keys {
+			body, _ := json.Marshal(logBatch(k))
+			r.rows = append(r.rows, putRow{key: k, state: Ready, body: body})
+		}
+		return r
+	}
+	o.stalled = []putReq{req("s1")}
+	o.stalled[0].errc = nil
+	o.nStalled.Store(1)
+	group := []putReq{req("g1", "g2"), req("g3"), req("g4")}
+	o.commit(group)
+	for i, r := range group {
+		if err := <-r.errc; err != nil {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+	}
+	if len(o.stalled) != 0 || o.Stalled() != 0 || o.Writable() != nil || o.Depth() != 5 {
+		t.Fatalf("stalled %d/%d, writable %v, depth %d", len(o.stalled), o.Stalled(), o.Writable(), o.Depth())
+	}
+	es, err := o.List(ctx, Ready, 10, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, e := range es {
+		keys = append(keys, e.Key)
+	}
+	if strings.Join(keys, ",") != "s1,g1,g2,g3,g4" {
+		t.Fatalf("committed %v, want the stalled entry first", keys)
 	}
 }
