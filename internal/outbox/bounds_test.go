@@ -487,6 +487,10 @@ func TestResolveSchedulesTheRetry(t *testing.T) {
 			if log.count("outbox: recording a retry failed") != 0 {
 				t.Fatalf("a recorded retry logged as failed: %s", log.b.String())
 			}
+			// The debug line counts this attempt too.
+			if !strings.Contains(log.b.String(), fmt.Sprintf(`"attempts":%d,"message":"pending entry not resolved yet"`, c.attempts+1)) {
+				t.Fatalf("log %s, want attempts %d", log.b.String(), c.attempts+1)
+			}
 		})
 	}
 }
@@ -677,18 +681,36 @@ func TestFinishWithStalledEntries(t *testing.T) {
 		shipped  int
 		ctxEnded bool
 		timeout  time.Duration
+		notDue   bool // a ready entry whose next attempt is not due stays too
 	}{
 		// Room again: the stalled entry is committed and shipped at once.
-		{"room again", true, 0, 1, false, 30 * time.Second},
+		{"room again", true, 0, 1, false, 30 * time.Second, false},
 		// Still full: nothing ships, Finish waits out its context (short:
 		// the outcome does not depend on it) and reports the stalled entry.
-		{"still full", false, 1, 0, true, 200 * time.Millisecond},
+		{"still full", false, 1, 0, true, 200 * time.Millisecond, false},
+		// Still full, with as many ready entries left as stalled ones: the
+		// counts add up, they do not cancel out.
+		{"still full, one ready left", false, 1, 0, true, 200 * time.Millisecond, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := openAt(t, filepath.Join(t.TempDir(), "o.db"))
 			defer o.Close()
 			ctx := context.Background()
+			ready := 0
+			if c.notDue {
+				if err := o.Put(ctx, "r", Ready, logBatch("r")); err != nil {
+					t.Fatal(err)
+				}
+				es, err := o.ReadyBatch(ctx, 10)
+				if err != nil || len(es) != 1 {
+					t.Fatal(es, err)
+				}
+				if err := o.Retry(ctx, es[0].ID, o.now().Add(time.Hour), errors.New("later")); err != nil {
+					t.Fatal(err)
+				}
+				ready = 1
+			}
 			limitPages(t, o, pageCount(t, o))
 			big := logBatch("full")
 			big.RequestLogs[0].UserAgent = string(make([]byte, 64<<10))
@@ -703,7 +725,7 @@ func TestFinishWithStalledEntries(t *testing.T) {
 			fctx, cancel := context.WithTimeout(ctx, c.timeout)
 			defer cancel()
 			left, err := d.Finish(fctx)
-			if err != nil || left.Ready+left.Pending != 0 || left.Stalled != c.stalled || o.Stalled() != c.stalled {
+			if err != nil || left.Ready != ready || left.Pending != 0 || left.Stalled != c.stalled || o.Stalled() != c.stalled {
 				t.Fatalf("left %+v, %v; stalled %d, want %d", left, err, o.Stalled(), c.stalled)
 			}
 			if len(sink.got) != c.shipped {
