@@ -149,13 +149,20 @@ func (d *Delivery) Finish(ctx context.Context) (Stats, error) {
 		}
 		last := ok && !time.Now().Before(lastChance)
 		if err := d.resolveAll(ctx, last); err != nil {
+			if ctx.Err() != nil {
+				break // the time ran out mid-pass: report what is left
+			}
 			return Stats{}, err
 		}
 		if err := d.Drain(ctx); err != nil {
 			return d.Outbox.Stats(context.WithoutCancel(ctx))
 		}
 		st, err := d.Outbox.Stats(ctx)
-		if err != nil || st.Ready+st.Pending == 0 {
+		if err != nil && ctx.Err() != nil {
+			break // as above
+		}
+		// Stalled entries are not on disk yet: not empty while they wait.
+		if err != nil || st.Ready+st.Pending+int(st.Stalled) == 0 {
 			return st, err
 		}
 		if !sleep(ctx, d.MinBackoff) {

@@ -369,6 +369,9 @@ func (o *Outbox) commit(group []putReq) {
 // entries past MaxStalled.
 func (o *Outbox) stall(group []putReq) {
 	for _, r := range group {
+		if len(r.rows) == 0 {
+			continue // an empty PutAll (Finish's nudge) holds nothing to keep
+		}
 		r.errc = nil // answered now; a later commit answers no one
 		o.stalled = append(o.stalled, r)
 	}
@@ -494,6 +497,9 @@ type Stats struct {
 	// since its in-flight entry was put, which can be a long stream ago), 0
 	// if none.
 	OldestReadyMs int64
+	// Stalled is the number of puts waiting in memory for a commit to
+	// succeed (see Outbox.Stalled): not on disk, lost if the process ends.
+	Stalled int64
 }
 
 // Stats reads the current depth.
@@ -529,5 +535,6 @@ func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
 		return s, err
 	}
 	o.depth.Store(int64(s.Ready + s.Pending))
+	s.Stalled = o.Stalled()
 	return s, nil
 }
