@@ -362,9 +362,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 	defer cancel()
 	left, derr := a.delivery.Finish(drainCtx)
 	switch {
-	case derr != nil || left.Ready+left.Pending > 0:
+	case derr != nil || left.Ready+left.Pending > 0 || left.Stalled > 0:
 		a.log.Error().Err(derr).Int("ready", left.Ready).Int("pending", left.Pending).Int("dead", left.Dead).
-			Msg("shutdown: outbox entries left for the next start on this DATA_DIR")
+			Int64("stalled_in_memory", int64(left.Stalled)).
+			Msg("shutdown: outbox entries left for the next start on this DATA_DIR (stalled ones are lost if the disk stays full)")
 	default:
 		a.log.Info().Int("dead", left.Dead).Msg("shutdown: outbox delivered")
 	}
