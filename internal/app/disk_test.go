@@ -1,8 +1,6 @@
 package app
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"llmmeter/internal/auth"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -64,29 +61,14 @@ func TestFullDiskNeverAnswersUnrecorded(t *testing.T) {
 	dataDir := tinyDisk(t, "3m")
 	cfg := testConfig(t, map[string]string{"DATA_DIR": dataDir})
 	cfg.DataDir = dataDir
-	ctx := context.Background()
 	storePath := filepath.Join(t.TempDir(), StoreFile) // only the outbox is on the small disk
-	a, err := Start(ctx, cfg, zerolog.Nop(), Options{
+	e := launch(t, cfg, zerolog.Nop(), Options{
 		Simulator:      &openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 12},
 		GenerationWait: 5 * time.Second, Stdout: io.Discard,
 		StorePath: storePath,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, app: a, base: "http://" + a.Addr(), sim: a.Sim}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		a.Shutdown(sctx)
-	})
-	u, _, err := a.Store.EnsureUser(ctx, userInput("dora"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.key, _, err = auth.IssueKey(ctx, a.Store, u.ID, "test", false); err != nil {
-		t.Fatal(err)
-	}
+	}, "dora")
+	a := e.app
+
 	// Calls until one cannot be recorded (the WAL may still have room for a
 	// few); every call answered in full must be on disk by then. The first
 	// round fails on a stream, the second on a plain call.
@@ -155,10 +137,7 @@ func TestFullDiskNeverAnswersUnrecorded(t *testing.T) {
 	}
 	waitFor(t, func() bool { code, _ := readyz(t, e.base); return code == 200 })
 	e.settle()
-	if e.db, err = sql.Open("sqlite", storePath+"?mode=ro"); err != nil {
-		t.Fatal(err)
-	}
-	defer e.db.Close()
+	e.openStore(storePath)
 	e.matchLedger()
 	// The call that could not be recorded in time is logged as its client
 	// saw it; the refused one is not logged at all.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"llmmeter/internal/auth"
+	"llmmeter/internal/config"
 	"llmmeter/internal/money"
 	"llmmeter/openrouter/openroutertest"
 )
@@ -39,13 +39,22 @@ func start(t *testing.T, extraEnv ...string) *env {
 		vars[extraEnv[i]] = extraEnv[i+1]
 	}
 	cfg := testConfig(t, vars)
-	ctx := context.Background()
-	a, err := Start(ctx, cfg, zerolog.Nop(), Options{
+	e := launch(t, cfg, zerolog.Nop(), Options{
 		Simulator:      &openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 12, NoKeepAliveComments: false},
 		PendingGiveUp:  time.Minute,
 		GenerationWait: 5 * time.Second,
 		Stdout:         io.Discard,
-	})
+	}, "alice")
+	e.openStore(filepath.Join(cfg.DataDir, StoreFile))
+	return e
+}
+
+// launch starts the service, shuts it down when the test ends, and gives a
+// user of that name an API key (e.key); e.sim is the built-in simulator.
+func launch(t *testing.T, cfg config.Config, log zerolog.Logger, opt Options, user string) *env {
+	t.Helper()
+	ctx := context.Background()
+	a, err := Start(ctx, cfg, log, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,17 +67,22 @@ func start(t *testing.T, extraEnv ...string) *env {
 			e.db.Close()
 		}
 	})
-	u, _, err := e.app.Store.EnsureUser(ctx, userInput("alice"))
+	u, _, err := a.Store.EnsureUser(ctx, userInput(user))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.key, _, err = auth.IssueKey(ctx, a.Store, u.ID, "test", false); err != nil {
-		t.Fatal(err)
-	}
-	if e.db, err = sql.Open("sqlite", filepath.Join(cfg.DataDir, StoreFile)+"?mode=ro"); err != nil {
-		t.Fatal(err)
-	}
+	e.key = issueKey(t, a, u.ID)
 	return e
+}
+
+// openStore opens the embedded store's file read-only as e.db.
+func (e *env) openStore(path string) {
+	e.t.Helper()
+	db, err := sql.Open("sqlite", path+"?mode=ro")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.db = db
 }
 
 func (e *env) post(body string, key string) *http.Response {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -271,30 +270,10 @@ func startGated(t *testing.T, g *gatedUpstream, log *lockedBuffer, extra map[str
 		vars[k] = v
 	}
 	cfg := testConfig(t, vars)
-	ctx := context.Background()
-	a, err := Start(ctx, cfg, zerolog.New(log), Options{PendingGiveUp: time.Minute, GenerationWait: 5 * time.Second, Stdout: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, app: a, base: "http://" + a.Addr(), sim: g.sim}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		a.Shutdown(sctx)
-		if e.db != nil {
-			e.db.Close()
-		}
-	})
-	u, _, err := a.Store.EnsureUser(ctx, userInput("alice"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.key = issueKey(t, a, u.ID)
-	if extra["CONVEX_URL"] != "" {
-		return e
-	}
-	if e.db, err = sql.Open("sqlite", filepath.Join(cfg.DataDir, StoreFile)+"?mode=ro"); err != nil {
-		t.Fatal(err)
+	e := launch(t, cfg, zerolog.New(log), Options{PendingGiveUp: time.Minute, GenerationWait: 5 * time.Second, Stdout: io.Discard}, "alice")
+	e.sim = g.sim
+	if extra["CONVEX_URL"] == "" {
+		e.openStore(filepath.Join(cfg.DataDir, StoreFile))
 	}
 	return e
 }
