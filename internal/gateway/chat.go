@@ -191,11 +191,8 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, r
 	inFlight := s.noteInFlight(c, st, false)
 	var asm openrouter.Assembler
 	for {
-		ev, err := st.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				c.upstreamErr = err
-			}
+		ev, ok := c.next(st)
+		if !ok {
 			break
 		}
 		if ev.Kind == openrouter.EventData && !ev.Malformed {
@@ -243,6 +240,19 @@ func (c *call) writePlain(w http.ResponseWriter) {
 	w.Write(c.plain)
 }
 
+// next reads the upstream's next event; false at the stream's end, with
+// c.upstreamErr set when it broke rather than ended.
+func (c *call) next(st *openrouter.Stream) (openrouter.Event, bool) {
+	ev, err := st.Next()
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			c.upstreamErr = err
+		}
+		return ev, false
+	}
+	return ev, true
+}
+
 // noteInFlight writes the in-flight entry once the generation id is known:
 // from the X-Generation-Id header, else from the first chunk's id. It
 // reports whether the entry exists.
@@ -285,11 +295,8 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 
 	buf := make([]byte, 0, 4096)
 	for {
-		ev, err := st.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				c.upstreamErr = err
-			}
+		ev, ok := c.next(st)
+		if !ok {
 			break
 		}
 		buf = buf[:0]
