@@ -1,9 +1,8 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
-	"strings"
+	"llmmeter/internal/logtest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,23 +54,6 @@ func (b *blocker) Run(ctx context.Context, _ Window) (Counts, error) {
 	return Counts{}, nil
 }
 
-// syncBuffer is a log sink safe for the cron's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) count(sub string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), sub)
-}
-
 // TestCronChainAppliedOnce (issue 11 §10): the scheduler wraps each job in
 // one chain shared by the catch-up run and the cron's ticks. While the
 // catch-up run of a long job is still running, each tick is skipped
@@ -82,7 +64,7 @@ func (s *syncBuffer) count(sub string) int {
 // SkipIfStillRunning, which never got its token back, so every later tick
 // was skipped and the job never ran again.
 func TestCronChainAppliedOnce(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	st := &chainStore{}
 	now := time.Date(2031, 5, 6, 7, 8, 0, 0, time.UTC)
 	s, err := NewScheduler(st, SchedulerOptions{Holder: "a", Now: func() time.Time { return now },
@@ -110,8 +92,8 @@ func TestCronChainAppliedOnce(t *testing.T) {
 	tick := entries[0].WrappedJob
 	tick.Run()
 	tick.Run()
-	if n := logs.count(`"cron: skip"`); n != 2 || job.runs.Load() != 1 {
-		t.Fatalf("two ticks during the long run: %d skips and %d runs, want 2 and 1\n%s", n, job.runs.Load(), logs.b.String())
+	if n := logs.Count(`"cron: skip"`); n != 2 || job.runs.Load() != 1 {
+		t.Fatalf("two ticks during the long run: %d skips and %d runs, want 2 and 1\n%s", n, job.runs.Load(), logs.String())
 	}
 	close(job.release)
 	// The catch-up run ends; a panic in the store on the next tick is
@@ -130,8 +112,8 @@ func TestCronChainAppliedOnce(t *testing.T) {
 	}
 	st.panicLease.Store(true)
 	tick.Run()
-	if n := logs.count("lease store exploded"); n != 1 {
-		t.Fatalf("panic logged %d times, want 1\n%s", n, logs.b.String())
+	if n := logs.Count("lease store exploded"); n != 1 {
+		t.Fatalf("panic logged %d times, want 1\n%s", n, logs.String())
 	}
 	// The chain is usable after the panic: the next tick is not skipped.
 	st.panicLease.Store(false)
@@ -141,7 +123,7 @@ func TestCronChainAppliedOnce(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the tick after a recovered panic did not run the job")
 	}
-	if n := logs.count(`"cron: skip"`); n != 2 {
+	if n := logs.Count(`"cron: skip"`); n != 2 {
 		t.Fatalf("%d skips, want still 2", n)
 	}
 }

@@ -1,33 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"llmmeter/internal/logtest"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
 // syncBuffer is a bytes.Buffer safe for the service's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func closedAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -69,7 +52,7 @@ func TestStartFailuresAreOneLine(t *testing.T) {
 			for k, v := range c.env {
 				env[k] = v
 			}
-			var stdout, stderr syncBuffer
+			var stdout, stderr logtest.Buffer
 			code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, &stdout, &stderr)
 			lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
 			if code != 1 || len(lines) != 1 {
@@ -96,7 +79,7 @@ func TestServesWhileConvexUnreachable(t *testing.T) {
 	env := map[string]string{"DATA_DIR": t.TempDir(), "LISTEN_ADDR": addr, "JOBS_ENABLED": "false",
 		"CONVEX_URL": nothing, "CONVEX_SITE_URL": nothing, "CONVEX_INGEST_SECRET": "0123456789abcdef"}
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr logtest.Buffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, &stdout, &stderr) }()
 	deadline := time.Now().Add(30 * time.Second)

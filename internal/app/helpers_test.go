@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
-	"sync"
 	"testing"
 
 	"llmmeter/internal/auth"
@@ -43,22 +41,4 @@ func testConfig(t *testing.T, env map[string]string) config.Config {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-// lockedBuffer collects what the service prints, from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"llmmeter/internal/logtest"
 	stdlog "log"
 	"net/http"
 	"net/http/httptest"
@@ -263,7 +264,7 @@ func (g *gatedUpstream) open() { g.once.Do(func() { close(g.release) }) }
 // startGated starts the service with g as its upstream, logging into log,
 // and a user alice with a key; the embedded engine unless env names a
 // Convex deployment in extra (then e.db is nil).
-func startGated(t *testing.T, g *gatedUpstream, log *lockedBuffer, extra map[string]string) *env {
+func startGated(t *testing.T, g *gatedUpstream, log *logtest.Buffer, extra map[string]string) *env {
 	t.Helper()
 	vars := map[string]string{"OPENROUTER_API_KEY": "sk-or-test", "OPENROUTER_BASE_URL": g.url}
 	for k, v := range extra {
@@ -320,7 +321,7 @@ func gatedBurst(e *env, g *gatedUpstream, bodies []string) map[int]int {
 // fit are admitted, and the quota keeps working.
 func TestHostileMaxTokensCannotBreakQuotas(t *testing.T) {
 	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
-	log := &lockedBuffer{}
+	log := &logtest.Buffer{}
 	e := startGated(t, g, log, nil)
 	setQuota(t, e.app, userOf(t, e), store.QuotaMonthlyTokens, 2000)
 	body := func(maxTokens string, i int) string {
@@ -398,7 +399,7 @@ func TestHostileMaxTokensCannotBreakQuotas(t *testing.T) {
 // settles to the actual cost.
 func TestFallbackListCannotSkipCostQuota(t *testing.T) {
 	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
-	e := startGated(t, g, &lockedBuffer{}, nil)
+	e := startGated(t, g, &logtest.Buffer{}, nil)
 	setQuota(t, e.app, userOf(t, e), store.QuotaMonthlyCostUSD, 0.01)
 	// Fill the price cache (GET /v1/models), as any earlier call would.
 	req, _ := http.NewRequest("GET", e.base+"/v1/models", nil)
@@ -444,7 +445,7 @@ func TestFallbackListCannotSkipCostQuota(t *testing.T) {
 func TestHostileMaxTokensOnConvex(t *testing.T) {
 	site, _, secret := convextest.Start(t)
 	g := newGatedUpstream(t, openroutertest.Options{GenerationDelay: 50 * time.Millisecond, AnswerTokens: 500, TokensPerChunk: 50})
-	log := &lockedBuffer{}
+	log := &logtest.Buffer{}
 	e := startGated(t, g, log, map[string]string{"CONVEX_URL": site, "CONVEX_SITE_URL": site, "CONVEX_INGEST_SECRET": secret})
 	u, _, err := e.app.Store.EnsureUser(context.Background(), userInput("alice"))
 	if err != nil {

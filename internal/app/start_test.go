@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"io"
+	"llmmeter/internal/logtest"
 	"net"
 	"net/http"
 	"os"
@@ -92,7 +93,7 @@ func TestStartsWhileConvexDown(t *testing.T) {
 	link := newFlakyLink(t, site)
 	link.mode.Store(linkDown)
 	cfg := testConfig(t, map[string]string{"CONVEX_URL": link.srv.URL, "CONVEX_SITE_URL": link.srv.URL, "CONVEX_INGEST_SECRET": secret})
-	var out lockedBuffer
+	var out logtest.Buffer
 	a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Stdout: &out, BootstrapMaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("start with Convex down: %v", err)

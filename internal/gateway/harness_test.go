@@ -1,9 +1,9 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"llmmeter/internal/logtest"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -35,25 +35,12 @@ func (fakeAuth) Authenticate(_ context.Context, r *http.Request) (auth.Principal
 	return auth.Principal{UserID: testUser, Method: "api_key"}, nil
 }
 
-// syncBuffer is a log sink safe for the delivery loop's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 // lines returns the JSON log lines whose message is msg.
-func (s *syncBuffer) lines(t *testing.T, msg string) []map[string]any {
+// logLines are the JSON log lines of b whose message is msg.
+func logLines(t *testing.T, b *logtest.Buffer, msg string) []map[string]any {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 		if l == "" {
 			continue
 		}
@@ -77,7 +64,7 @@ type harness struct {
 	ob      *outbox.Outbox
 	srv     *Server
 	handler http.Handler
-	log     *syncBuffer
+	log     *logtest.Buffer
 	metrics *metrics.Metrics
 }
 
@@ -100,7 +87,7 @@ func newHarnessWith(t *testing.T, simOpts openroutertest.Options, set func(*Opti
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ob.Close() })
-	h := &harness{t: t, sim: sim, up: up, ob: ob, log: &syncBuffer{}, metrics: metrics.New(nil)}
+	h := &harness{t: t, sim: sim, up: up, ob: ob, log: &logtest.Buffer{}, metrics: metrics.New(nil)}
 	opt := Options{Upstream: up, Auth: fakeAuth{}, Outbox: ob, Store: pingStore{}, Metrics: h.metrics,
 		Log: zerolog.New(h.log), MaxBodyBytes: 1 << 20}
 	if set != nil {

@@ -42,7 +42,7 @@ func series(c prometheus.Collector) int {
 // accessLine is the one access-log line of the last request.
 func (h *harness) accessLine() map[string]any {
 	h.t.Helper()
-	lines := h.log.lines(h.t, "request")
+	lines := logLines(h.t, h.log, "request")
 	if len(lines) == 0 {
 		h.t.Fatal("no access log line")
 	}

@@ -52,7 +52,7 @@ func TestAccessLogFields(t *testing.T) {
 			t.Errorf("%s present: %v", k, l[k])
 		}
 	}
-	all := h.log.b.String()
+	all := h.log.String()
 	if strings.Contains(all, "sk-very-secret") || strings.Contains(all, "secret prompt") {
 		t.Fatal("a credential or message text reached the log")
 	}
@@ -110,7 +110,7 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 	if typ, code, _ := apiErr(t, w); w.Code != 500 || typ != "server_error" || code != "internal_error" {
 		t.Fatalf("panic answered %d %s", w.Code, w.Body)
 	}
-	if len(h.log.lines(t, "handler panicked")) != 1 || h.accessLine()["status"] != float64(500) {
+	if len(logLines(t, h.log, "handler panicked")) != 1 || h.accessLine()["status"] != float64(500) {
 		t.Fatal("panic not logged")
 	}
 
@@ -119,7 +119,7 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 	if _, code, _ := apiErr(t, w); w.Code != 500 || code != "internal_error" || strings.Contains(w.Body.String(), "disk on fire") {
 		t.Fatalf("unknown error answered %d %s", w.Code, w.Body)
 	}
-	if ls := h.log.lines(t, "Internal error."); len(ls) != 1 || ls[0]["error"] != "disk on fire" || ls[0]["level"] != "error" {
+	if ls := logLines(t, h.log, "Internal error."); len(ls) != 1 || ls[0]["error"] != "disk on fire" || ls[0]["level"] != "error" {
 		t.Fatalf("the cause of a 500 is not logged: %v", ls)
 	}
 
@@ -131,7 +131,7 @@ func TestAccessLogLevelAndErrors(t *testing.T) {
 	if l := h.accessLine(); l["error_code"] != "late" {
 		t.Fatalf("line %v", l)
 	}
-	if len(h.log.lines(t, "too late")) != 1 {
+	if len(logLines(t, h.log, "too late")) != 1 {
 		t.Fatal("the cause of a 5xx is not logged")
 	}
 }
@@ -183,7 +183,7 @@ func TestRefusals(t *testing.T) {
 		if n := len(h.sim.Ledger()); n != 1 {
 			t.Fatalf("%d calls went upstream", n)
 		}
-		if len(h.log.lines(t, "OUTBOX FULL: refusing new calls until the store takes the backlog (see /readyz)")) != 1 {
+		if len(logLines(t, h.log, "OUTBOX FULL: refusing new calls until the store takes the backlog (see /readyz)")) != 1 {
 			t.Fatal("not said loudly")
 		}
 	})
@@ -662,7 +662,7 @@ func TestRowsNotDurable(t *testing.T) {
 			} else if _, code, _ := apiErr(t, w); code != "accounting_unavailable" || w.Header().Get("Retry-After") != "5" {
 				t.Fatalf("%s %v", code, w.Header())
 			}
-			if len(h.log.lines(t, "ROWS NOT DURABLE: the call is answered with an error; the outbox retries its rows")) != 1 {
+			if len(logLines(t, h.log, "ROWS NOT DURABLE: the call is answered with an error; the outbox retries its rows")) != 1 {
 				t.Fatal("not said loudly")
 			}
 			if l := h.accessLine(); l["status"] != float64(503) {

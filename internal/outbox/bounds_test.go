@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"llmmeter/internal/logtest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -251,7 +252,7 @@ func TestBacklogThresholds(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			o, advance := clocked(t)
 			ctx := context.Background()
-			var log lockedBuffer
+			var log logtest.Buffer
 			d := &Delivery{Outbox: o, Log: zerolog.New(&log)}
 			if err := o.Put(ctx, "k", c.state, logBatch("k")); err != nil {
 				t.Fatal(err)
@@ -259,7 +260,7 @@ func TestBacklogThresholds(t *testing.T) {
 			for i, age := range c.ages {
 				advance(age)
 				d.report(ctx)
-				if n := log.count("outbox backlog"); n != c.want[i] {
+				if n := messages(&log, "outbox backlog"); n != c.want[i] {
 					t.Fatalf("report %d: %d warnings, want %d", i, n, c.want[i])
 				}
 			}
@@ -330,7 +331,7 @@ func TestShipLoopCountsFailures(t *testing.T) {
 	o, _ := clocked(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var log lockedBuffer
+	var log logtest.Buffer
 	sink := &fakeSink{failFor: 3}
 	var failures atomic.Int64
 	d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.New(&log),
@@ -366,7 +367,7 @@ func TestShipLoopCountsFailures(t *testing.T) {
 	<-done
 
 	var counts []int
-	for _, line := range strings.Split(strings.TrimSpace(log.b.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
 		var m struct {
 			Message  string `json:"message"`
 			Error    string `json:"error"`
@@ -465,7 +466,7 @@ func TestResolveSchedulesTheRetry(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var log lockedBuffer
+			var log logtest.Buffer
 			d := &Delivery{Outbox: o, Resolver: failingResolver{}, Log: zerolog.New(&log),
 				MinBackoff: time.Second, MaxBackoff: time.Minute}
 			d.defaults()
@@ -484,12 +485,12 @@ func TestResolveSchedulesTheRetry(t *testing.T) {
 				t.Fatalf("after the failure: attempts %d, error %q, next in %dms; want %d attempts, next in [%v, %v]",
 					e.Attempts, e.LastError, e.NextAttemptAt-now, c.attempts+1, c.want/2, c.want)
 			}
-			if log.count("outbox: recording a retry failed") != 0 {
-				t.Fatalf("a recorded retry logged as failed: %s", log.b.String())
+			if messages(&log, "outbox: recording a retry failed") != 0 {
+				t.Fatalf("a recorded retry logged as failed: %s", log.String())
 			}
 			// The debug line counts this attempt too.
-			if !strings.Contains(log.b.String(), fmt.Sprintf(`"attempts":%d,"message":"pending entry not resolved yet"`, c.attempts+1)) {
-				t.Fatalf("log %s, want attempts %d", log.b.String(), c.attempts+1)
+			if !strings.Contains(log.String(), fmt.Sprintf(`"attempts":%d,"message":"pending entry not resolved yet"`, c.attempts+1)) {
+				t.Fatalf("log %s, want attempts %d", log.String(), c.attempts+1)
 			}
 		})
 	}
@@ -554,7 +555,7 @@ func TestShipLoopShipsUntilEmpty(t *testing.T) {
 	o, advance := clocked(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var log lockedBuffer
+	var log logtest.Buffer
 	sink := &gateSink{started: make(chan struct{}), release: make(chan struct{})}
 	d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.New(&log), Linger: time.Nanosecond, MaxBatchRows: 1}
 	d.defaults()
@@ -581,8 +582,8 @@ func TestShipLoopShipsUntilEmpty(t *testing.T) {
 		st, err := o.Stats(ctx)
 		return err == nil && st.Ready == 0
 	})
-	if n := log.count("outbox backlog"); n != 0 {
-		t.Fatalf("b waited for a tick: %s", log.b.String())
+	if n := messages(&log, "outbox backlog"); n != 0 {
+		t.Fatalf("b waited for a tick: %s", log.String())
 	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()

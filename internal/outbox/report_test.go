@@ -1,12 +1,11 @@
 package outbox
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"llmmeter/internal/logtest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,23 +15,8 @@ import (
 	"llmmeter/internal/store"
 )
 
-// lockedBuffer is a log sink the test reads while nothing else writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) count(msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), `"message":"`+msg+`"`)
-}
+// messages counts the log lines whose message is msg.
+func messages(l *logtest.Buffer, msg string) int { return l.Count(`"message":"` + msg + `"`) }
 
 // clocked opens an outbox whose clock the test moves.
 func clocked(t *testing.T) (*Outbox, func(time.Duration)) {
@@ -52,9 +36,9 @@ func clocked(t *testing.T) (*Outbox, func(time.Duration)) {
 func TestBacklogWarning(t *testing.T) {
 	ctx := context.Background()
 	o, advance := clocked(t)
-	var log lockedBuffer
+	var log logtest.Buffer
 	d := &Delivery{Outbox: o, Log: zerolog.New(&log)}
-	warnings := func() int { return log.count("outbox backlog") }
+	warnings := func() int { return messages(&log, "outbox backlog") }
 
 	if err := o.Put(ctx, "waiting", Pending, logBatch("waiting")); err != nil {
 		t.Fatal(err)
@@ -87,8 +71,8 @@ func TestBacklogWarning(t *testing.T) {
 			t.Fatalf("step %d: %d warnings, want %d", i, n, s.want)
 		}
 	}
-	if !strings.Contains(log.b.String(), `"level":"warn"`) || !strings.Contains(log.b.String(), `"oldest_ready_ms":`) {
-		t.Fatalf("log %s", log.b.String())
+	if !strings.Contains(log.String(), `"level":"warn"`) || !strings.Contains(log.String(), `"oldest_ready_ms":`) {
+		t.Fatalf("log %s", log.String())
 	}
 }
 
@@ -97,7 +81,7 @@ func TestBacklogWarning(t *testing.T) {
 func TestBacklogWarningForDeadEntries(t *testing.T) {
 	ctx := context.Background()
 	o, _ := clocked(t)
-	var log lockedBuffer
+	var log logtest.Buffer
 	d := &Delivery{Outbox: o, Log: zerolog.New(&log)}
 	if err := o.Put(ctx, "bad", Ready, logBatch("bad")); err != nil {
 		t.Fatal(err)
@@ -110,8 +94,8 @@ func TestBacklogWarningForDeadEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.report(ctx)
-	if n := log.count("outbox backlog"); n != 1 || !strings.Contains(log.b.String(), `"dead":1`) {
-		t.Fatalf("%d warnings: %s", n, log.b.String())
+	if n := messages(&log, "outbox backlog"); n != 1 || !strings.Contains(log.String(), `"dead":1`) {
+		t.Fatalf("%d warnings: %s", n, log.String())
 	}
 }
 
