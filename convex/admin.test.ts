@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { LATENCY_BOUNDS } from "./lib/aggregates";
-import { p95FromBuckets } from "./lib/window";
+import { LATENCY_BOUNDS } from "../packages/convex/src/lib/aggregates";
+import { p95FromBuckets } from "../packages/convex/src/lib/window";
 import {
   activity,
   ADMIN,
@@ -26,24 +26,24 @@ const H = 3_600_000;
 const D = 24 * H;
 
 /** Every admin function with valid arguments (given a user and an alert). */
-function calls(f: { userId: Id<"users">; alertId: Id<"systemAlerts">; reportId: Id<"reports"> }) {
+function calls(f: { userId: Id<"llmmeterUsers">; alertId: Id<"systemAlerts">; reportId: Id<"reports"> }) {
   const w = { from: T0 - D, to: T0 + D };
   return [
-    ["overview", (t: any) => t.query(api.admin.overview, w)],
-    ["usageSeries", (t: any) => t.query(api.admin.usageSeries, { period: "hourly", ...w })],
-    ["topUsers", (t: any) => t.query(api.admin.topUsers, { ...w, by: "cost", limit: 5 })],
-    ["userDetail", (t: any) => t.query(api.admin.userDetail, { userId: f.userId, ...w })],
-    ["modelStats", (t: any) => t.query(api.admin.modelStats, w)],
-    ["requestLogs", (t: any) => t.query(api.admin.requestLogs, { paginationOpts: { numItems: 5, cursor: null } })],
-    ["alerts", (t: any) => t.query(api.admin.alerts, {})],
-    ["quotas", (t: any) => t.query(api.admin.quotas, {})],
-    ["reports", (t: any) => t.query(api.admin.reports, {})],
-    ["report", (t: any) => t.query(api.admin.report, { reportId: f.reportId })],
-    ["forecast", (t: any) => t.query(api.admin.forecast, {})],
-    ["jobRuns", (t: any) => t.query(api.admin.jobRuns, {})],
-    ["setQuota", (t: any) => t.mutation(api.admin.setQuota, { userId: f.userId, quotaType: "daily_requests", limit: 5 })],
-    ["markAlertRead", (t: any) => t.mutation(api.admin.markAlertRead, { alertId: f.alertId })],
-    ["resolveAlert", (t: any) => t.mutation(api.admin.resolveAlert, { alertId: f.alertId })],
+    ["overview", (t: any) => t.query(api.llmmeter.overview, w)],
+    ["usageSeries", (t: any) => t.query(api.llmmeter.usageSeries, { period: "hourly", ...w })],
+    ["topUsers", (t: any) => t.query(api.llmmeter.topUsers, { ...w, by: "cost", limit: 5 })],
+    ["userDetail", (t: any) => t.query(api.llmmeter.userDetail, { userId: f.userId, ...w })],
+    ["modelStats", (t: any) => t.query(api.llmmeter.modelStats, w)],
+    ["requestLogs", (t: any) => t.query(api.llmmeter.requestLogs, { paginationOpts: { numItems: 5, cursor: null } })],
+    ["alerts", (t: any) => t.query(api.llmmeter.alerts, {})],
+    ["quotas", (t: any) => t.query(api.llmmeter.quotas, {})],
+    ["reports", (t: any) => t.query(api.llmmeter.reports, {})],
+    ["report", (t: any) => t.query(api.llmmeter.report, { reportId: f.reportId })],
+    ["forecast", (t: any) => t.query(api.llmmeter.forecast, {})],
+    ["jobRuns", (t: any) => t.query(api.llmmeter.jobRuns, {})],
+    ["setQuota", (t: any) => t.mutation(api.llmmeter.setQuota, { userId: f.userId, quotaType: "daily_requests", limit: 5 })],
+    ["markAlertRead", (t: any) => t.mutation(api.llmmeter.markAlertRead, { alertId: f.alertId })],
+    ["resolveAlert", (t: any) => t.mutation(api.llmmeter.resolveAlert, { alertId: f.alertId })],
   ] as const;
 }
 
@@ -66,7 +66,7 @@ async function setupFixture(t: Backend) {
 
 describe("role checks", () => {
   const names = calls({} as any).map(([name]) => name);
-  test.each(names)("admin:%s", async (name) => {
+  test.each(names)("llmmeter:%s", async (name) => {
     const t = newBackend();
     const f = await setupFixture(t);
     const call = calls(f).find(([n]) => n === name)![1];
@@ -87,7 +87,7 @@ describe("windows", () => {
       requestLogs: [T0, T0 + H / 2, T0 + H + 600_000, T0 + 3 * D].map((timestamp) => requestLog(u, { timestamp })),
     });
     const admin = t.withIdentity(ADMIN);
-    const req = async (from: number, to: number) => (await admin.query(api.admin.overview, { from, to })).requests;
+    const req = async (from: number, to: number) => (await admin.query(api.llmmeter.overview, { from, to })).requests;
     // hourly: the 13:00 period is included only if from <= 13:00
     expect(await req(T0, T0 + 2 * H)).toBe(3);
     expect(await req(T0 + 1, T0 + 2 * H)).toBe(1);
@@ -100,10 +100,10 @@ describe("windows", () => {
     // > 92 days: monthly; January 2024 starts before from
     expect(await req(T0 - 13 * H, T0 - 13 * H + 92 * D + 1)).toBe(0);
     expect(await req(Date.UTC(2024, 0, 1), Date.UTC(2024, 6, 1))).toBe(4);
-    await expect(admin.query(api.admin.overview, { from: 5, to: 5 })).rejects.toMatchObject({
+    await expect(admin.query(api.llmmeter.overview, { from: 5, to: 5 })).rejects.toMatchObject({
       data: { code: "bad_request", message: "to: must be after from" },
     });
-    await expect(admin.query(api.admin.overview, { from: -1, to: 5 })).rejects.toMatchObject({ data: { code: "bad_request" } });
+    await expect(admin.query(api.llmmeter.overview, { from: -1, to: 5 })).rejects.toMatchObject({ data: { code: "bad_request" } });
   });
 
   test("p95 is the upper bound of the bucket holding the 95th percentile", () => {
@@ -149,7 +149,7 @@ describe("results", () => {
   test("overview", async () => {
     const t = newBackend();
     await seed(t);
-    const o = await t.withIdentity(ADMIN).query(api.admin.overview, w);
+    const o = await t.withIdentity(ADMIN).query(api.llmmeter.overview, w);
     const { health, ...rest } = o;
     expect(rest).toEqual({
       requests: 5,
@@ -174,21 +174,21 @@ describe("results", () => {
     const t = newBackend();
     const { c } = await seed(t);
     const admin = t.withIdentity(ADMIN);
-    const s = await admin.query(api.admin.usageSeries, { period: "hourly", ...w });
+    const s = await admin.query(api.llmmeter.usageSeries, { period: "hourly", ...w });
     expect(s.map((p) => [p.periodKey, p.periodStart, p.requests, p.costNanoUsd, p.costUsd])).toEqual([
       ["2024-01-15T13", T0, 4, 600, 6e-7],
       ["2024-01-15T14", T0 + H, 1, 100, 1e-7],
     ]);
     expect(s[0]).toMatchObject({ successful: 2, failed: 2, avgProcessingMs: Math.round(3390 / 4), totalTokens: 60 });
-    const byUser = await admin.query(api.admin.usageSeries, { period: "daily", from: T0 - 13 * H, to: T0 + 11 * H, userId: c });
+    const byUser = await admin.query(api.llmmeter.usageSeries, { period: "daily", from: T0 - 13 * H, to: T0 + 11 * H, userId: c });
     expect(byUser.map((p) => [p.periodKey, p.requests, p.costNanoUsd])).toEqual([["2024-01-15", 1, 100]]);
-    const byModel = await admin.query(api.admin.usageSeries, { period: "monthly", from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 1, 1), modelSlug: "m2" });
+    const byModel = await admin.query(api.llmmeter.usageSeries, { period: "monthly", from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 1, 1), modelSlug: "m2" });
     expect(byModel.map((p) => [p.periodKey, p.requests, p.costNanoUsd])).toEqual([["2024-01", 2, 400]]);
-    await expect(admin.query(api.admin.usageSeries, { period: "hourly", from: 0, to: 1001 * H })).rejects.toMatchObject({
+    await expect(admin.query(api.llmmeter.usageSeries, { period: "hourly", from: 0, to: 1001 * H })).rejects.toMatchObject({
       data: { code: "bad_request", message: "to: window too wide for hourly points (max 1000 points)" },
     });
-    expect(await admin.query(api.admin.usageSeries, { period: "hourly", from: 0, to: 1000 * H })).toEqual([]);
-    await expect(admin.query(api.admin.usageSeries, { period: "daily", ...w, userId: c, modelSlug: "m2" })).rejects.toMatchObject({
+    expect(await admin.query(api.llmmeter.usageSeries, { period: "hourly", from: 0, to: 1000 * H })).toEqual([]);
+    await expect(admin.query(api.llmmeter.usageSeries, { period: "daily", ...w, userId: c, modelSlug: "m2" })).rejects.toMatchObject({
       data: { code: "bad_request" },
     });
   });
@@ -197,7 +197,7 @@ describe("results", () => {
     const t = newBackend();
     const { a, b, c } = await seed(t);
     const admin = t.withIdentity(ADMIN);
-    const byCost = await admin.query(api.admin.topUsers, { ...w, by: "cost", limit: 10 });
+    const byCost = await admin.query(api.llmmeter.topUsers, { ...w, by: "cost", limit: 10 });
     const tie = [a, b].sort();
     expect(byCost.map((r) => r.userId)).toEqual([...tie, c]);
     expect(byCost.find((r) => r.userId === a)).toEqual({
@@ -209,25 +209,25 @@ describe("results", () => {
       costNanoUsd: 300,
       costUsd: 3e-7,
     });
-    expect((await admin.query(api.admin.topUsers, { ...w, by: "tokens", limit: 2 })).map((r) => r.userId)).toEqual([b, c].sort());
-    expect((await admin.query(api.admin.topUsers, { ...w, by: "requests", limit: 1 })).map((r) => r.userId)).toEqual([a]);
-    await expect(admin.query(api.admin.topUsers, { ...w, by: "cost", limit: 0 })).rejects.toMatchObject({ data: { code: "bad_request" } });
+    expect((await admin.query(api.llmmeter.topUsers, { ...w, by: "tokens", limit: 2 })).map((r) => r.userId)).toEqual([b, c].sort());
+    expect((await admin.query(api.llmmeter.topUsers, { ...w, by: "requests", limit: 1 })).map((r) => r.userId)).toEqual([a]);
+    await expect(admin.query(api.llmmeter.topUsers, { ...w, by: "cost", limit: 0 })).rejects.toMatchObject({ data: { code: "bad_request" } });
   });
 
   test("userDetail and modelStats", async () => {
     const t = newBackend();
     const { a } = await seed(t);
     const admin = t.withIdentity(ADMIN);
-    const d = await admin.query(api.admin.userDetail, { userId: a, ...w });
+    const d = await admin.query(api.llmmeter.userDetail, { userId: a, ...w });
     expect(d.user).toMatchObject({ id: a, name: "u 0" });
     expect(d.totals).toMatchObject({ requests: 3, failed: 2, costNanoUsd: 300, p95ProcessingMs: 4000, modelsUsed: 1 });
     expect(d.recentActivity).toHaveLength(1);
     await t.run((ctx) => ctx.db.delete(a));
-    await expect(admin.query(api.admin.userDetail, { userId: a, ...w })).rejects.toMatchObject({ data: { code: "not_found" } });
-    await expect(admin.query(api.admin.userDetail, { userId: "nope", ...w })).rejects.toMatchObject({
+    await expect(admin.query(api.llmmeter.userDetail, { userId: a, ...w })).rejects.toMatchObject({ data: { code: "not_found" } });
+    await expect(admin.query(api.llmmeter.userDetail, { userId: "nope", ...w })).rejects.toMatchObject({
       data: { code: "bad_request", message: "userId: not a users id" },
     });
-    const m = await admin.query(api.admin.modelStats, w);
+    const m = await admin.query(api.llmmeter.modelStats, w);
     expect(m).toEqual([
       {
         model: "m2",
@@ -262,7 +262,7 @@ describe("results", () => {
     for (let i = 0; i < 60; i += 30) {
       await post(t, "/ingest", { activity: Array.from({ length: 30 }, (_, j) => activity(u, { timestamp: T0 + (i + j) * 1000 })) });
     }
-    const d = await t.withIdentity(ADMIN).query(api.admin.userDetail, { userId: u, from: T0, to: T0 + H });
+    const d = await t.withIdentity(ADMIN).query(api.llmmeter.userDetail, { userId: u, from: T0, to: T0 + H });
     expect(d.recentActivity).toHaveLength(50);
     expect(d.recentActivity[0].timestamp).toBe(T0 + 59_000);
     expect(d.recentActivity[49].timestamp).toBe(T0 + 10_000);
@@ -303,7 +303,7 @@ describe("requestLogs pagination", () => {
             const got: string[] = [];
             let cursor: string | null = null;
             for (let guard = 0; guard < 100; guard++) {
-              const page: any = await admin.query(api.admin.requestLogs, {
+              const page: any = await admin.query(api.llmmeter.requestLogs, {
                 paginationOpts: { numItems: 7, cursor },
                 userId,
                 modelSlug,
@@ -321,7 +321,7 @@ describe("requestLogs pagination", () => {
       }
     }
     await expect(
-      admin.query(api.admin.requestLogs, { paginationOpts: { numItems: 201, cursor: null } }),
+      admin.query(api.llmmeter.requestLogs, { paginationOpts: { numItems: 201, cursor: null } }),
     ).rejects.toMatchObject({ data: { code: "bad_request" } });
   });
 });
@@ -334,19 +334,19 @@ describe("alerts, quotas, reports, forecasts, job runs", () => {
       ids.push((await post(t, "/jobs/alerts/open", { conditionKey: `c${i}`, alertType: "a", severity, message: `m${i}` })).json.alertId);
     }
     const admin = t.withIdentity(ADMIN);
-    expect((await admin.mutation(api.admin.resolveAlert, { alertId: ids[3] })).resolved).toBe(true);
-    expect((await admin.mutation(api.admin.resolveAlert, { alertId: ids[3] })).resolved).toBe(false);
-    await admin.mutation(api.admin.markAlertRead, { alertId: ids[0] });
-    const all = await admin.query(api.admin.alerts, {});
+    expect((await admin.mutation(api.llmmeter.resolveAlert, { alertId: ids[3] })).resolved).toBe(true);
+    expect((await admin.mutation(api.llmmeter.resolveAlert, { alertId: ids[3] })).resolved).toBe(false);
+    await admin.mutation(api.llmmeter.markAlertRead, { alertId: ids[0] });
+    const all = await admin.query(api.llmmeter.alerts, {});
     expect(all.map((a) => a.message)).toEqual(["m3", "m2", "m1", "m0"].filter((m) => all.some((a) => a.message === m)));
     expect(all).toHaveLength(4);
-    expect((await admin.query(api.admin.alerts, { status: "open" })).map((a) => a.id).sort()).toEqual(ids.slice(0, 3).sort());
-    expect((await admin.query(api.admin.alerts, { status: "resolved" })).map((a) => a.id)).toEqual([ids[3]]);
-    expect((await admin.query(api.admin.alerts, { status: "open", severity: "critical" })).map((a) => a.id)).toEqual([ids[2]]);
-    expect((await admin.query(api.admin.alerts, { severity: "critical" })).length).toBe(2);
-    expect((await admin.query(api.admin.alerts, { limit: 1 })).length).toBe(1);
+    expect((await admin.query(api.llmmeter.alerts, { status: "open" })).map((a) => a.id).sort()).toEqual(ids.slice(0, 3).sort());
+    expect((await admin.query(api.llmmeter.alerts, { status: "resolved" })).map((a) => a.id)).toEqual([ids[3]]);
+    expect((await admin.query(api.llmmeter.alerts, { status: "open", severity: "critical" })).map((a) => a.id)).toEqual([ids[2]]);
+    expect((await admin.query(api.llmmeter.alerts, { severity: "critical" })).length).toBe(2);
+    expect((await admin.query(api.llmmeter.alerts, { limit: 1 })).length).toBe(1);
     expect(all.find((a) => a.id === ids[0])!.isRead).toBe(true);
-    await expect(admin.mutation(api.admin.markAlertRead, { alertId: "zz" })).rejects.toMatchObject({ data: { code: "bad_request" } });
+    await expect(admin.mutation(api.llmmeter.markAlertRead, { alertId: "zz" })).rejects.toMatchObject({ data: { code: "bad_request" } });
   });
 
   test("setQuota validates and sets resetDate in the reporting time zone", async () => {
@@ -366,13 +366,13 @@ describe("alerts, quotas, reports, forecasts, job runs", () => {
         [{ userId: u, quotaType: "system_monthly_cost_usd", limit: 1 }, "userId: not allowed for system_monthly_cost_usd"],
       ];
       for (const [args, message] of bad) {
-        await expect(admin.mutation(api.admin.setQuota, args as any)).rejects.toMatchObject({ data: { code: "bad_request", message } });
+        await expect(admin.mutation(api.llmmeter.setQuota, args as any)).rejects.toMatchObject({ data: { code: "bad_request", message } });
       }
-      const a = await admin.mutation(api.admin.setQuota, { userId: u, quotaType: "daily_requests", limit: 5 });
-      const b = await admin.mutation(api.admin.setQuota, { userId: u, quotaType: "daily_requests", limit: 7, isActive: false });
+      const a = await admin.mutation(api.llmmeter.setQuota, { userId: u, quotaType: "daily_requests", limit: 5 });
+      const b = await admin.mutation(api.llmmeter.setQuota, { userId: u, quotaType: "daily_requests", limit: 7, isActive: false });
       expect(b).toEqual({ quotaId: a.quotaId, created: false });
-      await admin.mutation(api.admin.setQuota, { userId: u, quotaType: "monthly_cost_usd", limit: 0.1 });
-      const qs = await admin.query(api.admin.quotas, { userId: u });
+      await admin.mutation(api.llmmeter.setQuota, { userId: u, quotaType: "monthly_cost_usd", limit: 0.1 });
+      const qs = await admin.query(api.llmmeter.quotas, { userId: u });
       const daily = qs.find((q) => q.quotaType === "daily_requests")!;
       expect(daily).toMatchObject({ limit: 7, isActive: false, resetDate: Date.UTC(2024, 2, 31, 22) }); // midnight CEST
       const cost = qs.find((q) => q.quotaType === "monthly_cost_usd")!;
@@ -386,14 +386,14 @@ describe("alerts, quotas, reports, forecasts, job runs", () => {
     const t = newBackend();
     const admin = t.withIdentity(ADMIN);
     const r = await post(t, "/jobs/reports/store", { kind: "weekly", periodKey: "2024-W03", body: { total: 1 }, csv: "h\n1\n" });
-    const list = await admin.query(api.admin.reports, {});
+    const list = await admin.query(api.llmmeter.reports, {});
     expect(list).toEqual([{ id: r.json.reportId, kind: "weekly", periodKey: "2024-W03", createdAt: expect.any(Number), body: { total: 1 }, csvBytes: 4 }]);
-    expect((await admin.query(api.admin.report, { reportId: r.json.reportId })).csv).toBe("h\n1\n");
-    expect(await admin.query(api.admin.forecast, {})).toEqual({ createdAt: null, rows: [] });
+    expect((await admin.query(api.llmmeter.report, { reportId: r.json.reportId })).csv).toBe("h\n1\n");
+    expect(await admin.query(api.llmmeter.forecast, {})).toEqual({ createdAt: null, rows: [] });
     const row = { scope: "system", month: "2024-02", method: "linear", costNanoUsd: 2, costLowNanoUsd: 1, costHighNanoUsd: 3, tokens: 5, tokensLow: 4, tokensHigh: 6 };
     await post(t, "/jobs/forecasts/store", { createdAt: 10, rows: [row] });
     await post(t, "/jobs/forecasts/store", { createdAt: 20, rows: [row, { ...row, month: "2024-03" }] });
-    const f = await admin.query(api.admin.forecast, {});
+    const f = await admin.query(api.llmmeter.forecast, {});
     expect(f.createdAt).toBe(20);
     expect(f.rows.map((x) => x.month).sort()).toEqual(["2024-02", "2024-03"]);
     expect(f.rows[0]).toMatchObject({ costUsd: 2e-9, userId: null, backtestMape: null });
@@ -401,7 +401,7 @@ describe("alerts, quotas, reports, forecasts, job runs", () => {
     for (const [job, startedAt] of [["a", 1], ["b", 2], ["a", 3]] as const) {
       await post(t, "/jobs/runs/record", { job, startedAt: now + startedAt, endedAt: now + startedAt, outcome: "success", counts: {} });
     }
-    expect((await admin.query(api.admin.jobRuns, {})).map((r) => r.startedAt)).toEqual([now + 3, now + 2, now + 1]);
-    expect((await admin.query(api.admin.jobRuns, { job: "a", limit: 1 })).map((r) => r.startedAt)).toEqual([now + 3]);
+    expect((await admin.query(api.llmmeter.jobRuns, {})).map((r) => r.startedAt)).toEqual([now + 3, now + 2, now + 1]);
+    expect((await admin.query(api.llmmeter.jobRuns, { job: "a", limit: 1 })).map((r) => r.startedAt)).toEqual([now + 3]);
   });
 });

@@ -80,7 +80,7 @@ async function setup(t: Backend, c: any, n: Names) {
   const users: any[] = c.users ?? [];
   await t.run(async (ctx) => {
     const ids: string[] = [];
-    for (let i = 0; i < users.length; i++) ids.push(await ctx.db.insert("users", { createdAt: 0 }));
+    for (let i = 0; i < users.length; i++) ids.push(await ctx.db.insert("llmmeterUsers", { createdAt: 0 }));
     ids.sort();
     for (const [i, u] of users.entries()) {
       const { key, deleted: _deleted, ...fields } = u;

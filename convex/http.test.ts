@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import type { Id } from "./_generated/dataModel";
-import { sign } from "./lib/signature";
+import { sign } from "../packages/convex/src/lib/signature";
 import {
   activity,
   type Backend,
@@ -24,7 +24,7 @@ afterEach(() => vi.unstubAllEnvs());
 const HASH = "a".repeat(64);
 const HASH2 = "b".repeat(64);
 
-type Fixture = { userId: Id<"users">; keyId: Id<"apiKeys">; quotaId: Id<"userQuotas">; alertId: Id<"systemAlerts"> };
+type Fixture = { userId: Id<"llmmeterUsers">; keyId: Id<"apiKeys">; quotaId: Id<"userQuotas">; alertId: Id<"systemAlerts"> };
 
 async function fixture(t: Backend): Promise<Fixture> {
   const [userId] = await makeUsers(t, 1);
@@ -216,7 +216,7 @@ describe("/ingest payload validation", () => {
     const [u, gone] = await makeUsers(t, 2);
     const conv = await t.run(async (ctx) => {
       await ctx.db.delete(gone);
-      return await ctx.db.insert("conversations", { userId: u, createdAt: 0 });
+      return await ctx.db.insert("reports", { kind: "daily", periodKey: "2024-01-15", createdAt: 0, body: {}, csv: "" });
     });
     const before = await tableCounts(t);
     let r = await post(t, "/ingest", { usage: [usage(u), usage(conv)] });

@@ -8,14 +8,14 @@
  * when its aud holds the provider's applicationID (auth.config.ts, from
  * CLERK_AUDIENCE). convex-test does not verify tokens, so "refused" cases
  * are held to that documented rule with the applicationID auth.config.ts
- * computes for the case's env; the others run through admin:alerts.
+ * computes for the case's env; the others run through llmmeter:alerts.
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { paginationOptsValidator } from "convex/server";
 import { ConvexError, v } from "convex/values";
 import { api } from "./_generated/api";
 import { audience } from "./auth.config";
-import { adminRuleFrom, isAdmin, validateArgs } from "./lib/auth";
+import { adminRuleFrom, isAdmin, validateArgs } from "../packages/convex/src/lib/auth";
 import { newBackend } from "./test.setup";
 
 type Case = { name: string; env?: Record<string, string>; claims: Record<string, unknown>; expect: "admin" | "user" | "refused" };
@@ -45,7 +45,7 @@ describe("identity corpus", () => {
     const t = newBackend();
     let got: string;
     try {
-      await t.withIdentity({ subject: "user_1", issuer: "https://clerk.test", ...claims }).query(api.admin.alerts, {});
+      await t.withIdentity({ subject: "user_1", issuer: "https://clerk.test", ...claims }).query(api.llmmeter.alerts, {});
       got = "admin";
     } catch (e) {
       if (!(e instanceof ConvexError)) throw e;
@@ -84,7 +84,7 @@ describe("settings", () => {
   test("a bad setting refuses admin calls as misconfigured, never as a grant", async () => {
     vi.stubEnv("ADMIN_ROLE_CLAIM", "role");
     const t = newBackend();
-    await expect(t.withIdentity({ subject: "u", role: "admin" }).query(api.admin.alerts, {})).rejects.toMatchObject({
+    await expect(t.withIdentity({ subject: "u", role: "admin" }).query(api.llmmeter.alerts, {})).rejects.toMatchObject({
       data: { code: "misconfigured" },
     });
   });

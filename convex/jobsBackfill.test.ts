@@ -28,9 +28,9 @@ describe("/jobs/usage/confirm", () => {
     const t = newBackend();
     const [u] = await makeUsers(t, 1);
     const admin = t.withIdentity(ADMIN);
-    await admin.mutation(api.admin.setQuota, { userId: u, quotaType: "monthly_tokens", limit: 1_000_000 });
-    await admin.mutation(api.admin.setQuota, { userId: u, quotaType: "monthly_cost_usd", limit: 10 });
-    await admin.mutation(api.admin.setQuota, { quotaType: "system_monthly_cost_usd", limit: 100 });
+    await admin.mutation(api.llmmeter.setQuota, { userId: u, quotaType: "monthly_tokens", limit: 1_000_000 });
+    await admin.mutation(api.llmmeter.setQuota, { userId: u, quotaType: "monthly_cost_usd", limit: 10 });
+    await admin.mutation(api.llmmeter.setQuota, { quotaType: "system_monthly_cost_usd", limit: 100 });
     const est = usage(u, { costStatus: "estimated", costNanoUsd: 500_000, timestamp: T0 });
     const other = usage(u, { timestamp: T0 + 1000 });
     expect((await post(t, "/ingest", { usage: [est, other] })).status).toBe(200);

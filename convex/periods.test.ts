@@ -1,7 +1,7 @@
 /** Period keys and starts at boundaries, in UTC and non-UTC reporting time zones (incl. DST). */
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
-import { calendar } from "./lib/periods";
+import { calendar } from "../packages/convex/src/lib/periods";
 import { ADMIN, makeUsers, newBackend, post, requestLog, SECRET, usage } from "./test.setup";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -74,7 +74,7 @@ describe("aggregates in a non-UTC reporting time zone", () => {
     const ts = ["2024-11-03T04:00:00Z", "2024-11-03T05:30:00Z", "2024-11-03T06:30:00Z", "2024-11-04T04:59:59Z"].map(Date.parse);
     const r = await post(t, "/ingest", { requestLogs: ts.map((timestamp) => requestLog(u, { timestamp })) });
     expect(r.status).toBe(200);
-    const series = await t.withIdentity(ADMIN).query(api.admin.usageSeries, {
+    const series = await t.withIdentity(ADMIN).query(api.llmmeter.usageSeries, {
       period: "hourly",
       from: Date.parse("2024-11-03T04:00:00Z"),
       to: Date.parse("2024-11-04T05:00:00Z"),
@@ -85,7 +85,7 @@ describe("aggregates in a non-UTC reporting time zone", () => {
       ["2024-11-03T01", "2024-11-03T06:00:00.000Z", 1],
       ["2024-11-03T23", "2024-11-04T04:00:00.000Z", 1],
     ]);
-    const daily = await t.withIdentity(ADMIN).query(api.admin.usageSeries, {
+    const daily = await t.withIdentity(ADMIN).query(api.llmmeter.usageSeries, {
       period: "daily",
       from: Date.parse("2024-11-01T00:00:00Z"),
       to: Date.parse("2024-11-05T00:00:00Z"),

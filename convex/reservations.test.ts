@@ -6,8 +6,8 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
-import { MAX_OPEN_RESERVATIONS } from "./lib/quotas";
-import { sign } from "./lib/signature";
+import { MAX_OPEN_RESERVATIONS } from "../packages/convex/src/lib/quotas";
+import { sign } from "../packages/convex/src/lib/signature";
 import { type Backend, makeUsers, newBackend, post, requestLog, SECRET, tableCounts, usage } from "./test.setup";
 
 const NOW = Date.UTC(2024, 0, 15, 12); // Monday noon UTC
@@ -207,7 +207,7 @@ describe("counters stay integers in [0, 2^53 − 1]", () => {
     const [u] = await makeUsers(t, 1);
     await addQuota(t, { userId: u, quotaType: "monthly_tokens", limit: 2000 });
     await expect(
-      t.mutation(internal.quotas.reserve, { requestId: "x", userId: u, tokens: 2 ** 63, costNanoUsd: 0, ttlMs: 60_000 }),
+      t.mutation(internal.llmmeter.reserveQuotas, { requestId: "x", userId: u, tokens: 2 ** 63, costNanoUsd: 0, ttlMs: 60_000 }),
     ).rejects.toMatchObject({ data: { code: "bad_request", message: "tokens: expected non-negative integer" } });
     expect(await reservations(t)).toEqual([]);
   });

@@ -9,8 +9,8 @@
 import { convexTest } from "convex-test";
 import type { Id } from "./_generated/dataModel";
 import schema from "./schema";
-import { sign } from "./lib/signature";
-import type { ActivityRow, RequestLogRow, UsageRow } from "./lib/wire";
+import { sign } from "../packages/convex/src/lib/signature";
+import type { ActivityRow, RequestLogRow, UsageRow } from "../packages/convex/src/lib/wire";
 
 /**
  * The function modules: what Convex's bundler takes as entry points (one dot
@@ -56,12 +56,12 @@ export async function post(
 }
 
 /** Creates users directly in the database. */
-export async function makeUsers(t: Backend, n: number, prefix = "u"): Promise<Id<"users">[]> {
+export async function makeUsers(t: Backend, n: number, prefix = "u"): Promise<Id<"llmmeterUsers">[]> {
   return await t.run(async (ctx) => {
-    const ids: Id<"users">[] = [];
+    const ids: Id<"llmmeterUsers">[] = [];
     for (let i = 0; i < n; i++) {
       ids.push(
-        await ctx.db.insert("users", {
+        await ctx.db.insert("llmmeterUsers", {
           externalId: `${prefix}${i}`,
           name: `${prefix} ${i}`,
           email: `${prefix}${i}@example.com`,

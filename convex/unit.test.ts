@@ -1,9 +1,9 @@
 /** Small pure pieces: shard hash, signature verification, wire-shape checks. */
 import { describe, expect, test } from "vitest";
-import { fnv1a32, shardOf } from "./lib/hash";
-import { check, ShapeError } from "./lib/shape";
-import { requestString, sign, verifySignature } from "./lib/signature";
-import { usageRow } from "./lib/wire";
+import { fnv1a32, shardOf } from "../packages/convex/src/lib/hash";
+import { check, ShapeError } from "../packages/convex/src/lib/shape";
+import { requestString, sign, verifySignature } from "../packages/convex/src/lib/signature";
+import { usageRow } from "../packages/convex/src/lib/wire";
 import { usage } from "./test.setup";
 
 test("FNV-1a 32 test vectors (the Go engine uses the same)", () => {

@@ -50,18 +50,18 @@ func TestAgainstTheLocalBackend(t *testing.T) {
 	// with typed function errors, and answer admins.
 	args := map[string]int64{"from": 0, "to": time.Now().UnixMilli()}
 	var fe *convexclient.FunctionError
-	if err := cl.Query(ctx, "admin:overview", args, nil); !errors.As(err, &fe) || fe.Code() != "unauthenticated" {
+	if err := cl.Query(ctx, "llmmeter:overview", args, nil); !errors.As(err, &fe) || fe.Code() != "unauthenticated" {
 		t.Fatalf("anonymous: %v", err)
 	}
 	user := convextest.Token(`{"sub":"user_1","iss":"https://clerk.test"}`)
-	if err := cl.Query(ctx, "admin:overview", args, nil, convexclient.WithAuth(user)); !errors.As(err, &fe) || fe.Code() != "forbidden" {
+	if err := cl.Query(ctx, "llmmeter:overview", args, nil, convexclient.WithAuth(user)); !errors.As(err, &fe) || fe.Code() != "forbidden" {
 		t.Fatalf("non-admin: %v", err)
 	}
 	admin := convextest.Token(`{"sub":"user_2","iss":"https://clerk.test","role":"admin"}`)
 	var ov struct {
 		Requests int64 `json:"requests"`
 	}
-	if err := cl.Query(ctx, "admin:overview", map[string]int64{"from": 0, "to": 48 * 3600_000}, &ov, convexclient.WithAuth(admin)); err != nil {
+	if err := cl.Query(ctx, "llmmeter:overview", map[string]int64{"from": 0, "to": 48 * 3600_000}, &ov, convexclient.WithAuth(admin)); err != nil {
 		t.Fatalf("admin: %v", err)
 	}
 }

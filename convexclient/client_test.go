@@ -128,9 +128,9 @@ func TestFunctionErrorsAreTyped(t *testing.T) {
 	}))
 	defer srv.Close()
 	cl, _ := New(fast(srv.URL))
-	err := cl.Query(context.Background(), "admin:overview", map[string]int{"from": 0, "to": 1}, nil, WithAuth("tok"))
+	err := cl.Query(context.Background(), "llmmeter:overview", map[string]int{"from": 0, "to": 1}, nil, WithAuth("tok"))
 	var fe *FunctionError
-	if !errors.As(err, &fe) || fe.Code() != "forbidden" || fe.Path != "admin:overview" {
+	if !errors.As(err, &fe) || fe.Code() != "forbidden" || fe.Path != "llmmeter:overview" {
 		t.Fatalf("got %#v", err)
 	}
 }
@@ -199,7 +199,7 @@ func TestFunctionNetworkErrorRetried(t *testing.T) {
 	defer srv.Close()
 	cl, _ := New(fast(srv.URL))
 	var v int
-	if err := cl.Query(context.Background(), "admin:x", nil, &v); err != nil || v != 7 || hits.Load() != 2 {
+	if err := cl.Query(context.Background(), "llmmeter:x", nil, &v); err != nil || v != 7 || hits.Load() != 2 {
 		t.Fatalf("v %d err %v hits %d", v, err, hits.Load())
 	}
 }

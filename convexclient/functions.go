@@ -41,7 +41,7 @@ type callOpts struct{ token string }
 // WithAuth sets the identity of the call (a Clerk session JWT).
 func WithAuth(token string) CallOption { return func(o *callOpts) { o.token = token } }
 
-// Query runs a public query function such as "admin:overview".
+// Query runs a public query function such as "llmmeter:overview".
 func (c *Client) Query(ctx context.Context, path string, args, out any, opts ...CallOption) error {
 	return c.function(ctx, "query", path, args, out, opts)
 }

@@ -69,12 +69,12 @@ type engine struct {
 	report func(t *testing.T, kind, periodKey string) map[string]any
 	// forecastCount counts stored forecast rows of the latest run
 	forecastCount func(t *testing.T) int
-	// quotaUsed reads a user's quotas through admin:quotas: quota id →
+	// quotaUsed reads a user's quotas through llmmeter:quotas: quota id →
 	// used in its exact unit (tokens, or usedNanoUsd for cost quotas)
 	quotaUsed func(t *testing.T, userID string) map[string]int64
 }
 
-// exactUsed decodes admin:quotas (the same shape on both engines) into
+// exactUsed decodes llmmeter:quotas (the same shape on both engines) into
 // quota id → used in its exact unit.
 func exactUsed(t *testing.T, raw []byte) map[string]int64 {
 	t.Helper()
@@ -85,7 +85,7 @@ func exactUsed(t *testing.T, raw []byte) map[string]int64 {
 		UsedNanoUsd *int64  `json:"usedNanoUsd"`
 	}
 	if err := json.Unmarshal(raw, &qs); err != nil {
-		t.Fatalf("admin:quotas: %v: %s", err, raw)
+		t.Fatalf("llmmeter:quotas: %v: %s", err, raw)
 	}
 	out := map[string]int64{}
 	for _, q := range qs {
@@ -169,7 +169,7 @@ func sqliteEngine(t *testing.T, loc *time.Location) *engine {
 	e.quotaUsed = func(t *testing.T, userID string) map[string]int64 {
 		t.Helper()
 		args, _ := json.Marshal(map[string]string{"userId": userID})
-		v, err := st.Call(ctx, "query", "admin:quotas", args, store.Caller{Authenticated: true, UserID: "admin", IsAdmin: true})
+		v, err := st.Call(ctx, "query", "llmmeter:quotas", args, store.Caller{Authenticated: true, UserID: "admin", IsAdmin: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 		var out struct {
 			QuotaID string `json:"quotaId"`
 		}
-		if err := c.Mutation(ctx, "admin:setQuota", args, &out, convexclient.WithAuth(token)); err != nil {
+		if err := c.Mutation(ctx, "llmmeter:setQuota", args, &out, convexclient.WithAuth(token)); err != nil {
 			t.Fatal(err)
 		}
 		return out.QuotaID
@@ -221,7 +221,7 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 		var out struct {
 			Health map[string]any `json:"health"`
 		}
-		if err := c.Query(ctx, "admin:overview", map[string]any{"from": 0, "to": 1}, &out, convexclient.WithAuth(token)); err != nil {
+		if err := c.Query(ctx, "llmmeter:overview", map[string]any{"from": 0, "to": 1}, &out, convexclient.WithAuth(token)); err != nil {
 			t.Fatal(err)
 		}
 		if out.Health == nil {
@@ -242,7 +242,7 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 			PeriodKey string         `json:"periodKey"`
 			Body      map[string]any `json:"body"`
 		}
-		if err := c.Query(ctx, "admin:reports", map[string]any{"limit": 100}, &list, convexclient.WithAuth(token)); err != nil {
+		if err := c.Query(ctx, "llmmeter:reports", map[string]any{"limit": 100}, &list, convexclient.WithAuth(token)); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range list {
@@ -257,7 +257,7 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 		var out struct {
 			Rows []any `json:"rows"`
 		}
-		if err := c.Query(ctx, "admin:forecast", map[string]any{}, &out, convexclient.WithAuth(token)); err != nil {
+		if err := c.Query(ctx, "llmmeter:forecast", map[string]any{}, &out, convexclient.WithAuth(token)); err != nil {
 			t.Fatal(err)
 		}
 		return len(out.Rows)
@@ -265,7 +265,7 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 	e.quotaUsed = func(t *testing.T, userID string) map[string]int64 {
 		t.Helper()
 		var raw json.RawMessage
-		if err := c.Query(ctx, "admin:quotas", map[string]any{"userId": userID}, &raw, convexclient.WithAuth(token)); err != nil {
+		if err := c.Query(ctx, "llmmeter:quotas", map[string]any{"userId": userID}, &raw, convexclient.WithAuth(token)); err != nil {
 			t.Fatal(err)
 		}
 		return exactUsed(t, raw)

@@ -8,7 +8,7 @@ import (
 // HealthCheck checks OpenRouter (reachability and key balance through GET
 // /key), the store, the outbox depth and the job lag (how far the slowest
 // job's last successful window is behind its schedule) and stores the
-// result in systemHealth; admin:overview shows the latest.
+// result in systemHealth; llmmeter:overview shows the latest.
 type HealthCheck struct {
 	Store    Store
 	Key      KeySource    // nil: OpenRouter not checked (reported ok=false)

@@ -2,8 +2,8 @@
 // Convex's HTTP API, so that the portal, the CLI and convexclient talk to
 // either engine the same way:
 //
-//	POST /api/query     {"path": "admin:overview", "args": {...}, "format": "json"}
-//	POST /api/mutation  {"path": "admin:setQuota", "args": {...}, "format": "json"}
+//	POST /api/query     {"path": "llmmeter:overview", "args": {...}, "format": "json"}
+//	POST /api/mutation  {"path": "llmmeter:setQuota", "args": {...}, "format": "json"}
 //
 // answer 200 {"status":"success","value":...,"logLines":[]} or, when the
 // function fails, 560 {"status":"error","errorMessage":...,"errorData":{code,

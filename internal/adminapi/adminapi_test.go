@@ -16,19 +16,19 @@ import (
 	"llmmeter/internal/store"
 )
 
-// fakeFunctions answers admin:echo (a query) with its args and caller, and
+// fakeFunctions answers llmmeter:echo (a query) with its args and caller, and
 // fails the other paths in the ways the HTTP layer must translate.
 type fakeFunctions struct{}
 
 func (fakeFunctions) Call(_ context.Context, kind, path string, args json.RawMessage, c store.Caller) (any, error) {
 	switch {
-	case path == "admin:echo" && kind == "query":
+	case path == "llmmeter:echo" && kind == "query":
 		return map[string]any{"args": args, "admin": c.IsAdmin, "user": c.UserID}, nil
-	case path == "admin:fail":
+	case path == "llmmeter:fail":
 		return nil, store.Fail(store.CodeNotFound, "alertId: no such alert")
-	case path == "admin:badargs":
+	case path == "llmmeter:badargs":
 		return nil, &store.ArgumentError{Message: "Validator error: Missing required field `from` in object"}
-	case path == "admin:boom":
+	case path == "llmmeter:boom":
 		return nil, errors.New("disk on fire")
 	}
 	return nil, store.ErrNoFunction
@@ -57,33 +57,33 @@ func TestHandler(t *testing.T) {
 		want                            string // JSON the answer must equal
 	}{
 		// Success: Convex's envelope with logLines.
-		{"success", "POST", "/api/query", "llm_admin", `{"path":"admin:echo","args":{"a":1},"format":"json"}`, 200,
+		{"success", "POST", "/api/query", "llm_admin", `{"path":"llmmeter:echo","args":{"a":1},"format":"json"}`, 200,
 			`{"status":"success","value":{"admin":true,"args":{"a":1},"user":"u_1"},"logLines":[]}`},
 		// ConvexHttpClient's encoding: args as a one-element array.
-		{"convex_encoded_json", "POST", "/api/query", "llm_user", `{"path":"admin:echo","args":[{"b":2}],"format":"convex_encoded_json"}`, 200,
+		{"convex_encoded_json", "POST", "/api/query", "llm_user", `{"path":"llmmeter:echo","args":[{"b":2}],"format":"convex_encoded_json"}`, 200,
 			`{"status":"success","value":{"admin":false,"args":{"b":2},"user":"u_2"},"logLines":[]}`},
 		// Anonymous callers reach the function, which refuses them itself.
-		{"anonymous", "POST", "/api/query", "", `{"path":"admin:echo"}`, 200,
+		{"anonymous", "POST", "/api/query", "", `{"path":"llmmeter:echo"}`, 200,
 			`{"status":"success","value":{"admin":false,"args":null,"user":""},"logLines":[]}`},
 		// A function error: 560 with errorData, errorMessage its JSON.
-		{"function error", "POST", "/api/mutation", "llm_admin", `{"path":"admin:fail","args":{}}`, 560,
+		{"function error", "POST", "/api/mutation", "llm_admin", `{"path":"llmmeter:fail","args":{}}`, 560,
 			`{"status":"error","errorMessage":"{\"code\":\"not_found\",\"message\":\"alertId: no such alert\"}","errorData":{"code":"not_found","message":"alertId: no such alert"},"logLines":[]}`},
 		// Validator failures carry no errorData, as in Convex.
-		{"argument error", "POST", "/api/query", "llm_admin", `{"path":"admin:badargs","args":{}}`, 560,
+		{"argument error", "POST", "/api/query", "llm_admin", `{"path":"llmmeter:badargs","args":{}}`, 560,
 			"{\"status\":\"error\",\"errorMessage\":\"ArgumentValidationError: Validator error: Missing required field `from` in object\",\"logLines\":[]}"},
 		// Unknown path, or a query called as a mutation.
-		{"unknown path", "POST", "/api/mutation", "llm_admin", `{"path":"admin:echo","args":{}}`, 560,
-			`{"status":"error","errorMessage":"Could not find public mutation function 'admin:echo'","logLines":[]}`},
-		{"no actions", "POST", "/api/action", "llm_admin", `{"path":"admin:echo","args":{}}`, 560,
-			`{"status":"error","errorMessage":"Could not find public action function 'admin:echo'","logLines":[]}`},
+		{"unknown path", "POST", "/api/mutation", "llm_admin", `{"path":"llmmeter:echo","args":{}}`, 560,
+			`{"status":"error","errorMessage":"Could not find public mutation function 'llmmeter:echo'","logLines":[]}`},
+		{"no actions", "POST", "/api/action", "llm_admin", `{"path":"llmmeter:echo","args":{}}`, 560,
+			`{"status":"error","errorMessage":"Could not find public action function 'llmmeter:echo'","logLines":[]}`},
 		{"path not a string", "POST", "/api/query", "", `{"path":5}`, 560,
 			`{"status":"error","errorMessage":"path: expected string","logLines":[]}`},
 		// The engine's own failure is not shown to the client.
-		{"internal", "POST", "/api/query", "llm_admin", `{"path":"admin:boom","args":{}}`, 560,
+		{"internal", "POST", "/api/query", "llm_admin", `{"path":"llmmeter:boom","args":{}}`, 560,
 			`{"status":"error","errorMessage":"Server Error","logLines":[]}`},
 		// Transport-level refusals, in the shape of internal/convextest/backend/server.ts.
 		{"not json", "POST", "/api/query", "", `{"path":`, 400, `{"code":"BadRequest","message":"body is not a JSON object"}`},
-		{"bad token", "POST", "/api/query", "llm_nope", `{"path":"admin:echo"}`, 401, `{"code":"Unauthenticated","message":"invalid credential"}`},
+		{"bad token", "POST", "/api/query", "llm_nope", `{"path":"llmmeter:echo"}`, 401, `{"code":"Unauthenticated","message":"invalid credential"}`},
 		{"get", "GET", "/api/query", "", ``, 405, `{"code":"MethodNotAllowed","message":"use POST"}`},
 	}
 	for _, tt := range tests {

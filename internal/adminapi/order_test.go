@@ -31,7 +31,7 @@ func TestRoleBeforeArguments(t *testing.T) {
 	srv := httptest.NewServer(Handler(Options{Functions: st, Auth: fakeAuth{}, Log: zerolog.Nop()}))
 	defer srv.Close()
 
-	bad := `{"path":"admin:overview","args":{"from":"x","to":1}}`
+	bad := `{"path":"llmmeter:overview","args":{"from":"x","to":1}}`
 	tests := []struct {
 		name, token, body string
 		wantStatus        int
@@ -44,13 +44,13 @@ func TestRoleBeforeArguments(t *testing.T) {
 		// this was the validator's message naming the field.
 		{"non-admin", "llm_user", bad, 560, "forbidden", `{"code":"forbidden"`},
 		// Not an admin, with an argument no function has: forbidden as well.
-		{"non-admin, unknown argument", "llm_user", `{"path":"admin:alerts","args":{"nope":1}}`, 560, "forbidden", `{"code":"forbidden"`},
+		{"non-admin, unknown argument", "llm_user", `{"path":"llmmeter:alerts","args":{"nope":1}}`, 560, "forbidden", `{"code":"forbidden"`},
 		// An admin gets the validator's error, without code, as from Convex.
 		{"admin", "llm_admin", bad, 560, "", "ArgumentValidationError"},
 		// A credential that does not verify never reaches a function.
 		{"bad credential", "llm_nope", bad, 401, "", ""},
 		// An admin with good arguments.
-		{"admin, good arguments", "llm_admin", `{"path":"admin:alerts","args":{}}`, 200, "", ""},
+		{"admin, good arguments", "llm_admin", `{"path":"llmmeter:alerts","args":{}}`, 200, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,7 +39,7 @@ func TestEmbeddedAdminAPI(t *testing.T) {
 		Requests, Failed, TotalTokens int64
 		CostNanoUsd                   int64 `json:"costNanoUsd"`
 	}
-	if err := cc.Query(ctx, "admin:overview", args, &ov, convexclient.WithAuth(adminKey)); err != nil {
+	if err := cc.Query(ctx, "llmmeter:overview", args, &ov, convexclient.WithAuth(adminKey)); err != nil {
 		t.Fatal(err)
 	}
 	_, tokens, cost := ledgerTotals(e.sim.Simulator)
@@ -47,10 +47,10 @@ func TestEmbeddedAdminAPI(t *testing.T) {
 		t.Fatalf("overview %+v; ledger %d tokens $%s", ov, tokens, cost)
 	}
 	var fe *convexclient.FunctionError
-	if err := cc.Query(ctx, "admin:overview", args, nil, convexclient.WithAuth(e.key)); !errors.As(err, &fe) || fe.Code() != "forbidden" {
+	if err := cc.Query(ctx, "llmmeter:overview", args, nil, convexclient.WithAuth(e.key)); !errors.As(err, &fe) || fe.Code() != "forbidden" {
 		t.Fatalf("non-admin key: %v", err)
 	}
-	if err := cc.Query(ctx, "admin:overview", args, nil); !errors.As(err, &fe) || fe.Code() != "unauthenticated" {
+	if err := cc.Query(ctx, "llmmeter:overview", args, nil); !errors.As(err, &fe) || fe.Code() != "unauthenticated" {
 		t.Fatalf("anonymous: %v", err)
 	}
 }

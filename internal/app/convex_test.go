@@ -13,7 +13,7 @@ import (
 
 // TestConvexEngineEndToEnd runs client → gateway → simulator with the Convex
 // engine against the local test backend (the project's real Convex
-// functions), then reads admin:overview and admin:requestLogs through
+// functions), then reads llmmeter:overview and llmmeter:requestLogs through
 // Convex's HTTP API and finds exactly the simulator's ledger.
 func TestConvexEngineEndToEnd(t *testing.T) {
 	site, _, secret := convextest.Start(t)
@@ -47,7 +47,7 @@ func TestConvexEngineEndToEnd(t *testing.T) {
 		ActiveUsers                               int64 `json:"activeUsers"`
 	}
 	from := now - 2*3600_000 // hourly granularity: include the current hour
-	if err := cc.Query(ctx, "admin:overview", map[string]int64{"from": from - from%3600_000, "to": now + 3600_000}, &ov, admin); err != nil {
+	if err := cc.Query(ctx, "llmmeter:overview", map[string]int64{"from": from - from%3600_000, "to": now + 3600_000}, &ov, admin); err != nil {
 		t.Fatal(err)
 	}
 	if ov.Requests != int64(len(texts)) || ov.Failed != 2 || money.Nanos(ov.CostNanoUsd) != ledgerCost || ov.TotalTokens != ledgerTokens || ov.ActiveUsers != 1 {
@@ -62,7 +62,7 @@ func TestConvexEngineEndToEnd(t *testing.T) {
 		} `json:"page"`
 		IsDone bool `json:"isDone"`
 	}
-	if err := cc.Query(ctx, "admin:requestLogs", map[string]any{"paginationOpts": map[string]any{"numItems": 50, "cursor": nil}}, &logs, admin); err != nil {
+	if err := cc.Query(ctx, "llmmeter:requestLogs", map[string]any{"paginationOpts": map[string]any{"numItems": 50, "cursor": nil}}, &logs, admin); err != nil {
 		t.Fatal(err)
 	}
 	if len(logs.Page) != len(texts) || !logs.IsDone {

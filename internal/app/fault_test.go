@@ -101,7 +101,7 @@ func convexTotals(t *testing.T, be backend) (requests, failed, tokens int64, cos
 	}
 	now := time.Now().UnixMilli()
 	admin := convexclient.WithAuth(convextest.Token(`{"sub":"ops","iss":"https://clerk.test","role":"admin"}`))
-	if err := cc.Query(context.Background(), "admin:overview", map[string]int64{"from": now - 40*3600_000 - now%3600_000, "to": now + 3600_000}, &ov, admin); err != nil {
+	if err := cc.Query(context.Background(), "llmmeter:overview", map[string]int64{"from": now - 40*3600_000 - now%3600_000, "to": now + 3600_000}, &ov, admin); err != nil {
 		t.Fatal(err)
 	}
 	return ov.Requests, ov.Failed, ov.TotalTokens, money.Nanos(ov.CostNanoUsd)

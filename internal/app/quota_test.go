@@ -29,7 +29,7 @@ import (
 	"llmmeter/openrouter/openroutertest"
 )
 
-// setQuota sets a quota through the engine's own admin:setQuota.
+// setQuota sets a quota through the engine's own llmmeter:setQuota.
 func setQuota(t *testing.T, a *App, userID, typ string, limit float64) {
 	t.Helper()
 	args, _ := json.Marshal(map[string]any{"userId": userID, "quotaType": typ, "limit": limit})
@@ -37,7 +37,7 @@ func setQuota(t *testing.T, a *App, userID, typ string, limit float64) {
 		args, _ = json.Marshal(map[string]any{"quotaType": typ, "limit": limit})
 	}
 	s := a.Store.(*sqlitestore.Store)
-	if _, err := s.Call(context.Background(), "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+	if _, err := s.Call(context.Background(), "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -212,7 +212,7 @@ func TestTwoReplicasOnConvexKeepOneCount(t *testing.T) {
 	key := issueKey(t, apps[0], u.ID)
 	cc, _ := convexclient.New(convexclient.Config{URL: site})
 	admin := convexclient.WithAuth(convextest.Token(`{"sub":"ops","iss":"https://clerk.test","role":"admin"}`))
-	if err := cc.Mutation(context.Background(), "admin:setQuota", map[string]any{"userId": u.ID, "quotaType": "daily_requests", "limit": 15}, nil, admin); err != nil {
+	if err := cc.Mutation(context.Background(), "llmmeter:setQuota", map[string]any{"userId": u.ID, "quotaType": "daily_requests", "limit": 15}, nil, admin); err != nil {
 		t.Fatal(err)
 	}
 	bases := []string{"http://" + apps[0].Addr(), "http://" + apps[1].Addr()}
@@ -453,7 +453,7 @@ func TestHostileMaxTokensOnConvex(t *testing.T) {
 	}
 	cc, _ := convexclient.New(convexclient.Config{URL: site})
 	admin := convexclient.WithAuth(convextest.Token(`{"sub":"ops","iss":"https://clerk.test","role":"admin"}`))
-	if err := cc.Mutation(context.Background(), "admin:setQuota", map[string]any{"userId": u.ID, "quotaType": "monthly_tokens", "limit": 2000}, nil, admin); err != nil {
+	if err := cc.Mutation(context.Background(), "llmmeter:setQuota", map[string]any{"userId": u.ID, "quotaType": "monthly_tokens", "limit": 2000}, nil, admin); err != nil {
 		t.Fatal(err)
 	}
 	bodies := []string{`{"model":"openai/gpt-4o-mini","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"call 99"}]}`}
@@ -468,7 +468,7 @@ func TestHostileMaxTokensOnConvex(t *testing.T) {
 		QuotaType string  `json:"quotaType"`
 		Used      float64 `json:"used"`
 	}
-	if err := cc.Query(context.Background(), "admin:quotas", map[string]any{"userId": u.ID}, &quotas, admin); err != nil {
+	if err := cc.Query(context.Background(), "llmmeter:quotas", map[string]any{"userId": u.ID}, &quotas, admin); err != nil {
 		t.Fatal(err)
 	}
 	var sum int64

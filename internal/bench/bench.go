@@ -259,7 +259,7 @@ func (e *env) startAll(ctx context.Context, cfg Config, logf func(string, ...any
 }
 
 // setQuotas gives the bench user generous quotas: through POST
-// /api/mutation admin:setQuota when the service mounts it, otherwise with
+// /api/mutation llmmeter:setQuota when the service mounts it, otherwise with
 // the same admin function on the store file (as llmmeterctl works beside
 // the running service).
 func (e *env) setQuotas(ctx context.Context, storeFile string) string {
@@ -272,7 +272,7 @@ func (e *env) setQuotas(ctx context.Context, storeFile string) string {
 		if !viaHTTP {
 			break
 		}
-		b, _ := json.Marshal(map[string]any{"path": "admin:setQuota", "args": q, "format": "json"})
+		b, _ := json.Marshal(map[string]any{"path": "llmmeter:setQuota", "args": q, "format": "json"})
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.svcURL+"/api/mutation", bytes.NewReader(b))
 		req.Header.Set("Authorization", "Bearer "+e.adminKey)
 		req.Header.Set("Content-Type", "application/json")
@@ -289,7 +289,7 @@ func (e *env) setQuotas(ctx context.Context, storeFile string) string {
 		}
 	}
 	if viaHTTP {
-		return "on: daily_requests 1e9 and monthly_cost_usd 1e6 for the bench user, set with POST /api/mutation admin:setQuota"
+		return "on: daily_requests 1e9 and monthly_cost_usd 1e6 for the bench user, set with POST /api/mutation llmmeter:setQuota"
 	}
 	st, err := sqlitestore.Open(ctx, storeFile, time.UTC)
 	if err != nil {
@@ -298,11 +298,11 @@ func (e *env) setQuotas(ctx context.Context, storeFile string) string {
 	defer st.Close()
 	for _, q := range quotas {
 		b, _ := json.Marshal(q)
-		if _, err := st.Call(ctx, "mutation", "admin:setQuota", b, store.Caller{Authenticated: true, UserID: "llmbench", IsAdmin: true}); err != nil {
-			return "OFF (admin:setQuota failed: " + err.Error() + ")"
+		if _, err := st.Call(ctx, "mutation", "llmmeter:setQuota", b, store.Caller{Authenticated: true, UserID: "llmbench", IsAdmin: true}); err != nil {
+			return "OFF (llmmeter:setQuota failed: " + err.Error() + ")"
 		}
 	}
-	return "on: daily_requests 1e9 and monthly_cost_usd 1e6 for the bench user; /api/mutation is not mounted, so set with admin:setQuota on the store file"
+	return "on: daily_requests 1e9 and monthly_cost_usd 1e6 for the bench user; /api/mutation is not mounted, so set with llmmeter:setQuota on the store file"
 }
 
 // readyz returns the service's outbox detail after the load.

@@ -34,7 +34,7 @@ var (
 	GenSpan = 30 * 24 * time.Hour
 	GenEnd  = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	// GenLogs is how many of the latest calls also get a request-log row
-	// (all of them would double the file; admin:requestLogs pages the newest).
+	// (all of them would double the file; llmmeter:requestLogs pages the newest).
 	GenLogs = 1_000_000
 )
 

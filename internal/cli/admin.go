@@ -59,7 +59,7 @@ func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string
 			}
 			a["userId"] = id
 		}
-		return call(ctx, s, "mutation", "admin:setQuota", a, stdout)
+		return call(ctx, s, "mutation", "llmmeter:setQuota", a, stdout)
 	case "list":
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -72,7 +72,7 @@ func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string
 			}
 			a["userId"] = id
 		}
-		return call(ctx, s, "query", "admin:quotas", a, stdout)
+		return call(ctx, s, "query", "llmmeter:quotas", a, stdout)
 	}
 	return fmt.Errorf("unknown command quotas %s", cmd)
 }

@@ -26,8 +26,8 @@ commands:
   keys list [-user ID]                            list keys (never secrets)
   keys revoke KEY_ID                              revoke a key at once
   quotas set -type TYPE -limit N [-user NAME] [-inactive]
-                                                  set a quota (admin:setQuota); no -user: the system budget
-  quotas list [-user NAME]                        list quotas (admin:quotas)
+                                                  set a quota (llmmeter:setQuota); no -user: the system budget
+  quotas list [-user NAME]                        list quotas (llmmeter:quotas)
   demo [-seed 1] [-users 40] [-requests 6000] [-days 30]
                                                   fill the store with a month of realistic traffic
   jobs list | run NAME | runs [-job N] [-limit N] | report daily|weekly [-at RFC3339] [-format csv|json]

@@ -43,7 +43,7 @@ func seededStore(t *testing.T) (*sqlitestore.Store, Summary) {
 
 func shown(t *testing.T, s *sqlitestore.Store) shownForecast {
 	t.Helper()
-	v, err := s.Call(context.Background(), "query", "admin:forecast", json.RawMessage(`{}`), store.Caller{Authenticated: true, IsAdmin: true})
+	v, err := s.Call(context.Background(), "query", "llmmeter:forecast", json.RawMessage(`{}`), store.Caller{Authenticated: true, IsAdmin: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestDemoForecastDoesNotHideTheJobs(t *testing.T) {
 	}
 	f := shown(t, s)
 	if f.CreatedAt != jobRun.UnixMilli() || len(f.Rows) != 1 || f.Rows[0].Method != jobs.ForecastMethod {
-		t.Fatalf("admin:forecast shows %+v, want the job's run of %v", f, jobRun)
+		t.Fatalf("llmmeter:forecast shows %+v, want the job's run of %v", f, jobRun)
 	}
 }
 

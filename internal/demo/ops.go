@@ -34,7 +34,7 @@ type (
 )
 
 // demoForecastAge is how long before now the demo stamps its forecast.
-// admin:forecast shows the run with the latest stamp, and the forecast job
+// llmmeter:forecast shows the run with the latest stamp, and the forecast job
 // runs daily, stamping each run with its scheduled time: its latest due run
 // is less than a day old, so a demo forecast stamped a day and an hour ago
 // never hides it, while a store the job never ran on still shows the demo's.

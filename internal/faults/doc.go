@@ -10,7 +10,7 @@
 // What it measures per scenario, as one table row ([Result]): generations
 // billed and recorded exactly once with equal tokens and nano-USD, one
 // request log per call that reached the service with the status its
-// client saw, aggregates (admin:overview) equal to the raw rows, and no
+// client saw, aggregates (llmmeter:overview) equal to the raw rows, and no
 // call answered 200 (with [DONE]) and left unrecorded.
 //
 // `go test ./internal/faults/` runs the short matrix (tens of calls per

@@ -590,7 +590,7 @@ func rawRows(t *testing.T, st jobs.Store) ([]store.Usage, []store.RequestLog) {
 	return usage, logs
 }
 
-// window is the admin:overview window: the run, in whole hours.
+// window is the llmmeter:overview window: the run, in whole hours.
 func window(start time.Time) map[string]int64 {
 	from := start.Add(-time.Hour).UnixMilli()
 	return map[string]int64{"from": from - from%3600_000, "to": time.Now().Add(2 * time.Hour).UnixMilli()}
@@ -603,7 +603,7 @@ func totalsOf(t *testing.T, v any) Totals {
 		Requests, Failed, TotalTokens, CostNanoUsd int64
 	}
 	if err := json.Unmarshal(b, &o); err != nil {
-		t.Fatalf("admin:overview: %v: %s", err, b)
+		t.Fatalf("llmmeter:overview: %v: %s", err, b)
 	}
 	return Totals(o)
 }
@@ -618,9 +618,9 @@ func sqliteRows(t *testing.T, dataDir string, start time.Time) ([]store.Usage, [
 	defer st.Close()
 	usage, logs := rawRows(t, st)
 	args, _ := json.Marshal(window(start))
-	v, err := st.Call(context.Background(), "query", "admin:overview", args, store.Caller{Authenticated: true, IsAdmin: true})
+	v, err := st.Call(context.Background(), "query", "llmmeter:overview", args, store.Caller{Authenticated: true, IsAdmin: true})
 	if err != nil {
-		t.Fatalf("admin:overview: %v", err)
+		t.Fatalf("llmmeter:overview: %v", err)
 	}
 	return usage, logs, totalsOf(t, v)
 }
@@ -632,8 +632,8 @@ func convexRows(t *testing.T, be backend, start time.Time) ([]store.Usage, []sto
 	usage, logs := rawRows(t, convexstore.New(cc))
 	var ov map[string]any
 	admin := convexclient.WithAuth(convextest.Token(`{"sub":"faults","iss":"https://clerk.test","role":"admin"}`))
-	if err := cc.Query(context.Background(), "admin:overview", window(start), &ov, admin); err != nil {
-		t.Fatalf("admin:overview: %v", err)
+	if err := cc.Query(context.Background(), "llmmeter:overview", window(start), &ov, admin); err != nil {
+		t.Fatalf("llmmeter:overview: %v", err)
 	}
 	return usage, logs, totalsOf(t, ov)
 }

@@ -82,7 +82,7 @@ func (c Call) WantsLog() bool {
 	return strings.HasPrefix(c.ErrorCode, "upstream_")
 }
 
-// Totals are an engine's aggregates over the whole run (admin:overview).
+// Totals are an engine's aggregates over the whole run (llmmeter:overview).
 type Totals struct {
 	Requests, Failed, TotalTokens, CostNanoUsd int64
 }
@@ -101,7 +101,7 @@ type Result struct {
 	LogsMissing      int   // calls (or billed generations) with no request log
 	LogWrong         int   // logs whose status differs from what the client clearly saw
 	Silent           int   // calls answered 200 (with [DONE]) whose usage row or log is missing
-	AggregatesOK     bool  // admin:overview equals the raw rows
+	AggregatesOK     bool  // llmmeter:overview equals the raw rows
 	AggregatesDiff   string
 	Notes            []string
 }

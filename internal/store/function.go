@@ -49,7 +49,7 @@ type Caller struct {
 	IsAdmin       bool
 }
 
-// Functions runs public functions by path ("admin:overview") and kind
+// Functions runs public functions by path ("llmmeter:overview") and kind
 // ("query" or "mutation") with JSON arguments, returning a JSON-encodable
 // value. Errors: *FunctionError, *ArgumentError, ErrNoFunction (wrapped),
 // or the engine's own failure.

@@ -135,7 +135,7 @@ async function start(project: TestProject) {
   const probe = await fetch(`${baseUrl}/api/query`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${adminKey}` },
-    body: JSON.stringify({ path: "admin:forecast", args: {}, format: "json" }),
+    body: JSON.stringify({ path: "llmmeter:forecast", args: {}, format: "json" }),
   });
   const body = (await probe.json().catch(() => null)) as { status?: string } | null;
   if (body?.status !== "success") {

@@ -58,7 +58,7 @@ describe("portal on the embedded engine", () => {
     const r = await fetch(`${ctx.baseUrl}/api/query`, {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${ctx.userKey}` },
-      body: JSON.stringify({ path: "admin:overview", args: { from: 0, to: 1 }, format: "json" }),
+      body: JSON.stringify({ path: "llmmeter:overview", args: { from: 0, to: 1 }, format: "json" }),
     });
     const body = (await r.json()) as { status?: string };
     expect(body.status).not.toBe("success");
@@ -78,7 +78,7 @@ describe("portal on the embedded engine", () => {
     const sec = page.locator('section[data-page="overview"]');
     const from = Number(await sec.getAttribute("data-from"));
     const to = Number(await sec.getAttribute("data-to"));
-    const o = await query<{ requests: number; costNanoUsd: number; activeUsers: number; totalTokens: number }>("admin:overview", { from, to });
+    const o = await query<{ requests: number; costNanoUsd: number; activeUsers: number; totalTokens: number }>("llmmeter:overview", { from, to });
     expect(o.requests).toBeGreaterThan(0);
     expect(await page.textContent('[data-testid="stat-requests"] .stat-value')).toBe(formatInt(o.requests));
     expect(await page.textContent('[data-testid="stat-tokens"] .stat-value')).toBe(formatInt(o.totalTokens));
@@ -90,21 +90,21 @@ describe("portal on the embedded engine", () => {
     await page.getByRole("button", { name: "30 d", exact: true }).click();
     await page.waitForFunction(() => document.querySelector("section[data-page=overview]")?.getAttribute("data-from"));
     const f30 = Number(await sec.getAttribute("data-from"));
-    const o30 = await query<{ requests: number }>("admin:overview", { from: f30, to: Number(await sec.getAttribute("data-to")) });
+    const o30 = await query<{ requests: number }>("llmmeter:overview", { from: f30, to: Number(await sec.getAttribute("data-to")) });
     await expect.poll(() => page.textContent('[data-testid="stat-requests"] .stat-value')).toBe(formatInt(o30.requests));
   });
 
   it("usage: series and filters", async () => {
     await go("/usage", "usage");
     let a = await args("usage");
-    let points = await query<unknown[]>("admin:usageSeries", a);
+    let points = await query<unknown[]>("llmmeter:usageSeries", a);
     await expect.poll(() => page.locator('[data-testid="usage-table"] tbody tr').count()).toBe(points.length);
     await shot("usage");
     const model = ctx.seed.summary.models[0];
     await page.selectOption('select[aria-label="Filter"]', `model:${model}`);
     await expect.poll(async () => (await args("usage")).modelSlug).toBe(model);
     a = await args("usage");
-    points = await query<{ costNanoUsd: number }[]>("admin:usageSeries", a);
+    points = await query<{ costNanoUsd: number }[]>("llmmeter:usageSeries", a);
     await expect.poll(() => page.locator('[data-testid="usage-table"] tbody tr').count()).toBe(points.length);
     await page.selectOption('select[aria-label="Period"]', "hourly");
     await expect.poll(async () => (await args("usage")).period).toBe("hourly");
@@ -112,12 +112,12 @@ describe("portal on the embedded engine", () => {
 
   it("period labels are the period keys of the reporting zone, not the browser's (Los Angeles)", async () => {
     // The service runs with REPORTING_TZ unset (UTC); the browser is in America/Los_Angeles.
-    expect(await query<{ reportingTz: string }>("admin:settings")).toEqual({ reportingTz: "UTC" });
+    expect(await query<{ reportingTz: string }>("llmmeter:settings")).toEqual({ reportingTz: "UTC" });
     await go("/usage", "usage");
     await page.selectOption('select[aria-label="Filter"]', "all");
     await page.selectOption('select[aria-label="Period"]', "daily");
     await expect.poll(async () => (await args("usage")).period).toBe("daily");
-    const points = await query<{ periodKey: string }[]>("admin:usageSeries", await args("usage"));
+    const points = await query<{ periodKey: string }[]>("llmmeter:usageSeries", await args("usage"));
     expect(points.length).toBeGreaterThan(1);
     await expect.poll(() => page.locator("[data-testid=usage-table] [data-period-key]").count()).toBe(points.length);
     const cells = await page.locator("[data-testid=usage-table] [data-period-key]").evaluateAll((els) =>
@@ -168,7 +168,7 @@ describe("portal on the embedded engine", () => {
   it("users: ranking, a user's page and a quota edit that persists", async () => {
     await go("/users", "users");
     const a = await args("users");
-    const top = await query<{ userId: string; costNanoUsd: number; requests: number }[]>("admin:topUsers", a);
+    const top = await query<{ userId: string; costNanoUsd: number; requests: number }[]>("llmmeter:topUsers", a);
     await page.waitForSelector('[data-testid="users-table"] tbody tr');
     const first = page.locator('[data-testid="users-table"] tbody tr').first();
     expect(await first.locator("td").nth(4).textContent()).toBe(formatUsd(top[0].costNanoUsd));
@@ -183,13 +183,13 @@ describe("portal on the embedded engine", () => {
     await page.goto(`${ctx.baseUrl}/admin/users/${encodeURIComponent(top[0].userId)}`); // a reload on a route (SPA fallback)
     await page.waitForSelector('[data-testid="user-cost"]');
     const ua = await args("user");
-    const d = await query<{ totals: { costNanoUsd: number } }>("admin:userDetail", ua);
+    const d = await query<{ totals: { costNanoUsd: number } }>("llmmeter:userDetail", ua);
     expect(await page.textContent('[data-testid="user-cost"] .stat-value')).toBe(formatUsd(d.totals.costNanoUsd));
     await page.selectOption('select[aria-label="Quota type"]', "monthly_cost_usd");
     await page.fill('input[aria-label="Quota limit"]', "42.5");
     await page.click("text=Save quota");
     await page.getByText(/Quota (created|updated)\./).waitFor();
-    const after = await query<{ quotas: { quotaType: string; limitNanoUsd: number | null }[] }>("admin:userDetail", ua);
+    const after = await query<{ quotas: { quotaType: string; limitNanoUsd: number | null }[] }>("llmmeter:userDetail", ua);
     expect(after.quotas.find((q) => q.quotaType === "monthly_cost_usd")?.limitNanoUsd).toBe(42_500_000_000);
     await page.reload();
     await page.waitForSelector('[data-testid="quota-table"] tr[data-quota-type="monthly_cost_usd"] .quota-limit');
@@ -199,7 +199,7 @@ describe("portal on the embedded engine", () => {
 
   it("models side by side", async () => {
     await go("/models", "models");
-    const stats = await query<{ model: string; costNanoUsd: number }[]>("admin:modelStats", await args("models"));
+    const stats = await query<{ model: string; costNanoUsd: number }[]>("llmmeter:modelStats", await args("models"));
     await page.waitForSelector('[data-testid="models-table"] tbody tr');
     expect(await page.locator('[data-testid="models-table"] tbody tr').count()).toBe(stats.length);
     const row = page.locator('[data-testid="models-table"] tbody tr').first();
@@ -211,7 +211,7 @@ describe("portal on the embedded engine", () => {
   it("requests: pagination, filters and untrusted strings as text", async () => {
     await go("/requests", "requests");
     await expect.poll(() => page.textContent('[data-testid="row-count"]')).toBe("50 requests shown");
-    const first = await query<{ page: { requestId: string }[] }>("admin:requestLogs", { paginationOpts: { numItems: 50, cursor: null } });
+    const first = await query<{ page: { requestId: string }[] }>("llmmeter:requestLogs", { paginationOpts: { numItems: 50, cursor: null } });
     expect(await page.locator("tr[data-request-id]").first().getAttribute("data-request-id")).toBe(first.page[0].requestId);
     await page.click("text=Load more");
     await expect.poll(() => page.textContent('[data-testid="row-count"]')).toBe("100 requests shown");
@@ -231,7 +231,7 @@ describe("portal on the embedded engine", () => {
     await page.selectOption('select[aria-label="Status"]', "error");
     await expect.poll(async () => (await args("requests")).status).toBe("error");
     await page.waitForSelector("tr[data-request-id]");
-    const errs = await query<{ page: { requestId: string; statusCode: number }[] }>("admin:requestLogs", {
+    const errs = await query<{ page: { requestId: string; statusCode: number }[] }>("llmmeter:requestLogs", {
       status: "error",
       paginationOpts: { numItems: 50, cursor: null },
     });
@@ -242,7 +242,7 @@ describe("portal on the embedded engine", () => {
     const model = ctx.seed.summary.models[1];
     await page.selectOption('select[aria-label="Model"]', model);
     await expect.poll(async () => (await args("requests")).modelSlug).toBe(model);
-    const filtered = await query<{ page: { requestId: string }[] }>("admin:requestLogs", {
+    const filtered = await query<{ page: { requestId: string }[] }>("llmmeter:requestLogs", {
       ...(await args("requests")),
       paginationOpts: { numItems: 50, cursor: null },
     });
@@ -259,7 +259,7 @@ describe("portal on the embedded engine", () => {
   it("alerts: resolve one and it stays resolved", async (t) => {
     await page.goto(`${ctx.baseUrl}/admin/alerts`);
     await page.waitForSelector('section[data-page="alerts"]');
-    const open = await query<{ id: string }[]>("admin:alerts", { status: "open", limit: 100 });
+    const open = await query<{ id: string }[]>("llmmeter:alerts", { status: "open", limit: 100 });
     if (ctx.seed.ops.alerts === 0 || open.length === 0) {
       await shot("alerts");
       t.skip(); // the store could not take alerts when the data was seeded
@@ -270,7 +270,7 @@ describe("portal on the embedded engine", () => {
     await page.locator(`li[data-alert-id="${id}"] >> text=Mark read`).click();
     await page.locator(`li[data-alert-id="${id}"] >> text=Resolve`).click();
     await expect.poll(() => page.locator(`li[data-alert-id="${id}"]`).count()).toBe(0);
-    const resolved = await query<{ id: string; isResolved: boolean; isRead: boolean }[]>("admin:alerts", { status: "resolved", limit: 100 });
+    const resolved = await query<{ id: string; isResolved: boolean; isRead: boolean }[]>("llmmeter:alerts", { status: "resolved", limit: 100 });
     expect(resolved.find((a) => a.id === id)).toMatchObject({ isResolved: true, isRead: true });
     await page.reload();
     await page.getByRole("button", { name: "resolved" }).click();
@@ -279,7 +279,7 @@ describe("portal on the embedded engine", () => {
 
   it("reports: list and download", async () => {
     await go("/reports", "reports");
-    const reports = await query<{ id: string; periodKey: string }[]>("admin:reports", { limit: 50 });
+    const reports = await query<{ id: string; periodKey: string }[]>("llmmeter:reports", { limit: 50 });
     if (reports.length === 0) {
       await page.getByText("No reports yet").waitFor();
     } else {
@@ -292,7 +292,7 @@ describe("portal on the embedded engine", () => {
 
   it("forecast against the budget", async () => {
     await go("/forecast", "forecast");
-    const f = await query<{ rows: { scope: string; costNanoUsd: number }[] }>("admin:forecast");
+    const f = await query<{ rows: { scope: string; costNanoUsd: number }[] }>("llmmeter:forecast");
     const system = f.rows.find((r) => r.scope === "system");
     if (system) {
       await page.waitForSelector('[data-testid="forecast-cost"]');

@@ -21,8 +21,8 @@ describe("data layer (embedded mode)", () => {
   it("loads, then refetches after a mutation", async () => {
     let open = 2;
     const svc = fakeService({
-      "admin:alerts": () => Array.from({ length: open }, (_, i) => ({ id: `a${i}` })),
-      "admin:resolveAlert": () => {
+      "llmmeter:alerts": () => Array.from({ length: open }, (_, i) => ({ id: `a${i}` })),
+      "llmmeter:resolveAlert": () => {
         open--;
         return { resolved: true };
       },
@@ -37,9 +37,9 @@ describe("data layer (embedded mode)", () => {
     await act(async () => screen.getByText("resolve").click());
     await screen.findByText("open: 1");
     expect(svc.calls.map((c) => `${c.kind} ${c.path}`)).toEqual([
-      "query admin:alerts",
-      "mutation admin:resolveAlert",
-      "query admin:alerts",
+      "query llmmeter:alerts",
+      "mutation llmmeter:resolveAlert",
+      "query llmmeter:alerts",
     ]);
     expect(svc.calls[0].args).toEqual({ status: "open" });
     expect(svc.calls.every((c) => c.auth === "Bearer llm_test")).toBe(true);
@@ -47,7 +47,7 @@ describe("data layer (embedded mode)", () => {
 
   it("shows function errors as values", async () => {
     const svc = fakeService({
-      "admin:alerts": () => {
+      "llmmeter:alerts": () => {
         throw { code: "forbidden", message: "admin role required" };
       },
     });
@@ -62,7 +62,7 @@ describe("data layer (embedded mode)", () => {
   it("pages with the continue cursor", async () => {
     const rows = Array.from({ length: 5 }, (_, i) => ({ _id: `r${i}` }));
     const svc = fakeService({
-      "admin:requestLogs": (args) => {
+      "llmmeter:requestLogs": (args) => {
         const { numItems, cursor } = args.paginationOpts as { numItems: number; cursor: string | null };
         const start = cursor === null ? 0 : Number(cursor);
         const page = rows.slice(start, start + numItems);

@@ -12,8 +12,8 @@ export type Handler = (args: Record<string, unknown>) => unknown;
  * {code, message} becomes a 560 function error.
  */
 export function fakeService(given: Record<string, Handler>) {
-  // Every page asks admin:settings for the reporting zone; UTC unless a test says otherwise.
-  const handlers: Record<string, Handler> = { "admin:settings": () => ({ reportingTz: "UTC" }), ...given };
+  // Every page asks llmmeter:settings for the reporting zone; UTC unless a test says otherwise.
+  const handlers: Record<string, Handler> = { "llmmeter:settings": () => ({ reportingTz: "UTC" }), ...given };
   const calls: { kind: string; path: string; args: Record<string, unknown>; auth: string | null }[] = [];
   const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const kind = String(url).endsWith("/api/mutation") ? "mutation" : "query";

@@ -18,10 +18,10 @@ describe("AdminHttpClient", () => {
   it("sends Convex's HTTP API body with the key as a bearer token", async () => {
     const seen: { url?: string; init?: RequestInit } = {};
     const c = client(() => json(200, { status: "success", value: { requests: 3 } }), seen);
-    await expect(c.query("admin:overview", { from: 1, to: 2 })).resolves.toEqual({ requests: 3 });
+    await expect(c.query("llmmeter:overview", { from: 1, to: 2 })).resolves.toEqual({ requests: 3 });
     expect(seen.url).toBe("/api/query");
     expect(seen.init?.method).toBe("POST");
-    expect(JSON.parse(String(seen.init?.body))).toEqual({ path: "admin:overview", args: { from: 1, to: 2 }, format: "json" });
+    expect(JSON.parse(String(seen.init?.body))).toEqual({ path: "llmmeter:overview", args: { from: 1, to: 2 }, format: "json" });
     expect(new Headers(seen.init?.headers).get("Authorization")).toBe("Bearer llm_secret");
   });
 
@@ -30,7 +30,7 @@ describe("AdminHttpClient", () => {
     const c = client(() => json(200, { status: "success", value: { ok: true } }), seen);
     let told = 0;
     c.onInvalidate(() => told++);
-    await c.mutation("admin:markAlertRead", { alertId: "a1" });
+    await c.mutation("llmmeter:markAlertRead", { alertId: "a1" });
     expect(seen.url).toBe("/api/mutation");
     expect(told).toBe(1);
   });
@@ -46,7 +46,7 @@ describe("AdminHttpClient", () => {
     [502, {}, "http_502", "HTTP 502"],
   ])("HTTP %i → %s", async (status, body, code, message) => {
     const c = client(() => json(status, body));
-    const err = await c.query("admin:overview", {}).catch((e: unknown) => e);
+    const err = await c.query("llmmeter:overview", {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AdminError);
     expect((err as AdminError).code).toBe(code);
     expect((err as AdminError).message).toBe(message);
@@ -54,8 +54,8 @@ describe("AdminHttpClient", () => {
 
   it("reports network failures and non-JSON answers", async () => {
     const down = client(() => Promise.reject(new TypeError("fetch failed")));
-    await expect(down.query("admin:overview", {})).rejects.toMatchObject({ code: "network" });
+    await expect(down.query("llmmeter:overview", {})).rejects.toMatchObject({ code: "network" });
     const html = client(() => new Response("<html>", { status: 200 }));
-    await expect(html.query("admin:overview", {})).rejects.toMatchObject({ code: "bad_response" });
+    await expect(html.query("llmmeter:overview", {})).rejects.toMatchObject({ code: "bad_response" });
   });
 });

@@ -14,7 +14,7 @@ const overview = {
 
 describe("OverviewPage", () => {
   it("shows exact totals and designed empty states", async () => {
-    const svc = fakeService({ "admin:overview": () => overview, "admin:usageSeries": () => [] });
+    const svc = fakeService({ "llmmeter:overview": () => overview, "llmmeter:usageSeries": () => [] });
     render(
       <svc.Providers>
         <OverviewPage />
@@ -31,10 +31,10 @@ describe("OverviewPage", () => {
 
   it("shows an error state", async () => {
     const svc = fakeService({
-      "admin:overview": () => {
+      "llmmeter:overview": () => {
         throw { code: "bad_request", message: "window too large" };
       },
-      "admin:usageSeries": () => [],
+      "llmmeter:usageSeries": () => [],
     });
     render(
       <svc.Providers>
@@ -57,9 +57,9 @@ describe("RequestsPage", () => {
       timestamp: Date.UTC(2025, 0, 1),
     };
     const svc = fakeService({
-      "admin:topUsers": () => [{ userId: "u_1", name: `${hostile}Mallory`, email: null, requests: 1, totalTokens: 1, costNanoUsd: 1, costUsd: 0 }],
-      "admin:modelStats": () => [],
-      "admin:requestLogs": () => ({ page: [log], isDone: true, continueCursor: "" }),
+      "llmmeter:topUsers": () => [{ userId: "u_1", name: `${hostile}Mallory`, email: null, requests: 1, totalTokens: 1, costNanoUsd: 1, costUsd: 0 }],
+      "llmmeter:modelStats": () => [],
+      "llmmeter:requestLogs": () => ({ page: [log], isDone: true, continueCursor: "" }),
     });
     const { container } = render(
       <svc.Providers>
@@ -73,7 +73,7 @@ describe("RequestsPage", () => {
     expect(container.querySelector("img, script, b")).toBeNull();
     fireEvent.change(screen.getByLabelText("Status"), { target: { value: "error" } });
     await act(async () => {});
-    expect(svc.calls.filter((c) => c.path === "admin:requestLogs").at(-1)?.args).toEqual({
+    expect(svc.calls.filter((c) => c.path === "llmmeter:requestLogs").at(-1)?.args).toEqual({
       status: "error",
       paginationOpts: { numItems: 50, cursor: null },
     });
@@ -81,10 +81,10 @@ describe("RequestsPage", () => {
 });
 
 describe("UserPage", () => {
-  it("edits a quota through admin:setQuota", async () => {
+  it("edits a quota through llmmeter:setQuota", async () => {
     let limitNanoUsd = 10_000_000_000;
     const svc = fakeService({
-      "admin:userDetail": () => ({
+      "llmmeter:userDetail": () => ({
         user: { id: "u_1", clerkUserId: null, externalId: "alice", email: "alice@example.com", name: "Alice", role: null, createdAt: 0 },
         totals: { ...overview, activeUsers: undefined, health: undefined },
         quotas: [
@@ -92,7 +92,7 @@ describe("UserPage", () => {
         ],
         recentActivity: [],
       }),
-      "admin:setQuota": (args) => {
+      "llmmeter:setQuota": (args) => {
         limitNanoUsd = Math.round((args.limit as number) * 1e9);
         return { quotaId: "q1", created: false };
       },
@@ -108,7 +108,7 @@ describe("UserPage", () => {
     await act(async () => screen.getByText("Save quota").click());
     expect(await screen.findByText("Quota updated.")).toBeTruthy();
     expect(await screen.findByText("$42.50")).toBeTruthy();
-    expect(svc.calls.find((c) => c.path === "admin:setQuota")?.args).toEqual({
+    expect(svc.calls.find((c) => c.path === "llmmeter:setQuota")?.args).toEqual({
       userId: "u_1", quotaType: "monthly_cost_usd", limit: 42.5, isActive: true,
     });
     expect(screen.getByText("No activity yet")).toBeTruthy();
@@ -121,7 +121,7 @@ describe("ForecastPage", () => {
       scope: "system", userId: null, month: "2026-11", method: "trend-weekday", costNanoUsd: 30_000_000_000, costUsd: 30,
       costLowNanoUsd: 26_600_000_000, costHighNanoUsd: 33_000_000_000, tokens: 1, tokensLow: 1, tokensHigh: 1, backtestMape: 108.873,
     };
-    const svc = fakeService({ "admin:forecast": () => ({ createdAt: 0, rows: [row] }), "admin:quotas": () => [] });
+    const svc = fakeService({ "llmmeter:forecast": () => ({ createdAt: 0, rows: [row] }), "llmmeter:quotas": () => [] });
     render(
       <svc.Providers>
         <ForecastPage />

@@ -105,14 +105,14 @@ describe("the range and filters round-trip through the URL", () => {
 
   it("the Users page reads its range and ranking from the URL, writes changes back, and follows back/forward", async () => {
     window.history.replaceState(null, "", "/admin/users?by=tokens&range=lastmonth");
-    const svc = fakeService({ "admin:topUsers": () => [] });
+    const svc = fakeService({ "llmmeter:topUsers": () => [] });
     render(
       <svc.Providers>
         <UsersPage />
       </svc.Providers>,
     );
     await screen.findByText("No user activity in this range");
-    const first = svc.calls.filter((c) => c.path === "admin:topUsers").at(-1)!.args;
+    const first = svc.calls.filter((c) => c.path === "llmmeter:topUsers").at(-1)!.args;
     expect(first.by).toBe("tokens");
     // The fake reports UTC: last month of now, in UTC.
     const now = new Date();
@@ -137,13 +137,13 @@ describe("the range and filters round-trip through the URL", () => {
   it("custom dates are whole reporting days in the reporting zone, not the browser's", async () => {
     window.history.replaceState(null, "", "/admin/usage?range=custom&from=2024-03-30&to=2024-03-31&period=hourly&model=m%2Fx");
     const svc = fakeService({
-      "admin:settings": () => ({ reportingTz: "Europe/Berlin" }),
-      "admin:usageSeries": () => [
+      "llmmeter:settings": () => ({ reportingTz: "Europe/Berlin" }),
+      "llmmeter:usageSeries": () => [
         { periodKey: "2024-03-31T01", periodStart: t("2024-03-31T00:00:00Z"), requests: 1, successful: 1, failed: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costNanoUsd: 0, costUsd: 0, avgProcessingMs: 1 },
         { periodKey: "2024-03-31T03", periodStart: t("2024-03-31T01:00:00Z"), requests: 1, successful: 1, failed: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, costNanoUsd: 0, costUsd: 0, avgProcessingMs: 1 },
       ],
-      "admin:topUsers": () => [],
-      "admin:modelStats": () => [],
+      "llmmeter:topUsers": () => [],
+      "llmmeter:modelStats": () => [],
     });
     render(
       <svc.Providers>
@@ -152,14 +152,14 @@ describe("the range and filters round-trip through the URL", () => {
     );
     const cells = await screen.findAllByText(/^Mar 31, 0[13]:00$/);
     expect(cells.map((c) => c.getAttribute("data-period-key")).sort()).toEqual(["2024-03-31T01", "2024-03-31T03"]);
-    expect(svc.calls.find((c) => c.path === "admin:usageSeries")?.args).toEqual({
+    expect(svc.calls.find((c) => c.path === "llmmeter:usageSeries")?.args).toEqual({
       period: "hourly", from: t("2024-03-29T23:00:00Z"), to: t("2024-03-31T22:00:00Z"), modelSlug: "m/x",
     });
   });
 
   it("custom dates typed out of order wait as a draft, then become the range (found by the e2e run)", async () => {
     window.history.replaceState(null, "", "/admin/users?from=2024-10-01&range=custom&to=2024-10-31");
-    const svc = fakeService({ "admin:topUsers": () => [] });
+    const svc = fakeService({ "llmmeter:topUsers": () => [] });
     render(
       <svc.Providers>
         <UsersPage />
@@ -172,7 +172,7 @@ describe("the range and filters round-trip through the URL", () => {
     fireEvent.change(screen.getByLabelText("To date"), { target: { value: "2024-11-29" } });
     expect(window.location.search).toBe("?from=2024-11-01&range=custom&to=2024-11-29");
     await act(async () => {});
-    const last = svc.calls.filter((c) => c.path === "admin:topUsers").at(-1)!.args;
+    const last = svc.calls.filter((c) => c.path === "llmmeter:topUsers").at(-1)!.args;
     expect([last.from, last.to]).toEqual([Date.UTC(2024, 10, 1), Date.UTC(2024, 10, 30)]);
   });
 });

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { sign } from "../../../convex/lib/signature";
+import { sign } from "../../../packages/convex/src/lib/signature";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const convexDir = join(here, "..", "..", "..", "convex");
@@ -95,15 +95,14 @@ test("signed ingest and an admin query through the harness", async () => {
     json: {
       inserted: { usage: 1, requestLogs: 0, activity: 0 },
       duplicates: { usage: 0, requestLogs: 0, activity: 0 },
-      droppedRefs: 0,
     },
   });
-  const q = await apiCall("query", "admin:overview", { from: ts, to: ts + 3_600_000 }, { sub: "admin_1", role: "admin" });
+  const q = await apiCall("query", "llmmeter:overview", { from: ts, to: ts + 3_600_000 }, { sub: "admin_1", role: "admin" });
   expect(q.status).toBe(200);
   expect(q.json.status).toBe("success");
   expect(q.json.value).toMatchObject({ totalTokens: 7, costNanoUsd: 1234, activeUsers: 1 });
 
-  const anon = await apiCall("query", "admin:overview", { from: ts, to: ts + 1 });
+  const anon = await apiCall("query", "llmmeter:overview", { from: ts, to: ts + 1 });
   expect(anon.status).toBe(560);
   expect(anon.json).toMatchObject({ status: "error", errorData: { code: "unauthenticated" } });
   const internal = await apiCall("mutation", "ingest:batch", {}, { sub: "admin_1", role: "admin" });
@@ -111,7 +110,7 @@ test("signed ingest and an admin query through the harness", async () => {
   const unsigned = await fetch(`${base}/ingest`, { method: "POST", body: "{}" });
   expect(unsigned.status).toBe(401);
   expect((await fetch(`${base}/_harness/reset`, { method: "POST" })).status).toBe(200);
-  const after = await apiCall("query", "admin:overview", { from: ts, to: ts + 3_600_000 }, { sub: "admin_1", role: "admin" });
+  const after = await apiCall("query", "llmmeter:overview", { from: ts, to: ts + 3_600_000 }, { sub: "admin_1", role: "admin" });
   expect(after.json.value.requests).toBe(0);
 });
 

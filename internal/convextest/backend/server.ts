@@ -7,7 +7,7 @@
  *   - the HTTP action routes of http.ts, same paths (POST /ingest, /jobs/…),
  *     through convex-test's t.fetch — signatures are checked as in production;
  *   - POST /api/query, /api/mutation, /api/action in Convex's HTTP API format:
- *     {"path": "admin:overview", "args": {...}, "format": "json"} →
+ *     {"path": "llmmeter:overview", "args": {...}, "format": "json"} →
  *     200 {"status":"success","value":...,"logLines":[]} or
  *     560 {"status":"error","errorMessage":...,"errorData":...,"logLines":[]}.
  *     Only public functions of the matching kind are callable, as in Convex.

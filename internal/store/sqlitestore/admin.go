@@ -45,7 +45,7 @@ type adminFn struct {
 
 var _ store.Functions = (*Store)(nil)
 
-// Call runs the public function at path ("admin:overview") of kind
+// Call runs the public function at path ("llmmeter:overview") of kind
 // ("query" or "mutation") with JSON args for caller c. See store.Functions.
 func (s *Store) Call(ctx context.Context, kind, path string, raw json.RawMessage, c store.Caller) (any, error) {
 	fn, ok := adminFns[normalizePath(path)]
@@ -78,7 +78,7 @@ func (s *Store) Call(ctx context.Context, kind, path string, raw json.RawMessage
 	return fn.run(ctx, s, tx, a)
 }
 
-// normalizePath accepts "admin:overview" and "admin.js:overview"; a path
+// normalizePath accepts "llmmeter:overview" and "llmmeter.js:overview"; a path
 // without ":" names the module's default export, as in Convex.
 func normalizePath(p string) string {
 	mod, name, ok := strings.Cut(p, ":")

@@ -39,12 +39,12 @@ func BenchmarkAdminFunctions(b *testing.B) {
 	st.RecordRun(ctx, jobs.Run{Job: "rollup", StartedAt: bench.GenEnd.UnixMilli(), EndedAt: bench.GenEnd.UnixMilli() + 1000, Outcome: "success", Counts: jobs.Counts{"rawRows": 1}})
 	st.StoreReport(ctx, jobs.Report{Kind: "daily", PeriodKey: "2025-12-31", Body: map[string]any{"bench": true}, CSV: "a,b\n", CreatedAt: bench.GenEnd.UnixMilli()})
 	reportID := ""
-	if v, err := st.Call(ctx, "query", "admin:reports", mustJSON(map[string]any{"limit": 1}), admin); err == nil {
+	if v, err := st.Call(ctx, "query", "llmmeter:reports", mustJSON(map[string]any{"limit": 1}), admin); err == nil {
 		reportID = firstID(v)
 	}
 	page := map[string]any{"numItems": 50, "cursor": nil}
 	var uid string
-	if v, err := st.Call(ctx, "query", "admin:topUsers", mustJSON(window(30*24*time.Hour, map[string]any{"by": "cost", "limit": 1})), admin); err == nil {
+	if v, err := st.Call(ctx, "query", "llmmeter:topUsers", mustJSON(window(30*24*time.Hour, map[string]any{"by": "cost", "limit": 1})), admin); err == nil {
 		uid = firstUserID(v)
 	}
 	day, month := window(24*time.Hour, nil), window(30*24*time.Hour, nil)

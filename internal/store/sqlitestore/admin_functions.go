@@ -23,22 +23,22 @@ func withWindow(f ...field) []field { return append(slices.Clone(windowArgs), f.
 
 // adminFns are the public functions of convex/admin.ts.
 var adminFns = map[string]adminFn{
-	"admin:overview":      {"query", windowArgs, overview},
-	"admin:usageSeries":   {"query", withWindow(req("period", vPeriod), opt("userId", vString), opt("modelSlug", vString)), usageSeries},
-	"admin:topUsers":      {"query", withWindow(req("by", vLiteral("cost", "tokens", "requests")), req("limit", vNumber)), topUsers},
-	"admin:userDetail":    {"query", withWindow(req("userId", vString)), userDetail},
-	"admin:modelStats":    {"query", windowArgs, modelStats},
-	"admin:requestLogs":   {"query", requestLogsArgs, requestLogs},
-	"admin:alerts":        {"query", []field{opt("status", vLiteral("open", "resolved")), opt("severity", vSeverity), opt("limit", vNumber)}, alerts},
-	"admin:quotas":        {"query", []field{opt("userId", vString)}, quotas},
-	"admin:reports":       {"query", []field{opt("limit", vNumber)}, reports},
-	"admin:report":        {"query", []field{req("reportId", vString)}, report},
-	"admin:forecast":      {"query", nil, forecast},
-	"admin:settings":      {"query", nil, settings},
-	"admin:jobRuns":       {"query", []field{opt("job", vString), opt("limit", vNumber)}, jobRuns},
-	"admin:setQuota":      {"mutation", []field{opt("userId", vString), req("quotaType", vQuotaType), req("limit", vNumber), opt("isActive", vBool)}, setQuota},
-	"admin:markAlertRead": {"mutation", []field{req("alertId", vString)}, markAlertRead},
-	"admin:resolveAlert":  {"mutation", []field{req("alertId", vString)}, resolveAlert},
+	"llmmeter:overview":      {"query", windowArgs, overview},
+	"llmmeter:usageSeries":   {"query", withWindow(req("period", vPeriod), opt("userId", vString), opt("modelSlug", vString)), usageSeries},
+	"llmmeter:topUsers":      {"query", withWindow(req("by", vLiteral("cost", "tokens", "requests")), req("limit", vNumber)), topUsers},
+	"llmmeter:userDetail":    {"query", withWindow(req("userId", vString)), userDetail},
+	"llmmeter:modelStats":    {"query", windowArgs, modelStats},
+	"llmmeter:requestLogs":   {"query", requestLogsArgs, requestLogs},
+	"llmmeter:alerts":        {"query", []field{opt("status", vLiteral("open", "resolved")), opt("severity", vSeverity), opt("limit", vNumber)}, alerts},
+	"llmmeter:quotas":        {"query", []field{opt("userId", vString)}, quotas},
+	"llmmeter:reports":       {"query", []field{opt("limit", vNumber)}, reports},
+	"llmmeter:report":        {"query", []field{req("reportId", vString)}, report},
+	"llmmeter:forecast":      {"query", nil, forecast},
+	"llmmeter:settings":      {"query", nil, settings},
+	"llmmeter:jobRuns":       {"query", []field{opt("job", vString), opt("limit", vNumber)}, jobRuns},
+	"llmmeter:setQuota":      {"mutation", []field{opt("userId", vString), req("quotaType", vQuotaType), req("limit", vNumber), opt("isActive", vBool)}, setQuota},
+	"llmmeter:markAlertRead": {"mutation", []field{req("alertId", vString)}, markAlertRead},
+	"llmmeter:resolveAlert":  {"mutation", []field{req("alertId", vString)}, resolveAlert},
 }
 
 type health struct {
@@ -400,7 +400,7 @@ func alerts(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	return out, rs.Err()
 }
 
-// quotaView is the quota as admin:quotas answers it (convex/lib/quotas.ts).
+// quotaView is the quota as llmmeter:quotas answers it (convex/lib/quotas.ts).
 type quotaView struct {
 	ID           string  `json:"id"`
 	UserID       any     `json:"userId"`

@@ -20,7 +20,7 @@ var requestLogsArgs = []field{
 	opt("to", vNumber),
 }
 
-// logPos is a position in the order of admin:requestLogs (timestamp
+// logPos is a position in the order of llmmeter:requestLogs (timestamp
 // descending, then insertion order descending): rows strictly after it come
 // next. End is the position after every row.
 type logPos struct {

@@ -203,7 +203,7 @@ func p95FromBuckets(b [rollup.NumBuckets]int64) *int64 {
 	return nil
 }
 
-// totals is the totals object of admin:overview and admin:userDetail.
+// totals is the totals object of llmmeter:overview and llmmeter:userDetail.
 type totals struct {
 	Requests         int64   `json:"requests"`
 	Successful       int64   `json:"successful"`

@@ -27,7 +27,7 @@ func TestReservationsKeepARunningTotal(t *testing.T) {
 	s.SetClock(func() time.Time { return now })
 	u, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
 	args, _ := json.Marshal(map[string]any{"userId": u.ID, "quotaType": "daily_requests", "limit": 3})
-	if _, err := s.Call(ctx, "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+	if _, err := s.Call(ctx, "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
 		t.Fatal(err)
 	}
 	reserve := func(id string, ttl time.Duration) error {
@@ -66,11 +66,11 @@ func TestReservationsKeepARunningTotal(t *testing.T) {
 	}
 }
 
-// putQuota sets a quota through admin:setQuota.
+// putQuota sets a quota through llmmeter:setQuota.
 func putQuota(t *testing.T, s *Store, userID, typ string, limit float64) {
 	t.Helper()
 	args, _ := json.Marshal(map[string]any{"userId": userID, "quotaType": typ, "limit": limit})
-	if _, err := s.Call(context.Background(), "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+	if _, err := s.Call(context.Background(), "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -214,7 +214,7 @@ func TestSetQuotaBoundsCostLimits(t *testing.T) {
 	ctx := context.Background()
 	u, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
 	args, _ := json.Marshal(map[string]any{"userId": u.ID, "quotaType": store.QuotaMonthlyCostUSD, "limit": 1e10})
-	_, err := s.Call(ctx, "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true})
+	_, err := s.Call(ctx, "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true})
 	if err == nil || !strings.Contains(err.Error(), "limit: expected at most 9007199.254740991 USD") {
 		t.Fatalf("got %v", err)
 	}
@@ -234,7 +234,7 @@ func TestSettlementWaitsForTheUsageRow(t *testing.T) {
 	s.SetClock(func() time.Time { return now })
 	u, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
 	args, _ := json.Marshal(map[string]any{"userId": u.ID, "quotaType": "monthly_tokens", "limit": 1000})
-	if _, err := s.Call(ctx, "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+	if _, err := s.Call(ctx, "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Reserve(ctx, store.ReserveInput{RequestID: "g", UserID: u.ID, Tokens: 300, TTL: time.Minute}); err != nil {

@@ -5,7 +5,7 @@
 import { api } from "../../../convex/_generated/api";
 import type { FunctionReturnType } from "convex/server";
 
-export const admin = api.admin;
+export const admin = api.llmmeter;
 
 export type Overview = FunctionReturnType<typeof admin.overview>;
 export type Health = NonNullable<Overview["health"]>;

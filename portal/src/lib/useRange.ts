@@ -6,8 +6,8 @@ import { parseRange, rangeParams, type RangeSpec, type Window, windowFor } from 
 import { useNow } from "./useNow";
 
 /**
- * The reporting time zone (REPORTING_TZ) from admin:settings; undefined
- * until it is known. A service without admin:settings (older than the
+ * The reporting time zone (REPORTING_TZ) from llmmeter:settings; undefined
+ * until it is known. A service without llmmeter:settings (older than the
  * function) reports UTC, its default.
  */
 export function useReportingTz(): string | undefined {

@@ -1,5 +1,5 @@
 -- Indexes of the admin functions (admin:*), so that every filter combination
--- of admin:requestLogs and admin:alerts is one index range, as in
+-- of llmmeter:requestLogs and llmmeter:alerts is one index range, as in
 -- convex/schema.ts.
 
 CREATE INDEX requestLogs_by_user_id_and_status_and_timestamp ON requestLogs(userId, status, timestamp);

@@ -7,7 +7,7 @@ import { isCost, USER_QUOTA_TYPES } from "./quotaTypes";
 
 type UserQuotaType = (typeof USER_QUOTA_TYPES)[number]["type"];
 
-/** Creates or changes one of the user's quotas through admin:setQuota. */
+/** Creates or changes one of the user's quotas through llmmeter:setQuota. */
 export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] }) {
   const setQuota = useAdminMutation(admin.setQuota);
   const [type, setType] = useState<UserQuotaType>("monthly_cost_usd");
@@ -23,7 +23,7 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
     if (isCost(type)) {
       const nanos = parseUsd(limit);
       if (nanos === null) return setStatus({ ok: false, text: "Enter a dollar amount, e.g. 25 or 12.50." });
-      // admin:setQuota takes USD and stores round(limit · 1e9) nanos; a
+      // llmmeter:setQuota takes USD and stores round(limit · 1e9) nanos; a
       // decimal string of at most 9 places round-trips exactly.
       value = Number(limit.trim().replace(/^\$/, "").replace(/,/g, ""));
     } else {

@@ -10,9 +10,9 @@
  */
 import { paginationOptsValidator } from "convex/server";
 import { ConvexError, v } from "convex/values";
-import type { Doc, Id, TableNames } from "./_generated/dataModel";
-import type { QueryCtx } from "./_generated/server";
-import { adminMutation, adminQuery } from "./lib/auth";
+import type { Doc, Id, TableNames } from "./server";
+import type { QueryCtx } from "./server";
+import type { AdminBuilders } from "./lib/auth";
 import { badRequest, notFound } from "./lib/errors";
 import { nanosToUsd, usdToNanos } from "./lib/money";
 import { NOMINAL_PERIOD_MS, reportingCalendar } from "./lib/periods";
@@ -31,14 +31,15 @@ import {
 } from "./lib/window";
 import { userView } from "./users";
 
-/** Most points admin:usageSeries returns; wider windows are rejected. */
+/** Most points llmmeter:usageSeries returns; wider windows are rejected. */
 export const MAX_SERIES_POINTS = 1000;
 export const MAX_PAGE_SIZE = 200;
 export const RECENT_ACTIVITY = 50;
 
 function idOf<T extends TableNames>(ctx: QueryCtx, table: T, raw: string, field: string): Id<T> {
   const id = ctx.db.normalizeId(table, raw);
-  if (id === null) badRequest(`${field}: not a ${table} id`);
+  // The message names the seed's table ("users"), as both engines answer it (contract/cases).
+  if (id === null) badRequest(`${field}: not a ${table === "llmmeterUsers" ? "users" : table} id`);
   return id;
 }
 
@@ -54,7 +55,7 @@ const windowArgs = { from: v.number(), to: v.number() };
  * Totals for the window from system rows, activeUsers from user rows,
  * and the latest health check.
  */
-export const overview = adminQuery({
+export const overview = (b: AdminBuilders) => b.query({
   args: windowArgs,
   handler: async (ctx, { from, to }) => {
     checkWindow(from, to);
@@ -85,7 +86,7 @@ export const overview = adminQuery({
  * system rows; both → bad_request. At most MAX_SERIES_POINTS periods:
  * to − from must be ≤ 1000 × nominal period (1 h, 1 d, 7 d, 31 d).
  */
-export const usageSeries = adminQuery({
+export const usageSeries = (b: AdminBuilders) => b.query({
   args: { period: vPeriod, ...windowArgs, userId: v.optional(v.string()), modelSlug: v.optional(v.string()) },
   handler: async (ctx, args) => {
     checkWindow(args.from, args.to);
@@ -95,7 +96,7 @@ export const usageSeries = adminQuery({
     if (args.userId !== undefined && args.modelSlug !== undefined) {
       badRequest("modelSlug: cannot be combined with userId");
     }
-    const userId = args.userId === undefined ? undefined : idOf(ctx, "users", args.userId, "userId");
+    const userId = args.userId === undefined ? undefined : idOf(ctx, "llmmeterUsers", args.userId, "userId");
     const scope = userId !== undefined ? "user" : args.modelSlug !== undefined ? "model" : "system";
     const rows = await readAggregates(ctx, new ReadBudget(), {
       scope,
@@ -130,7 +131,7 @@ export const usageSeries = adminQuery({
  * (cost = costNanoUsd, tokens = totalTokens, requests), ties by userId
  * ascending; the first `limit` (1..100).
  */
-export const topUsers = adminQuery({
+export const topUsers = (b: AdminBuilders) => b.query({
   args: {
     ...windowArgs,
     by: v.union(v.literal("cost"), v.literal("tokens"), v.literal("requests")),
@@ -171,11 +172,11 @@ export const topUsers = adminQuery({
  * without activeUsers/health), all their quotas, and their latest 50 activity
  * rows (newest first, regardless of the window). not_found for an unknown user.
  */
-export const userDetail = adminQuery({
+export const userDetail = (b: AdminBuilders) => b.query({
   args: { userId: v.string(), ...windowArgs },
   handler: async (ctx, args) => {
     checkWindow(args.from, args.to);
-    const userId = idOf(ctx, "users", args.userId, "userId");
+    const userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
     const user = await ctx.db.get(userId);
     if (!user) notFound("userId: no such user");
     const period = granularityFor(args.from, args.to);
@@ -206,7 +207,7 @@ export const userDetail = adminQuery({
  * descending then model ascending. errorRate = failed / requests rounded to 4
  * decimals (0 without requests).
  */
-export const modelStats = adminQuery({
+export const modelStats = (b: AdminBuilders) => b.query({
   args: windowArgs,
   handler: async (ctx, { from, to }) => {
     checkWindow(from, to);
@@ -238,7 +239,7 @@ export const modelStats = adminQuery({
  * timestamp ∈ [from, to); every combination is an exact index range, so pages
  * are full. numItems ≤ 200.
  */
-export const requestLogs = adminQuery({
+export const requestLogs = (b: AdminBuilders) => b.query({
   args: {
     paginationOpts: paginationOptsValidator,
     status: v.optional(vRequestStatus),
@@ -253,7 +254,7 @@ export const requestLogs = adminQuery({
       badRequest(`paginationOpts.numItems: expected integer in [1, ${MAX_PAGE_SIZE}]`);
     }
     if (args.from !== undefined && args.to !== undefined && args.from > args.to) badRequest("to: must not be before from");
-    const userId = args.userId === undefined ? undefined : idOf(ctx, "users", args.userId, "userId");
+    const userId = args.userId === undefined ? undefined : idOf(ctx, "llmmeterUsers", args.userId, "userId");
     const { status, modelSlug: model, from, to } = args;
     const range = (q: any) => {
       let r = q;
@@ -291,7 +292,7 @@ export const requestLogs = adminQuery({
   },
 });
 
-/** An alert as admin:alerts and the jobs' /jobs/alerts/list answer it. */
+/** An alert as llmmeter:alerts and the jobs' /jobs/alerts/list answer it. */
 export function alertView(a: Doc<"systemAlerts">) {
   return {
     id: a._id,
@@ -310,7 +311,7 @@ export function alertView(a: Doc<"systemAlerts">) {
 }
 
 /** Alerts newest first (createdAt descending); limit default 50, max 200. */
-export const alerts = adminQuery({
+export const alerts = (b: AdminBuilders) => b.query({
   args: {
     status: v.optional(v.union(v.literal("open"), v.literal("resolved"))),
     severity: v.optional(vSeverity),
@@ -336,11 +337,11 @@ export const alerts = adminQuery({
 });
 
 /** Quotas of a user, or all quotas (at most 1000) including the system budget. */
-export const quotas = adminQuery({
+export const quotas = (b: AdminBuilders) => b.query({
   args: { userId: v.optional(v.string()) },
   handler: async (ctx, args) => {
     if (args.userId !== undefined) {
-      const userId = idOf(ctx, "users", args.userId, "userId");
+      const userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
       return (await quotasOfUser(ctx.db, userId)).map(quotaView);
     }
     return (await ctx.db.query("userQuotas").withIndex("by_user_id").take(1000)).map(quotaView);
@@ -348,7 +349,7 @@ export const quotas = adminQuery({
 });
 
 /** Latest reports (createdAt descending) without their CSV; limit default 20, max 100. */
-export const reports = adminQuery({
+export const reports = (b: AdminBuilders) => b.query({
   args: { limit: v.optional(v.number()) },
   handler: async (ctx, args) => {
     const limit = limitOf(args.limit, 20, 100);
@@ -365,7 +366,7 @@ export const reports = adminQuery({
 });
 
 /** One report with its CSV. */
-export const report = adminQuery({
+export const report = (b: AdminBuilders) => b.query({
   args: { reportId: v.string() },
   handler: async (ctx, args) => {
     const r = await ctx.db.get(idOf(ctx, "reports", args.reportId, "reportId"));
@@ -378,13 +379,13 @@ export const report = adminQuery({
  * Settings the portal needs to label and pick periods as reports do:
  * reportingTz is REPORTING_TZ (default UTC), the zone of every periodKey.
  */
-export const settings = adminQuery({
+export const settings = (b: AdminBuilders) => b.query({
   args: {},
   handler: async () => ({ reportingTz: reportingCalendar().timeZone }),
 });
 
 /** The latest stored forecast run: {createdAt, rows} ({createdAt: null, rows: []} if none). */
-export const forecast = adminQuery({
+export const forecast = (b: AdminBuilders) => b.query({
   args: {},
   handler: async (ctx) => {
     const latest = await ctx.db.query("forecasts").withIndex("by_created_at").order("desc").first();
@@ -414,7 +415,7 @@ export const forecast = adminQuery({
 });
 
 /** Job runs newest first (startedAt descending), optionally of one job; limit default 50, max 200. */
-export const jobRuns = adminQuery({
+export const jobRuns = (b: AdminBuilders) => b.query({
   args: { job: v.optional(v.string()), limit: v.optional(v.number()) },
   handler: async (ctx, args) => {
     const limit = limitOf(args.limit, 50, 200);
@@ -446,19 +447,19 @@ export const jobRuns = adminQuery({
  * in REPORTING_TZ and `used` from the aggregates of the current period.
  * Returns {quotaId, created}.
  */
-export const setQuota = adminMutation({
+export const setQuota = (b: AdminBuilders) => b.mutation({
   args: { userId: v.optional(v.string()), quotaType: vQuotaType, limit: v.number(), isActive: v.optional(v.boolean()) },
   handler: async (ctx, args) => {
     if (!Number.isFinite(args.limit) || args.limit < 0) badRequest("limit: expected a number >= 0");
     const cost = isCostQuota(args.quotaType);
     if (!cost && !Number.isSafeInteger(args.limit)) badRequest("limit: expected an integer for this quota type");
     if (cost && usdToNanos(args.limit) > MAX_AMOUNT) badRequest("limit: expected at most 9007199.254740991 USD");
-    let userId: Id<"users"> | undefined;
+    let userId: Id<"llmmeterUsers"> | undefined;
     if (args.quotaType === "system_monthly_cost_usd") {
       if (args.userId !== undefined) badRequest("userId: not allowed for system_monthly_cost_usd");
     } else {
       if (args.userId === undefined) badRequest(`userId: required for ${args.quotaType}`);
-      userId = idOf(ctx, "users", args.userId, "userId");
+      userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
       if (!(await ctx.db.get(userId))) notFound("userId: no such user");
     }
     const cal = reportingCalendar();
@@ -498,7 +499,7 @@ export const setQuota = adminMutation({
 });
 
 /** Marks an alert read. */
-export const markAlertRead = adminMutation({
+export const markAlertRead = (b: AdminBuilders) => b.mutation({
   args: { alertId: v.string() },
   handler: async (ctx, args) => {
     const id = idOf(ctx, "systemAlerts", args.alertId, "alertId");
@@ -509,7 +510,7 @@ export const markAlertRead = adminMutation({
 });
 
 /** Resolves an alert; {resolved: false} if it was already resolved. */
-export const resolveAlert = adminMutation({
+export const resolveAlert = (b: AdminBuilders) => b.mutation({
   args: { alertId: v.string() },
   handler: async (ctx, args) => {
     const id = idOf(ctx, "systemAlerts", args.alertId, "alertId");

@@ -5,7 +5,7 @@
  * feeds conversationsStarted / filesUploaded and the user's activity rows.
  */
 import { v } from "convex/values";
-import { internalMutation } from "./_generated/server";
+import { internalMutation } from "./server";
 import { badRequest } from "./lib/errors";
 import { ingestBatch } from "./lib/ingest";
 import { check, ShapeError } from "./lib/shape";
@@ -13,7 +13,7 @@ import { activityRow } from "./lib/wire";
 
 export const record = internalMutation({
   args: {
-    userId: v.id("users"),
+    userId: v.id("llmmeterUsers"),
     activityType: activityRow.fields.activityType,
     metadata: activityRow.fields.metadata,
     /** Idempotency key; defaults to a fresh random key (no dedupe). */

@@ -1,10 +1,10 @@
 /** Internal user functions behind /users/ensure and /users/get. */
-import type { Doc } from "./_generated/dataModel";
-import { internalMutation, internalQuery } from "./_generated/server";
+import type { Doc } from "./server";
+import { internalMutation, internalQuery } from "./server";
 import { badRequest } from "./lib/errors";
 import { usersEnsureBody, usersGetBody } from "./lib/wire";
 
-export function userView(u: Doc<"users">) {
+export function userView(u: Doc<"llmmeterUsers">) {
   return {
     id: u._id,
     clerkUserId: u.clerkUserId ?? null,
@@ -30,21 +30,21 @@ export const ensure = internalMutation({
     const existing =
       args.clerkUserId !== undefined
         ? await ctx.db
-            .query("users")
+            .query("llmmeterUsers")
             .withIndex("by_clerk_user_id", (q) => q.eq("clerkUserId", args.clerkUserId))
             .first()
         : await ctx.db
-            .query("users")
+            .query("llmmeterUsers")
             .withIndex("by_external_id", (q) => q.eq("externalId", args.externalId))
             .first();
     if (existing) {
-      const patch: Partial<Doc<"users">> = {};
+      const patch: Partial<Doc<"llmmeterUsers">> = {};
       if (args.email !== undefined && args.email !== existing.email) patch.email = args.email;
       if (args.name !== undefined && args.name !== existing.name) patch.name = args.name;
       if (Object.keys(patch).length > 0) await ctx.db.patch(existing._id, patch);
       return { userId: existing._id, created: false };
     }
-    const userId = await ctx.db.insert("users", {
+    const userId = await ctx.db.insert("llmmeterUsers", {
       clerkUserId: args.clerkUserId,
       externalId: args.externalId,
       email: args.email,
@@ -60,7 +60,7 @@ export const ensure = internalMutation({
 export const get = internalQuery({
   args: usersGetBody.fields,
   handler: async (ctx, args) => {
-    const id = ctx.db.normalizeId("users", args.userId);
+    const id = ctx.db.normalizeId("llmmeterUsers", args.userId);
     if (id === null) badRequest("userId: not a users id");
     const u = await ctx.db.get(id);
     return { user: u ? userView(u) : null };

@@ -10,7 +10,7 @@
  * answer is {confirmed: false}.
  */
 import { v } from "convex/values";
-import { internalMutation } from "./_generated/server";
+import { internalMutation } from "./server";
 import { AggregateBatch, zeroCounters } from "./lib/aggregates";
 import { shardOf } from "./lib/hash";
 import { nanosToUsd } from "./lib/money";

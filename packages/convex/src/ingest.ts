@@ -1,12 +1,12 @@
 /** Internal ingest mutation behind POST /ingest (see lib/ingest.ts). */
-import { internalMutation } from "./_generated/server";
+import { internalMutation } from "./server";
 import { ingestBatch } from "./lib/ingest";
 import { ingestBody } from "./lib/wire";
 
 /**
  * Inserts a batch of usage, request-log and activity rows idempotently and
  * updates aggregates and quota counters in the same transaction.
- * Returns {inserted, duplicates, droppedRefs}.
+ * Returns {inserted, duplicates}.
  */
 export const batch = internalMutation({
   args: ingestBody.fields,

@@ -15,7 +15,7 @@
  * mutation, which is one transaction.
  */
 import type { GenericValidator, Infer } from "convex/values";
-import { httpAction, type ActionCtx } from "../_generated/server";
+import { httpAction, type ActionCtx } from "../server";
 import { errorData, type ErrorCode } from "./errors";
 import { reportingTimeZone } from "./periods";
 import { check, ShapeError } from "./shape";

@@ -1,7 +1,7 @@
 /**
  * Internal reads for the Go scheduled jobs, behind signed routes (the
- * service holds no admin identity, so it cannot call admin:jobRuns or
- * admin:alerts):
+ * service holds no admin identity, so it cannot call llmmeter:jobRuns or
+ * llmmeter:alerts):
  * - `jobReads:runs` (POST /jobs/runs/list): runs newest first, of one job
  *   and/or one outcome — the scheduler's last successful run (catch-up)
  *   and the CLI's `jobs runs`;
@@ -9,7 +9,7 @@
  *   conditionKey and lastNotifiedAt — alert reconciliation and cooldown.
  */
 import { v } from "convex/values";
-import { internalQuery } from "./_generated/server";
+import { internalQuery } from "./server";
 import { intIn, opt, str } from "./lib/shape";
 import { vJobOutcome } from "./lib/validators";
 import { alertView } from "./admin";

@@ -1,5 +1,5 @@
 /** Internal quota functions behind /quotas/get, /quotas/reserve, /quotas/release and /jobs/quotas/*. See lib/quotas.ts. */
-import { internalMutation, internalQuery } from "./_generated/server";
+import { internalMutation, internalQuery } from "./server";
 import { badRequest, notFound } from "./lib/errors";
 import { reportingCalendar } from "./lib/periods";
 import {
@@ -17,7 +17,7 @@ import { quotaReleaseBody, quotaReserveBody, quotaResetBody, quotasDueBody, quot
 export const get = internalQuery({
   args: quotasGetBody.fields,
   handler: async (ctx, args) => {
-    const userId = ctx.db.normalizeId("users", args.userId);
+    const userId = ctx.db.normalizeId("llmmeterUsers", args.userId);
     if (userId === null) badRequest("userId: not a users id");
     const quotas = (await quotasOfUser(ctx.db, userId)).filter((q) => q.isActive);
     const budget = await systemBudget(ctx.db);

@@ -11,21 +11,18 @@
  * Validation happens before any write; any problem throws
  * ConvexError({code:"bad_request", message}) naming the row, so the whole
  * batch is rejected and nothing is written:
- * - userId must be the id of an existing users document;
- * - conversationId / messageId that are not ids of existing documents are
- *   dropped from the row (stale references from the chat app) and counted in
- *   `droppedRefs`; the usage itself is kept.
+ * - userId must be the id of an existing llmmeterUsers document.
+ * conversationId / messageId are the chat app's own ids, stored as given: the
+ * library never reads the app's tables (they may not even be Convex ids).
  *
  * Cost per batch (index ranges = reads by index or id): for each row one
- * key look-up and at most one user read; for usage rows at most two reference
- * reads; one read + one write per distinct aggregate key (≤ 12 per row); one
+ * key look-up and at most one user read; one read + one write per distinct aggregate key (≤ 12 per row); one
  * quota range per distinct user, one for the system budget; one reservation
  * range per distinct requestId of inserted usage and request-log rows
  * (settlement of /quotas/reserve). See README
  * "Ingest bound" for the worst case of MAX_INGEST_ROWS rows.
  */
-import type { Id } from "../_generated/dataModel";
-import type { MutationCtx } from "../_generated/server";
+import type { Id, MutationCtx } from "../server";
 import { AggregateBatch, latencyBucket, zeroCounters, type Counters } from "./aggregates";
 import { badRequest } from "./errors";
 import { shardOf } from "./hash";
@@ -38,10 +35,9 @@ export type KindCounts = { usage: number; requestLogs: number; activity: number 
 export type IngestResult = {
   inserted: KindCounts;
   duplicates: KindCounts;
-  droppedRefs: number;
 };
 
-type RowContext = { userId?: Id<"users">; model?: string; shardKey: string; ts: number; delta: Counters };
+type RowContext = { userId?: Id<"llmmeterUsers">; model?: string; shardKey: string; ts: number; delta: Counters };
 
 export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: number): Promise<IngestResult> {
   const usage = body.usage ?? [];
@@ -54,11 +50,11 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   const cal = reportingCalendar();
 
   // 1. Resolve user ids (rejects the batch on the first bad one).
-  const userCache = new Map<string, Id<"users"> | null>();
-  const resolveUser = async (raw: string, path: string): Promise<Id<"users">> => {
+  const userCache = new Map<string, Id<"llmmeterUsers"> | null>();
+  const resolveUser = async (raw: string, path: string): Promise<Id<"llmmeterUsers">> => {
     let id = userCache.get(raw);
     if (id === undefined) {
-      const norm = ctx.db.normalizeId("users", raw);
+      const norm = ctx.db.normalizeId("llmmeterUsers", raw);
       id = norm && (await ctx.db.get(norm)) ? norm : null;
       userCache.set(raw, id);
     }
@@ -75,7 +71,6 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   const result: IngestResult = {
     inserted: { usage: 0, requestLogs: 0, activity: 0 },
     duplicates: { usage: 0, requestLogs: 0, activity: 0 },
-    droppedRefs: 0,
   };
   const fresh = async <R>(
     rows: R[],
@@ -105,9 +100,9 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
 
   // 3. Insert, collecting each row's aggregate delta and quota contribution.
   const rowContexts: RowContext[] = [];
-  const userContribs = new Map<Id<"users">, Contribution[]>();
+  const userContribs = new Map<Id<"llmmeterUsers">, Contribution[]>();
   const systemContribs: Contribution[] = [];
-  const contribute = (userId: Id<"users"> | undefined, c: Contribution) => {
+  const contribute = (userId: Id<"llmmeterUsers"> | undefined, c: Contribution) => {
     if (userId !== undefined) {
       const list = userContribs.get(userId) ?? [];
       list.push(c);
@@ -118,11 +113,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newUsage) {
     const r = usage[i];
     const userId = usageUsers[i]!;
-    const conversationId = await optionalRef(ctx, "conversations", r.conversationId);
-    const messageId = await optionalRef(ctx, "messages", r.messageId);
-    if (r.conversationId !== undefined && conversationId === undefined) result.droppedRefs++;
-    if (r.messageId !== undefined && messageId === undefined) result.droppedRefs++;
-    await ctx.db.insert("usageTracking", usageDoc(r, userId, conversationId, messageId));
+    await ctx.db.insert("usageTracking", usageDoc(r, userId));
     result.inserted.usage++;
     rowContexts.push({ userId, model: r.model, shardKey: r.generationId, ts: r.timestamp, delta: usageDelta(r) });
     const c = { ts: r.timestamp, requests: 0, tokens: r.totalTokens, costNanoUsd: r.costNanoUsd };
@@ -191,25 +182,9 @@ async function seq<R, T>(rows: R[], f: (r: R, i: number) => Promise<T>): Promise
   return out;
 }
 
-async function optionalRef<T extends "conversations" | "messages">(
-  ctx: MutationCtx,
-  table: T,
-  raw: string | undefined,
-): Promise<Id<T> | undefined> {
-  if (raw === undefined) return undefined;
-  const id = ctx.db.normalizeId(table, raw);
-  if (id === null) return undefined;
-  return (await ctx.db.get(id)) ? id : undefined;
-}
-
-function usageDoc(
-  r: UsageRow,
-  userId: Id<"users">,
-  conversationId: Id<"conversations"> | undefined,
-  messageId: Id<"messages"> | undefined,
-) {
+function usageDoc(r: UsageRow, userId: Id<"llmmeterUsers">) {
   const usd = nanosToUsd(r.costNanoUsd);
-  return { ...r, userId, conversationId, messageId, costInUSD: usd, costInCredits: usd };
+  return { ...r, userId, costInUSD: usd, costInCredits: usd };
 }
 
 export function usageDelta(r: UsageRow): Counters {

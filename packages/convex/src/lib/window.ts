@@ -4,7 +4,7 @@
  *
  * - A window is {from, to} in ms with 0 <= from < to (else bad_request).
  * - Granularity: hourly if to − from ≤ 48 h; daily if ≤ 92 days; else monthly.
- *   (admin:usageSeries takes its period explicitly instead.)
+ *   (llmmeter:usageSeries takes its period explicitly instead.)
  * - The window includes the aggregate periods of that granularity whose
  *   periodStart ∈ [from, to). A period is included whole or not at all: with
  *   from = 10:30 the hourly period 10:00–11:00 is not included.
@@ -19,8 +19,8 @@
  *   MAX_AGG_BYTES bytes of them; a wider window is rejected with bad_request
  *   ("window too large") rather than failing on a Convex limit.
  */
-import type { Doc, Id } from "../_generated/dataModel";
-import type { QueryCtx } from "../_generated/server";
+import type { Doc, Id } from "../server";
+import type { QueryCtx } from "../server";
 import { getDocumentSize } from "convex/values";
 import { addCounters, countersOf, LATENCY_BOUNDS, zeroCounters, type Counters } from "./aggregates";
 import { badRequest } from "./errors";
@@ -68,7 +68,7 @@ export type AggSelection = {
   period: Period;
   from: number;
   to: number;
-  userId?: Id<"users">;
+  userId?: Id<"llmmeterUsers">;
   model?: string;
 };
 
@@ -132,7 +132,7 @@ export function mergeRows(rows: Doc<"usageAggregates">[]): { counters: Counters;
   return { counters, models };
 }
 
-/** The totals object of admin:overview and admin:userDetail. */
+/** The totals object of llmmeter:overview and llmmeter:userDetail. */
 export function totalsOf(rows: Doc<"usageAggregates">[]) {
   const { counters: c, models } = mergeRows(rows);
   return {

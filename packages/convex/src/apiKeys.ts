@@ -1,6 +1,6 @@
 /** Internal API-key functions behind /apikeys/*. Only hashes are stored. */
-import type { Doc } from "./_generated/dataModel";
-import { internalMutation, internalQuery } from "./_generated/server";
+import type { Doc } from "./server";
+import { internalMutation, internalQuery } from "./server";
 import { badRequest, fail, notFound } from "./lib/errors";
 import { apiKeyCreateBody, apiKeyListBody, apiKeyLookupBody, apiKeyRevokeBody } from "./lib/wire";
 
@@ -47,7 +47,7 @@ export const lookup = internalMutation({
 export const create = internalMutation({
   args: apiKeyCreateBody.fields,
   handler: async (ctx, args) => {
-    const userId = ctx.db.normalizeId("users", args.userId);
+    const userId = ctx.db.normalizeId("llmmeterUsers", args.userId);
     if (userId === null || (await ctx.db.get(userId)) === null) badRequest("userId: not the id of an existing user");
     const dup = await ctx.db
       .query("apiKeys")
@@ -65,7 +65,7 @@ export const list = internalQuery({
   handler: async (ctx, args) => {
     let keys: Doc<"apiKeys">[];
     if (args.userId !== undefined) {
-      const userId = ctx.db.normalizeId("users", args.userId);
+      const userId = ctx.db.normalizeId("llmmeterUsers", args.userId);
       if (userId === null) badRequest("userId: not a users id");
       keys = await ctx.db
         .query("apiKeys")

@@ -17,8 +17,8 @@
  * exactly once. A row older than the current window (a late delivery) is not
  * counted (the aggregates still count it).
  */
-import type { Doc, Id } from "../_generated/dataModel";
-import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
+import type { Doc, Id } from "../server";
+import type { DatabaseReader, DatabaseWriter } from "../server";
 import { countersOf, findAggregate } from "./aggregates";
 import { badRequest } from "./errors";
 import { nanosToUsd, usdToNanos } from "./money";
@@ -128,7 +128,7 @@ export async function applyToQuota(
 }
 
 /** Quotas of a user (≤ 16: one per type is the rule), one index range. */
-export async function quotasOfUser(db: DatabaseReader, userId: Id<"users">) {
+export async function quotasOfUser(db: DatabaseReader, userId: Id<"llmmeterUsers">) {
   return await db
     .query("userQuotas")
     .withIndex("by_user_id", (q) => q.eq("userId", userId))
@@ -153,7 +153,7 @@ export async function usedFromAggregates(
   db: DatabaseReader,
   cal: ReportingCalendar,
   t: QuotaType,
-  userId: Id<"users"> | undefined,
+  userId: Id<"llmmeterUsers"> | undefined,
   now: number,
 ): Promise<number> {
   const p = cal.periodOf(QUOTA_PERIOD[t], now);
@@ -178,7 +178,7 @@ export async function usedFromAggregates(
   return row ? pick(countersOf(row)) : 0;
 }
 
-/** The quota as answered by /quotas/get and admin:quotas. */
+/** The quota as answered by /quotas/get and llmmeter:quotas. */
 export function quotaView(q: Doc<"userQuotas">) {
   return {
     id: q._id,
@@ -286,7 +286,7 @@ export async function reserveQuotas(
   // The route checks these too; an internal caller must not get past them.
   if (!isAmount(args.tokens)) badRequest("tokens: expected non-negative integer");
   if (!isAmount(args.costNanoUsd)) badRequest("costNanoUsd: expected non-negative integer");
-  const userId = db.normalizeId("users", args.userId);
+  const userId = db.normalizeId("llmmeterUsers", args.userId);
   if (userId === null) badRequest("userId: not a users id");
   const existing = await db
     .query("quotaReservations")

@@ -4,8 +4,8 @@
  * Every write here is idempotent or compare-and-set, so a retried request is
  * harmless.
  */
-import type { Id } from "./_generated/dataModel";
-import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
+import type { Id } from "./server";
+import { internalMutation, internalQuery, type MutationCtx } from "./server";
 import { derivedFields, findAggregate, LATENCY_BUCKETS, MAX_MODELS_PER_ROW, type Counters } from "./lib/aggregates";
 import { badRequest, notFound } from "./lib/errors";
 import { reportingCalendar } from "./lib/periods";
@@ -73,12 +73,12 @@ export const upsertAggregates = internalMutation({
     for (let i = 0; i < args.rows.length; i++) {
       const r = args.rows[i];
       const at = `rows[${i}]`;
-      let userId: Id<"users"> | undefined;
+      let userId: Id<"llmmeterUsers"> | undefined;
       if (r.scope === "user") {
         if (r.userId === undefined) badRequest(`${at}.userId: required for scope "user"`);
         if (r.model !== undefined) badRequest(`${at}.model: not allowed for scope "user"`);
         if (r.shard !== 0) badRequest(`${at}.shard: user rows use shard 0`);
-        const id = ctx.db.normalizeId("users", r.userId);
+        const id = ctx.db.normalizeId("llmmeterUsers", r.userId);
         if (id === null || (await ctx.db.get(id)) === null) badRequest(`${at}.userId: not the id of an existing user`);
         userId = id;
       } else if (r.userId !== undefined) {
@@ -143,9 +143,9 @@ export const openAlert = internalMutation({
       .withIndex("by_condition_key_and_is_resolved", (q) => q.eq("conditionKey", args.conditionKey).eq("isResolved", false))
       .first();
     if (open) return { alertId: open._id, created: false };
-    let userId: Id<"users"> | undefined;
+    let userId: Id<"llmmeterUsers"> | undefined;
     if (args.userId !== undefined) {
-      const id = ctx.db.normalizeId("users", args.userId);
+      const id = ctx.db.normalizeId("llmmeterUsers", args.userId);
       if (id === null) badRequest("userId: not a users id");
       userId = id;
     }
@@ -214,10 +214,10 @@ export const storeForecasts = internalMutation({
     const docs = [];
     for (let i = 0; i < args.rows.length; i++) {
       const r = args.rows[i];
-      let userId: Id<"users"> | undefined;
+      let userId: Id<"llmmeterUsers"> | undefined;
       if (r.scope === "user") {
         if (r.userId === undefined) badRequest(`rows[${i}].userId: required for scope "user"`);
-        const id = ctx.db.normalizeId("users", r.userId);
+        const id = ctx.db.normalizeId("llmmeterUsers", r.userId);
         if (id === null) badRequest(`rows[${i}].userId: not a users id`);
         userId = id;
       }

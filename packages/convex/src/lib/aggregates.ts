@@ -19,8 +19,8 @@
  * A batch is merged in memory per aggregate key first, so each aggregate
  * document is read once and written once per batch.
  */
-import type { Doc, Id } from "../_generated/dataModel";
-import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
+import type { Doc, Id } from "../server";
+import type { DatabaseReader, DatabaseWriter } from "../server";
 import type { Period, PeriodInfo } from "./periods";
 import { nanosToUsd } from "./money";
 import type { Scope } from "./validators";
@@ -95,7 +95,7 @@ export function addCounters(a: Counters, b: Counters): void {
 /** Identity of an aggregate row. */
 export type AggKey = {
   scope: Scope;
-  userId?: Id<"users">;
+  userId?: Id<"llmmeterUsers">;
   model?: string;
   period: Period;
   periodStart: number;

@@ -1,0 +1,55 @@
+/**
+ * Registers llmmeter's functions in this app under `llmmeter:<name>`: the
+ * admin functions the portal calls (`api.llmmeter.overview`, …) and the
+ * internal ones behind the signed routes of http.ts. Admins are decided by
+ * the role claim rule (ADMIN_ROLE_CLAIM / CLERK_ORG_ADMIN, contract/identities.json).
+ */
+import { claimIsAdmin, llmmeter } from "@llmmeter/convex";
+
+export const {
+  overview,
+  usageSeries,
+  topUsers,
+  userDetail,
+  modelStats,
+  requestLogs,
+  alerts,
+  quotas,
+  reports,
+  report,
+  settings,
+  forecast,
+  jobRuns,
+  setQuota,
+  markAlertRead,
+  resolveAlert,
+  ingestBatch,
+  recordActivity,
+  ensureUser,
+  getUser,
+  lookupApiKey,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  getQuotas,
+  reserveQuotas,
+  releaseQuotas,
+  resetQuotas,
+  dueQuotas,
+  confirmUsage,
+  jobRows,
+  jobUpsertAggregates,
+  jobListAggregates,
+  jobOpenAlert,
+  jobResolveAlert,
+  jobAlertNotified,
+  jobStoreReport,
+  jobStoreForecasts,
+  jobStoreHealth,
+  jobAcquireLease,
+  jobRenewLease,
+  jobReleaseLease,
+  jobRecordRun,
+  jobListRuns,
+  jobListAlerts,
+} = llmmeter({ isAdmin: claimIsAdmin });

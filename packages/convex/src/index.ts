@@ -1,0 +1,60 @@
+/**
+ * @llmmeter/convex: llmmeter's tables, functions and signed HTTP routes for
+ * an existing Convex app, installed the way Convex Auth is:
+ *
+ *   // convex/schema.ts
+ *   export default defineSchema({ ...llmmeterTables, ...yourTables });
+ *   // convex/llmmeter.ts (the one module that registers the functions)
+ *   export const { overview, ..., ingestBatch, recordActivity, ... } = llmmeter({ isAdmin });
+ *   // convex/http.ts
+ *   addHttpRoutes(http);
+ *
+ * Shaped like a Convex component (own table names, a narrow surface, no
+ * reads of the app's tables) so that a later move to `app.use` is mechanical;
+ * see the README for why it is not one yet.
+ */
+import * as admin from "./admin";
+import { adminBuilders, type IsAdmin } from "./lib/auth";
+import { internalFunctions } from "./functions";
+
+export { llmmeterTables } from "./tables";
+export { addHttpRoutes, type RouteOptions } from "./routes";
+export { claimIsAdmin, type IsAdmin } from "./lib/auth";
+
+/** Options of {@link llmmeter}. */
+export type LlmmeterOptions = {
+  /**
+   * Who may call the admin functions: the app's own check on a signed-in
+   * caller (e.g. a Clerk role claim, or a row in the app's users table).
+   * {@link claimIsAdmin} is this repository's rule (ADMIN_ROLE_CLAIM).
+   */
+  isAdmin: IsAdmin;
+};
+
+/**
+ * Every llmmeter function, for the app to re-export from convex/llmmeter.ts:
+ * the public admin queries and mutations (behind opts.isAdmin) and the
+ * internal functions the signed routes and the chat app call.
+ */
+export function llmmeter(opts: LlmmeterOptions) {
+  const b = adminBuilders(opts.isAdmin);
+  return {
+    overview: admin.overview(b),
+    usageSeries: admin.usageSeries(b),
+    topUsers: admin.topUsers(b),
+    userDetail: admin.userDetail(b),
+    modelStats: admin.modelStats(b),
+    requestLogs: admin.requestLogs(b),
+    alerts: admin.alerts(b),
+    quotas: admin.quotas(b),
+    reports: admin.reports(b),
+    report: admin.report(b),
+    settings: admin.settings(b),
+    forecast: admin.forecast(b),
+    jobRuns: admin.jobRuns(b),
+    setQuota: admin.setQuota(b),
+    markAlertRead: admin.markAlertRead(b),
+    resolveAlert: admin.resolveAlert(b),
+    ...internalFunctions,
+  };
+}

@@ -1,0 +1,311 @@
+/**
+ * Tables of the usage-monitoring backend.
+ *
+ * Conventions: timestamps are ms since the epoch; every cost has an exact
+ * integer field in nano-USD (1e-9 USD, a JS number holding a safe integer);
+ * the float USD fields (costInUSD, costInCredits, totalCost, limit/used of cost
+ * quotas) are derived (= nanos / 1e9) for display only and never summed.
+ * Indexes are named by_<field>_and_<field>.
+ */
+import { defineTable } from "convex/server";
+import { v } from "convex/values";
+import {
+  vCostStatus,
+  vJobOutcome,
+  vJsonObject,
+  vPeriod,
+  vQuotaType,
+  vReportKind,
+  vRequestStatus,
+  vRole,
+  vScope,
+  vSeverity,
+} from "./lib/validators";
+
+export const llmmeterTables = {
+  llmmeterUsers: defineTable({
+    clerkUserId: v.optional(v.string()),
+    /** For users created by API key or CLI rather than Clerk. */
+    externalId: v.optional(v.string()),
+    email: v.optional(v.string()),
+    name: v.optional(v.string()),
+    role: v.optional(vRole),
+    createdAt: v.number(),
+  })
+    .index("by_clerk_user_id", ["clerkUserId"])
+    .index("by_external_id", ["externalId"]),
+
+  /** One row per generation (idempotency key: generationId). */
+  usageTracking: defineTable({
+    userId: v.id("llmmeterUsers"),
+    conversationId: v.optional(v.string()),
+    messageId: v.optional(v.string()),
+    model: v.string(),
+    promptTokens: v.number(),
+    completionTokens: v.number(),
+    totalTokens: v.number(),
+    cachedTokens: v.number(),
+    reasoningTokens: v.number(),
+    /** Derived: costNanoUsd / 1e9 (one credit is one dollar). */
+    costInCredits: v.number(),
+    /** Derived: costNanoUsd / 1e9. */
+    costInUSD: v.number(),
+    generationId: v.string(),
+    timestamp: v.number(),
+    processingTime: v.number(),
+    costNanoUsd: v.number(),
+    costStatus: vCostStatus,
+    requestId: v.string(),
+    provider: v.optional(v.string()),
+    finishReason: v.optional(v.string()),
+    cancelled: v.boolean(),
+    isByok: v.boolean(),
+    stream: v.boolean(),
+  })
+    .index("by_generation_id", ["generationId"])
+    .index("by_user_id_and_timestamp", ["userId", "timestamp"])
+    .index("by_timestamp", ["timestamp"])
+    .index("by_model_and_timestamp", ["model", "timestamp"])
+    .index("by_cost_status_and_timestamp", ["costStatus", "timestamp"]),
+
+  /** One row per request through the Go service (idempotency key: requestId). */
+  requestLogs: defineTable({
+    userId: v.optional(v.id("llmmeterUsers")),
+    requestType: v.string(),
+    method: v.string(),
+    endpoint: v.string(),
+    status: vRequestStatus,
+    statusCode: v.number(),
+    errorMessage: v.optional(v.string()),
+    requestSize: v.number(),
+    responseSize: v.number(),
+    processingTime: v.number(),
+    userAgent: v.optional(v.string()),
+    ipAddress: v.optional(v.string()),
+    timestamp: v.number(),
+    requestId: v.string(),
+    model: v.optional(v.string()),
+    generationId: v.optional(v.string()),
+    errorType: v.optional(v.string()),
+    timeToFirstToken: v.optional(v.number()),
+  })
+    .index("by_request_id", ["requestId"])
+    .index("by_timestamp", ["timestamp"])
+    .index("by_status_and_timestamp", ["status", "timestamp"])
+    .index("by_user_id_and_timestamp", ["userId", "timestamp"])
+    .index("by_model_and_timestamp", ["model", "timestamp"])
+    // Every filter combination of llmmeter:requestLogs is an exact index range.
+    .index("by_user_id_and_status_and_timestamp", ["userId", "status", "timestamp"])
+    .index("by_model_and_status_and_timestamp", ["model", "status", "timestamp"])
+    .index("by_user_id_and_model_and_timestamp", ["userId", "model", "timestamp"])
+    .index("by_user_id_and_model_and_status_and_timestamp", ["userId", "model", "status", "timestamp"]),
+
+  /** One row per user action (idempotency key: activityKey). */
+  userActivity: defineTable({
+    userId: v.id("llmmeterUsers"),
+    activityType: v.string(),
+    metadata: v.optional(vJsonObject),
+    timestamp: v.number(),
+    activityKey: v.string(),
+  })
+    .index("by_activity_key", ["activityKey"])
+    .index("by_user_id_and_timestamp", ["userId", "timestamp"])
+    .index("by_timestamp", ["timestamp"]),
+
+  /**
+   * Pre-aggregated counters per (scope, subject, period, periodStart, shard).
+   * System and model rows are spread over 8 shards (FNV-1a 32 of the
+   * generation id, else request id / activity key, mod 8); user rows use shard
+   * 0. Readers merge shards. See lib/aggregates.ts.
+   */
+  usageAggregates: defineTable({
+    userId: v.optional(v.id("llmmeterUsers")),
+    period: vPeriod,
+    periodKey: v.string(),
+    totalRequests: v.number(),
+    successfulRequests: v.number(),
+    failedRequests: v.number(),
+    totalTokens: v.number(),
+    promptTokens: v.number(),
+    completionTokens: v.number(),
+    /** Derived: totalCostNanoUsd / 1e9. */
+    totalCost: v.number(),
+    /** Derived: totalProcessingTime / totalRequests (0 without requests). */
+    averageProcessingTime: v.number(),
+    /** Derived: models.length. */
+    uniqueModels: v.number(),
+    conversationsStarted: v.number(),
+    filesUploaded: v.number(),
+    lastUpdated: v.number(),
+    scope: vScope,
+    model: v.optional(v.string()),
+    periodStart: v.number(),
+    shard: v.number(),
+    cachedTokens: v.number(),
+    reasoningTokens: v.number(),
+    totalCostNanoUsd: v.number(),
+    totalProcessingTime: v.number(),
+    /** Distinct model ids seen, capped at 64 (first come). */
+    models: v.array(v.string()),
+    /** Counts per processing-time bucket, bounds in lib/aggregates.ts. */
+    latencyBuckets: v.array(v.number()),
+  })
+    .index("by_scope_and_period_and_start", ["scope", "period", "periodStart"])
+    .index("by_user_id_and_period_and_start", ["userId", "period", "periodStart"])
+    .index("by_model_and_period_and_start", ["model", "period", "periodStart"])
+    .index("by_scope_and_user_id_and_model_and_period_and_period_start_and_shard", [
+      "scope",
+      "userId",
+      "model",
+      "period",
+      "periodStart",
+      "shard",
+    ]),
+
+  /**
+   * Quotas. User quotas have userId; the system-wide monthly budget is the row
+   * with quotaType "system_monthly_cost_usd" and no userId. For cost quotas
+   * limitNanoUsd/usedNanoUsd are authoritative and limit/used are derived USD.
+   */
+  userQuotas: defineTable({
+    userId: v.optional(v.id("llmmeterUsers")),
+    quotaType: vQuotaType,
+    limit: v.number(),
+    used: v.number(),
+    /** Start of the next period (ms); the current window is [start of the period before, resetDate). */
+    resetDate: v.number(),
+    isActive: v.boolean(),
+    limitNanoUsd: v.optional(v.number()),
+    usedNanoUsd: v.optional(v.number()),
+    updatedAt: v.number(),
+  })
+    .index("by_user_id", ["userId"])
+    .index("by_quota_type", ["quotaType"])
+    .index("by_user_id_and_quota_type", ["userId", "quotaType"])
+    .index("by_is_active_and_reset_date", ["isActive", "resetDate"]),
+
+  /**
+   * Open quota reservations (POST /quotas/reserve): one row per (request,
+   * quota) in the quota's exact unit (requests, tokens, nano-USD). Counted by
+   * reserve while expiresAt > now; deleted when the request's rows are
+   * ingested, by /quotas/release, or opportunistically once expired.
+   */
+  quotaReservations: defineTable({
+    requestId: v.string(),
+    quotaId: v.id("userQuotas"),
+    /** The user who reserved (also on system-budget reservations). */
+    userId: v.optional(v.id("llmmeterUsers")),
+    amount: v.number(),
+    expiresAt: v.number(),
+  })
+    .index("by_request_id", ["requestId"])
+    .index("by_quota_id_and_expires_at", ["quotaId", "expiresAt"]),
+
+  systemAlerts: defineTable({
+    alertType: v.string(),
+    severity: vSeverity,
+    message: v.string(),
+    metadata: v.optional(vJsonObject),
+    userId: v.optional(v.id("llmmeterUsers")),
+    isRead: v.boolean(),
+    isResolved: v.boolean(),
+    createdAt: v.number(),
+    resolvedAt: v.optional(v.number()),
+    /** One open alert per condition and subject. */
+    conditionKey: v.string(),
+    lastNotifiedAt: v.optional(v.number()),
+  })
+    .index("by_is_resolved_and_created_at", ["isResolved", "createdAt"])
+    .index("by_condition_key_and_is_resolved", ["conditionKey", "isResolved"])
+    .index("by_severity_and_created_at", ["severity", "createdAt"])
+    .index("by_is_resolved_and_severity_and_created_at", ["isResolved", "severity", "createdAt"])
+    .index("by_created_at", ["createdAt"]),
+
+  apiKeys: defineTable({
+    /** Lowercase hex SHA-256 of the key; the key itself is never stored. */
+    keyHash: v.string(),
+    prefix: v.string(),
+    name: v.string(),
+    userId: v.id("llmmeterUsers"),
+    isAdmin: v.boolean(),
+    createdAt: v.number(),
+    revokedAt: v.optional(v.number()),
+    lastUsedAt: v.optional(v.number()),
+  })
+    .index("by_key_hash", ["keyHash"])
+    .index("by_user_id", ["userId"])
+    .index("by_created_at", ["createdAt"]),
+
+  jobLeases: defineTable({
+    job: v.string(),
+    holder: v.string(),
+    expiresAt: v.number(),
+  }).index("by_job", ["job"]),
+
+  jobRuns: defineTable({
+    job: v.string(),
+    startedAt: v.number(),
+    endedAt: v.number(),
+    outcome: vJobOutcome,
+    /** The window the run covered (ms); absent in runs recorded before, which kept it in counts. */
+    windowFrom: v.optional(v.number()),
+    windowTo: v.optional(v.number()),
+    counts: vJsonObject,
+    error: v.optional(v.string()),
+  })
+    .index("by_job_and_started_at", ["job", "startedAt"])
+    .index("by_started_at", ["startedAt"]),
+
+  reports: defineTable({
+    kind: vReportKind,
+    periodKey: v.string(),
+    createdAt: v.number(),
+    body: vJsonObject,
+    csv: v.string(),
+  })
+    .index("by_kind_and_created_at", ["kind", "createdAt"])
+    .index("by_kind_and_period_key", ["kind", "periodKey"])
+    .index("by_created_at", ["createdAt"]),
+
+  alertRules: defineTable({
+    name: v.string(),
+    kind: v.string(),
+    threshold: v.number(),
+    windowMinutes: v.optional(v.number()),
+    severity: vSeverity,
+    isEnabled: v.boolean(),
+  }),
+
+  notificationSettings: defineTable({
+    webhookUrl: v.string(),
+    kind: v.literal("slack"),
+    isEnabled: v.boolean(),
+    secretRef: v.optional(v.string()),
+  }),
+
+  forecasts: defineTable({
+    createdAt: v.number(),
+    scope: vScope,
+    userId: v.optional(v.id("llmmeterUsers")),
+    /** "2024-01" in the reporting time zone. */
+    month: v.string(),
+    method: v.string(),
+    costNanoUsd: v.number(),
+    costLowNanoUsd: v.number(),
+    costHighNanoUsd: v.number(),
+    tokens: v.number(),
+    tokensLow: v.number(),
+    tokensHigh: v.number(),
+    backtestMape: v.optional(v.number()),
+  }).index("by_created_at", ["createdAt"]),
+
+  systemHealth: defineTable({
+    checkedAt: v.number(),
+    openrouterOk: v.boolean(),
+    keyRemainingNanoUsd: v.optional(v.number()),
+    storeOk: v.boolean(),
+    outboxDepth: v.number(),
+    jobLagMs: v.number(),
+    details: vJsonObject,
+  }).index("by_checked_at", ["checkedAt"]),
+};
