@@ -13,6 +13,24 @@ import { ConvexError, v } from "convex/values";
 import type { Doc, Id, TableNames } from "./server";
 import type { QueryCtx } from "./server";
 import type { AdminBuilders } from "./lib/auth";
+import {
+  vAlertView,
+  vForecast,
+  vJobRun,
+  vModelStat,
+  vOk,
+  vOverview,
+  vQuotaView,
+  vReport,
+  vReportSummary,
+  vRequestLogPage,
+  vResolved,
+  vSeriesPoint,
+  vSetQuotaResult,
+  vSettings,
+  vTopUser,
+  vUserDetail,
+} from "./lib/results";
 import { badRequest, notFound } from "./lib/errors";
 import { nanosToUsd, usdToNanos } from "./lib/money";
 import { NOMINAL_PERIOD_MS, reportingCalendar } from "./lib/periods";
@@ -57,6 +75,7 @@ const windowArgs = { from: v.number(), to: v.number() };
  */
 export const overview = (b: AdminBuilders) => b.query({
   args: windowArgs,
+  returns: vOverview,
   handler: async (ctx, { from, to }) => {
     checkWindow(from, to);
     const period = granularityFor(from, to);
@@ -88,6 +107,7 @@ export const overview = (b: AdminBuilders) => b.query({
  */
 export const usageSeries = (b: AdminBuilders) => b.query({
   args: { period: vPeriod, ...windowArgs, userId: v.optional(v.string()), modelSlug: v.optional(v.string()) },
+  returns: v.array(vSeriesPoint),
   handler: async (ctx, args) => {
     checkWindow(args.from, args.to);
     if (args.to - args.from > MAX_SERIES_POINTS * NOMINAL_PERIOD_MS[args.period]) {
@@ -137,6 +157,7 @@ export const topUsers = (b: AdminBuilders) => b.query({
     by: v.union(v.literal("cost"), v.literal("tokens"), v.literal("requests")),
     limit: v.number(),
   },
+  returns: v.array(vTopUser),
   handler: async (ctx, args) => {
     checkWindow(args.from, args.to);
     const limit = limitOf(args.limit, 10, 100);
@@ -174,6 +195,7 @@ export const topUsers = (b: AdminBuilders) => b.query({
  */
 export const userDetail = (b: AdminBuilders) => b.query({
   args: { userId: v.string(), ...windowArgs },
+  returns: vUserDetail,
   handler: async (ctx, args) => {
     checkWindow(args.from, args.to);
     const userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
@@ -209,6 +231,7 @@ export const userDetail = (b: AdminBuilders) => b.query({
  */
 export const modelStats = (b: AdminBuilders) => b.query({
   args: windowArgs,
+  returns: v.array(vModelStat),
   handler: async (ctx, { from, to }) => {
     checkWindow(from, to);
     const period = granularityFor(from, to);
@@ -248,6 +271,7 @@ export const requestLogs = (b: AdminBuilders) => b.query({
     from: v.optional(v.number()),
     to: v.optional(v.number()),
   },
+  returns: vRequestLogPage,
   handler: async (ctx, args) => {
     const n = args.paginationOpts.numItems;
     if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
@@ -255,32 +279,35 @@ export const requestLogs = (b: AdminBuilders) => b.query({
     }
     if (args.from !== undefined && args.to !== undefined && args.from > args.to) badRequest("to: must not be before from");
     const userId = args.userId === undefined ? undefined : idOf(ctx, "llmmeterUsers", args.userId, "userId");
-    const { status, modelSlug: model, from, to } = args;
-    const range = (q: any) => {
-      let r = q;
-      if (from !== undefined) r = r.gte("timestamp", from);
-      if (to !== undefined) r = r.lt("timestamp", to);
-      return r;
-    };
+    const { status, modelSlug: model } = args;
+    // An absent bound is the widest one, so every branch is one typed index range.
+    const lo = args.from ?? Number.MIN_SAFE_INTEGER;
+    const hi = args.to ?? Number.MAX_SAFE_INTEGER;
     const t = ctx.db.query("requestLogs");
     const q =
       userId !== undefined && model !== undefined && status !== undefined
         ? t.withIndex("by_user_id_and_model_and_status_and_timestamp", (q) =>
-            range(q.eq("userId", userId).eq("model", model).eq("status", status)),
+            q.eq("userId", userId).eq("model", model).eq("status", status).gte("timestamp", lo).lt("timestamp", hi),
           )
         : userId !== undefined && model !== undefined
-          ? t.withIndex("by_user_id_and_model_and_timestamp", (q) => range(q.eq("userId", userId).eq("model", model)))
+          ? t.withIndex("by_user_id_and_model_and_timestamp", (q) =>
+              q.eq("userId", userId).eq("model", model).gte("timestamp", lo).lt("timestamp", hi),
+            )
           : userId !== undefined && status !== undefined
-            ? t.withIndex("by_user_id_and_status_and_timestamp", (q) => range(q.eq("userId", userId).eq("status", status)))
+            ? t.withIndex("by_user_id_and_status_and_timestamp", (q) =>
+                q.eq("userId", userId).eq("status", status).gte("timestamp", lo).lt("timestamp", hi),
+              )
             : model !== undefined && status !== undefined
-              ? t.withIndex("by_model_and_status_and_timestamp", (q) => range(q.eq("model", model).eq("status", status)))
+              ? t.withIndex("by_model_and_status_and_timestamp", (q) =>
+                  q.eq("model", model).eq("status", status).gte("timestamp", lo).lt("timestamp", hi),
+                )
               : userId !== undefined
-                ? t.withIndex("by_user_id_and_timestamp", (q) => range(q.eq("userId", userId)))
+                ? t.withIndex("by_user_id_and_timestamp", (q) => q.eq("userId", userId).gte("timestamp", lo).lt("timestamp", hi))
                 : model !== undefined
-                  ? t.withIndex("by_model_and_timestamp", (q) => range(q.eq("model", model)))
+                  ? t.withIndex("by_model_and_timestamp", (q) => q.eq("model", model).gte("timestamp", lo).lt("timestamp", hi))
                   : status !== undefined
-                    ? t.withIndex("by_status_and_timestamp", (q) => range(q.eq("status", status)))
-                    : t.withIndex("by_timestamp", (q) => range(q));
+                    ? t.withIndex("by_status_and_timestamp", (q) => q.eq("status", status).gte("timestamp", lo).lt("timestamp", hi))
+                    : t.withIndex("by_timestamp", (q) => q.gte("timestamp", lo).lt("timestamp", hi));
     try {
       return await q.order("desc").paginate(args.paginationOpts);
     } catch (e) {
@@ -317,6 +344,7 @@ export const alerts = (b: AdminBuilders) => b.query({
     severity: v.optional(vSeverity),
     limit: v.optional(v.number()),
   },
+  returns: v.array(vAlertView),
   handler: async (ctx, args) => {
     const limit = limitOf(args.limit, 50, 200);
     const resolved = args.status === undefined ? undefined : args.status === "resolved";
@@ -339,6 +367,7 @@ export const alerts = (b: AdminBuilders) => b.query({
 /** Quotas of a user, or all quotas (at most 1000) including the system budget. */
 export const quotas = (b: AdminBuilders) => b.query({
   args: { userId: v.optional(v.string()) },
+  returns: v.array(vQuotaView),
   handler: async (ctx, args) => {
     if (args.userId !== undefined) {
       const userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
@@ -351,6 +380,7 @@ export const quotas = (b: AdminBuilders) => b.query({
 /** Latest reports (createdAt descending) without their CSV; limit default 20, max 100. */
 export const reports = (b: AdminBuilders) => b.query({
   args: { limit: v.optional(v.number()) },
+  returns: v.array(vReportSummary),
   handler: async (ctx, args) => {
     const limit = limitOf(args.limit, 20, 100);
     const rows = await ctx.db.query("reports").withIndex("by_created_at").order("desc").take(limit);
@@ -368,6 +398,7 @@ export const reports = (b: AdminBuilders) => b.query({
 /** One report with its CSV. */
 export const report = (b: AdminBuilders) => b.query({
   args: { reportId: v.string() },
+  returns: vReport,
   handler: async (ctx, args) => {
     const r = await ctx.db.get(idOf(ctx, "reports", args.reportId, "reportId"));
     if (!r) notFound("reportId: no such report");
@@ -381,12 +412,14 @@ export const report = (b: AdminBuilders) => b.query({
  */
 export const settings = (b: AdminBuilders) => b.query({
   args: {},
+  returns: vSettings,
   handler: async () => ({ reportingTz: reportingCalendar().timeZone }),
 });
 
 /** The latest stored forecast run: {createdAt, rows} ({createdAt: null, rows: []} if none). */
 export const forecast = (b: AdminBuilders) => b.query({
   args: {},
+  returns: vForecast,
   handler: async (ctx) => {
     const latest = await ctx.db.query("forecasts").withIndex("by_created_at").order("desc").first();
     if (!latest) return { createdAt: null, rows: [] };
@@ -417,6 +450,7 @@ export const forecast = (b: AdminBuilders) => b.query({
 /** Job runs newest first (startedAt descending), optionally of one job; limit default 50, max 200. */
 export const jobRuns = (b: AdminBuilders) => b.query({
   args: { job: v.optional(v.string()), limit: v.optional(v.number()) },
+  returns: v.array(vJobRun),
   handler: async (ctx, args) => {
     const limit = limitOf(args.limit, 50, 200);
     const { job } = args;
@@ -449,6 +483,7 @@ export const jobRuns = (b: AdminBuilders) => b.query({
  */
 export const setQuota = (b: AdminBuilders) => b.mutation({
   args: { userId: v.optional(v.string()), quotaType: vQuotaType, limit: v.number(), isActive: v.optional(v.boolean()) },
+  returns: vSetQuotaResult,
   handler: async (ctx, args) => {
     if (!Number.isFinite(args.limit) || args.limit < 0) badRequest("limit: expected a number >= 0");
     const cost = isCostQuota(args.quotaType);
@@ -501,6 +536,7 @@ export const setQuota = (b: AdminBuilders) => b.mutation({
 /** Marks an alert read. */
 export const markAlertRead = (b: AdminBuilders) => b.mutation({
   args: { alertId: v.string() },
+  returns: vOk,
   handler: async (ctx, args) => {
     const id = idOf(ctx, "systemAlerts", args.alertId, "alertId");
     if (!(await ctx.db.get(id))) notFound("alertId: no such alert");
@@ -512,6 +548,7 @@ export const markAlertRead = (b: AdminBuilders) => b.mutation({
 /** Resolves an alert; {resolved: false} if it was already resolved. */
 export const resolveAlert = (b: AdminBuilders) => b.mutation({
   args: { alertId: v.string() },
+  returns: vResolved,
   handler: async (ctx, args) => {
     const id = idOf(ctx, "systemAlerts", args.alertId, "alertId");
     const a = await ctx.db.get(id);

@@ -124,7 +124,7 @@ export const listAggregates = internalQuery({
   handler: async (ctx, args) => {
     const res = await ctx.db
       .query("usageAggregates")
-      .withIndex("by_scope_and_period_and_start", (q) =>
+      .withIndex("by_scope_and_period_and_period_start", (q) =>
         q.eq("scope", args.scope).eq("period", args.period).gte("periodStart", args.from).lt("periodStart", args.to),
       )
       .paginate({ numItems: args.limit, cursor: args.cursor ?? null });

@@ -150,9 +150,9 @@ export const llmmeterTables = {
     /** Counts per processing-time bucket, bounds in lib/aggregates.ts. */
     latencyBuckets: v.array(v.number()),
   })
-    .index("by_scope_and_period_and_start", ["scope", "period", "periodStart"])
-    .index("by_user_id_and_period_and_start", ["userId", "period", "periodStart"])
-    .index("by_model_and_period_and_start", ["model", "period", "periodStart"])
+    .index("by_scope_and_period_and_period_start", ["scope", "period", "periodStart"])
+    .index("by_user_id_and_period_and_period_start", ["userId", "period", "periodStart"])
+    .index("by_model_and_period_and_period_start", ["model", "period", "periodStart"])
     .index("by_scope_and_user_id_and_model_and_period_and_period_start_and_shard", [
       "scope",
       "userId",

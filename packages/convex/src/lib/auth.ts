@@ -25,7 +25,7 @@ import type {
   RegisteredQuery,
   UserIdentity,
 } from "convex/server";
-import { v, type ObjectType, type PropertyValidators, type Validator } from "convex/values";
+import { v, type Infer, type ObjectType, type PropertyValidators, type Validator, type Value } from "convex/values";
 import { mutation, query, type MutationCtx, type QueryCtx } from "../server";
 import { fail } from "./errors";
 
@@ -119,11 +119,14 @@ export function validateArgs(validators: PropertyValidators, args: unknown): voi
 /** What the role check hands on: the extra field carrying the validators. */
 type RoleFirst = { argsAfterRole: PropertyValidators };
 
-/** A definition for the admin builders: args validated, handler typed by them. */
-type AdminDef<Ctx, Args extends PropertyValidators, Output> = {
+/** What every admin function declares: its args and its result, both validated. */
+type Returns = Validator<Value, "required", string>;
+
+/** A definition for the admin builders: the handler is typed by args and returns. */
+type AdminDef<Ctx, Args extends PropertyValidators, R extends Returns> = {
   args: Args;
-  returns?: Validator<unknown, "required", string>;
-  handler: (ctx: Ctx, args: ObjectType<Args>) => Promise<Output>;
+  returns: R;
+  handler: (ctx: Ctx, args: ObjectType<Args>) => Promise<Infer<R>>;
 };
 
 /** The admin query and mutation builders under one app's isAdmin. */
@@ -137,28 +140,29 @@ export function adminBuilders(check: IsAdmin) {
   const roleFirstMutation = customMutation(mutation, { args: {}, input });
   return {
     /** A public query that only admins may call; args are checked after the role. */
-    query<Args extends PropertyValidators, Output>(
-      def: AdminDef<AdminQueryCtx, Args, Output>,
+    query<Args extends PropertyValidators, R extends Returns>(
+      def: AdminDef<AdminQueryCtx, Args, R>,
     ) {
       const fn = roleFirstQuery({
         argsAfterRole: def.args,
-        returns: def.returns,
+        // Widened so the wrapper's result type is plain Value; the registration's type below is exact.
+        returns: def.returns as Returns,
         // validateArgs has just checked the args against def.args.
         handler: (ctx, args) => def.handler(ctx, args as ObjectType<Args>),
       });
       // Registered without `args` (see the file comment); its type states what callers must send.
-      return fn as unknown as RegisteredQuery<"public", ObjectType<Args>, Promise<Output>>;
+      return fn as unknown as RegisteredQuery<"public", ObjectType<Args>, Promise<Infer<R>>>;
     },
     /** A public mutation that only admins may call; args are checked after the role. */
-    mutation<Args extends PropertyValidators, Output>(
-      def: AdminDef<AdminMutationCtx, Args, Output>,
+    mutation<Args extends PropertyValidators, R extends Returns>(
+      def: AdminDef<AdminMutationCtx, Args, R>,
     ) {
       const fn = roleFirstMutation({
         argsAfterRole: def.args,
-        returns: def.returns,
+        returns: def.returns as Returns,
         handler: (ctx, args) => def.handler(ctx, args as ObjectType<Args>),
       });
-      return fn as unknown as RegisteredMutation<"public", ObjectType<Args>, Promise<Output>>;
+      return fn as unknown as RegisteredMutation<"public", ObjectType<Args>, Promise<Infer<R>>>;
     },
   };
 }

@@ -162,7 +162,7 @@ export async function usedFromAggregates(
   if (t === "system_monthly_cost_usd") {
     const rows = await db
       .query("usageAggregates")
-      .withIndex("by_scope_and_period_and_start", (q) =>
+      .withIndex("by_scope_and_period_and_period_start", (q) =>
         q.eq("scope", "system").eq("period", p.period).eq("periodStart", p.periodStart),
       )
       .take(64);

@@ -13,6 +13,11 @@
  * - unknown object fields are ignored and stripped (forward compatible);
  * - `null` for an optional field means "absent";
  * - a refinement may normalize a value (e.g. truncate free text).
+ *
+ * Why not convex-helpers' `validate` (used for the admin arguments, lib/auth.ts):
+ * it answers yes/no on Convex's strict semantics, while the wire bodies need
+ * the opposite rules above (strip unknown fields, null as absent), the
+ * refinements and the normalized value back.
  */
 import { v, type GenericValidator, type Infer } from "convex/values";
 

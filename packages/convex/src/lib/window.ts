@@ -82,18 +82,18 @@ export async function readAggregates(
     s.userId !== undefined
       ? ctx.db
           .query("usageAggregates")
-          .withIndex("by_user_id_and_period_and_start", (q) =>
+          .withIndex("by_user_id_and_period_and_period_start", (q) =>
             q.eq("userId", s.userId).eq("period", s.period).gte("periodStart", s.from).lt("periodStart", s.to),
           )
       : s.model !== undefined
         ? ctx.db
             .query("usageAggregates")
-            .withIndex("by_model_and_period_and_start", (q) =>
+            .withIndex("by_model_and_period_and_period_start", (q) =>
               q.eq("model", s.model).eq("period", s.period).gte("periodStart", s.from).lt("periodStart", s.to),
             )
         : ctx.db
             .query("usageAggregates")
-            .withIndex("by_scope_and_period_and_start", (q) =>
+            .withIndex("by_scope_and_period_and_period_start", (q) =>
               q.eq("scope", s.scope).eq("period", s.period).gte("periodStart", s.from).lt("periodStart", s.to),
             );
   const out: Doc<"usageAggregates">[] = [];
