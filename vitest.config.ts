@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     environment: "edge-runtime",
     server: { deps: { inline: ["convex-test"] } },
-    include: ["convex/**/*.test.ts", "internal/convextest/backend/*.test.ts", "bundle-check.test.ts"],
+    include: ["convex/**/*.test.ts", "packages/convex/test/*.test.ts", "internal/convextest/backend/*.test.ts", "bundle-check.test.ts"],
     // Generous: the heaviest cases (1,000-row ingests under transaction
     // limits) take seconds on a quiet machine and have taken 110 s beside
     // two CPU burners; a test here must fail on its assertions, not its pace.
