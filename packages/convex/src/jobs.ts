@@ -41,13 +41,13 @@ export const rows = internalQuery({
   handler: async (ctx, args) => {
     if (args.to < args.from) badRequest("to: must not be before from");
     const opts = { numItems: args.limit, cursor: args.cursor ?? null };
-    const range = (q: any) => q.gte("timestamp", args.from).lt("timestamp", args.to);
+    const { from, to } = args;
     const res =
       args.table === "usageTracking"
-        ? await ctx.db.query("usageTracking").withIndex("by_timestamp", range).paginate(opts)
+        ? await ctx.db.query("usageTracking").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts)
         : args.table === "requestLogs"
-          ? await ctx.db.query("requestLogs").withIndex("by_timestamp", range).paginate(opts)
-          : await ctx.db.query("userActivity").withIndex("by_timestamp", range).paginate(opts);
+          ? await ctx.db.query("requestLogs").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts)
+          : await ctx.db.query("userActivity").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts);
     return { page: res.page, isDone: res.isDone, continueCursor: res.continueCursor };
   },
 });

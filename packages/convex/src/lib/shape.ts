@@ -70,7 +70,7 @@ export function check<V extends GenericValidator>(validator: V, value: unknown, 
   return walk(validator, value, path) as Infer<V>;
 }
 
-function walk(validator: any, value: unknown, path: string): unknown {
+function walk(validator: GenericValidator, value: unknown, path: string): unknown {
   if (value === undefined || value === null) {
     if (validator.isOptional === "optional") return undefined;
     if (validator.kind === "null" && value === null) return null;
@@ -78,7 +78,7 @@ function walk(validator: any, value: unknown, path: string): unknown {
     throw new ShapeError(path, "required");
   }
   let out: unknown = value;
-  switch (validator.kind as string) {
+  switch (validator.kind) {
     case "string":
     case "id":
       if (typeof value !== "string") throw new ShapeError(path, `expected string, got ${describe(value)}`);
@@ -94,7 +94,7 @@ function walk(validator: any, value: unknown, path: string): unknown {
       if (value !== validator.value) throw new ShapeError(path, `expected ${JSON.stringify(validator.value)}`);
       break;
     case "union": {
-      const members = validator.members as any[];
+      const members = validator.members;
       if (members.every((m) => m.kind === "literal")) {
         if (!members.some((m) => m.value === value))
           throw new ShapeError(path, `expected one of ${members.map((m) => JSON.stringify(m.value)).join(", ")}`);
@@ -122,7 +122,7 @@ function walk(validator: any, value: unknown, path: string): unknown {
       if (typeof value !== "object" || Array.isArray(value))
         throw new ShapeError(path, `expected object, got ${describe(value)}`);
       const obj: Record<string, unknown> = {};
-      for (const [k, fv] of Object.entries(validator.fields as Record<string, any>)) {
+      for (const [k, fv] of Object.entries(validator.fields)) {
         const r = walk(fv, (value as Record<string, unknown>)[k], join(path, k));
         if (r !== undefined) obj[k] = r;
       }
