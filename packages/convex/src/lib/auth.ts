@@ -131,9 +131,9 @@ type AdminDef<Ctx, Args extends PropertyValidators, R extends Returns> = {
 
 /** The admin query and mutation builders under one app's isAdmin. */
 export function adminBuilders(check: IsAdmin) {
-  const input = async (ctx: QueryCtx, _args: Record<string, unknown>, extra: RoleFirst) => {
+  const input = async (ctx: QueryCtx, args: Record<string, unknown>, extra: RoleFirst) => {
     const identity = await requireAdmin(ctx, check);
-    validateArgs(extra.argsAfterRole, _args);
+    validateArgs(extra.argsAfterRole, args);
     return { ctx: { identity }, args: {} };
   };
   const roleFirstQuery = customQuery(query, { args: {}, input });
