@@ -17,7 +17,7 @@
 // API key, or a Clerk session token with the admin claim); no credential is
 // an anonymous call. The functions refuse anonymous callers with
 // "unauthenticated" and other non-admins with "forbidden" (560, errorData)
-// before they look at the arguments, as convex/lib/auth.ts does, so that a
+// before they look at the arguments, as packages/convex/src/lib/auth.ts does, so that a
 // non-admin learns nothing about them. A credential that does not verify is
 // refused before any function runs: 401
 // {"code":"Unauthenticated","message":...}, as Convex does for a bad token.

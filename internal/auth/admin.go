@@ -44,7 +44,7 @@ func ParseAdminClaim(s string) (AdminClaim, error) {
 func (c AdminClaim) String() string { return c.Name + "=" + c.Value }
 
 // AdminRule is the one rule that makes the user of a verified token an
-// admin. convex/lib/auth.ts (isAdmin) applies the same rule, from the same
+// admin. packages/convex/src/lib/auth.ts (isAdmin) applies the same rule, from the same
 // settings (ADMIN_ROLE_CLAIM, CLERK_ORG_ADMIN), and both are held to the
 // corpus contract/identities.json. A user is an admin when
 //

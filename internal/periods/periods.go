@@ -1,5 +1,5 @@
 // Package periods computes reporting periods in the reporting time zone,
-// exactly as the Convex backend does (convex/lib/periods.ts); the contract
+// exactly as the Convex backend does (packages/convex/src/lib/periods.ts); the contract
 // suite holds the two to the same answers.
 //
 // A period is identified by its Start (ms since the epoch, the first instant

@@ -1,6 +1,6 @@
 // Package rollup turns raw rows into aggregate rows (table usageAggregates),
-// with the same rules as the Convex backend (convex/lib/aggregates.ts and
-// convex/lib/ingest.ts), so that live aggregates written at ingest and
+// with the same rules as the Convex backend (packages/convex/src/lib/aggregates.ts and
+// packages/convex/src/lib/ingest.ts), so that live aggregates written at ingest and
 // roll-ups recomputed by the jobs agree in both engines.
 //
 // Every row contributes to the four periods of its timestamp, in scopes:

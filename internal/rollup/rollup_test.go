@@ -8,7 +8,7 @@ import (
 	"llmmeter/internal/store"
 )
 
-// The FNV-1a vectors of convex/lib/hash.ts hold here too, so both engines
+// The FNV-1a vectors of packages/convex/src/lib/hash.ts hold here too, so both engines
 // shard alike.
 func TestShardOfMatchesConvex(t *testing.T) {
 	if ShardOf("") != int(0x811c9dc5%Shards) || ShardOf("a") != int(0xe40c292c%Shards) {

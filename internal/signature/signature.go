@@ -16,7 +16,7 @@
 // (and the other way round), even when both use the same secret. The
 // receiver recomputes the MAC, compares it in constant time and rejects
 // timestamps too far from its clock (Convex: ±5 minutes). The Convex side
-// is convex/lib/signature.ts; both are held to contract/signatures.json.
+// is packages/convex/src/lib/signature.ts; both are held to contract/signatures.json.
 package signature
 
 import (

@@ -7,7 +7,7 @@ import (
 )
 
 // Error codes of FunctionError, the same as the Convex backend's
-// ConvexError({code, message}) codes (convex/lib/errors.ts).
+// ConvexError({code, message}) codes (packages/convex/src/lib/errors.ts).
 const (
 	CodeUnauthenticated = "unauthenticated"
 	CodeForbidden       = "forbidden"

@@ -43,7 +43,7 @@ type ReserveInput struct {
 }
 
 // Validate reports every problem at once, under ErrInvalid: both engines
-// refuse the same inputs (the Convex route's bounds in convex/lib/wire.ts),
+// refuse the same inputs (the Convex route's bounds in packages/convex/src/lib/wire.ts),
 // so a caller can tell input it must not send from a store outage.
 func (in ReserveInput) Validate() error {
 	var errs []error

@@ -18,7 +18,7 @@ import (
 // times (quota boundaries, run times, notification times) are sent.
 var _ jobs.Store = (*Store)(nil)
 
-// MaxUpsertRows is /jobs/aggregates/upsert's bound (convex/lib/wire.ts).
+// MaxUpsertRows is /jobs/aggregates/upsert's bound (packages/convex/src/lib/wire.ts).
 const MaxUpsertRows = 500
 
 // MaxForecastRows is /jobs/forecasts/store's bound; one run is one request

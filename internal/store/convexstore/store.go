@@ -17,7 +17,7 @@ import (
 )
 
 // MaxIngestRows is the Convex backend's bound on rows per /ingest request
-// (convex/lib/wire.ts MAX_INGEST_ROWS).
+// (packages/convex/src/lib/wire.ts MAX_INGEST_ROWS).
 const MaxIngestRows = 100
 
 // Store implements store.Store on Convex.

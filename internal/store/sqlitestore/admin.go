@@ -12,11 +12,11 @@ import (
 	"llmmeter/internal/store"
 )
 
-// The admin functions (admin:*) of convex/admin.ts on SQLite, with the same
+// The admin functions (llmmeter:*) of packages/convex/src/admin.ts on SQLite, with the same
 // arguments, validation, results and errors; the contract suite (contract/
 // at the repository root) holds both engines to the same answers.
 //
-// Order of checks, as in Convex (convex/lib/auth.ts): the function must
+// Order of checks, as in Convex (packages/convex/src/lib/auth.ts): the function must
 // exist, then the admin check (unauthenticated / forbidden), then the
 // argument validators (a mismatch is a *store.ArgumentError, without code),
 // then the function's own checks (bad_request / not_found). The role comes
@@ -247,7 +247,7 @@ var (
 	vSeverity      = vLiteral("info", "warning", "critical")
 )
 
-// ---- shared checks (convex/admin.ts, convex/lib/window.ts) ----
+// ---- shared checks (packages/convex/src/admin.ts, packages/convex/src/lib/window.ts) ----
 
 const maxSafeInt = 1<<53 - 1
 

@@ -21,7 +21,7 @@ var windowArgs = []field{req("from", vNumber), req("to", vNumber)}
 
 func withWindow(f ...field) []field { return append(slices.Clone(windowArgs), f...) }
 
-// adminFns are the public functions of convex/admin.ts.
+// adminFns are the public functions of packages/convex/src/admin.ts.
 var adminFns = map[string]adminFn{
 	"llmmeter:overview":      {"query", windowArgs, overview},
 	"llmmeter:usageSeries":   {"query", withWindow(req("period", vPeriod), opt("userId", vString), opt("modelSlug", vString)), usageSeries},
@@ -400,7 +400,7 @@ func alerts(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	return out, rs.Err()
 }
 
-// quotaView is the quota as llmmeter:quotas answers it (convex/lib/quotas.ts).
+// quotaView is the quota as llmmeter:quotas answers it (packages/convex/src/lib/quotas.ts).
 type quotaView struct {
 	ID           string  `json:"id"`
 	UserID       any     `json:"userId"`

@@ -9,7 +9,7 @@ import (
 	"llmmeter/internal/rollup"
 )
 
-// Window semantics of the admin functions (convex/lib/window.ts): a window
+// Window semantics of the admin functions (packages/convex/src/lib/window.ts): a window
 // {from, to} takes the aggregate periods of its granularity whose
 // periodStart is in [from, to), whole; derived values as in Convex.
 

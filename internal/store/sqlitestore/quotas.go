@@ -12,7 +12,7 @@ import (
 )
 
 // Quota counting and strict reservations, with the rules of the Convex
-// engine (convex/lib/quotas.ts; see store.Quotas for the admission bound).
+// engine (packages/convex/src/lib/quotas.ts; see store.Quotas for the admission bound).
 
 var _ store.Quotas = (*Store)(nil)
 

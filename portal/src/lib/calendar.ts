@@ -1,6 +1,6 @@
 /**
  * Calendar arithmetic in the reporting time zone (REPORTING_TZ, told by
- * llmmeter:settings), by the same rule as the engines (convex/lib/periods.ts,
+ * llmmeter:settings), by the same rule as the engines (packages/convex/src/lib/periods.ts,
  * internal/periods): a period starts at the first instant whose wall-clock
  * time in the zone is its start; when that wall time falls in a DST gap, at
  * the first instant after the gap. Nothing here uses the browser's zone.
