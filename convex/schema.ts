@@ -51,6 +51,8 @@ export default defineSchema({
   /** One row per generation (idempotency key: generationId). */
   usageTracking: defineTable({
     userId: v.id("users"),
+    /** The API key the call came through; absent for Clerk tokens and older rows. */
+    apiKeyId: v.optional(v.id("apiKeys")),
     conversationId: v.optional(v.id("conversations")),
     messageId: v.optional(v.id("messages")),
     model: v.string(),
@@ -84,6 +86,8 @@ export default defineSchema({
   /** One row per request through the Go service (idempotency key: requestId). */
   requestLogs: defineTable({
     userId: v.optional(v.id("users")),
+    /** The API key the call came through; absent for Clerk tokens and older rows. */
+    apiKeyId: v.optional(v.id("apiKeys")),
     requestType: v.string(),
     method: v.string(),
     endpoint: v.string(),
@@ -116,6 +120,8 @@ export default defineSchema({
   /** One row per user action (idempotency key: activityKey). */
   userActivity: defineTable({
     userId: v.id("users"),
+    /** The API key involved, if any. */
+    apiKeyId: v.optional(v.id("apiKeys")),
     activityType: v.string(),
     metadata: v.optional(vJsonObject),
     timestamp: v.number(),
@@ -241,6 +247,8 @@ export default defineSchema({
     name: v.string(),
     userId: v.id("users"),
     isAdmin: v.boolean(),
+    /** A server's key that names the end user of each call (X-Llmmeter-User); absent on older keys. */
+    isService: v.optional(v.boolean()),
     createdAt: v.number(),
     revokedAt: v.optional(v.number()),
     lastUsedAt: v.optional(v.number()),

@@ -12,6 +12,8 @@
  * ConvexError({code:"bad_request", message}) naming the row, so the whole
  * batch is rejected and nothing is written:
  * - userId must be the id of an existing users document;
+ * - apiKeyId, when present, must be an apiKeys id (not read: the row keeps
+ *   naming the key it came through after the key is revoked);
  * - conversationId / messageId that are not ids of existing documents are
  *   dropped from the row (stale references from the chat app) and counted in
  *   `droppedRefs`; the usage itself is kept.
@@ -70,6 +72,17 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     r.userId === undefined ? Promise.resolve(undefined) : resolveUser(r.userId, `requestLogs[${i}].userId`),
   );
   const activityUsers = await seq(activity, (r, i) => resolveUser(r.userId, `activity[${i}].userId`));
+  // The key a row came through: checked to be an apiKeys id (no read, so a
+  // key revoked or deleted since still names the row's origin).
+  const keyOf = (raw: string | undefined, path: string): Id<"apiKeys"> | undefined => {
+    if (raw === undefined) return undefined;
+    const id = ctx.db.normalizeId("apiKeys", raw);
+    if (id === null) badRequest(`${path}: not an apiKeys id`);
+    return id;
+  };
+  const usageKeys = usage.map((r, i) => keyOf(r.apiKeyId, `usage[${i}].apiKeyId`));
+  const logKeys = logs.map((r, i) => keyOf(r.apiKeyId, `requestLogs[${i}].apiKeyId`));
+  const activityKeys = activity.map((r, i) => keyOf(r.apiKeyId, `activity[${i}].apiKeyId`));
 
   // 2. Idempotency: keep the first occurrence of each key not yet stored.
   const result: IngestResult = {
@@ -122,7 +135,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     const messageId = await optionalRef(ctx, "messages", r.messageId);
     if (r.conversationId !== undefined && conversationId === undefined) result.droppedRefs++;
     if (r.messageId !== undefined && messageId === undefined) result.droppedRefs++;
-    await ctx.db.insert("usageTracking", usageDoc(r, userId, conversationId, messageId));
+    await ctx.db.insert("usageTracking", { ...usageDoc(r, userId, conversationId, messageId), apiKeyId: usageKeys[i] });
     result.inserted.usage++;
     rowContexts.push({ userId, model: r.model, shardKey: r.generationId, ts: r.timestamp, delta: usageDelta(r) });
     const c = { ts: r.timestamp, requests: 0, tokens: r.totalTokens, costNanoUsd: r.costNanoUsd };
@@ -132,7 +145,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newLogs) {
     const r = logs[i];
     const userId = logUsers[i];
-    await ctx.db.insert("requestLogs", { ...r, userId });
+    await ctx.db.insert("requestLogs", { ...r, userId, apiKeyId: logKeys[i] });
     result.inserted.requestLogs++;
     rowContexts.push({
       userId,
@@ -146,7 +159,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newActivity) {
     const r = activity[i];
     const userId = activityUsers[i]!;
-    await ctx.db.insert("userActivity", { ...r, userId });
+    await ctx.db.insert("userActivity", { ...r, userId, apiKeyId: activityKeys[i] });
     result.inserted.activity++;
     rowContexts.push({ userId, shardKey: r.activityKey, ts: r.timestamp, delta: activityDelta(r) });
   }

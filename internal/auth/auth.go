@@ -40,7 +40,10 @@ type Principal struct {
 	UserID  string
 	KeyID   string // set for API keys
 	IsAdmin bool
-	Method  string // "api_key" or "clerk"
+	// IsService: a service key, which may name the end user of a call
+	// (see the gateway's X-Llmmeter-User).
+	IsService bool
+	Method    string // "api_key" or "clerk"
 }
 
 // Errors an Authenticator returns; both answer 401, with a message a client
@@ -128,7 +131,7 @@ func (k *Keys) Authenticate(ctx context.Context, r *http.Request) (Principal, er
 	if !found || key.Revoked() {
 		return Principal{}, ErrInvalid
 	}
-	return Principal{UserID: key.UserID, KeyID: key.ID, IsAdmin: key.IsAdmin, Method: "api_key"}, nil
+	return Principal{UserID: key.UserID, KeyID: key.ID, IsAdmin: key.IsAdmin, IsService: key.IsService, Method: "api_key"}, nil
 }
 
 func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, error) {
@@ -173,8 +176,19 @@ func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, err
 
 // IssueKey creates a key for user and returns the secret, shown once.
 func IssueKey(ctx context.Context, s store.Store, userID, name string, admin bool) (string, store.APIKey, error) {
+	return issue(ctx, s, store.NewAPIKey{UserID: userID, Name: name, IsAdmin: admin})
+}
+
+// IssueServiceKey creates a service key for user (see store.APIKey.IsService)
+// and returns the secret, shown once.
+func IssueServiceKey(ctx context.Context, s store.Store, userID, name string) (string, store.APIKey, error) {
+	return issue(ctx, s, store.NewAPIKey{UserID: userID, Name: name, IsService: true})
+}
+
+func issue(ctx context.Context, s store.Store, in store.NewAPIKey) (string, store.APIKey, error) {
 	secret, hash, prefix := NewKey()
-	k, err := s.CreateAPIKey(ctx, store.NewAPIKey{UserID: userID, Hash: hash, Prefix: prefix, Name: name, IsAdmin: admin})
+	in.Hash, in.Prefix = hash, prefix
+	k, err := s.CreateAPIKey(ctx, in)
 	if err != nil {
 		return "", store.APIKey{}, err
 	}

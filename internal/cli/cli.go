@@ -23,6 +23,8 @@ const usage = `usage: llmmeterctl [-data-dir DIR] COMMAND
 
 commands:
   keys create -user NAME [-admin] [-name LABEL]   create a key for user NAME (created if new); prints the secret once
+  keys create -service -name LABEL [-user NAME]   create a service key (names its end users with X-Llmmeter-User);
+                                                  its own user is NAME, default LABEL
   keys list [-user ID]                            list keys (never secrets)
   keys revoke KEY_ID                              revoke a key at once
   quotas set -type TYPE -limit N [-user NAME] [-inactive]
@@ -96,22 +98,37 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 	case "create":
 		user := fs.String("user", "", "user name (external id); created if new")
 		admin := fs.Bool("admin", false, "the key may use admin functions")
+		service := fs.Bool("service", false, "a service key: each call may name its end user (X-Llmmeter-User)")
 		name := fs.String("name", "", "a label for the key")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		if *user == "" {
+		if *service && *user == "" {
+			*user = *name // a service's key belongs to a user named after the service
+		}
+		switch {
+		case *user == "" && *service:
+			return fmt.Errorf("keys create: -service needs -name (or -user)")
+		case *user == "":
 			return fmt.Errorf("keys create: -user is required")
+		case *admin && *service:
+			return fmt.Errorf("keys create: a key is -admin or -service, not both")
 		}
 		u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: *user, Name: *user})
 		if err != nil {
 			return err
 		}
-		secret, k, err := auth.IssueKey(ctx, s, u.ID, *name, *admin)
+		kind, secret, k := "key", "", store.APIKey{}
+		if *service {
+			kind = "service key"
+			secret, k, err = auth.IssueServiceKey(ctx, s, u.ID, *name)
+		} else {
+			secret, k, err = auth.IssueKey(ctx, s, u.ID, *name, *admin)
+		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created key %s for user %s (%s)\n%s\n", k.ID, *user, u.ID, secret)
+		fmt.Fprintf(stdout, "created %s %s for user %s (%s)\n%s\n", kind, k.ID, *user, u.ID, secret)
 		return nil
 	case "list":
 		user := fs.String("user", "", "only this user id")
@@ -123,13 +140,13 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSER\tPREFIX\tNAME\tADMIN\tCREATED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tUSER\tPREFIX\tNAME\tADMIN\tSERVICE\tCREATED\tREVOKED")
 		for _, k := range list {
 			revoked := "-"
 			if k.Revoked() {
 				revoked = time.UnixMilli(k.RevokedAt).UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%v\t%s\t%s\n", k.ID, k.UserID, k.Prefix, k.Name, k.IsAdmin,
+			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%v\t%v\t%s\t%s\n", k.ID, k.UserID, k.Prefix, k.Name, k.IsAdmin, k.IsService,
 				time.UnixMilli(k.CreatedAt).UTC().Format(time.RFC3339), revoked)
 		}
 		return tw.Flush()
