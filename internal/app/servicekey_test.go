@@ -269,4 +269,3 @@ func rawRows(t *testing.T, s store.Store) rowOwners {
 	}
 	return out
 }
-
