@@ -1,6 +1,8 @@
 // Package cli is the admin command line (cmd/llmmeterctl): API keys today,
 // more admin operations as they land. It works on the embedded store under
-// DATA_DIR directly, so it needs no running service.
+// DATA_DIR directly, so it needs no running service; with CONVEX_SITE_URL
+// and CONVEX_INGEST_SECRET set, the keys commands work on the Convex
+// deployment instead, through its signed routes.
 package cli
 
 import (
@@ -10,12 +12,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"llmmeter/convexclient"
 	"llmmeter/internal/app"
 	"llmmeter/internal/auth"
 	"llmmeter/internal/store"
+	"llmmeter/internal/store/convexstore"
 	"llmmeter/internal/store/sqlitestore"
 )
 
@@ -27,6 +32,7 @@ commands:
                                                   its own user is NAME, default LABEL
   keys list [-user ID]                            list keys (never secrets)
   keys revoke KEY_ID                              revoke a key at once
+                                                  (keys: on Convex when CONVEX_SITE_URL and CONVEX_INGEST_SECRET are set)
   quotas set -type TYPE -limit N [-user NAME] [-inactive]
                                                   set a quota (admin:setQuota); no -user: the system budget
   quotas list [-user NAME]                        list quotas (admin:quotas)
@@ -58,6 +64,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		fmt.Fprintln(stderr, "llmmeterctl: REPORTING_TZ:", err)
 		return 2
+	}
+	if rest[0] == "keys" && getenv("CONVEX_SITE_URL") != "" {
+		// Keys live where the service looks them up: with Convex configured,
+		// in the deployment, through the same signed routes the service uses.
+		if err := convexKeys(ctx, getenv, rest[1], rest[2:], stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "llmmeterctl:", err)
+			return 1
+		}
+		return 0
 	}
 	// A first command on a fresh machine (demo, keys create) finds no
 	// DATA_DIR yet: create it as the service does.
@@ -91,6 +106,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
+// convexKeys runs a keys command against the Convex deployment named by
+// CONVEX_SITE_URL, signing with CONVEX_INGEST_SECRET.
+func convexKeys(ctx context.Context, getenv func(string) string, cmd string, args []string, stdout, stderr io.Writer) error {
+	cc, err := convexclient.New(convexclient.Config{SiteURL: strings.TrimRight(getenv("CONVEX_SITE_URL"), "/"), Secret: getenv("CONVEX_INGEST_SECRET")})
+	if err != nil {
+		return err
+	}
+	return keys(ctx, convexstore.New(cc), cmd, args, stdout, stderr)
+}
+
 func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("keys "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -105,6 +130,9 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		}
 		if *service && *user == "" {
 			*user = *name // a service's key belongs to a user named after the service
+		}
+		if *name == "" {
+			*name = *user // Convex requires a label; the user's name is a fair one
 		}
 		switch {
 		case *user == "" && *service:
