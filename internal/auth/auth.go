@@ -4,7 +4,10 @@
 //
 //   - API keys (Keys), for server-to-server calls: random, starting with
 //     KeyPrefix, shown once, stored only as a SHA-256 hash, tied to a user.
-//     A revoked key stops working at once (no cache).
+//     A revoked key stops working at once (no cache). A service key
+//     (Principal.IsService) belongs to a server that names the end user of
+//     each call; the gateway then attributes the call to that user, found
+//     or created through a UserCache.
 //   - Clerk session tokens (Clerk), for the browser: RS256 JWTs verified
 //     against the instance's JWKS (fetched, cached, refreshed on an unknown
 //     kid at most once a minute), exact issuer, authorized parties, the
