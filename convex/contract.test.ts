@@ -15,7 +15,7 @@ const defaults = (import.meta.glob("../contract/defaults.json", { eager: true, i
   "../contract/defaults.json"
 ];
 
-const FIXTURE_TABLES = ["systemAlerts", "reports", "forecasts", "systemHealth", "jobRuns"] as const;
+const FIXTURE_TABLES = ["systemAlerts", "reports", "forecasts", "systemHealth", "jobRuns", "apiKeys"] as const;
 const IDENTITIES: Record<string, object | null> = {
   admin: { subject: "contract_admin", role: "admin" },
   user: { subject: "contract_user", role: "user" },

@@ -3,9 +3,11 @@
  * nothing written on 4xx, and each route's behaviour.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { sign } from "../packages/convex/src/lib/signature";
 import {
+  ADMIN,
   activity,
   type Backend,
   makeUsers,
@@ -271,7 +273,9 @@ describe("API keys", () => {
     expect(dup.status).toBe(409);
     expect(dup.json.error.code).toBe("conflict");
     const l = await post(t, "/apikeys/lookup", { keyHash: HASH });
-    expect(l.json).toEqual({ key: { id: c.json.id, userId: u, isAdmin: true, revoked: false, prefix: "sk-ll-a", name: "laptop" } });
+    expect(l.json).toEqual({
+      key: { id: c.json.id, userId: u, isAdmin: true, isService: false, revoked: false, prefix: "sk-ll-a", name: "laptop" },
+    });
     expect((await post(t, "/apikeys/lookup", { keyHash: HASH2 })).json).toEqual({ key: null });
     expect((await post(t, "/apikeys/lookup", { keyHash: "ABC" })).json.error.message).toBe(
       "keyHash: expected 64 lowercase hex characters (SHA-256)",
@@ -284,6 +288,59 @@ describe("API keys", () => {
     expect((await post(t, "/apikeys/revoke", { id: c.json.id })).json.revoked).toBe(false);
     expect((await post(t, "/apikeys/lookup", { keyHash: HASH })).json.key.revoked).toBe(true);
     expect((await post(t, "/apikeys/revoke", { id: u })).json.error.message).toBe("id: not an apiKeys id");
+  });
+});
+
+describe("service keys and the key on each row", () => {
+  test("a service key is created, looked up and listed as one; never also an admin key", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const c = await post(t, "/apikeys/create", { userId: u, keyHash: HASH, prefix: "llm_ab", name: "chat-app", isAdmin: false, isService: true });
+    expect(c.status).toBe(200);
+    expect((await post(t, "/apikeys/lookup", { keyHash: HASH })).json.key).toMatchObject({ id: c.json.id, isService: true, isAdmin: false });
+    expect((await post(t, "/apikeys/list", {})).json.keys[0]).toMatchObject({ id: c.json.id, isService: true });
+    const before = await tableCounts(t);
+    const both = await post(t, "/apikeys/create", { userId: u, keyHash: HASH2, prefix: "llm_cd", name: "x", isAdmin: true, isService: true });
+    expect(both.status).toBe(400);
+    expect(both.json.error.message).toBe("isService: a key is an admin key or a service key, not both");
+    expect(await tableCounts(t)).toEqual(before);
+    // A key stored before service keys existed reads as a plain key.
+    await t.run((ctx) => ctx.db.insert("apiKeys", { keyHash: HASH2, prefix: "old", name: "old", userId: u, isAdmin: false, createdAt: 1 }));
+    expect((await post(t, "/apikeys/lookup", { keyHash: HASH2 })).json.key.isService).toBe(false);
+  });
+
+  test("rows keep the apiKeyId they came through; admin:requestLogs shows it; a non-key id rejects the batch", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const key = (await post(t, "/apikeys/create", { userId: u, keyHash: HASH, prefix: "llm_ab", name: "svc", isAdmin: false, isService: true })).json.id;
+    const r = await post(t, "/ingest", {
+      usage: [usage(u, { apiKeyId: key })],
+      requestLogs: [requestLog(u, { apiKeyId: key }), requestLog(u)],
+      activity: [activity(u, { apiKeyId: key })],
+    });
+    expect(r.status).toBe(200);
+    const docs = await t.run(async (ctx) => ({
+      usage: await ctx.db.query("usageTracking").collect(),
+      logs: await ctx.db.query("requestLogs").collect(),
+      activity: await ctx.db.query("userActivity").collect(),
+    }));
+    expect(docs.usage.map((d) => d.apiKeyId)).toEqual([key]);
+    expect(docs.logs.map((d) => d.apiKeyId).sort()).toEqual([key, undefined]);
+    expect(docs.activity.map((d) => d.apiKeyId)).toEqual([key]);
+    const page = await t.withIdentity(ADMIN).query(api.llmmeter.requestLogs, { paginationOpts: { numItems: 5, cursor: null } });
+    expect(page.page.filter((d) => d.apiKeyId === key)).toHaveLength(1);
+
+    const before = await tableCounts(t);
+    for (const [body, message] of [
+      [{ requestLogs: [requestLog(u, { apiKeyId: u })] }, "requestLogs[0].apiKeyId: not an apiKeys id"],
+      [{ usage: [usage(u, { apiKeyId: "zzz" })] }, "usage[0].apiKeyId: not an apiKeys id"],
+      [{ activity: [activity(u), activity(u, { apiKeyId: "zzz" })] }, "activity[1].apiKeyId: not an apiKeys id"],
+    ] as const) {
+      const bad = await post(t, "/ingest", body);
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.message).toBe(message);
+    }
+    expect(await tableCounts(t)).toEqual(before);
   });
 });
 

@@ -2,6 +2,8 @@ package app
 
 import (
 	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +33,20 @@ func TestClerkSessionThroughTheGateway(t *testing.T) {
 	forged := authtest.NewKey().Sign(authtest.SessionClaims(issuer, "user_evil", time.Now()))
 	if res := e.post(chatBody(true, "x"), forged); res.StatusCode != 401 {
 		t.Fatalf("forged token: %d", res.StatusCode)
+	}
+	// A session token may not name someone else (only service keys may):
+	// 403, nothing stored (the request-log count below stays at 2).
+	req, _ := http.NewRequest("POST", e.base+"/v1/chat/completions", strings.NewReader(chatBody(false, "x")))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("X-Llmmeter-User", "someone_else")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 403 || !strings.Contains(string(body), `"permission_error"`) {
+		t.Fatalf("clerk token naming an end user: %d %s", res.StatusCode, body)
 	}
 	e.settle()
 	e.matchLedger()

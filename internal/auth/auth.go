@@ -4,7 +4,10 @@
 //
 //   - API keys (Keys), for server-to-server calls: random, starting with
 //     KeyPrefix, shown once, stored only as a SHA-256 hash, tied to a user.
-//     A revoked key stops working at once (no cache).
+//     A revoked key stops working at once (no cache). A service key
+//     (Principal.IsService) belongs to a server that names the end user of
+//     each call; the gateway then attributes the call to that user, found
+//     or created through a UserCache.
 //   - Clerk session tokens (Clerk), for the browser: RS256 JWTs verified
 //     against the instance's JWKS (fetched, cached, refreshed on an unknown
 //     kid at most once a minute), exact issuer, authorized parties, the
@@ -40,7 +43,10 @@ type Principal struct {
 	UserID  string
 	KeyID   string // set for API keys
 	IsAdmin bool
-	Method  string // "api_key" or "clerk"
+	// IsService: a service key, which may name the end user of a call
+	// (see the gateway's X-Llmmeter-User).
+	IsService bool
+	Method    string // "api_key" or "clerk"
 }
 
 // Errors an Authenticator returns; both answer 401, with a message a client
@@ -128,7 +134,7 @@ func (k *Keys) Authenticate(ctx context.Context, r *http.Request) (Principal, er
 	if !found || key.Revoked() {
 		return Principal{}, ErrInvalid
 	}
-	return Principal{UserID: key.UserID, KeyID: key.ID, IsAdmin: key.IsAdmin, Method: "api_key"}, nil
+	return Principal{UserID: key.UserID, KeyID: key.ID, IsAdmin: key.IsAdmin, IsService: key.IsService, Method: "api_key"}, nil
 }
 
 func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, error) {
@@ -173,8 +179,19 @@ func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, err
 
 // IssueKey creates a key for user and returns the secret, shown once.
 func IssueKey(ctx context.Context, s store.Store, userID, name string, admin bool) (string, store.APIKey, error) {
+	return issue(ctx, s, store.NewAPIKey{UserID: userID, Name: name, IsAdmin: admin})
+}
+
+// IssueServiceKey creates a service key for user (see store.APIKey.IsService)
+// and returns the secret, shown once.
+func IssueServiceKey(ctx context.Context, s store.Store, userID, name string) (string, store.APIKey, error) {
+	return issue(ctx, s, store.NewAPIKey{UserID: userID, Name: name, IsService: true})
+}
+
+func issue(ctx context.Context, s store.Store, in store.NewAPIKey) (string, store.APIKey, error) {
 	secret, hash, prefix := NewKey()
-	k, err := s.CreateAPIKey(ctx, store.NewAPIKey{UserID: userID, Hash: hash, Prefix: prefix, Name: name, IsAdmin: admin})
+	in.Hash, in.Prefix = hash, prefix
+	k, err := s.CreateAPIKey(ctx, in)
 	if err != nil {
 		return "", store.APIKey{}, err
 	}

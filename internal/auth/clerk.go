@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"container/list"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/clerk/clerk-sdk-go/v2"
@@ -129,7 +127,7 @@ type Clerk struct {
 	admin    AdminRule
 	now      func() time.Time
 	keys     *keyCache
-	users    *userCache
+	users    *UserCache
 }
 
 // NewClerk returns a Clerk authenticator. It fetches nothing yet: the JWKS
@@ -169,7 +167,7 @@ func NewClerk(o ClerkOptions) (*Clerk, error) {
 		admin:    AdminRule{Claim: admin, OrgAdmin: o.OrgAdmin},
 		now:      o.Now,
 		keys:     &keyCache{fetch: fetch, now: o.Now, minInterval: o.KeyRefreshInterval, maxAge: o.KeyMaxAge},
-		users:    newUserCache(o.Store, o.UserCacheSize),
+		users:    NewUserCache(o.Store, o.UserCacheSize),
 	}, nil
 }
 
@@ -270,7 +268,10 @@ func (c *Clerk) verify(ctx context.Context, tok string) (Principal, error) {
 		return Principal{}, invalid("session is pending")
 	}
 
-	userID, err := c.users.userID(ctx, claims.Subject)
+	userID, err := c.users.UserID(ctx, store.EnsureUserInput{ClerkUserID: claims.Subject})
+	if errors.Is(err, store.ErrInvalid) {
+		err = invalid("subject refused by the store: %v", err)
+	}
 	if err != nil {
 		return Principal{}, err
 	}
@@ -284,53 +285,4 @@ func stringClaim(claims map[string]json.RawMessage, name string) string {
 		return ""
 	}
 	return s
-}
-
-// userCache maps Clerk user ids to store user ids, least recently used
-// out first. A miss calls store.EnsureUser, which creates the row once.
-type userCache struct {
-	store store.Store
-	size  int
-
-	mu  sync.Mutex
-	lru *list.List // of userEntry, most recent first
-	idx map[string]*list.Element
-}
-
-type userEntry struct{ clerkID, userID string }
-
-func newUserCache(s store.Store, size int) *userCache {
-	return &userCache{store: s, size: size, lru: list.New(), idx: make(map[string]*list.Element)}
-}
-
-func (c *userCache) userID(ctx context.Context, clerkID string) (string, error) {
-	c.mu.Lock()
-	if e, ok := c.idx[clerkID]; ok {
-		c.lru.MoveToFront(e)
-		id := e.Value.(userEntry).userID
-		c.mu.Unlock()
-		return id, nil
-	}
-	c.mu.Unlock()
-
-	// Two first requests of one user may both get here; EnsureUser is
-	// idempotent, so both get the same row.
-	u, _, err := c.store.EnsureUser(ctx, store.EnsureUserInput{ClerkUserID: clerkID})
-	if errors.Is(err, store.ErrInvalid) {
-		return "", invalid("subject refused by the store: %v", err)
-	}
-	if err != nil {
-		return "", fmt.Errorf("auth: clerk: ensure user: %w", err)
-	}
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.idx[clerkID]; !ok {
-		c.idx[clerkID] = c.lru.PushFront(userEntry{clerkID, u.ID})
-		for c.lru.Len() > c.size {
-			old := c.lru.Remove(c.lru.Back()).(userEntry)
-			delete(c.idx, old.clerkID)
-		}
-	}
-	return u.ID, nil
 }

@@ -1,6 +1,8 @@
 // Package cli is the admin command line (cmd/llmmeterctl): API keys today,
 // more admin operations as they land. It works on the embedded store under
-// DATA_DIR directly, so it needs no running service.
+// DATA_DIR directly, so it needs no running service; with CONVEX_SITE_URL
+// and CONVEX_INGEST_SECRET set, the keys commands work on the Convex
+// deployment instead, through its signed routes.
 package cli
 
 import (
@@ -10,12 +12,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"llmmeter/convexclient"
 	"llmmeter/internal/app"
 	"llmmeter/internal/auth"
 	"llmmeter/internal/store"
+	"llmmeter/internal/store/convexstore"
 	"llmmeter/internal/store/sqlitestore"
 )
 
@@ -23,8 +28,11 @@ const usage = `usage: llmmeterctl [-data-dir DIR] COMMAND
 
 commands:
   keys create -user NAME [-admin] [-name LABEL]   create a key for user NAME (created if new); prints the secret once
+  keys create -service -name LABEL [-user NAME]   create a service key (names its end users with X-Llmmeter-User);
+                                                  its own user is NAME, default LABEL
   keys list [-user ID]                            list keys (never secrets)
   keys revoke KEY_ID                              revoke a key at once
+                                                  (keys: on Convex when CONVEX_SITE_URL and CONVEX_INGEST_SECRET are set)
   quotas set -type TYPE -limit N [-user NAME] [-inactive]
                                                   set a quota (llmmeter:setQuota); no -user: the system budget
   quotas list [-user NAME]                        list quotas (llmmeter:quotas)
@@ -56,6 +64,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		fmt.Fprintln(stderr, "llmmeterctl: REPORTING_TZ:", err)
 		return 2
+	}
+	if rest[0] == "keys" && getenv("CONVEX_SITE_URL") != "" {
+		// Keys live where the service looks them up: with Convex configured,
+		// in the deployment, through the same signed routes the service uses.
+		if err := convexKeys(ctx, getenv, rest[1], rest[2:], stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "llmmeterctl:", err)
+			return 1
+		}
+		return 0
 	}
 	// A first command on a fresh machine (demo, keys create) finds no
 	// DATA_DIR yet: create it as the service does.
@@ -89,6 +106,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
+// convexKeys runs a keys command against the Convex deployment named by
+// CONVEX_SITE_URL, signing with CONVEX_INGEST_SECRET.
+func convexKeys(ctx context.Context, getenv func(string) string, cmd string, args []string, stdout, stderr io.Writer) error {
+	cc, err := convexclient.New(convexclient.Config{SiteURL: strings.TrimRight(getenv("CONVEX_SITE_URL"), "/"), Secret: getenv("CONVEX_INGEST_SECRET")})
+	if err != nil {
+		return err
+	}
+	return keys(ctx, convexstore.New(cc), cmd, args, stdout, stderr)
+}
+
 func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("keys "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -96,22 +123,40 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 	case "create":
 		user := fs.String("user", "", "user name (external id); created if new")
 		admin := fs.Bool("admin", false, "the key may use admin functions")
+		service := fs.Bool("service", false, "a service key: each call may name its end user (X-Llmmeter-User)")
 		name := fs.String("name", "", "a label for the key")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		if *user == "" {
+		if *service && *user == "" {
+			*user = *name // a service's key belongs to a user named after the service
+		}
+		if *name == "" {
+			*name = *user // Convex requires a label; the user's name is a fair one
+		}
+		switch {
+		case *user == "" && *service:
+			return fmt.Errorf("keys create: -service needs -name (or -user)")
+		case *user == "":
 			return fmt.Errorf("keys create: -user is required")
+		case *admin && *service:
+			return fmt.Errorf("keys create: a key is -admin or -service, not both")
 		}
 		u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: *user, Name: *user})
 		if err != nil {
 			return err
 		}
-		secret, k, err := auth.IssueKey(ctx, s, u.ID, *name, *admin)
+		kind, secret, k := "key", "", store.APIKey{}
+		if *service {
+			kind = "service key"
+			secret, k, err = auth.IssueServiceKey(ctx, s, u.ID, *name)
+		} else {
+			secret, k, err = auth.IssueKey(ctx, s, u.ID, *name, *admin)
+		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created key %s for user %s (%s)\n%s\n", k.ID, *user, u.ID, secret)
+		fmt.Fprintf(stdout, "created %s %s for user %s (%s)\n%s\n", kind, k.ID, *user, u.ID, secret)
 		return nil
 	case "list":
 		user := fs.String("user", "", "only this user id")
@@ -123,13 +168,13 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSER\tPREFIX\tNAME\tADMIN\tCREATED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tUSER\tPREFIX\tNAME\tADMIN\tSERVICE\tCREATED\tREVOKED")
 		for _, k := range list {
 			revoked := "-"
 			if k.Revoked() {
 				revoked = time.UnixMilli(k.RevokedAt).UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%v\t%s\t%s\n", k.ID, k.UserID, k.Prefix, k.Name, k.IsAdmin,
+			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%v\t%v\t%s\t%s\n", k.ID, k.UserID, k.Prefix, k.Name, k.IsAdmin, k.IsService,
 				time.UnixMilli(k.CreatedAt).UTC().Format(time.RFC3339), revoked)
 		}
 		return tw.Flush()

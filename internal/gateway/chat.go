@@ -21,7 +21,8 @@ const doneEvent = "data: [DONE]\n\n"
 // the gateway has learned so far. record turns it into rows.
 type call struct {
 	requestID      string
-	userID         string
+	userID         string // whose call it is: the credential's user, or the end user a service key named
+	apiKeyID       string // the key it came through; "" for a Clerk token
 	conversationID string
 	messageID      string
 	model          string // requested; the summary has the one used
@@ -48,14 +49,25 @@ type call struct {
 // chat serves POST /v1/chat/completions.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 	ri := info(r.Context())
-	c := &call{
-		requestID: ri.ID, userID: principal(r.Context()).UserID, start: s.opt.Now(),
-		userAgent: r.UserAgent(), ip: clientIP(r, s.opt.IPPolicy),
+	p := principal(r.Context())
+	c := &call{requestID: ri.ID, start: s.opt.Now(), userAgent: r.UserAgent(), ip: clientIP(r, s.opt.IPPolicy)}
+	eu, err := endUserHeaders(r, p)
+	if err != nil {
+		return err // not a service key, or a bad end user: nothing is recorded
 	}
 	req, err := s.decode(w, r, c)
 	if err != nil {
 		return err // bad input: nothing is recorded
 	}
+	if p.IsService {
+		if err := eu.fromBody(req.User); err != nil {
+			return err
+		}
+	}
+	if err := s.attribute(r.Context(), c, p, eu); err != nil {
+		return err
+	}
+	ri.UserID = c.userID
 	if err := s.admit(r.Context()); err != nil {
 		return err
 	}

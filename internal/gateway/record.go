@@ -117,7 +117,7 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 		model = c.model
 	}
 	rl := store.RequestLog{
-		RequestID: c.requestID, UserID: c.userID, RequestType: "chat.completions", Method: http.MethodPost,
+		RequestID: c.requestID, UserID: c.userID, APIKeyID: c.apiKeyID, RequestType: "chat.completions", Method: http.MethodPost,
 		Endpoint: "/v1/chat/completions", Model: model, GenerationID: sum.GenerationID,
 		Status: store.StatusSuccess, StatusCode: http.StatusOK,
 		RequestSize: c.requestSize, ResponseSize: respSize, ProcessingTime: proc, TimeToFirstToken: c.ttft.Milliseconds(),
@@ -146,13 +146,13 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	}
 	b := store.Batch{
 		RequestLogs: []store.RequestLog{rl},
-		Activity:    []store.Activity{{ActivityKey: c.requestID, UserID: c.userID, ActivityType: store.ActivityChatCompletion, Metadata: meta, Timestamp: ts}},
+		Activity:    []store.Activity{{ActivityKey: c.requestID, UserID: c.userID, APIKeyID: c.apiKeyID, ActivityType: store.ActivityChatCompletion, Metadata: meta, Timestamp: ts}},
 	}
 	if sum.GenerationID == "" {
 		return b, outbox.Ready // no generation happened upstream: nothing was spent
 	}
 	u := store.Usage{
-		GenerationID: sum.GenerationID, RequestID: c.requestID, UserID: c.userID,
+		GenerationID: sum.GenerationID, RequestID: c.requestID, UserID: c.userID, APIKeyID: c.apiKeyID,
 		ConversationID: c.conversationID, MessageID: c.messageID, Model: model, Provider: sum.Provider,
 		FinishReason: sum.FinishReason, Timestamp: ts, ProcessingTime: proc, Stream: c.stream,
 		CostStatus: store.CostEstimated,

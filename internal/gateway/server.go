@@ -51,8 +51,9 @@ type Options struct {
 
 // Server serves the gateway's HTTP API.
 type Server struct {
-	opt    Options
-	models *modelCache
+	opt      Options
+	models   *modelCache
+	endUsers *auth.UserCache // end users named by service keys, by their id
 }
 
 // New returns a Server; opt.Upstream, Auth, Outbox and Store are required.
@@ -69,7 +70,8 @@ func New(opt Options) *Server {
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 4 << 20
 	}
-	return &Server{opt: opt, models: &modelCache{client: opt.Upstream, ttl: 5 * time.Minute, now: opt.Now}}
+	return &Server{opt: opt, models: &modelCache{client: opt.Upstream, ttl: 5 * time.Minute, now: opt.Now},
+		endUsers: auth.NewUserCache(opt.Store, 0)}
 }
 
 // Handler returns the routes, wrapped request-id → log → recover → auth.

@@ -32,6 +32,9 @@ type NewAPIKey struct {
 	Prefix  string // the first characters of the secret, for display
 	Name    string
 	IsAdmin bool
+	// IsService: the key names its end users (see APIKey.IsService). A
+	// service key is never an admin key: it acts for other people.
+	IsService bool
 }
 
 // Validate reports every problem at once.
@@ -48,6 +51,9 @@ func (in NewAPIKey) Validate() error {
 	}
 	if len(in.Name) > 200 {
 		errs = append(errs, errors.New("name is at most 200 bytes"))
+	}
+	if in.IsAdmin && in.IsService {
+		errs = append(errs, errors.New("a key is an admin key or a service key, not both"))
 	}
 	return invalid(errs)
 }

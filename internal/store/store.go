@@ -40,6 +40,7 @@ type Usage struct {
 	GenerationID     string      `json:"generationId"`
 	RequestID        string      `json:"requestId"`
 	UserID           string      `json:"userId"`
+	APIKeyID         string      `json:"apiKeyId,omitempty"` // the key the call came through; "" for Clerk tokens
 	ConversationID   string      `json:"conversationId,omitempty"`
 	MessageID        string      `json:"messageId,omitempty"`
 	Model            string      `json:"model"`
@@ -88,6 +89,7 @@ func (u *Usage) UnmarshalJSON(b []byte) error {
 type RequestLog struct {
 	RequestID        string `json:"requestId"`
 	UserID           string `json:"userId,omitempty"`
+	APIKeyID         string `json:"apiKeyId,omitempty"` // the key the call came through; "" for Clerk tokens
 	RequestType      string `json:"requestType"`
 	Method           string `json:"method"`
 	Endpoint         string `json:"endpoint"`
@@ -110,6 +112,7 @@ type RequestLog struct {
 type Activity struct {
 	ActivityKey  string         `json:"activityKey"`
 	UserID       string         `json:"userId"`
+	APIKeyID     string         `json:"apiKeyId,omitempty"` // the key involved, if any
 	ActivityType string         `json:"activityType"`
 	Metadata     map[string]any `json:"metadata,omitempty"`
 	Timestamp    int64          `json:"timestamp"`
@@ -163,13 +166,17 @@ type User struct {
 
 // APIKey is a stored key; the secret itself is never stored, only its hash.
 type APIKey struct {
-	ID        string `json:"id"`
-	UserID    string `json:"userId"`
-	Prefix    string `json:"prefix"`
-	Name      string `json:"name"`
-	IsAdmin   bool   `json:"isAdmin"`
-	CreatedAt int64  `json:"createdAt"`
-	RevokedAt int64  `json:"revokedAt,omitempty"`
+	ID      string `json:"id"`
+	UserID  string `json:"userId"`
+	Prefix  string `json:"prefix"`
+	Name    string `json:"name"`
+	IsAdmin bool   `json:"isAdmin"`
+	// IsService marks a key held by a server (the chat app's backend) that
+	// names the end user of each call (X-Llmmeter-User); rows then belong
+	// to that end user, not to the key's own user.
+	IsService bool  `json:"isService"`
+	CreatedAt int64 `json:"createdAt"`
+	RevokedAt int64 `json:"revokedAt,omitempty"`
 }
 
 // Revoked reports whether the key may no longer be used.

@@ -65,6 +65,7 @@ type keyView struct {
 	ID        string `json:"id"`
 	UserID    string `json:"userId"`
 	IsAdmin   bool   `json:"isAdmin"`
+	IsService bool   `json:"isService"`
 	Revoked   bool   `json:"revoked"`
 	Prefix    string `json:"prefix"`
 	Name      string `json:"name"`
@@ -73,7 +74,7 @@ type keyView struct {
 }
 
 func (v keyView) key() store.APIKey {
-	k := store.APIKey{ID: v.ID, UserID: v.UserID, Prefix: v.Prefix, Name: v.Name, IsAdmin: v.IsAdmin, CreatedAt: v.CreatedAt}
+	k := store.APIKey{ID: v.ID, UserID: v.UserID, Prefix: v.Prefix, Name: v.Name, IsAdmin: v.IsAdmin, IsService: v.IsService, CreatedAt: v.CreatedAt}
 	if v.RevokedAt != nil {
 		k.RevokedAt = *v.RevokedAt
 	} else if v.Revoked {
@@ -91,14 +92,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, in store.NewAPIKey) (store.API
 		Key *keyView `json:"key"`
 		ID  string   `json:"id"`
 	}
-	body := map[string]any{"userId": in.UserID, "keyHash": in.Hash, "prefix": in.Prefix, "name": in.Name, "isAdmin": in.IsAdmin}
+	body := map[string]any{"userId": in.UserID, "keyHash": in.Hash, "prefix": in.Prefix, "name": in.Name, "isAdmin": in.IsAdmin, "isService": in.IsService}
 	if err := s.call(ctx, "/apikeys/create", body, &out); err != nil {
 		return store.APIKey{}, err
 	}
 	if out.Key != nil {
 		return out.Key.key(), nil
 	}
-	return store.APIKey{ID: out.ID, UserID: in.UserID, Prefix: in.Prefix, Name: in.Name, IsAdmin: in.IsAdmin}, nil
+	return store.APIKey{ID: out.ID, UserID: in.UserID, Prefix: in.Prefix, Name: in.Name, IsAdmin: in.IsAdmin, IsService: in.IsService}, nil
 }
 
 // APIKeyByHash calls /apikeys/lookup.

@@ -73,9 +73,9 @@ func BenchmarkAdminFunctions(b *testing.B) {
 	}
 	for _, c := range calls {
 		b.Run(c.name, func(b *testing.B) {
-			fn := "admin:" + c.name
+			fn := "llmmeter:" + c.name
 			if i := indexByte(c.name, '/'); i >= 0 {
-				fn = "admin:" + c.name[:i]
+				fn = "llmmeter:" + c.name[:i]
 			}
 			raw := mustJSON(c.args)
 			var lat []time.Duration

@@ -171,7 +171,7 @@ func readJSON(t *testing.T, file string, v any) {
 	}
 }
 
-var fixturePrefix = map[string]string{"systemAlerts": "al", "reports": "rp", "forecasts": "fc", "systemHealth": "hc", "jobRuns": "jr"}
+var fixturePrefix = map[string]string{"systemAlerts": "al", "reports": "rp", "forecasts": "fc", "systemHealth": "hc", "jobRuns": "jr", "apiKeys": "k"}
 
 func TestContract(t *testing.T) {
 	var defaults map[string]any
@@ -245,7 +245,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 	}
 	// Fixtures, inserted as the jobs would store them.
 	seq := 0
-	for _, table := range []string{"systemAlerts", "reports", "forecasts", "systemHealth", "jobRuns"} {
+	for _, table := range []string{"systemAlerts", "reports", "forecasts", "systemHealth", "jobRuns", "apiKeys"} {
 		for i, row := range c.Fixtures[table] {
 			seq++
 			doc := map[string]any{}

@@ -95,23 +95,23 @@ func insertEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(
 func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, inserted func(store.Usage)) (int, int, error) {
 	return insertEach(ctx, tx, `INSERT INTO usageTracking (generationId, requestId, userId, conversationId, messageId, model, provider,
 		promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costInCredits, costInUSD,
-		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (generationId) DO NOTHING`, len(rows), func(i int) []any {
+		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream, apiKeyId)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (generationId) DO NOTHING`, len(rows), func(i int) []any {
 		u := rows[i]
 		return []any{u.GenerationID, u.RequestID, u.UserID, nullStr(u.ConversationID), nullStr(u.MessageID), u.Model, nullStr(u.Provider),
 			u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost), u.Cost.USD(), u.Cost.USD(),
-			string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream)}
+			string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream), nullStr(u.APIKeyID)}
 	}, func(i int) { inserted(rows[i]) })
 }
 
 func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog, inserted func(store.RequestLog)) (int, int, error) {
 	return insertEach(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
-		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (requestId) DO NOTHING`, len(rows), func(i int) []any {
+		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp, apiKeyId)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (requestId) DO NOTHING`, len(rows), func(i int) []any {
 		l := rows[i]
 		return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
 			nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
-			nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp}
+			nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp, nullStr(l.APIKeyID)}
 	}, func(i int) { inserted(rows[i]) })
 }
 
@@ -126,9 +126,9 @@ func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, inse
 			metas[i] = string(b)
 		}
 	}
-	return insertEach(ctx, tx, `INSERT INTO userActivity (activityKey, userId, activityType, metadata, timestamp)
-		VALUES (?,?,?,?,?) ON CONFLICT (activityKey) DO NOTHING`, len(rows), func(i int) []any {
+	return insertEach(ctx, tx, `INSERT INTO userActivity (activityKey, userId, activityType, metadata, timestamp, apiKeyId)
+		VALUES (?,?,?,?,?,?) ON CONFLICT (activityKey) DO NOTHING`, len(rows), func(i int) []any {
 		a := rows[i]
-		return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp}
+		return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp, nullStr(a.APIKeyID)}
 	}, func(i int) { inserted(rows[i]) })
 }

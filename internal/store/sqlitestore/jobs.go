@@ -123,15 +123,15 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 		table, key = "usageTracking", "generationId"
 		cols = `generationId, requestId, userId, COALESCE(conversationId,''), COALESCE(messageId,''), model, COALESCE(provider,''),
 			promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costStatus, cancelled,
-			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream`
+			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream, COALESCE(apiKeyId,'')`
 	case jobs.RawRequestLogs:
 		table, key = "requestLogs", "requestId"
 		cols = `requestId, COALESCE(userId,''), requestType, method, endpoint, COALESCE(model,''), COALESCE(generationId,''), status,
 			statusCode, COALESCE(errorType,''), COALESCE(errorMessage,''), requestSize, responseSize, processingTime,
-			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp`
+			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp, COALESCE(apiKeyId,'')`
 	case jobs.RawActivity:
 		table, key = "userActivity", "activityKey"
-		cols = `activityKey, userId, activityType, COALESCE(metadata,''), timestamp`
+		cols = `activityKey, userId, activityType, COALESCE(metadata,''), timestamp, COALESCE(apiKeyId,'')`
 	default:
 		return pg, fmt.Errorf("%w: raw kind %q", store.ErrInvalid, kind)
 	}
@@ -167,7 +167,7 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 			var status string
 			if err := rows.Scan(&u.GenerationID, &u.RequestID, &u.UserID, &u.ConversationID, &u.MessageID, &u.Model, &u.Provider,
 				&u.PromptTokens, &u.CompletionTokens, &u.TotalTokens, &u.CachedTokens, &u.ReasoningTokens, &cost, &status, &u.Cancelled,
-				&u.FinishReason, &u.Timestamp, &u.ProcessingTime, &u.IsBYOK, &u.Stream); err != nil {
+				&u.FinishReason, &u.Timestamp, &u.ProcessingTime, &u.IsBYOK, &u.Stream, &u.APIKeyID); err != nil {
 				return pg, err
 			}
 			u.Cost, u.CostStatus = money.Nanos(cost), store.CostStatus(status)
@@ -177,7 +177,7 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 			var l store.RequestLog
 			if err := rows.Scan(&l.RequestID, &l.UserID, &l.RequestType, &l.Method, &l.Endpoint, &l.Model, &l.GenerationID, &l.Status,
 				&l.StatusCode, &l.ErrorType, &l.ErrorMessage, &l.RequestSize, &l.ResponseSize, &l.ProcessingTime,
-				&l.TimeToFirstToken, &l.UserAgent, &l.IPAddress, &l.Timestamp); err != nil {
+				&l.TimeToFirstToken, &l.UserAgent, &l.IPAddress, &l.Timestamp, &l.APIKeyID); err != nil {
 				return pg, err
 			}
 			pg.RequestLogs = append(pg.RequestLogs, l)
@@ -185,7 +185,7 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 		case jobs.RawActivity:
 			var a store.Activity
 			var meta string
-			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp); err != nil {
+			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp, &a.APIKeyID); err != nil {
 				return pg, err
 			}
 			if meta != "" {

@@ -56,11 +56,11 @@ func (s *Store) User(ctx context.Context, id string) (store.User, error) {
 	return scanUser(s.db.R.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 }
 
-const keyCols = `id, userId, prefix, name, isAdmin, createdAt, COALESCE(revokedAt, 0)`
+const keyCols = `id, userId, prefix, name, isAdmin, isService, createdAt, COALESCE(revokedAt, 0)`
 
 func scanKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
 	var k store.APIKey
-	err := row.Scan(&k.ID, &k.UserID, &k.Prefix, &k.Name, &k.IsAdmin, &k.CreatedAt, &k.RevokedAt)
+	err := row.Scan(&k.ID, &k.UserID, &k.Prefix, &k.Name, &k.IsAdmin, &k.IsService, &k.CreatedAt, &k.RevokedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, store.ErrNotFound
 	}
@@ -75,9 +75,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, in store.NewAPIKey) (store.API
 	if _, err := s.User(ctx, in.UserID); err != nil {
 		return store.APIKey{}, fmt.Errorf("sqlitestore: create key for user %q: %w", in.UserID, err)
 	}
-	k := store.APIKey{ID: newID("k_"), UserID: in.UserID, Prefix: in.Prefix, Name: in.Name, IsAdmin: in.IsAdmin, CreatedAt: s.nowMs()}
-	_, err := s.db.W.ExecContext(ctx, `INSERT INTO apiKeys (id, userId, keyHash, prefix, name, isAdmin, createdAt) VALUES (?,?,?,?,?,?,?)`,
-		k.ID, k.UserID, in.Hash, k.Prefix, k.Name, boolInt(k.IsAdmin), k.CreatedAt)
+	k := store.APIKey{ID: newID("k_"), UserID: in.UserID, Prefix: in.Prefix, Name: in.Name, IsAdmin: in.IsAdmin, IsService: in.IsService, CreatedAt: s.nowMs()}
+	_, err := s.db.W.ExecContext(ctx, `INSERT INTO apiKeys (id, userId, keyHash, prefix, name, isAdmin, isService, createdAt) VALUES (?,?,?,?,?,?,?,?)`,
+		k.ID, k.UserID, in.Hash, k.Prefix, k.Name, boolInt(k.IsAdmin), boolInt(k.IsService), k.CreatedAt)
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("sqlitestore: create key: %w", err)
 	}

@@ -13,6 +13,7 @@ function keyView(k: Doc<"apiKeys">) {
     id: k._id,
     userId: k.userId,
     isAdmin: k.isAdmin,
+    isService: k.isService ?? false,
     revoked: k.revokedAt !== undefined,
     prefix: k.prefix,
     name: k.name,
@@ -38,8 +39,8 @@ export const lookup = internalMutation({
     if (k.revokedAt === undefined && (k.lastUsedAt === undefined || now - k.lastUsedAt >= LAST_USED_RESOLUTION_MS)) {
       await ctx.db.patch(k._id, { lastUsedAt: now });
     }
-    const { id, userId, isAdmin, revoked, prefix, name } = keyView(k);
-    return { key: { id, userId, isAdmin, revoked, prefix, name } };
+    const { id, userId, isAdmin, isService, revoked, prefix, name } = keyView(k);
+    return { key: { id, userId, isAdmin, isService, revoked, prefix, name } };
   },
 });
 
@@ -54,6 +55,9 @@ export const create = internalMutation({
       .withIndex("by_key_hash", (q) => q.eq("keyHash", args.keyHash))
       .first();
     if (dup) fail("conflict", "keyHash: an API key with this hash exists");
+    // A service key acts for other people (the end users it names), so it
+    // never carries admin rights.
+    if (args.isAdmin && args.isService) badRequest("isService: a key is an admin key or a service key, not both");
     const id = await ctx.db.insert("apiKeys", { ...args, userId, createdAt: Date.now() });
     return { id };
   },

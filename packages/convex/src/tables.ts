@@ -38,6 +38,8 @@ export const llmmeterTables = {
   /** One row per generation (idempotency key: generationId). */
   usageTracking: defineTable({
     userId: v.id("llmmeterUsers"),
+    /** The API key the call came through; absent for Clerk tokens and older rows. */
+    apiKeyId: v.optional(v.id("apiKeys")),
     conversationId: v.optional(v.string()),
     messageId: v.optional(v.string()),
     model: v.string(),
@@ -71,6 +73,8 @@ export const llmmeterTables = {
   /** One row per request through the Go service (idempotency key: requestId). */
   requestLogs: defineTable({
     userId: v.optional(v.id("llmmeterUsers")),
+    /** The API key the call came through; absent for Clerk tokens and older rows. */
+    apiKeyId: v.optional(v.id("apiKeys")),
     requestType: v.string(),
     method: v.string(),
     endpoint: v.string(),
@@ -103,6 +107,8 @@ export const llmmeterTables = {
   /** One row per user action (idempotency key: activityKey). */
   userActivity: defineTable({
     userId: v.id("llmmeterUsers"),
+    /** The API key involved, if any. */
+    apiKeyId: v.optional(v.id("apiKeys")),
     activityType: v.string(),
     metadata: v.optional(vJsonObject),
     timestamp: v.number(),
@@ -228,6 +234,8 @@ export const llmmeterTables = {
     name: v.string(),
     userId: v.id("llmmeterUsers"),
     isAdmin: v.boolean(),
+    /** A server's key that names the end user of each call (X-Llmmeter-User); absent on older keys. */
+    isService: v.optional(v.boolean()),
     createdAt: v.number(),
     revokedAt: v.optional(v.number()),
     lastUsedAt: v.optional(v.number()),

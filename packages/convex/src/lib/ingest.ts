@@ -11,7 +11,9 @@
  * Validation happens before any write; any problem throws
  * ConvexError({code:"bad_request", message}) naming the row, so the whole
  * batch is rejected and nothing is written:
- * - userId must be the id of an existing llmmeterUsers document.
+ * - userId must be the id of an existing llmmeterUsers document;
+ * - apiKeyId, when present, must be an apiKeys id (not read: the row keeps
+ *   naming the key it came through after the key is revoked).
  * conversationId / messageId are the chat app's own ids, stored as given: the
  * library never reads the app's tables (they may not even be Convex ids).
  *
@@ -66,6 +68,17 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     r.userId === undefined ? Promise.resolve(undefined) : resolveUser(r.userId, `requestLogs[${i}].userId`),
   );
   const activityUsers = await seq(activity, (r, i) => resolveUser(r.userId, `activity[${i}].userId`));
+  // The key a row came through: checked to be an apiKeys id (no read, so a
+  // key revoked or deleted since still names the row's origin).
+  const keyOf = (raw: string | undefined, path: string): Id<"apiKeys"> | undefined => {
+    if (raw === undefined) return undefined;
+    const id = ctx.db.normalizeId("apiKeys", raw);
+    if (id === null) badRequest(`${path}: not an apiKeys id`);
+    return id;
+  };
+  const usageKeys = usage.map((r, i) => keyOf(r.apiKeyId, `usage[${i}].apiKeyId`));
+  const logKeys = logs.map((r, i) => keyOf(r.apiKeyId, `requestLogs[${i}].apiKeyId`));
+  const activityKeys = activity.map((r, i) => keyOf(r.apiKeyId, `activity[${i}].apiKeyId`));
 
   // 2. Idempotency: keep the first occurrence of each key not yet stored.
   const result: IngestResult = {
@@ -113,7 +126,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newUsage) {
     const r = usage[i];
     const userId = usageUsers[i]!;
-    await ctx.db.insert("usageTracking", usageDoc(r, userId));
+    await ctx.db.insert("usageTracking", { ...usageDoc(r, userId), apiKeyId: usageKeys[i] });
     result.inserted.usage++;
     rowContexts.push({ userId, model: r.model, shardKey: r.generationId, ts: r.timestamp, delta: usageDelta(r) });
     const c = { ts: r.timestamp, requests: 0, tokens: r.totalTokens, costNanoUsd: r.costNanoUsd };
@@ -123,7 +136,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newLogs) {
     const r = logs[i];
     const userId = logUsers[i];
-    await ctx.db.insert("requestLogs", { ...r, userId });
+    await ctx.db.insert("requestLogs", { ...r, userId, apiKeyId: logKeys[i] });
     result.inserted.requestLogs++;
     rowContexts.push({
       userId,
@@ -137,7 +150,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newActivity) {
     const r = activity[i];
     const userId = activityUsers[i]!;
-    await ctx.db.insert("userActivity", { ...r, userId });
+    await ctx.db.insert("userActivity", { ...r, userId, apiKeyId: activityKeys[i] });
     result.inserted.activity++;
     rowContexts.push({ userId, shardKey: r.activityKey, ts: r.timestamp, delta: activityDelta(r) });
   }

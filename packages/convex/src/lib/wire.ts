@@ -34,6 +34,7 @@ export const usageRow = v.object({
   generationId: key,
   requestId: key,
   userId: idString,
+  apiKeyId: opt(idString),
   conversationId: opt(idString),
   messageId: opt(idString),
   model: str(128),
@@ -57,6 +58,7 @@ export type UsageRow = Infer<typeof usageRow>;
 export const requestLogRow = v.object({
   requestId: key,
   userId: opt(idString),
+  apiKeyId: opt(idString),
   requestType: str(64),
   method: str(16),
   endpoint: str(256),
@@ -79,6 +81,7 @@ export type RequestLogRow = Infer<typeof requestLogRow>;
 export const activityRow = v.object({
   activityKey: key,
   userId: idString,
+  apiKeyId: opt(idString),
   activityType: str(64),
   metadata: opt(smallObject(4096)),
   timestamp,
@@ -110,6 +113,7 @@ export const apiKeyCreateBody = v.object({
   prefix: str(32),
   name: str(128),
   isAdmin: v.boolean(),
+  isService: opt(v.boolean()),
 });
 export const apiKeyListBody = v.object({ userId: opt(idString) });
 export const apiKeyRevokeBody = v.object({ id: idString });
