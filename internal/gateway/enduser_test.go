@@ -49,6 +49,9 @@ func TestEndUserHeaders(t *testing.T) {
 		{"sent twice", service, [][2]string{{headerEndUser, "a"}, {headerEndUser, "b"}}, endUser{}, 400, "invalid_request"},
 		// Bad display fields.
 		{"name too long", service, [][2]string{{headerEndUser, "u1"}, {headerEndUserName, strings.Repeat("n", 257)}}, endUser{}, 400, "invalid_request"},
+		{"name of exactly 256 bytes", service, [][2]string{{headerEndUser, "u1"}, {headerEndUserName, strings.Repeat("n", 256)}},
+			endUser{id: "u1", name: strings.Repeat("n", 256), named: true}, 0, ""},
+		{"name starting with a control character", service, [][2]string{{headerEndUser, "u1"}, {headerEndUserName, "\x1bAda"}}, endUser{}, 400, "invalid_request"},
 		{"name with a control character", service, [][2]string{{headerEndUser, "u1"}, {headerEndUserName, "a\x7fb"}}, endUser{}, 400, "invalid_request"},
 		{"email without @", service, [][2]string{{headerEndUser, "u1"}, {headerEndUserEmail, "example.com"}}, endUser{}, 400, "invalid_request"},
 		{"email without a dot in the domain", service, [][2]string{{headerEndUser, "u1"}, {headerEndUserEmail, "a@localhost"}}, endUser{}, 400, "invalid_request"},
