@@ -15,9 +15,11 @@ package convextest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,6 +41,9 @@ type Options struct {
 	Secret string
 	// StartTimeout bounds the wait for the ready line; default 60s.
 	StartTimeout time.Duration
+	// FunctionsDir is the Convex app to serve, relative to the repository
+	// root; default "convex" (this repository's app).
+	FunctionsDir string
 }
 
 // readyPrefix is what server.ts prints once it listens.
@@ -80,7 +85,11 @@ func StartWith(t testing.TB, opt Options) (siteURL, apiURL, secret string) {
 	if err != nil {
 		t.Fatalf("convextest: node is not on PATH (Node >= 20.19 is needed to run the Convex test backend)")
 	}
-	cmd := exec.Command(node, "--import", "tsx", serverPath, "--port", "0")
+	args := []string{"--import", "tsx", serverPath, "--port", "0"}
+	if opt.FunctionsDir != "" {
+		args = append(args, "--functions", opt.FunctionsDir)
+	}
+	cmd := exec.Command(node, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "INGEST_SECRET="+opt.Secret, "REPORTING_TZ="+opt.TZ, "PORT=0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // one group: tsx may fork
@@ -141,17 +150,30 @@ func stop(cmd *exec.Cmd, exited <-chan struct{}) {
 // Reset wipes the backend's data (POST /_harness/reset).
 func Reset(t testing.TB, siteURL string) {
 	t.Helper()
+	harnessPost(t, siteURL+"/_harness/reset", nil)
+}
+
+func harnessPost(t testing.TB, url string, body []byte) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, siteURL+"/_harness/reset", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("convextest: reset: %v", err)
+		t.Fatalf("convextest: %s: %v", url, err)
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		t.Fatalf("convextest: reset: HTTP %d", res.StatusCode)
+		t.Fatalf("convextest: %s: HTTP %d", url, res.StatusCode)
 	}
+}
+
+// SetEnv sets environment variables of the backend's functions (POST
+// /_harness/env), as `npx convex env set` does on a deployment.
+func SetEnv(t testing.TB, siteURL string, vars map[string]string) {
+	t.Helper()
+	body, _ := json.Marshal(vars)
+	harnessPost(t, siteURL+"/_harness/env", body)
 }
 
 // serverPath is the test backend's entry, relative to the repository root

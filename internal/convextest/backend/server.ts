@@ -14,6 +14,8 @@
  *     (format "convex_encoded_json" with args as a one-element array, as
  *     ConvexHttpClient sends, is accepted too.)
  *   - POST /_harness/reset — drop all data (a fresh in-memory backend).
+ *   - POST /_harness/env {"NAME": "value", …} — set deployment environment
+ *     variables (what `npx convex env set` does), read by functions per call.
  *
  * Identity: `Authorization: Bearer <token>` where the token is a JWT-shaped
  * string whose payload segment (or the whole token) is base64url JSON claims,
@@ -27,38 +29,43 @@
  * Requests are served one at a time (convex-test is single-threaded anyway).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import { ConvexError, convexToJson, jsonToConvex, type Value } from "convex/values";
-import schema from "../../../convex/schema";
 import { functionFiles } from "./modules";
 
-const convexDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "convex");
 const MAX_BODY = 8 * 1024 * 1024;
+
+type Kind = "query" | "mutation" | "action";
+
+function parseArgs(argv: string[]): { port: number; host: string; functions: string } {
+  let port = Number(process.env.PORT ?? 0);
+  let host = "127.0.0.1";
+  // The repository's own app by default; --functions examples/chat-app/convex
+  // serves another app's functions (relative to the working directory).
+  let functions = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "convex");
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--port") port = Number(argv[++i]);
+    else if (argv[i].startsWith("--port=")) port = Number(argv[i].slice(7));
+    else if (argv[i] === "--host") host = argv[++i];
+    else if (argv[i] === "--functions") functions = resolve(argv[++i]);
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port`);
+  return { port, host, functions };
+}
+
+const { port, host, functions: convexDir } = parseArgs(process.argv.slice(2));
 
 /** Module map in the shape convex-test expects from import.meta.glob. */
 const modules: Record<string, () => Promise<any>> = Object.fromEntries(
   functionFiles(convexDir).map((f) => [f, () => import(pathToFileURL(f).href)]),
 );
+const schema = (await import(pathToFileURL(join(convexDir, "schema.ts")).href)).default;
 
 const newBackend = () => convexTest({ schema, modules, transactionLimits: true });
 let t = newBackend();
-
-type Kind = "query" | "mutation" | "action";
-
-function parseArgs(argv: string[]): { port: number; host: string } {
-  let port = Number(process.env.PORT ?? 0);
-  let host = "127.0.0.1";
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--port") port = Number(argv[++i]);
-    else if (argv[i].startsWith("--port=")) port = Number(argv[i].slice(7));
-    else if (argv[i] === "--host") host = argv[++i];
-  }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid --port`);
-  return { port, host };
-}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -168,6 +175,15 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   if (req.method === "POST" && path === "/api/query") return callFunction("query", req, res);
   if (req.method === "POST" && path === "/api/mutation") return callFunction("mutation", req, res);
   if (req.method === "POST" && path === "/api/action") return callFunction("action", req, res);
+  if (req.method === "POST" && path === "/_harness/env") {
+    // `npx convex env set` for the harness: functions read process.env per call.
+    const vars = JSON.parse((await readBody(req)).toString("utf8")) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(vars)) {
+      if (typeof v !== "string") return send(res, 400, { code: "BadRequest", message: `${k}: expected a string` });
+    }
+    Object.assign(process.env, vars);
+    return send(res, 200, { ok: true });
+  }
   if (req.method === "POST" && path === "/_harness/reset") {
     t = newBackend();
     return send(res, 200, { ok: true });
@@ -175,19 +191,26 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   return forwardHttpAction(req, res);
 }
 
-// One request at a time.
+function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return handle(req, res).catch((e) => {
+    console.error("testbackend: request failed", e);
+    if (!res.headersSent) send(res, 500, { code: "InternalServerError", message: String(e) });
+    else res.end();
+  });
+}
+
+// One request at a time, except public actions: as on Convex they run beside
+// other functions (convex-test serialises the transactions they start), so a
+// chat action can call a gateway that in turn calls this backend's routes.
 let queue: Promise<void> = Promise.resolve();
 const server = createServer((req, res) => {
-  queue = queue.then(() =>
-    handle(req, res).catch((e) => {
-      console.error("testbackend: request failed", e);
-      if (!res.headersSent) send(res, 500, { code: "InternalServerError", message: String(e) });
-      else res.end();
-    }),
-  );
+  if (req.method === "POST" && (req.url ?? "").split("?")[0] === "/api/action") {
+    void serve(req, res);
+    return;
+  }
+  queue = queue.then(() => serve(req, res));
 });
 
-const { port, host } = parseArgs(process.argv.slice(2));
 if (!process.env.INGEST_SECRET) console.error("testbackend: INGEST_SECRET is not set; HTTP action routes will answer 503");
 server.listen(port, host, () => {
   const addr = server.address();
