@@ -462,4 +462,29 @@ describe("activity:record", () => {
       t.mutation(internal.llmmeter.recordActivity, { userId: u, activityType: "x", activityKey: "k9", timestamp: 5 }),
     ).rejects.toMatchObject({ data: { code: "bad_request", message: "timestamp: expected integer in [946684800000, 4102444800000]" } });
   });
+
+  test("names the user as the app does (externalUserId, the X-Llmmeter-User id): one llmmeterUsers row, shared with the gateway's", async () => {
+    const t = newBackend();
+    const sub = "user_2abc|org:7";
+    await t.mutation(internal.llmmeter.recordActivity, { externalUserId: sub, activityType: "login", timestamp: T0 });
+    await t.mutation(internal.llmmeter.recordActivity, { externalUserId: sub, activityType: "message_sent", timestamp: T0 + 1 });
+    const users = await t.run((ctx) => ctx.db.query("llmmeterUsers").collect());
+    expect(users.map((u) => u.externalId)).toEqual([sub]);
+    // the gateway's /users/ensure for the same end user finds the same row
+    const ensured = await t.mutation(internal.llmmeter.ensureUser, { externalId: sub, name: "Ada" });
+    expect(ensured).toEqual({ userId: users[0]._id, created: false });
+    const detail = await t.withIdentity(ADMIN).query(api.llmmeter.userDetail, { userId: users[0]._id, from: T0 - 1, to: T0 + 2 });
+    expect(detail.recentActivity.map((a) => a.activityType).sort()).toEqual(["login", "message_sent"]);
+
+    const before = await t.run(async (ctx) => (await ctx.db.query("userActivity").collect()).length);
+    for (const [args, message] of [
+      [{ externalUserId: "has space", activityType: "login" }, "externalUserId: expected 1 to 128 characters of [A-Za-z0-9_:.@|-]"],
+      [{ activityType: "login" }, "exactly one of userId and externalUserId is required"],
+      [{ userId: users[0]._id, externalUserId: sub, activityType: "login" }, "exactly one of userId and externalUserId is required"],
+    ] as const) {
+      await expect(t.mutation(internal.llmmeter.recordActivity, args)).rejects.toMatchObject({ data: { code: "bad_request", message } });
+    }
+    expect(await t.run(async (ctx) => (await ctx.db.query("userActivity").collect()).length)).toBe(before);
+    expect(await t.run(async (ctx) => (await ctx.db.query("llmmeterUsers").collect()).length)).toBe(1);
+  });
 });

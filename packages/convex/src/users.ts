@@ -1,5 +1,5 @@
 /** Internal user functions behind /users/ensure and /users/get. */
-import type { Doc } from "./server";
+import type { Doc, Id, MutationCtx } from "./server";
 import { internalMutation, internalQuery } from "./server";
 import { badRequest } from "./lib/errors";
 import { usersEnsureBody, usersGetBody } from "./lib/wire";
@@ -16,44 +16,48 @@ export function userView(u: Doc<"llmmeterUsers">) {
   };
 }
 
+type EnsureArgs = { clerkUserId?: string; externalId?: string; email?: string; name?: string };
+
 /**
  * Finds the user by clerkUserId or externalId (exactly one must be given) or
  * creates it; email/name given are stored (updated if changed).
- * Returns {userId, created}.
  */
+export async function ensureUser(ctx: MutationCtx, args: EnsureArgs): Promise<{ userId: Id<"llmmeterUsers">; created: boolean }> {
+  if ((args.clerkUserId === undefined) === (args.externalId === undefined)) {
+    badRequest("exactly one of clerkUserId and externalId is required");
+  }
+  const existing =
+    args.clerkUserId !== undefined
+      ? await ctx.db
+          .query("llmmeterUsers")
+          .withIndex("by_clerk_user_id", (q) => q.eq("clerkUserId", args.clerkUserId))
+          .first()
+      : await ctx.db
+          .query("llmmeterUsers")
+          .withIndex("by_external_id", (q) => q.eq("externalId", args.externalId))
+          .first();
+  if (existing) {
+    const patch: Partial<Doc<"llmmeterUsers">> = {};
+    if (args.email !== undefined && args.email !== existing.email) patch.email = args.email;
+    if (args.name !== undefined && args.name !== existing.name) patch.name = args.name;
+    if (Object.keys(patch).length > 0) await ctx.db.patch(existing._id, patch);
+    return { userId: existing._id, created: false };
+  }
+  const userId = await ctx.db.insert("llmmeterUsers", {
+    clerkUserId: args.clerkUserId,
+    externalId: args.externalId,
+    email: args.email,
+    name: args.name,
+    role: "user",
+    createdAt: Date.now(),
+  });
+  return { userId, created: true };
+}
+
+/** /users/ensure: {userId, created}. */
 export const ensure = internalMutation({
   args: usersEnsureBody.fields,
-  handler: async (ctx, args) => {
-    if ((args.clerkUserId === undefined) === (args.externalId === undefined)) {
-      badRequest("exactly one of clerkUserId and externalId is required");
-    }
-    const existing =
-      args.clerkUserId !== undefined
-        ? await ctx.db
-            .query("llmmeterUsers")
-            .withIndex("by_clerk_user_id", (q) => q.eq("clerkUserId", args.clerkUserId))
-            .first()
-        : await ctx.db
-            .query("llmmeterUsers")
-            .withIndex("by_external_id", (q) => q.eq("externalId", args.externalId))
-            .first();
-    if (existing) {
-      const patch: Partial<Doc<"llmmeterUsers">> = {};
-      if (args.email !== undefined && args.email !== existing.email) patch.email = args.email;
-      if (args.name !== undefined && args.name !== existing.name) patch.name = args.name;
-      if (Object.keys(patch).length > 0) await ctx.db.patch(existing._id, patch);
-      return { userId: existing._id, created: false };
-    }
-    const userId = await ctx.db.insert("llmmeterUsers", {
-      clerkUserId: args.clerkUserId,
-      externalId: args.externalId,
-      email: args.email,
-      name: args.name,
-      role: "user",
-      createdAt: Date.now(),
-    });
-    return { userId, created: true };
-  },
+  handler: (ctx, args) => ensureUser(ctx, args),
 });
 
 /** Returns {user} or {user: null} when the id is a users id with no document. */

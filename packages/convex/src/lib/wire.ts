@@ -26,6 +26,8 @@ export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 // 2000-01-01 .. 2100-01-01: anything else is a unit bug (seconds, µs) on the client.
 const timestamp = intIn(946_684_800_000, 4_102_444_800_000);
 const idString = str(64);
+/** An end user's id as a service key names it (X-Llmmeter-User; internal/gateway/enduser.go). */
+export const endUserId = matching(/^[A-Za-z0-9_:.@|-]{1,128}$/, "1 to 128 characters of [A-Za-z0-9_:.@|-]");
 const key = str(256);
 const tokens = nonNegInt();
 const durationMs = nonNegInt(86_400_000);
