@@ -39,12 +39,15 @@ test-convex: node_modules/.installed
 	npm run check:bundle
 	$(MAKE) check-generated
 
-## check-generated: regenerate convex/_generated in place (offline) and fail if it changed
+## check-generated: regenerate the _generated folders of convex/ and the example app (offline)
+## in place and fail if they changed
 check-generated: node_modules/.installed
-	@rm -rf .generated-before && cp -R convex/_generated .generated-before
-	npx convex codegen --system-udfs --typecheck disable
-	@if diff -r .generated-before convex/_generated; then rm -rf .generated-before; else rm -rf .generated-before; \
-		echo "convex/_generated is not current: it differs from what 'npx convex codegen --system-udfs --typecheck disable' makes (diff above; the regenerated files are now in convex/_generated). Commit them."; exit 1; fi
+	@for app in . examples/chat-app; do \
+		rm -rf .generated-before && cp -R $$app/convex/_generated .generated-before && \
+		(cd $$app && npx convex codegen --system-udfs --typecheck disable) || exit 1; \
+		if diff -r .generated-before $$app/convex/_generated; then rm -rf .generated-before; else rm -rf .generated-before; \
+			echo "$$app/convex/_generated is not current: it differs from what 'npx convex codegen --system-udfs --typecheck disable' makes there (diff above; the regenerated files are now in place). Commit them."; exit 1; fi; \
+	done
 
 portal/node_modules/.installed: portal/package-lock.json
 	cd portal && npm ci --no-audit --no-fund
