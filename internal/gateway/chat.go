@@ -293,16 +293,16 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 	rc := http.NewResponseController(w)
 	rc.Flush()
 
-	buf := make([]byte, 0, 4096)
 	for {
 		ev, ok := c.next(st)
 		if !ok {
 			break
 		}
-		buf = buf[:0]
+		// The event goes into the response's own buffer in pieces: no
+		// buffer of ours per stream.
+		var prefix string
 		switch ev.Kind {
 		case openrouter.EventComment:
-			buf = append(append(buf, ev.Raw...), '\n', '\n')
 		case openrouter.EventData:
 			if ev.Malformed {
 				continue // a client SDK would choke on it; the summary counts it
@@ -311,13 +311,12 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 				c.ttft = s.opt.Now().Sub(c.start)
 			}
 			inFlight = s.noteInFlight(c, st, inFlight)
-			buf = append(append(append(buf, "data: "...), ev.Raw...), '\n', '\n')
+			prefix = "data: "
 		case openrouter.EventDone:
 			c.holdDone = true
 			continue
 		}
-		n, werr := w.Write(buf)
-		c.responseLen += int64(n)
+		werr := c.writeEvent(w, prefix, ev.Raw)
 		if werr == nil {
 			werr = rc.Flush()
 		}
@@ -342,6 +341,23 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 		c.responseLen += int64(n)
 		rc.Flush()
 	}
+}
+
+// writeEvent writes one SSE event, prefix+raw+"\n\n", counting the bytes
+// written. (io.WriteString: the ResponseWriter takes strings without a
+// copy into a new slice.)
+func (c *call) writeEvent(w io.Writer, prefix string, raw []byte) error {
+	n, err := io.WriteString(w, prefix)
+	c.responseLen += int64(n)
+	if err == nil {
+		n, err = w.Write(raw)
+		c.responseLen += int64(n)
+	}
+	if err == nil {
+		n, err = io.WriteString(w, "\n\n")
+		c.responseLen += int64(n)
+	}
+	return err
 }
 
 // brokenStreamEvent is OpenRouter's mid-stream error chunk.
