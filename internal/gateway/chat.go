@@ -30,6 +30,7 @@ type call struct {
 	requestSize    int64
 	userAgent      string
 	ip             string
+	upstreamBody   []byte // the request as it goes upstream (openrouter.PatchRequest)
 
 	ttft        time.Duration // first data chunk, from start
 	upstreamDur time.Duration // upstream open to end
@@ -63,7 +64,6 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 		return err // refused by a quota: nothing is recorded or counted
 	}
 	ri.Model, ri.Stream = c.model, c.stream
-	req.User = c.userID // OpenRouter's per-end-user id: ours, never the caller's claim
 	if c.stream {
 		s.streamChat(w, r, c, req)
 	} else {
@@ -161,6 +161,12 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 	if c.model == "" && len(req.Models) > 0 {
 		c.model = req.Models[0]
 	}
+	// The caller's bytes go upstream with stream, user and our fields
+	// patched: no second encoding of the whole conversation. user is
+	// OpenRouter's per-end-user id: ours, never the caller's claim.
+	if c.upstreamBody, err = openrouter.PatchRequest(body, c.userID); err != nil {
+		return nil, badRequest("Request body is not a valid chat completion request: %v", err)
+	}
 	return &req, nil
 }
 
@@ -181,7 +187,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 // removed, since OpenRouter sends usage either way.
 func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
 	up := s.opt.Now()
-	st, err := s.opt.Upstream.ChatStream(r.Context(), req)
+	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
 		c.upstreamDur = s.opt.Now().Sub(up)
 		c.fail(r.Context(), err)
@@ -271,7 +277,7 @@ func (s *Server) noteInFlight(c *call, st *openrouter.Stream, done bool) bool {
 // streamChat forwards each SSE event as it arrives, flushing per event.
 func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
 	up := s.opt.Now()
-	st, err := s.opt.Upstream.ChatStream(r.Context(), req)
+	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
 		c.upstreamDur = s.opt.Now().Sub(up)
 		c.fail(r.Context(), err)
