@@ -151,7 +151,7 @@ func (r *report) markdown() string {
 		w("### Data-path benchmarks (go test -bench)\n\n| benchmark | metrics |\n|---|---|\n")
 		for _, g := range r.gobench {
 			var parts []string
-			for _, k := range []string{"rows/s", "s", "raw-rows", "p50-ms", "p95-ms", "errors"} {
+			for _, k := range []string{"rows/s", "rows/cpu-s", "puts/s", "ns/op", "s", "raw-rows", "p50-ms", "p95-ms", "errors"} {
 				if v, ok := g.metrics[k]; ok {
 					parts = append(parts, fmt.Sprintf("%s %s", strconv.FormatFloat(v, 'f', -1, 64), k))
 				}
