@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"llmmeter/internal/bench"
 	"llmmeter/internal/outbox"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkPutDurable(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					for i := w; i < b.N; i += writers {
-						if err := ob.Put(ctx, fmt.Sprintf("req_%012d", i), outbox.Ready, batch(i, start)); err != nil {
+						if err := ob.Put(ctx, fmt.Sprintf("req_%012d", i), outbox.Ready, bench.CallRows(i, start)); err != nil {
 							b.Error(err)
 							return
 						}

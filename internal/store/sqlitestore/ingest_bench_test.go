@@ -2,13 +2,12 @@ package sqlitestore_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
-	"llmmeter/internal/money"
+	"llmmeter/internal/bench"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
 )
@@ -25,23 +24,13 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	defer st.Close()
 	const perBatch = 667
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
 	for n := range b.N {
 		var batch store.Batch
 		for j := range perBatch {
-			id := fmt.Sprintf("%06d_%04d", n, j)
-			user := fmt.Sprintf("u_%03d", j%100)
-			ts := at + int64(n*perBatch+j)
-			batch.Usage = append(batch.Usage, store.Usage{GenerationID: "gen-" + id, RequestID: "req_" + id, UserID: user, Model: "openai/gpt-4o-mini",
-				Provider: "OpenAI", PromptTokens: 120, CompletionTokens: 40, TotalTokens: 160, Cost: money.Nanos(42_000), CostStatus: store.CostReported,
-				FinishReason: "stop", Timestamp: ts, ProcessingTime: 800, Stream: true})
-			batch.RequestLogs = append(batch.RequestLogs, store.RequestLog{RequestID: "req_" + id, UserID: user, RequestType: "chat.completions",
-				Method: "POST", Endpoint: "/v1/chat/completions", Model: "openai/gpt-4o-mini", GenerationID: "gen-" + id, Status: store.StatusSuccess,
-				StatusCode: 200, RequestSize: 300, ResponseSize: 2000, ProcessingTime: 800, TimeToFirstToken: 200, Timestamp: ts})
-			batch.Activity = append(batch.Activity, store.Activity{ActivityKey: "req_" + id, UserID: user, ActivityType: store.ActivityChatCompletion,
-				Metadata: map[string]any{"model": "openai/gpt-4o-mini", "stream": true}, Timestamp: ts})
+			batch.Append(bench.CallRows(n*perBatch+j, at))
 		}
 		res, err := st.Ingest(ctx, batch)
 		if err != nil {
