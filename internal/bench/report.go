@@ -200,7 +200,7 @@ func (r *report) targets(w func(string, ...any)) {
 		ours, ok1 := r.seq.added("service", p)
 		theirs, ok2 := r.seq.added("portkey", p)
 		if !ok1 || !ok2 {
-			w("| added latency p%.0f ≤ ¼ of Portkey's, sequential | not measured (%s) | **missed** |\n", p, r.env.pkNote)
+			w("| added latency p%.0f ≤ ¼ of Portkey's, sequential | Portkey %s | **not measured** |\n", p, r.env.pkNote)
 			continue
 		}
 		ratio := "-"
