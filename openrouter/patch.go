@@ -180,5 +180,5 @@ func skipValue(b []byte, i int) (int, bool) {
 			return i, i > start
 		}
 	}
-	return i, i > start
+	return 0, false // the body ended inside the object
 }

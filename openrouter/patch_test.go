@@ -114,6 +114,8 @@ func TestPatchRequestInvalid(t *testing.T) {
 	for _, in := range []string{
 		``, `   `, `[1]`, `"s"`, `null`, `{`, `{"a":1`, `{"a" 1}`, `{"a":}`, `{"a":1,}`, `{a:1}`,
 		`{"a":1}x`, `{"a":1}{}`, `{"a":"unterminated}`, `{"a":[1,2}`, `{"a":1 "b":2}`,
+		// Cut off at every kind of boundary.
+		`{"a"`, `{"a" `, `{"a":`, `{"a": `, `{"a":[1`, `{"a":{"b":"c"`, `{"a":1,`, `{"a":"x\`,
 	} {
 		if got, err := PatchRequest([]byte(in), "u1"); err == nil {
 			t.Errorf("%q: got %s, want an error", in, got)
