@@ -71,6 +71,8 @@ bench:
 	BENCH_ROLLUP_ROWS=$(BENCH_ROLLUP_ROWS) BENCH_ADMIN_ROWS=$(BENCH_ADMIN_ROWS) $(GO) test -run='^$$' -timeout 60m -benchtime=1x \
 		-bench='^Benchmark(RollupRecompute|AdminFunctions)$$' ./jobs/ ./internal/store/sqlitestore/ | tee bench-go.txt
 	$(GO) test -run='^$$' -timeout 10m -benchtime=20000x -bench='^BenchmarkOutboxToStore$$' ./internal/outbox/ | tee -a bench-go.txt
+	$(GO) test -run='^$$' -timeout 10m -benchtime=3000x -bench='^BenchmarkPutDurable$$' ./internal/outbox/ | tee -a bench-go.txt
+	$(GO) test -run='^$$' -timeout 10m -benchtime=30x -bench='^BenchmarkIngest$$' ./internal/store/sqlitestore/ | tee -a bench-go.txt
 	$(GO) run ./cmd/llmbench -gobench bench-go.txt -out bench-results.md
 
 ## faults: the full fault matrix of issue 12 (kill -9, Convex outages, upstream faults, SIGTERM,

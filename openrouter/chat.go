@@ -69,6 +69,12 @@ func (c *Client) ChatStream(ctx context.Context, req *ChatRequest) (*Stream, err
 	if err != nil {
 		return nil, err
 	}
+	return c.ChatStreamBody(ctx, body)
+}
+
+// ChatStreamBody is ChatStream for a body already in its upstream form, as
+// PatchRequest makes it from a request that decoded and validated.
+func (c *Client) ChatStreamBody(ctx context.Context, body []byte) (*Stream, error) {
 	resp, err := c.open(ctx, http.MethodPost, chatPath, body, true)
 	if err != nil {
 		return nil, err

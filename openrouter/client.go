@@ -195,9 +195,12 @@ func orDefault[T comparable](v, def T) T {
 
 func defaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	// The default of 2 idle connections per host would make a busy gateway
-	// redial OpenRouter constantly.
-	t.MaxIdleConnsPerHost = 64
+	// The defaults (2 idle connections per host, 100 in all) would make a
+	// busy gateway redial OpenRouter constantly: at 1,000 calls/s a burst
+	// of more than 64 concurrent calls closed the surplus connections and
+	// the next burst paid a fresh dial for each.
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 1024
 	return &http.Client{Transport: t}
 }
 

@@ -25,8 +25,11 @@ func main() {
 	flag.IntVar(&cfg.RampRate, "ramp", 2000, "new streams per second while opening them")
 	flag.StringVar(&cfg.ResultsFile, "out", "bench-results.md", "also write the table here")
 	flag.StringVar(&cfg.GoBenchFile, "gobench", "", "output of the Go data-path benchmarks to include")
+	flag.IntVar(&cfg.SeqCalls, "seq", 2000, "sequential calls per target (direct, service, Portkey), interleaved")
+	portkey := flag.Bool("portkey", true, "install @portkey-ai/gateway@"+bench.PortkeyVersion+" from npm and compare against it")
 	timeout := flag.Duration("timeout", 8*time.Minute, "give up after this long")
 	flag.Parse()
+	cfg.NoPortkey = !*portkey
 	var err error
 	if cfg.Rates, err = ints(*rates); err == nil {
 		cfg.Streams, err = ints(*streams)

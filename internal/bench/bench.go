@@ -27,6 +27,8 @@ type Config struct {
 	Streams     []int         // concurrent open streams; default 1, 64, 1024, 10000
 	RampRate    int           // new streams per second while opening; default 2000
 	AnswerToks  int           // simulator answer length; default 16
+	SeqCalls    int           // sequential calls per target, interleaved; default 2000
+	NoPortkey   bool          // skip installing and running Portkey
 	Out         io.Writer     // progress; default os.Stderr
 	ResultsFile string        // the Markdown table is also written here; "" skips
 	GoBenchFile string        // output of the Go data-path benchmarks to fold in; "" skips
@@ -51,6 +53,9 @@ func (c *Config) defaults() {
 	if c.AnswerToks <= 0 {
 		c.AnswerToks = 16
 	}
+	if c.SeqCalls <= 0 {
+		c.SeqCalls = 2000
+	}
 	if c.Out == nil {
 		c.Out = os.Stderr
 	}
@@ -73,6 +78,9 @@ type env struct {
 	logPath   string
 	direct    target
 	service   target
+	portkey   *child
+	pkTarget  target // name "" when Portkey is not running
+	pkNote    string // why Portkey is missing, or what its streaming answered
 }
 
 // Run builds and starts the simulator and the service, drives both, and
@@ -91,11 +99,18 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	}
 	defer os.RemoveAll(e.work)
 	defer func() {
+		e.portkey.stop(10 * time.Second)
 		e.svc.stop(20 * time.Second)
 		e.sim.stop(10 * time.Second)
 	}()
 	if err := e.startAll(ctx, cfg, logf); err != nil {
 		return "", err
+	}
+	if cfg.NoPortkey {
+		e.pkNote = "not run (-portkey=false)"
+	} else if e.pkTarget, err = e.startPortkey(ctx, logf); err != nil {
+		e.pkTarget, e.pkNote = target{}, "not run: "+err.Error()
+		logf("Portkey: %v", err)
 	}
 
 	rep := &report{cfg: cfg, env: e}
@@ -109,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	defer client.CloseIdleConnections()
 
 	// Warm-up, then the idle baseline of the service's memory.
-	for _, tg := range []target{e.direct, e.service} {
+	for _, tg := range e.targets() {
 		openLoop(ctx, client, tg, plain, 200, time.Second, 10*time.Second, 4096)
 	}
 	time.Sleep(2 * time.Second) // let the outbox deliver the warm-up
@@ -149,6 +164,13 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 			pct(row.direct.ttft, 50), pct(row.service.ttft, 50), pct(row.direct.ttft, 99), pct(row.service.ttft, 99), row.direct.errs, row.service.errs, row.open)
 		time.Sleep(2 * time.Second)
 	}
+
+	if e.pkTarget.name != "" {
+		e.pkNote = portkeyStreamNote(ctx, client, e.pkTarget, body(true, "Say hello."))
+		logf("Portkey streaming: %s", e.pkNote)
+	}
+	logf("sequential: %d calls to each of %d targets, interleaved", cfg.SeqCalls, len(e.targets()))
+	rep.seq = e.runSequential(ctx, client, plain, cfg.SeqCalls)
 
 	for _, rate := range cfg.Rates {
 		row := rateRow{rate: rate}
@@ -303,6 +325,59 @@ func (e *env) setQuotas(ctx context.Context, storeFile string) string {
 		}
 	}
 	return "on: daily_requests 1e9 and monthly_cost_usd 1e6 for the bench user; /api/mutation is not mounted, so set with llmmeter:setQuota on the store file"
+}
+
+// targets are the endpoints compared: direct, the service and, when it
+// runs, Portkey.
+func (e *env) targets() []target {
+	tgs := []target{e.direct, e.service}
+	if e.pkTarget.name != "" {
+		tgs = append(tgs, e.pkTarget)
+	}
+	return tgs
+}
+
+// runSequential sends calls one at a time to every target in turn and
+// measures each gateway process's CPU over the run (interleaved, each
+// process's CPU is its own calls').
+func (e *env) runSequential(ctx context.Context, c *http.Client, body []byte, n int) seqResult {
+	tgs := e.targets()
+	procs := []*child{nil, e.svc, e.portkey}
+	cpu0 := make([]time.Duration, len(tgs))
+	for j := range tgs {
+		if procs[j] != nil {
+			cpu0[j], _ = cpuTime(procs[j].pid())
+		}
+	}
+	lat, errs := sequential(ctx, c, tgs, body, n, 30*time.Second)
+	r := seqResult{calls: n}
+	for j, tg := range tgs {
+		g := seqGateway{name: tg.name, lat: lat[j], errs: errs[j]}
+		if procs[j] != nil {
+			cpu1, _ := cpuTime(procs[j].pid())
+			g.cpu = cpu1 - cpu0[j]
+		}
+		r.gw = append(r.gw, g)
+	}
+	return r
+}
+
+// portkeyStreamNote asks Portkey for one stream and says what came back:
+// on Node 20 its streaming path fails (TypeError: immutable), so streams
+// are compared against direct only.
+func portkeyStreamNote(ctx context.Context, c *http.Client, tg target, body []byte) string {
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := c.Do(newRequest(rctx, tg, body))
+	if err != nil {
+		return "streaming request failed: " + err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+	if res.StatusCode == http.StatusOK && bytes.Contains(b, []byte("data: [DONE]")) {
+		return "streaming works"
+	}
+	return fmt.Sprintf("streaming answers HTTP %d %s", res.StatusCode, strings.TrimSpace(string(b)))
 }
 
 // readyz returns the service's outbox detail after the load.

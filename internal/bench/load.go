@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,8 @@ type target struct {
 	name string // "direct" or "service"
 	url  string // chat completions URL
 	key  string // bearer key
+	// headers are sent with every request (Portkey's provider and host).
+	headers map[string]string
 }
 
 // newClient returns a client tuned so that the generator is not the
@@ -41,6 +44,9 @@ func newRequest(ctx context.Context, tg target, body []byte) *http.Request {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tg.url, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tg.key)
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range tg.headers {
+		req.Header.Set(k, v)
+	}
 	return req
 }
 
@@ -247,6 +253,41 @@ func streams(ctx context.Context, c *http.Client, tg target, body []byte, n, ram
 	}
 	return r
 }
+
+// sequential sends n calls to each target one at a time, interleaved
+// (direct, service, portkey, direct, ...), so that every target sees the
+// same machine state; it returns each target's sorted latencies (send to
+// last body byte) and its errors.
+func sequential(ctx context.Context, c *http.Client, tgs []target, body []byte, n int, timeout time.Duration) (lat [][]time.Duration, errs []int) {
+	lat, errs = make([][]time.Duration, len(tgs)), make([]int, len(tgs))
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		for j, tg := range tgs {
+			rctx, cancel := context.WithTimeout(ctx, timeout)
+			t0 := time.Now()
+			res, err := c.Do(newRequest(rctx, tg, body))
+			if err == nil {
+				_, err = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if err == nil && res.StatusCode != http.StatusOK {
+					err = errStatus
+				}
+			}
+			d := time.Since(t0)
+			cancel()
+			if err != nil {
+				errs[j]++
+				continue
+			}
+			lat[j] = append(lat[j], d)
+		}
+	}
+	for _, l := range lat {
+		slices.Sort(l)
+	}
+	return lat, errs
+}
+
+var errStatus = errors.New("bench: status not 200")
 
 // pct is the p-th percentile (0..100) of sorted d, nearest rank.
 func pct(d []time.Duration, p float64) time.Duration {

@@ -31,6 +31,7 @@ type call struct {
 	requestSize    int64
 	userAgent      string
 	ip             string
+	upstreamBody   []byte // the request as it goes upstream (openrouter.PatchRequest)
 
 	ttft        time.Duration // first data chunk, from start
 	upstreamDur time.Duration // upstream open to end
@@ -68,6 +69,9 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ri.UserID = c.userID
+	if err := c.patchUpstream(); err != nil {
+		return err
+	}
 	if err := s.admit(r.Context()); err != nil {
 		return err
 	}
@@ -75,7 +79,6 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 		return err // refused by a quota: nothing is recorded or counted
 	}
 	ri.Model, ri.Stream = c.model, c.stream
-	req.User = c.userID // OpenRouter's per-end-user id: ours, never the caller's claim
 	if c.stream {
 		s.streamChat(w, r, c, req)
 	} else {
@@ -173,7 +176,22 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 	if c.model == "" && len(req.Models) > 0 {
 		c.model = req.Models[0]
 	}
+	c.upstreamBody = body // patched once the user is known (patchUpstream)
 	return &req, nil
+}
+
+// patchUpstream makes the caller's bytes the upstream body: stream, user and
+// our fields patched, no second encoding of the whole conversation. user is
+// OpenRouter's per-end-user id: ours (the end user's, for a service key),
+// never the caller's claim, so it waits for attribution. decode has already
+// parsed the body, so PatchRequest refusing it is not expected.
+func (c *call) patchUpstream() error {
+	b, err := openrouter.PatchRequest(c.upstreamBody, c.userID)
+	if err != nil {
+		return badRequest("Request body is not a valid chat completion request: %v", err)
+	}
+	c.upstreamBody = b
+	return nil
 }
 
 // completeChat serves a plain (non-streaming) call. It streams from
@@ -193,7 +211,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 // removed, since OpenRouter sends usage either way.
 func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
 	up := s.opt.Now()
-	st, err := s.opt.Upstream.ChatStream(r.Context(), req)
+	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
 		c.upstreamDur = s.opt.Now().Sub(up)
 		c.fail(r.Context(), err)
@@ -283,7 +301,7 @@ func (s *Server) noteInFlight(c *call, st *openrouter.Stream, done bool) bool {
 // streamChat forwards each SSE event as it arrives, flushing per event.
 func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
 	up := s.opt.Now()
-	st, err := s.opt.Upstream.ChatStream(r.Context(), req)
+	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
 		c.upstreamDur = s.opt.Now().Sub(up)
 		c.fail(r.Context(), err)
@@ -305,16 +323,16 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 	rc := http.NewResponseController(w)
 	rc.Flush()
 
-	buf := make([]byte, 0, 4096)
 	for {
 		ev, ok := c.next(st)
 		if !ok {
 			break
 		}
-		buf = buf[:0]
+		// The event goes into the response's own buffer in pieces: no
+		// buffer of ours per stream.
+		var prefix string
 		switch ev.Kind {
 		case openrouter.EventComment:
-			buf = append(append(buf, ev.Raw...), '\n', '\n')
 		case openrouter.EventData:
 			if ev.Malformed {
 				continue // a client SDK would choke on it; the summary counts it
@@ -323,13 +341,12 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 				c.ttft = s.opt.Now().Sub(c.start)
 			}
 			inFlight = s.noteInFlight(c, st, inFlight)
-			buf = append(append(append(buf, "data: "...), ev.Raw...), '\n', '\n')
+			prefix = "data: "
 		case openrouter.EventDone:
 			c.holdDone = true
 			continue
 		}
-		n, werr := w.Write(buf)
-		c.responseLen += int64(n)
+		werr := c.writeEvent(w, prefix, ev.Raw)
 		if werr == nil {
 			werr = rc.Flush()
 		}
@@ -354,6 +371,23 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 		c.responseLen += int64(n)
 		rc.Flush()
 	}
+}
+
+// writeEvent writes one SSE event, prefix+raw+"\n\n", counting the bytes
+// written. (io.WriteString: the ResponseWriter takes strings without a
+// copy into a new slice.)
+func (c *call) writeEvent(w io.Writer, prefix string, raw []byte) error {
+	n, err := io.WriteString(w, prefix)
+	c.responseLen += int64(n)
+	if err == nil {
+		n, err = w.Write(raw)
+		c.responseLen += int64(n)
+	}
+	if err == nil {
+		n, err = io.WriteString(w, "\n\n")
+		c.responseLen += int64(n)
+	}
+	return err
 }
 
 // brokenStreamEvent is OpenRouter's mid-stream error chunk.

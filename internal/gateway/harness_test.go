@@ -37,7 +37,7 @@ func (fakeAuth) Authenticate(_ context.Context, r *http.Request) (auth.Principal
 
 // lines returns the JSON log lines whose message is msg.
 // logLines are the JSON log lines of b whose message is msg.
-func logLines(t *testing.T, b *logtest.Buffer, msg string) []map[string]any {
+func logLines(t testing.TB, b *logtest.Buffer, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
@@ -58,7 +58,7 @@ func logLines(t *testing.T, b *logtest.Buffer, msg string) []map[string]any {
 // harness is a gateway in front of the OpenRouter simulator, with a real
 // outbox in a temporary directory and its log captured.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	sim     *openroutertest.Server
 	up      *openrouter.Client
 	ob      *outbox.Outbox
@@ -68,13 +68,13 @@ type harness struct {
 	metrics *metrics.Metrics
 }
 
-func newHarness(t *testing.T, simOpts openroutertest.Options) *harness {
+func newHarness(t testing.TB, simOpts openroutertest.Options) *harness {
 	t.Helper()
 	return newHarnessWith(t, simOpts, nil)
 }
 
 // newHarnessWith lets set change the gateway's options before it starts.
-func newHarnessWith(t *testing.T, simOpts openroutertest.Options, set func(*Options)) *harness {
+func newHarnessWith(t testing.TB, simOpts openroutertest.Options, set func(*Options)) *harness {
 	t.Helper()
 	sim := openroutertest.NewServer(simOpts)
 	t.Cleanup(sim.Close)
@@ -146,7 +146,7 @@ func apiErr(t *testing.T, w *httptest.ResponseRecorder) (typ, code, msg string) 
 }
 
 // waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

@@ -178,3 +178,30 @@ func TestWrongMethodIs405(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamBodyIsPatched: the request goes upstream as the caller's
+// bytes patched (openrouter.PatchRequest): a "user" key spelled with an
+// escape or given twice is still replaced by ours, and a plain call whose
+// body says stream false twice is served plain, streamed upstream.
+func TestUpstreamBodyIsPatched(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	for name, body := range map[string]string{
+		"escaped key":    `{"model":"openai/gpt-4o-mini","\u0075ser":"spoofed","messages":[{"role":"user","content":"hi"}]}`,
+		"duplicate keys": `{"model":"openai/gpt-4o-mini","user":"a","stream":false,"user":"b","stream":false,"messages":[{"role":"user","content":"hi"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			h.sim.Sim().Reset()
+			w := h.chat(body)
+			if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/json" {
+				t.Fatalf("status %d %q: %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+			}
+			var res struct{ Object string }
+			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || res.Object != "chat.completion" {
+				t.Fatalf("not a plain body: %s", w.Body)
+			}
+			if gens := h.sim.Ledger(); len(gens) != 1 || gens[0].User != testUser {
+				t.Fatalf("upstream saw user %+v, want %q", gens, testUser)
+			}
+		})
+	}
+}

@@ -10,9 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"llmmeter/internal/money"
+	"llmmeter/internal/bench"
 	"llmmeter/internal/outbox"
-	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
 )
 
@@ -48,7 +47,7 @@ func BenchmarkOutboxToStore(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += writers {
-				if err := ob.Put(ctx, fmt.Sprintf("req_%012d", i), outbox.Ready, batch(i, start)); err != nil {
+				if err := ob.Put(ctx, fmt.Sprintf("req_%012d", i), outbox.Ready, bench.CallRows(i, start)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -69,20 +68,4 @@ func BenchmarkOutboxToStore(b *testing.B) {
 		b.Fatalf("%d entries not delivered", s.Ready)
 	}
 	b.ReportMetric(float64(3*n)/took.Seconds(), "rows/s")
-}
-
-func batch(i int, at time.Time) store.Batch {
-	id := fmt.Sprintf("%012d", i)
-	user := fmt.Sprintf("u_%04d", i%100)
-	ts := at.UnixMilli() + int64(i)
-	return store.Batch{
-		Usage: []store.Usage{{GenerationID: "gen-" + id, RequestID: "req_" + id, UserID: user, Model: "openai/gpt-4o-mini", Provider: "OpenAI",
-			PromptTokens: 120, CompletionTokens: 40, TotalTokens: 160, Cost: money.Nanos(42_000), CostStatus: store.CostReported,
-			FinishReason: "stop", Timestamp: ts, ProcessingTime: 800, Stream: true}},
-		RequestLogs: []store.RequestLog{{RequestID: "req_" + id, UserID: user, RequestType: "chat.completions", Method: "POST",
-			Endpoint: "/v1/chat/completions", Model: "openai/gpt-4o-mini", GenerationID: "gen-" + id, Status: store.StatusSuccess,
-			StatusCode: 200, RequestSize: 300, ResponseSize: 2000, ProcessingTime: 800, TimeToFirstToken: 200, Timestamp: ts}},
-		Activity: []store.Activity{{ActivityKey: "req_" + id, UserID: user, ActivityType: store.ActivityChatCompletion,
-			Metadata: map[string]any{"model": "openai/gpt-4o-mini", "stream": true}, Timestamp: ts}},
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,11 +33,13 @@ type DB struct {
 
 // Open opens (creating if needed) the database at file and applies the
 // migrations in dir of migrations: files named NNNN_name.sql, applied in
-// number order, each once, recorded in schema_migrations.
-func Open(ctx context.Context, file string, migrations fs.FS, dir string) (*DB, error) {
+// number order, each once, recorded in schema_migrations. pragmas, e.g.
+// "synchronous(FULL)", replace the default of the same name (or are
+// added) on every connection.
+func Open(ctx context.Context, file string, migrations fs.FS, dir string, pragmas ...string) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(ON)",
-		"cache_size(-16384)", "mmap_size(268435456)", "temp_store(MEMORY)"} { // 16 MiB page cache a connection, 256 MiB mapped: fewer read syscalls
+	for _, p := range withPragmas([]string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(ON)",
+		"cache_size(-16384)", "mmap_size(268435456)", "temp_store(MEMORY)"}, pragmas) { // 16 MiB page cache a connection, 256 MiB mapped: fewer read syscalls
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -58,6 +61,23 @@ func Open(ctx context.Context, file string, migrations fs.FS, dir string) (*DB, 
 		return nil, fmt.Errorf("sqlitedb: migrate %s: %w", file, err)
 	}
 	return db, nil
+}
+
+// withPragmas replaces each default by the pragma of the same name in
+// extra, and adds the others. (The driver runs its _pragma list sorted by
+// text, not in order, so a later "synchronous(FULL)" would not override an
+// earlier "synchronous(NORMAL)": NORMAL sorts last and wins.)
+func withPragmas(defaults, extra []string) []string {
+	name := func(p string) string { n, _, _ := strings.Cut(p, "("); return strings.ToLower(strings.TrimSpace(n)) }
+	out := slices.Clone(defaults)
+	for _, e := range extra {
+		if i := slices.IndexFunc(out, func(d string) bool { return name(d) == name(e) }); i >= 0 {
+			out[i] = e
+		} else {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Close closes both pools.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
@@ -66,53 +67,89 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	return res, nil
 }
 
-// insertEach runs stmt once per row and counts inserted versus ignored rows;
-// inserted(i) is called for each row actually stored.
-func insertEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(i int) []any, inserted func(i int)) (ins, dup int, err error) {
-	if n == 0 {
-		return 0, 0, nil
-	}
-	stmt, err := tx.PrepareContext(ctx, query)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer stmt.Close()
-	for i := range n {
-		r, err := stmt.ExecContext(ctx, args(i)...)
+// insertChunk is the rows per multi-row INSERT: one statement per 200
+// rows instead of one per row (usage rows bind 22 values, well under
+// SQLite's 32,766 variables).
+const insertChunk = 200
+
+// insertRows inserts n rows with multi-row INSERTs into table (head is
+// "INSERT INTO table (cols...)", ncols values per row) and counts inserted
+// versus ignored rows: RETURNING names the keys actually stored, so a key
+// already present, or repeated within the batch, counts as a duplicate.
+// inserted(i) is called, in row order, for each row stored.
+func insertRows(ctx context.Context, tx *sql.Tx, head, keyCol string, ncols, n int, key func(i int) string, args func(i int) []any, inserted func(i int)) (ins, dup int, err error) {
+	row := "(" + strings.Repeat("?,", ncols-1) + "?)"
+	for lo := 0; lo < n; lo += insertChunk {
+		hi := min(lo+insertChunk, n)
+		var q strings.Builder
+		q.WriteString(head)
+		q.WriteString(" VALUES ")
+		vals := make([]any, 0, (hi-lo)*ncols)
+		for i := lo; i < hi; i++ {
+			if i > lo {
+				q.WriteByte(',')
+			}
+			q.WriteString(row)
+			vals = append(vals, args(i)...)
+		}
+		q.WriteString(" ON CONFLICT (" + keyCol + ") DO NOTHING RETURNING " + keyCol)
+		stored, err := returnedKeys(ctx, tx, q.String(), vals, hi-lo)
 		if err != nil {
 			return 0, 0, err
 		}
-		if k, _ := r.RowsAffected(); k > 0 {
-			ins++
-			inserted(i)
-		} else {
-			dup++
+		for i := lo; i < hi; i++ {
+			// The first row with a key is the one stored; a repeat is not.
+			if k := key(i); stored[k] {
+				delete(stored, k)
+				ins++
+				inserted(i)
+			} else {
+				dup++
+			}
 		}
 	}
 	return ins, dup, nil
 }
 
+// returnedKeys runs an INSERT ... RETURNING key and collects the keys.
+func returnedKeys(ctx context.Context, tx *sql.Tx, query string, vals []any, n int) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, query, vals...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	stored := make(map[string]bool, n)
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		stored[k] = true
+	}
+	return stored, rows.Err()
+}
+
 func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, inserted func(store.Usage)) (int, int, error) {
-	return insertEach(ctx, tx, `INSERT INTO usageTracking (generationId, requestId, userId, conversationId, messageId, model, provider,
+	return insertRows(ctx, tx, `INSERT INTO usageTracking (generationId, requestId, userId, conversationId, messageId, model, provider,
 		promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costInCredits, costInUSD,
-		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream, apiKeyId)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (generationId) DO NOTHING`, len(rows), func(i int) []any {
-		u := rows[i]
-		return []any{u.GenerationID, u.RequestID, u.UserID, nullStr(u.ConversationID), nullStr(u.MessageID), u.Model, nullStr(u.Provider),
-			u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost), u.Cost.USD(), u.Cost.USD(),
-			string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream), nullStr(u.APIKeyID)}
-	}, func(i int) { inserted(rows[i]) })
+		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream, apiKeyId)`, "generationId", 23, len(rows),
+		func(i int) string { return rows[i].GenerationID }, func(i int) []any {
+			u := rows[i]
+			return []any{u.GenerationID, u.RequestID, u.UserID, nullStr(u.ConversationID), nullStr(u.MessageID), u.Model, nullStr(u.Provider),
+				u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost), u.Cost.USD(), u.Cost.USD(),
+				string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream), nullStr(u.APIKeyID)}
+		}, func(i int) { inserted(rows[i]) })
 }
 
 func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog, inserted func(store.RequestLog)) (int, int, error) {
-	return insertEach(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
-		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp, apiKeyId)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (requestId) DO NOTHING`, len(rows), func(i int) []any {
-		l := rows[i]
-		return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
-			nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
-			nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp, nullStr(l.APIKeyID)}
-	}, func(i int) { inserted(rows[i]) })
+	return insertRows(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
+		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp, apiKeyId)`, "requestId", 19, len(rows),
+		func(i int) string { return rows[i].RequestID }, func(i int) []any {
+			l := rows[i]
+			return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
+				nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
+				nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp, nullStr(l.APIKeyID)}
+		}, func(i int) { inserted(rows[i]) })
 }
 
 func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, inserted func(store.Activity)) (int, int, error) {
@@ -126,9 +163,9 @@ func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, inse
 			metas[i] = string(b)
 		}
 	}
-	return insertEach(ctx, tx, `INSERT INTO userActivity (activityKey, userId, activityType, metadata, timestamp, apiKeyId)
-		VALUES (?,?,?,?,?,?) ON CONFLICT (activityKey) DO NOTHING`, len(rows), func(i int) []any {
-		a := rows[i]
-		return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp, nullStr(a.APIKeyID)}
-	}, func(i int) { inserted(rows[i]) })
+	return insertRows(ctx, tx, `INSERT INTO userActivity (activityKey, userId, activityType, metadata, timestamp, apiKeyId)`, "activityKey", 6, len(rows),
+		func(i int) string { return rows[i].ActivityKey }, func(i int) []any {
+			a := rows[i]
+			return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp, nullStr(a.APIKeyID)}
+		}, func(i int) { inserted(rows[i]) })
 }
