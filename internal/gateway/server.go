@@ -30,7 +30,7 @@ type Options struct {
 	Auth     auth.Authenticator
 	Outbox   *outbox.Outbox
 	Store    store.Store  // for readiness
-	Quotas   store.Quotas // nil: no quota checks
+	Quotas   Admitter     // nil: no quota checks
 	// QuotaFailClosed refuses a call (503) when its quota check fails;
 	// otherwise the call is served unchecked, which keeps the gateway up
 	// through a store outage.
