@@ -39,6 +39,13 @@ post("/apikeys/revoke", signedRoute(wire.apiKeyRevokeBody, (ctx, b) => ctx.runMu
 post("/quotas/get", signedRoute(wire.quotasGetBody, (ctx, b) => ctx.runQuery(internal.quotas.get, b)));
 post("/quotas/reserve", signedRoute(wire.quotaReserveBody, (ctx, b) => ctx.runMutation(internal.quotas.reserve, b)));
 post("/quotas/release", signedRoute(wire.quotaReleaseBody, (ctx, b) => ctx.runMutation(internal.quotas.release, b)));
+post(
+  "/quotas/lease",
+  signedRoute(wire.quotaLeaseBody, async (ctx, b) => {
+    if (b.claims.length > wire.MAX_LEASE_CLAIMS) badRequest(`claims: ${b.claims.length} is more than ${wire.MAX_LEASE_CLAIMS}`);
+    return await ctx.runMutation(internal.quotas.lease, b);
+  }),
+);
 
 post("/jobs/rows", signedRoute(wire.jobRowsBody, (ctx, b) => ctx.runQuery(internal.jobs.rows, b)));
 post(

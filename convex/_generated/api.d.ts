@@ -26,6 +26,7 @@ import type * as lib_errors from "../lib/errors.js";
 import type * as lib_hash from "../lib/hash.js";
 import type * as lib_http from "../lib/http.js";
 import type * as lib_ingest from "../lib/ingest.js";
+import type * as lib_leases from "../lib/leases.js";
 import type * as lib_money from "../lib/money.js";
 import type * as lib_periods from "../lib/periods.js";
 import type * as lib_quotas from "../lib/quotas.js";
@@ -60,6 +61,7 @@ declare const fullApi: ApiFromModules<{
   "lib/hash": typeof lib_hash;
   "lib/http": typeof lib_http;
   "lib/ingest": typeof lib_ingest;
+  "lib/leases": typeof lib_leases;
   "lib/money": typeof lib_money;
   "lib/periods": typeof lib_periods;
   "lib/quotas": typeof lib_quotas;

@@ -13,9 +13,9 @@ import (
 // requests (daily_requests), tokens (monthly_tokens) and nano-USD (the cost
 // quotas and the system budget).
 type Amounts struct {
-	Requests int64       `json:"requests"`
-	Tokens   int64       `json:"tokens"`
-	Cost     money.Nanos `json:"costNanoUsd"`
+	Requests int64
+	Tokens   int64
+	Cost     money.Nanos
 }
 
 // Of is the amount in quota type t's unit.
@@ -61,8 +61,8 @@ func (a Amounts) validate(field string) error {
 // into the call's reservation, settled by the call's rows as a Reserve'd
 // call is, unless those rows are already ingested.
 type Claim struct {
-	RequestID string  `json:"requestId"`
-	Amounts   Amounts `json:"amounts"`
+	RequestID string
+	Amounts   Amounts
 }
 
 // MaxClaims bounds the claims one LeaseInput carries (one reservation
