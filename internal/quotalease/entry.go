@@ -24,9 +24,14 @@ type entry struct {
 	refused    *store.QuotaExceeded
 	refusedGen uint64
 	rate       rates // use per second, smoothed
-	drawn      store.Amounts
-	rateSince  time.Time
-	lastUse    time.Time
+	// boost grows (doubling) each time calls find a known lease empty, and
+	// sizes leases as boost × the last call's estimate until the smoothed
+	// rate catches up with a burst; an idle renewal halves it.
+	boost     int64
+	lastEst   store.Amounts
+	drawn     store.Amounts
+	rateSince time.Time
+	lastUse   time.Time
 }
 
 // quota is one quota's share of the lease.
@@ -113,11 +118,20 @@ func (e *entry) renewalDue(now time.Time, ttl, horizon time.Duration) bool {
 		return true
 	}
 	for _, q := range e.quotas {
-		if q.remaining == 0 || q.remaining < target(e.rate.of(q.QuotaType), horizon)/2 {
+		if q.remaining == 0 || q.remaining < e.targetOf(q.QuotaType, horizon)/2 {
 			return true
 		}
 	}
 	return false
+}
+
+// maxBoost bounds the slow start: a lease is at most this many calls'
+// estimates beyond what the rate asks (and half the headroom in any case).
+const maxBoost = 1 << 16
+
+// targetOf is what e's lease of quota type t aims to cover.
+func (e *entry) targetOf(t string, horizon time.Duration) int64 {
+	return max(target(e.rate.of(t), horizon), store.MulAmounts(e.lastEst.Of(t), e.boost))
 }
 
 // target is the use a lease aims to cover: rate over horizon, rounded up.
@@ -137,20 +151,22 @@ func (e *entry) observeRate(now time.Time) {
 		e.rateSince = now
 		return
 	}
-	secs := max(now.Sub(e.rateSince).Seconds(), 1)
+	secs := max(now.Sub(e.rateSince).Seconds(), minRateWindow.Seconds())
 	inst := rates{float64(e.drawn.Requests) / secs, float64(e.drawn.Tokens) / secs, float64(e.drawn.Cost) / secs}
 	e.rate = rates{(e.rate.requests + inst.requests) / 2, (e.rate.tokens + inst.tokens) / 2, (e.rate.cost + inst.cost) / 2}
 	e.drawn, e.rateSince = store.Amounts{}, now
 }
+
+// minRateWindow is the shortest window a rate is measured over.
+const minRateWindow = 250 * time.Millisecond
 
 // want sizes one quota's request. In the background: top the lease up to
 // the target. For a waiting call: what it needs (times the calls waiting
 // with it, which may be alike), or its need plus the target. Either way the
 // part beyond need is at most half the headroom no one held at the last
 // grant, so near the limit a lease shrinks to the call itself.
-func want(q quota, r float64, horizon time.Duration, need int64, waiting int, sync bool) int64 {
+func want(q quota, t int64, need int64, waiting int, sync bool) int64 {
 	share := q.Free() / 2
-	t := target(r, horizon)
 	if !sync {
 		return min(max(0, t-q.remaining), share)
 	}
@@ -171,7 +187,7 @@ func (m *Manager) prepare(e *entry, now time.Time, est store.Amounts, sync bool)
 		waiting := e.waiting
 		in.Return = e.takeAll()
 		for _, q := range e.quotas {
-			in.Want = in.Want.Set(q.QuotaType, want(q, e.rate.of(q.QuotaType), m.opt.Horizon, est.Of(q.QuotaType), waiting, true))
+			in.Want = in.Want.Set(q.QuotaType, want(q, e.targetOf(q.QuotaType, m.opt.Horizon), est.Of(q.QuotaType), waiting, true))
 		}
 		if len(e.quotas) == 0 { // cold: no view yet, so take what the waiting calls need
 			in.Want = scale(est, waiting)
@@ -179,7 +195,7 @@ func (m *Manager) prepare(e *entry, now time.Time, est store.Amounts, sync bool)
 		return in
 	}
 	for _, q := range e.quotas {
-		in.Want = in.Want.Set(q.QuotaType, want(q, e.rate.of(q.QuotaType), m.opt.Horizon, 0, 0, false))
+		in.Want = in.Want.Set(q.QuotaType, want(q, e.targetOf(q.QuotaType, m.opt.Horizon), 0, 0, false))
 	}
 	return in
 }

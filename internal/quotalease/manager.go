@@ -41,7 +41,7 @@ const (
 
 // Stats count store round trips by kind.
 type Stats struct {
-	Waited     int64 // calls that waited for a lease (cold, exhausted or refused)
+	Waited     int64 // calls that waited for a lease (cold, exhausted, expired or refused)
 	Background int64 // renewals and returns off the call path
 }
 
@@ -142,6 +142,10 @@ func (m *Manager) admitKey(ctx context.Context, key, requestID string, est store
 		if !waiting {
 			waiting, seen = true, e.gen
 			e.waiting++
+			m.waited.Add(1)
+			if e.ready { // the lease ran dry: size the next ones bigger
+				e.boost, e.lastEst = min(max(2*e.boost, 2), maxBoost), est
+			}
 		} else if e.refused != nil && e.refusedGen > seen && est.Of(e.refused.QuotaType) > e.refused.Remaining {
 			// A lease request that ended while this call waited found no
 			// room for it either.
@@ -160,7 +164,6 @@ func (m *Manager) admitKey(ctx context.Context, key, requestID string, est store
 			m.mu.Lock()
 			continue
 		}
-		m.waited.Add(1)
 		in := m.prepare(e, now, est, true)
 		if err := m.run(ctx, e, in, now); err != nil {
 			return err
@@ -275,6 +278,7 @@ func (m *Manager) Sweep() {
 			in.Want, in.Return = store.Amounts{}, e.takeAll()
 			m.renewAsync(e, in, now)
 		case (len(e.claims) > 0 || e.held() > 0) && now.Sub(e.sentAt) >= m.opt.TTL/3:
+			e.boost /= 2 // quiet enough that only age renews it
 			m.renewAsync(e, m.prepare(e, now, store.Amounts{}, false), now)
 		}
 	}

@@ -1,0 +1,138 @@
+package quotalease
+
+import (
+	"testing"
+	"time"
+
+	"llmmeter/internal/money"
+	"llmmeter/internal/store"
+)
+
+// q is a quota with limit 1000, used u, others o, our lease l and r of it
+// left locally.
+func q(typ string, u, o, l, r int64) quota {
+	return quota{LeasedQuota: store.LeasedQuota{QuotaType: typ, Limit: 1000, Used: u, Others: o, Lease: l}, remaining: r}
+}
+
+// TestWant pins the sizing rule: a background renewal tops the lease up to
+// the target within half the free headroom; a waiting call asks for its
+// need times the calls waiting, or its need plus the target within half
+// the headroom; near the limit a lease shrinks to the call itself.
+func TestWant(t *testing.T) {
+	cases := []struct {
+		name    string
+		q       quota
+		target  int64
+		need    int64
+		waiting int
+		sync    bool
+		want    int64
+	}{
+		// Plenty of room: the background tops up what is left to the target.
+		{"top up", q(store.QuotaMonthlyTokens, 0, 0, 100, 40), 300, 0, 0, false, 260},
+		// Already above the target: nothing more.
+		{"enough", q(store.QuotaMonthlyTokens, 0, 0, 500, 400), 300, 0, 0, false, 0},
+		// Free is 1000−600−100−100 = 200: at most half of it.
+		{"half the headroom", q(store.QuotaMonthlyTokens, 600, 100, 100, 0), 300, 0, 0, false, 100},
+		// Nothing free: nothing asked in the background.
+		{"full", q(store.QuotaMonthlyTokens, 900, 100, 0, 0), 300, 0, 0, false, 0},
+		// Over the limit (an alone call): Free is 0, not negative.
+		{"over", q(store.QuotaMonthlyTokens, 1200, 0, 0, 0), 300, 0, 0, false, 0},
+		// A waiting call with room: its need plus the target.
+		{"sync with room", q(store.QuotaDailyRequests, 0, 0, 0, 0), 20, 1, 1, true, 21},
+		// Near the limit (Free 4, half is 2): the call plus 2.
+		{"sync near the limit", q(store.QuotaDailyRequests, 990, 6, 0, 0), 20, 1, 1, true, 3},
+		// At the limit: just the call, which is today's reservation.
+		{"sync at the limit", q(store.QuotaDailyRequests, 995, 5, 0, 0), 20, 1, 1, true, 1},
+		// Ten calls waiting alike: ten calls' worth, even near the limit
+		// (the store grants only what fits).
+		{"waiting calls", q(store.QuotaDailyRequests, 995, 0, 0, 0), 0, 1, 10, true, 10},
+		// No target yet (cold rate): the need alone.
+		{"cold rate", q(store.QuotaMonthlyTokens, 0, 0, 0, 0), 0, 528, 1, true, 528},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := want(c.q, c.target, c.need, c.waiting, c.sync); got != c.want {
+				t.Fatalf("want(%+v, target %d, need %d, waiting %d, sync %v) = %d, want %d", c.q, c.target, c.need, c.waiting, c.sync, got, c.want)
+			}
+		})
+	}
+}
+
+// TestTarget: rate over the horizon, rounded up, saturating; a burst that
+// emptied the lease raises it by the slow start's boost.
+func TestTarget(t *testing.T) {
+	for _, c := range []struct {
+		rate float64
+		h    time.Duration
+		want int64
+	}{{0, 2 * time.Second, 0}, {0.1, 2 * time.Second, 1}, {10, 2 * time.Second, 20}, {2.5, time.Second, 3}, {1e300, time.Second, store.MaxAmount}} {
+		if got := target(c.rate, c.h); got != c.want {
+			t.Errorf("target(%v, %v) = %d, want %d", c.rate, c.h, got, c.want)
+		}
+	}
+	e := &entry{rate: rates{requests: 1, tokens: 50}, boost: 8, lastEst: store.Amounts{Requests: 1, Tokens: 100, Cost: money.Nanos(7)}}
+	if got := e.targetOf(store.QuotaDailyRequests, 2*time.Second); got != 8 { // boost 8 × 1 beats 2
+		t.Errorf("requests target %d, want 8", got)
+	}
+	if got := e.targetOf(store.QuotaMonthlyTokens, 100*time.Second); got != 5000 { // the rate beats 800
+		t.Errorf("tokens target %d, want 5000", got)
+	}
+	if got := e.targetOf(store.QuotaMonthlyCostUSD, time.Second); got != 56 {
+		t.Errorf("cost target %d, want 56", got)
+	}
+}
+
+// TestObserveRate: use over at least minRateWindow, smoothed by halves.
+func TestObserveRate(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	e := &entry{}
+	e.observeRate(t0) // starts the window
+	e.drawn = store.Amounts{Requests: 10, Tokens: 1000}
+	e.observeRate(t0.Add(2 * time.Second)) // 5/s and 500/s, halved with 0
+	if e.rate.requests != 2.5 || e.rate.tokens != 250 || e.drawn != (store.Amounts{}) {
+		t.Fatalf("after 2s: %+v drawn %+v", e.rate, e.drawn)
+	}
+	e.drawn = store.Amounts{Requests: 10}
+	e.observeRate(t0.Add(2*time.Second + time.Millisecond)) // a burst: counted over 250ms, not 1ms
+	if e.rate.requests != (2.5+40)/2 {
+		t.Fatalf("after a burst: %+v", e.rate)
+	}
+}
+
+// TestRenewalDue: by age (a third of the TTL), by an empty or low quota,
+// or by claims piling up.
+func TestRenewalDue(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ttl, h := 30*time.Second, 2*time.Second
+	fresh := func() *entry {
+		return &entry{sentAt: t0, rate: rates{requests: 10}, quotas: []quota{q(store.QuotaDailyRequests, 0, 0, 100, 100)}}
+	}
+	if e := fresh(); e.renewalDue(t0.Add(time.Second), ttl, h) {
+		t.Error("fresh and full: due")
+	}
+	if e := fresh(); !e.renewalDue(t0.Add(10*time.Second), ttl, h) {
+		t.Error("a third of the TTL old: not due")
+	}
+	e := fresh()
+	e.quotas[0].remaining = 9 // below half of 10/s × 2s
+	if !e.renewalDue(t0, ttl, h) {
+		t.Error("low: not due")
+	}
+	e.quotas[0].remaining = 0
+	e.rate = rates{}
+	if !e.renewalDue(t0, ttl, h) {
+		t.Error("empty: not due")
+	}
+	e = fresh()
+	e.claims = make([]store.Claim, store.MaxClaims/2)
+	if !e.renewalDue(t0, ttl, h) {
+		t.Error("claims piling up: not due")
+	}
+	// usable keeps a tenth of the TTL as margin.
+	e = fresh()
+	e.ready = true
+	if !e.usable(t0.Add(26*time.Second), ttl) || e.usable(t0.Add(27*time.Second), ttl) {
+		t.Error("usable: margin")
+	}
+}
