@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -241,6 +242,81 @@ func TestCrashedReplicaLeaseExpires(t *testing.T) {
 		}
 		if err := m.Admit(context.Background(), "sixth", e.userID, store.Amounts{Requests: 1}); err == nil {
 			t.Fatal("a sixth call was admitted")
+		}
+	})
+}
+
+// slowLink is a store 20 ms away: it adds delay before and after each
+// lease request, as a link adding 20 ms each way would.
+type slowLink struct {
+	store.Leases
+	delay time.Duration
+}
+
+func (l slowLink) Lease(ctx context.Context, in store.LeaseInput) (store.LeaseGrant, error) {
+	time.Sleep(l.delay)
+	g, err := l.Leases.Lease(ctx, in)
+	time.Sleep(l.delay)
+	return g, err
+}
+
+// TestWarmUserNeedsNoStoreCall: with the store 20 ms away each way and a
+// user with request, token and cost quotas plus the system budget, once
+// the user's lease is warm no call waits for the store: the Manager counts
+// no waiting call over 300 calls, and their admission latency (logged) is
+// far below one trip over the link. Each call holds 1 ms, standing for its
+// time upstream, so the rate the leases are sized from is a real one.
+func TestWarmUserNeedsNoStoreCall(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		e.setQuota(t, e.userID, store.QuotaDailyRequests, 100_000)
+		e.setQuota(t, e.userID, store.QuotaMonthlyTokens, 1e9)
+		e.setQuota(t, e.userID, store.QuotaMonthlyCostUSD, 100)
+		e.setQuota(t, "", store.QuotaSystemMonthlyCostUSD, 1000)
+		// A 10 s horizon: the Convex test backend (convex-test in one Node
+		// process, one request at a time) takes up to seconds per lease
+		// request as claims pile up, where a deployment takes milliseconds.
+		m := New(Options{Store: slowLink{e.store, 20 * time.Millisecond}, Horizon: 10 * time.Second})
+		est := store.Amounts{Requests: 1, Tokens: 600, Cost: 50_000}
+		call := func(id string) time.Duration {
+			t0 := time.Now()
+			if err := m.Admit(context.Background(), id, e.userID, est); err != nil {
+				t.Fatalf("call %s: %v", id, err)
+			}
+			d := time.Since(t0)
+			time.Sleep(time.Millisecond) // upstream
+			return d
+		}
+		// Warm up: until 200 calls in a row did not wait (at most 600 calls).
+		streak, n := 0, 0
+		for ; streak < 200; n++ {
+			if n == 600 {
+				t.Fatalf("no streak of 200 calls without a wait in 600 calls (%+v)", m.Stats())
+			}
+			before := m.Stats().Waited
+			call(fmt.Sprint("warm-", n))
+			if m.Stats().Waited == before {
+				streak++
+			} else {
+				streak = 0
+			}
+		}
+		before := m.Stats()
+		lat := make([]time.Duration, 300)
+		for i := range lat {
+			lat[i] = call(fmt.Sprint("hot-", i))
+		}
+		after := m.Stats()
+		slices.Sort(lat)
+		t.Logf("warm after %d calls; 300 warm calls: admission p50 %v, p99 %v, max %v; store requests in the background %d",
+			n, lat[150], lat[297], lat[299], after.Background-before.Background)
+		if after.Waited != before.Waited {
+			t.Fatalf("%d warm calls waited for the store", after.Waited-before.Waited)
+		}
+		if lat[150] >= 20*time.Millisecond {
+			t.Fatalf("admission p50 %v: a trip over the link", lat[150])
+		}
+		if err := m.Close(context.Background()); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

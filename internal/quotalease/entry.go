@@ -32,6 +32,7 @@ type entry struct {
 	drawn     store.Amounts
 	rateSince time.Time
 	lastUse   time.Time
+	rtt       time.Duration // how long the last lease request took
 }
 
 // quota is one quota's share of the lease.
@@ -117,8 +118,12 @@ func (e *entry) renewalDue(now time.Time, ttl, horizon time.Duration) bool {
 	if now.Sub(e.sentAt) >= ttl/3 || len(e.claims) >= store.MaxClaims/2 {
 		return true
 	}
+	// The use since the last request counts at once: a lease sized for a
+	// slower rate is topped up before it runs dry, not after.
+	cur := e.current(now)
 	for _, q := range e.quotas {
-		if q.remaining == 0 || q.remaining < e.targetOf(q.QuotaType, horizon)/2 {
+		t := max(e.targetOf(q.QuotaType, horizon), target(cur.of(q.QuotaType), max(horizon, 4*e.rtt)))
+		if q.remaining == 0 || q.remaining < t/2 {
 			return true
 		}
 	}
@@ -129,9 +134,11 @@ func (e *entry) renewalDue(now time.Time, ttl, horizon time.Duration) bool {
 // estimates beyond what the rate asks (and half the headroom in any case).
 const maxBoost = 1 << 16
 
-// targetOf is what e's lease of quota type t aims to cover.
+// targetOf is what e's lease of quota type t aims to cover: the use of a
+// horizon, or of four lease requests if the store is slower than that, so
+// the lease outlasts the renewal that tops it up.
 func (e *entry) targetOf(t string, horizon time.Duration) int64 {
-	return max(target(e.rate.of(t), horizon), store.MulAmounts(e.lastEst.Of(t), e.boost))
+	return max(target(e.rate.of(t), max(horizon, 4*e.rtt)), store.MulAmounts(e.lastEst.Of(t), e.boost))
 }
 
 // target is the use a lease aims to cover: rate over horizon, rounded up.
@@ -143,18 +150,25 @@ func target(rate float64, horizon time.Duration) int64 {
 	return int64(t)
 }
 
-// observeRate folds the use since the last request into the smoothed
-// rate; a window is at least a second, so a burst right after a grant
-// does not read as a huge rate.
+// observeRate folds the use since the last request into the rate: up at
+// once to what was just seen, down by halves. A window is at least
+// minRateWindow, so a burst right after a grant does not read as a huge
+// rate.
 func (e *entry) observeRate(now time.Time) {
 	if e.rateSince.IsZero() {
 		e.rateSince = now
 		return
 	}
-	secs := max(now.Sub(e.rateSince).Seconds(), minRateWindow.Seconds())
-	inst := rates{float64(e.drawn.Requests) / secs, float64(e.drawn.Tokens) / secs, float64(e.drawn.Cost) / secs}
-	e.rate = rates{(e.rate.requests + inst.requests) / 2, (e.rate.tokens + inst.tokens) / 2, (e.rate.cost + inst.cost) / 2}
+	inst := e.current(now)
+	e.rate = rates{max(inst.requests, (e.rate.requests+inst.requests)/2), max(inst.tokens, (e.rate.tokens+inst.tokens)/2),
+		max(inst.cost, (e.rate.cost+inst.cost)/2)}
 	e.drawn, e.rateSince = store.Amounts{}, now
+}
+
+// current is the rate of the use since the last request.
+func (e *entry) current(now time.Time) rates {
+	secs := max(now.Sub(e.rateSince).Seconds(), minRateWindow.Seconds())
+	return rates{float64(e.drawn.Requests) / secs, float64(e.drawn.Tokens) / secs, float64(e.drawn.Cost) / secs}
 }
 
 // minRateWindow is the shortest window a rate is measured over.

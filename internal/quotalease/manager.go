@@ -214,8 +214,11 @@ func (m *Manager) run(ctx context.Context, e *entry, in store.LeaseInput, sentAt
 	done := make(chan struct{})
 	e.busy = done
 	m.mu.Unlock()
+	t0 := time.Now()
 	g, err := m.opt.Store.Lease(ctx, in)
+	rtt := time.Since(t0)
 	m.mu.Lock()
+	e.rtt = rtt
 	e.busy = nil
 	close(done)
 	e.gen++

@@ -83,19 +83,20 @@ func TestTarget(t *testing.T) {
 	}
 }
 
-// TestObserveRate: use over at least minRateWindow, smoothed by halves.
+// TestObserveRate: use over at least minRateWindow; up at once, down by
+// halves.
 func TestObserveRate(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	e := &entry{}
 	e.observeRate(t0) // starts the window
 	e.drawn = store.Amounts{Requests: 10, Tokens: 1000}
-	e.observeRate(t0.Add(2 * time.Second)) // 5/s and 500/s, halved with 0
-	if e.rate.requests != 2.5 || e.rate.tokens != 250 || e.drawn != (store.Amounts{}) {
+	e.observeRate(t0.Add(2 * time.Second)) // 5/s and 500/s: up at once
+	if e.rate.requests != 5 || e.rate.tokens != 500 || e.drawn != (store.Amounts{}) {
 		t.Fatalf("after 2s: %+v drawn %+v", e.rate, e.drawn)
 	}
 	e.drawn = store.Amounts{Requests: 10}
 	e.observeRate(t0.Add(2*time.Second + time.Millisecond)) // a burst: counted over 250ms, not 1ms
-	if e.rate.requests != (2.5+40)/2 {
+	if e.rate.requests != 40 || e.rate.tokens != 250 {      // tokens: none used, down by half
 		t.Fatalf("after a burst: %+v", e.rate)
 	}
 }
@@ -123,6 +124,14 @@ func TestRenewalDue(t *testing.T) {
 	e.rate = rates{}
 	if !e.renewalDue(t0, ttl, h) {
 		t.Error("empty: not due")
+	}
+	// Use since the last request counts before the rate is updated: 30
+	// calls in the last 300 ms is 100/s, 200 in a horizon; 60 left is low.
+	e = fresh()
+	e.rate, e.rateSince, e.drawn = rates{}, t0, store.Amounts{Requests: 30}
+	e.quotas[0].remaining = 60
+	if !e.renewalDue(t0.Add(300*time.Millisecond), ttl, h) {
+		t.Error("a faster rate than the lease was sized for: not due")
 	}
 	e = fresh()
 	e.claims = make([]store.Claim, store.MaxClaims/2)
