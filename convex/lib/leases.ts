@@ -10,7 +10,7 @@
  * already ingested. Sizing and local admission are the Go service's
  * (internal/quotalease); this only grants and settles. The grant rule is
  * store.GrantLease in Go, applied here to the same figures; the cases in
- * contract/cases/lease_grant.json pin both.
+ * contract/lease_grants.json pin both.
  */
 import type { Doc, Id } from "../_generated/dataModel";
 import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
