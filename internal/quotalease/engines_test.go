@@ -19,7 +19,10 @@ import (
 
 // engine is a real store under test with one user.
 type engine struct {
-	store  store.Leases
+	store interface {
+		store.Leases
+		Ingest(context.Context, store.Batch) (store.IngestResult, error)
+	}
 	userID string
 	// setQuota sets one of the user's quotas (userID "" with the system
 	// budget's type) through the engine's admin:setQuota.
@@ -117,7 +120,7 @@ func probe(t *testing.T, s store.Leases, userID, typ string) store.LeasedQuota {
 // over two replicas, against daily_requests = 10: exactly 10 pass, the rest
 // get the quota's refusal with nothing remaining, every grant keeps the
 // invariant, and once the replicas give their leases back the store holds
-// exactly the 10 calls' reservations.
+// exactly the 10 calls' reservations, which their request logs settle.
 func TestExactLimitAcrossReplicas(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		e.setQuota(t, e.userID, store.QuotaDailyRequests, 10)
@@ -125,6 +128,7 @@ func TestExactLimitAcrossReplicas(t *testing.T) {
 		ms := []*Manager{New(Options{Store: s}), New(Options{Store: s})}
 		var mu sync.Mutex
 		admitted, refused := 0, 0
+		var logs []store.RequestLog
 		var wg sync.WaitGroup
 		for i := range 100 {
 			wg.Add(1)
@@ -139,6 +143,8 @@ func TestExactLimitAcrossReplicas(t *testing.T) {
 					refused++
 				} else if err == nil {
 					admitted++
+					logs = append(logs, store.RequestLog{RequestID: fmt.Sprint("call-", i), UserID: e.userID, RequestType: "chat.completions",
+						Method: "POST", Endpoint: "/v1/chat/completions", Status: store.StatusSuccess, StatusCode: 200, Timestamp: time.Now().UnixMilli()})
 				} else {
 					t.Errorf("call %d: %v", i, err)
 				}
@@ -155,6 +161,12 @@ func TestExactLimitAcrossReplicas(t *testing.T) {
 		}
 		if q := probe(t, e.store, e.userID, store.QuotaDailyRequests); q.Others != 10 || q.Used != 0 {
 			t.Fatalf("after the leases came back: %+v, want the 10 calls reserved", q)
+		}
+		if _, err := e.store.Ingest(context.Background(), store.Batch{RequestLogs: logs}); err != nil {
+			t.Fatal(err)
+		}
+		if q := probe(t, e.store, e.userID, store.QuotaDailyRequests); q.Others != 0 || q.Used != 10 {
+			t.Fatalf("after the calls' rows came: %+v, want 10 used and nothing held", q)
 		}
 	})
 }
