@@ -116,6 +116,10 @@ func TestRenewalDue(t *testing.T) {
 		t.Error("a third of the TTL old: not due")
 	}
 	e := fresh()
+	e.quotas[0].remaining = 10 // exactly half of 10/s × 2s: enough
+	if e.renewalDue(t0, ttl, h) {
+		t.Error("half left: due")
+	}
 	e.quotas[0].remaining = 9 // below half of 10/s × 2s
 	if !e.renewalDue(t0, ttl, h) {
 		t.Error("low: not due")
@@ -143,5 +147,40 @@ func TestRenewalDue(t *testing.T) {
 	e.ready = true
 	if !e.usable(t0.Add(26*time.Second), ttl) || e.usable(t0.Add(27*time.Second), ttl) {
 		t.Error("usable: margin")
+	}
+}
+
+// TestRateComesDownByHalves: a slower use than the rate lowers it by
+// halves per request, never below what was just seen; current divides the
+// use by the window.
+func TestRateComesDownByHalves(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	e := &entry{rate: rates{requests: 40, tokens: 4000, cost: 400}, rateSince: t0,
+		drawn: store.Amounts{Requests: 10, Tokens: 1000, Cost: 100}}
+	if c := e.current(t0.Add(2 * time.Second)); c != (rates{5, 500, 50}) {
+		t.Fatalf("current: %+v", c)
+	}
+	e.observeRate(t0.Add(time.Second)) // 10/s seen: (40 + 10) / 2
+	if e.rate != (rates{25, 2500, 250}) {
+		t.Fatalf("rate: %+v", e.rate)
+	}
+}
+
+// TestDraw: a call takes its estimate from every quota of the key and is
+// remembered as a claim; a key without quotas keeps no claims.
+func TestDraw(t *testing.T) {
+	e := &entry{quotas: []quota{q(store.QuotaDailyRequests, 0, 0, 10, 10), q(store.QuotaMonthlyTokens, 0, 0, 500, 500)}}
+	est := store.Amounts{Requests: 1, Tokens: 120, Cost: 9}
+	e.draw("r1", est)
+	if e.quotas[0].remaining != 9 || e.quotas[1].remaining != 380 || len(e.claims) != 1 || e.claims[0] != (store.Claim{RequestID: "r1", Amounts: est}) {
+		t.Fatalf("after a draw: %+v claims %+v", e.quotas, e.claims)
+	}
+	if e.drawn != est {
+		t.Fatalf("drawn %+v", e.drawn)
+	}
+	none := &entry{}
+	none.draw("r2", est)
+	if len(none.claims) != 0 || none.drawn != est {
+		t.Fatalf("no quotas: claims %+v drawn %+v", none.claims, none.drawn)
 	}
 }
