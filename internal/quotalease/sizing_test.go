@@ -184,3 +184,54 @@ func TestDraw(t *testing.T) {
 		t.Fatalf("no quotas: claims %+v drawn %+v", none.claims, none.drawn)
 	}
 }
+
+// TestPrepare: a waiting call's request gives the local lease back, takes
+// the claims and asks per quota for what want sizes; a cold key asks for
+// what the waiting calls need; a background request gives nothing back.
+func TestPrepare(t *testing.T) {
+	m := New(Options{Store: nil, Holder: "h", Horizon: 2 * time.Second})
+	t0 := time.Unix(1000, 0)
+	est := store.Amounts{Requests: 1, Tokens: 100, Cost: 7}
+	warm := &entry{key: "u", waiting: 1, rate: rates{requests: 10}, rateSince: t0.Add(-time.Hour),
+		quotas: []quota{q(store.QuotaDailyRequests, 0, 0, 30, 4)}, claims: []store.Claim{{RequestID: "c1", Amounts: est}}}
+	in := m.prepare(warm, t0, est, true)
+	// The rate halves (nothing drawn for an hour) to 5/s: a target of 10.
+	// Requests: 1 + min(10, half of 1000 − 30 free) = 11; the other units
+	// (no quota) ask for the estimate.
+	if in.Want != (store.Amounts{Requests: 11, Tokens: 100, Cost: 7}) || in.Need != est || in.Return != (store.Amounts{Requests: 4}) ||
+		len(in.Claims) != 1 || len(warm.claims) != 0 || warm.quotas[0].remaining != 0 || in.Holder != "h" || in.UserID != "u" {
+		t.Fatalf("warm: %+v; entry %+v", in, warm)
+	}
+	cold := &entry{key: "v", waiting: 3}
+	if in := m.prepare(cold, t0, est, true); in.Want != (store.Amounts{Requests: 3, Tokens: 300, Cost: 21}) || in.Need != est {
+		t.Fatalf("cold: %+v", in)
+	}
+	bg := &entry{key: "u", rate: rates{requests: 10}, rateSince: t0.Add(-time.Hour), quotas: []quota{q(store.QuotaDailyRequests, 0, 0, 30, 4)}}
+	if in := m.prepare(bg, t0, store.Amounts{}, false); in.Want != (store.Amounts{Requests: 6}) || in.Return != (store.Amounts{}) || bg.quotas[0].remaining != 4 {
+		t.Fatalf("background: %+v", in)
+	}
+}
+
+// TestApplyNeverExceedsTheStoresLease: what was drawn while a request was
+// out is inside the store's lease, so the local lease is at most the
+// store's lease minus it (a lease that expired at the store while its
+// renewal was slow goes locally too).
+func TestApplyNeverExceedsTheStoresLease(t *testing.T) {
+	e := &entry{quotas: []quota{q(store.QuotaMonthlyTokens, 0, 0, 500, 200)},
+		claims: []store.Claim{{RequestID: "during", Amounts: store.Amounts{Tokens: 300}}}}
+	e.apply(store.LeaseGrant{Quotas: []store.LeasedQuota{{QuotaType: store.QuotaMonthlyTokens, Limit: 1000, Granted: 100, Lease: 350}}}, time.Unix(1, 0))
+	if e.quotas[0].remaining != 50 || !e.ready {
+		t.Fatalf("remaining %d, want 350 − 300 drawn meanwhile", e.quotas[0].remaining)
+	}
+	e.claims = nil
+	e.apply(store.LeaseGrant{Quotas: []store.LeasedQuota{{QuotaType: store.QuotaMonthlyTokens, Limit: 1000, Granted: 100, Lease: 1000}}}, time.Unix(2, 0))
+	if e.quotas[0].remaining != 150 {
+		t.Fatalf("remaining %d, want 50 + 100 granted", e.quotas[0].remaining)
+	}
+	refusal := &store.QuotaExceeded{QuotaType: store.QuotaMonthlyTokens}
+	e.gen = 7
+	e.apply(store.LeaseGrant{Refused: refusal}, time.Unix(3, 0))
+	if len(e.quotas) != 0 || e.refused != refusal || e.refusedGen != 7 {
+		t.Fatalf("a quota gone and a refusal: %+v", e)
+	}
+}
