@@ -172,7 +172,7 @@ func (e *entry) current(now time.Time) rates {
 }
 
 // minRateWindow is the shortest window a rate is measured over.
-const minRateWindow = 250 * time.Millisecond
+const minRateWindow = 50 * time.Millisecond
 
 // want sizes one quota's request. In the background: top the lease up to
 // the target. For a waiting call: what it needs (times the calls waiting

@@ -95,8 +95,8 @@ func TestObserveRate(t *testing.T) {
 		t.Fatalf("after 2s: %+v drawn %+v", e.rate, e.drawn)
 	}
 	e.drawn = store.Amounts{Requests: 10}
-	e.observeRate(t0.Add(2*time.Second + time.Millisecond)) // a burst: counted over 250ms, not 1ms
-	if e.rate.requests != 40 || e.rate.tokens != 250 {      // tokens: none used, down by half
+	e.observeRate(t0.Add(2*time.Second + time.Millisecond)) // a burst: counted over 50ms, not 1ms
+	if e.rate.requests != 200 || e.rate.tokens != 250 {     // tokens: none used, down by half
 		t.Fatalf("after a burst: %+v", e.rate)
 	}
 }
