@@ -34,6 +34,7 @@ export const {
   getQuotas,
   reserveQuotas,
   releaseQuotas,
+  leaseQuotas,
   resetQuotas,
   dueQuotas,
   confirmUsage,

@@ -27,6 +27,7 @@ import (
 	"llmmeter/internal/metrics"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/portal"
+	"llmmeter/internal/quotalease"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/convexstore"
 	"llmmeter/internal/store/sqlitestore"
@@ -78,6 +79,7 @@ type App struct {
 	Sim      *openroutertest.Server // nil with a real upstream
 	Upstream *openrouter.Client
 	Metrics  *metrics.Metrics
+	Leases   *quotalease.Manager // quota admission from allowance leases
 
 	engine    string        // "sqlite" or "convex"
 	jobs      *jobs.Service // nil when JOBS_ENABLED=false
@@ -213,9 +215,17 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 	extra["/admin/"] = http.StripPrefix("/admin", portal.Handler(portalDir))
 	extra["/admin"] = http.RedirectHandler("/admin/", http.StatusMovedPermanently)
 	a.Metrics = metrics.New(a.Outbox)
+	a.Leases = quotalease.New(quotalease.Options{Store: a.Store.(store.Leases), OnError: func(key string, err error) {
+		log.Warn().Err(err).Bool("system_budget", key == "").Msg("quota lease renewal failed; the next call waits for a fresh lease")
+	}})
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		a.Leases.Run(bgCtx) // renews in the background; gives every lease back at shutdown
+	}()
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
-		Quotas: a.Store.(store.Quotas), QuotaFailClosed: cfg.QuotaFailClosed, QuotaTimeout: cfg.QuotaTimeout,
+		Quotas: a.Leases, QuotaFailClosed: cfg.QuotaFailClosed, QuotaTimeout: cfg.QuotaTimeout,
 		Extra:        extra,
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(), MaxOutbox: cfg.OutboxMax,
 	})

@@ -199,7 +199,10 @@ func waitFor(t *testing.T, cond func() bool) {
 
 // TestQuotaChecksFailOpenOrClosed: when the store cannot answer a quota
 // check, the default serves the call unchecked; QUOTA_ON_ERROR=closed
-// refuses it with 503 and sends nothing upstream.
+// refuses it with 503 and sends nothing upstream. A user with a warm lease
+// needs no store to be admitted (issue 15), so the call during the outage
+// is the user's first: the key is cached by a call refused as bad input,
+// which never reaches the quota check.
 func TestQuotaChecksFailOpenOrClosed(t *testing.T) {
 	site, _, secret := convextest.Start(t)
 	for _, c := range []struct {
@@ -218,9 +221,12 @@ func TestQuotaChecksFailOpenOrClosed(t *testing.T) {
 			u, _, _ := a.Store.EnsureUser(context.Background(), userInput("erin"))
 			key := issueKey(t, a, u.ID)
 			e := &env{t: t, base: "http://" + a.Addr(), sim: a.Sim}
-			warm := e.post(chatBody(false, "key lookup cached"), key) // the key is now cached
+			warm := e.post(`{"model":"openai/gpt-4o-mini","messages":[]}`, key) // the key is now cached
 			io.ReadAll(warm.Body)
 			warm.Body.Close()
+			if warm.StatusCode != http.StatusBadRequest {
+				t.Fatalf("warm-up call: %d, want 400", warm.StatusCode)
+			}
 			link.mode.Store(link503)
 			before := len(a.Sim.Ledger())
 			res := e.post(chatBody(false, "during the outage"), key)

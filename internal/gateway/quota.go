@@ -17,13 +17,17 @@ const (
 	// defaultMaxTokens stands in for max_tokens when a request has none, in
 	// the upper-bound estimate a reservation holds.
 	defaultMaxTokens = 4096
-	// reservationTTL is how long a reservation holds if its call is never
-	// ingested (the service died and the outbox entry was lost with the disk).
-	reservationTTL = 30 * time.Minute
-	// defaultQuotaTimeout bounds the store round trip before each call
-	// (QUOTA_CHECK_TIMEOUT).
+	// defaultQuotaTimeout bounds the wait for a lease before a call
+	// (QUOTA_CHECK_TIMEOUT): a cold user's first call, or one whose lease
+	// ran out.
 	defaultQuotaTimeout = 2 * time.Second
 )
+
+// Admitter admits calls against quotas: quotalease.Manager, which answers
+// warm users from its leases without a store round trip.
+type Admitter interface {
+	Admit(ctx context.Context, requestID, userID string, est store.Amounts) error
+}
 
 // reserve admits the call against the caller's quotas before it goes
 // upstream. A reservation the store refuses as invalid (store.ErrInvalid:
@@ -48,7 +52,7 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 	tokens, cost := estimate(c.requestSize, req, prices)
 	ctx, cancel := context.WithTimeout(ctx, s.opt.QuotaTimeout)
 	defer cancel()
-	err := s.opt.Quotas.Reserve(ctx, store.ReserveInput{RequestID: c.requestID, UserID: c.userID, Tokens: tokens, Cost: cost, TTL: reservationTTL})
+	err := s.opt.Quotas.Admit(ctx, c.requestID, c.userID, store.Amounts{Requests: 1, Tokens: tokens, Cost: cost})
 	var qe *store.QuotaExceeded
 	switch {
 	case err == nil:

@@ -20,7 +20,7 @@ import (
 
 // quotaTestServer is a Server whose model cache holds the simulator's list
 // (DefaultModels: every output limit 16384), and whose quotas are q.
-func quotaTestServer(t *testing.T, q store.Quotas) *Server {
+func quotaTestServer(t *testing.T, q Admitter) *Server {
 	t.Helper()
 	sim := openroutertest.NewServer(openroutertest.Options{})
 	t.Cleanup(sim.Close)
@@ -149,8 +149,7 @@ func TestCheckOutputLimit(t *testing.T) {
 // refusingQuotas answers every reservation with err.
 type refusingQuotas struct{ err error }
 
-func (q refusingQuotas) Reserve(context.Context, store.ReserveInput) error { return q.err }
-func (q refusingQuotas) Release(context.Context, string) error             { return nil }
+func (q refusingQuotas) Admit(context.Context, string, string, store.Amounts) error { return q.err }
 
 // TestReserveClassifiesStoreErrors: before the fix a reservation the store
 // refused as invalid was logged as an outage and the call was served
@@ -191,14 +190,19 @@ func TestReserveClassifiesStoreErrors(t *testing.T) {
 	}
 }
 
-// recordingQuotas admits every call and keeps what was asked.
-type recordingQuotas struct{ got []store.ReserveInput }
+// admission is one call to recordingQuotas.Admit.
+type admission struct {
+	requestID, userID string
+	est               store.Amounts
+}
 
-func (q *recordingQuotas) Reserve(_ context.Context, in store.ReserveInput) error {
-	q.got = append(q.got, in)
+// recordingQuotas admits every call and keeps what was asked.
+type recordingQuotas struct{ got []admission }
+
+func (q *recordingQuotas) Admit(_ context.Context, requestID, userID string, est store.Amounts) error {
+	q.got = append(q.got, admission{requestID, userID, est})
 	return nil
 }
-func (q *recordingQuotas) Release(context.Context, string) error { return nil }
 
 // TestFirstCallIsPriced: before the fix the first calls of a process were
 // reserved at $0 (the model list was fetched in the background), so they
@@ -216,12 +220,12 @@ func TestFirstCallIsPriced(t *testing.T) {
 	if err := s.reserve(context.Background(), &call{requestID: "r", userID: "u", requestSize: 400}, req); err != nil {
 		t.Fatal(err)
 	}
-	if len(q.got) != 1 || q.got[0].Cost != 7_803_000 {
+	if len(q.got) != 1 || q.got[0].est.Cost != 7_803_000 {
 		t.Fatalf("reserved %+v, want Sonnet's price for 101 + 500 tokens", q.got)
 	}
-	// The reservation names the request and its caller, counts the
-	// estimated tokens and lapses after 30 minutes if never settled.
-	if g := q.got[0]; g.RequestID != "r" || g.UserID != "u" || g.Tokens != 601 || g.TTL != 30*time.Minute {
+	// The admission names the request and its caller and counts one
+	// request and the estimated tokens.
+	if g := q.got[0]; g.requestID != "r" || g.userID != "u" || g.est.Tokens != 601 || g.est.Requests != 1 {
 		t.Fatalf("reserved %+v", g)
 	}
 }

@@ -29,8 +29,8 @@ type Options struct {
 	Upstream *openrouter.Client
 	Auth     auth.Authenticator
 	Outbox   *outbox.Outbox
-	Store    store.Store  // for readiness
-	Quotas   store.Quotas // nil: no quota checks
+	Store    store.Store // for readiness
+	Quotas   Admitter    // nil: no quota checks
 	// QuotaFailClosed refuses a call (503) when its quota check fails;
 	// otherwise the call is served unchecked, which keeps the gateway up
 	// through a store outage.

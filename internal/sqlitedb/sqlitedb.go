@@ -125,6 +125,13 @@ func (db *DB) migrate(ctx context.Context, migrations fs.FS, dir string) error {
 		ms = append(ms, mig{v, e.Name()})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := 1; i < len(ms); i++ {
+		// Two branches that each added "the next" migration: one would be
+		// skipped silently on databases that have the other.
+		if ms[i].version == ms[i-1].version {
+			return fmt.Errorf("migrations %q and %q share version %d", ms[i-1].name, ms[i].name, ms[i].version)
+		}
+	}
 	for _, m := range ms {
 		var n int
 		if err := db.W.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {

@@ -93,6 +93,7 @@ func (e *QuotaExceeded) Error() string {
 // call's tokens or cost (plus what other calls spend beyond their
 // estimates when their estimates are not upper bounds).
 type Quotas interface {
+	Leases
 	// Reserve returns nil when admitted, *QuotaExceeded when refused.
 	Reserve(ctx context.Context, in ReserveInput) error
 	// Release drops a reservation whose call will never be ingested.

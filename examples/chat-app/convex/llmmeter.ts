@@ -35,6 +35,7 @@ export const {
   getQuotas,
   reserveQuotas,
   releaseQuotas,
+  leaseQuotas,
   resetQuotas,
   dueQuotas,
   confirmUsage,

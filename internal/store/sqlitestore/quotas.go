@@ -242,17 +242,15 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 		}
 		grants := make([]grant, 0, len(qs))
 		for _, q := range qs {
-			if q.resetDate <= now { // the window has ended: roll it over
-				q.used, q.resetDate = 0, s.cal.Next(store.QuotaPeriod(q.typ), now)
-				if err := saveUsed(ctx, tx, q, now); err != nil {
-					return err
-				}
-			}
-			gone, err := expire(ctx, tx, q.id, now)
+			q, reserved, err := s.openQuota(ctx, tx, q, now)
 			if err != nil {
 				return err
 			}
-			reserved := max(0, q.reserved-gone)
+			// Allowance leases hold like reservations (see Lease).
+			held, err := leased(ctx, tx, q.id, now)
+			if err != nil {
+				return err
+			}
 			est := int64(1)
 			switch {
 			case q.typ == store.QuotaMonthlyTokens:
@@ -263,14 +261,14 @@ func (s *Store) Reserve(ctx context.Context, in store.ReserveInput) error {
 			// Saturating sums: an estimate near MaxAmount can neither wrap
 			// negative (and be admitted) nor overflow the stored total.
 			switch {
-			case store.AddAmounts(store.AddAmounts(q.used, reserved), est) <= q.limit:
+			case store.AddAmounts(store.AddAmounts(q.used, store.AddAmounts(reserved, held)), est) <= q.limit:
 				grants = append(grants, grant{q, est, store.AddAmounts(reserved, est)})
-			case q.typ != store.QuotaDailyRequests && reserved == 0 && q.used < q.limit:
+			case q.typ != store.QuotaDailyRequests && reserved == 0 && held == 0 && q.used < q.limit:
 				// Alone: may run, and holds the rest so no one runs beside it.
 				amount := max(est, q.limit-q.used)
 				grants = append(grants, grant{q, amount, amount})
 			default:
-				return &store.QuotaExceeded{QuotaType: q.typ, Limit: q.limit, Used: q.used, Remaining: max(0, q.limit-q.used-reserved), ResetDate: q.resetDate}
+				return &store.QuotaExceeded{QuotaType: q.typ, Limit: q.limit, Used: q.used, Remaining: max(0, q.limit-q.used-reserved-held), ResetDate: q.resetDate}
 			}
 		}
 		expires := now + in.TTL.Milliseconds()

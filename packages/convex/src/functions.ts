@@ -26,6 +26,7 @@ export const internalFunctions = {
   getQuotas: quotas.get,
   reserveQuotas: quotas.reserve,
   releaseQuotas: quotas.release,
+  leaseQuotas: quotas.lease,
   resetQuotas: quotas.reset,
   dueQuotas: quotas.due,
   confirmUsage: usage.confirm,

@@ -1,6 +1,7 @@
-/** Internal quota functions behind /quotas/get, /quotas/reserve, /quotas/release and /jobs/quotas/*. See lib/quotas.ts. */
+/** Internal quota functions behind /quotas/get, /quotas/reserve, /quotas/release, /quotas/lease and /jobs/quotas/*. See lib/quotas.ts and lib/leases.ts. */
 import { internalMutation, internalQuery } from "./server";
 import { badRequest, notFound } from "./lib/errors";
+import { leaseQuotas } from "./lib/leases";
 import { reportingCalendar } from "./lib/periods";
 import {
   deleteReservations,
@@ -11,7 +12,7 @@ import {
   systemBudget,
   usedFields,
 } from "./lib/quotas";
-import { quotaReleaseBody, quotaReserveBody, quotaResetBody, quotasDueBody, quotasGetBody } from "./lib/wire";
+import { quotaLeaseBody, quotaReleaseBody, quotaReserveBody, quotaResetBody, quotasDueBody, quotasGetBody } from "./lib/wire";
 
 /** Active quotas of the user and the system budget (null if none or inactive). */
 export const get = internalQuery({
@@ -74,4 +75,14 @@ export const reserve = internalMutation({
 export const release = internalMutation({
   args: quotaReleaseBody.fields,
   handler: async (ctx, args) => ({ released: await deleteReservations(ctx.db, args.requestId) }),
+});
+
+/**
+ * Moves one holder's allowance lease (see leaseQuotas in lib/leases.ts):
+ * {quotas: [...], refused: null | quota} for the user's active quotas or the
+ * system budget.
+ */
+export const lease = internalMutation({
+  args: quotaLeaseBody.fields,
+  handler: async (ctx, args) => await leaseQuotas(ctx.db, reportingCalendar(), args, Date.now()),
 });

@@ -61,6 +61,13 @@ export function addHttpRoutes(http: HttpRouter, opts: RouteOptions = {}): void {
   post("/quotas/get", signedRoute(wire.quotasGetBody, (ctx, b) => ctx.runQuery(fn.getQuotas, b)));
   post("/quotas/reserve", signedRoute(wire.quotaReserveBody, (ctx, b) => ctx.runMutation(fn.reserveQuotas, b)));
   post("/quotas/release", signedRoute(wire.quotaReleaseBody, (ctx, b) => ctx.runMutation(fn.releaseQuotas, b)));
+  post(
+    "/quotas/lease",
+    signedRoute(wire.quotaLeaseBody, async (ctx, b) => {
+      if (b.claims.length > wire.MAX_LEASE_CLAIMS) badRequest(`claims: ${b.claims.length} is more than ${wire.MAX_LEASE_CLAIMS}`);
+      return await ctx.runMutation(fn.leaseQuotas, b);
+    }),
+  );
 
   post("/jobs/rows", signedRoute(wire.jobRowsBody, (ctx, b) => ctx.runQuery(fn.jobRows, b)));
   post(

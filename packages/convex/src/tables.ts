@@ -207,6 +207,19 @@ export const llmmeterTables = {
     .index("by_request_id", ["requestId"])
     .index("by_quota_id_and_expires_at", ["quotaId", "expiresAt"]),
 
+  /**
+   * Allowance leases (POST /quotas/lease, issue 15): one row per (quota,
+   * holder) in the quota's exact unit, the allowance a replica admits calls
+   * from without a round trip. Counted with the reservations while
+   * expiresAt > now; a replica that stops renewing loses it at expiresAt.
+   */
+  quotaLeases: defineTable({
+    quotaId: v.id("userQuotas"),
+    holder: v.string(),
+    amount: v.number(),
+    expiresAt: v.number(),
+  }).index("by_quota_id_and_expires_at", ["quotaId", "expiresAt"]),
+
   systemAlerts: defineTable({
     alertType: v.string(),
     severity: vSeverity,

@@ -310,7 +310,9 @@ export async function reserveQuotas(
       .query("quotaReservations")
       .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).gt("expiresAt", now))
       .take(MAX_OPEN_RESERVATIONS + 1);
-    const R = open.slice(0, MAX_OPEN_RESERVATIONS).reduce((s, r) => addAmounts(s, r.amount), 0);
+    // Allowance leases (lib/leases.ts) hold like reservations.
+    const held = (await openLeases(db, q._id, now)).reduce((s, l) => addAmounts(s, l.amount), 0);
+    const R = open.slice(0, MAX_OPEN_RESERVATIONS).reduce((s, r) => addAmounts(s, r.amount), held);
     if (open.length > MAX_OPEN_RESERVATIONS) {
       return {
         admitted: false,
@@ -350,6 +352,17 @@ export async function reserveQuotas(
     }
   }
   return { admitted: true };
+}
+
+/** Unexpired allowance leases of a quota (one per replica: a handful). */
+const MAX_LEASES = 64;
+
+/** The unexpired allowance leases of quota q (see lib/leases.ts). */
+export async function openLeases(db: DatabaseReader, q: Id<"userQuotas">, now: number) {
+  return await db
+    .query("quotaLeases")
+    .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q).gt("expiresAt", now))
+    .take(MAX_LEASES);
 }
 
 /** Deletes the reservations of one request (settlement or release); returns how many. */

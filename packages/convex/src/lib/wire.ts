@@ -236,6 +236,26 @@ export const quotaReserveBody = v.object({
 });
 export const quotaReleaseBody = v.object({ requestId: key });
 
+/** Amounts in each quota unit (store.Amounts in Go). */
+const amounts = v.object({ requests: nonNegInt(), tokens: nonNegInt(), costNanoUsd: nonNegInt() });
+/** Claims per /quotas/lease request (store.MaxClaims in Go). */
+export const MAX_LEASE_CLAIMS = 256;
+/**
+ * POST /quotas/lease (store.LeaseInput in Go): one holder's allowance for a
+ * user's quotas, or with no userId the system budget.
+ */
+export const quotaLeaseBody = v.object({
+  holder: str(128),
+  userId: opt(idString),
+  claims: v.array(v.object({ requestId: key, amounts })),
+  return: amounts,
+  want: amounts,
+  need: amounts,
+  ttlMs,
+  claimTtlMs: ttlMs,
+});
+export type QuotaLeaseArgs = Infer<typeof quotaLeaseBody>;
+
 export const runRecordBody = v.object({
   job: str(128),
   startedAt: nonNegInt(),

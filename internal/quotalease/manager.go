@@ -1,0 +1,328 @@
+package quotalease
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"llmmeter/internal/store"
+)
+
+// Options configure a Manager; Store is required.
+type Options struct {
+	Store  store.Leases
+	Holder string // this replica's name in the store; default a random one
+	// TTL is how long a lease holds without renewal; default 30s. A
+	// crashed replica's allowance returns after it.
+	TTL time.Duration
+	// ClaimTTL is how long an admitted call's reservation holds if its
+	// rows never come; default 30 min.
+	ClaimTTL time.Duration
+	// Horizon is how much of a key's recent use a lease aims to cover;
+	// default 2s.
+	Horizon time.Duration
+	Now     func() time.Time
+	// OnError hears of background renewals that failed (key "" is the
+	// system budget); the next call of that key waits for a fresh lease.
+	OnError func(key string, err error)
+}
+
+// Defaults of Options.
+const (
+	DefaultTTL      = 30 * time.Second
+	DefaultClaimTTL = 30 * time.Minute
+	DefaultHorizon  = 2 * time.Second
+)
+
+// Stats count store round trips by kind.
+type Stats struct {
+	Waited     int64 // calls that waited for a lease (cold, exhausted, expired or refused)
+	Background int64 // renewals and returns off the call path
+}
+
+// Manager holds one replica's leases; safe for concurrent use.
+type Manager struct {
+	opt        Options
+	mu         sync.Mutex
+	keys       map[string]*entry
+	bg         sync.WaitGroup
+	waited     atomic.Int64
+	background atomic.Int64
+}
+
+// New returns a Manager.
+func New(opt Options) *Manager {
+	if opt.Holder == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		opt.Holder = "replica-" + hex.EncodeToString(b[:])
+	}
+	if opt.TTL <= 0 {
+		opt.TTL = DefaultTTL
+	}
+	if opt.ClaimTTL <= 0 {
+		opt.ClaimTTL = DefaultClaimTTL
+	}
+	if opt.Horizon <= 0 {
+		opt.Horizon = DefaultHorizon
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.OnError == nil {
+		opt.OnError = func(string, error) {}
+	}
+	return &Manager{opt: opt, keys: map[string]*entry{}}
+}
+
+// Holder is the name this Manager's leases carry in the store.
+func (m *Manager) Holder() string { return m.opt.Holder }
+
+// Stats reports the store round trips so far.
+func (m *Manager) Stats() Stats {
+	return Stats{Waited: m.waited.Load(), Background: m.background.Load()}
+}
+
+// Admit admits one call of userID whose use is at most est against the
+// user's quotas and the system budget: nil when admitted, a
+// *store.QuotaExceeded naming the first quota it would break, an error
+// wrapping store.ErrInvalid when est is out of range, else the store's
+// error (the call's fate is then the caller's policy).
+func (m *Manager) Admit(ctx context.Context, requestID, userID string, est store.Amounts) error {
+	if userID == "" || requestID == "" {
+		return fmt.Errorf("quotalease: %w: user and request id are required", store.ErrInvalid)
+	}
+	if err := validAmounts(est); err != nil {
+		return err
+	}
+	if err := m.admitKey(ctx, userID, requestID, est); err != nil {
+		return err
+	}
+	if err := m.admitKey(ctx, "", requestID, est); err != nil {
+		m.undo(userID, requestID, est)
+		return err
+	}
+	return nil
+}
+
+func validAmounts(a store.Amounts) error {
+	for _, v := range []int64{a.Requests, a.Tokens, int64(a.Cost)} {
+		if v < 0 || v > store.MaxAmount {
+			return fmt.Errorf("quotalease: %w: estimate %d is not in [0, %d]", store.ErrInvalid, v, store.MaxAmount)
+		}
+	}
+	return nil
+}
+
+// admitKey admits the call against one key's lease, waiting for a lease
+// when the local one cannot.
+func (m *Manager) admitKey(ctx context.Context, key, requestID string, est store.Amounts) error {
+	m.mu.Lock()
+	e := m.entry(key)
+	waiting, seen := false, uint64(0)
+	defer func() {
+		if waiting {
+			e.waiting--
+		}
+		m.mu.Unlock()
+	}()
+	for {
+		now := m.opt.Now()
+		e.lastUse = now
+		if e.usable(now, m.opt.TTL) && e.fits(est) {
+			e.draw(requestID, est)
+			m.maybeRenew(e, now)
+			return nil
+		}
+		if !waiting {
+			waiting, seen = true, e.gen
+			e.waiting++
+			m.waited.Add(1)
+			if e.ready { // the lease ran dry: size the next ones bigger
+				e.boost, e.lastEst = min(max(2*e.boost, 2), maxBoost), est
+			}
+		} else if e.refused != nil && e.refusedGen > seen && est.Of(e.refused.QuotaType) > e.refused.Remaining {
+			// A lease request that ended while this call waited found no
+			// room for it either.
+			qe := *e.refused
+			return &qe
+		}
+		if e.busy != nil {
+			ch := e.busy
+			m.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				m.mu.Lock()
+				return ctx.Err()
+			}
+			m.mu.Lock()
+			continue
+		}
+		in := m.prepare(e, now, est, true)
+		if err := m.run(ctx, e, in, now); err != nil {
+			return err
+		}
+		if e.refused != nil && e.refusedGen == e.gen && !(e.usable(now, m.opt.TTL) && e.fits(est)) {
+			qe := *e.refused
+			return &qe
+		}
+	}
+}
+
+// entry returns key's entry, creating it; m.mu is held.
+func (m *Manager) entry(key string) *entry {
+	e := m.keys[key]
+	if e == nil {
+		e = &entry{key: key}
+		m.keys[key] = e
+	}
+	return e
+}
+
+// undo gives back what a call drew from key's lease when it is refused by
+// another key; a claim already sent with a renewal stays a reservation
+// until it expires.
+func (m *Manager) undo(key, requestID string, est store.Amounts) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.keys[key]
+	if e == nil {
+		return
+	}
+	for i, c := range e.claims {
+		if c.RequestID == requestID {
+			e.claims = append(e.claims[:i:i], e.claims[i+1:]...)
+			for j := range e.quotas {
+				e.quotas[j].remaining = store.AddAmounts(e.quotas[j].remaining, est.Of(e.quotas[j].QuotaType))
+			}
+			return
+		}
+	}
+}
+
+// run sends in for e and applies the answer; m.mu is held, and released
+// during the store call. On error nothing is known of what the store did:
+// e then holds nothing locally and will send its claims again (the store
+// takes a claim once).
+func (m *Manager) run(ctx context.Context, e *entry, in store.LeaseInput, sentAt time.Time) error {
+	done := make(chan struct{})
+	e.busy = done
+	m.mu.Unlock()
+	t0 := time.Now()
+	g, err := m.opt.Store.Lease(ctx, in)
+	rtt := time.Since(t0)
+	m.mu.Lock()
+	e.rtt = rtt
+	e.busy = nil
+	close(done)
+	e.gen++
+	if err != nil {
+		e.claims = append(in.Claims[:len(in.Claims):len(in.Claims)], e.claims...)
+		for i := range e.quotas {
+			e.quotas[i].remaining = 0
+		}
+		e.ready = false
+		return err
+	}
+	e.apply(g, sentAt)
+	return nil
+}
+
+// maybeRenew starts a background renewal of e when one is due; m.mu is held.
+func (m *Manager) maybeRenew(e *entry, now time.Time) {
+	if e.busy == nil && e.renewalDue(now, m.opt.TTL, m.opt.Horizon) {
+		m.renewAsync(e, m.prepare(e, now, store.Amounts{}, false), now)
+	}
+}
+
+// renewAsync runs in off the call path; m.mu is held.
+func (m *Manager) renewAsync(e *entry, in store.LeaseInput, now time.Time) {
+	m.background.Add(1)
+	done := make(chan struct{})
+	e.busy = done // taken now, so no second renewal starts meanwhile
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), m.opt.TTL/3)
+		defer cancel()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		e.busy = nil
+		close(done)
+		if err := m.run(ctx, e, in, now); err != nil {
+			m.opt.OnError(e.key, err)
+		}
+	}()
+}
+
+// Sweep renews leases that hold claims or allowance and are a third of
+// their TTL old, and returns the allowance of keys idle for a TTL. Run
+// calls it; tests may call it with an injected clock.
+func (m *Manager) Sweep() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.Now()
+	for key, e := range m.keys {
+		if e.busy != nil || e.waiting > 0 {
+			continue
+		}
+		idle := now.Sub(e.lastUse) >= m.opt.TTL
+		switch {
+		case idle && len(e.claims) == 0 && e.held() == 0:
+			delete(m.keys, key)
+		case idle && len(e.claims) == 0:
+			in := m.prepare(e, now, store.Amounts{}, false)
+			in.Want, in.Return = store.Amounts{}, e.takeAll()
+			m.renewAsync(e, in, now)
+		case (len(e.claims) > 0 || e.held() > 0) && now.Sub(e.sentAt) >= m.opt.TTL/3:
+			e.boost /= 2 // quiet enough that only age renews it
+			m.renewAsync(e, m.prepare(e, now, store.Amounts{}, false), now)
+		}
+	}
+}
+
+// Run sweeps every TTL/6 until ctx ends, then returns every lease (Close).
+func (m *Manager) Run(ctx context.Context) {
+	t := time.NewTicker(m.opt.TTL / 6)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			m.Sweep()
+		case <-ctx.Done():
+			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := m.Close(closeCtx); err != nil {
+				m.opt.OnError("", err)
+			}
+			return
+		}
+	}
+}
+
+// Close waits for background renewals, then sends every key's claims and
+// returns its allowance, so another replica can use it at once.
+func (m *Manager) Close(ctx context.Context) error {
+	m.bg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	for key, e := range m.keys {
+		if e.busy != nil || (len(e.claims) == 0 && e.held() == 0) {
+			continue
+		}
+		now := m.opt.Now()
+		in := m.prepare(e, now, store.Amounts{}, false)
+		in.Want, in.Return = store.Amounts{}, e.takeAll()
+		if err := m.run(ctx, e, in, now); err != nil {
+			errs = append(errs, fmt.Errorf("quotalease: return the lease of %q: %w", key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
