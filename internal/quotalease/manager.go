@@ -100,14 +100,27 @@ func (m *Manager) Admit(ctx context.Context, requestID, userID string, est store
 	if err := validAmounts(est); err != nil {
 		return err
 	}
+	// Renewals start only once both keys answered, so the claim of a call
+	// the second key refuses is still local and can be undone.
+	defer m.renewIfDue(userID)
 	if err := m.admitKey(ctx, userID, requestID, est); err != nil {
 		return err
 	}
+	defer m.renewIfDue("")
 	if err := m.admitKey(ctx, "", requestID, est); err != nil {
 		m.undo(userID, requestID, est)
 		return err
 	}
 	return nil
+}
+
+// renewIfDue starts a background renewal of key's lease when one is due.
+func (m *Manager) renewIfDue(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.keys[key]; e != nil && e.ready {
+		m.maybeRenew(e, m.opt.Now())
+	}
 }
 
 func validAmounts(a store.Amounts) error {
@@ -136,7 +149,6 @@ func (m *Manager) admitKey(ctx context.Context, key, requestID string, est store
 		e.lastUse = now
 		if e.usable(now, m.opt.TTL) && e.fits(est) {
 			e.draw(requestID, est)
-			m.maybeRenew(e, now)
 			return nil
 		}
 		if !waiting {
@@ -186,8 +198,8 @@ func (m *Manager) entry(key string) *entry {
 }
 
 // undo gives back what a call drew from key's lease when it is refused by
-// another key; a claim already sent with a renewal stays a reservation
-// until it expires.
+// another key; a claim already sent (by a renewal another call of the same
+// key started meanwhile) stays a reservation until it expires.
 func (m *Manager) undo(key, requestID string, est store.Amounts) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -3,6 +3,7 @@ package quotalease
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -78,5 +79,50 @@ func TestSweepReturnsIdleLeases(t *testing.T) {
 	}
 	if q := probe(t, e.store, u.ID, store.QuotaDailyRequests); q.Others != 4 {
 		t.Fatalf("after Run ended: %+v, want the 4 calls reserved and no lease", q)
+	}
+}
+
+// TestAdmitUndoesARefusedCall: a call the system budget refuses gives back
+// what it drew from the user's lease (no reservation is left for it), and
+// input out of range is store.ErrInvalid before any store call.
+func TestAdmitUndoesARefusedCall(t *testing.T) {
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "store.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	u, _, _ := s.EnsureUser(context.Background(), store.EnsureUserInput{ExternalID: "ann"})
+	for _, q := range []struct {
+		user, typ string
+		limit     float64
+	}{{u.ID, store.QuotaDailyRequests, 10}, {"", store.QuotaSystemMonthlyCostUSD, 0}} {
+		args, _ := json.Marshal(quotaArgs(q.user, q.typ, q.limit))
+		if _, err := s.Call(context.Background(), "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &checked{Leases: s, t: t}
+	m := New(Options{Store: c})
+	err = m.Admit(context.Background(), "r1", u.ID, store.Amounts{Requests: 1, Cost: 5000})
+	if qe, ok := err.(*store.QuotaExceeded); !ok || qe.QuotaType != store.QuotaSystemMonthlyCostUSD {
+		t.Fatalf("admit against a $0 system budget: %v", err)
+	}
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if q := probe(t, s, u.ID, store.QuotaDailyRequests); q.Others != 0 {
+		t.Fatalf("the refused call left %+v", q)
+	}
+	calls := c.calls
+	for _, bad := range []struct {
+		req, user string
+		est       store.Amounts
+	}{{"", u.ID, store.Amounts{}}, {"r", "", store.Amounts{}}, {"r", u.ID, store.Amounts{Tokens: -1}}, {"r", u.ID, store.Amounts{Tokens: store.MaxAmount + 1}}} {
+		if err := m.Admit(context.Background(), bad.req, bad.user, bad.est); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Admit(%q, %q, %+v) = %v, want ErrInvalid", bad.req, bad.user, bad.est, err)
+		}
+	}
+	if c.calls != calls {
+		t.Fatalf("invalid input reached the store (%d calls)", c.calls-calls)
 	}
 }
