@@ -1,12 +1,11 @@
 import { lazy, StrictMode, Suspense } from "react";
 import { createRoot } from "react-dom/client";
-import { App } from "./App";
 import { EmbeddedApp } from "./auth/EmbeddedApp";
 import { ErrorState, Loading } from "./components/States";
 import { clerkPublishableKey, convexUrl } from "./config";
-import { RouterProvider } from "./router/router";
-import "./styles.css";
 
+// The standalone portal: sign-in, then the library's <LlmmeterPortal>
+// (src/index.ts), the same entry an app's own admin portal mounts.
 // Clerk and the Convex client load only in Convex mode.
 const ConvexApp = lazy(() => import("./auth/ConvexApp").then((m) => ({ default: m.ConvexApp })));
 
@@ -17,23 +16,15 @@ function Root() {
     }
     return (
       <Suspense fallback={<Loading />}>
-        <ConvexApp url={convexUrl} publishableKey={clerkPublishableKey}>
-          <App />
-        </ConvexApp>
+        <ConvexApp url={convexUrl} publishableKey={clerkPublishableKey} />
       </Suspense>
     );
   }
-  return (
-    <EmbeddedApp>
-      <App />
-    </EmbeddedApp>
-  );
+  return <EmbeddedApp />;
 }
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <RouterProvider>
-      <Root />
-    </RouterProvider>
+    <Root />
   </StrictMode>,
 );

@@ -1,8 +1,6 @@
 import type { ReactNode } from "react";
-import { BackendContext } from "../src/data/backend";
-import { httpBackend, HttpSettingsContext } from "../src/data/httpBackend";
-import { AdminHttpClient } from "../src/data/httpClient";
-import { RouterProvider } from "../src/router/router";
+import { APP_MODULE } from "../src/data/api";
+import { httpDataClient, LlmmeterProvider } from "../src/index";
 
 export type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -29,15 +27,10 @@ export function fakeService(given: Record<string, Handler>) {
       return json(560, { status: "error", errorMessage: d.message, errorData: { code: d.code, message: d.message }, logLines: [] });
     }
   };
-  const client = new AdminHttpClient({ getToken: () => "llm_test", fetch: fetch as typeof globalThis.fetch });
+  const data = httpDataClient({ module: APP_MODULE, getToken: () => "llm_test", fetch: fetch as typeof globalThis.fetch, refreshMs: 60_000 });
+  const client = data.http;
   function Providers({ children }: { children: ReactNode }) {
-    return (
-      <RouterProvider>
-        <HttpSettingsContext.Provider value={{ client, refreshMs: 60_000 }}>
-          <BackendContext.Provider value={httpBackend}>{children}</BackendContext.Provider>
-        </HttpSettingsContext.Provider>
-      </RouterProvider>
-    );
+    return <LlmmeterProvider client={data}>{children}</LlmmeterProvider>;
   }
   return { calls, client, fetch, Providers };
 }
