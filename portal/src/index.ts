@@ -9,8 +9,11 @@
  */
 import "./styles.css";
 
-export { convexDataClient, httpDataClient } from "./library/dataClient";
-export type { ConvexDataClientOptions, DataClient, HttpDataClient, HttpDataClientOptions } from "./library/dataClient";
+export type { DataClient } from "./library/dataClient";
+export { convexDataClient } from "./library/convexDataClient";
+export type { ConvexDataClientOptions } from "./library/convexDataClient";
+export { httpDataClient } from "./library/httpDataClient";
+export type { HttpDataClient, HttpDataClientOptions } from "./library/httpDataClient";
 export { LlmmeterProvider } from "./library/Provider";
 export type { LlmmeterProviderProps } from "./library/Provider";
 export { LlmmeterPortal } from "./library/Portal";
@@ -20,13 +23,16 @@ export { AdminHttpClient } from "./data/httpClient";
 export type { HttpClientOptions } from "./data/httpClient";
 export { DEFAULT_MODULE } from "./data/functionPath";
 
-// Single pages, for an app that routes them itself (inside LlmmeterProvider).
-export { OverviewPage } from "./pages/OverviewPage";
-export { UsagePage } from "./pages/UsagePage";
-export { UsersPage } from "./pages/UsersPage";
-export { UserPage } from "./pages/UserPage";
-export { ModelsPage } from "./pages/ModelsPage";
-export { RequestsPage } from "./pages/RequestsPage";
-export { AlertsPage } from "./pages/AlertsPage";
-export { ReportsPage } from "./pages/ReportsPage";
-export { ForecastPage } from "./pages/ForecastPage";
+// Single pages, for an app that routes them itself (inside LlmmeterProvider,
+// whose Suspense boundary shows "Loading…" while a page's code arrives).
+export {
+  AlertsPage,
+  ForecastPage,
+  ModelsPage,
+  OverviewPage,
+  ReportsPage,
+  RequestsPage,
+  UsagePage,
+  UserPage,
+  UsersPage,
+} from "./library/routes";

@@ -3,10 +3,13 @@ import { createRoot } from "react-dom/client";
 import { EmbeddedApp } from "./auth/EmbeddedApp";
 import { ErrorState, Loading } from "./components/States";
 import { clerkPublishableKey, convexUrl } from "./config";
+import "./styles.css";
 
-// The standalone portal: sign-in, then the library's <LlmmeterPortal>
-// (src/index.ts), the same entry an app's own admin portal mounts.
-// Clerk and the Convex client load only in Convex mode.
+// The standalone portal: sign-in, then the library's <LlmmeterPortal> and
+// data clients, the ones src/index.ts exports to an app's own admin portal.
+// (They are imported from their modules, not through index.ts, so that the
+// embedded build's first chunk leaves out the Convex client.) Clerk and the
+// Convex client load only in Convex mode.
 const ConvexApp = lazy(() => import("./auth/ConvexApp").then((m) => ({ default: m.ConvexApp })));
 
 function Root() {

@@ -4,7 +4,8 @@ import { ConvexProviderWithClerk } from "convex/react-clerk";
 import { useMemo } from "react";
 import { Loading } from "../components/States";
 import { APP_MODULE } from "../data/api";
-import { convexDataClient, LlmmeterPortal } from "../index";
+import { convexDataClient } from "../library/convexDataClient";
+import { LlmmeterPortal } from "../library/Portal";
 
 function ClerkPortal({ client }: { client: ConvexReactClient }) {
   const { user } = useUser();

@@ -1,7 +1,8 @@
 import { useCallback, useMemo, useState } from "react";
 import { APP_MODULE } from "../data/api";
 import type { AdminError } from "../data/errors";
-import { httpDataClient, LlmmeterPortal } from "../index";
+import { httpDataClient } from "../library/httpDataClient";
+import { LlmmeterPortal } from "../library/Portal";
 import { clearKey, loadKey, saveKey } from "./session";
 import { SignInPage } from "./SignInPage";
 

@@ -1,6 +1,7 @@
-import type { ReactNode } from "react";
+import { type ReactNode, Suspense } from "react";
 import { type Session, SessionContext } from "../auth/sessionContext";
 import { OutageBanner } from "../components/OutageBanner";
+import { Loading } from "../components/States";
 import { BackendContext } from "../data/backend";
 import { RouterProvider } from "../router/router";
 import type { DataClient } from "./dataClient";
@@ -35,7 +36,7 @@ export function LlmmeterProvider({ client, base = "", session = NO_SESSION, outa
         <SessionContext.Provider value={session}>
           <RouterProvider base={base}>
             {outageBanner && <OutageBanner />}
-            {children}
+            <Suspense fallback={<Loading />}>{children}</Suspense>
           </RouterProvider>
         </SessionContext.Provider>
       </BackendContext.Provider>
