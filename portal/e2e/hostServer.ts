@@ -27,10 +27,11 @@ export async function startHostServer(opts: { dir: string; prefix: string; api: 
   const prefix = opts.prefix.replace(/\/$/, "");
   const serveFile = async (res: ServerResponse, pathname: string) => {
     const rel = normalize(decodeURIComponent(pathname.slice(prefix.length))).replace(/^(\.\.(\/|$))+/, "");
+    const file = rel === "/" || rel === "" || rel === "." ? "index.html" : rel;
     let body: Buffer;
-    let ext = extname(rel);
+    let ext = extname(file);
     try {
-      body = await readFile(join(opts.dir, rel === "/" || rel === "" ? "index.html" : rel));
+      body = await readFile(join(opts.dir, file));
     } catch {
       if (ext) {
         res.writeHead(404).end("not found");

@@ -13,7 +13,10 @@ export function fakeService(given: Record<string, Handler>) {
   // Every page asks admin:settings for the reporting zone; UTC unless a test says otherwise.
   const handlers: Record<string, Handler> = { "admin:settings": () => ({ reportingTz: "UTC" }), ...given };
   const calls: { kind: string; path: string; args: Record<string, unknown>; auth: string | null }[] = [];
+  const state = { down: false };
   const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    // What fetch does when nothing listens on the service's port.
+    if (state.down) throw new TypeError("Failed to fetch");
     const kind = String(url).endsWith("/api/mutation") ? "mutation" : "query";
     const body = JSON.parse(String(init?.body)) as { path: string; args: Record<string, unknown>; format: string };
     const auth = new Headers(init?.headers).get("Authorization");
@@ -32,7 +35,11 @@ export function fakeService(given: Record<string, Handler>) {
   function Providers({ children }: { children: ReactNode }) {
     return <LlmmeterProvider client={data}>{children}</LlmmeterProvider>;
   }
-  return { calls, client, fetch, Providers };
+  /** Makes the service unreachable (true) or back (false). */
+  const setDown = (down: boolean) => {
+    state.down = down;
+  };
+  return { calls, client, fetch, Providers, setDown };
 }
 
 export function json(status: number, body: unknown): Response {

@@ -140,7 +140,9 @@ function itemKey(x: unknown): string {
  * The loaded pages with a freshly fetched first page in front. Pages list
  * newest first, so rows added since the last poll are all in `head`; older
  * pages keep their rows (minus those now in `head`) and the last one keeps
- * its cursor for "load more". Returns null when `head` does not reach the
+ * its cursor for "load more". (A row that changed after it was shown, below
+ * the first page, shows its old values until the view is reloaded: request
+ * logs are written once.) Returns null when `head` does not reach the
  * rows already shown (more new rows than a page): the caller reloads.
  */
 export function mergeHead<T>(pages: Page<T>[], head: Page<T>): Page<T>[] | null {
@@ -148,7 +150,11 @@ export function mergeHead<T>(pages: Page<T>[], head: Page<T>): Page<T>[] | null 
   const fresh = new Set(head.page.map(itemKey));
   const reaches = head.isDone || pages[0].page.length === 0 || pages[0].page.some((x) => fresh.has(itemKey(x)));
   if (!reaches) return null;
-  return [head, ...pages.map((p) => ({ ...p, page: p.page.filter((x) => !fresh.has(itemKey(x))) }))];
+  // The rows pushed out of the first page join the second, so the view
+  // keeps as many pages (and "load more" the last page's cursor).
+  const older = (p: Page<T>) => p.page.filter((x) => !fresh.has(itemKey(x)));
+  const [first, second, ...rest] = pages;
+  return [head, { ...second, page: [...older(first), ...older(second)] }, ...rest.map((p) => ({ ...p, page: older(p) }))];
 }
 
 /**
