@@ -57,7 +57,8 @@ beforeAll(async () => {
     [ctx.adminKey, APP_MODULE],
   );
   page = await context.newPage();
-  page.setDefaultTimeout(30_000);
+  // Generous: the host app is an unminified build on a busy machine.
+  page.setDefaultTimeout(90_000);
 }, 900_000);
 
 afterAll(async () => {
@@ -92,7 +93,7 @@ describe("the pages as a library, in another React app", () => {
     await page.waitForSelector('section[data-page="models"]');
     expect(new URL(page.url()).pathname).toBe("/host/ops/llmmeter/models");
     // A reload of a deep link is served by the host and lands on the same page.
-    await page.reload();
+    await page.reload({ waitUntil: "domcontentloaded" });
     await page.waitForSelector('section[data-page="models"]');
   });
 
