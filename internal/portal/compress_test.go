@@ -282,3 +282,44 @@ func TestCompressCacheBound(t *testing.T) {
 type iotestErr struct{}
 
 func (iotestErr) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+func TestShouldCompress(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		size int64
+		want bool
+	}{
+		{"a.js", minCompressSize - 1, false}, // too small to gain
+		{"a.js", minCompressSize, true},
+		{"a.CSS", maxCompressSize, true},     // extension case does not matter
+		{"a.js", maxCompressSize + 1, false}, // too big to hold in memory
+		{"a.png", 1 << 20, false},            // compressed already
+		{"LICENSE", 1 << 20, false},          // unknown type
+	} {
+		if got := shouldCompress(tc.name, tc.size); got != tc.want {
+			t.Errorf("shouldCompress(%q, %d) = %v", tc.name, tc.size, got)
+		}
+	}
+}
+
+// Copies that fit the bound exactly are all kept.
+func TestCompressCacheKeepsUpToTheBound(t *testing.T) {
+	a, _ := compress(encGzip, strings.NewReader("first file"))
+	b, _ := compress(encGzip, strings.NewReader("second file"))
+	c := compressCache{limit: len(a) + len(b)}
+	for i, s := range []string{"first file", "second file"} {
+		if _, err := c.get(cacheKey{name: strconv.Itoa(i), enc: encGzip}, strings.NewReader(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(c.entries) != 2 || c.bytes != c.limit {
+		t.Fatalf("%d entries, %d bytes; want 2 entries, %d bytes", len(c.entries), c.bytes, c.limit)
+	}
+	// One more byte than the bound starts over with the newest copy.
+	if _, err := c.get(cacheKey{name: "3", enc: encGzip}, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.entries) != 1 {
+		t.Fatalf("%d entries after passing the bound", len(c.entries))
+	}
+}
