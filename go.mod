@@ -3,6 +3,7 @@ module llmmeter
 go 1.26.0
 
 require (
+	github.com/andybalholm/brotli v1.3.0
 	github.com/clerk/clerk-sdk-go/v2 v2.4.2
 	github.com/go-jose/go-jose/v3 v3.0.4
 	github.com/go-resty/resty/v2 v2.17.2

@@ -8,13 +8,21 @@
 // under assets/ are cached for a year; everything else, index.html above
 // all, must be revalidated, so a new build is seen on the next load.
 //
+// Text files (scripts, styles, source maps) of 1 KiB or more are sent with
+// brotli or gzip when the request's Accept-Encoding allows, compressed once
+// per file version and kept in memory (bounded); every response of such a
+// file says Vary: Accept-Encoding, and each encoding has its own strong
+// ETag, so caches never hand one client another's encoding.
+//
 // It does not authenticate: the portal's pages are public code, the data
 // behind them is guarded by the admin API (/api/query, /api/mutation).
 // Mount it under a prefix with http.StripPrefix.
 package portal
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -44,7 +52,10 @@ func Handler(dir string) http.Handler {
 	return &handler{dir: dir}
 }
 
-type handler struct{ dir string }
+type handler struct {
+	dir   string
+	cache compressCache
+}
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
@@ -71,7 +82,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			} else {
 				hdr.Set("Cache-Control", cacheRevalidate)
 			}
-			http.ServeContent(w, r, st.Name(), st.ModTime(), f)
+			h.serveFile(w, r, f, st)
 			return
 		}
 		if looksLikeAsset(name) {
@@ -90,7 +101,35 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Security-Policy", contentSecurityPolicy)
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
-	http.ServeContent(w, r, "index.html", st.ModTime(), f)
+	h.serveFile(w, r, f, st)
+}
+
+// serveFile answers with f, compressed when it is worth it and the client
+// accepts it. http.ServeContent handles HEAD, ranges and conditional
+// requests, and sets Content-Length from the bytes actually sent.
+func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, f *os.File, st fs.FileInfo) {
+	hdr := w.Header()
+	enc := encIdentity
+	if shouldCompress(st.Name(), st.Size()) {
+		hdr.Add("Vary", "Accept-Encoding")
+		enc = negotiate(r.Header.Get("Accept-Encoding"))
+	}
+	if enc != encIdentity {
+		body, err := h.cache.get(cacheKey{name: f.Name(), size: st.Size(), mod: st.ModTime(), enc: enc}, f)
+		if err == nil {
+			hdr.Set("Content-Encoding", enc)
+			hdr.Set("ETag", etag(st.Size(), st.ModTime(), enc))
+			http.ServeContent(w, r, st.Name(), st.ModTime(), bytes.NewReader(body))
+			return
+		}
+		// The file could not be read through: send it as it is.
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			http.Error(w, "read error", http.StatusInternalServerError)
+			return
+		}
+	}
+	hdr.Set("ETag", etag(st.Size(), st.ModTime(), encIdentity))
+	http.ServeContent(w, r, st.Name(), st.ModTime(), f)
 }
 
 // openFile opens a regular file inside root; os.Root refuses paths and

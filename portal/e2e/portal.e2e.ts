@@ -45,7 +45,8 @@ beforeAll(async () => {
   rb = await startBrowser();
   context = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "America/Los_Angeles", locale: "en-US" });
   page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  // Generous: pages load their code on first visit, on a busy machine.
+  page.setDefaultTimeout(60_000);
 });
 
 afterAll(async () => {

@@ -1,13 +1,15 @@
 import { lazy, StrictMode, Suspense } from "react";
 import { createRoot } from "react-dom/client";
-import { App } from "./App";
 import { EmbeddedApp } from "./auth/EmbeddedApp";
 import { ErrorState, Loading } from "./components/States";
 import { clerkPublishableKey, convexUrl } from "./config";
-import { RouterProvider } from "./router/router";
 import "./styles.css";
 
-// Clerk and the Convex client load only in Convex mode.
+// The standalone portal: sign-in, then the library's <LlmmeterPortal> and
+// data clients, the ones src/index.ts exports to an app's own admin portal.
+// (They are imported from their modules, not through index.ts, so that the
+// embedded build's first chunk leaves out the Convex client.) Clerk and the
+// Convex client load only in Convex mode.
 const ConvexApp = lazy(() => import("./auth/ConvexApp").then((m) => ({ default: m.ConvexApp })));
 
 function Root() {
@@ -17,23 +19,15 @@ function Root() {
     }
     return (
       <Suspense fallback={<Loading />}>
-        <ConvexApp url={convexUrl} publishableKey={clerkPublishableKey}>
-          <App />
-        </ConvexApp>
+        <ConvexApp url={convexUrl} publishableKey={clerkPublishableKey} />
       </Suspense>
     );
   }
-  return (
-    <EmbeddedApp>
-      <App />
-    </EmbeddedApp>
-  );
+  return <EmbeddedApp />;
 }
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <RouterProvider>
-      <Root />
-    </RouterProvider>
+    <Root />
   </StrictMode>,
 );

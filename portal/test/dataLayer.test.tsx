@@ -1,8 +1,9 @@
 import { act, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { admin } from "../src/data/api";
-import { useAdminMutation, useAdminPaginated, useAdminQuery } from "../src/data/hooks";
+import { useAdminMutation, useAdminQuery } from "../src/data/hooks";
 import { fakeService } from "./fakeService";
+import { Logs } from "./pagedView";
 
 function Count() {
   const q = useAdminQuery(admin.alerts, { status: "open" });
@@ -69,20 +70,9 @@ describe("data layer (embedded mode)", () => {
         return { page, isDone: start + numItems >= rows.length, continueCursor: String(start + numItems) };
       },
     });
-    function Logs() {
-      const p = useAdminPaginated(admin.requestLogs, { status: "error" }, 2);
-      return (
-        <>
-          <p>
-            {p.status} {p.results.map((r) => r._id).join(",")}
-          </p>
-          <button onClick={() => p.loadMore(2)}>more</button>
-        </>
-      );
-    }
     render(
       <svc.Providers>
-        <Logs />
+        <Logs args={{ status: "error" }} />
       </svc.Providers>,
     );
     await screen.findByText("CanLoadMore r0,r1");

@@ -1,8 +1,6 @@
 import type { ReactNode } from "react";
-import { BackendContext } from "../src/data/backend";
-import { httpBackend, HttpSettingsContext } from "../src/data/httpBackend";
-import { AdminHttpClient } from "../src/data/httpClient";
-import { RouterProvider } from "../src/router/router";
+import { APP_MODULE } from "../src/data/api";
+import { httpDataClient, LlmmeterProvider } from "../src/index";
 
 export type Handler = (args: Record<string, unknown>) => unknown;
 
@@ -15,7 +13,10 @@ export function fakeService(given: Record<string, Handler>) {
   // Every page asks llmmeter:settings for the reporting zone; UTC unless a test says otherwise.
   const handlers: Record<string, Handler> = { "llmmeter:settings": () => ({ reportingTz: "UTC" }), ...given };
   const calls: { kind: string; path: string; args: Record<string, unknown>; auth: string | null }[] = [];
+  const state = { down: false };
   const fetch = async (url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    // What fetch does when nothing listens on the service's port.
+    if (state.down) throw new TypeError("Failed to fetch");
     const kind = String(url).endsWith("/api/mutation") ? "mutation" : "query";
     const body = JSON.parse(String(init?.body)) as { path: string; args: Record<string, unknown>; format: string };
     const auth = new Headers(init?.headers).get("Authorization");
@@ -29,17 +30,16 @@ export function fakeService(given: Record<string, Handler>) {
       return json(560, { status: "error", errorMessage: d.message, errorData: { code: d.code, message: d.message }, logLines: [] });
     }
   };
-  const client = new AdminHttpClient({ getToken: () => "llm_test", fetch: fetch as typeof globalThis.fetch });
+  const data = httpDataClient({ module: APP_MODULE, getToken: () => "llm_test", fetch: fetch as typeof globalThis.fetch, refreshMs: 60_000 });
+  const client = data.http;
   function Providers({ children }: { children: ReactNode }) {
-    return (
-      <RouterProvider>
-        <HttpSettingsContext.Provider value={{ client, refreshMs: 60_000 }}>
-          <BackendContext.Provider value={httpBackend}>{children}</BackendContext.Provider>
-        </HttpSettingsContext.Provider>
-      </RouterProvider>
-    );
+    return <LlmmeterProvider client={data}>{children}</LlmmeterProvider>;
   }
-  return { calls, client, fetch, Providers };
+  /** Makes the service unreachable (true) or back (false). */
+  const setDown = (down: boolean) => {
+    state.down = down;
+  };
+  return { calls, client, fetch, Providers, setDown };
 }
 
 export function json(status: number, body: unknown): Response {

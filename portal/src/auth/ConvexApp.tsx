@@ -1,20 +1,21 @@
 import { ClerkProvider, SignIn, useAuth, useClerk, useUser } from "@clerk/clerk-react";
 import { Authenticated, AuthLoading, ConvexReactClient, Unauthenticated } from "convex/react";
 import { ConvexProviderWithClerk } from "convex/react-clerk";
-import { type ReactNode, useMemo } from "react";
-import { BackendContext } from "../data/backend";
-import { convexBackend } from "../data/convexBackend";
-import { SessionContext } from "./sessionContext";
+import { useMemo } from "react";
 import { Loading } from "../components/States";
+import { APP_MODULE } from "../data/api";
+import { convexDataClient } from "../library/convexDataClient";
+import { LlmmeterPortal } from "../library/Portal";
 
-function ClerkSession({ children }: { children: ReactNode }) {
+function ClerkPortal({ client }: { client: ConvexReactClient }) {
   const { user } = useUser();
   const clerk = useClerk();
-  const value = useMemo(
+  const session = useMemo(
     () => ({ label: user?.primaryEmailAddress?.emailAddress ?? user?.id ?? "", signOut: () => void clerk.signOut() }),
     [user, clerk],
   );
-  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+  const data = useMemo(() => convexDataClient({ client, module: APP_MODULE }), [client]);
+  return <LlmmeterPortal client={data} base={import.meta.env.BASE_URL} session={session} />;
 }
 
 /**
@@ -22,7 +23,7 @@ function ClerkSession({ children }: { children: ReactNode }) {
  * Clerk's token. Admin functions check the `role: "admin"` claim; a signed-in
  * user without it sees "forbidden" on every page.
  */
-export function ConvexApp({ url, publishableKey, children }: { url: string; publishableKey: string; children: ReactNode }) {
+export function ConvexApp({ url, publishableKey }: { url: string; publishableKey: string }) {
   const client = useMemo(() => new ConvexReactClient(url), [url]);
   return (
     <ClerkProvider publishableKey={publishableKey} afterSignOutUrl={import.meta.env.BASE_URL}>
@@ -36,9 +37,7 @@ export function ConvexApp({ url, publishableKey, children }: { url: string; publ
           </main>
         </Unauthenticated>
         <Authenticated>
-          <ClerkSession>
-            <BackendContext.Provider value={convexBackend}>{children}</BackendContext.Provider>
-          </ClerkSession>
+          <ClerkPortal client={client} />
         </Authenticated>
       </ConvexProviderWithClerk>
     </ClerkProvider>

@@ -1,32 +1,34 @@
-import { type ReactNode, useCallback, useMemo, useState } from "react";
-import { BackendContext } from "../data/backend";
+import { useCallback, useMemo, useState } from "react";
+import { APP_MODULE } from "../data/api";
 import type { AdminError } from "../data/errors";
-import { httpBackend, HttpSettingsContext } from "../data/httpBackend";
-import { AdminHttpClient } from "../data/httpClient";
-import { SessionContext } from "./sessionContext";
+import { httpDataClient } from "../library/httpDataClient";
+import { LlmmeterPortal } from "../library/Portal";
 import { clearKey, loadKey, saveKey } from "./session";
 import { SignInPage } from "./SignInPage";
 
-const REFRESH_MS = 5_000;
-
-/** Embedded mode: admin API key sign-in, then the app on the HTTP client. */
-export function EmbeddedApp({ children }: { children: ReactNode }) {
+/** Embedded mode: admin API key sign-in, then the portal on the HTTP client. */
+export function EmbeddedApp() {
   const [key, setKey] = useState<string | null>(loadKey);
   const [notice, setNotice] = useState<string | undefined>();
-  const client = useMemo(() => new AdminHttpClient({ getToken: loadKey }), []);
   const signOut = useCallback((why?: string) => {
     clearKey();
     setNotice(why);
     setKey(null);
   }, []);
-  const onAuthError = useCallback(
-    (e: AdminError) => signOut(e.code === "forbidden" ? "This key is not an admin key." : "Your key is no longer valid."),
+  const data = useMemo(
+    () =>
+      httpDataClient({
+        module: APP_MODULE,
+        getToken: loadKey,
+        onAuthError: (e: AdminError) => signOut(e.code === "forbidden" ? "This key is not an admin key." : "Your key is no longer valid."),
+      }),
     [signOut],
   );
-  const settings = useMemo(() => ({ client, refreshMs: REFRESH_MS, onAuthError }), [client, onAuthError]);
+  const session = useMemo(() => ({ label: "Admin API key", signOut: () => signOut() }), [signOut]);
   if (!key) {
     return (
       <SignInPage
+        module={APP_MODULE}
         notice={notice}
         onSignedIn={(k) => {
           saveKey(k);
@@ -36,11 +38,5 @@ export function EmbeddedApp({ children }: { children: ReactNode }) {
       />
     );
   }
-  return (
-    <SessionContext.Provider value={{ label: "Admin API key", signOut: () => signOut() }}>
-      <HttpSettingsContext.Provider value={settings}>
-        <BackendContext.Provider value={httpBackend}>{children}</BackendContext.Provider>
-      </HttpSettingsContext.Provider>
-    </SessionContext.Provider>
-  );
+  return <LlmmeterPortal client={data} base={import.meta.env.BASE_URL} session={session} />;
 }

@@ -2,10 +2,10 @@ import { type FormEvent, useState } from "react";
 import { admin } from "../data/api";
 import { AdminHttpClient } from "../data/httpClient";
 import { toAdminError } from "../data/errors";
-import { getFunctionName } from "convex/server";
+import { functionPath } from "../data/functionPath";
 
 /** Embedded mode's sign-in: an admin API key, checked with one admin query. */
-export function SignInPage({ onSignedIn, notice }: { onSignedIn: (key: string) => void; notice?: string }) {
+export function SignInPage({ onSignedIn, notice, module }: { onSignedIn: (key: string) => void; notice?: string; module: string }) {
   const [key, setKey] = useState("");
   const [error, setError] = useState<string | undefined>(notice);
   const [busy, setBusy] = useState(false);
@@ -17,9 +17,9 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn: (key: string) =
     setBusy(true);
     setError(undefined);
     try {
-      const client = new AdminHttpClient({ getToken: () => k });
+      const client = new AdminHttpClient({ getToken: () => k, module });
       const to = Date.now();
-      await client.query(getFunctionName(admin.overview), { from: to - 3_600_000, to });
+      await client.query(functionPath(module, admin.overview), { from: to - 3_600_000, to });
       onSignedIn(k);
     } catch (err) {
       const a = toAdminError(err);

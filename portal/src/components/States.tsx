@@ -26,8 +26,12 @@ const HINTS: Record<string, string> = {
   bad_request: "The request was refused; try a narrower time range.",
 };
 
-/** An error from an admin function, shown as text (never as HTML). */
+/**
+ * An error from an admin function, shown as text (never as HTML). An outage
+ * (the service did not answer) is shown once, by the OutageBanner, not here.
+ */
 export function ErrorState({ error, title = "Could not load this data" }: { error: AdminError | Error; title?: string }) {
+  if ((error as Partial<AdminError>).isOutage) return null;
   const code = "code" in error ? (error as AdminError).code : undefined;
   return (
     <div className="state state-error" role="alert">
@@ -54,6 +58,7 @@ export function QueryView<T>({
   children: (data: T) => ReactNode;
 }) {
   if (state.data === undefined) {
+    if (state.error?.isOutage) return <Loading label="Waiting for the service…" />;
     if (state.error) return <ErrorState error={state.error} />;
     return <Loading />;
   }

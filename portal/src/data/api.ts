@@ -1,11 +1,17 @@
 /**
  * The admin function references, straight from the Convex codegen. Pages
- * pass these to the data layer (hooks.ts); nothing else names a function.
+ * pass these to the data layer (hooks.ts) for their types and names; the
+ * data client puts each name in its own module (functionPath.ts), so pages
+ * never name a module.
  */
 import { api } from "../../../convex/_generated/api";
 import type { FunctionReturnType } from "convex/server";
+import { moduleOf } from "./functionPath";
 
 export const admin = api.llmmeter;
+
+/** The module this repo's own Convex app serves the functions from. */
+export const APP_MODULE = moduleOf(admin.overview);
 
 export type Overview = FunctionReturnType<typeof admin.overview>;
 export type Health = NonNullable<Overview["health"]>;

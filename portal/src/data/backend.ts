@@ -27,6 +27,11 @@ export interface PaginatedState<T> {
   loadMore: (numItems: number) => void;
 }
 
+/** Whether the service answers, for the one outage banner and the health panel. */
+export interface Connection {
+  unreachable: boolean;
+}
+
 /**
  * The two clients behind one interface. Each implementation is a set of
  * hooks; the app picks one at start and never switches, so calling them
@@ -39,6 +44,7 @@ export interface Backend {
   usePaginated<Q extends AnyQuery>(ref: Q, args: PageArgs<Q> | "skip", pageSize: number): PaginatedState<PageItem<Q>>;
   /** A one-shot query (downloads): resolves or rejects with an AdminError. */
   useRunQuery(): <Q extends AnyQuery>(ref: Q, args: FunctionArgs<Q>) => Promise<FunctionReturnType<Q>>;
+  useConnection(): Connection;
 }
 
 export const BackendContext = createContext<Backend | null>(null);

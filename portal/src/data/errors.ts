@@ -17,6 +17,15 @@ export class AdminError extends Error {
   get isAuth(): boolean {
     return this.code === "unauthenticated" || this.code === "forbidden";
   }
+
+  /**
+   * True when the service did not answer (no connection, or a gateway in
+   * front of it said it is down): one outage banner speaks for every such
+   * error, so pages do not repeat it per query.
+   */
+  get isOutage(): boolean {
+    return this.code === "network" || isOutageStatus(this.status);
+  }
 }
 
 /** Turns anything thrown by a client (ConvexError included) into an AdminError. */
@@ -32,4 +41,9 @@ export function toAdminError(e: unknown): AdminError {
   }
   if (e instanceof Error) return new AdminError("function_error", e.message);
   return new AdminError("function_error", String(e));
+}
+
+/** Statuses a gateway in front of the service answers with while it is down. */
+export function isOutageStatus(status: number | undefined): boolean {
+  return status === 502 || status === 503 || status === 504;
 }

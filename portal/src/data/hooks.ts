@@ -4,7 +4,7 @@ import { type AnyMutation, type AnyQuery, BackendContext, type PageArgs } from "
 
 function useBackend() {
   const b = useContext(BackendContext);
-  if (!b) throw new Error("no data backend: wrap the app in a DataProvider");
+  if (!b) throw new Error("no data client: mount llmmeter's pages inside <LlmmeterProvider client={…}>");
   return b;
 }
 
@@ -33,4 +33,9 @@ export function useRunAdminQuery() {
 /** Which client the app uses. */
 export function useDataMode() {
   return useBackend().mode;
+}
+
+/** Whether the service answers (network errors, or a gateway's 502/503/504). */
+export function useConnection() {
+  return useBackend().useConnection();
 }

@@ -1,8 +1,8 @@
-import { getFunctionName } from "convex/server";
 import type { FunctionArgs, FunctionReturnType, PaginationResult } from "convex/server";
-import { createContext, useCallback, useContext, useEffect, useRef, useState } from "react";
-import type { AnyMutation, AnyQuery, Backend, PageArgs, PageItem, PaginatedState, QueryState } from "./backend";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, useSyncExternalStore } from "react";
+import type { AnyMutation, AnyQuery, Backend, Connection, PageArgs, PageItem, PaginatedState, QueryState } from "./backend";
 import { AdminError, toAdminError } from "./errors";
+import { functionPath } from "./functionPath";
 import type { AdminHttpClient } from "./httpClient";
 
 /** The client and refresh interval of embedded mode. */
@@ -82,7 +82,7 @@ function isAbort(e: unknown) {
 
 function useQuery<Q extends AnyQuery>(ref: Q, args: FunctionArgs<Q> | "skip"): QueryState<FunctionReturnType<Q>> {
   const { client, onAuthError } = useSettings();
-  const path = getFunctionName(ref);
+  const path = functionPath(client.module, ref);
   const key = args === "skip" ? null : `${path}|${JSON.stringify(args)}`;
   const [state, setState] = useState<{ key: string | null; data?: FunctionReturnType<Q>; error?: AdminError }>({
     key: null,
@@ -110,7 +110,7 @@ function useQuery<Q extends AnyQuery>(ref: Q, args: FunctionArgs<Q> | "skip"): Q
 
 function useMutation<M extends AnyMutation>(ref: M) {
   const { client, onAuthError } = useSettings();
-  const path = getFunctionName(ref);
+  const path = functionPath(client.module, ref);
   return useCallback(
     async (args: FunctionArgs<M>) => {
       try {
@@ -125,71 +125,108 @@ function useMutation<M extends AnyMutation>(ref: M) {
   );
 }
 
-/** Most pages kept (and refreshed) by one paginated view. */
+/** Most pages one paginated view grows to. */
 const MAX_PAGES = 20;
 
+type Page<T> = PaginationResult<T>;
+
+/** An item's identity across polls: its document id, else its JSON. */
+function itemKey(x: unknown): string {
+  const id = typeof x === "object" && x !== null ? (x as { _id?: unknown })._id : undefined;
+  return typeof id === "string" ? id : JSON.stringify(x);
+}
+
+/**
+ * The loaded pages with a freshly fetched first page in front. Pages list
+ * newest first, so rows added since the last poll are all in `head`; older
+ * pages keep their rows (minus those now in `head`) and the last one keeps
+ * its cursor for "load more". (A row that changed after it was shown, below
+ * the first page, shows its old values until the view is reloaded: request
+ * logs are written once.) Returns null when `head` does not reach the
+ * rows already shown (more new rows than a page): the caller reloads.
+ */
+export function mergeHead<T>(pages: Page<T>[], head: Page<T>): Page<T>[] | null {
+  if (pages.length <= 1) return [head];
+  const fresh = new Set(head.page.map(itemKey));
+  const reaches = head.isDone || pages[0].page.length === 0 || pages[0].page.some((x) => fresh.has(itemKey(x)));
+  if (!reaches) return null;
+  // The rows pushed out of the first page join the second, so the view
+  // keeps as many pages (and "load more" the last page's cursor).
+  const older = (p: Page<T>) => p.page.filter((x) => !fresh.has(itemKey(x)));
+  const [first, second, ...rest] = pages;
+  return [head, { ...second, page: [...older(first), ...older(second)] }, ...rest.map((p) => ({ ...p, page: older(p) }))];
+}
+
+/**
+ * A paginated query that polls only its first page (where new rows appear)
+ * and fetches each older page once, when the view asks for more.
+ */
 function usePaginated<Q extends AnyQuery>(ref: Q, args: PageArgs<Q> | "skip", pageSize: number): PaginatedState<PageItem<Q>> {
   const { client, onAuthError } = useSettings();
-  const path = getFunctionName(ref);
+  const path = functionPath(client.module, ref);
   const key = args === "skip" ? null : `${path}|${pageSize}|${JSON.stringify(args)}`;
-  type Page = PaginationResult<PageItem<Q>>;
-  const [state, setState] = useState<{ key: string | null; pages: Page[]; error?: AdminError; loadingMore: boolean }>({
+  type P = Page<PageItem<Q>>;
+  const [state, setState] = useState<{ key: string | null; pages: P[]; error?: AdminError; loadingMore: boolean }>({
     key: null,
     pages: [],
     loadingMore: false,
   });
-  const wanted = useRef(1); // pages the view shows
-  const lastKey = useRef<string | null>(null);
-  if (lastKey.current !== key) {
-    lastKey.current = key;
-    wanted.current = 1;
-  }
+  const shown = useRef<{ key: string | null; pages: P[] }>({ key: null, pages: [] });
+  shown.current = state.key === key ? state : { key, pages: [] };
+  const keyRef = useRef(key);
+  keyRef.current = key;
 
-  const fetchChain = async (signal: AbortSignal, count: number): Promise<Page[]> => {
-    const pages: Page[] = [];
-    let cursor: string | null = null;
-    for (let i = 0; i < count; i++) {
-      const page = (await client.query(
-        path,
-        { ...(args as object), paginationOpts: { numItems: pageSize, cursor } },
-        signal,
-      )) as Page;
-      pages.push(page);
-      if (page.isDone) break;
-      cursor = page.continueCursor;
-    }
-    return pages;
+  const fetchPage = (cursor: string | null, signal?: AbortSignal) =>
+    client.query(path, { ...(args as object), paginationOpts: { numItems: pageSize, cursor } }, signal) as Promise<P>;
+
+  const fail = (e: unknown) => {
+    const err = toAdminError(e);
+    if (err.isAuth) onAuthError?.(err);
+    setState((s) => ({ ...s, key, pages: s.key === key ? s.pages : [], error: err, loadingMore: false }));
   };
 
-  const refresh = async (signal: AbortSignal) => {
+  usePolling(key, async (signal) => {
     try {
-      const pages = await fetchChain(signal, wanted.current);
-      if (!signal.aborted) setState({ key, pages, loadingMore: false });
+      const pages = shown.current.pages;
+      const head = await fetchPage(null, signal);
+      let next = mergeHead(pages, head);
+      if (next === null) {
+        // A gap between the new first page and the rest: fetch as many pages again.
+        next = [head];
+        while (next.length < pages.length && !next[next.length - 1].isDone) {
+          next.push(await fetchPage(next[next.length - 1].continueCursor, signal));
+        }
+      }
+      if (!signal.aborted) setState((s) => ({ key, pages: next, loadingMore: s.key === key && s.loadingMore }));
     } catch (e) {
-      if (isAbort(e) || signal.aborted) return;
-      const err = toAdminError(e);
-      if (err.isAuth) onAuthError?.(err);
-      setState((s) => ({ ...s, key, pages: s.key === key ? s.pages : [], error: err, loadingMore: false }));
+      if (!isAbort(e) && !signal.aborted) fail(e);
     }
-  };
-  const refetch = usePolling(key, refresh);
+  });
 
   const current = state.key === key;
   const pages = current ? state.pages : [];
   const last = pages[pages.length - 1];
   const loadMore = useCallback(
     (_numItems: number) => {
-      if (!last || last.isDone || wanted.current >= MAX_PAGES) return;
-      wanted.current += 1;
+      if (!last || last.isDone || pages.length >= MAX_PAGES || state.loadingMore) return;
       setState((s) => ({ ...s, loadingMore: true }));
-      refetch();
+      fetchPage(last.continueCursor).then(
+        (page) => {
+          if (keyRef.current !== key) return;
+          setState((s) => (s.key === key ? { key, pages: [...s.pages, page], loadingMore: false } : s));
+        },
+        (e) => {
+          if (keyRef.current === key) fail(e);
+        },
+      );
     },
-    [last, refetch],
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [last, pages.length, state.loadingMore, key],
   );
   let status: PaginatedState<PageItem<Q>>["status"];
   if (!current) status = "LoadingFirstPage";
   else if (state.loadingMore) status = "LoadingMore";
-  else if (!last || last.isDone || wanted.current >= MAX_PAGES) status = "Exhausted";
+  else if (!last || last.isDone || pages.length >= MAX_PAGES) status = "Exhausted";
   else status = "CanLoadMore";
   return {
     results: pages.flatMap((p) => p.page),
@@ -204,7 +241,7 @@ function useRunQuery() {
   return useCallback(
     async <Q extends AnyQuery>(ref: Q, args: FunctionArgs<Q>) => {
       try {
-        return (await client.query(getFunctionName(ref), args as Record<string, unknown>)) as FunctionReturnType<Q>;
+        return (await client.query(functionPath(client.module, ref), args as Record<string, unknown>)) as FunctionReturnType<Q>;
       } catch (e) {
         throw toAdminError(e);
       }
@@ -213,5 +250,17 @@ function useRunQuery() {
   );
 }
 
-/** Embedded mode: admin functions over the Go service's /api/query and /api/mutation. */
-export const httpBackend: Backend = { mode: "http", useQuery, useMutation, usePaginated, useRunQuery };
+function useConnection(): Connection {
+  const { client } = useSettings();
+  const unreachable = useSyncExternalStore(
+    (cb) => client.onStatus(cb),
+    () => client.isUnreachable(),
+  );
+  return { unreachable };
+}
+
+/**
+ * Embedded mode: admin functions over the Go service's /api/query and
+ * /api/mutation, in the module of the settings' client.
+ */
+export const httpBackend: Backend = { mode: "http", useQuery, useMutation, usePaginated, useRunQuery, useConnection };

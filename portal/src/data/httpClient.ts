@@ -1,8 +1,11 @@
-import { AdminError } from "./errors";
+import { AdminError, isOutageStatus } from "./errors";
+import { DEFAULT_MODULE } from "./functionPath";
 
 export type FunctionKind = "query" | "mutation";
 
 export interface HttpClientOptions {
+  /** Module of the admin functions' paths, default "llmmeter" (see functionPath.ts). */
+  module?: string;
   /** Origin and prefix of the service; "" for the page's own origin. */
   baseUrl?: string;
   /** The admin API key, read on every call (it may change). */
@@ -22,8 +25,12 @@ export class AdminHttpClient {
   private readonly getToken: () => string | null;
   private readonly fetchFn: typeof fetch;
   private readonly listeners = new Set<() => void>();
+  private readonly statusListeners = new Set<() => void>();
+  private unreachable = false;
+  readonly module: string;
 
   constructor(opts: HttpClientOptions) {
+    this.module = opts.module ?? DEFAULT_MODULE;
     this.base = (opts.baseUrl ?? "").replace(/\/$/, "");
     this.getToken = opts.getToken;
     this.fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
@@ -49,6 +56,23 @@ export class AdminHttpClient {
     for (const fn of [...this.listeners]) fn();
   }
 
+  /** True since the last call that got no answer from the service, until one does. */
+  isUnreachable(): boolean {
+    return this.unreachable;
+  }
+
+  /** Subscribes to changes of isUnreachable (for useSyncExternalStore). */
+  onStatus(fn: () => void): () => void {
+    this.statusListeners.add(fn);
+    return () => this.statusListeners.delete(fn);
+  }
+
+  private setUnreachable(v: boolean) {
+    if (this.unreachable === v) return;
+    this.unreachable = v;
+    for (const fn of [...this.statusListeners]) fn();
+  }
+
   async call(kind: FunctionKind, path: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     const token = this.getToken();
@@ -65,8 +89,10 @@ export class AdminHttpClient {
       });
     } catch (e) {
       if (e instanceof DOMException && e.name === "AbortError") throw e;
+      this.setUnreachable(true);
       throw new AdminError("network", "The service could not be reached.");
     }
+    this.setUnreachable(isOutageStatus(res.status));
     let body: unknown;
     try {
       body = await res.json();

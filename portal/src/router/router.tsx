@@ -1,16 +1,23 @@
 import { type AnchorHTMLAttributes, createContext, type MouseEvent, type ReactNode, useContext, useEffect, useState } from "react";
 
 /**
- * A small pathname router under Vite's base (/admin/). The Go service falls
- * back to index.html for unknown paths, so every route survives a reload.
+ * A small pathname router under a base path: "/admin" for the standalone
+ * app (the Go service falls back to index.html for unknown paths, so every
+ * route survives a reload), or wherever a host app mounts llmmeter's pages.
+ * It owns only the part of the URL below its base, through the History API,
+ * so it coexists with the host's own router.
  */
-const BASE = import.meta.env.BASE_URL.replace(/\/$/, ""); // "/admin"
 
-/** The route path ("/users/u_1") of the current location. */
-function currentPath(): string {
+/** "/admin/" or "/admin" → "/admin"; "/" → "". */
+export function normalizeBase(base: string): string {
+  return base.replace(/\/+$/, "");
+}
+
+/** The route path ("/users/u_1") of the current location under base. */
+function currentPath(base: string): string {
   // (the path only; the query string is kept apart as `search`)
   const p = window.location.pathname;
-  const rest = p.startsWith(BASE) ? p.slice(BASE.length) : p;
+  const rest = p.startsWith(base) ? p.slice(base.length) : p;
   return rest === "" ? "/" : rest;
 }
 
@@ -18,11 +25,13 @@ function currentPath(): string {
 export type QueryPatch = Record<string, string | undefined>;
 
 const RouterContext = createContext<{
+  base: string;
   path: string;
   search: string;
   navigate: (to: string) => void;
   setQuery: (patch: QueryPatch) => void;
 }>({
+  base: "",
   path: "/",
   search: "",
   navigate: () => {},
@@ -44,15 +53,19 @@ export function patchSearch(search: string, patch: QueryPatch): string {
   return s ? `?${s}` : "";
 }
 
-export function RouterProvider({ children }: { children: ReactNode }) {
-  const [loc, setLoc] = useState(() => ({ path: currentPath(), search: window.location.search }));
-  const sync = () => setLoc({ path: currentPath(), search: window.location.search });
+/** Routes below `base` (a path such as "/admin" or "/ops/llmmeter"; default the site root). */
+export function RouterProvider({ children, base: rawBase = "" }: { children: ReactNode; base?: string }) {
+  const base = normalizeBase(rawBase);
+  const [loc, setLoc] = useState(() => ({ path: currentPath(base), search: window.location.search }));
+  const sync = () => setLoc({ path: currentPath(base), search: window.location.search });
   useEffect(() => {
+    sync();
     window.addEventListener("popstate", sync);
     return () => window.removeEventListener("popstate", sync);
-  }, []);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [base]);
   const navigate = (to: string) => {
-    window.history.pushState(null, "", BASE + to);
+    window.history.pushState(null, "", base + to);
     sync();
     window.scrollTo?.(0, 0);
   };
@@ -64,7 +77,7 @@ export function RouterProvider({ children }: { children: ReactNode }) {
     window.history.pushState(null, "", window.location.pathname + search);
     sync();
   };
-  return <RouterContext.Provider value={{ ...loc, navigate, setQuery }}>{children}</RouterContext.Provider>;
+  return <RouterContext.Provider value={{ base, ...loc, navigate, setQuery }}>{children}</RouterContext.Provider>;
 }
 
 export function useRouter() {
@@ -86,14 +99,14 @@ export function matchRoute(pattern: string, path: string): Record<string, string
 
 /** An <a> that navigates inside the portal without a reload. */
 export function Link({ to, children, ...rest }: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
-  const { navigate } = useRouter();
+  const { base, navigate } = useRouter();
   const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
     navigate(to);
   };
   return (
-    <a href={BASE + to} onClick={onClick} {...rest}>
+    <a href={base + to} onClick={onClick} {...rest}>
       {children}
     </a>
   );

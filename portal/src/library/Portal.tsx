@@ -1,0 +1,61 @@
+import { Suspense } from "react";
+import { ErrorBoundary } from "../components/ErrorBoundary";
+import { Layout } from "../components/Layout";
+import { OutageBanner } from "../components/OutageBanner";
+import { Loading } from "../components/States";
+import { NotFoundPage } from "../pages/NotFoundPage";
+import { matchRoute, useRouter } from "../router/router";
+import { LlmmeterProvider, type LlmmeterProviderProps } from "./Provider";
+import * as P from "./routes";
+
+function Page({ path }: { path: string }) {
+  const user = matchRoute("/users/:id", path);
+  if (user) return <P.UserPage key={user.id} userId={user.id} />;
+  switch (path) {
+    case "/":
+      return <P.OverviewPage />;
+    case "/usage":
+      return <P.UsagePage />;
+    case "/users":
+      return <P.UsersPage />;
+    case "/models":
+      return <P.ModelsPage />;
+    case "/requests":
+      return <P.RequestsPage />;
+    case "/alerts":
+      return <P.AlertsPage />;
+    case "/reports":
+      return <P.ReportsPage />;
+    case "/forecast":
+      return <P.ForecastPage />;
+    default:
+      return <NotFoundPage />;
+  }
+}
+
+/** The signed-in portal: the left nav and the page of the current route. */
+function Routes() {
+  const { path } = useRouter();
+  return (
+    <Layout>
+      <OutageBanner />
+      <ErrorBoundary resetKey={path}>
+        <Suspense fallback={<Loading />}>
+          <Page path={path} />
+        </Suspense>
+      </ErrorBoundary>
+    </Layout>
+  );
+}
+
+/**
+ * The whole portal (navigation and every page) below `base`, for an app
+ * that gives llmmeter one route: `<Route path="/ops/llmmeter/*" element={…}>`.
+ */
+export function LlmmeterPortal(props: Omit<LlmmeterProviderProps, "children" | "outageBanner">) {
+  return (
+    <LlmmeterProvider {...props} outageBanner={false}>
+      <Routes />
+    </LlmmeterProvider>
+  );
+}
