@@ -124,7 +124,7 @@ describe("a paginated view's poll", () => {
   it("fetches only the first page, then only the next page on load more", async () => {
     let rows = [10, 9, 8, 7, 6, 5, 4, 3, 2, 1].map((i) => ({ _id: `r${i}` }));
     const svc = fakeService({
-      "admin:requestLogs": (args) => {
+      "llmmeter:requestLogs": (args) => {
         const { numItems, cursor } = args.paginationOpts as { numItems: number; cursor: string | null };
         const start = cursor === null ? 0 : rows.findIndex((r) => r._id === cursor) + 1;
         const p = rows.slice(start, start + numItems);
@@ -140,7 +140,7 @@ describe("a paginated view's poll", () => {
     await waitFor(() => expect(rowsShown()).toBe("r10,r9"));
     await act(async () => screen.getByText("more").click());
     await waitFor(() => expect(rowsShown()).toBe("r10,r9,r8,r7"));
-    const cursors = () => svc.calls.filter((c) => c.path === "admin:requestLogs").map((c) => (c.args.paginationOpts as { cursor: string | null }).cursor);
+    const cursors = () => svc.calls.filter((c) => c.path === "llmmeter:requestLogs").map((c) => (c.args.paginationOpts as { cursor: string | null }).cursor);
     expect(cursors()).toEqual([null, "r9"]);
 
     // A new row, then a poll: one call, for the first page.
@@ -169,7 +169,7 @@ describe("an outage", () => {
       activeUsers: 1, avgProcessingMs: 1, p95ProcessingMs: 1, cacheHitRate: 0,
       health: { checkedAt: Date.now(), openrouterOk: true, storeOk: true, outboxDepth: 0, jobLagMs: 0, keyRemainingNanoUsd: null },
     };
-    const svc = fakeService({ "admin:overview": () => overview, "admin:usageSeries": () => [] });
+    const svc = fakeService({ "llmmeter:overview": () => overview, "llmmeter:usageSeries": () => [] });
     render(
       <svc.Providers>
         <OverviewPage />
