@@ -175,6 +175,9 @@ func TestChatActionIsAccountedToTheChatAppsUser(t *testing.T) {
 	if err := cc.Mutation(ctx, "llmmeter:setQuota", map[string]any{"userId": adaUser.ID, "quotaType": "daily_requests", "limit": 2}, nil, admin); err != nil {
 		t.Fatal(err)
 	}
+	// The gateway holds a lease for Ada; a quota set on the deployment
+	// reaches it at the next renewal (within TTL/3). Don't wait for that.
+	a.Leases.Refresh(adaUser.ID)
 	var third sendResult
 	if err := cc.Action(ctx, "chat:send", map[string]any{"content": "Once more", "conversationId": first.ConversationID}, &third, ada); err != nil {
 		t.Fatal(err)

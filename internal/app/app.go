@@ -206,7 +206,7 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 	if fns, ok := a.Store.(*sqlitestore.Store); ok {
 		// The embedded engine serves the admin functions itself; on Convex
 		// the portal and the CLI call the deployment.
-		extra["/api/"] = adminapi.Handler(adminapi.Options{Functions: fns, Auth: authn, Log: log})
+		extra["/api/"] = adminapi.Handler(adminapi.Options{Functions: quotaChanges{fns, func(u string) { a.Leases.Refresh(u) }}, Auth: authn, Log: log})
 	}
 	portalDir, perr := portal.Resolve(cfg.PortalDir, portalBases()...)
 	if perr != nil {

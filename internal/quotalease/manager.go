@@ -338,3 +338,16 @@ func (m *Manager) Close(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Refresh makes the next call of userID ("" for the system budget) wait for
+// a fresh lease instead of admitting from the one held: its quotas changed
+// (an admin set, raised or lowered one), and a warm lease would otherwise
+// apply the old ones until its next renewal (TTL/3). Claims already
+// admitted go with that request as always.
+func (m *Manager) Refresh(userID string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.keys[userID]; e != nil {
+		e.ready = false
+	}
+}
