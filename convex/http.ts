@@ -49,6 +49,7 @@ post("/jobs/aggregates/list", signedRoute(wire.aggregatesListBody, (ctx, b) => c
 post("/jobs/quotas/reset", signedRoute(wire.quotaResetBody, (ctx, b) => ctx.runMutation(internal.quotas.reset, b)));
 post("/jobs/quotas/due", signedRoute(wire.quotasDueBody, (ctx, b) => ctx.runQuery(internal.quotas.due, b)));
 post("/jobs/alerts/open", signedRoute(wire.alertOpenBody, (ctx, b) => ctx.runMutation(internal.jobs.openAlert, b)));
+post("/jobs/alerts/escalate", signedRoute(wire.alertEscalateBody, (ctx, b) => ctx.runMutation(internal.jobs.escalateAlert, b)));
 post("/jobs/alerts/resolve", signedRoute(wire.alertResolveBody, (ctx, b) => ctx.runMutation(internal.jobs.resolveAlert, b)));
 post("/jobs/alerts/notified", signedRoute(wire.alertNotifiedBody, (ctx, b) => ctx.runMutation(internal.jobs.alertNotified, b)));
 post("/jobs/reports/store", signedRoute(wire.reportStoreBody, (ctx, b) => ctx.runMutation(internal.jobs.storeReport, b)));

@@ -14,7 +14,7 @@ import (
 // skipped for that part (store.Store itself has none of them).
 type (
 	alertOpener interface {
-		OpenAlert(ctx context.Context, a jobs.Alert) (string, bool, error)
+		OpenAlert(ctx context.Context, a jobs.Alert) (jobs.Alert, bool, error)
 	}
 	alertResolver interface {
 		ResolveAlert(ctx context.Context, conditionKey string, now time.Time) (int, error)
