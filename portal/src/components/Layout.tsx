@@ -4,6 +4,7 @@ import { useDataMode } from "../data/hooks";
 import { browserTimeZone } from "../lib/time";
 import { useReportingTz } from "../lib/useRange";
 import { Link, useRouter } from "../router/router";
+import { AlertBadge } from "./AlertBadge";
 
 export const NAV: { to: string; label: string }[] = [
   { to: "/", label: "Overview" },
@@ -37,6 +38,7 @@ export function Layout({ children }: { children: ReactNode }) {
             <li key={n.to}>
               <Link to={n.to} className={isActive(n.to, path) ? "active" : ""} aria-current={isActive(n.to, path) ? "page" : undefined}>
                 {n.label}
+                {n.to === "/alerts" && <AlertBadge />}
               </Link>
             </li>
           ))}
