@@ -325,6 +325,9 @@ func (a *Alerts) requestConditions(ctx context.Context, now time.Time, add func(
 			return err
 		}
 		for _, l := range pg.RequestLogs {
+			if store.IsQuotaRefusal(l) {
+				continue // a refusal is the quota working, not an error
+			}
 			total++
 			if l.Status != store.StatusSuccess {
 				failed++
