@@ -45,7 +45,7 @@ beforeAll(async () => {
   rb = await startBrowser();
   context = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "America/Los_Angeles", locale: "en-US" });
   page = await context.newPage();
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(60_000); // a shared 2-core machine can take 15 s+ to load a page
 });
 
 afterAll(async () => {
@@ -343,6 +343,74 @@ describe("portal on the embedded engine", () => {
     await page.locator(`li[data-alert-id="${id}"]`).waitFor();
   });
 
+  it("a call refused on a quota is listed in Requests and counted nowhere", async () => {
+    const chat = () =>
+      fetch(`${ctx.baseUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Authorization: `Bearer ${ctx.userKey}`,
+        },
+        body: JSON.stringify({
+          model: "openai/gpt-4o-mini",
+          messages: [{ role: "user", content: "hello" }],
+        }),
+      });
+    type Log = {
+      requestId: string;
+      userId: string | null;
+      statusCode: number;
+      errorType?: string;
+      errorMessage?: string;
+    };
+    const logOf = async (requestId: string) =>
+      (
+        await query<{ page: Log[] }>("admin:requestLogs", {
+          paginationOpts: { numItems: 200, cursor: null },
+        })
+      ).page.find((l) => l.requestId === requestId);
+    // One call served, to learn bob's id and count one request.
+    const served = await chat();
+    expect(served.status).toBe(200);
+    const servedId = served.headers.get("x-request-id")!;
+    await expect.poll(() => logOf(servedId), { timeout: 60_000 }).toBeTruthy();
+    const bob = (await logOf(servedId))!.userId!;
+    await call("mutation", "admin:setQuota", {
+      userId: bob,
+      quotaType: "daily_requests",
+      limit: 1,
+    });
+    const quotaUsed = async () =>
+      (
+        await query<{ quotaType: string; used: number }[]>("admin:quotas", {
+          userId: bob,
+        })
+      ).find((q) => q.quotaType === "daily_requests")!.used;
+    await expect.poll(quotaUsed, { timeout: 30_000 }).toBe(1);
+
+    const refused = await chat();
+    expect(refused.status).toBe(429);
+    expect(
+      ((await refused.json()) as { error: { code: string } }).error.code,
+    ).toBe("quota_exceeded");
+    const refusedId = refused.headers.get("x-request-id")!;
+    await expect.poll(() => logOf(refusedId), { timeout: 60_000 }).toBeTruthy();
+    expect(await logOf(refusedId)).toMatchObject({
+      userId: bob,
+      statusCode: 429,
+      errorType: "quota_exceeded",
+    });
+    expect((await logOf(refusedId))!.errorMessage).toContain("daily_requests");
+    expect(await quotaUsed()).toBe(1); // not counted toward daily_requests
+
+    await page.goto(`${ctx.baseUrl}/admin/requests`);
+    const row = page.locator(`tr[data-request-id="${refusedId}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.textContent()).toContain("429");
+    expect(await row.textContent()).toContain("quota_exceeded");
+    await shot("requests-quota-refusal");
+  });
+
   it("reports: list and download", async () => {
     await go("/reports", "reports");
     const reports = await query<{ id: string; periodKey: string }[]>("admin:reports", { limit: 50 });
@@ -367,5 +435,87 @@ describe("portal on the embedded engine", () => {
       await page.getByText("No forecast yet").waitFor();
     }
     await shot("forecast");
+  });
+
+  it("budget: month to date against the budget, per-user projections, and the inline editor", async () => {
+    await go("/forecast", "forecast");
+    type Q = {
+      userId: string | null;
+      quotaType: string;
+      limitNanoUsd: number | null;
+      isActive: boolean;
+    };
+    const systemBudget = async () =>
+      (await query<Q[]>("admin:quotas")).find(
+        (q) =>
+          q.quotaType === "system_monthly_cost_usd" &&
+          q.userId === null &&
+          q.isActive,
+      )?.limitNanoUsd ?? null;
+    const before = await systemBudget();
+    // Out of range: the service's 400 is shown beside the field and nothing changes.
+    await page.fill("#budget-input", "1e300");
+    await page.getByRole("button", { name: "Save budget" }).click();
+    await page.locator("#budget-error").waitFor({ timeout: 30_000 });
+    expect(await page.getAttribute("#budget-input", "aria-invalid")).toBe(
+      "true",
+    );
+    expect(await systemBudget()).toBe(before);
+    // A budget in dollars and cents is stored exactly and shown at once.
+    await page.fill("#budget-input", "1234.5");
+    await page.getByRole("button", { name: "Save budget" }).click();
+    await expect
+      .poll(systemBudget, { timeout: 30_000 })
+      .toBe(1_234_500_000_000);
+    await expect
+      .poll(() => page.textContent('[data-testid="budget-current"]'), {
+        timeout: 30_000,
+      })
+      .toBe("now $1,234.50");
+
+    const f = await query<{
+      rows: { scope: string; month: string; userId: string | null }[];
+    }>("admin:forecast");
+    const now = new Date();
+    const month = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
+    if (f.rows.some((r) => r.scope === "system" && r.month === month)) {
+      const from = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+      const to = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+      const o = await query<{ costNanoUsd: number }>("admin:overview", {
+        from,
+        to,
+      });
+      const card = page.locator(
+        `[data-testid="projection"][data-month="${month}"]`,
+      );
+      await expect
+        .poll(
+          () =>
+            card
+              .locator('[data-testid="budget-mtd"] .stat-value')
+              .textContent(),
+          { timeout: 30_000 },
+        )
+        .toBe(formatUsd(o.costNanoUsd, 2));
+      await expect
+        .poll(
+          () =>
+            card
+              .locator('[data-testid="forecast-budget"] .stat-value')
+              .textContent(),
+          { timeout: 30_000 },
+        )
+        .toBe("$1,234.50");
+      expect(await card.locator('[data-testid="budget-actual"]').count()).toBe(
+        1,
+      );
+    }
+    const perUser = f.rows.filter(
+      (r) => r.scope === "user" && r.userId !== null,
+    ).length;
+    expect(
+      await page.locator('[data-testid="user-projections"] tbody tr').count(),
+    ).toBe(perUser);
+    await shot("budget");
   });
 });

@@ -14,7 +14,7 @@ export const NAV: { to: string; label: string }[] = [
   { to: "/requests", label: "Requests" },
   { to: "/alerts", label: "Alerts" },
   { to: "/reports", label: "Reports" },
-  { to: "/forecast", label: "Forecast" },
+  { to: "/forecast", label: "Budget" },
 ];
 
 function isActive(to: string, path: string) {
