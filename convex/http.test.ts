@@ -435,7 +435,7 @@ describe("jobs", () => {
     const a = await post(t, "/jobs/alerts/open", open);
     expect(a.json.created).toBe(true);
     const b = await post(t, "/jobs/alerts/open", open);
-    expect(b.json).toEqual({ alertId: a.json.alertId, created: false });
+    expect(b.json).toMatchObject({ alertId: a.json.alertId, created: false });
     expect((await post(t, "/jobs/alerts/resolve", { conditionKey: "cost:user:1" })).json).toEqual({ resolved: 1 });
     expect((await post(t, "/jobs/alerts/resolve", { conditionKey: "cost:user:1" })).json).toEqual({ resolved: 0 });
     const c = await post(t, "/jobs/alerts/open", open);

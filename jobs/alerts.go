@@ -10,7 +10,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"llmmeter/internal/money"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
@@ -34,13 +33,15 @@ type Notifier interface {
 }
 
 // Alerts evaluates every alert condition at w.To and reconciles
-// systemAlerts with the result:
-//   - a firing condition without an open alert opens one (one open alert
-//     per conditionKey = condition + subject) and notifies;
-//   - an open alert whose condition no longer fires is resolved, which
-//     re-arms it: the next crossing opens a new alert;
-//   - an open alert is notified again only after RepeatInterval (the
-//     cooldown), and again at the next run if a notification failed.
+// systemAlerts with the result, one live row per conditionKey (condition +
+// subject; see AlertChange for the rule):
+//   - a firing condition opens a row, or raises the severity of its open
+//     row in place as further thresholds are crossed;
+//   - a live row whose condition no longer fires is resolved (or, if an
+//     admin resolved it already, re-armed): the next firing is a new row;
+//   - notifications follow Alert.shouldNotify: never while silenced, at
+//     once when opened or escalated, then every RepeatInterval unless
+//     acknowledged, and again at the next run if one failed.
 //
 // A family of conditions whose inputs cannot be read (OpenRouter down, …)
 // is neither opened nor resolved in that run.
@@ -89,9 +90,9 @@ func (a *Alerts) Run(ctx context.Context, w Window) (Counts, error) {
 	if err != nil {
 		return counts, fmt.Errorf("open alerts: %w", err)
 	}
-	openBy := map[string]Alert{}
-	for _, o := range open {
-		openBy[o.ConditionKey] = o
+	liveBy := map[string]*Alert{}
+	for i := range open {
+		liveBy[open[i].ConditionKey] = &open[i]
 	}
 	keys := make([]string, 0, len(conds))
 	for k := range conds {
@@ -105,24 +106,14 @@ func (a *Alerts) Run(ctx context.Context, w Window) (Counts, error) {
 			continue
 		}
 		counts["firing"]++
-		cur, isOpen := openBy[k]
-		if !isOpen {
-			c.CreatedAt = now.UnixMilli()
-			id, created, err := a.Store.OpenAlert(ctx, c.Alert)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("open alert %s: %w", k, err))
-				continue
-			}
-			cur = c.Alert
-			cur.ID = id
-			if created {
-				counts["opened"]++
-			}
-		}
-		if cur.LastNotifiedAt != 0 && now.Sub(time.UnixMilli(cur.LastNotifiedAt)) < a.Cfg.RepeatInterval {
+		c.CreatedAt = now.UnixMilli()
+		cur, change, err := a.apply(ctx, liveBy[k], c.Alert)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s alert %s: %w", change, k, err))
 			continue
 		}
-		if a.Notifier == nil {
+		counts[string(change)]++
+		if a.Notifier == nil || !cur.shouldNotify(now, a.Cfg.RepeatInterval) {
 			continue
 		}
 		if err := a.Notifier.Notify(ctx, cur); err != nil {
@@ -147,12 +138,44 @@ func (a *Alerts) Run(ctx context.Context, w Window) (Counts, error) {
 			errs = append(errs, fmt.Errorf("resolve alert %s: %w", o.ConditionKey, err))
 			continue
 		}
-		counts["resolved"]++
+		if o.IsResolved {
+			counts["rearmed"]++
+		} else {
+			counts["resolved"]++
+		}
 	}
 	for fam, err := range failed {
 		errs = append(errs, fmt.Errorf("evaluate %s alerts: %w", fam, err))
 	}
 	return counts, errors.Join(errs...)
+}
+
+// apply makes the change decide picks for c firing over live, and returns
+// the row as it now stands.
+func (a *Alerts) apply(ctx context.Context, live *Alert, c Alert) (Alert, AlertChange, error) {
+	change := decide(live, c.Severity)
+	switch change {
+	case AlertOpened:
+		row, created, err := a.Store.OpenAlert(ctx, c)
+		if err == nil && !created {
+			change = AlertUnchanged // opened meanwhile (another replica's run)
+		}
+		return row, change, err
+	case AlertEscalated:
+		ok, err := a.Store.EscalateAlert(ctx, live.ID, c)
+		if err != nil || !ok {
+			// Resolved by an admin meanwhile: held, not notified.
+			row := *live
+			row.IsResolved = true
+			return row, AlertHeld, err
+		}
+		row := *live
+		row.Severity, row.Message, row.Metadata = c.Severity, c.Message, c.Metadata
+		row.History = append(slices.Clone(row.History), Escalation{Severity: c.Severity, At: c.CreatedAt})
+		row.AcknowledgedAt, row.LastNotifiedAt = 0, 0
+		return row, change, nil
+	}
+	return *live, change, nil
 }
 
 // families are the condition-key prefixes this job owns.
@@ -228,48 +251,53 @@ func (a *Alerts) quotaConditions(ctx context.Context, now time.Time, add func(co
 		if limit <= 0 {
 			continue
 		}
-		for _, pct := range a.Cfg.QuotaThresholds {
-			firing := used*100 >= int64(pct)*limit
-			subject := "user " + q.UserID
-			alertType := "quota_threshold"
-			if q.UserID == "" {
-				subject, alertType = "the system", "cost_budget"
-			} else if unit == "USD" {
-				alertType = "cost_budget"
-			}
-			show := func(v int64) string {
-				if unit == "USD" {
-					return "$" + money.Nanos(v).String()
-				}
-				return fmt.Sprintf("%d %s", v, unit)
-			}
-			add(condition{firing: firing, Alert: Alert{
-				ConditionKey: quotaConditionKey(q.ID, pct), AlertType: alertType, Severity: severityOf(pct), UserID: q.UserID,
-				Message:  fmt.Sprintf("%s used %d%% of its %s quota (%s of %s)", subject, pct, q.QuotaType, show(used), show(limit)),
-				Metadata: map[string]any{"quotaId": q.ID, "quotaType": q.QuotaType, "threshold": pct, "used": used, "limit": limit, "resetDate": q.ResetDate},
-			}})
+		pct, firing := crossed(used, limit, a.Cfg.QuotaThresholds)
+		alertType := "quota_threshold"
+		if unit == "USD" {
+			alertType = "cost_budget"
 		}
+		show := func(v int64) string {
+			if unit == "USD" {
+				return formatUSD(v)
+			}
+			return formatCount(v) + " " + unit
+		}
+		add(condition{firing: firing, Alert: Alert{
+			ConditionKey: quotaConditionKey(q.ID), AlertType: alertType, Severity: severityOf(pct), UserID: q.UserID,
+			Message:  fmt.Sprintf("%d%% of the %s quota used (%s of %s)", pct, quotaLabel(q.QuotaType), show(used), show(limit)),
+			Metadata: map[string]any{"quotaId": q.ID, "quotaType": q.QuotaType, "threshold": pct, "used": used, "limit": limit, "resetDate": q.ResetDate},
+		}})
 	}
 	return nil
+}
+
+// crossed is the highest of thresholds (percent) that used has reached
+// of limit; ok is false when none was.
+func crossed(used, limit int64, thresholds []int) (pct int, ok bool) {
+	for _, t := range thresholds {
+		if used*100 >= int64(t)*limit && (!ok || t > pct) {
+			pct, ok = t, true
+		}
+	}
+	return pct, ok
 }
 
 func (a *Alerts) dailyBudgetConditions(ctx context.Context, now time.Time, add func(condition)) error {
 	ms := now.UnixMilli()
 	check := func(key, subject, userID string, used, limit int64) {
-		for _, pct := range a.Cfg.QuotaThresholds {
-			add(condition{firing: used*100 >= int64(pct)*limit, Alert: Alert{
-				ConditionKey: fmt.Sprintf("budget:daily:%s:%d", key, pct), AlertType: "cost_budget", Severity: severityOf(pct), UserID: userID,
-				Message:  fmt.Sprintf("%s spent %d%% of the daily budget ($%s of $%s)", subject, pct, money.Nanos(used), money.Nanos(limit)),
-				Metadata: map[string]any{"threshold": pct, "usedNanoUsd": used, "limitNanoUsd": limit, "day": a.Cal.Of(periods.Daily, ms).Key},
-			}})
-		}
+		pct, firing := crossed(used, limit, a.Cfg.QuotaThresholds)
+		add(condition{firing: firing, Alert: Alert{
+			ConditionKey: "budget:daily:" + key, AlertType: "cost_budget", Severity: severityOf(pct), UserID: userID,
+			Message:  fmt.Sprintf("%s spent %d%% of the daily budget (%s of %s)", subject, pct, formatUSD(used), formatUSD(limit)),
+			Metadata: map[string]any{"threshold": pct, "usedNanoUsd": used, "limitNanoUsd": limit, "day": a.Cal.Of(periods.Daily, ms).Key},
+		}})
 	}
 	if a.Cfg.DailyBudgetNanoUsd > 0 {
 		m, err := sumBy(ctx, a.Store, a.Cal, rollup.ScopeSystem, periods.Daily, ms)
 		if err != nil {
 			return err
 		}
-		check("system", "the system", "", m[""].TotalCostNanoUsd, a.Cfg.DailyBudgetNanoUsd)
+		check("system", "The system", "", m[""].TotalCostNanoUsd, a.Cfg.DailyBudgetNanoUsd)
 	}
 	if a.Cfg.UserDailyBudgetNano > 0 {
 		m, err := sumBy(ctx, a.Store, a.Cal, rollup.ScopeUser, periods.Daily, ms)
@@ -277,7 +305,7 @@ func (a *Alerts) dailyBudgetConditions(ctx context.Context, now time.Time, add f
 			return err
 		}
 		for uid, c := range m {
-			check("user:"+uid, "user "+uid, uid, c.TotalCostNanoUsd, a.Cfg.UserDailyBudgetNano)
+			check("user:"+uid, "The user", uid, c.TotalCostNanoUsd, a.Cfg.UserDailyBudgetNano)
 		}
 	}
 	return nil
@@ -297,6 +325,9 @@ func (a *Alerts) requestConditions(ctx context.Context, now time.Time, add func(
 			return err
 		}
 		for _, l := range pg.RequestLogs {
+			if store.IsQuotaRefusal(l) {
+				continue // a refusal is the quota working, not an error
+			}
 			total++
 			if l.Status != store.StatusSuccess {
 				failed++
@@ -313,17 +344,17 @@ func (a *Alerts) requestConditions(ctx context.Context, now time.Time, add func(
 	if total > 0 {
 		rate = float64(failed) / float64(total)
 	}
-	win := a.Cfg.ErrorRateWindow.String()
+	win := formatDuration(a.Cfg.ErrorRateWindow)
 	add(condition{firing: enough && rate >= a.Cfg.ErrorRate, Alert: Alert{
 		ConditionKey: "errors:system", AlertType: "error_rate", Severity: SeverityWarning,
-		Message:  fmt.Sprintf("error rate %.1f%% over the last %s (%d of %d requests)", rate*100, win, failed, total),
+		Message:  fmt.Sprintf("error rate %.1f%% over the last %s (%s of %s requests)", rate*100, win, formatCount(failed), formatCount(total)),
 		Metadata: map[string]any{"failed": failed, "total": total, "threshold": a.Cfg.ErrorRate, "windowMs": a.Cfg.ErrorRateWindow.Milliseconds()},
 	}})
 	if a.Cfg.P95LatencyMs > 0 {
 		p95 := percentile(lat, 95)
 		add(condition{firing: enough && p95 > a.Cfg.P95LatencyMs, Alert: Alert{
 			ConditionKey: "latency:p95", AlertType: "latency", Severity: SeverityWarning,
-			Message:  fmt.Sprintf("p95 latency %d ms over the last %s (threshold %d ms)", p95, win, a.Cfg.P95LatencyMs),
+			Message:  fmt.Sprintf("p95 latency %s over the last %s (threshold %s)", formatDuration(time.Duration(p95)*time.Millisecond), win, formatDuration(time.Duration(a.Cfg.P95LatencyMs)*time.Millisecond)),
 			Metadata: map[string]any{"p95Ms": p95, "thresholdMs": a.Cfg.P95LatencyMs, "total": total},
 		}})
 	}
@@ -356,7 +387,7 @@ func (a *Alerts) balanceCondition(ctx context.Context, _ time.Time, add func(con
 	}
 	add(condition{firing: firing, Alert: Alert{
 		ConditionKey: "balance:openrouter", AlertType: "key_balance", Severity: SeverityCritical,
-		Message:  fmt.Sprintf("OpenRouter key balance $%s is below $%s", money.Nanos(remaining), money.Nanos(a.Cfg.KeyBalanceMinNanoUsd)),
+		Message:  fmt.Sprintf("OpenRouter key balance %s is below %s", formatUSD(remaining), formatUSD(a.Cfg.KeyBalanceMinNanoUsd)),
 		Metadata: map[string]any{"remainingNanoUsd": remaining, "minNanoUsd": a.Cfg.KeyBalanceMinNanoUsd},
 	}})
 	return nil
@@ -374,7 +405,7 @@ func (a *Alerts) backlogCondition(ctx context.Context, _ time.Time, add func(con
 	age := time.Duration(s.OldestMs) * time.Millisecond
 	add(condition{firing: depth >= a.Cfg.OutboxMaxDepth || age >= a.Cfg.OutboxMaxAge, Alert: Alert{
 		ConditionKey: "backlog:outbox", AlertType: "delivery_backlog", Severity: SeverityWarning,
-		Message:  fmt.Sprintf("delivery backlog: %d entries waiting, oldest %s", depth, age.Round(time.Second)),
+		Message:  fmt.Sprintf("delivery backlog: %s entries waiting, oldest %s", formatCount(int64(depth)), formatDuration(age)),
 		Metadata: map[string]any{"ready": s.Ready, "pending": s.Pending, "dead": s.Dead, "oldestMs": s.OldestMs},
 	}})
 	return nil

@@ -72,6 +72,8 @@ type engine struct {
 	// quotaUsed reads a user's quotas through llmmeter:quotas: quota id →
 	// used in its exact unit (tokens, or usedNanoUsd for cost quotas)
 	quotaUsed func(t *testing.T, userID string) map[string]int64
+	// admin calls an admin function ("query" or "mutation") as an admin
+	admin func(t *testing.T, kind, path string, args map[string]any) json.RawMessage
 }
 
 // exactUsed decodes llmmeter:quotas (the same shape on both engines) into
@@ -165,6 +167,19 @@ func sqliteEngine(t *testing.T, loc *time.Location) *engine {
 		var n int
 		db.QueryRow(`SELECT count(*) FROM forecasts WHERE createdAt = (SELECT max(createdAt) FROM forecasts)`).Scan(&n)
 		return n
+	}
+	e.admin = func(t *testing.T, kind, path string, args map[string]any) json.RawMessage {
+		t.Helper()
+		b, _ := json.Marshal(args)
+		v, err := st.Call(ctx, kind, path, b, store.Caller{Authenticated: true, UserID: "admin", IsAdmin: true})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
 	}
 	e.quotaUsed = func(t *testing.T, userID string) map[string]int64 {
 		t.Helper()
@@ -261,6 +276,18 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 			t.Fatal(err)
 		}
 		return len(out.Rows)
+	}
+	e.admin = func(t *testing.T, kind, path string, args map[string]any) json.RawMessage {
+		t.Helper()
+		var raw json.RawMessage
+		call := c.Query
+		if kind == "mutation" {
+			call = c.Mutation
+		}
+		if err := call(ctx, path, args, &raw, convexclient.WithAuth(token)); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return raw
 	}
 	e.quotaUsed = func(t *testing.T, userID string) map[string]int64 {
 		t.Helper()

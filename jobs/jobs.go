@@ -67,7 +67,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	all := map[string]Job{
 		JobRollup:     &Rollup{Store: d.Store, Cal: cal, Delay: cfg.RollupDelay},
-		JobQuotaReset: &QuotaReset{Store: d.Store, Cal: cal, Thresholds: cfg.QuotaThresholds},
+		JobQuotaReset: &QuotaReset{Store: d.Store, Cal: cal},
 		JobAlerts: &Alerts{Store: d.Store, Cal: cal, Cfg: cfg, Key: d.Key, Outbox: d.Outbox, Notifier: d.Notifier,
 			JobNames: names, Log: d.Log},
 		JobHealth:       &HealthCheck{Store: d.Store, Key: d.Key, Outbox: d.Outbox, Sched: sched, JobNames: names},

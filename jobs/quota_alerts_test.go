@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -60,14 +61,14 @@ func TestQuotaReset(t *testing.T) {
 					t.Fatalf("resetDate %d is not a %s boundary", b, p)
 				}
 				clk := &clock{}
-				job := named{&jobs.QuotaReset{Store: e.st, Cal: e.cal, Thresholds: []int{80}}, "quota-" + c.quotaType}
+				job := named{&jobs.QuotaReset{Store: e.st, Cal: e.cal}, "quota-" + c.quotaType}
 				s := newScheduler(t, e.st, e.loc, clk, "a")
 				s.Add(job, "*/5 * * * *")
 				clk.Set(time.UnixMilli(b).Add(-time.Minute))
 				if runs, err := s.RunDue(ctx, job.name); err != nil || runs[0].Counts["reset"] != 0 {
 					t.Fatalf("before the boundary: %+v %v", runs, err)
 				}
-				alertKey := fmt.Sprintf("quota:%s:80", id)
+				alertKey := "quota:" + id
 				if _, _, err := e.st.OpenAlert(ctx, jobs.Alert{ConditionKey: alertKey, AlertType: "quota_threshold", Severity: jobs.SeverityInfo, Message: "80%", UserID: ids[0]}); err != nil {
 					t.Fatal(err)
 				}
@@ -166,16 +167,18 @@ func openKeys(t *testing.T, st jobs.Store) map[string]jobs.Alert {
 	return m
 }
 
-// TestAlerts: a quota threshold fires once per crossing, is notified again
-// only after the repeat interval, resolves when the day's usage starts over
-// and fires again (a new alert) at the next crossing; error rate, p95
-// latency, key balance, delivery backlog and job failures open and resolve.
+// TestAlerts: a quota's alert opens at the first threshold and escalates
+// in place (one row, its history growing) as further thresholds are
+// crossed, each escalation notified at once; it is notified again only
+// after the repeat interval, resolves when the day's usage starts over and
+// opens a new row at the next crossing; error rate, p95 latency, key
+// balance, delivery backlog and job failures open and resolve.
 func TestAlerts(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *engine) {
 		ids := users(t, e, "alice")
 		qid := e.setQuota(t, ids[0], jobs.QuotaDailyRequests, 10, time.Now().Add(24*time.Hour).UnixMilli())
 		cfg := jobs.DefaultConfig()
-		cfg.QuotaThresholds = []int{80, 100}
+		cfg.QuotaThresholds = []int{80, 90, 100}
 		cfg.ErrorRateMinRequests = 10
 		key, box, rec := &fakeKey{remaining: 50 * money.NanosPerUSD}, &fakeOutbox{}, &recorder{}
 		clk := &clock{}
@@ -200,38 +203,54 @@ func TestAlerts(t *testing.T) {
 		}
 		y := time.Now().Year() + 2
 		day := time.Date(y, 6, 10, 0, 0, 0, 0, e.loc)
-		k80, k100 := fmt.Sprintf("quota:%s:80", qid), fmt.Sprintf("quota:%s:100", qid)
+		k := "quota:" + qid
 
 		requests(day.Add(10*time.Hour), 8, true, 300)
-		run(day.Add(10*time.Hour + time.Minute))
-		first := openKeys(t, e.st)[k80]
-		if first.ID == "" || rec.count(k80) != 1 || openKeys(t, e.st)[k100].ID != "" {
+		at80 := day.Add(10*time.Hour + time.Minute)
+		run(at80)
+		first := openKeys(t, e.st)[k]
+		if first.ID == "" || first.Severity != jobs.SeverityInfo || rec.count(k) != 1 || len(openKeys(t, e.st)) != 1 {
 			t.Fatalf("80%% crossing: open %v, notified %v", openKeys(t, e.st), rec.sent)
 		}
+		if want := "80% of the daily request quota used (8 requests of 10 requests)"; first.Message != want {
+			t.Errorf("message %q, want %q", first.Message, want)
+		}
 		run(day.Add(10*time.Hour + 2*time.Minute))
-		if rec.count(k80) != 1 || len(openKeys(t, e.st)) != 1 {
+		if rec.count(k) != 1 || len(openKeys(t, e.st)) != 1 {
 			t.Fatalf("re-evaluation within the cooldown: %v %v", openKeys(t, e.st), rec.sent)
 		}
-		requests(day.Add(10*time.Hour+3*time.Minute), 2, true, 300)
-		run(day.Add(10*time.Hour + 4*time.Minute))
-		if rec.count(k100) != 1 || rec.count(k80) != 1 || openKeys(t, e.st)[k100].Severity != jobs.SeverityCritical {
-			t.Fatalf("100%% crossing: %v %v", openKeys(t, e.st), rec.sent)
+		// 90 % and 100 %: the same row escalates, each step notified at once.
+		requests(day.Add(10*time.Hour+3*time.Minute), 1, true, 300)
+		at90 := day.Add(10*time.Hour + 4*time.Minute)
+		run(at90)
+		requests(day.Add(10*time.Hour+5*time.Minute), 1, true, 300)
+		at100 := day.Add(10*time.Hour + 6*time.Minute)
+		run(at100)
+		run(day.Add(10*time.Hour + 7*time.Minute))
+		got := openKeys(t, e.st)[k]
+		wantHistory := []jobs.Escalation{{Severity: jobs.SeverityInfo, At: at80.UnixMilli()},
+			{Severity: jobs.SeverityWarning, At: at90.UnixMilli()}, {Severity: jobs.SeverityCritical, At: at100.UnixMilli()}}
+		if got.ID != first.ID || got.Severity != jobs.SeverityCritical || !slices.Equal(got.History, wantHistory) || rec.count(k) != 3 {
+			t.Fatalf("escalation: %+v (first %s), notified %v", got, first.ID, rec.sent)
+		}
+		if len(slices.Compact(slices.Clone(rec.sent[k]))) != 1 {
+			t.Fatalf("escalations notified as other alerts: %v", rec.sent[k])
 		}
 		run(day.Add(15 * time.Hour)) // past the 4h repeat interval
-		if rec.count(k80) != 2 || rec.count(k100) != 2 {
+		if rec.count(k) != 4 {
 			t.Fatalf("repeat after the cooldown: %v", rec.sent)
 		}
-		// A new day: the count starts over, both resolve.
+		// A new day: the count starts over, the alert resolves.
 		run(day.AddDate(0, 0, 1).Add(10 * time.Minute))
-		if open := openKeys(t, e.st); open[k80].ID != "" || open[k100].ID != "" {
+		if open := openKeys(t, e.st); open[k].ID != "" {
 			t.Fatalf("not resolved on the new day: %v", open)
 		}
 		// Re-armed: the next crossing is a new alert.
 		requests(day.AddDate(0, 0, 1).Add(time.Hour), 8, true, 300)
 		run(day.AddDate(0, 0, 1).Add(time.Hour + time.Minute))
-		second := openKeys(t, e.st)[k80]
-		if second.ID == "" || second.ID == first.ID || rec.count(k80) != 3 {
-			t.Fatalf("re-armed crossing: first %q second %q notified %v", first.ID, second.ID, rec.sent)
+		second := openKeys(t, e.st)[k]
+		if second.ID == "" || second.ID == first.ID || rec.count(k) != 5 || len(second.History) != 1 {
+			t.Fatalf("re-armed crossing: first %q second %+v notified %v", first.ID, second, rec.sent)
 		}
 
 		// System conditions.

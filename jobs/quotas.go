@@ -12,11 +12,10 @@ import (
 // the one containing w.To. The store's compare-and-set on the expected
 // resetDate makes each boundary reset exactly once, however often or late
 // the job runs (and whether or not ingest rolled the quota first). A reset
-// resolves the quota's threshold alerts, which re-arms them.
+// resolves the quota's alert, which re-arms it.
 type QuotaReset struct {
-	Store      Store
-	Cal        *periods.Calendar
-	Thresholds []int // the alert thresholds (percent) whose alerts a reset re-arms
+	Store Store
+	Cal   *periods.Calendar
 }
 
 // Name implements Job.
@@ -45,10 +44,8 @@ func (q *QuotaReset) Run(ctx context.Context, w Window) (Counts, error) {
 			if ok {
 				progressed = true
 				counts["reset"]++
-				for _, key := range quotaConditionKeys(qu.ID, q.Thresholds) {
-					if _, err := q.Store.ResolveAlert(ctx, key, w.To); err != nil {
-						return counts, fmt.Errorf("re-arm alerts of quota %s: %w", qu.ID, err)
-					}
+				if _, err := q.Store.ResolveAlert(ctx, quotaConditionKey(qu.ID), w.To); err != nil {
+					return counts, fmt.Errorf("re-arm the alert of quota %s: %w", qu.ID, err)
 				}
 			}
 		}
@@ -59,16 +56,8 @@ func (q *QuotaReset) Run(ctx context.Context, w Window) (Counts, error) {
 	return counts, nil
 }
 
-// quotaConditionKeys are the alert condition keys of a quota at every
-// possible threshold level.
-func quotaConditionKeys(quotaID string, thresholds []int) []string {
-	keys := make([]string, len(thresholds))
-	for i, p := range thresholds {
-		keys[i] = quotaConditionKey(quotaID, p)
-	}
-	return keys
-}
-
-func quotaConditionKey(quotaID string, pct int) string {
-	return fmt.Sprintf("quota:%s:%d", quotaID, pct)
+// quotaConditionKey is the alert condition key of a quota: one alert per
+// quota, whose severity rises with the thresholds crossed.
+func quotaConditionKey(quotaID string) string {
+	return "quota:" + quotaID
 }

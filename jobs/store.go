@@ -49,11 +49,24 @@ type Store interface {
 	// still equals expected.
 	ResetQuota(ctx context.Context, id string, expected, next int64, now time.Time) (bool, error)
 
-	// OpenAlert opens an alert unless one is open for its ConditionKey.
-	OpenAlert(ctx context.Context, a Alert) (id string, created bool, err error)
-	// ResolveAlert resolves the open alerts of conditionKey.
+	// OpenAlert inserts a row for a (a.CreatedAt is its time, History
+	// starts with it) unless its condition has an open row, which it
+	// returns with created false. It releases the condition's held row
+	// and carries over the silence of the condition's last row if that
+	// has not run out (a silence is for a condition, as Alertmanager's
+	// are for label sets, not for one firing).
+	OpenAlert(ctx context.Context, a Alert) (row Alert, created bool, err error)
+	// EscalateAlert raises the open row id to a's severity, message and
+	// metadata, appends {a.Severity, a.CreatedAt} to its History and
+	// clears its acknowledgement and lastNotifiedAt, so the escalation is
+	// notified; ok is false if the row is no longer open.
+	EscalateAlert(ctx context.Context, id string, a Alert) (ok bool, err error)
+	// ResolveAlert records that the condition cleared: its open row is
+	// resolved and a held row (resolved by an admin) is re-armed, so that
+	// the next firing opens a new row.
 	ResolveAlert(ctx context.Context, conditionKey string, now time.Time) (int, error)
-	// OpenAlerts lists open alerts (at most limit).
+	// OpenAlerts lists the live rows (at most limit): open alerts, and
+	// held ones (IsResolved) whose condition has not cleared since.
 	OpenAlerts(ctx context.Context, limit int) ([]Alert, error)
 	// AlertNotified records that the alert was notified at at.
 	AlertNotified(ctx context.Context, id string, at time.Time) error
@@ -166,6 +179,46 @@ const (
 	SeverityCritical Severity = "critical"
 )
 
+// Rank orders severities: info < warning < critical (0 for unknown).
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityInfo:
+		return 1
+	case SeverityWarning:
+		return 2
+	case SeverityCritical:
+		return 3
+	}
+	return 0
+}
+
+// AlertChange is what a firing condition does to its live row (decide).
+// The rule, one live row per condition key:
+//   - no live row: a new row opens (AlertOpened);
+//   - an open row of lower severity: it escalates in place (AlertEscalated);
+//   - an open row of equal or higher severity: nothing (AlertUnchanged);
+//     a severity never falls while the row is open;
+//   - a row an admin resolved while the condition still held: nothing
+//     (AlertHeld) until the job sees the condition clear (ResolveAlert
+//     re-arms it), unless the new severity is higher, which opens a new
+//     row (AlertOpened): a resolved warning does not hide a critical.
+type AlertChange string
+
+// The changes.
+const (
+	AlertOpened    AlertChange = "opened"
+	AlertEscalated AlertChange = "escalated"
+	AlertUnchanged AlertChange = "unchanged"
+	AlertHeld      AlertChange = "held"
+)
+
+// Escalation is one entry of an alert's History: the severity it reached
+// and when (the first entry is the opening).
+type Escalation struct {
+	Severity Severity `json:"severity"`
+	At       int64    `json:"at"`
+}
+
 // Alert is a row of systemAlerts.
 type Alert struct {
 	ID             string         `json:"id,omitempty"`
@@ -177,6 +230,48 @@ type Alert struct {
 	UserID         string         `json:"userId,omitempty"`
 	CreatedAt      int64          `json:"createdAt,omitempty"`
 	LastNotifiedAt int64          `json:"lastNotifiedAt,omitempty"`
+	// History lists the severities the row reached, oldest first.
+	History []Escalation `json:"history,omitempty"`
+	// AcknowledgedAt: an admin took it; no repeat notifications until it
+	// escalates (0: not acknowledged).
+	AcknowledgedAt int64 `json:"acknowledgedAt,omitempty"`
+	// SilencedUntil: no notification at all before this time (0: none).
+	SilencedUntil int64 `json:"silencedUntil,omitempty"`
+	// IsResolved is set on a held row (see AlertChange) in OpenAlerts.
+	IsResolved bool `json:"isResolved,omitempty"`
+}
+
+// decide is the rule of AlertChange for a condition firing at sev, given
+// its live row (nil: none).
+func decide(live *Alert, sev Severity) AlertChange {
+	switch {
+	case live == nil:
+		return AlertOpened
+	case sev.Rank() <= live.Severity.Rank() && live.IsResolved:
+		return AlertHeld
+	case sev.Rank() <= live.Severity.Rank():
+		return AlertUnchanged
+	case live.IsResolved:
+		return AlertOpened
+	}
+	return AlertEscalated
+}
+
+// shouldNotify is the notification rule, as in Alertmanager: never while
+// silenced; a row never notified (just opened, just escalated, or its
+// last notification failed) at once; an acknowledged row not again;
+// otherwise again after repeat.
+func (a Alert) shouldNotify(now time.Time, repeat time.Duration) bool {
+	ms := now.UnixMilli()
+	switch {
+	case a.IsResolved || ms < a.SilencedUntil:
+		return false
+	case a.LastNotifiedAt == 0:
+		return true
+	case a.AcknowledgedAt != 0:
+		return false
+	}
+	return ms-a.LastNotifiedAt >= repeat.Milliseconds()
 }
 
 // Health is one health check (systemHealth).

@@ -14,7 +14,10 @@ import (
 // skipped for that part (store.Store itself has none of them).
 type (
 	alertOpener interface {
-		OpenAlert(ctx context.Context, a jobs.Alert) (string, bool, error)
+		OpenAlert(ctx context.Context, a jobs.Alert) (jobs.Alert, bool, error)
+	}
+	alertEscalator interface {
+		EscalateAlert(ctx context.Context, id string, a jobs.Alert) (bool, error)
 	}
 	alertResolver interface {
 		ResolveAlert(ctx context.Context, conditionKey string, now time.Time) (int, error)
@@ -61,19 +64,30 @@ func SeedOps(ctx context.Context, s any, sum Summary, now time.Time) (OpsSummary
 				Message: "Hourly cost is 3.4× the trailing 7-day average.", Metadata: map[string]any{"ratio": 3.4}},
 			{ConditionKey: "demo:error-rate:perplexity/sonar-reasoning", AlertType: "error_rate", Severity: jobs.SeverityWarning,
 				Message: "Error rate of perplexity/sonar-reasoning is 7.5% over the last hour (threshold 5%)."},
-			{ConditionKey: "demo:quota-near", AlertType: "quota_near_limit", Severity: jobs.SeverityInfo,
-				Message: "A user reached 85% of the monthly cost quota."},
+			{ConditionKey: "demo:quota-near", AlertType: "cost_budget", Severity: jobs.SeverityInfo,
+				Message: "80% of the monthly cost quota used ($8.00 of $10.00)", CreatedAt: now.Add(-3 * time.Hour).UnixMilli()},
 			{ConditionKey: "demo:outbox-depth", AlertType: "outbox_backlog", Severity: jobs.SeverityWarning,
 				Message: "Outbox depth was over 500 rows for 10 minutes."},
 		}
 		if len(sum.UserIDs) > 0 {
 			alerts[2].UserID = sum.UserIDs[0]
 		}
-		for _, al := range alerts {
-			if _, created, err := a.OpenAlert(ctx, al); err != nil {
+		for i, al := range alerts {
+			row, created, err := a.OpenAlert(ctx, al)
+			if err != nil {
 				return out, fmt.Errorf("demo: open alert: %w", err)
-			} else if created {
+			}
+			if created {
 				out.Alerts++
+			}
+			// The quota alert escalated since it opened: one row, its history.
+			if e, ok := s.(alertEscalator); ok && i == 2 && created {
+				up := al
+				up.Severity, up.CreatedAt = jobs.SeverityWarning, now.Add(-time.Hour).UnixMilli()
+				up.Message = "90% of the monthly cost quota used ($9.02 of $10.00)"
+				if _, err := e.EscalateAlert(ctx, row.ID, up); err != nil {
+					return out, fmt.Errorf("demo: escalate alert: %w", err)
+				}
 			}
 		}
 		if r, ok := s.(alertResolver); ok {

@@ -76,7 +76,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.reserve(r.Context(), c, req); err != nil {
-		return err // refused by a quota: nothing is recorded or counted
+		return err // refused by a quota: listed as a request (recordRefusal), counted nowhere
 	}
 	ri.Model, ri.Stream = c.model, c.stream
 	if c.stream {

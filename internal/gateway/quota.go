@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"llmmeter/internal/money"
+	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
 	"llmmeter/openrouter"
 )
@@ -59,7 +60,9 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 		return nil
 	case errors.As(err, &qe):
 		s.opt.Metrics.QuotaRejections.WithLabelValues(qe.QuotaType).Inc()
-		return quotaError(qe, s.opt.Now())
+		refused := quotaError(qe, s.opt.Now())
+		s.recordRefusal(c, refused)
+		return refused
 	case errors.Is(err, store.ErrInvalid):
 		s.opt.Log.Warn().Err(err).Str("request_id", c.requestID).Int64("estimate_tokens", tokens).
 			Msg("quota reservation refused as invalid; refusing the call")
@@ -73,6 +76,21 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 		s.opt.Log.Error().Err(err).Str("request_id", c.requestID).Msg("quota check failed; serving the call unchecked")
 		return nil
 	}
+}
+
+// recordRefusal lists a call refused on a quota among the requests, so
+// admins see it: a request log with status 429, errorType quota_exceeded
+// and the message naming the quota type; no usage row (nothing went
+// upstream) and no activity row. Ingest counts it nowhere
+// (store.IsQuotaRefusal). The answer does not wait for it to be durable:
+// nothing was spent.
+func (s *Server) recordRefusal(c *call, refused *apiError) {
+	c.failure = refused
+	b, _ := c.rows(s.opt.Now())
+	c.failure = nil
+	rl := b.RequestLogs[0]
+	rl.ErrorType = store.ErrorQuotaExceeded
+	s.opt.Outbox.PutAsync(outbox.Item{Key: c.requestID, State: outbox.Ready, Batch: store.Batch{RequestLogs: []store.RequestLog{rl}}})
 }
 
 // estimate is an upper bound of the call's tokens and cost, for its

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"llmmeter/internal/money"
+	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
 	"llmmeter/openrouter"
 	"llmmeter/openrouter/openroutertest"
@@ -28,7 +30,12 @@ func quotaTestServer(t *testing.T, q Admitter) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Options{Upstream: up, Quotas: q, Log: zerolog.Nop()})
+	ob, err := outbox.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ob.Close() })
+	s := New(Options{Upstream: up, Quotas: q, Outbox: ob, Log: zerolog.Nop()})
 	if _, _, err := s.models.get(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -273,5 +280,49 @@ func TestQuotaError(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQuotaRefusalIsRecorded: a call refused on a quota was invisible to
+// admins. It is now listed as a request: one request log (429,
+// quota_exceeded, the message naming the quota type), no usage and no
+// activity row, and nothing went upstream.
+func TestQuotaRefusalIsRecorded(t *testing.T) {
+	reset := time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)
+	h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) {
+		o.Quotas = refusingQuotas{&store.QuotaExceeded{QuotaType: store.QuotaDailyRequests, Limit: 5, Used: 5, ResetDate: reset.UnixMilli()}}
+	})
+	w := h.chat(chatBody(false, "a secret prompt"))
+	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), `"quota_exceeded"`) {
+		t.Fatalf("answer %d %s", w.Code, w.Body)
+	}
+	var es []outbox.Entry
+	deadline := time.Now().Add(30 * time.Second)
+	for len(es) == 0 && time.Now().Before(deadline) {
+		es = h.entries(outbox.Ready) // written asynchronously: the answer does not wait for it
+		if len(es) == 0 {
+			time.Sleep(20 * time.Millisecond) // poll interval, under the 30 s deadline
+		}
+	}
+	if len(es) != 1 {
+		t.Fatalf("outbox entries %d, want 1", len(es))
+	}
+	b := es[0].Batch
+	if len(b.Usage) != 0 || len(b.Activity) != 0 || len(b.RequestLogs) != 1 {
+		t.Fatalf("rows %+v, want one request log only", b)
+	}
+	l := b.RequestLogs[0]
+	if l.StatusCode != http.StatusTooManyRequests || l.Status != store.StatusError || l.ErrorType != store.ErrorQuotaExceeded ||
+		!strings.Contains(l.ErrorMessage, store.QuotaDailyRequests) || l.GenerationID != "" || l.RequestID == "" || l.Model != "openai/gpt-4o-mini" {
+		t.Fatalf("request log %+v", l)
+	}
+	if !store.IsQuotaRefusal(l) {
+		t.Fatal("not recognised as a quota refusal")
+	}
+	if len(h.sim.Ledger()) != 0 {
+		t.Fatalf("a refused call went upstream: %+v", h.sim.Ledger())
+	}
+	if strings.Contains(fmt.Sprintf("%+v", b), "secret prompt") {
+		t.Fatal("message text stored")
 	}
 }

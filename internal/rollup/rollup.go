@@ -167,6 +167,9 @@ func (b *Batch) AddUsage(u store.Usage) {
 
 // AddRequestLog adds a request-log row.
 func (b *Batch) AddRequestLog(l store.RequestLog) {
+	if store.IsQuotaRefusal(l) {
+		return // listed among the requests, counted nowhere
+	}
 	key := l.GenerationID
 	if key == "" {
 		key = l.RequestID

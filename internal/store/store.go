@@ -108,6 +108,16 @@ type RequestLog struct {
 	Timestamp        int64  `json:"timestamp"`
 }
 
+// ErrorQuotaExceeded is the errorType of the request log of a call the
+// gateway refused on a quota (status 429; the message names the quota
+// type). Such a call never went upstream: it has no usage row, and it is
+// counted neither in aggregates nor toward daily_requests, so a refused
+// user cannot push their own count further (IsQuotaRefusal).
+const ErrorQuotaExceeded = "quota_exceeded"
+
+// IsQuotaRefusal reports whether l records a call refused on a quota.
+func IsQuotaRefusal(l RequestLog) bool { return l.ErrorType == ErrorQuotaExceeded }
+
 // Activity is one thing a user did (table userActivity).
 type Activity struct {
 	ActivityKey  string         `json:"activityKey"`

@@ -13,9 +13,10 @@ import (
 )
 
 // The Convex engine implements jobs.Store through the signed /jobs/*
-// routes. Lease expiry and alert timestamps of resolve are kept on the
-// deployment's clock (Convex functions read Date.now()); the jobs' own
-// times (quota boundaries, run times, notification times) are sent.
+// routes. Lease expiry is kept on the deployment's clock (Convex
+// functions read Date.now()); the jobs' own times (quota boundaries, run
+// times, alert opening, escalation, resolution and notification times)
+// are sent.
 var _ jobs.Store = (*Store)(nil)
 
 // MaxUpsertRows is /jobs/aggregates/upsert's bound (packages/convex/src/lib/wire.ts).
@@ -200,29 +201,46 @@ func (s *Store) ResetQuota(ctx context.Context, id string, expected, next int64,
 	return out.Reset, err
 }
 
-// OpenAlert calls /jobs/alerts/open.
-func (s *Store) OpenAlert(ctx context.Context, a jobs.Alert) (string, bool, error) {
-	body := map[string]any{"conditionKey": a.ConditionKey, "alertType": a.AlertType, "severity": a.Severity, "message": a.Message}
+func alertBody(a jobs.Alert) map[string]any {
+	body := map[string]any{"alertType": a.AlertType, "severity": a.Severity, "message": a.Message, "at": a.CreatedAt}
 	if len(a.Metadata) > 0 {
 		body["metadata"] = a.Metadata
 	}
+	return body
+}
+
+// OpenAlert calls /jobs/alerts/open.
+func (s *Store) OpenAlert(ctx context.Context, a jobs.Alert) (jobs.Alert, bool, error) {
+	body := alertBody(a)
+	body["conditionKey"] = a.ConditionKey
 	if a.UserID != "" {
 		body["userId"] = a.UserID
 	}
 	var out struct {
-		AlertID string `json:"alertId"`
-		Created bool   `json:"created"`
+		Alert   jobs.Alert `json:"alert"`
+		Created bool       `json:"created"`
 	}
 	err := s.call(ctx, "/jobs/alerts/open", body, &out)
-	return out.AlertID, out.Created, err
+	return out.Alert, out.Created, err
+}
+
+// EscalateAlert calls /jobs/alerts/escalate.
+func (s *Store) EscalateAlert(ctx context.Context, id string, a jobs.Alert) (bool, error) {
+	body := alertBody(a)
+	body["alertId"] = id
+	var out struct {
+		Escalated bool `json:"escalated"`
+	}
+	err := s.call(ctx, "/jobs/alerts/escalate", body, &out)
+	return out.Escalated, err
 }
 
 // ResolveAlert calls /jobs/alerts/resolve.
-func (s *Store) ResolveAlert(ctx context.Context, conditionKey string, _ time.Time) (int, error) {
+func (s *Store) ResolveAlert(ctx context.Context, conditionKey string, now time.Time) (int, error) {
 	var out struct {
 		Resolved int `json:"resolved"`
 	}
-	err := s.call(ctx, "/jobs/alerts/resolve", map[string]any{"conditionKey": conditionKey}, &out)
+	err := s.call(ctx, "/jobs/alerts/resolve", map[string]any{"conditionKey": conditionKey, "at": now.UnixMilli()}, &out)
 	return out.Resolved, err
 }
 

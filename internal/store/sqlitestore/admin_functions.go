@@ -23,22 +23,25 @@ func withWindow(f ...field) []field { return append(slices.Clone(windowArgs), f.
 
 // adminFns are the public functions of packages/convex/src/admin.ts.
 var adminFns = map[string]adminFn{
-	"llmmeter:overview":      {"query", windowArgs, overview},
-	"llmmeter:usageSeries":   {"query", withWindow(req("period", vPeriod), opt("userId", vString), opt("modelSlug", vString)), usageSeries},
-	"llmmeter:topUsers":      {"query", withWindow(req("by", vLiteral("cost", "tokens", "requests")), req("limit", vNumber)), topUsers},
-	"llmmeter:userDetail":    {"query", withWindow(req("userId", vString)), userDetail},
-	"llmmeter:modelStats":    {"query", windowArgs, modelStats},
-	"llmmeter:requestLogs":   {"query", requestLogsArgs, requestLogs},
-	"llmmeter:alerts":        {"query", []field{opt("status", vLiteral("open", "resolved")), opt("severity", vSeverity), opt("limit", vNumber)}, alerts},
-	"llmmeter:quotas":        {"query", []field{opt("userId", vString)}, quotas},
-	"llmmeter:reports":       {"query", []field{opt("limit", vNumber)}, reports},
-	"llmmeter:report":        {"query", []field{req("reportId", vString)}, report},
-	"llmmeter:forecast":      {"query", nil, forecast},
-	"llmmeter:settings":      {"query", nil, settings},
-	"llmmeter:jobRuns":       {"query", []field{opt("job", vString), opt("limit", vNumber)}, jobRuns},
-	"llmmeter:setQuota":      {"mutation", []field{opt("userId", vString), req("quotaType", vQuotaType), req("limit", vNumber), opt("isActive", vBool)}, setQuota},
-	"llmmeter:markAlertRead": {"mutation", []field{req("alertId", vString)}, markAlertRead},
-	"llmmeter:resolveAlert":  {"mutation", []field{req("alertId", vString)}, resolveAlert},
+	"llmmeter:overview":         {"query", windowArgs, overview},
+	"llmmeter:usageSeries":      {"query", withWindow(req("period", vPeriod), opt("userId", vString), opt("modelSlug", vString)), usageSeries},
+	"llmmeter:topUsers":         {"query", withWindow(req("by", vLiteral("cost", "tokens", "requests")), req("limit", vNumber)), topUsers},
+	"llmmeter:userDetail":       {"query", withWindow(req("userId", vString)), userDetail},
+	"llmmeter:modelStats":       {"query", windowArgs, modelStats},
+	"llmmeter:requestLogs":      {"query", requestLogsArgs, requestLogs},
+	"llmmeter:alerts":           {"query", []field{opt("status", vLiteral("open", "resolved")), opt("severity", vSeverity), opt("limit", vNumber)}, alerts},
+	"llmmeter:quotas":           {"query", []field{opt("userId", vString)}, quotas},
+	"llmmeter:reports":          {"query", []field{opt("limit", vNumber)}, reports},
+	"llmmeter:report":           {"query", []field{req("reportId", vString)}, report},
+	"llmmeter:forecast":         {"query", nil, forecast},
+	"llmmeter:settings":         {"query", nil, settings},
+	"llmmeter:jobRuns":          {"query", []field{opt("job", vString), opt("limit", vNumber)}, jobRuns},
+	"llmmeter:setQuota":         {"mutation", []field{opt("userId", vString), req("quotaType", vQuotaType), req("limit", vNumber), opt("isActive", vBool)}, setQuota},
+	"llmmeter:markAlertRead":    {"mutation", []field{req("alertId", vString)}, markAlertRead},
+	"llmmeter:resolveAlert":     {"mutation", []field{req("alertId", vString)}, resolveAlert},
+	"llmmeter:openAlertCount":   {"query", nil, openAlertCount},
+	"llmmeter:acknowledgeAlert": {"mutation", []field{req("alertId", vString)}, acknowledgeAlert},
+	"llmmeter:silenceAlert":     {"mutation", []field{req("alertId", vString), req("until", vNumber)}, silenceAlert},
 }
 
 type health struct {
@@ -343,64 +346,7 @@ func modelStats(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	return out, nil
 }
 
-type alertView struct {
-	ID             string `json:"id"`
-	AlertType      string `json:"alertType"`
-	Severity       string `json:"severity"`
-	Message        string `json:"message"`
-	Metadata       any    `json:"metadata"`
-	UserID         any    `json:"userId"`
-	IsRead         bool   `json:"isRead"`
-	IsResolved     bool   `json:"isResolved"`
-	CreatedAt      int64  `json:"createdAt"`
-	ResolvedAt     any    `json:"resolvedAt"`
-	ConditionKey   string `json:"conditionKey"`
-	LastNotifiedAt any    `json:"lastNotifiedAt"`
-}
-
-func alerts(ctx context.Context, s *Store, q querier, a args) (any, error) {
-	limit, err := limitOf(a, 50, 200)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		conds []string
-		vals  []any
-	)
-	if st, ok := a.str("status"); ok {
-		conds, vals = append(conds, "isResolved = ?"), append(vals, boolInt(st == "resolved"))
-	}
-	if sev, ok := a.str("severity"); ok {
-		conds, vals = append(conds, "severity = ?"), append(vals, sev)
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = "WHERE " + strings.Join(conds, " AND ")
-	}
-	rs, err := q.QueryContext(ctx, `SELECT id, alertType, severity, message, metadata, userId, isRead, isResolved, createdAt, resolvedAt,
-		COALESCE(conditionKey, ''), lastNotifiedAt FROM systemAlerts `+where+` ORDER BY createdAt DESC, rowid DESC LIMIT ?`, append(vals, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	out := []alertView{}
-	for rs.Next() {
-		var (
-			v                  alertView
-			meta, user         sql.NullString
-			resolved, notified sql.NullInt64
-		)
-		if err := rs.Scan(&v.ID, &v.AlertType, &v.Severity, &v.Message, &meta, &user, &v.IsRead, &v.IsResolved, &v.CreatedAt,
-			&resolved, &v.ConditionKey, &notified); err != nil {
-			return nil, err
-		}
-		v.Metadata, v.UserID, v.ResolvedAt, v.LastNotifiedAt = jsonOrNull(meta), strOrNull(user), intOrNull(resolved), intOrNull(notified)
-		out = append(out, v)
-	}
-	return out, rs.Err()
-}
-
-// quotaView is the quota as llmmeter:quotas answers it (packages/convex/src/lib/quotas.ts).
+// quotaView is the quota as admin:quotas answers it (convex/lib/quotas.ts).
 type quotaView struct {
 	ID           string  `json:"id"`
 	UserID       any     `json:"userId"`

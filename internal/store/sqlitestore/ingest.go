@@ -41,7 +41,7 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 			if l.GenerationID == "" {
 				settled = append(settled, l.RequestID)
 			}
-			if l.UserID != "" {
+			if l.UserID != "" && !store.IsQuotaRefusal(l) {
 				quota[l.UserID] = append(quota[l.UserID], contribution{ts: l.Timestamp, requests: 1})
 			}
 		}); err != nil {

@@ -14,11 +14,13 @@ import type { Doc, Id, TableNames } from "./server";
 import type { QueryCtx } from "./server";
 import type { AdminBuilders } from "./lib/auth";
 import {
-  vAlertView,
+  vAcknowledged,
+  vAlertListItem,
   vForecast,
   vJobRun,
   vModelStat,
   vOk,
+  vOpenAlertCount,
   vOverview,
   vQuotaView,
   vReport,
@@ -28,6 +30,7 @@ import {
   vSeriesPoint,
   vSetQuotaResult,
   vSettings,
+  vSilenced,
   vTopUser,
   vUserDetail,
 } from "./lib/results";
@@ -334,33 +337,70 @@ export function alertView(a: Doc<"systemAlerts">) {
     resolvedAt: a.resolvedAt ?? null,
     conditionKey: a.conditionKey,
     lastNotifiedAt: a.lastNotifiedAt ?? null,
+    history: a.history ?? [{ severity: a.severity, at: a.createdAt }],
+    acknowledgedAt: a.acknowledgedAt ?? null,
+    silencedUntil: a.silencedUntil ?? null,
   };
 }
 
-/** Alerts newest first (createdAt descending); limit default 50, max 200. */
+const SEVERITIES_DOWN = ["critical", "warning", "info"] as const;
+
+/**
+ * Alerts by severity (critical first), then newest first; limit default 50,
+ * max 200. One index range per severity, so O(limit). Each names its user
+ * (userName: name, else email) for the link to the user's page.
+ */
 export const alerts = (b: AdminBuilders) => b.query({
   args: {
     status: v.optional(v.union(v.literal("open"), v.literal("resolved"))),
     severity: v.optional(vSeverity),
     limit: v.optional(v.number()),
   },
-  returns: v.array(vAlertView),
+  returns: v.array(vAlertListItem),
   handler: async (ctx, args) => {
     const limit = limitOf(args.limit, 50, 200);
     const resolved = args.status === undefined ? undefined : args.status === "resolved";
-    const { severity } = args;
-    const t = ctx.db.query("systemAlerts");
-    const q =
-      resolved !== undefined && severity !== undefined
-        ? t.withIndex("by_is_resolved_and_severity_and_created_at", (q) =>
-            q.eq("isResolved", resolved).eq("severity", severity),
-          )
-        : resolved !== undefined
-          ? t.withIndex("by_is_resolved_and_created_at", (q) => q.eq("isResolved", resolved))
-          : severity !== undefined
-            ? t.withIndex("by_severity_and_created_at", (q) => q.eq("severity", severity))
-            : t.withIndex("by_created_at");
-    return (await q.order("desc").take(limit)).map(alertView);
+    const t = () => ctx.db.query("systemAlerts");
+    const rows: Doc<"systemAlerts">[] = [];
+    for (const severity of args.severity !== undefined ? [args.severity] : SEVERITIES_DOWN) {
+      if (rows.length >= limit) break;
+      const q =
+        resolved !== undefined
+          ? t().withIndex("by_is_resolved_and_severity_and_created_at", (q) => q.eq("isResolved", resolved).eq("severity", severity))
+          : t().withIndex("by_severity_and_created_at", (q) => q.eq("severity", severity));
+      rows.push(...(await q.order("desc").take(limit - rows.length)));
+    }
+    const names = new Map<Id<"llmmeterUsers">, string | null>();
+    for (const a of rows) {
+      if (a.userId === undefined || names.has(a.userId)) continue;
+      const u = await ctx.db.get(a.userId);
+      names.set(a.userId, u?.name ?? u?.email ?? null);
+    }
+    return rows.map((a) => ({ ...alertView(a), userName: a.userId === undefined ? null : (names.get(a.userId) ?? null) }));
+  },
+});
+
+/** Most alerts admin:openAlertCount reads per count. */
+const ALERT_COUNT_CAP = 100;
+
+/** Open alerts for the navigation badge: {open, critical, capped} (capped: more than ALERT_COUNT_CAP). */
+export const openAlertCount = (b: AdminBuilders) => b.query({
+  args: {},
+  returns: vOpenAlertCount,
+  handler: async (ctx) => {
+    const open = await ctx.db
+      .query("systemAlerts")
+      .withIndex("by_is_resolved_and_created_at", (q) => q.eq("isResolved", false))
+      .take(ALERT_COUNT_CAP + 1);
+    const critical = await ctx.db
+      .query("systemAlerts")
+      .withIndex("by_is_resolved_and_severity_and_created_at", (q) => q.eq("isResolved", false).eq("severity", "critical"))
+      .take(ALERT_COUNT_CAP + 1);
+    return {
+      open: Math.min(open.length, ALERT_COUNT_CAP),
+      critical: Math.min(critical.length, ALERT_COUNT_CAP),
+      capped: open.length > ALERT_COUNT_CAP,
+    };
   },
 });
 
@@ -545,7 +585,12 @@ export const markAlertRead = (b: AdminBuilders) => b.mutation({
   },
 });
 
-/** Resolves an alert; {resolved: false} if it was already resolved. */
+/**
+ * Resolves an alert by hand; {resolved: false} if it was already resolved.
+ * Its condition held at the last evaluation (else the job had resolved it),
+ * so the row is held: the job opens no new alert for the condition until it
+ * has cleared (jobs.AlertChange).
+ */
 export const resolveAlert = (b: AdminBuilders) => b.mutation({
   args: { alertId: v.string() },
   returns: vResolved,
@@ -554,7 +599,41 @@ export const resolveAlert = (b: AdminBuilders) => b.mutation({
     const a = await ctx.db.get(id);
     if (!a) notFound("alertId: no such alert");
     if (a.isResolved) return { resolved: false };
-    await ctx.db.patch(id, { isResolved: true, resolvedAt: Date.now() });
+    await ctx.db.patch(id, { isResolved: true, resolvedAt: Date.now(), held: true });
     return { resolved: true };
+  },
+});
+
+/** Someone took the alert: no repeat notification until it escalates. {acknowledged: false} if resolved or already acknowledged. */
+export const acknowledgeAlert = (b: AdminBuilders) => b.mutation({
+  args: { alertId: v.string() },
+  returns: vAcknowledged,
+  handler: async (ctx, args) => {
+    const id = idOf(ctx, "systemAlerts", args.alertId, "alertId");
+    const a = await ctx.db.get(id);
+    if (!a) notFound("alertId: no such alert");
+    if (a.isResolved || a.acknowledgedAt !== undefined) return { acknowledged: false };
+    await ctx.db.patch(id, { acknowledgedAt: Date.now(), isRead: true });
+    return { acknowledged: true };
+  },
+});
+
+/** How far ahead an alert can be silenced. */
+const MAX_SILENCE_MS = 90 * 86_400_000;
+
+/** No notification for the alert's condition before until (ms); until 0 lifts the silence. */
+export const silenceAlert = (b: AdminBuilders) => b.mutation({
+  args: { alertId: v.string(), until: v.number() },
+  returns: vSilenced,
+  handler: async (ctx, args) => {
+    const now = Date.now();
+    const { until } = args;
+    if (!Number.isSafeInteger(until) || (until !== 0 && (until <= now || until > now + MAX_SILENCE_MS))) {
+      badRequest("until: expected 0 or a time within the next 90 days");
+    }
+    const id = idOf(ctx, "systemAlerts", args.alertId, "alertId");
+    if (!(await ctx.db.get(id))) notFound("alertId: no such alert");
+    await ctx.db.patch(id, { silencedUntil: until === 0 ? undefined : until });
+    return { silencedUntil: until === 0 ? null : until };
   },
 });

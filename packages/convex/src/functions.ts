@@ -34,6 +34,7 @@ export const internalFunctions = {
   jobUpsertAggregates: jobs.upsertAggregates,
   jobListAggregates: jobs.listAggregates,
   jobOpenAlert: jobs.openAlert,
+  jobEscalateAlert: jobs.escalateAlert,
   jobResolveAlert: jobs.resolveAlert,
   jobAlertNotified: jobs.alertNotified,
   jobStoreReport: jobs.storeReport,

@@ -55,6 +55,9 @@ export function llmmeter(opts: LlmmeterOptions) {
     setQuota: admin.setQuota(b),
     markAlertRead: admin.markAlertRead(b),
     resolveAlert: admin.resolveAlert(b),
+    acknowledgeAlert: admin.acknowledgeAlert(b),
+    silenceAlert: admin.silenceAlert(b),
+    openAlertCount: admin.openAlertCount(b),
     ...internalFunctions,
   };
 }

@@ -5,8 +5,9 @@
  * - `jobReads:runs` (POST /jobs/runs/list): runs newest first, of one job
  *   and/or one outcome — the scheduler's last successful run (catch-up)
  *   and the CLI's `jobs runs`;
- * - `jobReads:openAlerts` (POST /jobs/alerts/list): open alerts with their
- *   conditionKey and lastNotifiedAt — alert reconciliation and cooldown.
+ * - `jobReads:openAlerts` (POST /jobs/alerts/list): open and held alerts
+ *   with their conditionKey, history, acknowledgement, silence and
+ *   lastNotifiedAt — alert reconciliation and notification.
  */
 import { v } from "convex/values";
 import { internalQuery } from "./server";
@@ -57,8 +58,14 @@ export const openAlerts = internalQuery({
       .withIndex("by_is_resolved_and_created_at", (q) => q.eq("isResolved", false))
       .order("desc")
       .take(args.limit);
+    // Held alerts (resolved by an admin while their condition held) are live
+    // too: the job re-arms them when their condition clears.
+    const held = await ctx.db
+      .query("systemAlerts")
+      .withIndex("by_held", (q) => q.eq("held", true))
+      .take(Math.max(args.limit - rows.length, 0));
     return {
-      alerts: rows.map(alertView),
+      alerts: [...rows, ...held].map(alertView),
     };
   },
 });

@@ -7,11 +7,13 @@
 import type { Id } from "./server";
 import { internalMutation, internalQuery, type MutationCtx } from "./server";
 import { derivedFields, findAggregate, LATENCY_BUCKETS, MAX_MODELS_PER_ROW, type Counters } from "./lib/aggregates";
+import { alertView } from "./admin";
 import { badRequest, notFound } from "./lib/errors";
 import { reportingCalendar } from "./lib/periods";
 import {
   aggregatesListBody,
   aggregatesUpsertBody,
+  alertEscalateBody,
   alertNotifiedBody,
   alertOpenBody,
   alertResolveBody,
@@ -134,43 +136,88 @@ export const listAggregates = internalQuery({
 
 // ---- alerts --------------------------------------------------------------------
 
-/** Opens an alert unless one is open for conditionKey. Returns {alertId, created}. */
+// The rule of which change a firing condition makes is Go's
+// (jobs.AlertChange); these only write, keeping one open row per condition.
+
+/**
+ * Opens an alert unless one is open for conditionKey ({created: false} and
+ * that row). Releases the condition's held row; carries over the silence of
+ * the condition's last row if it has not run out. Returns {alertId, created, alert}.
+ */
 export const openAlert = internalMutation({
   args: alertOpenBody.fields,
-  handler: async (ctx, args) => {
-    const open = await ctx.db
-      .query("systemAlerts")
-      .withIndex("by_condition_key_and_is_resolved", (q) => q.eq("conditionKey", args.conditionKey).eq("isResolved", false))
-      .first();
-    if (open) return { alertId: open._id, created: false };
+  handler: async (ctx, { at, ...args }) => {
+    const byKey = (resolved: boolean) =>
+      ctx.db
+        .query("systemAlerts")
+        .withIndex("by_condition_key_and_is_resolved", (q) => q.eq("conditionKey", args.conditionKey).eq("isResolved", resolved));
+    const open = await byKey(false).first();
+    if (open) return { alertId: open._id, created: false, alert: alertView(open) };
     let userId: Id<"llmmeterUsers"> | undefined;
     if (args.userId !== undefined) {
       const id = ctx.db.normalizeId("llmmeterUsers", args.userId);
       if (id === null) badRequest("userId: not a users id");
       userId = id;
     }
+    const createdAt = at ?? Date.now();
+    // The newest resolved row is the held one, if any (nothing opens while one is held).
+    const last = await byKey(true).order("desc").first();
+    if (last?.held) await ctx.db.patch(last._id, { held: false });
+    const silencedUntil = last?.silencedUntil !== undefined && last.silencedUntil > createdAt ? last.silencedUntil : undefined;
     const alertId = await ctx.db.insert("systemAlerts", {
       ...args,
       userId,
       isRead: false,
       isResolved: false,
-      createdAt: Date.now(),
+      createdAt,
+      history: [{ severity: args.severity, at: createdAt }],
+      silencedUntil,
     });
-    return { alertId, created: true };
+    return { alertId, created: true, alert: alertView((await ctx.db.get(alertId))!) };
   },
 });
 
-/** Resolves the open alert(s) of conditionKey. Returns {resolved: count}. */
+/**
+ * Raises an open alert to a new severity, message and metadata, appending to
+ * its history and clearing its acknowledgement and lastNotifiedAt so that the
+ * escalation is notified. {escalated: false} if it is no longer open.
+ */
+export const escalateAlert = internalMutation({
+  args: alertEscalateBody.fields,
+  handler: async (ctx, { alertId, at, alertType, ...change }) => {
+    const id = ctx.db.normalizeId("systemAlerts", alertId);
+    if (id === null) badRequest("alertId: not a systemAlerts id");
+    const a = await ctx.db.get(id);
+    if (!a) notFound("alertId: no such alert");
+    if (a.isResolved) return { escalated: false };
+    const history = a.history ?? [{ severity: a.severity, at: a.createdAt }];
+    await ctx.db.patch(id, {
+      ...change,
+      alertType,
+      history: [...history, { severity: change.severity, at: at ?? Date.now() }],
+      isRead: false,
+      acknowledgedAt: undefined,
+      lastNotifiedAt: undefined,
+    });
+    return { escalated: true };
+  },
+});
+
+/** The condition cleared: resolves its open alert and re-arms its held one. Returns {resolved: count}. */
 export const resolveAlert = internalMutation({
   args: alertResolveBody.fields,
   handler: async (ctx, args) => {
-    const open = await ctx.db
-      .query("systemAlerts")
-      .withIndex("by_condition_key_and_is_resolved", (q) => q.eq("conditionKey", args.conditionKey).eq("isResolved", false))
-      .take(16);
-    const now = Date.now();
+    const byKey = (resolved: boolean) =>
+      ctx.db
+        .query("systemAlerts")
+        .withIndex("by_condition_key_and_is_resolved", (q) => q.eq("conditionKey", args.conditionKey).eq("isResolved", resolved));
+    const open = await byKey(false).take(16);
+    const last = await byKey(true).order("desc").first();
+    const held = last?.held ? [last] : [];
+    const now = args.at ?? Date.now();
     for (const a of open) await ctx.db.patch(a._id, { isResolved: true, resolvedAt: now });
-    return { resolved: open.length };
+    for (const a of held) await ctx.db.patch(a._id, { held: false });
+    return { resolved: open.length + held.length };
   },
 });
 

@@ -78,6 +78,7 @@ export function addHttpRoutes(http: HttpRouter, opts: RouteOptions = {}): void {
   post("/jobs/quotas/reset", signedRoute(wire.quotaResetBody, (ctx, b) => ctx.runMutation(fn.resetQuotas, b)));
   post("/jobs/quotas/due", signedRoute(wire.quotasDueBody, (ctx, b) => ctx.runQuery(fn.dueQuotas, b)));
   post("/jobs/alerts/open", signedRoute(wire.alertOpenBody, (ctx, b) => ctx.runMutation(fn.jobOpenAlert, b)));
+  post("/jobs/alerts/escalate", signedRoute(wire.alertEscalateBody, (ctx, b) => ctx.runMutation(fn.jobEscalateAlert, b)));
   post("/jobs/alerts/resolve", signedRoute(wire.alertResolveBody, (ctx, b) => ctx.runMutation(fn.jobResolveAlert, b)));
   post("/jobs/alerts/notified", signedRoute(wire.alertNotifiedBody, (ctx, b) => ctx.runMutation(fn.jobAlertNotified, b)));
   post("/jobs/reports/store", signedRoute(wire.reportStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreReport, b)));

@@ -233,8 +233,17 @@ export const llmmeterTables = {
     /** One open alert per condition and subject. */
     conditionKey: v.string(),
     lastNotifiedAt: v.optional(v.number()),
+    /** The severities the alert reached, oldest first (absent: only its own, at createdAt). */
+    history: v.optional(v.array(v.object({ severity: vSeverity, at: v.number() }))),
+    /** An admin took it: no repeat notification until it escalates. */
+    acknowledgedAt: v.optional(v.number()),
+    /** No notification for its condition before this time. */
+    silencedUntil: v.optional(v.number()),
+    /** Resolved by an admin while its condition held: no new alert opens until it clears. */
+    held: v.optional(v.boolean()),
   })
     .index("by_is_resolved_and_created_at", ["isResolved", "createdAt"])
+    .index("by_held", ["held"])
     .index("by_condition_key_and_is_resolved", ["conditionKey", "isResolved"])
     .index("by_severity_and_created_at", ["severity", "createdAt"])
     .index("by_is_resolved_and_severity_and_created_at", ["isResolved", "severity", "createdAt"])

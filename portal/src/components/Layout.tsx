@@ -4,6 +4,7 @@ import { useDataMode } from "../data/hooks";
 import { browserTimeZone } from "../lib/time";
 import { useReportingTz } from "../lib/useRange";
 import { Link, useRouter } from "../router/router";
+import { AlertBadge } from "./AlertBadge";
 
 export const NAV: { to: string; label: string }[] = [
   { to: "/", label: "Overview" },
@@ -13,7 +14,7 @@ export const NAV: { to: string; label: string }[] = [
   { to: "/requests", label: "Requests" },
   { to: "/alerts", label: "Alerts" },
   { to: "/reports", label: "Reports" },
-  { to: "/forecast", label: "Forecast" },
+  { to: "/forecast", label: "Budget" },
 ];
 
 function isActive(to: string, path: string) {
@@ -37,6 +38,7 @@ export function Layout({ children }: { children: ReactNode }) {
             <li key={n.to}>
               <Link to={n.to} className={isActive(n.to, path) ? "active" : ""} aria-current={isActive(n.to, path) ? "page" : undefined}>
                 {n.label}
+                {n.to === "/alerts" && <AlertBadge />}
               </Link>
             </li>
           ))}

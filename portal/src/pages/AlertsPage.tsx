@@ -6,34 +6,60 @@ import { PageHeader } from "../components/PageHeader";
 import { Badge, type Tone } from "../components/Badge";
 import { Empty, ErrorState, QueryView } from "../components/States";
 import { formatDateTime, formatRelative } from "../lib/time";
+import { useNow } from "../lib/useNow";
 import { useQueryParam } from "../lib/useRange";
+import { Link } from "../router/router";
 
-const SEVERITY_TONE: Record<Severity, Tone> = { info: "info", warning: "warn", critical: "bad" };
+const SEVERITY_TONE: Record<Severity, Tone> = {
+  info: "info",
+  warning: "warn",
+  critical: "bad",
+};
 
 export function AlertsPage() {
   // The filters live in the query string (?status=resolved&severity=critical).
   const [statusParam, setStatusParam] = useQueryParam("status");
   const [severityParam, setSeverityParam] = useQueryParam("severity");
-  const status: "open" | "resolved" = statusParam === "resolved" ? "resolved" : "open";
-  const severity: Severity | "" = severityParam === "critical" || severityParam === "warning" || severityParam === "info" ? severityParam : "";
-  const setStatus = (s: "open" | "resolved") => setStatusParam(s === "open" ? undefined : s);
+  const status: "open" | "resolved" =
+    statusParam === "resolved" ? "resolved" : "open";
+  const severity: Severity | "" =
+    severityParam === "critical" ||
+    severityParam === "warning" ||
+    severityParam === "info"
+      ? severityParam
+      : "";
+  const setStatus = (s: "open" | "resolved") =>
+    setStatusParam(s === "open" ? undefined : s);
   const setSeverity = (s: Severity | "") => setSeverityParam(s || undefined);
   const args = { status, ...(severity ? { severity } : {}), limit: 100 };
   const alerts = useAdminQuery(admin.alerts, args);
   return (
     <section data-page="alerts" data-args={JSON.stringify(args)}>
-      <PageHeader title="Alerts" subtitle="Raised by the alert jobs; mark read or resolve." />
+      <PageHeader
+        title="Alerts"
+        subtitle="Most severe first. Acknowledge to stop repeats, silence to stop notifications for a while; alerts resolve themselves when their condition clears."
+      />
       <div className="toolbar">
         <div className="segmented" role="group" aria-label="Alert status">
           {(["open", "resolved"] as const).map((s) => (
-            <button key={s} type="button" className={status === s ? "active" : ""} aria-pressed={status === s} onClick={() => setStatus(s)}>
+            <button
+              key={s}
+              type="button"
+              className={status === s ? "active" : ""}
+              aria-pressed={status === s}
+              onClick={() => setStatus(s)}
+            >
               {s}
             </button>
           ))}
         </div>
         <label>
           Severity
-          <select aria-label="Severity" value={severity} onChange={(e) => setSeverity(e.target.value as Severity | "")}>
+          <select
+            aria-label="Severity"
+            value={severity}
+            onChange={(e) => setSeverity(e.target.value as Severity | "")}
+          >
             <option value="">any</option>
             <option value="critical">critical</option>
             <option value="warning">warning</option>
@@ -41,7 +67,17 @@ export function AlertsPage() {
           </select>
         </label>
       </div>
-      <QueryView state={alerts} isEmpty={(d) => d.length === 0} empty={<Empty title={status === "open" ? "No open alerts" : "No resolved alerts"}>All quiet.</Empty>}>
+      <QueryView
+        state={alerts}
+        isEmpty={(d) => d.length === 0}
+        empty={
+          <Empty
+            title={status === "open" ? "No open alerts" : "No resolved alerts"}
+          >
+            All quiet.
+          </Empty>
+        }
+      >
         {(rows) => (
           <ul className="alert-list" data-testid="alerts">
             {rows.map((a) => (
@@ -54,9 +90,21 @@ export function AlertsPage() {
   );
 }
 
+/** Silence lengths offered, as Alertmanager's UI offers durations. */
+const SILENCES: { label: string; ms: number }[] = [
+  { label: "1 hour", ms: 3_600_000 },
+  { label: "4 hours", ms: 4 * 3_600_000 },
+  { label: "1 day", ms: 86_400_000 },
+  { label: "1 week", ms: 7 * 86_400_000 },
+];
+
 function AlertItem({ a }: { a: Alert }) {
   const markRead = useAdminMutation(admin.markAlertRead);
   const resolve = useAdminMutation(admin.resolveAlert);
+  const acknowledge = useAdminMutation(admin.acknowledgeAlert);
+  const silence = useAdminMutation(admin.silenceAlert);
+  const now = useNow(30_000);
+  const [silenceFor, setSilenceFor] = useState(SILENCES[0].ms);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
   const run = async (f: () => Promise<unknown>) => {
@@ -70,26 +118,147 @@ function AlertItem({ a }: { a: Alert }) {
       setBusy(false);
     }
   };
+  const silenced = a.silencedUntil !== null && a.silencedUntil > now;
+  const what = `${a.severity} ${a.alertType} alert`;
   return (
-    <li className={`alert-item card ${a.isRead ? "" : "unread"}`} data-alert-id={a.id}>
+    <li
+      className={`alert-item card ${a.isRead ? "" : "unread"} ${silenced ? "silenced" : ""}`}
+      data-alert-id={a.id}
+      data-severity={a.severity}
+      data-silenced={silenced ? "true" : undefined}
+    >
       <div className="alert-head">
         <Badge tone={SEVERITY_TONE[a.severity]}>{a.severity}</Badge>
         <span className="mono small">{a.alertType}</span>
         {!a.isRead && <Badge tone="info">new</Badge>}
         <span className="muted small" title={formatDateTime(a.createdAt)}>
-          {formatRelative(a.createdAt)}
+          {formatRelative(a.createdAt, now)}
         </span>
       </div>
-      <p className="alert-message">{a.message}</p>
-      {a.isResolved && a.resolvedAt !== null && <p className="muted small">Resolved {formatDateTime(a.resolvedAt)}</p>}
+      <p className="alert-message">
+        {a.userId !== null && (
+          <>
+            <Link
+              to={`/users/${encodeURIComponent(a.userId)}`}
+              className="user-link"
+              data-testid="alert-user"
+            >
+              {a.userName ?? a.userId}
+            </Link>
+            {": "}
+          </>
+        )}
+        {a.message}
+      </p>
+      {a.history.length > 1 && (
+        <ol
+          className="alert-history"
+          aria-label="Escalations"
+          data-testid="alert-history"
+        >
+          {a.history.map((h, i) => (
+            <li key={i}>
+              {i > 0 && <span aria-hidden="true">→ </span>}
+              <Badge tone={SEVERITY_TONE[h.severity]}>{h.severity}</Badge>{" "}
+              <span className="muted small">{formatDateTime(h.at)}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+      {(a.acknowledgedAt !== null || silenced || a.isResolved) && (
+        <div className="alert-states">
+          {a.acknowledgedAt !== null && (
+            <Badge tone="neutral">
+              acknowledged {formatDateTime(a.acknowledgedAt)}
+            </Badge>
+          )}
+          {silenced && (
+            <Badge tone="neutral">
+              silenced until {formatDateTime(a.silencedUntil!)}
+            </Badge>
+          )}
+          {a.isResolved && a.resolvedAt !== null && (
+            <span className="muted small">
+              Resolved {formatDateTime(a.resolvedAt)}
+            </span>
+          )}
+        </div>
+      )}
       <div className="alert-actions">
         {!a.isRead && (
-          <button type="button" className="btn" disabled={busy} onClick={() => run(() => markRead({ alertId: a.id }))}>
+          <button
+            type="button"
+            className="btn"
+            disabled={busy}
+            aria-label={`Mark read: ${what}`}
+            onClick={() => run(() => markRead({ alertId: a.id }))}
+          >
             Mark read
           </button>
         )}
+        {!a.isResolved && a.acknowledgedAt === null && (
+          <button
+            type="button"
+            className="btn primary"
+            disabled={busy}
+            aria-label={`Acknowledge: ${what}`}
+            onClick={() => run(() => acknowledge({ alertId: a.id }))}
+          >
+            Acknowledge
+          </button>
+        )}
+        {silenced ? (
+          <button
+            type="button"
+            className="btn"
+            disabled={busy}
+            aria-label={`Lift the silence: ${what}`}
+            onClick={() => run(() => silence({ alertId: a.id, until: 0 }))}
+          >
+            Lift silence
+          </button>
+        ) : (
+          !a.isResolved && (
+            <>
+              <label className="small">
+                Silence for{" "}
+                <select
+                  aria-label={`Silence length: ${what}`}
+                  value={silenceFor}
+                  onChange={(e) => setSilenceFor(Number(e.target.value))}
+                >
+                  {SILENCES.map((d) => (
+                    <option key={d.ms} value={d.ms}>
+                      {d.label}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <button
+                type="button"
+                className="btn"
+                disabled={busy}
+                aria-label={`Silence: ${what}`}
+                onClick={() =>
+                  run(() =>
+                    silence({ alertId: a.id, until: Date.now() + silenceFor }),
+                  )
+                }
+              >
+                Silence
+              </button>
+            </>
+          )
+        )}
         {!a.isResolved && (
-          <button type="button" className="btn primary" disabled={busy} onClick={() => run(() => resolve({ alertId: a.id }))}>
+          <button
+            type="button"
+            className="btn"
+            disabled={busy}
+            aria-label={`Resolve: ${what}`}
+            title="Close it by hand; no new alert opens for this condition until it has cleared"
+            onClick={() => run(() => resolve({ alertId: a.id }))}
+          >
             Resolve
           </button>
         )}

@@ -1,30 +1,97 @@
+import { useMemo, useState, type FormEvent } from "react";
 import { admin, type ForecastRow, type Quota } from "../data/api";
-import { useAdminQuery } from "../data/hooks";
+import { toAdminError } from "../data/errors";
+import { useAdminMutation, useAdminQuery } from "../data/hooks";
 import { PageHeader } from "../components/PageHeader";
-import { Empty, QueryView } from "../components/States";
+import { Empty, ErrorState, QueryView } from "../components/States";
 import { StatCard } from "../components/StatCard";
+import { dateKeyOf } from "../lib/calendar";
 import { formatInt, formatPercentValue } from "../lib/format";
 import { formatUsd, formatUsdExact } from "../lib/money";
+import { windowFor } from "../lib/range";
 import { formatDateTime } from "../lib/time";
+import { useNow } from "../lib/useNow";
+import { useReportingTz } from "../lib/useRange";
+import { Link } from "../router/router";
 
+/**
+ * The budget page: this month's spend so far against the system budget and
+ * the forecast job's month-end projection with its range, per-user
+ * projections, and an inline editor for the budget (the
+ * system_monthly_cost_usd quota, through admin:setQuota).
+ */
 export function ForecastPage() {
+  const tz = useReportingTz();
+  const now = useNow();
+  const month = tz ? windowFor({ key: "month" }, now, tz) : null;
+  const monthKey = tz ? dateKeyOf(now, tz).slice(0, 7) : null;
+  const mtd = useAdminQuery(admin.overview, month ?? "skip");
+  const users = useAdminQuery(
+    admin.topUsers,
+    month ? { ...month, by: "cost", limit: 100 } : "skip",
+  );
   const forecast = useAdminQuery(admin.forecast, {});
   const quotas = useAdminQuery(admin.quotas, {});
-  const budget = quotas.data?.find((q) => q.quotaType === "system_monthly_cost_usd" && q.isActive) ?? null;
+  const budget =
+    quotas.data?.find(
+      (q) =>
+        q.quotaType === "system_monthly_cost_usd" &&
+        q.userId === null &&
+        q.isActive,
+    ) ?? null;
+  const actual = mtd.data?.costNanoUsd ?? null;
+  const names = useMemo(
+    () =>
+      new Map(
+        (users.data ?? []).map((u) => [
+          u.userId,
+          u.name ?? u.email ?? u.userId,
+        ]),
+      ),
+    [users.data],
+  );
   return (
     <section data-page="forecast">
-      <PageHeader title="Forecast" subtitle="Month-end projection from the forecast job." />
+      <PageHeader
+        title="Budget"
+        subtitle="This month's spend against the system budget, and the month-end projection."
+      />
+      <BudgetEditor budget={budget} loaded={quotas.data !== undefined} />
       <QueryView
         state={forecast}
         isEmpty={(f) => f.rows.length === 0}
-        empty={<Empty title="No forecast yet">The forecast job stores one projection a day once there is history.</Empty>}
+        empty={
+          <Empty title="No forecast yet">
+            The forecast job stores one projection a day once there is history.
+          </Empty>
+        }
       >
         {(f) => {
-          const system = f.rows.filter((r) => r.scope === "system").sort((a, b) => (a.month < b.month ? -1 : 1));
+          const system = f.rows
+            .filter((r) => r.scope === "system")
+            .sort((a, b) => (a.month < b.month ? -1 : 1));
+          const perUser = f.rows
+            .filter((r) => r.scope === "user" && r.userId !== null)
+            .sort((a, b) => b.costNanoUsd - a.costNanoUsd);
           return (
             <>
-              <p className="muted small">Computed {f.createdAt !== null ? formatDateTime(f.createdAt) : "—"}</p>
-              {system.length === 0 ? <Empty title="No system-wide projection in this run" /> : system.map((r) => <Projection key={r.month} r={r} budget={budget} />)}
+              <p className="muted small">
+                Computed{" "}
+                {f.createdAt !== null ? formatDateTime(f.createdAt) : "—"}
+              </p>
+              {system.length === 0 ? (
+                <Empty title="No system-wide projection in this run" />
+              ) : (
+                system.map((r) => (
+                  <Projection
+                    key={r.month}
+                    r={r}
+                    budget={budget}
+                    actual={r.month === monthKey ? actual : null}
+                  />
+                ))
+              )}
+              <UserProjections rows={perUser} names={names} />
             </>
           );
         }}
@@ -33,31 +100,248 @@ export function ForecastPage() {
   );
 }
 
-/** One month's projection: the expected cost with its range, against the budget. */
-function Projection({ r, budget }: { r: ForecastRow; budget: Quota | null }) {
+/** The system budget, edited in place; the service validates (4xx shown beside the field). */
+function BudgetEditor({
+  budget,
+  loaded,
+}: {
+  budget: Quota | null;
+  loaded: boolean;
+}) {
+  const setQuota = useAdminMutation(admin.setQuota);
+  const [value, setValue] = useState("");
+  const [error, setError] = useState<Error | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const current = budget?.limitNanoUsd ?? null;
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(null);
+    const limit = Number(value);
+    if (value.trim() === "" || !Number.isFinite(limit) || limit < 0) {
+      setError(new Error("Enter a budget in US dollars, 0 or more."));
+      return;
+    }
+    setBusy(true);
+    try {
+      await setQuota({ quotaType: "system_monthly_cost_usd", limit });
+      setSaved(`Budget set to ${formatUsd(Math.round(limit * 1e9), 2)}.`);
+      setValue("");
+    } catch (err) {
+      setError(toAdminError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form
+      className="card budget-editor"
+      onSubmit={submit}
+      data-testid="budget-editor"
+      noValidate
+    >
+      <label htmlFor="budget-input">
+        Monthly system budget (USD){" "}
+        <span className="muted small" data-testid="budget-current">
+          {!loaded
+            ? "…"
+            : current === null
+              ? "not set"
+              : `now ${formatUsd(current, 2)}`}
+        </span>
+      </label>
+      <div className="toolbar">
+        <input
+          id="budget-input"
+          type="number"
+          inputMode="decimal"
+          min={0}
+          step="0.01"
+          placeholder={current === null ? "e.g. 500" : String(current / 1e9)}
+          value={value}
+          aria-invalid={error !== null}
+          aria-describedby={error ? "budget-error" : undefined}
+          onChange={(e) => setValue(e.target.value)}
+        />
+        <button type="submit" className="btn primary" disabled={busy}>
+          Save budget
+        </button>
+      </div>
+      <div role="status" aria-live="polite" className="small">
+        {saved}
+      </div>
+      {error && (
+        <div id="budget-error">
+          <ErrorState error={error} title="The budget was not saved" />
+        </div>
+      )}
+    </form>
+  );
+}
+
+/** One month's projection as a chart: spend so far, the expected cost with its range, and the budget line. */
+function Projection({
+  r,
+  budget,
+  actual,
+}: {
+  r: ForecastRow;
+  budget: Quota | null;
+  actual: number | null;
+}) {
   const limit = budget?.limitNanoUsd ?? null;
-  const scaleMax = Math.max(r.costHighNanoUsd, limit ?? 0, 1);
+  // A projection is never below what was already spent.
+  const low = Math.max(r.costLowNanoUsd, actual ?? 0);
+  const point = Math.max(r.costNanoUsd, low);
+  const high = Math.max(r.costHighNanoUsd, point);
+  const scaleMax = Math.max(high, limit ?? 0, 1);
   const pct = (v: number) => `${Math.min(100, (v / scaleMax) * 100)}%`;
   const verdict =
-    limit === null ? null : r.costHighNanoUsd <= limit ? "within budget" : r.costLowNanoUsd > limit ? "over budget" : r.costNanoUsd > limit ? "likely over budget" : "may exceed budget";
+    limit === null
+      ? null
+      : high <= limit
+        ? "within budget"
+        : low > limit
+          ? "over budget"
+          : point > limit
+            ? "likely over budget"
+            : "may exceed budget";
+  const label =
+    (actual !== null ? `Spent ${formatUsd(actual, 2)} so far; ` : "") +
+    `projected ${formatUsd(point, 2)}, range ${formatUsd(low, 2)} to ${formatUsd(high, 2)}` +
+    (limit !== null ? `; budget ${formatUsd(limit, 2)}` : "");
   return (
-    <div className="card" data-testid="projection">
+    <div className="card" data-testid="projection" data-month={r.month}>
       <h2>{r.month}</h2>
       <div className="stats">
-        <StatCard testId="forecast-cost" label="Projected cost" value={formatUsd(r.costNanoUsd, 2)} title={formatUsdExact(r.costNanoUsd)} />
-        <StatCard testId="forecast-range" label="Range" value={`${formatUsd(r.costLowNanoUsd, 2)} – ${formatUsd(r.costHighNanoUsd, 2)}`} />
-        <StatCard testId="forecast-budget" label="Budget" value={limit === null ? "not set" : formatUsd(limit, 2)} hint={verdict ?? "set a system budget quota"} />
-        <StatCard label="Tokens" value={formatInt(r.tokens)} hint={`${formatInt(r.tokensLow)} – ${formatInt(r.tokensHigh)}`} />
-        {r.backtestMape !== null && <StatCard testId="forecast-mape" label="Back-test error" value={formatPercentValue(r.backtestMape)} hint={r.method} />}
+        {actual !== null && (
+          <StatCard
+            testId="budget-mtd"
+            label="Month to date"
+            value={formatUsd(actual, 2)}
+            title={formatUsdExact(actual)}
+          />
+        )}
+        <StatCard
+          testId="forecast-cost"
+          label="Projected cost"
+          value={formatUsd(point, 2)}
+          title={formatUsdExact(point)}
+        />
+        <StatCard
+          testId="forecast-range"
+          label="Range"
+          value={`${formatUsd(low, 2)} – ${formatUsd(high, 2)}`}
+        />
+        <StatCard
+          testId="forecast-budget"
+          label="Budget"
+          value={limit === null ? "not set" : formatUsd(limit, 2)}
+          hint={verdict ?? "set it above"}
+        />
+        <StatCard
+          label="Tokens"
+          value={formatInt(r.tokens)}
+          hint={`${formatInt(r.tokensLow)} – ${formatInt(r.tokensHigh)}`}
+        />
+        {r.backtestMape !== null && (
+          <StatCard
+            testId="forecast-mape"
+            label="Back-test error"
+            value={formatPercentValue(r.backtestMape)}
+            hint={r.method}
+          />
+        )}
       </div>
-      <div className="range-bar" role="img" aria-label={`Projected ${formatUsd(r.costNanoUsd, 2)}, range ${formatUsd(r.costLowNanoUsd, 2)} to ${formatUsd(r.costHighNanoUsd, 2)}${limit !== null ? `, budget ${formatUsd(limit, 2)}` : ""}`}>
-        <span className="band" style={{ left: pct(r.costLowNanoUsd), width: `calc(${pct(r.costHighNanoUsd)} - ${pct(r.costLowNanoUsd)})` }} />
-        <span className="point" style={{ left: pct(r.costNanoUsd) }} />
-        {limit !== null && <span className={`budget ${verdict === "within budget" ? "" : "over"}`} style={{ left: pct(limit) }} />}
+      <div
+        className="range-bar"
+        role="img"
+        aria-label={label}
+        data-testid="budget-chart"
+      >
+        {actual !== null && (
+          <span
+            className="actual"
+            data-testid="budget-actual"
+            style={{ width: pct(actual) }}
+          />
+        )}
+        <span
+          className="band"
+          style={{ left: pct(low), width: `calc(${pct(high)} - ${pct(low)})` }}
+        />
+        <span className="point" style={{ left: pct(point) }} />
+        {limit !== null && (
+          <span
+            className={`budget ${verdict === "within budget" ? "" : "over"}`}
+            style={{ left: pct(limit) }}
+          />
+        )}
       </div>
       <div className="range-legend muted small">
         <span>$0</span>
         <span>{formatUsd(scaleMax, 2)}</span>
+      </div>
+      <p className="muted small">
+        Dark: spent so far · light: projected range · mark: projection · line:
+        budget
+      </p>
+    </div>
+  );
+}
+
+/** The forecast job's per-user month-end projections, most expensive first. */
+function UserProjections({
+  rows,
+  names,
+}: {
+  rows: ForecastRow[];
+  names: Map<string, string>;
+}) {
+  if (rows.length === 0) return null;
+  return (
+    <div className="card">
+      <h2>Per user</h2>
+      <div className="table-wrap">
+        <table className="data-table" data-testid="user-projections">
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Month</th>
+              <th scope="col" className="num">
+                Projected
+              </th>
+              <th scope="col" className="num">
+                Range
+              </th>
+              <th scope="col" className="num">
+                Tokens
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={`${r.userId}-${r.month}`} data-user-id={r.userId!}>
+                <td>
+                  <Link
+                    to={`/users/${encodeURIComponent(r.userId!)}`}
+                    className="user-link"
+                  >
+                    {names.get(r.userId!) ?? r.userId}
+                  </Link>
+                </td>
+                <td>{r.month}</td>
+                <td className="num">{formatUsd(r.costNanoUsd, 2)}</td>
+                <td className="num">
+                  {formatUsd(r.costLowNanoUsd, 2)} –{" "}
+                  {formatUsd(r.costHighNanoUsd, 2)}
+                </td>
+                <td className="num">{formatInt(r.tokens)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </div>
   );

@@ -33,6 +33,9 @@ import { PERIODS, reportingCalendar } from "./periods";
 import { applyToQuota, deleteReservations, quotasOfUser, systemBudget, type Contribution } from "./quotas";
 import { MAX_INGEST_ROWS, type ActivityRow, type IngestBody, type RequestLogRow, type UsageRow } from "./wire";
 
+/** The errorType of a call refused on a quota (Go: store.ErrorQuotaExceeded). */
+const QUOTA_EXCEEDED = "quota_exceeded";
+
 export type KindCounts = { usage: number; requestLogs: number; activity: number };
 export type IngestResult = {
   inserted: KindCounts;
@@ -138,6 +141,8 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     const userId = logUsers[i];
     await ctx.db.insert("requestLogs", { ...r, userId, apiKeyId: logKeys[i] });
     result.inserted.requestLogs++;
+    // A call refused on a quota is listed, counted nowhere (store.IsQuotaRefusal).
+    if (r.errorType === QUOTA_EXCEEDED) continue;
     rowContexts.push({
       userId,
       model: r.model,

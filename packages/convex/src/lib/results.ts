@@ -140,7 +140,15 @@ export const vAlertView = v.object({
   resolvedAt: nullable(v.number()),
   conditionKey: v.string(),
   lastNotifiedAt: nullable(v.number()),
+  history: v.array(v.object({ severity: vSeverity, at: v.number() })),
+  acknowledgedAt: nullable(v.number()),
+  silencedUntil: nullable(v.number()),
 });
+/** llmmeter:alerts adds the user's display name for the link to the user. */
+export const vAlertListItem = v.object({ ...vAlertView.fields, userName: nullable(v.string()) });
+export const vAcknowledged = v.object({ acknowledged: v.boolean() });
+export const vSilenced = v.object({ silencedUntil: nullable(v.number()) });
+export const vOpenAlertCount = v.object({ open: v.number(), critical: v.number(), capped: v.boolean() });
 
 const reportFields = {
   id: v.id("reports"),

@@ -184,8 +184,18 @@ export const alertOpenBody = v.object({
   message: str(2048),
   metadata: opt(smallObject(8192)),
   userId: opt(idString),
+  /** The job's time (default: now). */
+  at: opt(nonNegInt()),
 });
-export const alertResolveBody = v.object({ conditionKey: str(256) });
+export const alertEscalateBody = v.object({
+  alertId: idString,
+  alertType: str(64),
+  severity: vSeverity,
+  message: str(2048),
+  metadata: opt(smallObject(8192)),
+  at: opt(nonNegInt()),
+});
+export const alertResolveBody = v.object({ conditionKey: str(256), at: opt(nonNegInt()) });
 export const alertNotifiedBody = v.object({ alertId: idString, at: nonNegInt() });
 
 export const reportStoreBody = v.object({
