@@ -67,7 +67,11 @@ describe("RequestsPage", () => {
       </svc.Providers>,
     );
     const row = await screen.findByText(`evil/${hostile}`);
-    act(() => row.click());
+    // The details open from the row's button (aria-expanded), not a click on the row.
+    const toggle = row.closest("tr")!.querySelector<HTMLButtonElement>("button.row-toggle")!;
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    act(() => toggle.click());
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
     expect(await screen.findByText(`<b>boom</b>${hostile}`)).toBeTruthy();
     expect(screen.getByText("<script>x()</script>")).toBeTruthy();
     expect(container.querySelector("img, script, b")).toBeNull();

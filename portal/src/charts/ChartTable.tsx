@@ -19,28 +19,31 @@ export function ChartTable({
   format: (v: number) => string;
 }) {
   return (
-    <table className="sr-only" data-testid="chart-table">
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{xHeader}</th>
-          {series.map((s) => (
-            <th key={s.key} scope="col">
-              {s.label}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {data.map((d, i) => (
-          <tr key={i}>
-            <th scope="row">{d[x]}</th>
+    // The wrapper hides it: a table itself cannot be shrunk to 1 px, and would widen a phone's page.
+    <div className="sr-only">
+      <table data-testid="chart-table">
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{xHeader}</th>
             {series.map((s) => (
-              <td key={s.key}>{format(Number(d[s.key]))}</td>
+              <th key={s.key} scope="col">
+                {s.label}
+              </th>
             ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {data.map((d, i) => (
+            <tr key={i}>
+              <th scope="row">{d[x]}</th>
+              {series.map((s) => (
+                <td key={s.key}>{format(Number(d[s.key]))}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

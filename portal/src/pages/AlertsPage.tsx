@@ -1,4 +1,5 @@
-import { useState } from "react";
+import { useRef, useState } from "react";
+import { useAnnounce } from "../components/Announcer";
 import { admin, type Alert, type Severity } from "../data/api";
 import { useAdminMutation, useAdminQuery } from "../data/hooks";
 import { toAdminError } from "../data/errors";
@@ -41,7 +42,11 @@ export function AlertsPage() {
           </select>
         </label>
       </div>
-      <QueryView state={alerts} isEmpty={(d) => d.length === 0} empty={<Empty title={status === "open" ? "No open alerts" : "No resolved alerts"}>All quiet.</Empty>}>
+      <QueryView
+        state={alerts}
+        isEmpty={(d) => d.length === 0}
+        empty={<Empty title={status === "open" ? "No open alerts" : "No resolved alerts"}>All quiet.</Empty>}
+      >
         {(rows) => (
           <ul className="alert-list" data-testid="alerts">
             {rows.map((a) => (
@@ -54,16 +59,34 @@ export function AlertsPage() {
   );
 }
 
+/** What the alert is about, for its buttons' accessible names ("Resolve alert …"). */
+function alertTitle(a: Alert): string {
+  const text = `${a.alertType.replace(/_/g, " ")}: ${a.message}`;
+  return text.length > 100 ? `${text.slice(0, 99)}…` : text;
+}
+
+/**
+ * One alert and its actions. The buttons are aria-disabled while a change
+ * runs (disabled would drop focus to <body>); after it, focus goes where the
+ * user can carry on (Resolve after Mark read, the next alert after Resolve),
+ * and the result is announced.
+ */
 function AlertItem({ a }: { a: Alert }) {
   const markRead = useAdminMutation(admin.markAlertRead);
   const resolve = useAdminMutation(admin.resolveAlert);
+  const announce = useAnnounce();
+  const item = useRef<HTMLLIElement>(null);
+  const resolveButton = useRef<HTMLButtonElement>(null);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
-  const run = async (f: () => Promise<unknown>) => {
+  const run = async (f: () => Promise<unknown>, done: string, focusNext: () => void) => {
+    if (busy) return;
     setBusy(true);
     setError(null);
     try {
       await f();
+      focusNext();
+      announce(done);
     } catch (e) {
       setError(toAdminError(e));
     } finally {
@@ -71,7 +94,7 @@ function AlertItem({ a }: { a: Alert }) {
     }
   };
   return (
-    <li className={`alert-item card ${a.isRead ? "" : "unread"}`} data-alert-id={a.id}>
+    <li ref={item} tabIndex={-1} aria-label={alertTitle(a)} className={`alert-item card ${a.isRead ? "" : "unread"}`} data-alert-id={a.id}>
       <div className="alert-head">
         <Badge tone={SEVERITY_TONE[a.severity]}>{a.severity}</Badge>
         <span className="mono small">{a.alertType}</span>
@@ -84,17 +107,46 @@ function AlertItem({ a }: { a: Alert }) {
       {a.isResolved && a.resolvedAt !== null && <p className="muted small">Resolved {formatDateTime(a.resolvedAt)}</p>}
       <div className="alert-actions">
         {!a.isRead && (
-          <button type="button" className="btn" disabled={busy} onClick={() => run(() => markRead({ alertId: a.id }))}>
-            Mark read
+          <button
+            type="button"
+            className="btn"
+            aria-disabled={busy}
+            onClick={() =>
+              run(
+                () => markRead({ alertId: a.id }),
+                "Alert marked read.",
+                () => (resolveButton.current ?? item.current)?.focus(),
+              )
+            }
+          >
+            Mark read<span className="sr-only"> alert {alertTitle(a)}</span>
           </button>
         )}
         {!a.isResolved && (
-          <button type="button" className="btn primary" disabled={busy} onClick={() => run(() => resolve({ alertId: a.id }))}>
-            Resolve
+          <button
+            ref={resolveButton}
+            type="button"
+            className="btn primary"
+            aria-disabled={busy}
+            onClick={() =>
+              run(
+                () => resolve({ alertId: a.id }),
+                "Alert resolved.",
+                () => focusNeighbour(item.current),
+              )
+            }
+          >
+            Resolve<span className="sr-only"> alert {alertTitle(a)}</span>
           </button>
         )}
       </div>
       {error && <ErrorState error={error} title="The change failed" />}
     </li>
   );
+}
+
+/** Focuses the alert after `li` (or before it, or the page's h1): it is about to leave the list. */
+function focusNeighbour(li: HTMLElement | null) {
+  const next = (li?.nextElementSibling ?? li?.previousElementSibling) as HTMLElement | null;
+  (next ?? document.querySelector<HTMLElement>("main h1"))?.focus();
 }
