@@ -218,7 +218,7 @@ describe("portal on the embedded engine", () => {
 
     // Untrusted strings: the hostile row is among the newest.
     const hostileRow = page.locator(`tr[data-request-id="${ctx.seed.hostile.requestId}"]`);
-    await hostileRow.click();
+    await hostileRow.locator(".row-toggle").click();
     const details = page.locator('[data-testid="request-details"]');
     await details.waitFor();
     expect(await details.locator(".error-message").textContent()).toBe(ctx.seed.hostile.errorMessage);
@@ -284,7 +284,7 @@ describe("portal on the embedded engine", () => {
       await page.getByText("No reports yet").waitFor();
     } else {
       await expect.poll(() => page.locator('[data-testid="reports-table"] tbody tr').count()).toBe(reports.length);
-      const [download] = await Promise.all([page.waitForEvent("download"), page.locator('[data-testid="reports-table"] tbody tr').first().getByText("CSV").click()]);
+      const [download] = await Promise.all([page.waitForEvent("download"), page.locator('[data-testid="reports-table"] tbody tr').first().getByRole("button", { name: /^Download CSV for / }).click()]);
       expect(download.suggestedFilename()).toMatch(/^llmmeter-(daily|weekly)-.+\.csv$/);
     }
     await shot("reports");
