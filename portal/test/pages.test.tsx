@@ -4,6 +4,7 @@ import { ForecastPage } from "../src/pages/ForecastPage";
 import { OverviewPage } from "../src/pages/OverviewPage";
 import { RequestsPage } from "../src/pages/RequestsPage";
 import { UserPage } from "../src/pages/UserPage";
+import { Announcer } from "../src/components/Announcer";
 import { fakeService } from "./fakeService";
 
 const overview = {
@@ -103,14 +104,25 @@ describe("UserPage", () => {
     });
     render(
       <svc.Providers>
-        <UserPage userId="u_1" />
+        <Announcer>
+          <UserPage userId="u_1" />
+        </Announcer>
       </svc.Providers>,
     );
     expect(await screen.findByText("$10.00")).toBeTruthy();
     expect(screen.getByText("$2.50")).toBeTruthy();
-    fireEvent.change(screen.getByLabelText("Quota limit"), { target: { value: "42.5" } });
+    // A refused value: the field is marked invalid and described by the message; nothing is sent.
+    const field = screen.getByLabelText("Quota limit");
+    fireEvent.change(field, { target: { value: "ten" } });
     await act(async () => screen.getByText("Save quota").click());
-    expect(await screen.findByText("Quota updated.")).toBeTruthy();
+    expect(field.getAttribute("aria-invalid")).toBe("true");
+    expect(document.getElementById(field.getAttribute("aria-describedby")!)?.textContent).toBe("Enter a dollar amount, e.g. 25 or 12.50.");
+    expect(svc.calls.some((c) => c.path === "admin:setQuota")).toBe(false);
+    fireEvent.change(field, { target: { value: "42.5" } });
+    await act(async () => screen.getByText("Save quota").click());
+    expect(await within(screen.getByTestId("announcer")).findByText("Quota updated.")).toBeTruthy();
+    expect(field.getAttribute("aria-invalid")).toBe("false");
+    expect(field.hasAttribute("aria-describedby")).toBe(false);
     expect(await screen.findByText("$42.50")).toBeTruthy();
     expect(svc.calls.find((c) => c.path === "admin:setQuota")?.args).toEqual({
       userId: "u_1", quotaType: "monthly_cost_usd", limit: 42.5, isActive: true,
