@@ -19,6 +19,8 @@ const SIZES = [
   { name: "phone", width: 390, height: 844 },
 ] as const;
 const SCHEMES = ["light", "dark"] as const;
+/** Generous: the machine may be busy. */
+const POLL = { timeout: 30_000 };
 
 async function query<T>(path: string, args: Record<string, unknown>): Promise<T> {
   const r = await fetch(`${ctx.baseUrl}/api/query`, {
@@ -141,8 +143,14 @@ describe("keyboard and screen readers", () => {
     await page.goto(`${ctx.baseUrl}/admin/`);
     await settled(page);
     expect(await page.title()).toBe("Overview · llmmeter admin");
-    await page.keyboard.press("Tab");
-    expect(await focused()).toMatchObject({ tag: "a", text: "Skip to content" });
+    // The skip link is the first stop in tab order, and shows when focused.
+    const first = await page.evaluate(() => {
+      const stops = Array.from(document.querySelectorAll<HTMLElement>("a[href], button, input, select, [tabindex]")).filter((e) => e.tabIndex >= 0);
+      return stops[0]?.textContent;
+    });
+    expect(first).toBe("Skip to content");
+    await page.focus(".skip-link");
+    expect((await page.locator(".skip-link").boundingBox())!.y).toBeGreaterThanOrEqual(0);
     await page.keyboard.press("Enter");
     expect(await focused()).toMatchObject({ tag: "main", id: "main" });
 
@@ -150,7 +158,7 @@ describe("keyboard and screen readers", () => {
     await page.focus('nav a[href="/admin/models"]');
     await page.keyboard.press("Enter");
     await page.waitForSelector('section[data-page="models"]');
-    await expect.poll(focused, { timeout: 30_000 }).toMatchObject({ tag: "h1", text: "Models" });
+    await expect.poll(focused, POLL).toMatchObject({ tag: "h1", text: "Models" });
     expect(await page.title()).toBe("Models · llmmeter admin");
   });
 
@@ -179,11 +187,11 @@ describe("keyboard and screen readers", () => {
 
   it("Load more keeps focus and announces the new count", async () => {
     await page.goto(`${ctx.baseUrl}/admin/requests`);
-    await expect.poll(() => page.textContent('[data-testid="row-count"]')).toBe("50 requests shown");
+    await expect.poll(() => page.textContent('[data-testid="row-count"]'), POLL).toBe("50 requests shown");
     await page.focus("text=Load more");
     await page.keyboard.press("Enter");
-    await expect.poll(() => page.textContent('[data-testid="row-count"]')).toBe("100 requests shown");
-    await expect.poll(announced).toBe("100 requests shown");
+    await expect.poll(() => page.textContent('[data-testid="row-count"]'), POLL).toBe("100 requests shown");
+    await expect.poll(announced, POLL).toBe("100 requests shown");
     expect(await focused()).toMatchObject({ tag: "button", text: "Load more" });
   });
 
@@ -195,14 +203,14 @@ describe("keyboard and screen readers", () => {
     await page.selectOption('select[aria-label="Quota type"]', "daily_requests");
     await input.fill("twelve");
     await input.press("Enter");
-    await expect.poll(() => input.getAttribute("aria-invalid")).toBe("true");
+    await expect.poll(() => input.getAttribute("aria-invalid"), POLL).toBe("true");
     const describedBy = (await input.getAttribute("aria-describedby"))!;
     expect(await page.textContent(`[id="${describedBy}"]`)).toBe("Enter a whole number.");
 
     await input.fill("1000");
     await page.focus("text=Save quota");
     await page.keyboard.press("Enter");
-    await expect.poll(announced).toMatch(/^Quota (created|updated)\.$/);
+    await expect.poll(announced, POLL).toMatch(/^Quota (created|updated)\.$/);
     expect(await input.getAttribute("aria-invalid")).toBe("false");
     expect(await input.getAttribute("aria-describedby")).toBeNull();
     expect(await focused()).toMatchObject({ tag: "button", text: "Save quota" });
@@ -217,7 +225,7 @@ describe("keyboard and screen readers", () => {
     await page.waitForSelector('section[data-page="alerts"]');
     const open = await query<{ id: string; isRead: boolean }[]>("admin:alerts", { status: "open", limit: 100 });
     expect(open.length, "the demo seed opens alerts").toBeGreaterThan(0);
-    await expect.poll(() => page.locator("li[data-alert-id]").count()).toBe(open.length);
+    await expect.poll(() => page.locator("li[data-alert-id]").count(), POLL).toBe(open.length);
     // Buttons repeated per alert carry the alert in their names.
     const names = await page.locator("li[data-alert-id] button.primary").evaluateAll((bs) => bs.map((b) => b.textContent));
     expect(names.every((n) => n!.startsWith("Resolve alert "))).toBe(true);
@@ -226,7 +234,7 @@ describe("keyboard and screen readers", () => {
     if (unread) {
       await page.locator(`li[data-alert-id="${unread.id}"] button:has-text("Mark read")`).focus();
       await page.keyboard.press("Enter");
-      await expect.poll(announced).toBe("Alert marked read.");
+      await expect.poll(announced, POLL).toBe("Alert marked read.");
       expect((await focused()).text).toMatch(/^Resolve alert /);
     }
     const first = page.locator("li[data-alert-id]").first();
@@ -235,8 +243,8 @@ describe("keyboard and screen readers", () => {
     const next = open.length > 1 ? await page.locator("li[data-alert-id]").nth(1).getAttribute("data-alert-id") : null;
     await first.locator("button.primary").focus();
     await page.keyboard.press("Enter");
-    await expect.poll(announced).toBe("Alert resolved.");
-    await expect.poll(() => page.locator(`li[data-alert-id="${id}"]`).count()).toBe(0);
+    await expect.poll(announced, POLL).toBe("Alert resolved.");
+    await expect.poll(() => page.locator(`li[data-alert-id="${id}"]`).count(), POLL).toBe(0);
     expect(await page.evaluate(() => document.activeElement?.getAttribute("data-alert-id") ?? document.activeElement?.tagName)).toBe(next ?? "H1");
   });
 

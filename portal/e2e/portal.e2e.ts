@@ -188,7 +188,7 @@ describe("portal on the embedded engine", () => {
     await page.selectOption('select[aria-label="Quota type"]', "monthly_cost_usd");
     await page.fill('input[aria-label="Quota limit"]', "42.5");
     await page.click("text=Save quota");
-    await page.getByText(/Quota (created|updated)\./).waitFor();
+    await page.locator(".quota-form").getByText(/Quota (created|updated)\./).waitFor(); // (also said in the live region)
     const after = await query<{ quotas: { quotaType: string; limitNanoUsd: number | null }[] }>("admin:userDetail", ua);
     expect(after.quotas.find((q) => q.quotaType === "monthly_cost_usd")?.limitNanoUsd).toBe(42_500_000_000);
     await page.reload();

@@ -27,6 +27,7 @@ export function SeriesChart({
   formatValue = formatCompact,
   label,
   xHeader = "Period",
+  withTable = true,
 }: {
   data: Record<string, string | number>[];
   x: string;
@@ -38,6 +39,11 @@ export function SeriesChart({
   label: string;
   /** The heading of the x column in the text alternative. */
   xHeader?: string;
+  /**
+   * Whether to add the hidden table. Off where a visible table beside the
+   * chart already has the numbers (hundreds of hidden rows cost layout time).
+   */
+  withTable?: boolean;
 }) {
   const common = (
     <>
@@ -78,7 +84,7 @@ export function SeriesChart({
         )}
       </ResponsiveContainer>
       <figcaption className="sr-only">{label}</figcaption>
-      <ChartTable caption={label} data={data} x={x} xHeader={xHeader} series={series} format={formatValue} />
+      {withTable && <ChartTable caption={label} data={data} x={x} xHeader={xHeader} series={series} format={formatValue} />}
     </figure>
   );
 }

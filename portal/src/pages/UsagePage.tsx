@@ -103,12 +103,12 @@ function UsageView({ points }: { points: SeriesPoint[] }) {
       <div className="grid-2">
         <div className="card">
           <h2>Requests and tokens</h2>
-          <SeriesChart label="Requests per period" data={chart} x="label" kind="bar" series={[{ key: "requests", label: "Requests", color: SERIES.blue }]} />
-          <SeriesChart label="Tokens per period" data={chart} x="label" series={[{ key: "tokens", label: "Tokens", color: SERIES.purple }]} formatValue={formatCompact} height={180} />
+          <SeriesChart label="Requests per period" data={chart} x="label" kind="bar" series={[{ key: "requests", label: "Requests", color: SERIES.blue }]} withTable={false} />
+          <SeriesChart label="Tokens per period" data={chart} x="label" series={[{ key: "tokens", label: "Tokens", color: SERIES.purple }]} withTable={false} formatValue={formatCompact} height={180} />
         </div>
         <div className="card">
           <h2>Cost</h2>
-          <SeriesChart label="Cost per period (USD)" data={chart} x="label" series={[{ key: "cost", label: "Cost (USD)", color: SERIES.teal }]} formatValue={(v) => `$${v.toFixed(2)}`} height={424} />
+          <SeriesChart label="Cost per period (USD)" data={chart} x="label" series={[{ key: "cost", label: "Cost (USD)", color: SERIES.teal }]} withTable={false} formatValue={(v) => `$${v.toFixed(2)}`} height={424} />
         </div>
       </div>
       <div className="card">

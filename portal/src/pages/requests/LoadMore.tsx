@@ -19,7 +19,8 @@ export function LoadMore({ count, status, loadMore }: { count: number; status: S
 
   useEffect(() => {
     const p = pending.current;
-    if (!p || status === "LoadingMore" || status === "LoadingFirstPage") return;
+    // Done when rows arrived or the log ended (a refresh in between changes neither).
+    if (!p || (count <= p.count && status !== "Exhausted")) return;
     pending.current = null;
     announce(status === "Exhausted" ? `${count} requests shown, end of the log` : `${count} requests shown`);
     if (p.focused && status === "Exhausted") end.current?.focus();
