@@ -188,7 +188,7 @@ describe("portal on the embedded engine", () => {
     await page.selectOption('select[aria-label="Quota type"]', "monthly_cost_usd");
     await page.fill('input[aria-label="Quota limit"]', "42.5");
     await page.click("text=Save quota");
-    await page.getByText(/Quota (created|updated)\./).waitFor();
+    await page.locator(".quota-form").getByText(/Quota (created|updated)\./).waitFor(); // (also said in the live region)
     const after = await query<{ quotas: { quotaType: string; limitNanoUsd: number | null }[] }>("llmmeter:userDetail", ua);
     expect(after.quotas.find((q) => q.quotaType === "monthly_cost_usd")?.limitNanoUsd).toBe(42_500_000_000);
     await page.reload();
@@ -218,7 +218,7 @@ describe("portal on the embedded engine", () => {
 
     // Untrusted strings: the hostile row is among the newest.
     const hostileRow = page.locator(`tr[data-request-id="${ctx.seed.hostile.requestId}"]`);
-    await hostileRow.click();
+    await hostileRow.locator(".row-toggle").click();
     const details = page.locator('[data-testid="request-details"]');
     await details.waitFor();
     expect(await details.locator(".error-message").textContent()).toBe(ctx.seed.hostile.errorMessage);
@@ -310,7 +310,7 @@ describe("portal on the embedded engine", () => {
 
     await item.locator("select").selectOption({ label: "1 day" });
     const before = Date.now();
-    await item.getByRole("button", { name: /^Silence:/ }).click();
+    await item.getByRole("button", { name: /^Silence alert/ }).click();
     await expect.poll(async () => (await alertById(target.id)).silencedUntil !== null, { timeout: 30_000 }).toBe(true);
     const until = (await alertById(target.id)).silencedUntil!;
     expect(until).toBeGreaterThanOrEqual(before + 86_400_000);
@@ -418,7 +418,7 @@ describe("portal on the embedded engine", () => {
       await page.getByText("No reports yet").waitFor();
     } else {
       await expect.poll(() => page.locator('[data-testid="reports-table"] tbody tr').count()).toBe(reports.length);
-      const [download] = await Promise.all([page.waitForEvent("download"), page.locator('[data-testid="reports-table"] tbody tr').first().getByText("CSV").click()]);
+      const [download] = await Promise.all([page.waitForEvent("download"), page.locator('[data-testid="reports-table"] tbody tr').first().getByRole("button", { name: /^Download CSV for / }).click()]);
       expect(download.suggestedFilename()).toMatch(/^llmmeter-(daily|weekly)-.+\.csv$/);
     }
     await shot("reports");

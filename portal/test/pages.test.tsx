@@ -4,6 +4,7 @@ import { ForecastPage } from "../src/pages/ForecastPage";
 import { OverviewPage } from "../src/pages/OverviewPage";
 import { RequestsPage } from "../src/pages/RequestsPage";
 import { UserPage } from "../src/pages/UserPage";
+import { Announcer } from "../src/components/Announcer";
 import { fakeService } from "./fakeService";
 
 const overview = {
@@ -67,7 +68,11 @@ describe("RequestsPage", () => {
       </svc.Providers>,
     );
     const row = await screen.findByText(`evil/${hostile}`);
-    act(() => row.click());
+    // The details open from the row's button (aria-expanded), not a click on the row.
+    const toggle = row.closest("tr")!.querySelector<HTMLButtonElement>("button.row-toggle")!;
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    act(() => toggle.click());
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
     expect(await screen.findByText(`<b>boom</b>${hostile}`)).toBeTruthy();
     expect(screen.getByText("<script>x()</script>")).toBeTruthy();
     expect(container.querySelector("img, script, b")).toBeNull();
@@ -99,14 +104,25 @@ describe("UserPage", () => {
     });
     render(
       <svc.Providers>
-        <UserPage userId="u_1" />
+        <Announcer>
+          <UserPage userId="u_1" />
+        </Announcer>
       </svc.Providers>,
     );
     expect(await screen.findByText("$10.00")).toBeTruthy();
     expect(screen.getByText("$2.50")).toBeTruthy();
-    fireEvent.change(screen.getByLabelText("Quota limit"), { target: { value: "42.5" } });
+    // A refused value: the field is marked invalid and described by the message; nothing is sent.
+    const field = screen.getByLabelText("Quota limit");
+    fireEvent.change(field, { target: { value: "ten" } });
     await act(async () => screen.getByText("Save quota").click());
-    expect(await screen.findByText("Quota updated.")).toBeTruthy();
+    expect(field.getAttribute("aria-invalid")).toBe("true");
+    expect(document.getElementById(field.getAttribute("aria-describedby")!)?.textContent).toBe("Enter a dollar amount, e.g. 25 or 12.50.");
+    expect(svc.calls.some((c) => c.path === "llmmeter:setQuota")).toBe(false);
+    fireEvent.change(field, { target: { value: "42.5" } });
+    await act(async () => screen.getByText("Save quota").click());
+    expect(await within(screen.getByTestId("announcer")).findByText("Quota updated.")).toBeTruthy();
+    expect(field.getAttribute("aria-invalid")).toBe("false");
+    expect(field.hasAttribute("aria-describedby")).toBe(false);
     expect(await screen.findByText("$42.50")).toBeTruthy();
     expect(svc.calls.find((c) => c.path === "llmmeter:setQuota")?.args).toEqual({
       userId: "u_1", quotaType: "monthly_cost_usd", limit: 42.5, isActive: true,

@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { labelOfPeriodKey } from "../src/lib/time";
 import { parseRange, rangeParams, type RangeSpec, windowFor } from "../src/lib/range";
@@ -150,7 +150,7 @@ describe("the range and filters round-trip through the URL", () => {
         <UsagePage />
       </svc.Providers>,
     );
-    const cells = await screen.findAllByText(/^Mar 31, 0[13]:00$/);
+    const cells = await within(await screen.findByTestId("usage-table")).findAllByText(/^Mar 31, 0[13]:00$/);
     expect(cells.map((c) => c.getAttribute("data-period-key")).sort()).toEqual(["2024-03-31T01", "2024-03-31T03"]);
     expect(svc.calls.find((c) => c.path === "llmmeter:usageSeries")?.args).toEqual({
       period: "hourly", from: t("2024-03-29T23:00:00Z"), to: t("2024-03-31T22:00:00Z"), modelSlug: "m/x",

@@ -3,12 +3,14 @@ import { admin } from "../data/api";
 import { AdminHttpClient } from "../data/httpClient";
 import { toAdminError } from "../data/errors";
 import { functionPath } from "../data/functionPath";
+import { useDocumentTitle } from "../components/PageHeader";
 
 /** Embedded mode's sign-in: an admin API key, checked with one admin query. */
 export function SignInPage({ onSignedIn, notice, module }: { onSignedIn: (key: string) => void; notice?: string; module: string }) {
   const [key, setKey] = useState("");
   const [error, setError] = useState<string | undefined>(notice);
   const [busy, setBusy] = useState(false);
+  useDocumentTitle("Sign in");
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();

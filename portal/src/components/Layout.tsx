@@ -1,10 +1,12 @@
-import type { ReactNode } from "react";
+import { type MouseEvent, type ReactNode, useRef } from "react";
 import { useSession } from "../auth/sessionContext";
 import { useDataMode } from "../data/hooks";
 import { browserTimeZone } from "../lib/time";
 import { useReportingTz } from "../lib/useRange";
 import { Link, useRouter } from "../router/router";
 import { AlertBadge } from "./AlertBadge";
+import { Announcer } from "./Announcer";
+import { usePageFocus } from "./usePageFocus";
 
 export const NAV: { to: string; label: string }[] = [
   { to: "/", label: "Overview" },
@@ -26,8 +28,18 @@ export function Layout({ children }: { children: ReactNode }) {
   const session = useSession();
   const mode = useDataMode();
   const reportingTz = useReportingTz();
+  const main = useRef<HTMLElement>(null);
+  usePageFocus(path, main);
+  // The skip link focuses <main> itself: a #fragment would land in the router's URL.
+  const skip = (e: MouseEvent<HTMLAnchorElement>) => {
+    e.preventDefault();
+    main.current?.focus();
+  };
   return (
     <div className="layout">
+      <a className="skip-link" href="#main" onClick={skip}>
+        Skip to content
+      </a>
       <nav className="sidebar" aria-label="Main">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true" />
@@ -54,7 +66,9 @@ export function Layout({ children }: { children: ReactNode }) {
           </button>
         </div>
       </nav>
-      <main className="content">{children}</main>
+      <main className="content" id="main" tabIndex={-1} ref={main}>
+        <Announcer>{children}</Announcer>
+      </main>
     </div>
   );
 }

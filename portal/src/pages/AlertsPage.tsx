@@ -1,4 +1,5 @@
-import { useState } from "react";
+import { useRef, useState } from "react";
+import { useAnnounce } from "../components/Announcer";
 import { admin, type Alert, type Severity } from "../data/api";
 import { useAdminMutation, useAdminQuery } from "../data/hooks";
 import { toAdminError } from "../data/errors";
@@ -70,13 +71,7 @@ export function AlertsPage() {
       <QueryView
         state={alerts}
         isEmpty={(d) => d.length === 0}
-        empty={
-          <Empty
-            title={status === "open" ? "No open alerts" : "No resolved alerts"}
-          >
-            All quiet.
-          </Empty>
-        }
+        empty={<Empty title={status === "open" ? "No open alerts" : "No resolved alerts"}>All quiet.</Empty>}
       >
         {(rows) => (
           <ul className="alert-list" data-testid="alerts">
@@ -98,6 +93,18 @@ const SILENCES: { label: string; ms: number }[] = [
   { label: "1 week", ms: 7 * 86_400_000 },
 ];
 
+/** What the alert is about, for its buttons' accessible names ("Resolve alert …"). */
+function alertTitle(a: Alert): string {
+  const text = `${a.alertType.replace(/_/g, " ")}: ${a.message}`;
+  return text.length > 100 ? `${text.slice(0, 99)}…` : text;
+}
+
+/**
+ * One alert and its actions. The buttons are aria-disabled while a change
+ * runs (disabled would drop focus to <body>); after it, focus goes where the
+ * user can carry on (Resolve after Mark read, the next alert after Resolve),
+ * and the result is announced.
+ */
 function AlertItem({ a }: { a: Alert }) {
   const markRead = useAdminMutation(admin.markAlertRead);
   const resolve = useAdminMutation(admin.resolveAlert);
@@ -105,13 +112,19 @@ function AlertItem({ a }: { a: Alert }) {
   const silence = useAdminMutation(admin.silenceAlert);
   const now = useNow(30_000);
   const [silenceFor, setSilenceFor] = useState(SILENCES[0].ms);
+  const announce = useAnnounce();
+  const item = useRef<HTMLLIElement>(null);
+  const resolveButton = useRef<HTMLButtonElement>(null);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
-  const run = async (f: () => Promise<unknown>) => {
+  const run = async (f: () => Promise<unknown>, done: string, focusNext: () => void) => {
+    if (busy) return;
     setBusy(true);
     setError(null);
     try {
       await f();
+      focusNext();
+      announce(done);
     } catch (e) {
       setError(toAdminError(e));
     } finally {
@@ -119,9 +132,11 @@ function AlertItem({ a }: { a: Alert }) {
     }
   };
   const silenced = a.silencedUntil !== null && a.silencedUntil > now;
-  const what = `${a.severity} ${a.alertType} alert`;
   return (
     <li
+      ref={item}
+      tabIndex={-1}
+      aria-label={alertTitle(a)}
       className={`alert-item card ${a.isRead ? "" : "unread"} ${silenced ? "silenced" : ""}`}
       data-alert-id={a.id}
       data-severity={a.severity}
@@ -189,20 +204,25 @@ function AlertItem({ a }: { a: Alert }) {
           <button
             type="button"
             className="btn"
-            disabled={busy}
-            aria-label={`Mark read: ${what}`}
-            onClick={() => run(() => markRead({ alertId: a.id }))}
+            aria-disabled={busy}
+            onClick={() =>
+              run(
+                () => markRead({ alertId: a.id }),
+                "Alert marked read.",
+                () => (resolveButton.current ?? item.current)?.focus(),
+              )
+            }
           >
-            Mark read
+            Mark read<span className="sr-only"> alert {alertTitle(a)}</span>
           </button>
         )}
         {!a.isResolved && a.acknowledgedAt === null && (
           <button
             type="button"
             className="btn primary"
-            disabled={busy}
-            aria-label={`Acknowledge: ${what}`}
-            onClick={() => run(() => acknowledge({ alertId: a.id }))}
+            aria-disabled={busy}
+            aria-label={`Acknowledge alert ${alertTitle(a)}`}
+            onClick={() => run(() => acknowledge({ alertId: a.id }), "Alert acknowledged.", () => item.current?.focus())}
           >
             Acknowledge
           </button>
@@ -211,9 +231,9 @@ function AlertItem({ a }: { a: Alert }) {
           <button
             type="button"
             className="btn"
-            disabled={busy}
-            aria-label={`Lift the silence: ${what}`}
-            onClick={() => run(() => silence({ alertId: a.id, until: 0 }))}
+            aria-disabled={busy}
+            aria-label={`Lift the silence of alert ${alertTitle(a)}`}
+            onClick={() => run(() => silence({ alertId: a.id, until: 0 }), "Silence lifted.", () => item.current?.focus())}
           >
             Lift silence
           </button>
@@ -223,7 +243,7 @@ function AlertItem({ a }: { a: Alert }) {
               <label className="small">
                 Silence for{" "}
                 <select
-                  aria-label={`Silence length: ${what}`}
+                  aria-label={`Silence length for alert ${alertTitle(a)}`}
                   value={silenceFor}
                   onChange={(e) => setSilenceFor(Number(e.target.value))}
                 >
@@ -237,11 +257,13 @@ function AlertItem({ a }: { a: Alert }) {
               <button
                 type="button"
                 className="btn"
-                disabled={busy}
-                aria-label={`Silence: ${what}`}
+                aria-disabled={busy}
+                aria-label={`Silence alert ${alertTitle(a)}`}
                 onClick={() =>
-                  run(() =>
-                    silence({ alertId: a.id, until: Date.now() + silenceFor }),
+                  run(
+                    () => silence({ alertId: a.id, until: Date.now() + silenceFor }),
+                    "Alert silenced.",
+                    () => item.current?.focus(),
                   )
                 }
               >
@@ -252,18 +274,30 @@ function AlertItem({ a }: { a: Alert }) {
         )}
         {!a.isResolved && (
           <button
+            ref={resolveButton}
             type="button"
-            className="btn"
-            disabled={busy}
-            aria-label={`Resolve: ${what}`}
+            className="btn primary"
+            aria-disabled={busy}
             title="Close it by hand; no new alert opens for this condition until it has cleared"
-            onClick={() => run(() => resolve({ alertId: a.id }))}
+            onClick={() =>
+              run(
+                () => resolve({ alertId: a.id }),
+                "Alert resolved.",
+                () => focusNeighbour(item.current),
+              )
+            }
           >
-            Resolve
+            Resolve<span className="sr-only"> alert {alertTitle(a)}</span>
           </button>
         )}
       </div>
       {error && <ErrorState error={error} title="The change failed" />}
     </li>
   );
+}
+
+/** Focuses the alert after `li` (or before it, or the page's h1): it is about to leave the list. */
+function focusNeighbour(li: HTMLElement | null) {
+  const next = (li?.nextElementSibling ?? li?.previousElementSibling) as HTMLElement | null;
+  (next ?? document.querySelector<HTMLElement>("main h1"))?.focus();
 }

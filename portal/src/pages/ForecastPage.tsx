@@ -18,7 +18,7 @@ import { Link } from "../router/router";
  * The budget page: this month's spend so far against the system budget and
  * the forecast job's month-end projection with its range, per-user
  * projections, and an inline editor for the budget (the
- * system_monthly_cost_usd quota, through admin:setQuota).
+ * system_monthly_cost_usd quota, through llmmeter:setQuota).
  */
 export function ForecastPage() {
   const tz = useReportingTz();

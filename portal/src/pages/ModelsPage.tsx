@@ -6,6 +6,7 @@ import { Empty, QueryView } from "../components/States";
 import { DataTable } from "../components/DataTable";
 import { Money } from "../components/Money";
 import { CategoryBars } from "../charts/CategoryBars";
+import { SERIES } from "../charts/theme";
 import { formatCompact, formatInt, formatMs, formatPercent } from "../lib/format";
 import { nanosToChartUsd } from "../lib/money";
 import { useRange } from "../lib/useRange";
@@ -59,16 +60,16 @@ function ModelsView({ rows }: { rows: ModelStat[] }) {
       </div>
       <div className="grid-2">
         <div className="card">
-          <CategoryBars label="Cost (USD)" data={chart} category="model" value="cost" color="#12a594" format={(v) => `$${v.toFixed(2)}`} />
+          <CategoryBars label="Cost (USD)" data={chart} category="model" value="cost" color={SERIES.teal} format={(v) => `$${v.toFixed(2)}`} />
         </div>
         <div className="card">
-          <CategoryBars label="Tokens" data={chart} category="model" value="tokens" color="#8e4ec6" format={formatCompact} />
+          <CategoryBars label="Tokens" data={chart} category="model" value="tokens" color={SERIES.purple} format={formatCompact} />
         </div>
         <div className="card">
-          <CategoryBars label="Average latency (ms)" data={chart} category="model" value="latency" color="#2f5bea" format={(v) => formatInt(v)} />
+          <CategoryBars label="Average latency (ms)" data={chart} category="model" value="latency" color={SERIES.blue} format={(v) => formatInt(v)} />
         </div>
         <div className="card">
-          <CategoryBars label="Error rate (%)" data={chart} category="model" value="errors" color="#e5484d" format={(v) => `${v.toFixed(1)}%`} />
+          <CategoryBars label="Error rate (%)" data={chart} category="model" value="errors" color={SERIES.red} format={(v) => `${v.toFixed(1)}%`} />
         </div>
       </div>
     </>

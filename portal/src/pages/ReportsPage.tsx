@@ -54,10 +54,14 @@ function Downloads({ r }: { r: ReportSummary }) {
   return (
     <span className="downloads">
       <button type="button" className="btn small" onClick={() => get("csv")}>
+        <span className="sr-only">Download </span>
         CSV
+        <span className="sr-only"> for the {r.kind} report {r.periodKey}</span>
       </button>
       <button type="button" className="btn small" onClick={() => get("json")}>
+        <span className="sr-only">Download </span>
         JSON
+        <span className="sr-only"> for the {r.kind} report {r.periodKey}</span>
       </button>
       {error && <ErrorState error={error} title="Download failed" />}
     </span>

@@ -10,6 +10,7 @@ import { useNow } from "../lib/useNow";
 import { useRouter } from "../router/router";
 import { filterParams, filtersOf, RequestFilters } from "./requests/RequestFilters";
 import { RequestTable } from "./requests/RequestTable";
+import { LoadMore } from "./requests/LoadMore";
 
 const PAGE_SIZE = 50;
 
@@ -57,18 +58,7 @@ export function RequestsPage() {
         ) : (
           <>
             <RequestTable rows={logs.results} userNames={userNames} />
-            <div className="table-foot">
-              <span className="muted small" data-testid="row-count">
-                {logs.results.length} requests shown
-              </span>
-              {logs.status === "CanLoadMore" && (
-                <button type="button" className="btn" onClick={() => logs.loadMore(PAGE_SIZE)}>
-                  Load more
-                </button>
-              )}
-              {logs.status === "LoadingMore" && <span className="muted small">Loading…</span>}
-              {logs.status === "Exhausted" && <span className="muted small">End of the log</span>}
-            </div>
+            <LoadMore count={logs.results.length} status={logs.status} loadMore={() => logs.loadMore(PAGE_SIZE)} />
           </>
         )}
       </div>

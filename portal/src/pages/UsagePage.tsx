@@ -5,6 +5,7 @@ import { PageHeader } from "../components/PageHeader";
 import { RangePicker } from "../components/RangePicker";
 import { Empty, QueryView } from "../components/States";
 import { SeriesChart } from "../charts/SeriesChart";
+import { SERIES } from "../charts/theme";
 import { DataTable } from "../components/DataTable";
 import { Money } from "../components/Money";
 import { formatCompact, formatInt, formatMs } from "../lib/format";
@@ -102,12 +103,12 @@ function UsageView({ points }: { points: SeriesPoint[] }) {
       <div className="grid-2">
         <div className="card">
           <h2>Requests and tokens</h2>
-          <SeriesChart label="Requests per period" data={chart} x="label" kind="bar" series={[{ key: "requests", label: "Requests", color: "#2f5bea" }]} />
-          <SeriesChart label="Tokens per period" data={chart} x="label" series={[{ key: "tokens", label: "Tokens", color: "#8e4ec6" }]} formatValue={formatCompact} height={180} />
+          <SeriesChart label="Requests per period" data={chart} x="label" kind="bar" series={[{ key: "requests", label: "Requests", color: SERIES.blue }]} withTable={false} />
+          <SeriesChart label="Tokens per period" data={chart} x="label" series={[{ key: "tokens", label: "Tokens", color: SERIES.purple }]} withTable={false} formatValue={formatCompact} height={180} />
         </div>
         <div className="card">
           <h2>Cost</h2>
-          <SeriesChart label="Cost per period (USD)" data={chart} x="label" series={[{ key: "cost", label: "Cost (USD)", color: "#12a594" }]} formatValue={(v) => `$${v.toFixed(2)}`} height={424} />
+          <SeriesChart label="Cost per period (USD)" data={chart} x="label" series={[{ key: "cost", label: "Cost (USD)", color: SERIES.teal }]} withTable={false} formatValue={(v) => `$${v.toFixed(2)}`} height={424} />
         </div>
       </div>
       <div className="card">

@@ -1,6 +1,7 @@
 import { admin, type SeriesPoint } from "../../data/api";
 import { useAdminQuery } from "../../data/hooks";
 import { SeriesChart } from "../../charts/SeriesChart";
+import { SERIES } from "../../charts/theme";
 import { Empty, QueryView } from "../../components/States";
 import { labelOfPeriodKey } from "../../lib/time";
 import type { Window } from "../../lib/range";
@@ -33,8 +34,8 @@ export function LiveCharts({ win }: { win: Window }) {
               kind="bar"
               stacked
               series={[
-                { key: "successful", label: "Successful", color: "#2f5bea" },
-                { key: "failed", label: "Failed", color: "#e5484d" },
+                { key: "successful", label: "Successful", color: SERIES.blue },
+                { key: "failed", label: "Failed", color: SERIES.red },
               ]}
             />
           )}
@@ -48,7 +49,7 @@ export function LiveCharts({ win }: { win: Window }) {
               label={`Cost per ${unit} (USD)`}
               data={rows(d)}
               x="label"
-              series={[{ key: "cost", label: "Cost (USD)", color: "#12a594" }]}
+              series={[{ key: "cost", label: "Cost (USD)", color: SERIES.teal }]}
               formatValue={(v) => `$${v.toFixed(v < 1 ? 4 : 2)}`}
             />
           )}

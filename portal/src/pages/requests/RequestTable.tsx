@@ -8,7 +8,11 @@ import { RequestDetails } from "./RequestDetails";
 
 type Key = "time" | "status" | "model" | "latency";
 
-/** The loaded page of request logs; a row opens its details. Untrusted fields render as text. */
+/**
+ * The loaded page of request logs. Each row's time is a button (keyboard and
+ * screen readers reach it; aria-expanded says whether the details are open)
+ * that opens the details in the row below. Untrusted fields render as text.
+ */
 export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userNames: Map<string, string> }) {
   const [open, setOpen] = useState<string | null>(null);
   const { sorted, sort, toggle } = useSorted<RequestLog, Key>(rows, { key: "time", dir: "desc" }, (r, k) =>
@@ -41,8 +45,22 @@ export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userName
         <tbody>
           {(sorted ?? []).map((r) => (
             <Fragment key={r._id}>
-              <tr className={`clickable ${open === r._id ? "open" : ""}`} onClick={() => setOpen(open === r._id ? null : r._id)} data-request-id={r.requestId}>
-                <td className="nowrap">{formatDateTime(r.timestamp)}</td>
+              <tr className={open === r._id ? "open" : ""} data-request-id={r.requestId}>
+                <td className="nowrap">
+                  <button
+                    type="button"
+                    className="row-toggle"
+                    aria-expanded={open === r._id}
+                    aria-controls={open === r._id ? detailsId(r._id) : undefined}
+                    onClick={() => setOpen(open === r._id ? null : r._id)}
+                  >
+                    <span className="chev" aria-hidden="true">
+                      ▶
+                    </span>
+                    {formatDateTime(r.timestamp)}
+                    <span className="sr-only">, details</span>
+                  </button>
+                </td>
                 <td>
                   <Badge tone={r.status === "success" ? "ok" : "bad"}>{r.statusCode}</Badge>
                 </td>
@@ -54,7 +72,7 @@ export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userName
               </tr>
               {open === r._id && (
                 <tr className="details-row">
-                  <td colSpan={7}>
+                  <td colSpan={7} id={detailsId(r._id)}>
                     <RequestDetails r={r} />
                   </td>
                 </tr>
@@ -65,4 +83,9 @@ export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userName
       </table>
     </div>
   );
+}
+
+/** The id of a request's details cell, for the toggle's aria-controls. */
+function detailsId(id: string) {
+  return `request-details-${id}`;
 }

@@ -12,23 +12,28 @@ function detail(meta: ActivityItem["metadata"]): string {
   return parts.join(" · ");
 }
 
-/** The user's latest activity, newest first; metadata shown as text. */
+/**
+ * The user's latest activity, newest first; metadata shown as text. The
+ * scroll area is a focusable, labelled region so keyboard users can scroll it.
+ */
 export function ActivityTimeline({ items }: { items: ActivityItem[] }) {
   if (items.length === 0) return <Empty title="No activity yet" />;
   return (
-    <ol className="timeline" data-testid="activity">
-      {items.map((a) => (
-        <li key={a.id}>
-          <span className={`dot ${(a.metadata as { status?: string } | null)?.status === "error" ? "bad" : ""}`} aria-hidden="true" />
-          <div>
-            <div className="timeline-title">{a.activityType.replace(/_/g, " ")}</div>
-            <div className="muted small">{detail(a.metadata)}</div>
-          </div>
-          <time dateTime={new Date(a.timestamp).toISOString()} title={formatDateTime(a.timestamp)} className="muted small">
-            {formatRelative(a.timestamp)}
-          </time>
-        </li>
-      ))}
-    </ol>
+    <div className="timeline-scroll" tabIndex={0} role="region" aria-label="Recent activity, scrollable">
+      <ol className="timeline" data-testid="activity">
+        {items.map((a) => (
+          <li key={a.id}>
+            <span className={`dot ${(a.metadata as { status?: string } | null)?.status === "error" ? "bad" : ""}`} aria-hidden="true" />
+            <div>
+              <div className="timeline-title">{a.activityType.replace(/_/g, " ")}</div>
+              <div className="muted small">{detail(a.metadata)}</div>
+            </div>
+            <time dateTime={new Date(a.timestamp).toISOString()} title={formatDateTime(a.timestamp)} className="muted small">
+              {formatRelative(a.timestamp)}
+            </time>
+          </li>
+        ))}
+      </ol>
+    </div>
   );
 }

@@ -1,4 +1,5 @@
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useId, useState } from "react";
+import { useAnnounce } from "../../components/Announcer";
 import { admin, type Quota } from "../../data/api";
 import { useAdminMutation } from "../../data/hooks";
 import { toAdminError } from "../../data/errors";
@@ -7,7 +8,12 @@ import { isCost, USER_QUOTA_TYPES } from "./quotaTypes";
 
 type UserQuotaType = (typeof USER_QUOTA_TYPES)[number]["type"];
 
-/** Creates or changes one of the user's quotas through llmmeter:setQuota. */
+/**
+ * Creates or changes one of the user's quotas through llmmeter:setQuota. The
+ * error is tied to the limit field (aria-invalid, aria-describedby); the
+ * button is aria-disabled while saving so focus stays on it, and the result
+ * is announced through the portal's live region.
+ */
 export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] }) {
   const setQuota = useAdminMutation(admin.setQuota);
   const [type, setType] = useState<UserQuotaType>("monthly_cost_usd");
@@ -16,9 +22,13 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
   const [active, setActive] = useState(true);
   const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const announce = useAnnounce();
+  const errorId = useId();
+  const invalid = status !== null && !status.ok;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (busy) return;
     let value: number;
     if (isCost(type)) {
       const nanos = parseUsd(limit);
@@ -34,7 +44,9 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
     setStatus(null);
     try {
       const r = await setQuota({ userId, quotaType: type, limit: value, isActive: active });
-      setStatus({ ok: true, text: r.created ? "Quota created." : "Quota updated." });
+      const text = r.created ? "Quota created." : "Quota updated.";
+      setStatus({ ok: true, text });
+      announce(text);
       setLimit("");
     } catch (err) {
       setStatus({ ok: false, text: toAdminError(err).message });
@@ -64,6 +76,8 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
             inputMode="decimal"
             placeholder={isCost(type) ? "25.00" : "1000"}
             value={limit}
+            aria-invalid={invalid}
+            aria-describedby={invalid ? errorId : undefined}
             onChange={(e) => setLimit(e.target.value)}
           />
         </label>
@@ -71,12 +85,12 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
           <input type="checkbox" checked={active} onChange={(e) => setActive(e.target.checked)} />
           Active
         </label>
-        <button className="btn primary" type="submit" disabled={busy}>
+        <button className="btn primary" type="submit" aria-disabled={busy}>
           {busy ? "Saving…" : "Save quota"}
         </button>
       </div>
       {status && (
-        <p className={status.ok ? "form-ok" : "form-error"} role={status.ok ? "status" : "alert"}>
+        <p className={status.ok ? "form-ok" : "form-error"} id={status.ok ? undefined : errorId} role={status.ok ? undefined : "alert"}>
           {status.text}
         </p>
       )}

@@ -1,0 +1,51 @@
+import { useEffect, useRef } from "react";
+import { useAnnounce } from "../../components/Announcer";
+
+type Status = "LoadingFirstPage" | "CanLoadMore" | "LoadingMore" | "Exhausted";
+
+/**
+ * The table's foot: the row count and "Load more". The button stays in the
+ * page while the next page loads (aria-disabled, not disabled, which would
+ * drop focus to <body>); the new count is announced, and when the log ends
+ * focus moves to the "End of the log" note that replaces the button.
+ */
+export function LoadMore({ count, status, loadMore }: { count: number; status: Status; loadMore: () => void }) {
+  const announce = useAnnounce();
+  const button = useRef<HTMLButtonElement>(null);
+  const end = useRef<HTMLSpanElement>(null);
+  // The count when "Load more" was pressed, and whether the button had focus.
+  const pending = useRef<{ count: number; focused: boolean } | null>(null);
+  const loading = status === "LoadingMore";
+
+  useEffect(() => {
+    const p = pending.current;
+    // Done when rows arrived or the log ended (a refresh in between changes neither).
+    if (!p || (count <= p.count && status !== "Exhausted")) return;
+    pending.current = null;
+    announce(status === "Exhausted" ? `${count} requests shown, end of the log` : `${count} requests shown`);
+    if (p.focused && status === "Exhausted") end.current?.focus();
+  }, [count, status, announce]);
+
+  const onClick = () => {
+    if (loading) return;
+    pending.current = { count, focused: document.activeElement === button.current };
+    loadMore();
+  };
+  return (
+    <div className="table-foot">
+      <span className="muted small" data-testid="row-count">
+        {count} requests shown
+      </span>
+      {(status === "CanLoadMore" || loading) && (
+        <button ref={button} type="button" className="btn" aria-disabled={loading} onClick={onClick}>
+          {loading ? "Loading…" : "Load more"}
+        </button>
+      )}
+      {status === "Exhausted" && (
+        <span ref={end} tabIndex={-1} className="muted small">
+          End of the log
+        </span>
+      )}
+    </div>
+  );
+}
