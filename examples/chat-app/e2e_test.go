@@ -153,9 +153,11 @@ func TestChatActionIsAccountedToTheChatAppsUser(t *testing.T) {
 
 	var logs struct {
 		Page []struct {
-			UserID     string `json:"userId"`
-			APIKeyID   string `json:"apiKeyId"`
-			StatusCode int    `json:"statusCode"`
+			UserID         string `json:"userId"`
+			APIKeyID       string `json:"apiKeyId"`
+			ConversationID string `json:"conversationId"`
+			MessageID      string `json:"messageId"`
+			StatusCode     int    `json:"statusCode"`
 		} `json:"page"`
 	}
 	if err := cc.Query(ctx, "llmmeter:requestLogs", map[string]any{"paginationOpts": map[string]any{"numItems": 10, "cursor": nil}, "userId": adaUser.ID}, &logs, admin); err != nil {
@@ -164,10 +166,12 @@ func TestChatActionIsAccountedToTheChatAppsUser(t *testing.T) {
 	if len(logs.Page) != 2 {
 		t.Fatalf("Ada's request logs: %+v", logs.Page)
 	}
+	wantMessages := map[string]bool{first.MessageID: true, second.MessageID: true}
 	for _, l := range logs.Page {
-		if l.APIKeyID != svcKey.ID || l.StatusCode != 200 {
-			t.Errorf("request log %+v: want key %s, status 200", l, svcKey.ID)
+		if l.APIKeyID != svcKey.ID || l.ConversationID != first.ConversationID || !wantMessages[l.MessageID] || l.StatusCode != 200 {
+			t.Errorf("request log %+v: want key %s, conversation %s, one of the assistant messages %v", l, svcKey.ID, first.ConversationID, wantMessages)
 		}
+		delete(wantMessages, l.MessageID)
 	}
 
 	// Ada's quota is hers: with daily_requests=2 used up, the next turn is

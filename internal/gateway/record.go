@@ -117,7 +117,8 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 		model = c.model
 	}
 	rl := store.RequestLog{
-		RequestID: c.requestID, UserID: c.userID, APIKeyID: c.apiKeyID, RequestType: "chat.completions", Method: http.MethodPost,
+		RequestID: c.requestID, UserID: c.userID, APIKeyID: c.apiKeyID, ConversationID: c.conversationID, MessageID: c.messageID,
+		RequestType: "chat.completions", Method: http.MethodPost,
 		Endpoint: "/v1/chat/completions", Model: model, GenerationID: sum.GenerationID,
 		Status: store.StatusSuccess, StatusCode: http.StatusOK,
 		RequestSize: c.requestSize, ResponseSize: respSize, ProcessingTime: proc, TimeToFirstToken: c.ttft.Milliseconds(),

@@ -114,7 +114,7 @@ func TestRowsFields(t *testing.T) {
 	b, _ := c.rows(t0.Add(2500 * time.Millisecond))
 	rl := b.RequestLogs[0]
 	want := store.RequestLog{
-		RequestID: "req_1", UserID: "u1", RequestType: "chat.completions", Method: "POST", Endpoint: "/v1/chat/completions",
+		RequestID: "req_1", UserID: "u1", ConversationID: "conv", MessageID: "msg", RequestType: "chat.completions", Method: "POST", Endpoint: "/v1/chat/completions",
 		Model: "used/model", GenerationID: "gen-1", Status: "success", StatusCode: 200, RequestSize: 400, ResponseSize: 900,
 		ProcessingTime: 2500, TimeToFirstToken: 120, UserAgent: strings.Repeat("a", 512), IPAddress: "10.0.0.0", Timestamp: t0.UnixMilli(),
 	}

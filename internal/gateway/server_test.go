@@ -231,7 +231,7 @@ func TestRefusals(t *testing.T) {
 }
 
 // TestOurIDsAreKeptAndNotForwarded: conversation_id and message_id land on
-// the usage row; the model falls back to the first of models.
+// the usage row and the request log; the model falls back to the first of models.
 func TestOurIDsAreKeptAndNotForwarded(t *testing.T) {
 	h := newHarness(t, openroutertest.Options{})
 	w := h.chat(`{"models":["` + simModel + `"],"conversation_id":"` + strings.Repeat("c", 128) + `","message_id":"m1","messages":[{"role":"user","content":"x"}]}`)
@@ -245,6 +245,9 @@ func TestOurIDsAreKeptAndNotForwarded(t *testing.T) {
 	}
 	if e.Batch.RequestLogs[0].RequestSize != int64(len(`{"models":["`+simModel+`"],"conversation_id":"`+strings.Repeat("c", 128)+`","message_id":"m1","messages":[{"role":"user","content":"x"}]}`)) {
 		t.Fatalf("request size %d", e.Batch.RequestLogs[0].RequestSize)
+	}
+	if l := e.Batch.RequestLogs[0]; l.ConversationID != strings.Repeat("c", 128) || l.MessageID != "m1" {
+		t.Fatalf("request log ids %q %q", l.ConversationID, l.MessageID)
 	}
 	if e.Batch.RequestLogs[0].IPAddress != "127.0.0.1" || e.Batch.RequestLogs[0].UserID != testUser {
 		t.Fatalf("log %+v", e.Batch.RequestLogs[0])

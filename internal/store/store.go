@@ -89,7 +89,9 @@ func (u *Usage) UnmarshalJSON(b []byte) error {
 type RequestLog struct {
 	RequestID        string `json:"requestId"`
 	UserID           string `json:"userId,omitempty"`
-	APIKeyID         string `json:"apiKeyId,omitempty"` // the key the call came through; "" for Clerk tokens
+	APIKeyID         string `json:"apiKeyId,omitempty"`       // the key the call came through; "" for Clerk tokens
+	ConversationID   string `json:"conversationId,omitempty"` // the chat app's ids, as the caller sent them
+	MessageID        string `json:"messageId,omitempty"`
 	RequestType      string `json:"requestType"`
 	Method           string `json:"method"`
 	Endpoint         string `json:"endpoint"`

@@ -179,7 +179,8 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 		sqlWhere = "WHERE " + strings.Join(conds, " AND ")
 	}
 	rs, err := q.QueryContext(ctx, `SELECT rowid, requestId, userId, requestType, method, endpoint, status, statusCode, errorMessage,
-		requestSize, responseSize, processingTime, userAgent, ipAddress, timestamp, model, generationId, errorType, timeToFirstToken, apiKeyId
+		requestSize, responseSize, processingTime, userAgent, ipAddress, timestamp, model, generationId, errorType, timeToFirstToken, apiKeyId,
+		conversationId, messageId
 		FROM requestLogs `+sqlWhere+` ORDER BY timestamp DESC, rowid DESC LIMIT ?`, append(vals, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: request logs: %w", err)
@@ -199,11 +200,11 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 			requestID, reqType, method, endpoint, status string
 			statusCode, reqSize, respSize, procTime      int64
 			user, errMsg, ua, ip, model, gen, errType    sql.NullString
-			apiKey                                       sql.NullString
+			apiKey, conversation, message                sql.NullString
 			ttft                                         sql.NullInt64
 		)
 		if err := rs.Scan(&rowid, &requestID, &user, &reqType, &method, &endpoint, &status, &statusCode, &errMsg, &reqSize, &respSize,
-			&procTime, &ua, &ip, &ts, &model, &gen, &errType, &ttft, &apiKey); err != nil {
+			&procTime, &ua, &ip, &ts, &model, &gen, &errType, &ttft, &apiKey, &conversation, &message); err != nil {
 			return nil, err
 		}
 		doc := map[string]any{
@@ -212,7 +213,8 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 			"processingTime": procTime, "timestamp": ts, "requestId": requestID,
 		}
 		for k, v := range map[string]sql.NullString{"userId": user, "errorMessage": errMsg, "userAgent": ua, "ipAddress": ip,
-			"model": model, "generationId": gen, "errorType": errType, "apiKeyId": apiKey} {
+			"model": model, "generationId": gen, "errorType": errType, "apiKeyId": apiKey,
+			"conversationId": conversation, "messageId": message} {
 			if v.Valid {
 				doc[k] = v.String
 			}

@@ -143,12 +143,12 @@ func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, inserted f
 
 func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog, inserted func(store.RequestLog)) (int, int, error) {
 	return insertRows(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
-		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp, apiKeyId)`, "requestId", 19, len(rows),
+		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp, apiKeyId, conversationId, messageId)`, "requestId", 21, len(rows),
 		func(i int) string { return rows[i].RequestID }, func(i int) []any {
 			l := rows[i]
 			return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
 				nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
-				nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp, nullStr(l.APIKeyID)}
+				nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp, nullStr(l.APIKeyID), nullStr(l.ConversationID), nullStr(l.MessageID)}
 		}, func(i int) { inserted(rows[i]) })
 }
 

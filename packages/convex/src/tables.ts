@@ -75,6 +75,9 @@ export const llmmeterTables = {
     userId: v.optional(v.id("llmmeterUsers")),
     /** The API key the call came through; absent for Clerk tokens and older rows. */
     apiKeyId: v.optional(v.id("apiKeys")),
+    /** The chat app's ids, as the caller sent them (never read: the library reads none of the app's tables). */
+    conversationId: v.optional(v.string()),
+    messageId: v.optional(v.string()),
     requestType: v.string(),
     method: v.string(),
     endpoint: v.string(),

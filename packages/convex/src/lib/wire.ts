@@ -26,6 +26,8 @@ export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 // 2000-01-01 .. 2100-01-01: anything else is a unit bug (seconds, µs) on the client.
 const timestamp = intIn(946_684_800_000, 4_102_444_800_000);
 const idString = str(64);
+/** The chat app's conversation_id / message_id: the gateway takes up to 128 characters (internal/gateway/chat.go). */
+const chatId = str(128);
 /** An end user's id as a service key names it (X-Llmmeter-User; internal/gateway/enduser.go). */
 export const endUserId = matching(/^[A-Za-z0-9_:.@|-]{1,128}$/, "1 to 128 characters of [A-Za-z0-9_:.@|-]");
 const key = str(256);
@@ -37,8 +39,8 @@ export const usageRow = v.object({
   requestId: key,
   userId: idString,
   apiKeyId: opt(idString),
-  conversationId: opt(idString),
-  messageId: opt(idString),
+  conversationId: opt(chatId),
+  messageId: opt(chatId),
   model: str(128),
   provider: opt(str(128)),
   promptTokens: tokens,
@@ -61,6 +63,8 @@ export const requestLogRow = v.object({
   requestId: key,
   userId: opt(idString),
   apiKeyId: opt(idString),
+  conversationId: opt(chatId),
+  messageId: opt(chatId),
   requestType: str(64),
   method: str(16),
   endpoint: str(256),
