@@ -227,7 +227,8 @@ describe("keyboard and screen readers", () => {
     expect(open.length, "the demo seed opens alerts").toBeGreaterThan(0);
     await expect.poll(() => page.locator("li[data-alert-id]").count(), POLL).toBe(open.length);
     // Buttons repeated per alert carry the alert in their names.
-    const names = await page.locator("li[data-alert-id] button.primary").evaluateAll((bs) => bs.map((b) => b.textContent));
+    const names = await page.locator('li[data-alert-id] button:has-text("Resolve")').evaluateAll((bs) => bs.map((b) => b.textContent));
+    expect(names.length).toBe(open.length);
     expect(names.every((n) => n!.startsWith("Resolve alert "))).toBe(true);
 
     const unread = open.find((a) => !a.isRead);
@@ -241,7 +242,7 @@ describe("keyboard and screen readers", () => {
     const id = (await first.getAttribute("data-alert-id"))!;
     // Focus goes to the next alert, or to the page's heading when this was the last one.
     const next = open.length > 1 ? await page.locator("li[data-alert-id]").nth(1).getAttribute("data-alert-id") : null;
-    await first.locator("button.primary").focus();
+    await first.locator('button:has-text("Resolve")').focus();
     await page.keyboard.press("Enter");
     await expect.poll(announced, POLL).toBe("Alert resolved.");
     await expect.poll(() => page.locator(`li[data-alert-id="${id}"]`).count(), POLL).toBe(0);

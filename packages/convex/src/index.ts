@@ -18,6 +18,13 @@ import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
 export { llmmeterTables } from "./tables";
+// Types in the functions' signatures, exported so that an app's own
+// declaration build (e.g. a portal importing its convex/_generated/api) can
+// name them (TS2742 otherwise).
+export type { IngestResult, KindCounts } from "./lib/ingest";
+export type { RefusedQuota, ReserveResult } from "./lib/quotas";
+export type { LeasedQuota } from "./lib/leases";
+export type { DataModel, Doc, Id } from "./server";
 export { addHttpRoutes, type RouteOptions } from "./routes";
 export { claimIsAdmin, type IsAdmin } from "./lib/auth";
 

@@ -19,11 +19,13 @@ export function usePageFocus(path: string, main: RefObject<HTMLElement | null>) 
     const root = main.current;
     if (!root) return;
     const focus = () => {
-      const h1 = root.querySelector("h1");
+      // A page that suspends (lazy code) stays in the DOM, hidden, until the
+      // new one is ready: only a rendered h1 will do, and only once it holds focus.
+      const h1 = Array.from(root.querySelectorAll("h1")).find((h) => h.getClientRects().length > 0);
       if (!h1) return false;
       h1.tabIndex = -1;
       h1.focus({ preventScroll: true });
-      return true;
+      return document.activeElement === h1;
     };
     if (focus()) return;
     // The h1 may come later (a page that loads, or a header shown with its data).

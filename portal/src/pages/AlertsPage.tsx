@@ -276,7 +276,7 @@ function AlertItem({ a }: { a: Alert }) {
           <button
             ref={resolveButton}
             type="button"
-            className="btn primary"
+            className="btn"
             aria-disabled={busy}
             title="Close it by hand; no new alert opens for this condition until it has cleared"
             onClick={() =>
