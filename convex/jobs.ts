@@ -6,7 +6,8 @@
  */
 import type { Id } from "./_generated/dataModel";
 import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
-import { derivedFields, findAggregate, LATENCY_BUCKETS, MAX_MODELS_PER_ROW, type Counters } from "./lib/aggregates";
+import { derivedFields, findAggregate } from "./lib/aggregates";
+import { prepareAggregateRow, type PreparedAggregate } from "./lib/aggregateRows";
 import { badRequest, notFound } from "./lib/errors";
 import { reportingCalendar } from "./lib/periods";
 import {
@@ -68,39 +69,8 @@ export const upsertAggregates = internalMutation({
     if (args.rows.length > MAX_UPSERT_ROWS) badRequest(`rows: at most ${MAX_UPSERT_ROWS} rows per request`);
     const cal = reportingCalendar();
     const now = Date.now();
-    type Prepared = { key: Parameters<typeof findAggregate>[1]; periodKey: string; counters: Counters; models: string[] };
-    const prepared: Prepared[] = [];
-    for (let i = 0; i < args.rows.length; i++) {
-      const r = args.rows[i];
-      const at = `rows[${i}]`;
-      let userId: Id<"users"> | undefined;
-      if (r.scope === "user") {
-        if (r.userId === undefined) badRequest(`${at}.userId: required for scope "user"`);
-        if (r.model !== undefined) badRequest(`${at}.model: not allowed for scope "user"`);
-        if (r.shard !== 0) badRequest(`${at}.shard: user rows use shard 0`);
-        const id = ctx.db.normalizeId("users", r.userId);
-        if (id === null || (await ctx.db.get(id)) === null) badRequest(`${at}.userId: not the id of an existing user`);
-        userId = id;
-      } else if (r.userId !== undefined) {
-        badRequest(`${at}.userId: only allowed for scope "user"`);
-      }
-      if (r.scope === "model" && r.model === undefined) badRequest(`${at}.model: required for scope "model"`);
-      if (r.scope === "system" && r.model !== undefined) badRequest(`${at}.model: not allowed for scope "system"`);
-      const p = cal.periodOf(r.period, r.periodStart);
-      if (p.periodStart !== r.periodStart) {
-        badRequest(`${at}.periodStart: not the start of a ${r.period} period in ${cal.timeZone}`);
-      }
-      if (p.periodKey !== r.periodKey) badRequest(`${at}.periodKey: expected "${p.periodKey}" for this periodStart`);
-      if (r.successfulRequests + r.failedRequests !== r.totalRequests) {
-        badRequest(`${at}.totalRequests: must equal successfulRequests + failedRequests`);
-      }
-      if (r.latencyBuckets.length !== LATENCY_BUCKETS) badRequest(`${at}.latencyBuckets: expected ${LATENCY_BUCKETS} counts`);
-      if (r.models.length > MAX_MODELS_PER_ROW || new Set(r.models).size !== r.models.length) {
-        badRequest(`${at}.models: expected at most ${MAX_MODELS_PER_ROW} distinct model ids`);
-      }
-      const { scope, model, period, periodStart, shard, periodKey, models, userId: _rawUserId, ...counters } = r;
-      prepared.push({ key: { scope, userId, model, period, periodStart, shard }, periodKey, counters, models });
-    }
+    const prepared: PreparedAggregate[] = [];
+    for (let i = 0; i < args.rows.length; i++) prepared.push(await prepareAggregateRow(ctx.db, cal, args.rows[i], `rows[${i}]`));
     let inserted = 0;
     let updated = 0;
     for (const p of prepared) {

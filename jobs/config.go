@@ -18,6 +18,7 @@ import (
 // Job names, as used in schedules, leases, jobRuns and the CLI.
 const (
 	JobRollup       = "rollup"
+	JobFold         = "fold"
 	JobQuotaReset   = "quota_reset"
 	JobAlerts       = "alerts"
 	JobHealth       = "health"
@@ -31,6 +32,7 @@ const (
 // reporting time zone.
 var DefaultSchedules = map[string]string{
 	JobRollup:       "5 * * * *",    // hourly, 5 minutes after the hour closes
+	JobFold:         "@every 2s",    // the live views trail ingest by a few seconds
 	JobQuotaReset:   "*/5 * * * *",  // boundaries are found from resetDate
 	JobAlerts:       "* * * * *",    // every minute
 	JobHealth:       "* * * * *",    // every minute

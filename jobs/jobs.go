@@ -61,11 +61,12 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := []string{JobRollup, JobQuotaReset, JobAlerts, JobHealth, JobReportDaily, JobReportWeekly, JobForecast}
+	names := []string{JobFold, JobRollup, JobQuotaReset, JobAlerts, JobHealth, JobReportDaily, JobReportWeekly, JobForecast}
 	if d.Generations != nil {
 		names = append(names, JobBackfill)
 	}
 	all := map[string]Job{
+		JobFold:       &Fold{Store: d.Store, Cal: cal},
 		JobRollup:     &Rollup{Store: d.Store, Cal: cal, Delay: cfg.RollupDelay},
 		JobQuotaReset: &QuotaReset{Store: d.Store, Cal: cal, Thresholds: cfg.QuotaThresholds},
 		JobAlerts: &Alerts{Store: d.Store, Cal: cal, Cfg: cfg, Key: d.Key, Outbox: d.Outbox, Notifier: d.Notifier,

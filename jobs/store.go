@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
@@ -30,6 +31,9 @@ type Store interface {
 	// Runs lists runs newest first: of one job when job is non-empty,
 	// only of one outcome when outcome is non-empty, at most limit.
 	Runs(ctx context.Context, job string, outcome Outcome, limit int) ([]Run, error)
+
+	// PendingRows and ApplyFold are the fold's (internal/fold).
+	fold.Store
 
 	// Sharded reports whether system and model aggregates are spread over
 	// rollup.Shards shards (Convex) or kept in one row (SQLite).

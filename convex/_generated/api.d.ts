@@ -16,10 +16,12 @@ import type {
 import type * as activity from "../activity.js";
 import type * as admin from "../admin.js";
 import type * as apiKeys from "../apiKeys.js";
+import type * as fold from "../fold.js";
 import type * as http from "../http.js";
 import type * as ingest from "../ingest.js";
 import type * as jobReads from "../jobReads.js";
 import type * as jobs from "../jobs.js";
+import type * as lib_aggregateRows from "../lib/aggregateRows.js";
 import type * as lib_aggregates from "../lib/aggregates.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_errors from "../lib/errors.js";
@@ -50,10 +52,12 @@ declare const fullApi: ApiFromModules<{
   activity: typeof activity;
   admin: typeof admin;
   apiKeys: typeof apiKeys;
+  fold: typeof fold;
   http: typeof http;
   ingest: typeof ingest;
   jobReads: typeof jobReads;
   jobs: typeof jobs;
+  "lib/aggregateRows": typeof lib_aggregateRows;
   "lib/aggregates": typeof lib_aggregates;
   "lib/auth": typeof lib_auth;
   "lib/errors": typeof lib_errors;

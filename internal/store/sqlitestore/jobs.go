@@ -117,22 +117,8 @@ func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limi
 // "<timestamp>:<key>".
 func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, cursor string, limit int) (jobs.RawPage, error) {
 	var pg jobs.RawPage
-	var table, key, cols string
-	switch kind {
-	case jobs.RawUsage:
-		table, key = "usageTracking", "generationId"
-		cols = `generationId, requestId, userId, COALESCE(conversationId,''), COALESCE(messageId,''), model, COALESCE(provider,''),
-			promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costStatus, cancelled,
-			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream`
-	case jobs.RawRequestLogs:
-		table, key = "requestLogs", "requestId"
-		cols = `requestId, COALESCE(userId,''), requestType, method, endpoint, COALESCE(model,''), COALESCE(generationId,''), status,
-			statusCode, COALESCE(errorType,''), COALESCE(errorMessage,''), requestSize, responseSize, processingTime,
-			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp`
-	case jobs.RawActivity:
-		table, key = "userActivity", "activityKey"
-		cols = `activityKey, userId, activityType, COALESCE(metadata,''), timestamp`
-	default:
+	table, key, cols, ok := rawTable(kind)
+	if !ok {
 		return pg, fmt.Errorf("%w: raw kind %q", store.ErrInvalid, kind)
 	}
 	// A row-value bound, so that each page is one range of the
@@ -152,12 +138,44 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 	}
 	q += ` ORDER BY timestamp, ` + key + ` LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	n, lastTs, lastKey, err := scanRaw(ctx, s.db.R, kind, q, args, &pg)
 	if err != nil {
-		return pg, fmt.Errorf("sqlitestore: raw rows: %w", err)
+		return pg, err
+	}
+	if n == limit {
+		pg.Next = strconv.FormatInt(lastTs, 10) + ":" + lastKey
+	}
+	return pg, nil
+}
+
+// rawTable is the table, key column and selected columns (in scanRaw's
+// order) of a raw kind.
+func rawTable(kind jobs.RawKind) (table, key, cols string, ok bool) {
+	switch kind {
+	case jobs.RawUsage:
+		return "usageTracking", "generationId", `generationId, requestId, userId, COALESCE(conversationId,''), COALESCE(messageId,''), model, COALESCE(provider,''),
+			promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costStatus, cancelled,
+			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream`, true
+	case jobs.RawRequestLogs:
+		return "requestLogs", "requestId", `requestId, COALESCE(userId,''), requestType, method, endpoint, COALESCE(model,''), COALESCE(generationId,''), status,
+			statusCode, COALESCE(errorType,''), COALESCE(errorMessage,''), requestSize, responseSize, processingTime,
+			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp`, true
+	case jobs.RawActivity:
+		return "userActivity", "activityKey", `activityKey, userId, activityType, COALESCE(metadata,''), timestamp`, true
+	}
+	return "", "", "", false
+}
+
+// scanRaw runs q (selecting rawColumns of kind) and appends the rows to
+// pg; it returns how many it read and the timestamp and key of the last.
+func scanRaw(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, kind jobs.RawKind, q string, args []any, pg *jobs.RawPage) (n int, lastTs int64, lastKey string, err error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, 0, "", fmt.Errorf("sqlitestore: raw rows: %w", err)
 	}
 	defer rows.Close()
-	n, lastTs, lastKey := 0, int64(0), ""
 	for rows.Next() {
 		n++
 		switch kind {
@@ -168,7 +186,7 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 			if err := rows.Scan(&u.GenerationID, &u.RequestID, &u.UserID, &u.ConversationID, &u.MessageID, &u.Model, &u.Provider,
 				&u.PromptTokens, &u.CompletionTokens, &u.TotalTokens, &u.CachedTokens, &u.ReasoningTokens, &cost, &status, &u.Cancelled,
 				&u.FinishReason, &u.Timestamp, &u.ProcessingTime, &u.IsBYOK, &u.Stream); err != nil {
-				return pg, err
+				return n, lastTs, lastKey, err
 			}
 			u.Cost, u.CostStatus = money.Nanos(cost), store.CostStatus(status)
 			pg.Usage = append(pg.Usage, u)
@@ -178,7 +196,7 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 			if err := rows.Scan(&l.RequestID, &l.UserID, &l.RequestType, &l.Method, &l.Endpoint, &l.Model, &l.GenerationID, &l.Status,
 				&l.StatusCode, &l.ErrorType, &l.ErrorMessage, &l.RequestSize, &l.ResponseSize, &l.ProcessingTime,
 				&l.TimeToFirstToken, &l.UserAgent, &l.IPAddress, &l.Timestamp); err != nil {
-				return pg, err
+				return n, lastTs, lastKey, err
 			}
 			pg.RequestLogs = append(pg.RequestLogs, l)
 			lastTs, lastKey = l.Timestamp, l.RequestID
@@ -186,24 +204,18 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 			var a store.Activity
 			var meta string
 			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp); err != nil {
-				return pg, err
+				return n, lastTs, lastKey, err
 			}
 			if meta != "" {
 				if err := json.Unmarshal([]byte(meta), &a.Metadata); err != nil {
-					return pg, fmt.Errorf("sqlitestore: activity metadata: %w", err)
+					return n, lastTs, lastKey, fmt.Errorf("sqlitestore: activity metadata: %w", err)
 				}
 			}
 			pg.Activity = append(pg.Activity, a)
 			lastTs, lastKey = a.Timestamp, a.ActivityKey
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return pg, err
-	}
-	if n == limit {
-		pg.Next = strconv.FormatInt(lastTs, 10) + ":" + lastKey
-	}
-	return pg, nil
+	return n, lastTs, lastKey, rows.Err()
 }
 
 // ReplaceAggregates replaces aggregate rows by key in one transaction.
@@ -467,14 +479,16 @@ func (s *Store) moveQuotas(ctx context.Context, tx *sql.Tx, userID string, ts, t
 
 // ConfirmUsage upgrades an estimated usage row to confirmed and moves its
 // aggregates and the quota counters it counts in by the difference, in one
-// transaction.
+// transaction. A row not folded yet is left alone (false): the fold may
+// have read its old values already, and the backfill confirms it on a
+// later run.
 func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
 	done := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var old store.Usage
 		var cost int64
 		err := tx.QueryRowContext(ctx, `SELECT generationId, userId, model, promptTokens, completionTokens, totalTokens, cachedTokens,
-			reasoningTokens, costNanoUsd, timestamp FROM usageTracking WHERE generationId = ? AND costStatus = 'estimated'`, c.GenerationID).Scan(
+			reasoningTokens, costNanoUsd, timestamp FROM usageTracking WHERE generationId = ? AND costStatus = 'estimated' AND folded = 1`, c.GenerationID).Scan(
 			&old.GenerationID, &old.UserID, &old.Model, &old.PromptTokens, &old.CompletionTokens, &old.TotalTokens, &old.CachedTokens,
 			&old.ReasoningTokens, &cost, &old.Timestamp)
 		if errors.Is(err, sql.ErrNoRows) {

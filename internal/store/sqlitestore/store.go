@@ -12,6 +12,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"sync"
 	"time"
 
 	"llmmeter/internal/periods"
@@ -27,6 +28,9 @@ type Store struct {
 	db  *sqlitedb.DB
 	cal *periods.Calendar // the reporting time zone's periods
 	now func() time.Time
+	// foldMu makes the fold after each ingest one at a time, so that
+	// concurrent ingests do not race each other's compare-and-set.
+	foldMu sync.Mutex
 }
 
 var _ store.Store = (*Store)(nil)
