@@ -61,7 +61,7 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	// as the fold job (which picks up whatever this leaves, e.g. after a
 	// crash between the two transactions), so reads stay as fresh as the
 	// rows. A failure here is not the ingest's: the rows are stored.
-	if res.Inserted.Usage+res.Inserted.RequestLogs+res.Inserted.Activity > 0 {
+	if !s.noFoldOnIngest && res.Inserted.Usage+res.Inserted.RequestLogs+res.Inserted.Activity > 0 {
 		s.foldMu.Lock()
 		f := fold.Folder{Store: s, Cal: s.cal}
 		_, _ = f.Run(context.WithoutCancel(ctx))
