@@ -14,7 +14,7 @@
  * patches, k index ranges and k writes (Go pages n ≤ 300, so k ≤ ~4n).
  */
 import { v } from "convex/values";
-import { internalMutation, internalQuery } from "./_generated/server";
+import { internalMutation, internalQuery, type QueryCtx } from "./_generated/server";
 import { addToAggregate } from "./lib/aggregates";
 import { prepareAggregateRow } from "./lib/aggregateRows";
 import { badRequest, fail } from "./lib/errors";
@@ -27,6 +27,18 @@ export const MAX_FOLD_ROWS = 1000;
 export const MAX_FOLD_AGGREGATES = 8000;
 
 export const foldPendingBody = v.object({ limit: intIn(1, MAX_FOLD_ROWS) });
+export const foldVersionBody = v.object({});
+
+/** The foldState document, if any fold applied yet. */
+export async function foldState(ctx: QueryCtx) {
+  return await ctx.db.query("foldState").first();
+}
+
+/** The number of fold applies so far: {version}. */
+export const version = internalQuery({
+  args: foldVersionBody.fields,
+  handler: async (ctx) => ({ version: (await foldState(ctx))?.version ?? 0 }),
+});
 
 export const foldApplyBody = v.object({
   usage: v.array(str(256)),
@@ -95,6 +107,9 @@ export const apply = internalMutation({
       if (d === null || d.unfolded !== true) conflict(`activity ${k}`);
       await ctx.db.patch(d._id, { unfolded: undefined });
     }
+    const state = await foldState(ctx);
+    if (state) await ctx.db.patch(state._id, { version: state.version + 1 });
+    else await ctx.db.insert("foldState", { version: 1 });
     const now = Date.now();
     let inserted = 0;
     let updated = 0;

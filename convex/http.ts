@@ -12,7 +12,7 @@ import { signedRoute } from "./lib/http";
 import * as wire from "./lib/wire";
 import { alertsListBody, runsListBody } from "./jobReads";
 import { usageConfirmBody } from "./usage";
-import { foldApplyBody, foldPendingBody } from "./fold";
+import { foldApplyBody, foldPendingBody, foldVersionBody } from "./fold";
 
 const http = httpRouter();
 
@@ -62,6 +62,7 @@ post("/jobs/runs/record", signedRoute(wire.runRecordBody, (ctx, b) => ctx.runMut
 post("/jobs/runs/list", signedRoute(runsListBody, (ctx, b) => ctx.runQuery(internal.jobReads.runs, b)));
 post("/jobs/alerts/list", signedRoute(alertsListBody, (ctx, b) => ctx.runQuery(internal.jobReads.openAlerts, b)));
 post("/jobs/fold/pending", signedRoute(foldPendingBody, (ctx, b) => ctx.runQuery(internal.fold.pending, b)));
+post("/jobs/fold/version", signedRoute(foldVersionBody, (ctx, b) => ctx.runQuery(internal.fold.version, b)));
 post("/jobs/fold/apply", signedRoute(foldApplyBody, (ctx, b) => ctx.runMutation(internal.fold.apply, b)));
 post("/jobs/usage/confirm", signedRoute(usageConfirmBody, (ctx, b) => ctx.runMutation(internal.usage.confirm, b)));
 

@@ -8,7 +8,8 @@ import type { Id } from "./_generated/dataModel";
 import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
 import { derivedFields, findAggregate } from "./lib/aggregates";
 import { prepareAggregateRow, type PreparedAggregate } from "./lib/aggregateRows";
-import { badRequest, notFound } from "./lib/errors";
+import { badRequest, fail, notFound } from "./lib/errors";
+import { foldState } from "./fold";
 import { reportingCalendar } from "./lib/periods";
 import {
   aggregatesListBody,
@@ -67,6 +68,10 @@ export const upsertAggregates = internalMutation({
   args: aggregatesUpsertBody.fields,
   handler: async (ctx, args) => {
     if (args.rows.length > MAX_UPSERT_ROWS) badRequest(`rows: at most ${MAX_UPSERT_ROWS} rows per request`);
+    if (args.foldVersion !== undefined) {
+      const current = (await foldState(ctx))?.version ?? 0;
+      if (current !== args.foldVersion) fail("conflict", `foldVersion: the fold applied since (now ${current}); rebuild again`);
+    }
     const cal = reportingCalendar();
     const now = Date.now();
     const prepared: PreparedAggregate[] = [];

@@ -185,6 +185,14 @@ export default defineSchema({
     ]),
 
   /**
+   * The fold's version: one document, version + 1 per fold:apply. A rebuild
+   * (jobs:upsertAggregates with foldVersion) replaces summaries only if no
+   * fold applied since it started reading. Only the single folder writes
+   * it, so it is not contended by ingest.
+   */
+  foldState: defineTable({ version: v.number() }),
+
+  /**
    * Quotas. User quotas have userId; the system-wide monthly budget is the row
    * with quotaType "system_monthly_cost_usd" and no userId. For cost quotas
    * limitNanoUsd/usedNanoUsd are authoritative and limit/used are derived USD.

@@ -13,10 +13,21 @@ import (
 )
 
 // unfoldedIngest makes the engine leave rows to the fold (the embedded
-// engine otherwise folds right after each ingest).
+// engine otherwise folds right after each ingest, the test harness after
+// each Convex ingest).
 func unfoldedIngest(e *engine) {
+	e.noFold = true
 	if s, ok := e.st.(*sqlitestore.Store); ok {
 		s.SetFoldOnIngest(false)
+	}
+}
+
+// foldAll folds everything pending through st.
+func foldAll(t *testing.T, st jobs.Store, e *engine) {
+	t.Helper()
+	f := fold.Folder{Store: st, Cal: e.cal}
+	if _, err := f.Run(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -25,7 +25,6 @@ import type * as lib_aggregateRows from "../lib/aggregateRows.js";
 import type * as lib_aggregates from "../lib/aggregates.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_errors from "../lib/errors.js";
-import type * as lib_hash from "../lib/hash.js";
 import type * as lib_http from "../lib/http.js";
 import type * as lib_ingest from "../lib/ingest.js";
 import type * as lib_money from "../lib/money.js";
@@ -61,7 +60,6 @@ declare const fullApi: ApiFromModules<{
   "lib/aggregates": typeof lib_aggregates;
   "lib/auth": typeof lib_auth;
   "lib/errors": typeof lib_errors;
-  "lib/hash": typeof lib_hash;
   "lib/http": typeof lib_http;
   "lib/ingest": typeof lib_ingest;
   "lib/money": typeof lib_money;

@@ -59,7 +59,7 @@ type Store interface {
 // Compute is the pure core: the Apply that folds p, its deltas computed
 // in cal's time zone, one row per (scope, subject, period) key.
 func Compute(cal *periods.Calendar, p Pending) Apply {
-	b := rollup.NewBatch(cal, false)
+	b := rollup.NewBatch(cal)
 	a := Apply{Usage: []string{}, RequestLogs: []string{}, Activity: []string{}}
 	for _, u := range p.Usage {
 		b.AddUsage(u)

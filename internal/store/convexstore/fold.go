@@ -33,7 +33,21 @@ func (s *Store) PendingRows(ctx context.Context, limit int) (fold.Pending, error
 // ApplyFold calls /jobs/fold/apply; its 409 (a row no longer unfolded) is
 // fold.ErrConflict.
 func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
-	err := s.call(ctx, "/jobs/fold/apply", a, nil)
+	return conflictIs409(s.call(ctx, "/jobs/fold/apply", a, nil))
+}
+
+// FoldVersion calls /jobs/fold/version.
+func (s *Store) FoldVersion(ctx context.Context) (int64, error) {
+	var out struct {
+		Version int64 `json:"version"`
+	}
+	err := s.call(ctx, "/jobs/fold/version", map[string]any{}, &out)
+	return out.Version, err
+}
+
+// conflictIs409 maps the routes' 409 (compare-and-set lost) to
+// fold.ErrConflict.
+func conflictIs409(err error) error {
 	var he *convexclient.HTTPError
 	if errors.As(err, &he) && he.Status == 409 {
 		return fmt.Errorf("%w: %s", fold.ErrConflict, he.Message)

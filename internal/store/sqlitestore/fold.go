@@ -49,6 +49,9 @@ func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
 				return err
 			}
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE foldState SET version = version + 1 WHERE id = 1`); err != nil {
+			return err
+		}
 		return applyAggregates(ctx, tx, a.Aggregates, s.nowMs(), false)
 	})
 	if err != nil {
@@ -78,4 +81,13 @@ func markFolded(ctx context.Context, tx *sql.Tx, table, key string, ids []string
 		}
 	}
 	return nil
+}
+
+// FoldVersion is the number of fold applies so far.
+func (s *Store) FoldVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.db.R.QueryRowContext(ctx, `SELECT version FROM foldState WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlitestore: fold version: %w", err)
+	}
+	return v, nil
 }

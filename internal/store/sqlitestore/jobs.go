@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"llmmeter/internal/fold"
 	"llmmeter/internal/money"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
@@ -21,9 +22,6 @@ import (
 // (the scheduler's clock), so tests drive leases and alerts with a fake
 // clock.
 var _ jobs.Store = (*Store)(nil)
-
-// Sharded is false: the embedded engine keeps one row per aggregate key.
-func (s *Store) Sharded() bool { return false }
 
 // AcquireLease takes the lease if free, expired or already the holder's.
 func (s *Store) AcquireLease(ctx context.Context, l jobs.Lease) (bool, error) {
@@ -155,13 +153,13 @@ func rawTable(kind jobs.RawKind) (table, key, cols string, ok bool) {
 	case jobs.RawUsage:
 		return "usageTracking", "generationId", `generationId, requestId, userId, COALESCE(conversationId,''), COALESCE(messageId,''), model, COALESCE(provider,''),
 			promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costStatus, cancelled,
-			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream`, true
+			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream, folded`, true
 	case jobs.RawRequestLogs:
 		return "requestLogs", "requestId", `requestId, COALESCE(userId,''), requestType, method, endpoint, COALESCE(model,''), COALESCE(generationId,''), status,
 			statusCode, COALESCE(errorType,''), COALESCE(errorMessage,''), requestSize, responseSize, processingTime,
-			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp`, true
+			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp, folded`, true
 	case jobs.RawActivity:
-		return "userActivity", "activityKey", `activityKey, userId, activityType, COALESCE(metadata,''), timestamp`, true
+		return "userActivity", "activityKey", `activityKey, userId, activityType, COALESCE(metadata,''), timestamp, folded`, true
 	}
 	return "", "", "", false
 }
@@ -176,6 +174,15 @@ func scanRaw(ctx context.Context, db interface {
 		return 0, 0, "", fmt.Errorf("sqlitestore: raw rows: %w", err)
 	}
 	defer rows.Close()
+	var folded bool
+	pending := func(key string) {
+		if !folded {
+			if pg.Pending == nil {
+				pg.Pending = map[string]bool{}
+			}
+			pg.Pending[key] = true
+		}
+	}
 	for rows.Next() {
 		n++
 		switch kind {
@@ -185,25 +192,27 @@ func scanRaw(ctx context.Context, db interface {
 			var status string
 			if err := rows.Scan(&u.GenerationID, &u.RequestID, &u.UserID, &u.ConversationID, &u.MessageID, &u.Model, &u.Provider,
 				&u.PromptTokens, &u.CompletionTokens, &u.TotalTokens, &u.CachedTokens, &u.ReasoningTokens, &cost, &status, &u.Cancelled,
-				&u.FinishReason, &u.Timestamp, &u.ProcessingTime, &u.IsBYOK, &u.Stream); err != nil {
+				&u.FinishReason, &u.Timestamp, &u.ProcessingTime, &u.IsBYOK, &u.Stream, &folded); err != nil {
 				return n, lastTs, lastKey, err
 			}
 			u.Cost, u.CostStatus = money.Nanos(cost), store.CostStatus(status)
 			pg.Usage = append(pg.Usage, u)
 			lastTs, lastKey = u.Timestamp, u.GenerationID
+			pending(lastKey)
 		case jobs.RawRequestLogs:
 			var l store.RequestLog
 			if err := rows.Scan(&l.RequestID, &l.UserID, &l.RequestType, &l.Method, &l.Endpoint, &l.Model, &l.GenerationID, &l.Status,
 				&l.StatusCode, &l.ErrorType, &l.ErrorMessage, &l.RequestSize, &l.ResponseSize, &l.ProcessingTime,
-				&l.TimeToFirstToken, &l.UserAgent, &l.IPAddress, &l.Timestamp); err != nil {
+				&l.TimeToFirstToken, &l.UserAgent, &l.IPAddress, &l.Timestamp, &folded); err != nil {
 				return n, lastTs, lastKey, err
 			}
 			pg.RequestLogs = append(pg.RequestLogs, l)
 			lastTs, lastKey = l.Timestamp, l.RequestID
+			pending(lastKey)
 		case jobs.RawActivity:
 			var a store.Activity
 			var meta string
-			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp); err != nil {
+			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp, &folded); err != nil {
 				return n, lastTs, lastKey, err
 			}
 			if meta != "" {
@@ -213,19 +222,30 @@ func scanRaw(ctx context.Context, db interface {
 			}
 			pg.Activity = append(pg.Activity, a)
 			lastTs, lastKey = a.Timestamp, a.ActivityKey
+			pending(lastKey)
 		}
 	}
 	return n, lastTs, lastKey, rows.Err()
 }
 
-// ReplaceAggregates replaces aggregate rows by key in one transaction.
-func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row) error {
+// ReplaceAggregates replaces aggregate rows by key in one transaction, if
+// the fold version is still foldVersion (else fold.ErrConflict).
+func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row, foldVersion int64) error {
 	for _, r := range rows {
 		if r.Shard != 0 {
 			return fmt.Errorf("%w: shard %d (the embedded engine keeps one shard)", store.ErrInvalid, r.Shard)
 		}
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error { return applyAggregates(ctx, tx, rows, s.nowMs(), true) })
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var v int64
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM foldState WHERE id = 1`).Scan(&v); err != nil {
+			return err
+		}
+		if v != foldVersion {
+			return fmt.Errorf("%w: fold version %d, expected %d", fold.ErrConflict, v, foldVersion)
+		}
+		return applyAggregates(ctx, tx, rows, s.nowMs(), true)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: replace aggregates: %w", err)
 	}
@@ -511,7 +531,7 @@ func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (boo
 		delta.CachedTokens = c.CachedTokens - old.CachedTokens
 		delta.ReasoningTokens = c.ReasoningTokens - old.ReasoningTokens
 		delta.Cost = money.Nanos(c.CostNanoUsd) - old.Cost
-		agg := rollup.NewBatch(s.cal, false)
+		agg := rollup.NewBatch(s.cal)
 		agg.AddUsage(delta)
 		done = true
 		now := s.nowMs()

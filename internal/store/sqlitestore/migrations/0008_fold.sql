@@ -10,3 +10,12 @@ ALTER TABLE userActivity ADD COLUMN folded INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX usageTracking_unfolded ON usageTracking(folded) WHERE folded = 0;
 CREATE INDEX requestLogs_unfolded ON requestLogs(folded) WHERE folded = 0;
 CREATE INDEX userActivity_unfolded ON userActivity(folded) WHERE folded = 0;
+
+-- The fold's version: every apply adds one. A rebuild replaces summaries
+-- only if no fold applied since it started reading (compare-and-set), so
+-- a rebuild never overwrites what a fold added meanwhile.
+CREATE TABLE foldState (
+  id      INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+INSERT INTO foldState (id, version) VALUES (1, 0);
