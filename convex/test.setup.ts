@@ -75,7 +75,7 @@ declare module "vitest" {
 export async function foldAll(t: Backend): Promise<number> {
   let folded = 0;
   for (;;) {
-    const pending = await t.query(internal.fold.pending, { limit: 300 });
+    const pending = await t.query(internal.fold.pending, { limit: 200 }); // fold.DefaultLimit
     const n = pending.usage.length + pending.requestLogs.length + pending.activity.length;
     if (n === 0) return folded;
     const tz = process.env.REPORTING_TZ || "UTC";

@@ -3,7 +3,9 @@
  * fold delta (fold:apply) or a rebuilt value (jobs:upsertAggregates): its
  * key is well-formed for its scope, its period is a period of the reporting
  * time zone, and its counters are consistent. Failures are bad_request
- * naming the row, before anything is written.
+ * naming the row, before anything is written. A fold delta may name a user
+ * deleted since ingest (deletedUserOk): its rows still count, and refusing
+ * them would stall the fold behind them for good.
  */
 import type { Id } from "../_generated/dataModel";
 import type { DatabaseReader } from "../_generated/server";
@@ -19,6 +21,7 @@ export async function prepareAggregateRow(
   cal: ReturnType<typeof reportingCalendar>,
   r: AggregateUpsertRow,
   at: string,
+  opts: { deletedUserOk?: boolean } = {},
 ): Promise<PreparedAggregate> {
   let userId: Id<"users"> | undefined;
   if (r.scope === "user") {
@@ -26,7 +29,9 @@ export async function prepareAggregateRow(
     if (r.model !== undefined) badRequest(`${at}.model: not allowed for scope "user"`);
     if (r.shard !== 0) badRequest(`${at}.shard: user rows use shard 0`);
     const id = db.normalizeId("users", r.userId);
-    if (id === null || (await db.get(id)) === null) badRequest(`${at}.userId: not the id of an existing user`);
+    if (id === null || (!opts.deletedUserOk && (await db.get(id)) === null)) {
+      badRequest(`${at}.userId: not the id of an existing user`);
+    }
     userId = id;
   } else if (r.userId !== undefined) {
     badRequest(`${at}.userId: only allowed for scope "user"`);

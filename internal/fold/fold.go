@@ -15,11 +15,12 @@ import (
 // that Apply was written.
 var ErrConflict = errors.New("fold: a row is no longer unfolded")
 
-// DefaultLimit is how many pending rows one Apply covers. With at most
-// 4 periods × (system + model + user) keys per row, an Apply of this many
-// rows writes well under Convex's 16,000 documents per transaction, and its
-// body stays under the signed routes' size bound.
-const DefaultLimit = 300
+// DefaultLimit is how many pending rows one Apply covers. In the worst case
+// (every row its own user, model, hour, day, week and month) a row has 12
+// keys, and fold:apply spends one index range on each key and each row:
+// 200 rows are at most 2,600 of Convex's 4,096 ranges per transaction, 2,600
+// of its 16,000 writes, and about 1.2 MB of the routes' 4 MiB body bound.
+const DefaultLimit = 200
 
 // Pending is a page of unfolded rows, oldest first within each kind.
 type Pending struct {
