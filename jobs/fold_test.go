@@ -155,3 +155,34 @@ func TestFoldTwoFoldersInterleavedWithIngest(t *testing.T) {
 		checkAggregates(t, e, expectedAggs(e.cal, all), from, to)
 	})
 }
+
+// The fold is a job of the service on its "@every 2s" schedule, under its
+// lease, and a run folds whatever is pending.
+func TestFoldJobRunsOnItsSchedule(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *engine) {
+		unfoldedIngest(e)
+		ids := users(t, e, "ana")
+		g := &gen{}
+		clk := &clock{}
+		clk.Set(time.Date(2027, 2, 3, 4, 5, 6, 0, e.loc))
+		cfg := jobs.DefaultConfig()
+		cfg.Holder = "replica-1"
+		svc, err := jobs.New(cfg, jobs.Deps{Store: e.st, Location: e.loc, Notifier: &recorder{}, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, l := g.request(clk.Now().Add(-time.Second), ids[0], "m/a", true, 80)
+		b := store.Batch{Usage: []store.Usage{u}, RequestLogs: []store.RequestLog{l}}
+		e.ingest(t, b)
+		runs, err := svc.RunDue(ctx, jobs.JobFold)
+		if err != nil || len(runs) != 1 || runs[0].Counts["rows"] != 2 || runs[0].Outcome != jobs.OutcomeSuccess {
+			t.Fatalf("runs %+v, %v: want one run folding 2 rows", runs, err)
+		}
+		// Two seconds later the next run finds nothing to do.
+		clk.Add(2 * time.Second)
+		if runs, err = svc.RunDue(ctx, jobs.JobFold); err != nil || len(runs) != 1 || runs[0].Counts["rows"] != 0 {
+			t.Fatalf("second run %+v, %v", runs, err)
+		}
+		checkAggregates(t, e, expectedAggs(e.cal, b), clk.Now().Add(-time.Hour).UnixMilli(), clk.Now().Add(time.Hour).UnixMilli())
+	})
+}
