@@ -122,3 +122,33 @@ type stale struct {
 func (s *stale) PendingRows(context.Context, int) (fold.Pending, error) {
 	return fold.Pending{Activity: s.rows.Activity}, nil
 }
+
+// MaxApplies bounds one run exactly, and a zero Limit means DefaultLimit.
+func TestFolderBounds(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "b.db"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.SetFoldOnIngest(false)
+	u, _, err := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b store.Batch
+	for i := range 5 {
+		b.Activity = append(b.Activity, store.Activity{ActivityKey: string(rune('a' + i)), UserID: u.ID, ActivityType: "file_uploaded", Timestamp: 1_800_000_000_000})
+	}
+	if _, err := st.Ingest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	bounded := fold.Folder{Store: st, Cal: periods.For(time.UTC), Limit: 1, MaxApplies: 2}
+	if res, err := bounded.Run(ctx); err != nil || res.Applies != 2 || res.Rows != 2 {
+		t.Fatalf("bounded run %+v, %v: want exactly 2 applies of 1 row", res, err)
+	}
+	all := fold.Folder{Store: st, Cal: periods.For(time.UTC)}
+	if res, err := all.Run(ctx); err != nil || res.Applies != 1 || res.Rows != 3 {
+		t.Fatalf("default run %+v, %v: want the 3 rows left in one apply", res, err)
+	}
+}
