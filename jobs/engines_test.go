@@ -188,7 +188,9 @@ type convexBackend struct{ site, api, secret string }
 func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 	convextest.Reset(t, b.site)
 	newClient := func() *convexclient.Client {
-		c, err := convexclient.New(convexclient.Config{URL: b.api, SiteURL: b.site, Secret: b.secret, MaxRetries: -1})
+		// A generous timeout: a fold apply of a few hundred rows into the
+		// single-threaded test backend can take long on a busy machine.
+		c, err := convexclient.New(convexclient.Config{URL: b.api, SiteURL: b.site, Secret: b.secret, MaxRetries: -1, Timeout: 2 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}

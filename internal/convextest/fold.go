@@ -21,7 +21,7 @@ func Fold(t testing.TB, site, secret string, loc *time.Location) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	c, err := convexclient.New(convexclient.Config{URL: site, SiteURL: site, Secret: secret, Timeout: 30 * time.Second})
+	c, err := convexclient.New(convexclient.Config{URL: site, SiteURL: site, Secret: secret, Timeout: 2 * time.Minute}) // a busy machine
 	if err != nil {
 		t.Fatal(err)
 	}
