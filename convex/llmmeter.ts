@@ -53,4 +53,7 @@ export const {
   jobRecordRun,
   jobListRuns,
   jobListAlerts,
+  foldPending,
+  foldVersion,
+  foldApply,
 } = llmmeter({ isAdmin: claimIsAdmin });

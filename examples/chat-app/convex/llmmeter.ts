@@ -54,4 +54,7 @@ export const {
   jobRecordRun,
   jobListRuns,
   jobListAlerts,
+  foldPending,
+  foldVersion,
+  foldApply,
 } = llmmeter({ isAdmin: claimIsAdmin });
