@@ -10,7 +10,7 @@ import (
 )
 
 // The embedded engine is a fold.Store: rows are stored with folded = 0 and
-// the pending index of migration 0008 lists them.
+// the pending index of migration 0010 lists them.
 var _ fold.Store = (*Store)(nil)
 
 // PendingRows reads at most limit unfolded rows, usage first, then request
