@@ -44,7 +44,7 @@ func eachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 		}
 		f(t, engine{store: s, userID: u.ID, setQuota: func(t *testing.T, userID, typ string, limit float64) {
 			args, _ := json.Marshal(quotaArgs(userID, typ, limit))
-			if _, err := s.Call(context.Background(), "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+			if _, err := s.Call(context.Background(), "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
 				t.Fatal(err)
 			}
 		}})
@@ -62,7 +62,7 @@ func eachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 		}
 		admin := convexclient.WithAuth(convextest.Token(`{"sub":"ops","iss":"https://clerk.test","role":"admin"}`))
 		f(t, engine{store: s, userID: u.ID, setQuota: func(t *testing.T, userID, typ string, limit float64) {
-			if err := cc.Mutation(context.Background(), "admin:setQuota", quotaArgs(userID, typ, limit), nil, admin); err != nil {
+			if err := cc.Mutation(context.Background(), "llmmeter:setQuota", quotaArgs(userID, typ, limit), nil, admin); err != nil {
 				t.Fatal(err)
 			}
 		}})

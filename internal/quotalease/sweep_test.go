@@ -26,7 +26,7 @@ func TestSweepReturnsIdleLeases(t *testing.T) {
 	u, _, _ := s.EnsureUser(context.Background(), store.EnsureUserInput{ExternalID: "ann"})
 	e := engine{store: s, userID: u.ID}
 	args, _ := json.Marshal(quotaArgs(u.ID, store.QuotaDailyRequests, 100))
-	if _, err := s.Call(context.Background(), "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+	if _, err := s.Call(context.Background(), "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -97,7 +97,7 @@ func TestAdmitUndoesARefusedCall(t *testing.T) {
 		limit     float64
 	}{{u.ID, store.QuotaDailyRequests, 10}, {"", store.QuotaSystemMonthlyCostUSD, 0}} {
 		args, _ := json.Marshal(quotaArgs(q.user, q.typ, q.limit))
-		if _, err := s.Call(context.Background(), "mutation", "admin:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+		if _, err := s.Call(context.Background(), "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
