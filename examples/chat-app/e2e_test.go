@@ -101,6 +101,7 @@ func TestChatActionIsAccountedToTheChatAppsUser(t *testing.T) {
 		t.Fatalf("messages: %+v", msgs)
 	}
 	settle(t, a)
+	convextest.Fold(t, site, secret, nil) // what the fold job does within seconds (JOBS_ENABLED=false here)
 
 	// llmmeter's user for Ada: the one the gateway created from X-Llmmeter-User.
 	adaUser, created, err := a.Store.EnsureUser(ctx, store.EnsureUserInput{ExternalID: clerkSubject})
@@ -173,6 +174,12 @@ func TestChatActionIsAccountedToTheChatAppsUser(t *testing.T) {
 	// Ada's quota is hers: with daily_requests=2 used up, the next turn is
 	// refused by the gateway and the assistant message says so.
 	if err := cc.Mutation(ctx, "llmmeter:setQuota", map[string]any{"userId": adaUser.ID, "quotaType": "daily_requests", "limit": 2}, nil, admin); err != nil {
+		t.Fatal(err)
+	}
+	// Ada's key is warm and had no quota: its lease would see the new one
+	// only once it ages (quotalease). Returning the leases makes her next
+	// call wait for a fresh one, granted under the quota.
+	if err := a.Leases.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var third sendResult
