@@ -1,4 +1,4 @@
-/** fold:apply, the store side of the Go fold: compare-and-set, checks, and a user deleted before the fold. */
+/** llmmeter:foldApply, the store side of the Go fold: compare-and-set, checks, and a user deleted before the fold. */
 import { beforeEach, describe, expect, inject, test, vi } from "vitest";
 import { internal } from "./_generated/api";
 import { foldAll, makeUsers, newBackend, post, SECRET, T0, tableCounts, usage } from "./test.setup";
@@ -15,7 +15,7 @@ async function computed(t: ReturnType<typeof newBackend>) {
   return await res.json();
 }
 
-describe("fold:apply", () => {
+describe("llmmeter:foldApply", () => {
   test("applies once; a replay or a stale apply is a conflict and writes nothing", async () => {
     const t = newBackend();
     const [u] = await makeUsers(t, 1);

@@ -68,9 +68,9 @@ declare module "vitest" {
 }
 
 /**
- * Folds every pending row the way the Go fold job does: fold:pending, the
+ * Folds every pending row the way the Go fold job does: llmmeter:foldPending, the
  * Go core (internal/fold/foldserver, started by vitest.global-setup.ts)
- * computes the deltas, fold:apply stores them with its compare-and-set.
+ * computes the deltas, llmmeter:foldApply stores them with its compare-and-set.
  */
 export async function foldAll(t: Backend): Promise<number> {
   let folded = 0;

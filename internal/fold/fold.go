@@ -17,7 +17,7 @@ var ErrConflict = errors.New("fold: a row is no longer unfolded")
 
 // DefaultLimit is how many pending rows one Apply covers. In the worst case
 // (every row its own user, model, hour, day, week and month) a row has 12
-// keys, and fold:apply spends one index range on each key and each row:
+// keys, and llmmeter:foldApply spends one index range on each key and each row:
 // 200 rows are at most 2,600 of Convex's 4,096 ranges per transaction, 2,600
 // of its 16,000 writes, and about 1.2 MB of the routes' 4 MiB body bound.
 const DefaultLimit = 200

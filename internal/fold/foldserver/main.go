@@ -4,7 +4,7 @@
 // job runs, so no TypeScript twin of the fold exists, not even in tests.
 //
 // POST /compute?tz=Zone with {usage, requestLogs, activity} (documents as
-// fold:pending returns them) answers the fold.Apply body for fold:apply.
+// llmmeter:foldPending returns them) answers the fold.Apply body for llmmeter:foldApply.
 // It prints "listening http://ADDR" once ready and exits when stdin closes.
 package main
 

@@ -11,7 +11,7 @@ import (
 )
 
 // The Convex engine is a fold.Store through the signed /jobs/fold/* routes
-// (convex/fold.ts).
+// (packages/convex/src/fold.ts).
 var _ fold.Store = (*Store)(nil)
 
 // MaxFoldRows is /jobs/fold/pending's and /jobs/fold/apply's row bound.

@@ -1,6 +1,6 @@
 /**
  * The one check of an aggregate row sent by the Go jobs, whether it is a
- * fold delta (fold:apply) or a rebuilt value (jobs:upsertAggregates): its
+ * fold delta (llmmeter:foldApply) or a rebuilt value (llmmeter:jobUpsertAggregates): its
  * key is well-formed for its scope, its period is a period of the reporting
  * time zone, and its counters are consistent. Failures are bad_request
  * naming the row, before anything is written. A fold delta may name a user
