@@ -32,7 +32,7 @@ import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
 import { reportingCalendar } from "./periods";
 import { applyToQuota, deleteReservations, quotasOfUser, systemBudget, type Contribution } from "./quotas";
-import { MAX_INGEST_ROWS, type ActivityRow, type IngestBody, type RequestLogRow, type UsageRow } from "./wire";
+import { MAX_INGEST_ROWS, type IngestBody, type UsageRow } from "./wire";
 
 export type KindCounts = { usage: number; requestLogs: number; activity: number };
 export type IngestResult = {
