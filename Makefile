@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-go fuzz test-convex check-generated vet bench portal test-portal e2e-portal faults
+.PHONY: run build test test-go fuzz test-convex check-generated vet bench bench-convex portal test-portal e2e-portal faults
 
 ## run: start the service on the embedded store (simulated upstream without OPENROUTER_API_KEY);
 ## builds the admin portal first when it is missing (the service runs without it if npm fails)
@@ -74,6 +74,11 @@ bench:
 	$(GO) test -run='^$$' -timeout 10m -benchtime=3000x -bench='^BenchmarkPutDurable$$' ./internal/outbox/ | tee -a bench-go.txt
 	$(GO) test -run='^$$' -timeout 10m -benchtime=30x -bench='^BenchmarkIngest$$' ./internal/store/sqlitestore/ | tee -a bench-go.txt
 	$(GO) run ./cmd/llmbench -gobench bench-go.txt -out bench-results.md
+
+## bench-convex: the admin functions' reads (docs, bytes, ms) at the full issue 14 profile under
+## convex-test's transaction limits, before (8 shards) and after (one row per key); npm test runs 1/10
+bench-convex: node_modules/.installed
+	BENCH_CONVEX_SCALE=1 npx vitest run convex/adminBench.test.ts 2>&1 | tee bench-convex.txt
 
 ## faults: the full fault matrix of issue 12 (kill -9, Convex outages, upstream faults, SIGTERM,
 ## a full disk) on both engines; writes faults-results.md and fails on any loss. The short matrix

@@ -57,4 +57,7 @@ export const {
   jobRecordRun,
   jobListRuns,
   jobListAlerts,
+  foldPending,
+  foldVersion,
+  foldApply,
 } = llmmeter({ isAdmin: claimIsAdmin });

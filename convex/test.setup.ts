@@ -7,6 +7,8 @@
  * *.test.ts files beside it are deployed.
  */
 import { convexTest } from "convex-test";
+import { inject } from "vitest";
+import { internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import schema from "./schema";
 import { sign } from "../packages/convex/src/lib/signature";
@@ -35,7 +37,7 @@ export async function post(
   t: Backend,
   path: string,
   body: unknown,
-  opts: { secret?: string; at?: number; header?: string | null; raw?: string } = {},
+  opts: { secret?: string; at?: number; header?: string | null; raw?: string; fold?: boolean } = {},
 ): Promise<{ status: number; json: any }> {
   const raw = opts.raw ?? JSON.stringify(body);
   const header =
@@ -52,7 +54,40 @@ export async function post(
   } catch {
     json = text;
   }
+  // What the fold job does within seconds of an ingest, done at once so
+  // that a test reads what it ingested (opts.fold false leaves rows unfolded).
+  if (path === "/ingest" && res.status === 200 && opts.fold !== false) await foldAll(t);
   return { status: res.status, json };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The Go fold core's address (vitest.global-setup.ts). */
+    foldUrl: string;
+  }
+}
+
+/**
+ * Folds every pending row the way the Go fold job does: llmmeter:foldPending, the
+ * Go core (internal/fold/foldserver, started by vitest.global-setup.ts)
+ * computes the deltas, llmmeter:foldApply stores them with its compare-and-set.
+ */
+export async function foldAll(t: Backend): Promise<number> {
+  let folded = 0;
+  for (;;) {
+    const pending = await t.query(internal.llmmeter.foldPending, { limit: 200 }); // fold.DefaultLimit
+    const n = pending.usage.length + pending.requestLogs.length + pending.activity.length;
+    if (n === 0) return folded;
+    const tz = process.env.REPORTING_TZ || "UTC";
+    const res = await fetch(`${inject("foldUrl")}/compute?tz=${encodeURIComponent(tz)}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(pending),
+    });
+    if (!res.ok) throw new Error(`foldserver: HTTP ${res.status}: ${await res.text()}`);
+    await t.mutation(internal.llmmeter.foldApply, await res.json());
+    folded += n;
+  }
 }
 
 /** Creates users directly in the database. */

@@ -1,18 +1,9 @@
-/** Small pure pieces: shard hash, signature verification, wire-shape checks. */
+/** Small pure pieces: signature verification, wire-shape checks. */
 import { describe, expect, test } from "vitest";
-import { fnv1a32, shardOf } from "../packages/convex/src/lib/hash";
 import { check, ShapeError } from "../packages/convex/src/lib/shape";
 import { requestString, sign, verifySignature } from "../packages/convex/src/lib/signature";
 import { usageRow } from "../packages/convex/src/lib/wire";
 import { usage } from "./test.setup";
-
-test("FNV-1a 32 test vectors (the Go engine uses the same)", () => {
-  expect(fnv1a32("")).toBe(0x811c9dc5);
-  expect(fnv1a32("a")).toBe(0xe40c292c);
-  expect(fnv1a32("foobar")).toBe(0xbf9cf968);
-  expect(shardOf("gen-123")).toBe(fnv1a32("gen-123") % 8);
-  expect(fnv1a32("é")).toBe(fnv1a32("\u00e9")); // UTF-8 bytes
-});
 
 describe("verifySignature", () => {
   const body = '{"a":1}';

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"llmmeter/internal/periods"
 )
 
 // CommandUsage documents Command, for the CLI's usage text.
@@ -18,6 +20,7 @@ const CommandUsage = `  jobs list                                      list the 
   jobs run NAME                                  run job NAME now (under its lease) and record the run
   jobs runs [-job NAME] [-limit N]               list recorded runs, newest first
   jobs report daily|weekly [-at RFC3339] [-format csv|json]   print a report of the period containing -at
+  jobs rebuild hourly|daily|weekly|monthly -from RFC3339 [-to RFC3339]   recompute the summaries of those periods from raw rows (repair; safe while ingest runs)
 `
 
 // Command runs the CLI's "jobs …" subcommands (args without "jobs").
@@ -94,6 +97,31 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		}
 		_, err = io.WriteString(stdout, rep.CSV)
 		return err
+	case "rebuild":
+		if len(args) < 2 || !slices.Contains(periods.All, periods.Period(args[1])) {
+			return fmt.Errorf("jobs rebuild: want hourly, daily, weekly or monthly")
+		}
+		from := fs.String("from", "", "the first period starting at or after this time (RFC 3339); required")
+		to := fs.String("to", "", "periods starting before this time (RFC 3339); default now")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		f, err := time.Parse(time.RFC3339, *from)
+		if err != nil {
+			return fmt.Errorf("jobs rebuild: -from: %w", err)
+		}
+		t := svc.now()
+		if *to != "" {
+			if t, err = time.Parse(time.RFC3339, *to); err != nil {
+				return fmt.Errorf("jobs rebuild: -to: %w", err)
+			}
+		}
+		counts, err := svc.Rebuild(ctx, periods.Period(args[1]), f, t)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "rebuilt %v\n", map[string]int64(counts))
+		return nil
 	}
 	return fmt.Errorf("jobs: unknown subcommand %q\n%s", args[0], CommandUsage)
 }

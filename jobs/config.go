@@ -17,7 +17,7 @@ import (
 
 // Job names, as used in schedules, leases, jobRuns and the CLI.
 const (
-	JobRollup       = "rollup"
+	JobFold         = "fold"
 	JobQuotaReset   = "quota_reset"
 	JobAlerts       = "alerts"
 	JobHealth       = "health"
@@ -30,7 +30,7 @@ const (
 // DefaultSchedules are the standard 5-field cron specs of the jobs, in the
 // reporting time zone.
 var DefaultSchedules = map[string]string{
-	JobRollup:       "5 * * * *",    // hourly, 5 minutes after the hour closes
+	JobFold:         "@every 2s",    // the live views trail ingest by a few seconds
 	JobQuotaReset:   "*/5 * * * *",  // boundaries are found from resetDate
 	JobAlerts:       "* * * * *",    // every minute
 	JobHealth:       "* * * * *",    // every minute
@@ -48,8 +48,6 @@ type Config struct {
 	LeaseTTL   time.Duration     // JOBS_LEASE_TTL (default 2m; 1s..1h)
 	MaxCatchUp int               // JOBS_MAX_CATCHUP missed windows run on start (default 48)
 	Schedules  map[string]string // JOBS_SCHEDULE_<NAME>, e.g. JOBS_SCHEDULE_ROLLUP="5 * * * *"
-
-	RollupDelay time.Duration // JOBS_ROLLUP_DELAY a period is rolled up this long after it closes (default 5m)
 
 	QuotaThresholds      []int         // ALERT_QUOTA_THRESHOLDS percent of each quota (default 80,90,100)
 	DailyBudgetNanoUsd   int64         // ALERT_DAILY_BUDGET_USD system daily budget (default 0 = off)
@@ -81,7 +79,7 @@ func DefaultConfig() Config {
 	host, _ := os.Hostname()
 	return Config{
 		Enabled: true, Holder: fmt.Sprintf("%s:%d", host, os.Getpid()), LeaseTTL: 2 * time.Minute, MaxCatchUp: 48,
-		Schedules: maps(DefaultSchedules), RollupDelay: 5 * time.Minute,
+		Schedules:       maps(DefaultSchedules),
 		QuotaThresholds: []int{80, 90, 100}, ErrorRate: 0.05, ErrorRateWindow: 15 * time.Minute, ErrorRateMinRequests: 20,
 		P95LatencyMs: 30000, KeyBalanceMinNanoUsd: int64(5 * money.NanosPerUSD), OutboxMaxDepth: 1000, OutboxMaxAge: 10 * time.Minute,
 		RepeatInterval: 4 * time.Hour, WebhookFormat: "slack", WebhookMaxRetries: 3, WebhookTimeout: 10 * time.Second,
@@ -149,7 +147,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Schedules[name] = v
 		}
 	}
-	dur("JOBS_ROLLUP_DELAY", &c.RollupDelay)
 	if v := getenv("ALERT_QUOTA_THRESHOLDS"); v != "" {
 		c.QuotaThresholds = nil
 		for _, f := range strings.Split(v, ",") {
@@ -232,9 +229,6 @@ func (c Config) Validate() error {
 			bad("JOBS_SCHEDULE_%s: %v", strings.ToUpper(n), err)
 		}
 	}
-	if c.RollupDelay < 0 || c.RollupDelay > 24*time.Hour {
-		bad("JOBS_ROLLUP_DELAY: must be between 0 and 24h")
-	}
 	for _, p := range c.QuotaThresholds {
 		if p <= 0 || p > 1000 {
 			bad("ALERT_QUOTA_THRESHOLDS: %d is not a percentage in 1..1000", p)
@@ -296,8 +290,8 @@ func (c Config) String() string {
 	if c.WebhookSecret != "" {
 		secret = "<secret>"
 	}
-	return fmt.Sprintf("jobs.Config{Enabled:%t Holder:%q LeaseTTL:%s MaxCatchUp:%d Schedules:%v RollupDelay:%s QuotaThresholds:%v DailyBudgetNanoUsd:%d UserDailyBudgetNano:%d ErrorRate:%g ErrorRateWindow:%s P95LatencyMs:%d KeyBalanceMinNanoUsd:%d OutboxMaxDepth:%d OutboxMaxAge:%s RepeatInterval:%s WebhookURLs:%v WebhookSecret:%s WebhookFormat:%s}",
-		c.Enabled, c.Holder, c.LeaseTTL, c.MaxCatchUp, c.Schedules, c.RollupDelay, c.QuotaThresholds, c.DailyBudgetNanoUsd, c.UserDailyBudgetNano,
+	return fmt.Sprintf("jobs.Config{Enabled:%t Holder:%q LeaseTTL:%s MaxCatchUp:%d Schedules:%v QuotaThresholds:%v DailyBudgetNanoUsd:%d UserDailyBudgetNano:%d ErrorRate:%g ErrorRateWindow:%s P95LatencyMs:%d KeyBalanceMinNanoUsd:%d OutboxMaxDepth:%d OutboxMaxAge:%s RepeatInterval:%s WebhookURLs:%v WebhookSecret:%s WebhookFormat:%s}",
+		c.Enabled, c.Holder, c.LeaseTTL, c.MaxCatchUp, c.Schedules, c.QuotaThresholds, c.DailyBudgetNanoUsd, c.UserDailyBudgetNano,
 		c.ErrorRate, c.ErrorRateWindow, c.P95LatencyMs, c.KeyBalanceMinNanoUsd, c.OutboxMaxDepth, c.OutboxMaxAge, c.RepeatInterval, hooks, secret, c.WebhookFormat)
 }
 

@@ -58,8 +58,10 @@ type engine struct {
 	}
 	// another handle on the same data (a second replica)
 	second func(t *testing.T) jobs.Store
-	// ingest stores rows as the gateway would
+	// ingest stores rows as the gateway would, then folds them as the
+	// fold job would within seconds (unless noFold)
 	ingest func(t *testing.T, b store.Batch)
+	noFold bool
 	// setQuota creates a quota; resetDate is only honoured by SQLite
 	// (Convex derives it from the deployment's clock)
 	setQuota func(t *testing.T, userID, quotaType string, limit float64, resetDate int64) string
@@ -201,7 +203,9 @@ type convexBackend struct{ site, api, secret string }
 func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 	convextest.Reset(t, b.site)
 	newClient := func() *convexclient.Client {
-		c, err := convexclient.New(convexclient.Config{URL: b.api, SiteURL: b.site, Secret: b.secret, MaxRetries: -1})
+		// A generous timeout: a fold apply of a few hundred rows into the
+		// single-threaded test backend can take long on a busy machine.
+		c, err := convexclient.New(convexclient.Config{URL: b.api, SiteURL: b.site, Secret: b.secret, MaxRetries: -1, Timeout: 2 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,6 +219,9 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 		t.Helper()
 		if _, err := st.Ingest(ctx, bt); err != nil {
 			t.Fatal(err)
+		}
+		if !e.noFold {
+			foldAll(t, st, e)
 		}
 	}
 	token := convextest.Token(`{"sub":"admin","iss":"https://clerk.test","role":"admin"}`)
@@ -338,7 +345,7 @@ type aggKey struct {
 
 // expectedAggs is the reference: rollup rules applied to all raw rows.
 func expectedAggs(cal *periods.Calendar, b store.Batch) map[aggKey]rollup.Row {
-	rb := rollup.NewBatch(cal, false)
+	rb := rollup.NewBatch(cal)
 	for _, u := range b.Usage {
 		rb.AddUsage(u)
 	}

@@ -61,12 +61,12 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := []string{JobRollup, JobQuotaReset, JobAlerts, JobHealth, JobReportDaily, JobReportWeekly, JobForecast}
+	names := []string{JobFold, JobQuotaReset, JobAlerts, JobHealth, JobReportDaily, JobReportWeekly, JobForecast}
 	if d.Generations != nil {
 		names = append(names, JobBackfill)
 	}
 	all := map[string]Job{
-		JobRollup:     &Rollup{Store: d.Store, Cal: cal, Delay: cfg.RollupDelay},
+		JobFold:       &Fold{Store: d.Store, Cal: cal},
 		JobQuotaReset: &QuotaReset{Store: d.Store, Cal: cal},
 		JobAlerts: &Alerts{Store: d.Store, Cal: cal, Cfg: cfg, Key: d.Key, Outbox: d.Outbox, Notifier: d.Notifier,
 			JobNames: names, Log: d.Log},
@@ -93,6 +93,13 @@ func New(cfg Config, d Deps) (*Service, error) {
 // Runs lists recorded runs newest first (the CLI's "jobs runs").
 func (s *Service) Runs(ctx context.Context, job string, limit int) ([]Run, error) {
 	return s.st.Runs(ctx, job, "", limit)
+}
+
+// Rebuild recomputes the summaries of every period of kind p that starts
+// in [from, to) from raw rows (the CLI's "jobs rebuild"); see Rebuild.
+func (s *Service) Rebuild(ctx context.Context, p periods.Period, from, to time.Time) (Counts, error) {
+	r := &Rebuild{Store: s.st, Cal: s.cal}
+	return r.Recompute(ctx, p, from.UnixMilli(), to.UnixMilli())
 }
 
 // Report builds (without storing) the report of kind "daily" or "weekly"

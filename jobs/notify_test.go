@@ -76,13 +76,13 @@ func TestWebhooks(t *testing.T) {
 func TestConfig(t *testing.T) {
 	env := map[string]string{
 		"ALERT_WEBHOOK_URLS": "https://hooks.slack.com/services/T1/B2/xyzsecret", "ALERT_WEBHOOK_SECRET": "hmac-key",
-		"JOBS_SCHEDULE_ROLLUP": "10 * * * *", "ALERT_DAILY_BUDGET_USD": "12.5", "ALERT_QUOTA_THRESHOLDS": "50, 100",
+		"JOBS_SCHEDULE_FOLD": "@every 5s", "ALERT_DAILY_BUDGET_USD": "12.5", "ALERT_QUOTA_THRESHOLDS": "50, 100",
 	}
 	cfg, err := jobs.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Schedules[jobs.JobRollup] != "10 * * * *" || cfg.DailyBudgetNanoUsd != 12_500_000_000 || len(cfg.QuotaThresholds) != 2 {
+	if cfg.Schedules[jobs.JobFold] != "@every 5s" || cfg.DailyBudgetNanoUsd != 12_500_000_000 || len(cfg.QuotaThresholds) != 2 {
 		t.Fatalf("cfg %+v", cfg)
 	}
 	for _, s := range []string{cfg.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%#v", cfg)} {
@@ -90,9 +90,9 @@ func TestConfig(t *testing.T) {
 			t.Fatalf("secret printed: %s", s)
 		}
 	}
-	bad := map[string]string{"JOBS_SCHEDULE_ROLLUP": "nope", "JOBS_LEASE_TTL": "1ms", "ALERT_ERROR_RATE": "2", "ALERT_WEBHOOK_URLS": "ftp://x"}
+	bad := map[string]string{"JOBS_SCHEDULE_FOLD": "nope", "JOBS_LEASE_TTL": "1ms", "ALERT_ERROR_RATE": "2", "ALERT_WEBHOOK_URLS": "ftp://x"}
 	_, err = jobs.ConfigFromEnv(func(k string) string { return bad[k] })
-	for _, name := range []string{"JOBS_SCHEDULE_ROLLUP", "JOBS_LEASE_TTL", "ALERT_ERROR_RATE", "ALERT_WEBHOOK_URLS"} {
+	for _, name := range []string{"JOBS_SCHEDULE_FOLD", "JOBS_LEASE_TTL", "ALERT_ERROR_RATE", "ALERT_WEBHOOK_URLS"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error %v does not name %s", err, name)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
@@ -31,14 +32,19 @@ type Store interface {
 	// only of one outcome when outcome is non-empty, at most limit.
 	Runs(ctx context.Context, job string, outcome Outcome, limit int) ([]Run, error)
 
-	// Sharded reports whether system and model aggregates are spread over
-	// rollup.Shards shards (Convex) or kept in one row (SQLite).
-	Sharded() bool
+	// PendingRows and ApplyFold are the fold's (internal/fold).
+	fold.Store
+
+	// FoldVersion is the number of fold applies so far (the rebuild's
+	// compare-and-set token).
+	FoldVersion(ctx context.Context) (int64, error)
 	// RawPage reads a page of raw rows of kind with timestamp in
 	// [from, to), ascending; an empty next cursor means done.
 	RawPage(ctx context.Context, kind RawKind, from, to int64, cursor string, limit int) (RawPage, error)
-	// ReplaceAggregates replaces aggregate rows by exact key.
-	ReplaceAggregates(ctx context.Context, rows []*rollup.Row) error
+	// ReplaceAggregates replaces aggregate rows by exact key if the fold
+	// version is still foldVersion, else returns fold.ErrConflict (wrapped)
+	// and writes nothing. (Convex replaces in chunks, each checked.)
+	ReplaceAggregates(ctx context.Context, rows []*rollup.Row, foldVersion int64) error
 	// Aggregates lists the rows of scope and period with periodStart in
 	// [from, to) (every shard a row).
 	Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error)
@@ -143,7 +149,10 @@ type RawPage struct {
 	Usage       []store.Usage
 	RequestLogs []store.RequestLog
 	Activity    []store.Activity
-	Next        string // "" when done
+	// Pending holds the keys (generation id, request id, activity key) of
+	// the page's rows the fold has not counted yet.
+	Pending map[string]bool
+	Next    string // "" when done
 }
 
 // Quota types, as the store defines them.

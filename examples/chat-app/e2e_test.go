@@ -101,6 +101,7 @@ func TestChatActionIsAccountedToTheChatAppsUser(t *testing.T) {
 		t.Fatalf("messages: %+v", msgs)
 	}
 	settle(t, a)
+	convextest.Fold(t, site, secret, nil) // what the fold job does within seconds (JOBS_ENABLED=false here)
 
 	// llmmeter's user for Ada: the one the gateway created from X-Llmmeter-User.
 	adaUser, created, err := a.Store.EnsureUser(ctx, store.EnsureUserInput{ExternalID: clerkSubject})

@@ -34,6 +34,7 @@ func TestConvexEngineEndToEnd(t *testing.T) {
 		ledgerCost += g.Cost
 		ledgerTokens += g.PromptTokens + g.CompletionTokens
 	}
+	convextest.Fold(t, be.URL, be.Secret, nil) // what the fold job does within seconds
 	cc, err := convexclient.New(convexclient.Config{URL: be.URL})
 	if err != nil {
 		t.Fatal(err)

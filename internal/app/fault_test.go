@@ -94,6 +94,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // convexTotals reads what Convex holds for all time, as an admin.
 func convexTotals(t *testing.T, be backend) (requests, failed, tokens int64, cost money.Nanos) {
 	t.Helper()
+	convextest.Fold(t, be.URL, be.Secret, nil)
 	cc, _ := convexclient.New(convexclient.Config{URL: be.URL})
 	var ov struct {
 		Requests, Failed, TotalTokens int64

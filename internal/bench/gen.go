@@ -108,7 +108,7 @@ func generate(ctx context.Context, file string, n int, logf func(string, ...any)
 		return err
 	}
 	logsFrom := max(0, n-GenLogs) // request logs only for the latest calls
-	agg := rollup.NewBatch(periods.For(time.UTC), false)
+	agg := rollup.NewBatch(periods.For(time.UTC))
 	rnd := rand.New(rand.NewPCG(1, 2))
 	from := GenEnd.Add(-GenSpan).UnixMilli()
 	step := float64(GenSpan.Milliseconds()) / float64(n)
@@ -214,7 +214,7 @@ func generate(ctx context.Context, file string, n int, logf func(string, ...any)
 	defer st.Close()
 	rows := agg.Rows()
 	for lo := 0; lo < len(rows); lo += 20_000 {
-		if err := st.ReplaceAggregates(ctx, rows[lo:min(lo+20_000, len(rows))]); err != nil {
+		if err := st.ReplaceAggregates(ctx, rows[lo:min(lo+20_000, len(rows))], 0); err != nil {
 			return err
 		}
 	}

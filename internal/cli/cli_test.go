@@ -52,7 +52,7 @@ func TestJobsListAndRunBackfill(t *testing.T) {
 	dir := t.TempDir()
 	noKey := map[string]string{"DATA_DIR": dir}
 	withKey := map[string]string{"DATA_DIR": dir, "OPENROUTER_API_KEY": "sk-or-v1-test", "OPENROUTER_BASE_URL": sim.URL}
-	every := []string{"alerts", "backfill", "forecast", "health", "quota_reset", "report_daily", "report_weekly", "rollup"}
+	every := []string{"alerts", "backfill", "fold", "forecast", "health", "quota_reset", "report_daily", "report_weekly"}
 
 	for _, c := range []struct {
 		name      string
@@ -71,7 +71,7 @@ func TestJobsListAndRunBackfill(t *testing.T) {
 		// With a key it runs and records its run.
 		{"run backfill with key", withKey, []string{"jobs", "run", "backfill"}, 0, []string{"backfill", "success"}, nil},
 		// A name no job has: the error lists the jobs, no row.
-		{"run unknown", noKey, []string{"jobs", "run", "nope"}, 1, nil, []string{`"nope"`, "rollup"}},
+		{"run unknown", noKey, []string{"jobs", "run", "nope"}, 1, nil, []string{`"nope"`, "fold"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, c.env, c.args...)

@@ -628,6 +628,7 @@ func sqliteRows(t *testing.T, dataDir string, start time.Time) ([]store.Usage, [
 // convexRows reads the Convex test backend.
 func convexRows(t *testing.T, be backend, start time.Time) ([]store.Usage, []store.RequestLog, Totals) {
 	t.Helper()
+	convextest.Fold(t, be.site, be.secret, nil) // what the fold job does within seconds
 	cc := be.client(t)
 	usage, logs := rawRows(t, convexstore.New(cc))
 	var ov map[string]any

@@ -319,14 +319,21 @@ func (m *Manager) Run(ctx context.Context) {
 }
 
 // Close waits for background renewals, then sends every key's claims and
-// returns its allowance, so another replica can use it at once.
+// returns its allowance, so another replica can use it at once. Nothing is
+// held afterwards, so a later call waits for a fresh lease, which also sees
+// quotas set since (a key without quotas would otherwise go on admitting
+// locally until its lease aged out).
 func (m *Manager) Close(ctx context.Context) error {
 	m.bg.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var errs []error
 	for key, e := range m.keys {
-		if e.busy != nil || (len(e.claims) == 0 && e.held() == 0) {
+		if e.busy != nil {
+			continue
+		}
+		if len(e.claims) == 0 && e.held() == 0 {
+			e.ready = false
 			continue
 		}
 		now := m.opt.Now()
@@ -335,6 +342,7 @@ func (m *Manager) Close(ctx context.Context) error {
 		if err := m.run(ctx, e, in, now); err != nil {
 			errs = append(errs, fmt.Errorf("quotalease: return the lease of %q: %w", key, err))
 		}
+		e.ready = false
 	}
 	return errors.Join(errs...)
 }

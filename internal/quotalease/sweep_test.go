@@ -126,3 +126,43 @@ func TestAdmitUndoesARefusedCall(t *testing.T) {
 		t.Fatalf("invalid input reached the store (%d calls)", c.calls-calls)
 	}
 }
+
+// TestCloseLeavesNothingAdmittedLocally: a warm key without quotas admits
+// locally; after Close its next call waits for a fresh lease, which sees a
+// quota set meanwhile and refuses the call over it.
+func TestCloseLeavesNothingAdmittedLocally(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "store.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	u, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
+	m := New(Options{Store: s})
+	if err := m.Admit(ctx, "r0", u.ID, store.Amounts{Requests: 1}); err != nil {
+		t.Fatal(err)
+	}
+	m.bg.Wait()
+	args, _ := json.Marshal(quotaArgs(u.ID, store.QuotaDailyRequests, 0))
+	if _, err := s.Call(ctx, "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	waited := m.Stats().Waited
+	if err := m.Admit(ctx, "r1", u.ID, store.Amounts{Requests: 1}); err != nil {
+		t.Fatalf("warm key, before Close: %v (admitted locally until its lease ages)", err)
+	}
+	if m.Stats().Waited != waited {
+		t.Fatalf("a warm key waited for the store")
+	}
+	m.bg.Wait()
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var qe *store.QuotaExceeded
+	if err := m.Admit(ctx, "r2", u.ID, store.Amounts{Requests: 1}); !errors.As(err, &qe) || qe.QuotaType != store.QuotaDailyRequests {
+		t.Fatalf("after Close: %v, want the new daily_requests quota to refuse", err)
+	}
+	if m.Stats().Waited != waited+1 {
+		t.Fatalf("after Close the call should wait for a fresh lease: waited %d, was %d", m.Stats().Waited, waited)
+	}
+}

@@ -1,18 +1,17 @@
-// Package rollup turns raw rows into aggregate rows (table usageAggregates),
-// with the same rules as the Convex backend (packages/convex/src/lib/aggregates.ts and
-// packages/convex/src/lib/ingest.ts), so that live aggregates written at ingest and
-// roll-ups recomputed by the jobs agree in both engines.
+// Package rollup is the one definition of the aggregate rows (table
+// usageAggregates) both engines store: what each raw row adds, to which
+// keys. The fold (internal/fold) and the rebuild (jobs.Rebuild) compute
+// with it; the engines only store and read what it computes.
 //
 // Every row contributes to the four periods of its timestamp, in scopes:
 // system (always), user (when it has a user), model (usage and request-log
 // rows). A request is counted once, by its request-log row; usage rows add
 // tokens and cost; activity rows add conversationsStarted / filesUploaded.
-// System and model rows of the Convex engine are spread over Shards shards
-// (FNV-1a of the row's key); the embedded engine keeps one shard.
+// Every key is one row (Shard 0). Rows stored before the fold may carry
+// shards 1–7, which readers merge and a rebuild zeroes.
 package rollup
 
 import (
-	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -26,9 +25,6 @@ const (
 	ScopeUser   = "user"
 	ScopeModel  = "model"
 )
-
-// Shards is the number of shards of system and model rows in Convex.
-const Shards = 8
 
 // MaxModels caps a row's list of distinct models.
 const MaxModels = 64
@@ -48,13 +44,6 @@ func LatencyBucket(ms int64) int {
 		}
 	}
 	return len(LatencyBounds)
-}
-
-// ShardOf is FNV-1a 32-bit of key modulo Shards.
-func ShardOf(key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % Shards)
 }
 
 // Counters is the additive part of an aggregate row. Cost is exact nanos.
@@ -149,20 +138,18 @@ func ActivityDelta(a store.Activity) Counters {
 
 // Batch accumulates aggregate deltas per key.
 type Batch struct {
-	cal     *periods.Calendar
-	sharded bool
-	rows    map[Key]*Row
+	cal  *periods.Calendar
+	rows map[Key]*Row
 }
 
-// NewBatch returns an empty batch; sharded spreads system and model rows
-// over Shards shards as the Convex engine does.
-func NewBatch(cal *periods.Calendar, sharded bool) *Batch {
-	return &Batch{cal: cal, sharded: sharded, rows: map[Key]*Row{}}
+// NewBatch returns an empty batch computing periods in cal's time zone.
+func NewBatch(cal *periods.Calendar) *Batch {
+	return &Batch{cal: cal, rows: map[Key]*Row{}}
 }
 
 // AddUsage adds a usage row.
 func (b *Batch) AddUsage(u store.Usage) {
-	b.add(u.UserID, u.Model, u.GenerationID, u.Timestamp, UsageDelta(u))
+	b.add(u.UserID, u.Model, u.Timestamp, UsageDelta(u))
 }
 
 // AddRequestLog adds a request-log row.
@@ -170,31 +157,23 @@ func (b *Batch) AddRequestLog(l store.RequestLog) {
 	if store.IsQuotaRefusal(l) {
 		return // listed among the requests, counted nowhere
 	}
-	key := l.GenerationID
-	if key == "" {
-		key = l.RequestID
-	}
-	b.add(l.UserID, l.Model, key, l.Timestamp, RequestDelta(l))
+	b.add(l.UserID, l.Model, l.Timestamp, RequestDelta(l))
 }
 
 // AddActivity adds an activity row.
 func (b *Batch) AddActivity(a store.Activity) {
-	b.add(a.UserID, "", a.ActivityKey, a.Timestamp, ActivityDelta(a))
+	b.add(a.UserID, "", a.Timestamp, ActivityDelta(a))
 }
 
-func (b *Batch) add(userID, model, shardKey string, ts int64, d Counters) {
-	shard := 0
-	if b.sharded {
-		shard = ShardOf(shardKey)
-	}
+func (b *Batch) add(userID, model string, ts int64, d Counters) {
 	for _, p := range periods.All {
 		info := b.cal.Of(p, ts)
-		b.addTo(Key{Scope: ScopeSystem, Period: p, PeriodStart: info.Start, Shard: shard}, info.Key, d, model)
+		b.addTo(Key{Scope: ScopeSystem, Period: p, PeriodStart: info.Start}, info.Key, d, model)
 		if userID != "" {
 			b.addTo(Key{Scope: ScopeUser, UserID: userID, Period: p, PeriodStart: info.Start}, info.Key, d, model)
 		}
 		if model != "" {
-			b.addTo(Key{Scope: ScopeModel, Model: model, Period: p, PeriodStart: info.Start, Shard: shard}, info.Key, d, model)
+			b.addTo(Key{Scope: ScopeModel, Model: model, Period: p, PeriodStart: info.Start}, info.Key, d, model)
 		}
 	}
 }

@@ -8,14 +8,6 @@ import (
 	"llmmeter/internal/store"
 )
 
-// The FNV-1a vectors of packages/convex/src/lib/hash.ts hold here too, so both engines
-// shard alike.
-func TestShardOfMatchesConvex(t *testing.T) {
-	if ShardOf("") != int(0x811c9dc5%Shards) || ShardOf("a") != int(0xe40c292c%Shards) {
-		t.Fatalf("ShardOf disagrees with the FNV-1a test vectors")
-	}
-}
-
 func TestLatencyBucket(t *testing.T) {
 	for _, c := range []struct {
 		ms   int64
@@ -29,7 +21,7 @@ func TestLatencyBucket(t *testing.T) {
 
 func TestBatchScopesAndSums(t *testing.T) {
 	ts := time.Date(2024, 1, 15, 13, 30, 0, 0, time.UTC).UnixMilli()
-	b := NewBatch(periods.For(time.UTC), false)
+	b := NewBatch(periods.For(time.UTC))
 	b.AddRequestLog(store.RequestLog{RequestID: "r1", UserID: "u1", Model: "m1", Status: "success", ProcessingTime: 300, Timestamp: ts})
 	b.AddRequestLog(store.RequestLog{RequestID: "r2", UserID: "u1", Model: "m2", Status: "error", ProcessingTime: 70000, Timestamp: ts})
 	b.AddUsage(store.Usage{GenerationID: "g1", UserID: "u1", Model: "m1", PromptTokens: 5, CompletionTokens: 7, TotalTokens: 12, Cost: 123, Timestamp: ts})

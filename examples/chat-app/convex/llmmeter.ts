@@ -58,4 +58,7 @@ export const {
   jobRecordRun,
   jobListRuns,
   jobListAlerts,
+  foldPending,
+  foldVersion,
+  foldApply,
 } = llmmeter({ isAdmin: claimIsAdmin });

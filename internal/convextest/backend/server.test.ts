@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { sign } from "../../../packages/convex/src/lib/signature";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -97,6 +97,15 @@ test("signed ingest and an admin query through the harness", async () => {
       duplicates: { usage: 0, requestLogs: 0, activity: 0 },
     },
   });
+  // The fold, as the Go fold job does it: pending rows, the Go core, the compare-and-set apply.
+  const pending = await signedPost("/jobs/fold/pending", { limit: 300 });
+  expect(pending.status).toBe(200);
+  expect(pending.json.usage).toHaveLength(1);
+  const computed = await fetch(`${inject("foldUrl")}/compute?tz=UTC`, { method: "POST", body: JSON.stringify(pending.json) });
+  const apply = await signedPost("/jobs/fold/apply", await computed.json());
+  expect(apply).toMatchObject({ status: 200, json: { folded: 1 } });
+  const again = await signedPost("/jobs/fold/apply", await (await fetch(`${inject("foldUrl")}/compute?tz=UTC`, { method: "POST", body: JSON.stringify(pending.json) })).json());
+  expect(again).toMatchObject({ status: 409, json: { error: { code: "conflict" } } });
   const q = await apiCall("query", "llmmeter:overview", { from: ts, to: ts + 3_600_000 }, { sub: "admin_1", role: "admin" });
   expect(q.status).toBe(200);
   expect(q.json.status).toBe("success");

@@ -26,9 +26,6 @@ const MaxUpsertRows = 500
 // (the route replaces the run with the same createdAt).
 const MaxForecastRows = 200
 
-// Sharded is true: system and model aggregates have rollup.Shards shards.
-func (s *Store) Sharded() bool { return true }
-
 func ttlMs(d time.Duration) int64 { return min(max(d.Milliseconds(), 1000), 3_600_000) }
 
 // AcquireLease calls /jobs/lease/acquire.
@@ -105,6 +102,32 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 	if err := s.call(ctx, "/jobs/rows", body, &out); err != nil {
 		return pg, err
 	}
+	// Rows the fold has not counted carry unfolded: true.
+	var marks []struct {
+		GenerationID string `json:"generationId"`
+		RequestID    string `json:"requestId"`
+		ActivityKey  string `json:"activityKey"`
+		Unfolded     bool   `json:"unfolded"`
+	}
+	if err := json.Unmarshal(out.Page, &marks); err != nil {
+		return pg, fmt.Errorf("convexstore: decode %s page: %w", kind, err)
+	}
+	for _, m := range marks {
+		if !m.Unfolded {
+			continue
+		}
+		if pg.Pending == nil {
+			pg.Pending = map[string]bool{}
+		}
+		switch kind {
+		case jobs.RawUsage:
+			pg.Pending[m.GenerationID] = true
+		case jobs.RawRequestLogs:
+			pg.Pending[m.RequestID] = true
+		default:
+			pg.Pending[m.ActivityKey] = true
+		}
+	}
 	var err error
 	switch kind {
 	case jobs.RawUsage:
@@ -123,12 +146,15 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 	return pg, nil
 }
 
-// ReplaceAggregates calls /jobs/aggregates/upsert in chunks of MaxUpsertRows.
-func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row) error {
+// ReplaceAggregates calls /jobs/aggregates/upsert in chunks of
+// MaxUpsertRows, each refused (409, fold.ErrConflict) if a fold applied
+// since foldVersion.
+func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row, foldVersion int64) error {
 	for i := 0; i < len(rows); i += MaxUpsertRows {
 		part := rows[i:min(i+MaxUpsertRows, len(rows))]
-		if err := s.call(ctx, "/jobs/aggregates/upsert", map[string]any{"rows": part}, nil); err != nil {
-			return err
+		err := s.call(ctx, "/jobs/aggregates/upsert", map[string]any{"rows": part, "foldVersion": foldVersion}, nil)
+		if err != nil {
+			return conflictIs409(err)
 		}
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"llmmeter/internal/rollup"
+	"llmmeter/internal/fold"
 	"llmmeter/internal/store"
 )
 
@@ -21,7 +21,6 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res = store.IngestResult{}
-		agg := rollup.NewBatch(s.cal, false)
 		quota := map[string][]contribution{}
 		var settled []string
 		var err error
@@ -30,14 +29,12 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 		// request log may arrive first, while the cost is still pending),
 		// else the request log.
 		if res.Inserted.Usage, res.Duplicates.Usage, err = insertUsage(ctx, tx, b.Usage, func(u store.Usage) {
-			agg.AddUsage(u)
 			settled = append(settled, u.RequestID)
 			quota[u.UserID] = append(quota[u.UserID], contribution{ts: u.Timestamp, tokens: u.TotalTokens, cost: int64(u.Cost)})
 		}); err != nil {
 			return err
 		}
 		if res.Inserted.RequestLogs, res.Duplicates.RequestLogs, err = insertRequestLogs(ctx, tx, b.RequestLogs, func(l store.RequestLog) {
-			agg.AddRequestLog(l)
 			if l.GenerationID == "" {
 				settled = append(settled, l.RequestID)
 			}
@@ -47,15 +44,12 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 		}); err != nil {
 			return err
 		}
-		if res.Inserted.Activity, res.Duplicates.Activity, err = insertActivity(ctx, tx, b.Activity, agg.AddActivity); err != nil {
+		if res.Inserted.Activity, res.Duplicates.Activity, err = insertActivity(ctx, tx, b.Activity, func(store.Activity) {}); err != nil {
 			return err
 		}
-		// Aggregates, quota counters and reservations move in the same
-		// transaction as the rows, so reads never see one without the other.
+		// Quota counters and reservations move in the same transaction as
+		// the rows; summaries are the fold's (rows go in unfolded).
 		now := s.nowMs()
-		if err := applyAggregates(ctx, tx, agg.Rows(), now, false); err != nil {
-			return err
-		}
 		if err := s.applyQuotas(ctx, tx, quota, now); err != nil {
 			return err
 		}
@@ -64,11 +58,21 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	if err != nil {
 		return store.IngestResult{}, fmt.Errorf("sqlitestore: ingest: %w", invalidIfChecked(err))
 	}
+	// A single node folds at once, with the same fold and compare-and-set
+	// as the fold job (which picks up whatever this leaves, e.g. after a
+	// crash between the two transactions), so reads stay as fresh as the
+	// rows. A failure here is not the ingest's: the rows are stored.
+	if !s.noFoldOnIngest && res.Inserted.Usage+res.Inserted.RequestLogs+res.Inserted.Activity > 0 {
+		s.foldMu.Lock()
+		f := fold.Folder{Store: s, Cal: s.cal}
+		_, _ = f.Run(context.WithoutCancel(ctx))
+		s.foldMu.Unlock()
+	}
 	return res, nil
 }
 
 // insertChunk is the rows per multi-row INSERT: one statement per 200
-// rows instead of one per row (usage rows bind 22 values, well under
+// rows instead of one per row (usage rows bind 24 values, well under
 // SQLite's 32,766 variables).
 const insertChunk = 200
 
@@ -132,23 +136,23 @@ func returnedKeys(ctx context.Context, tx *sql.Tx, query string, vals []any, n i
 func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, inserted func(store.Usage)) (int, int, error) {
 	return insertRows(ctx, tx, `INSERT INTO usageTracking (generationId, requestId, userId, conversationId, messageId, model, provider,
 		promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costInCredits, costInUSD,
-		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream, apiKeyId)`, "generationId", 23, len(rows),
+		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream, apiKeyId, folded)`, "generationId", 24, len(rows),
 		func(i int) string { return rows[i].GenerationID }, func(i int) []any {
 			u := rows[i]
 			return []any{u.GenerationID, u.RequestID, u.UserID, nullStr(u.ConversationID), nullStr(u.MessageID), u.Model, nullStr(u.Provider),
 				u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost), u.Cost.USD(), u.Cost.USD(),
-				string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream), nullStr(u.APIKeyID)}
+				string(u.CostStatus), boolInt(u.Cancelled), nullStr(u.FinishReason), u.Timestamp, u.ProcessingTime, boolInt(u.IsBYOK), boolInt(u.Stream), nullStr(u.APIKeyID), 0}
 		}, func(i int) { inserted(rows[i]) })
 }
 
 func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog, inserted func(store.RequestLog)) (int, int, error) {
 	return insertRows(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
-		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp, apiKeyId, conversationId, messageId)`, "requestId", 21, len(rows),
+		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp, apiKeyId, conversationId, messageId, folded)`, "requestId", 22, len(rows),
 		func(i int) string { return rows[i].RequestID }, func(i int) []any {
 			l := rows[i]
 			return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
 				nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
-				nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp, nullStr(l.APIKeyID), nullStr(l.ConversationID), nullStr(l.MessageID)}
+				nullStr(l.UserAgent), nullStr(l.IPAddress), l.Timestamp, nullStr(l.APIKeyID), nullStr(l.ConversationID), nullStr(l.MessageID), 0}
 		}, func(i int) { inserted(rows[i]) })
 }
 
@@ -163,9 +167,9 @@ func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, inse
 			metas[i] = string(b)
 		}
 	}
-	return insertRows(ctx, tx, `INSERT INTO userActivity (activityKey, userId, activityType, metadata, timestamp, apiKeyId)`, "activityKey", 6, len(rows),
+	return insertRows(ctx, tx, `INSERT INTO userActivity (activityKey, userId, activityType, metadata, timestamp, apiKeyId, folded)`, "activityKey", 7, len(rows),
 		func(i int) string { return rows[i].ActivityKey }, func(i int) []any {
 			a := rows[i]
-			return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp, nullStr(a.APIKeyID)}
+			return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp, nullStr(a.APIKeyID), 0}
 		}, func(i int) { inserted(rows[i]) })
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"llmmeter/internal/fold"
 	"llmmeter/internal/money"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
@@ -21,9 +22,6 @@ import (
 // (the scheduler's clock), so tests drive leases and alerts with a fake
 // clock.
 var _ jobs.Store = (*Store)(nil)
-
-// Sharded is false: the embedded engine keeps one row per aggregate key.
-func (s *Store) Sharded() bool { return false }
 
 // AcquireLease takes the lease if free, expired or already the holder's.
 func (s *Store) AcquireLease(ctx context.Context, l jobs.Lease) (bool, error) {
@@ -117,22 +115,8 @@ func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limi
 // "<timestamp>:<key>".
 func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, cursor string, limit int) (jobs.RawPage, error) {
 	var pg jobs.RawPage
-	var table, key, cols string
-	switch kind {
-	case jobs.RawUsage:
-		table, key = "usageTracking", "generationId"
-		cols = `generationId, requestId, userId, COALESCE(conversationId,''), COALESCE(messageId,''), model, COALESCE(provider,''),
-			promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costStatus, cancelled,
-			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream, COALESCE(apiKeyId,'')`
-	case jobs.RawRequestLogs:
-		table, key = "requestLogs", "requestId"
-		cols = `requestId, COALESCE(userId,''), requestType, method, endpoint, COALESCE(model,''), COALESCE(generationId,''), status,
-			statusCode, COALESCE(errorType,''), COALESCE(errorMessage,''), requestSize, responseSize, processingTime,
-			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp, COALESCE(apiKeyId,'')`
-	case jobs.RawActivity:
-		table, key = "userActivity", "activityKey"
-		cols = `activityKey, userId, activityType, COALESCE(metadata,''), timestamp, COALESCE(apiKeyId,'')`
-	default:
+	table, key, cols, ok := rawTable(kind)
+	if !ok {
 		return pg, fmt.Errorf("%w: raw kind %q", store.ErrInvalid, kind)
 	}
 	// A row-value bound, so that each page is one range of the
@@ -152,12 +136,53 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 	}
 	q += ` ORDER BY timestamp, ` + key + ` LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.R.QueryContext(ctx, q, args...)
+	n, lastTs, lastKey, err := scanRaw(ctx, s.db.R, kind, q, args, &pg)
 	if err != nil {
-		return pg, fmt.Errorf("sqlitestore: raw rows: %w", err)
+		return pg, err
+	}
+	if n == limit {
+		pg.Next = strconv.FormatInt(lastTs, 10) + ":" + lastKey
+	}
+	return pg, nil
+}
+
+// rawTable is the table, key column and selected columns (in scanRaw's
+// order) of a raw kind.
+func rawTable(kind jobs.RawKind) (table, key, cols string, ok bool) {
+	switch kind {
+	case jobs.RawUsage:
+		return "usageTracking", "generationId", `generationId, requestId, userId, COALESCE(conversationId,''), COALESCE(messageId,''), model, COALESCE(provider,''),
+			promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costStatus, cancelled,
+			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream, COALESCE(apiKeyId,''), folded`, true
+	case jobs.RawRequestLogs:
+		return "requestLogs", "requestId", `requestId, COALESCE(userId,''), requestType, method, endpoint, COALESCE(model,''), COALESCE(generationId,''), status,
+			statusCode, COALESCE(errorType,''), COALESCE(errorMessage,''), requestSize, responseSize, processingTime,
+			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp, COALESCE(apiKeyId,''), folded`, true
+	case jobs.RawActivity:
+		return "userActivity", "activityKey", `activityKey, userId, activityType, COALESCE(metadata,''), timestamp, COALESCE(apiKeyId,''), folded`, true
+	}
+	return "", "", "", false
+}
+
+// scanRaw runs q (selecting rawColumns of kind) and appends the rows to
+// pg; it returns how many it read and the timestamp and key of the last.
+func scanRaw(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, kind jobs.RawKind, q string, args []any, pg *jobs.RawPage) (n int, lastTs int64, lastKey string, err error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, 0, "", fmt.Errorf("sqlitestore: raw rows: %w", err)
 	}
 	defer rows.Close()
-	n, lastTs, lastKey := 0, int64(0), ""
+	var folded bool
+	pending := func(key string) {
+		if !folded {
+			if pg.Pending == nil {
+				pg.Pending = map[string]bool{}
+			}
+			pg.Pending[key] = true
+		}
+	}
 	for rows.Next() {
 		n++
 		switch kind {
@@ -167,53 +192,60 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 			var status string
 			if err := rows.Scan(&u.GenerationID, &u.RequestID, &u.UserID, &u.ConversationID, &u.MessageID, &u.Model, &u.Provider,
 				&u.PromptTokens, &u.CompletionTokens, &u.TotalTokens, &u.CachedTokens, &u.ReasoningTokens, &cost, &status, &u.Cancelled,
-				&u.FinishReason, &u.Timestamp, &u.ProcessingTime, &u.IsBYOK, &u.Stream, &u.APIKeyID); err != nil {
-				return pg, err
+				&u.FinishReason, &u.Timestamp, &u.ProcessingTime, &u.IsBYOK, &u.Stream, &u.APIKeyID, &folded); err != nil {
+				return n, lastTs, lastKey, err
 			}
 			u.Cost, u.CostStatus = money.Nanos(cost), store.CostStatus(status)
 			pg.Usage = append(pg.Usage, u)
 			lastTs, lastKey = u.Timestamp, u.GenerationID
+			pending(lastKey)
 		case jobs.RawRequestLogs:
 			var l store.RequestLog
 			if err := rows.Scan(&l.RequestID, &l.UserID, &l.RequestType, &l.Method, &l.Endpoint, &l.Model, &l.GenerationID, &l.Status,
 				&l.StatusCode, &l.ErrorType, &l.ErrorMessage, &l.RequestSize, &l.ResponseSize, &l.ProcessingTime,
-				&l.TimeToFirstToken, &l.UserAgent, &l.IPAddress, &l.Timestamp, &l.APIKeyID); err != nil {
-				return pg, err
+				&l.TimeToFirstToken, &l.UserAgent, &l.IPAddress, &l.Timestamp, &l.APIKeyID, &folded); err != nil {
+				return n, lastTs, lastKey, err
 			}
 			pg.RequestLogs = append(pg.RequestLogs, l)
 			lastTs, lastKey = l.Timestamp, l.RequestID
+			pending(lastKey)
 		case jobs.RawActivity:
 			var a store.Activity
 			var meta string
-			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp, &a.APIKeyID); err != nil {
-				return pg, err
+			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp, &a.APIKeyID, &folded); err != nil {
+				return n, lastTs, lastKey, err
 			}
 			if meta != "" {
 				if err := json.Unmarshal([]byte(meta), &a.Metadata); err != nil {
-					return pg, fmt.Errorf("sqlitestore: activity metadata: %w", err)
+					return n, lastTs, lastKey, fmt.Errorf("sqlitestore: activity metadata: %w", err)
 				}
 			}
 			pg.Activity = append(pg.Activity, a)
 			lastTs, lastKey = a.Timestamp, a.ActivityKey
+			pending(lastKey)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return pg, err
-	}
-	if n == limit {
-		pg.Next = strconv.FormatInt(lastTs, 10) + ":" + lastKey
-	}
-	return pg, nil
+	return n, lastTs, lastKey, rows.Err()
 }
 
-// ReplaceAggregates replaces aggregate rows by key in one transaction.
-func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row) error {
+// ReplaceAggregates replaces aggregate rows by key in one transaction, if
+// the fold version is still foldVersion (else fold.ErrConflict).
+func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row, foldVersion int64) error {
 	for _, r := range rows {
 		if r.Shard != 0 {
 			return fmt.Errorf("%w: shard %d (the embedded engine keeps one shard)", store.ErrInvalid, r.Shard)
 		}
 	}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error { return applyAggregates(ctx, tx, rows, s.nowMs(), true) })
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var v int64
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM foldState WHERE id = 1`).Scan(&v); err != nil {
+			return err
+		}
+		if v != foldVersion {
+			return fmt.Errorf("%w: fold version %d, expected %d", fold.ErrConflict, v, foldVersion)
+		}
+		return applyAggregates(ctx, tx, rows, s.nowMs(), true)
+	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: replace aggregates: %w", err)
 	}
@@ -388,14 +420,16 @@ func (s *Store) moveQuotas(ctx context.Context, tx *sql.Tx, userID string, ts, t
 
 // ConfirmUsage upgrades an estimated usage row to confirmed and moves its
 // aggregates and the quota counters it counts in by the difference, in one
-// transaction.
+// transaction. A row not folded yet is left alone (false): the fold may
+// have read its old values already, and the backfill confirms it on a
+// later run.
 func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
 	done := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var old store.Usage
 		var cost int64
 		err := tx.QueryRowContext(ctx, `SELECT generationId, userId, model, promptTokens, completionTokens, totalTokens, cachedTokens,
-			reasoningTokens, costNanoUsd, timestamp FROM usageTracking WHERE generationId = ? AND costStatus = 'estimated'`, c.GenerationID).Scan(
+			reasoningTokens, costNanoUsd, timestamp FROM usageTracking WHERE generationId = ? AND costStatus = 'estimated' AND folded = 1`, c.GenerationID).Scan(
 			&old.GenerationID, &old.UserID, &old.Model, &old.PromptTokens, &old.CompletionTokens, &old.TotalTokens, &old.CachedTokens,
 			&old.ReasoningTokens, &cost, &old.Timestamp)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -418,7 +452,7 @@ func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (boo
 		delta.CachedTokens = c.CachedTokens - old.CachedTokens
 		delta.ReasoningTokens = c.ReasoningTokens - old.ReasoningTokens
 		delta.Cost = money.Nanos(c.CostNanoUsd) - old.Cost
-		agg := rollup.NewBatch(s.cal, false)
+		agg := rollup.NewBatch(s.cal)
 		agg.AddUsage(delta)
 		done = true
 		now := s.nowMs()

@@ -6,6 +6,7 @@
  */
 import * as activity from "./activity";
 import * as apiKeys from "./apiKeys";
+import * as fold from "./fold";
 import * as ingest from "./ingest";
 import * as jobReads from "./jobReads";
 import * as jobs from "./jobs";
@@ -46,5 +47,8 @@ export const internalFunctions = {
   jobRecordRun: jobs.recordRun,
   jobListRuns: jobReads.runs,
   jobListAlerts: jobReads.openAlerts,
+  foldPending: fold.pending,
+  foldVersion: fold.version,
+  foldApply: fold.apply,
 };
 export type InternalFunctions = typeof internalFunctions;

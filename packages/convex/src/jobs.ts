@@ -6,9 +6,11 @@
  */
 import type { Id } from "./server";
 import { internalMutation, internalQuery, type MutationCtx } from "./server";
-import { derivedFields, findAggregate, LATENCY_BUCKETS, MAX_MODELS_PER_ROW, type Counters } from "./lib/aggregates";
+import { derivedFields, findAggregate } from "./lib/aggregates";
+import { prepareAggregateRow, type PreparedAggregate } from "./lib/aggregateRows";
 import { alertView } from "./admin";
-import { badRequest, notFound } from "./lib/errors";
+import { badRequest, fail, notFound } from "./lib/errors";
+import { foldState } from "./fold";
 import { reportingCalendar } from "./lib/periods";
 import {
   aggregatesListBody,
@@ -68,41 +70,14 @@ export const upsertAggregates = internalMutation({
   args: aggregatesUpsertBody.fields,
   handler: async (ctx, args) => {
     if (args.rows.length > MAX_UPSERT_ROWS) badRequest(`rows: at most ${MAX_UPSERT_ROWS} rows per request`);
+    if (args.foldVersion !== undefined) {
+      const current = (await foldState(ctx))?.version ?? 0;
+      if (current !== args.foldVersion) fail("conflict", `foldVersion: the fold applied since (now ${current}); rebuild again`);
+    }
     const cal = reportingCalendar();
     const now = Date.now();
-    type Prepared = { key: Parameters<typeof findAggregate>[1]; periodKey: string; counters: Counters; models: string[] };
-    const prepared: Prepared[] = [];
-    for (let i = 0; i < args.rows.length; i++) {
-      const r = args.rows[i];
-      const at = `rows[${i}]`;
-      let userId: Id<"llmmeterUsers"> | undefined;
-      if (r.scope === "user") {
-        if (r.userId === undefined) badRequest(`${at}.userId: required for scope "user"`);
-        if (r.model !== undefined) badRequest(`${at}.model: not allowed for scope "user"`);
-        if (r.shard !== 0) badRequest(`${at}.shard: user rows use shard 0`);
-        const id = ctx.db.normalizeId("llmmeterUsers", r.userId);
-        if (id === null || (await ctx.db.get(id)) === null) badRequest(`${at}.userId: not the id of an existing user`);
-        userId = id;
-      } else if (r.userId !== undefined) {
-        badRequest(`${at}.userId: only allowed for scope "user"`);
-      }
-      if (r.scope === "model" && r.model === undefined) badRequest(`${at}.model: required for scope "model"`);
-      if (r.scope === "system" && r.model !== undefined) badRequest(`${at}.model: not allowed for scope "system"`);
-      const p = cal.periodOf(r.period, r.periodStart);
-      if (p.periodStart !== r.periodStart) {
-        badRequest(`${at}.periodStart: not the start of a ${r.period} period in ${cal.timeZone}`);
-      }
-      if (p.periodKey !== r.periodKey) badRequest(`${at}.periodKey: expected "${p.periodKey}" for this periodStart`);
-      if (r.successfulRequests + r.failedRequests !== r.totalRequests) {
-        badRequest(`${at}.totalRequests: must equal successfulRequests + failedRequests`);
-      }
-      if (r.latencyBuckets.length !== LATENCY_BUCKETS) badRequest(`${at}.latencyBuckets: expected ${LATENCY_BUCKETS} counts`);
-      if (r.models.length > MAX_MODELS_PER_ROW || new Set(r.models).size !== r.models.length) {
-        badRequest(`${at}.models: expected at most ${MAX_MODELS_PER_ROW} distinct model ids`);
-      }
-      const { scope, model, period, periodStart, shard, periodKey, models, userId: _rawUserId, ...counters } = r;
-      prepared.push({ key: { scope, userId, model, period, periodStart, shard }, periodKey, counters, models });
-    }
+    const prepared: PreparedAggregate[] = [];
+    for (let i = 0; i < args.rows.length; i++) prepared.push(await prepareAggregateRow(ctx.db, cal, args.rows[i], `rows[${i}]`));
     let inserted = 0;
     let updated = 0;
     for (const p of prepared) {

@@ -12,6 +12,7 @@ import { signedRoute } from "./lib/http";
 import * as wire from "./lib/wire";
 import { alertsListBody, runsListBody } from "./jobReads";
 import { usageConfirmBody } from "./usage";
+import { foldApplyBody, foldPendingBody, foldVersionBody } from "./fold";
 
 /** References to the app's re-exports of the internal functions, by name. */
 type Refs = ApiFromModules<{ m: InternalFunctions }>["m"];
@@ -90,5 +91,8 @@ export function addHttpRoutes(http: HttpRouter, opts: RouteOptions = {}): void {
   post("/jobs/runs/record", signedRoute(wire.runRecordBody, (ctx, b) => ctx.runMutation(fn.jobRecordRun, b)));
   post("/jobs/runs/list", signedRoute(runsListBody, (ctx, b) => ctx.runQuery(fn.jobListRuns, b)));
   post("/jobs/alerts/list", signedRoute(alertsListBody, (ctx, b) => ctx.runQuery(fn.jobListAlerts, b)));
+  post("/jobs/fold/pending", signedRoute(foldPendingBody, (ctx, b) => ctx.runQuery(fn.foldPending, b)));
+  post("/jobs/fold/version", signedRoute(foldVersionBody, (ctx, b) => ctx.runQuery(fn.foldVersion, b)));
+  post("/jobs/fold/apply", signedRoute(foldApplyBody, (ctx, b) => ctx.runMutation(fn.foldApply, b)));
   post("/jobs/usage/confirm", signedRoute(usageConfirmBody, (ctx, b) => ctx.runMutation(fn.confirmUsage, b)));
 }

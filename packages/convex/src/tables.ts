@@ -63,7 +63,10 @@ export const llmmeterTables = {
     cancelled: v.boolean(),
     isByok: v.boolean(),
     stream: v.boolean(),
+    /** Set by ingest until the fold (internal/fold) counts the row; the by_unfolded index is the fold's pending list. */
+    unfolded: v.optional(v.literal(true)),
   })
+    .index("by_unfolded", ["unfolded"])
     .index("by_generation_id", ["generationId"])
     .index("by_user_id_and_timestamp", ["userId", "timestamp"])
     .index("by_timestamp", ["timestamp"])
@@ -95,7 +98,10 @@ export const llmmeterTables = {
     generationId: v.optional(v.string()),
     errorType: v.optional(v.string()),
     timeToFirstToken: v.optional(v.number()),
+    /** Set by ingest until the fold (internal/fold) counts the row; the by_unfolded index is the fold's pending list. */
+    unfolded: v.optional(v.literal(true)),
   })
+    .index("by_unfolded", ["unfolded"])
     .index("by_request_id", ["requestId"])
     .index("by_timestamp", ["timestamp"])
     .index("by_status_and_timestamp", ["status", "timestamp"])
@@ -116,16 +122,19 @@ export const llmmeterTables = {
     metadata: v.optional(vJsonObject),
     timestamp: v.number(),
     activityKey: v.string(),
+    /** Set by ingest until the fold (internal/fold) counts the row; the by_unfolded index is the fold's pending list. */
+    unfolded: v.optional(v.literal(true)),
   })
+    .index("by_unfolded", ["unfolded"])
     .index("by_activity_key", ["activityKey"])
     .index("by_user_id_and_timestamp", ["userId", "timestamp"])
     .index("by_timestamp", ["timestamp"]),
 
   /**
-   * Pre-aggregated counters per (scope, subject, period, periodStart, shard).
-   * System and model rows are spread over 8 shards (FNV-1a 32 of the
-   * generation id, else request id / activity key, mod 8); user rows use shard
-   * 0. Readers merge shards. See lib/aggregates.ts.
+   * Pre-aggregated counters per (scope, subject, period, periodStart, shard),
+   * written only by the Go fold (llmmeter:foldApply) and the rebuild. The fold
+   * writes shard 0 only; rows written before it may have shards 1–7, so
+   * readers still merge shards. See lib/aggregates.ts.
    */
   usageAggregates: defineTable({
     userId: v.optional(v.id("llmmeterUsers")),
@@ -170,6 +179,14 @@ export const llmmeterTables = {
       "periodStart",
       "shard",
     ]),
+
+  /**
+   * The fold's version: one document, version + 1 per llmmeter:foldApply. A
+   * rebuild (llmmeter:jobUpsertAggregates with foldVersion) replaces summaries
+   * only if no fold applied since it started reading. Only the single folder
+   * writes it, so it is not contended by ingest.
+   */
+  foldState: defineTable({ version: v.number() }),
 
   /**
    * Quotas. User quotas have userId; the system-wide monthly budget is the row

@@ -4,15 +4,14 @@
  * `usage:confirm` (behind POST /jobs/usage/confirm) upgrades a usage row
  * whose cost was estimated to the tokens and cost of OpenRouter's generation
  * record, marks it "confirmed" and moves, in the same transaction, every
- * aggregate row the usage row feeds (4 periods × system shard, user, model
- * shard) and the quota counters of its current window by the difference.
+ * aggregate row the usage row feeds (4 periods × system, user, model; shard
+ * 0, as the fold writes) and the quota counters of its current window by the difference.
  * Idempotent: a row already confirmed (or reported) is left alone and the
- * answer is {confirmed: false}.
+ * answer is {confirmed: false}; so is a row the fold has not counted yet.
  */
 import { v } from "convex/values";
 import { internalMutation } from "./server";
-import { AggregateBatch, zeroCounters } from "./lib/aggregates";
-import { shardOf } from "./lib/hash";
+import { addToAggregate, zeroCounters } from "./lib/aggregates";
 import { nanosToUsd } from "./lib/money";
 import { PERIODS, reportingCalendar } from "./lib/periods";
 import { exactUsed, QUOTA_PERIOD, quotasOfUser, systemBudget, usedFields } from "./lib/quotas";
@@ -35,7 +34,10 @@ export const confirm = internalMutation({
       .query("usageTracking")
       .withIndex("by_generation_id", (q) => q.eq("generationId", args.generationId))
       .unique();
-    if (!row || row.costStatus !== "estimated") return { confirmed: false };
+    // A row not folded yet is left for a later run: the fold may have read
+    // its old values already, and moving summaries now would count the
+    // difference twice or not at all.
+    if (!row || row.costStatus !== "estimated" || row.unfolded) return { confirmed: false };
     const now = Date.now();
     const { generationId: _g, ...fields } = args;
     const d = zeroCounters();
@@ -50,14 +52,13 @@ export const confirm = internalMutation({
 
     const cal = reportingCalendar();
     const periods = cal.periodsOf(row.timestamp);
-    const shard = shardOf(row.generationId);
-    const batch = new AggregateBatch();
     for (const p of PERIODS) {
-      batch.add({ scope: "system", shard }, periods[p], d, row.model);
-      batch.add({ scope: "user", userId: row.userId, shard: 0 }, periods[p], d, row.model);
-      batch.add({ scope: "model", model: row.model, shard }, periods[p], d, row.model);
+      const { periodKey, periodStart } = periods[p];
+      const at = { period: p, periodStart, shard: 0 };
+      await addToAggregate(ctx.db, { scope: "system", ...at }, periodKey, d, [row.model], now);
+      await addToAggregate(ctx.db, { scope: "user", userId: row.userId, ...at }, periodKey, d, [row.model], now);
+      await addToAggregate(ctx.db, { scope: "model", model: row.model, ...at }, periodKey, d, [row.model], now);
     }
-    await batch.apply(ctx.db, now);
 
     // Quota counters move only if the row is inside the quota's current window.
     const quotas = [...(await quotasOfUser(ctx.db, row.userId))];

@@ -8,7 +8,7 @@
  */
 import { convexTest } from "convex-test";
 import { anyApi } from "convex/server";
-import { beforeEach, expect, test, vi } from "vitest";
+import { beforeEach, expect, inject, test, vi } from "vitest";
 import { sign } from "../src/lib/signature";
 import schema from "./chatapp/schema";
 
@@ -80,6 +80,19 @@ test("a chat app with its own users/conversations/messages installs llmmeter bes
   });
   expect(res.status).toBe(200);
   expect((await res.json()).inserted.usage).toBe(1);
+  // The fold job, through the app's signed fold routes and the Go fold core (vitest.global-setup.ts).
+  const signedPost = async (path: string, payload: unknown) => {
+    const b = JSON.stringify(payload);
+    const h = await sign(SECRET, { method: "POST", path, body: b }, Date.now());
+    const r = await t.fetch(path, { method: "POST", headers: { "content-type": "application/json", "X-Llmmeter-Signature": h }, body: b });
+    expect(r.status).toBe(200);
+    return await r.json();
+  };
+  const pending = await signedPost("/jobs/fold/pending", { limit: 200 });
+  expect(pending.usage.length + pending.activity.length).toBe(2);
+  const computed = await fetch(`${inject("foldUrl")}/compute?tz=UTC`, { method: "POST", body: JSON.stringify(pending) });
+  expect(computed.status).toBe(200);
+  expect(await signedPost("/jobs/fold/apply", await computed.json())).toMatchObject({ folded: 2 });
   expect(await (await t.fetch("/hello", { method: "GET" })).text()).toBe("hi");
 
   // The app's own check decides: a role claim alone is not enough here.

@@ -1,12 +1,13 @@
 /**
- * Live aggregates (table usageAggregates).
+ * Aggregates (table usageAggregates): the summaries the admin reads use.
+ * The Go fold (internal/fold) computes every delta; this file only stores
+ * them (addToAggregate) and reads them back. The rules it computes by:
  *
  * Every accepted row contributes to the four periods (hourly, daily, weekly,
  * monthly) of its timestamp, in these scopes:
- * - system: always; shard = shardOf(generationId ?? requestId ?? activityKey);
- * - user:   when the row has a userId; shard 0;
- * - model:  when the row has a model (usage and request-log rows); same shard
- *           as system.
+ * - system: always;
+ * - user:   when the row has a userId;
+ * - model:  when the row has a model (usage and request-log rows).
  * What each row kind adds:
  * - request-log row: totalRequests +1, successful/failed +1 by status,
  *   totalProcessingTime += processingTime, latencyBuckets[bucket] +1,
@@ -16,12 +17,12 @@
  * - activity row: conversationsStarted +1 (type "conversation_started"),
  *   filesUploaded +1 (type "file_uploaded"); any activity creates/touches the
  *   user's rows, so the user counts as active.
- * A batch is merged in memory per aggregate key first, so each aggregate
- * document is read once and written once per batch.
+ * The fold writes one row per key (shard 0); rows stored before it may be
+ * spread over shards 0–7, which readers merge.
  */
 import type { Doc, Id } from "../server";
 import type { DatabaseReader, DatabaseWriter } from "../server";
-import type { Period, PeriodInfo } from "./periods";
+import type { Period } from "./periods";
 import { nanosToUsd } from "./money";
 import type { Scope } from "./validators";
 
@@ -106,48 +107,28 @@ export function aggKeyString(k: AggKey): string {
   return `${k.scope}|${k.userId ?? ""}|${k.model ?? ""}|${k.period}|${k.periodStart}|${k.shard}`;
 }
 
-type Pending = { key: AggKey; periodKey: string; counters: Counters; models: string[] };
-
-/** A per-batch accumulator of aggregate deltas, written with {@link AggregateBatch.apply}. */
-export class AggregateBatch {
-  private readonly pending = new Map<string, Pending>();
-
-  /** Adds a delta to the row of `key` in period `info`. */
-  add(key: Omit<AggKey, "period" | "periodStart">, info: PeriodInfo, delta: Counters, model?: string): void {
-    const full: AggKey = { ...key, period: info.period, periodStart: info.periodStart };
-    const ks = aggKeyString(full);
-    let p = this.pending.get(ks);
-    if (!p) {
-      p = { key: full, periodKey: info.periodKey, counters: zeroCounters(), models: [] };
-      this.pending.set(ks, p);
-    }
-    addCounters(p.counters, delta);
-    if (model !== undefined && !p.models.includes(model)) p.models.push(model);
+/**
+ * Adds a delta (from the Go fold) to the aggregate row of `key`: one index
+ * range, one write. Counters are exact integers, so adding is associative
+ * and the order of folds does not matter.
+ */
+export async function addToAggregate(
+  db: DatabaseWriter,
+  key: AggKey,
+  periodKey: string,
+  delta: Counters,
+  models: string[],
+  now: number,
+): Promise<"inserted" | "updated"> {
+  const existing = await findAggregate(db, key);
+  if (existing) {
+    const counters = countersOf(existing);
+    addCounters(counters, delta);
+    await db.patch(existing._id, derivedFields(counters, mergeModels(existing.models, models), now));
+    return "updated";
   }
-
-  get size(): number {
-    return this.pending.size;
-  }
-
-  /** Reads and writes each touched aggregate row once. Returns the number of rows written. */
-  async apply(db: DatabaseWriter, now: number): Promise<number> {
-    for (const p of this.pending.values()) {
-      const existing = await findAggregate(db, p.key);
-      if (existing) {
-        const counters = countersOf(existing);
-        addCounters(counters, p.counters);
-        const models = mergeModels(existing.models, p.models);
-        await db.patch(existing._id, { ...derivedFields(counters, models, now) });
-      } else {
-        await db.insert("usageAggregates", {
-          ...p.key,
-          periodKey: p.periodKey,
-          ...derivedFields(p.counters, mergeModels([], p.models), now),
-        });
-      }
-    }
-    return this.pending.size;
-  }
+  await db.insert("usageAggregates", { ...key, periodKey, ...derivedFields(delta, mergeModels([], models), now) });
+  return "inserted";
 }
 
 /** Existing models first, then new ones in sorted order, capped at MAX_MODELS_PER_ROW. */

@@ -1,7 +1,9 @@
 /**
  * The ingest transaction: idempotent insert of usage, request-log and activity
- * rows plus their effect on live aggregates and quota counters, all in one
- * Convex mutation. Used by the internal mutations ingest:batch (the Go
+ * rows, marked unfolded, plus their effect on quota counters and
+ * reservations, all in one Convex mutation. Summaries are not touched here:
+ * the Go fold (internal/fold, route /jobs/fold/apply) counts the rows later,
+ * so batches for different users write disjoint documents. Used by the internal mutations ingest:batch (the Go
  * service, through POST /ingest) and activity:record (the chat app).
  *
  * Idempotency keys: generationId (usage), requestId (request logs),
@@ -18,20 +20,19 @@
  * library never reads the app's tables (they may not even be Convex ids).
  *
  * Cost per batch (index ranges = reads by index or id): for each row one
- * key look-up and at most one user read; one read + one write per distinct aggregate key (≤ 12 per row); one
- * quota range per distinct user, one for the system budget; one reservation
+ * key look-up and at most one user read; one insert per row; one quota range per distinct user, one for the
+ * system budget; one reservation
  * range per distinct requestId of inserted usage and request-log rows
  * (settlement of /quotas/reserve). See README
  * "Ingest bound" for the worst case of MAX_INGEST_ROWS rows.
  */
-import type { Id, MutationCtx } from "../server";
-import { AggregateBatch, latencyBucket, zeroCounters, type Counters } from "./aggregates";
+import type { Id } from "../server";
+import type { MutationCtx } from "../server";
 import { badRequest } from "./errors";
-import { shardOf } from "./hash";
 import { nanosToUsd } from "./money";
-import { PERIODS, reportingCalendar } from "./periods";
+import { reportingCalendar } from "./periods";
 import { applyToQuota, deleteReservations, quotasOfUser, systemBudget, type Contribution } from "./quotas";
-import { MAX_INGEST_ROWS, type ActivityRow, type IngestBody, type RequestLogRow, type UsageRow } from "./wire";
+import { MAX_INGEST_ROWS, type IngestBody, type UsageRow } from "./wire";
 
 /** The errorType of a call refused on a quota (Go: store.ErrorQuotaExceeded). */
 const QUOTA_EXCEEDED = "quota_exceeded";
@@ -41,8 +42,6 @@ export type IngestResult = {
   inserted: KindCounts;
   duplicates: KindCounts;
 };
-
-type RowContext = { userId?: Id<"llmmeterUsers">; model?: string; shardKey: string; ts: number; delta: Counters };
 
 export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: number): Promise<IngestResult> {
   const usage = body.usage ?? [];
@@ -114,8 +113,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     (await ctx.db.query("userActivity").withIndex("by_activity_key", (q) => q.eq("activityKey", k)).first()) !== null,
   );
 
-  // 3. Insert, collecting each row's aggregate delta and quota contribution.
-  const rowContexts: RowContext[] = [];
+  // 3. Insert (unfolded), collecting each row's quota contribution.
   const userContribs = new Map<Id<"llmmeterUsers">, Contribution[]>();
   const systemContribs: Contribution[] = [];
   const contribute = (userId: Id<"llmmeterUsers"> | undefined, c: Contribution) => {
@@ -129,9 +127,8 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newUsage) {
     const r = usage[i];
     const userId = usageUsers[i]!;
-    await ctx.db.insert("usageTracking", { ...usageDoc(r, userId), apiKeyId: usageKeys[i] });
+    await ctx.db.insert("usageTracking", { ...usageDoc(r, userId), apiKeyId: usageKeys[i], unfolded: true });
     result.inserted.usage++;
-    rowContexts.push({ userId, model: r.model, shardKey: r.generationId, ts: r.timestamp, delta: usageDelta(r) });
     const c = { ts: r.timestamp, requests: 0, tokens: r.totalTokens, costNanoUsd: r.costNanoUsd };
     contribute(userId, c);
     systemContribs.push(c);
@@ -139,42 +136,20 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newLogs) {
     const r = logs[i];
     const userId = logUsers[i];
-    await ctx.db.insert("requestLogs", { ...r, userId, apiKeyId: logKeys[i] });
+    await ctx.db.insert("requestLogs", { ...r, userId, apiKeyId: logKeys[i], unfolded: true });
     result.inserted.requestLogs++;
     // A call refused on a quota is listed, counted nowhere (store.IsQuotaRefusal).
     if (r.errorType === QUOTA_EXCEEDED) continue;
-    rowContexts.push({
-      userId,
-      model: r.model,
-      shardKey: r.generationId ?? r.requestId,
-      ts: r.timestamp,
-      delta: requestDelta(r),
-    });
     contribute(userId, { ts: r.timestamp, requests: 1, tokens: 0, costNanoUsd: 0 });
   }
   for (const i of newActivity) {
     const r = activity[i];
     const userId = activityUsers[i]!;
-    await ctx.db.insert("userActivity", { ...r, userId, apiKeyId: activityKeys[i] });
+    await ctx.db.insert("userActivity", { ...r, userId, apiKeyId: activityKeys[i], unfolded: true });
     result.inserted.activity++;
-    rowContexts.push({ userId, shardKey: r.activityKey, ts: r.timestamp, delta: activityDelta(r) });
   }
 
-  // 4. Aggregates: merge per key in memory, then one read + one write per key.
-  const batch = new AggregateBatch();
-  for (const rc of rowContexts) {
-    const periods = cal.periodsOf(rc.ts);
-    const shard = shardOf(rc.shardKey);
-    for (const p of PERIODS) {
-      const info = periods[p];
-      batch.add({ scope: "system", shard }, info, rc.delta, rc.model);
-      if (rc.userId !== undefined) batch.add({ scope: "user", userId: rc.userId, shard: 0 }, info, rc.delta, rc.model);
-      if (rc.model !== undefined) batch.add({ scope: "model", model: rc.model, shard }, info, rc.delta, rc.model);
-    }
-  }
-  await batch.apply(ctx.db, now);
-
-  // 5. Quota counters.
+  // 4. Quota counters.
   for (const [userId, contribs] of userContribs) {
     for (const q of await quotasOfUser(ctx.db, userId)) await applyToQuota(ctx.db, cal, q, contribs, now);
   }
@@ -183,7 +158,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     if (budget) await applyToQuota(ctx.db, cal, budget, systemContribs, now);
   }
 
-  // 6. Settle quota reservations: the requests counted here release what
+  // 5. Settle quota reservations: the requests counted here release what
   //    /quotas/reserve held for them (one index range per distinct requestId).
   //    A request that named a generation settles with its usage row, not its
   //    request log, which may arrive first while the cost is still pending.
@@ -203,32 +178,4 @@ async function seq<R, T>(rows: R[], f: (r: R, i: number) => Promise<T>): Promise
 function usageDoc(r: UsageRow, userId: Id<"llmmeterUsers">) {
   const usd = nanosToUsd(r.costNanoUsd);
   return { ...r, userId, costInUSD: usd, costInCredits: usd };
-}
-
-export function usageDelta(r: UsageRow): Counters {
-  const c = zeroCounters();
-  c.promptTokens = r.promptTokens;
-  c.completionTokens = r.completionTokens;
-  c.totalTokens = r.totalTokens;
-  c.cachedTokens = r.cachedTokens;
-  c.reasoningTokens = r.reasoningTokens;
-  c.totalCostNanoUsd = r.costNanoUsd;
-  return c;
-}
-
-export function requestDelta(r: RequestLogRow): Counters {
-  const c = zeroCounters();
-  c.totalRequests = 1;
-  if (r.status === "success") c.successfulRequests = 1;
-  else c.failedRequests = 1;
-  c.totalProcessingTime = r.processingTime;
-  c.latencyBuckets[latencyBucket(r.processingTime)] = 1;
-  return c;
-}
-
-export function activityDelta(r: Pick<ActivityRow, "activityType">): Counters {
-  const c = zeroCounters();
-  if (r.activityType === "conversation_started") c.conversationsStarted = 1;
-  if (r.activityType === "file_uploaded") c.filesUploaded = 1;
-  return c;
 }

@@ -163,7 +163,8 @@ export const aggregateUpsertRow = v.object({
 });
 export type AggregateUpsertRow = Infer<typeof aggregateUpsertRow>;
 export const MAX_UPSERT_ROWS = 500;
-export const aggregatesUpsertBody = v.object({ rows: v.array(aggregateUpsertRow) });
+/** foldVersion: replace only if the fold version still equals it (the rebuild's compare-and-set). */
+export const aggregatesUpsertBody = v.object({ rows: v.array(aggregateUpsertRow), foldVersion: opt(nonNegInt()) });
 
 export const aggregatesListBody = v.object({
   scope: vScope,

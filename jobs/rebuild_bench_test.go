@@ -11,11 +11,11 @@ import (
 	"llmmeter/jobs"
 )
 
-// BenchmarkRollupRecompute runs the roll-up job over every hourly, daily,
+// BenchmarkRollupRecompute runs the rebuild over every hourly, daily,
 // weekly and monthly period of a generated store of 1 million and 10
 // million usage rows (plus request logs for the latest million calls; see
 // bench.GenStore) and reports raw rows per second and the run's seconds.
-// The roll-up rewrites the aggregates the generator wrote with the same
+// The rebuild rewrites the aggregates the generator wrote with the same
 // values, so it runs on the cached file itself. Run it with -benchtime=1x.
 func BenchmarkRollupRecompute(b *testing.B) {
 	ctx := context.Background()
@@ -34,14 +34,14 @@ func BenchmarkRollupRecompute(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			r := &jobs.Rollup{Store: st, Cal: periods.For(time.UTC)}
+			r := &jobs.Rebuild{Store: st, Cal: periods.For(time.UTC)}
 			// Every period that ends within the data's span (plus a month).
 			w := jobs.Window{From: bench.GenEnd.Add(-bench.GenSpan - 32*24*time.Hour), To: bench.GenEnd.Add(32 * 24 * time.Hour)}
 			var raw int64
 			var took time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				counts, err := r.Run(ctx, w)
+				counts, err := r.Window(ctx, w.From.UnixMilli(), w.To.UnixMilli())
 				took = time.Since(t0)
 				if err != nil {
 					b.Fatal(err)

@@ -1,0 +1,154 @@
+package fold_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"llmmeter/internal/fold"
+	"llmmeter/internal/periods"
+	"llmmeter/internal/store"
+	"llmmeter/internal/store/sqlitestore"
+)
+
+// Compute names every row it folds and merges the deltas per key: one
+// row per (scope, subject, period), in the calendar's time zone.
+func TestComputeKeysAndDeltas(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := periods.For(tokyo)
+	ts := time.Date(2026, 1, 1, 0, 30, 0, 0, tokyo).UnixMilli() // Dec 31 in UTC, Jan 1 in Tokyo
+	p := fold.Pending{
+		Usage: []store.Usage{
+			{GenerationID: "g1", UserID: "u1", Model: "m/a", TotalTokens: 10, Cost: 7, Timestamp: ts},
+			{GenerationID: "g2", UserID: "u2", Model: "m/a", TotalTokens: 5, Cost: 3, Timestamp: ts},
+		},
+		RequestLogs: []store.RequestLog{{RequestID: "r1", UserID: "u1", Model: "m/a", Status: store.StatusSuccess, ProcessingTime: 90, Timestamp: ts}},
+		Activity:    []store.Activity{{ActivityKey: "a1", UserID: "u3", ActivityType: "file_uploaded", Timestamp: ts}},
+	}
+	a := fold.Compute(cal, p)
+	if a.Rows() != 4 || len(a.Usage) != 2 || a.RequestLogs[0] != "r1" || a.Activity[0] != "a1" {
+		t.Fatalf("keys %+v", a)
+	}
+	// 4 periods × (system + model m/a + users u1, u2, u3) keys.
+	if len(a.Aggregates) != 4*5 {
+		t.Fatalf("%d aggregate rows, want 20", len(a.Aggregates))
+	}
+	for _, r := range a.Aggregates {
+		if r.Shard != 0 {
+			t.Fatalf("row %+v has a shard", r.Key)
+		}
+		if r.Period == periods.Daily && r.PeriodKey != "2026-01-01" {
+			t.Fatalf("daily key %q, want Tokyo's 2026-01-01", r.PeriodKey)
+		}
+		if r.Scope == "system" && (r.TotalTokens != 15 || r.TotalCostNanoUsd != 10 || r.TotalRequests != 1 || r.FilesUploaded != 1) {
+			t.Fatalf("system row %+v", r)
+		}
+	}
+	if empty := fold.Compute(cal, fold.Pending{}); empty.Rows() != 0 || len(empty.Aggregates) != 0 || empty.Usage == nil {
+		t.Fatalf("empty apply %+v: want empty, non-nil key lists (the wire wants arrays)", empty)
+	}
+}
+
+// flaky is a fold.Store over a real engine whose first applies lose to a
+// concurrent folder: the rows are folded by "another" folder in between.
+type flaky struct {
+	*sqlitestore.Store
+	steal int
+}
+
+func (f *flaky) ApplyFold(ctx context.Context, a fold.Apply) error {
+	if f.steal > 0 {
+		f.steal--
+		if err := f.Store.ApplyFold(ctx, a); err != nil {
+			return err
+		}
+	}
+	return f.Store.ApplyFold(ctx, a)
+}
+
+// A folder that loses the compare-and-set re-reads and goes on; what it
+// lost was folded by the other, so every row counts once.
+func TestFolderRetriesAfterConflict(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "f.db"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.SetFoldOnIngest(false)
+	u, _, err := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b store.Batch
+	for i := range 5 {
+		b.Activity = append(b.Activity, store.Activity{ActivityKey: string(rune('a' + i)), UserID: u.ID, ActivityType: "conversation_started", Timestamp: 1_800_000_000_000})
+	}
+	if _, err := st.Ingest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	f := fold.Folder{Store: &flaky{Store: st, steal: 1}, Cal: periods.For(time.UTC), Limit: 2}
+	res, err := f.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first page (2 rows) went to the other folder; this one folded the other 3.
+	if res.Conflicts != 1 || res.Rows != 3 {
+		t.Fatalf("result %+v, want 1 conflict and 3 rows", res)
+	}
+	if v, err := st.FoldVersion(ctx); err != nil || v != 3 {
+		t.Fatalf("fold version %d, %v: want 3 applies", v, err)
+	}
+	// A folder that never wins (its reads are always stale) gives up with
+	// an error instead of spinning.
+	loser := fold.Folder{Store: &stale{Store: st, rows: b}, Cal: periods.For(time.UTC), MaxApplies: 3}
+	res, err = loser.Run(ctx)
+	if !errors.Is(err, fold.ErrConflict) || res.Conflicts != 4 || res.Rows != 0 {
+		t.Fatalf("always losing: %+v, %v; want 4 conflicts and fold.ErrConflict", res, err)
+	}
+}
+
+// stale always reads the same rows, folded long ago.
+type stale struct {
+	*sqlitestore.Store
+	rows store.Batch
+}
+
+func (s *stale) PendingRows(context.Context, int) (fold.Pending, error) {
+	return fold.Pending{Activity: s.rows.Activity}, nil
+}
+
+// MaxApplies bounds one run exactly, and a zero Limit means DefaultLimit.
+func TestFolderBounds(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "b.db"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.SetFoldOnIngest(false)
+	u, _, err := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b store.Batch
+	for i := range 5 {
+		b.Activity = append(b.Activity, store.Activity{ActivityKey: string(rune('a' + i)), UserID: u.ID, ActivityType: "file_uploaded", Timestamp: 1_800_000_000_000})
+	}
+	if _, err := st.Ingest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	bounded := fold.Folder{Store: st, Cal: periods.For(time.UTC), Limit: 1, MaxApplies: 2}
+	if res, err := bounded.Run(ctx); err != nil || res.Applies != 2 || res.Rows != 2 {
+		t.Fatalf("bounded run %+v, %v: want exactly 2 applies of 1 row", res, err)
+	}
+	all := fold.Folder{Store: st, Cal: periods.For(time.UTC)}
+	if res, err := all.Run(ctx); err != nil || res.Applies != 1 || res.Rows != 3 {
+		t.Fatalf("default run %+v, %v: want the 3 rows left in one apply", res, err)
+	}
+}

@@ -1,0 +1,62 @@
+// Command foldserver serves the fold's pure core (fold.Compute) on
+// 127.0.0.1 for the Convex function tests (vitest.global-setup.ts): they
+// ingest through the real routes, then fold with the very Go code the fold
+// job runs, so no TypeScript twin of the fold exists, not even in tests.
+//
+// POST /compute?tz=Zone with {usage, requestLogs, activity} (documents as
+// llmmeter:foldPending returns them) answers the fold.Apply body for llmmeter:foldApply.
+// It prints "listening http://ADDR" once ready and exits when stdin closes.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"llmmeter/internal/fold"
+	"llmmeter/internal/periods"
+	"llmmeter/internal/store"
+)
+
+func main() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	http.HandleFunc("POST /compute", compute)
+	fmt.Printf("listening http://%s\n", ln.Addr())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin) // the parent went away
+		os.Exit(0)
+	}()
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.Serve(ln); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func compute(w http.ResponseWriter, r *http.Request) {
+	loc, err := time.LoadLocation(r.URL.Query().Get("tz"))
+	if err != nil {
+		http.Error(w, "tz: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var p struct {
+		Usage       []store.Usage      `json:"usage"`
+		RequestLogs []store.RequestLog `json:"requestLogs"`
+		Activity    []store.Activity   `json:"activity"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+		http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	a := fold.Compute(periods.For(loc), fold.Pending{Usage: p.Usage, RequestLogs: p.RequestLogs, Activity: p.Activity})
+	w.Header().Set("content-type", "application/json")
+	_ = json.NewEncoder(w).Encode(a)
+}

@@ -1,0 +1,93 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"llmmeter/internal/fold"
+	"llmmeter/jobs"
+)
+
+// The embedded engine is a fold.Store: rows are stored with folded = 0 and
+// the pending index of migration 0010 lists them.
+var _ fold.Store = (*Store)(nil)
+
+// PendingRows reads at most limit unfolded rows, usage first, then request
+// logs, then activity, each in insertion order.
+func (s *Store) PendingRows(ctx context.Context, limit int) (fold.Pending, error) {
+	var pg jobs.RawPage
+	for _, kind := range []jobs.RawKind{jobs.RawUsage, jobs.RawRequestLogs, jobs.RawActivity} {
+		left := limit - len(pg.Usage) - len(pg.RequestLogs) - len(pg.Activity)
+		if left <= 0 {
+			break
+		}
+		table, _, cols, _ := rawTable(kind)
+		q := `SELECT ` + cols + ` FROM ` + table + ` WHERE folded = 0 ORDER BY rowid LIMIT ?`
+		if _, _, _, err := scanRaw(ctx, s.db.R, kind, q, []any{left}, &pg); err != nil {
+			return fold.Pending{}, err
+		}
+	}
+	return fold.Pending{Usage: pg.Usage, RequestLogs: pg.RequestLogs, Activity: pg.Activity}, nil
+}
+
+// ApplyFold marks the rows of a folded, each only if it is still unfolded,
+// and adds a's deltas to usageAggregates, in one transaction; a row that
+// is absent or folded already rolls everything back with fold.ErrConflict.
+func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
+	for _, r := range a.Aggregates {
+		if r.Shard != 0 {
+			return fmt.Errorf("sqlitestore: apply fold: shard %d (the embedded engine keeps one shard)", r.Shard)
+		}
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		for _, k := range []struct {
+			table, key string
+			ids        []string
+		}{{"usageTracking", "generationId", a.Usage}, {"requestLogs", "requestId", a.RequestLogs}, {"userActivity", "activityKey", a.Activity}} {
+			if err := markFolded(ctx, tx, k.table, k.key, k.ids); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE foldState SET version = version + 1 WHERE id = 1`); err != nil {
+			return err
+		}
+		return applyAggregates(ctx, tx, a.Aggregates, s.nowMs(), false)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: apply fold: %w", err)
+	}
+	return nil
+}
+
+// markFolded is the compare-and-set of one kind: each row must go from
+// folded = 0 to 1.
+func markFolded(ctx context.Context, tx *sql.Tx, table, key string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `UPDATE `+table+` SET folded = 1 WHERE `+key+` = ? AND folded = 0`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, id := range ids {
+		r, err := stmt.ExecContext(ctx, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: %s %q", fold.ErrConflict, table, id)
+		}
+	}
+	return nil
+}
+
+// FoldVersion is the number of fold applies so far.
+func (s *Store) FoldVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.db.R.QueryRowContext(ctx, `SELECT version FROM foldState WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlitestore: fold version: %w", err)
+	}
+	return v, nil
+}

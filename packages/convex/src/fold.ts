@@ -1,0 +1,123 @@
+/**
+ * The store side of the Go fold (internal/fold), behind the signed routes
+ * /jobs/fold/pending and /jobs/fold/apply. Nothing here derives a value:
+ * pending lists rows ingest marked unfolded, apply stores the deltas Go
+ * computed from them.
+ *
+ * apply is a compare-and-set: every row it names must still be unfolded,
+ * else it throws ConvexError({code: "conflict"}) and, the mutation being one
+ * transaction, writes nothing. A stale or concurrent folder therefore loses
+ * and re-reads, and each row is counted exactly once. Only the fold writes
+ * summaries, so ingest batches never contend with each other on them.
+ *
+ * Cost of one apply of n rows and k aggregate keys: n key look-ups and n
+ * patches, k index ranges and k writes (Go pages n ≤ 200, so k ≤ 12n).
+ */
+import { v } from "convex/values";
+import { internalMutation, internalQuery, type QueryCtx } from "./server";
+import { addToAggregate } from "./lib/aggregates";
+import { prepareAggregateRow } from "./lib/aggregateRows";
+import { badRequest, fail } from "./lib/errors";
+import { reportingCalendar } from "./lib/periods";
+import { intIn, str } from "./lib/shape";
+import { aggregateUpsertRow } from "./lib/wire";
+
+/** Bounds of one fold: rows per pending page and per apply, aggregate keys per apply. */
+export const MAX_FOLD_ROWS = 1000;
+export const MAX_FOLD_AGGREGATES = 8000;
+
+export const foldPendingBody = v.object({ limit: intIn(1, MAX_FOLD_ROWS) });
+export const foldVersionBody = v.object({});
+
+/** The foldState document, if any fold applied yet. */
+export async function foldState(ctx: QueryCtx) {
+  return await ctx.db.query("foldState").first();
+}
+
+/** The number of fold applies so far: {version}. */
+export const version = internalQuery({
+  args: foldVersionBody.fields,
+  handler: async (ctx) => ({ version: (await foldState(ctx))?.version ?? 0 }),
+});
+
+export const foldApplyBody = v.object({
+  usage: v.array(str(256)),
+  requestLogs: v.array(str(256)),
+  activity: v.array(str(256)),
+  aggregates: v.array(aggregateUpsertRow),
+});
+
+/** At most `limit` unfolded rows, usage first, then request logs, then activity, oldest first. */
+export const pending = internalQuery({
+  args: foldPendingBody.fields,
+  handler: async (ctx, args) => {
+    let left = args.limit;
+    const usage = await ctx.db
+      .query("usageTracking")
+      .withIndex("by_unfolded", (q) => q.eq("unfolded", true))
+      .take(left);
+    left -= usage.length;
+    const requestLogs =
+      left > 0
+        ? await ctx.db
+            .query("requestLogs")
+            .withIndex("by_unfolded", (q) => q.eq("unfolded", true))
+            .take(left)
+        : [];
+    left -= requestLogs.length;
+    const activity =
+      left > 0
+        ? await ctx.db
+            .query("userActivity")
+            .withIndex("by_unfolded", (q) => q.eq("unfolded", true))
+            .take(left)
+        : [];
+    return { usage, requestLogs, activity };
+  },
+});
+
+/** Marks the named rows folded (each must be unfolded) and adds the deltas. Returns {folded, inserted, updated}. */
+export const apply = internalMutation({
+  args: foldApplyBody.fields,
+  handler: async (ctx, args) => {
+    const rows = args.usage.length + args.requestLogs.length + args.activity.length;
+    if (rows > MAX_FOLD_ROWS) badRequest(`rows: at most ${MAX_FOLD_ROWS} per apply`);
+    if (args.aggregates.length > MAX_FOLD_AGGREGATES) badRequest(`aggregates: at most ${MAX_FOLD_AGGREGATES} per apply`);
+    const cal = reportingCalendar();
+    const prepared = [];
+    for (let i = 0; i < args.aggregates.length; i++) {
+      // A user deleted after ingest still has rows: the fold counts them.
+      const p = await prepareAggregateRow(ctx.db, cal, args.aggregates[i], `aggregates[${i}]`, { deletedUserOk: true });
+      if (p.key.shard !== 0) badRequest(`aggregates[${i}].shard: the fold writes shard 0`);
+      prepared.push(p);
+    }
+    // Compare-and-set: every row still unfolded, then marked folded.
+    const conflict: (what: string) => never = (what) => fail("conflict", `${what}: not an unfolded row (folded already or absent)`);
+    for (const k of args.usage) {
+      const d = await ctx.db.query("usageTracking").withIndex("by_generation_id", (q) => q.eq("generationId", k)).unique();
+      if (d === null || d.unfolded !== true) conflict(`usage ${k}`);
+      await ctx.db.patch(d._id, { unfolded: undefined });
+    }
+    for (const k of args.requestLogs) {
+      const d = await ctx.db.query("requestLogs").withIndex("by_request_id", (q) => q.eq("requestId", k)).unique();
+      if (d === null || d.unfolded !== true) conflict(`requestLog ${k}`);
+      await ctx.db.patch(d._id, { unfolded: undefined });
+    }
+    for (const k of args.activity) {
+      const d = await ctx.db.query("userActivity").withIndex("by_activity_key", (q) => q.eq("activityKey", k)).unique();
+      if (d === null || d.unfolded !== true) conflict(`activity ${k}`);
+      await ctx.db.patch(d._id, { unfolded: undefined });
+    }
+    const state = await foldState(ctx);
+    if (state) await ctx.db.patch(state._id, { version: state.version + 1 });
+    else await ctx.db.insert("foldState", { version: 1 });
+    const now = Date.now();
+    let inserted = 0;
+    let updated = 0;
+    for (const p of prepared) {
+      if ((await addToAggregate(ctx.db, p.key, p.periodKey, p.counters, p.models, now)) === "inserted") inserted++;
+      else updated++;
+    }
+    return { folded: rows, inserted, updated };
+  },
+});
