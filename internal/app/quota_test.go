@@ -107,8 +107,12 @@ func TestDailyRequestQuotaAdmitsExactlyItsLimit(t *testing.T) {
 	e.matchLedger()
 	var used float64
 	e.db.QueryRow(`SELECT used FROM userQuotas WHERE quotaType = 'daily_requests'`).Scan(&used)
-	if used != 10 || e.count("requestLogs") != 10 || e.count("quotaReservations") != 0 {
-		t.Fatalf("used %v, request logs %d, open reservations %d", used, e.count("requestLogs"), e.count("quotaReservations"))
+	// 10 served and 91 refused, each refusal listed (429 quota_exceeded) and counted nowhere.
+	var served, refused int
+	e.db.QueryRow(`SELECT count(*) FROM requestLogs WHERE statusCode = 200`).Scan(&served)
+	e.db.QueryRow(`SELECT count(*) FROM requestLogs WHERE statusCode = 429 AND errorType = 'quota_exceeded'`).Scan(&refused)
+	if used != 10 || served != 10 || refused != 91 || e.count("requestLogs") != 101 || e.count("quotaReservations") != 0 {
+		t.Fatalf("used %v, request logs %d (%d served, %d refused), open reservations %d", used, e.count("requestLogs"), served, refused, e.count("quotaReservations"))
 	}
 }
 

@@ -199,10 +199,13 @@ func serviceKeyStory(t *testing.T, e *env, admin adminCaller, fold func()) {
 	bob, _, _ := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "bob@example.com"})
 	want := map[string]int{adaUser.ID: 3, bob.ID: 2, own.ID: 1, alice.ID: 1}
 	wantKey := map[string]string{adaUser.ID: svc.ID, bob.ID: svc.ID, own.ID: svc.ID, alice.ID: userKeys[0].ID}
+	// Ada's refused fourth call is listed too (a request log, 429
+	// quota_exceeded, hers and through the service key), and nothing else.
+	refusals := map[string]int{"requestLogs": 1}
 	rows := rawRows(t, st)
 	for kind, got := range map[string][][2]string{"usage": rows.usage, "requestLogs": rows.logs, "activity": rows.activity} {
-		if len(got) != accepted {
-			t.Errorf("%s: %d rows, want %d", kind, len(got), accepted)
+		if len(got) != accepted+refusals[kind] {
+			t.Errorf("%s: %d rows, want %d", kind, len(got), accepted+refusals[kind])
 		}
 		per := map[string]int{}
 		for _, r := range got {
@@ -212,6 +215,9 @@ func serviceKeyStory(t *testing.T, e *env, admin adminCaller, fold func()) {
 			}
 		}
 		for u, n := range want {
+			if u == adaUser.ID {
+				n += refusals[kind]
+			}
 			if per[u] != n {
 				t.Errorf("%s: user %s has %d rows, want %d (all: %v)", kind, u, per[u], n, per)
 			}
@@ -238,7 +244,7 @@ func serviceKeyStory(t *testing.T, e *env, admin adminCaller, fold func()) {
 	if err := admin("query", "llmmeter:requestLogs", map[string]any{"paginationOpts": map[string]any{"numItems": 50, "cursor": nil}, "userId": adaUser.ID}, &page); err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Page) != 3 {
+	if len(page.Page) != 4 { // three served, one refused
 		t.Fatalf("Ada's request logs: %+v", page)
 	}
 	for _, l := range page.Page {
