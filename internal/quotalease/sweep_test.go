@@ -166,3 +166,41 @@ func TestCloseLeavesNothingAdmittedLocally(t *testing.T) {
 		t.Fatalf("after Close the call should wait for a fresh lease: waited %d, was %d", m.Stats().Waited, waited)
 	}
 }
+
+// TestRefreshAppliesANewQuotaOnTheNextCall: a quota set on a warm key is
+// admitted against on the very next call once the key is refreshed; other
+// keys keep admitting locally, and refreshing an unknown key is harmless.
+func TestRefreshAppliesANewQuotaOnTheNextCall(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "store.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ann, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
+	bob, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "bob"})
+	m := New(Options{Store: s})
+	for _, u := range []string{ann.ID, bob.ID} {
+		if err := m.Admit(ctx, "warm-"+u, u, store.Amounts{Requests: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.bg.Wait()
+	args, _ := json.Marshal(quotaArgs(ann.ID, store.QuotaDailyRequests, 0))
+	if _, err := s.Call(ctx, "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	m.Refresh(ann.ID)
+	m.Refresh("nobody") // no lease held: nothing to do
+	waited := m.Stats().Waited
+	var qe *store.QuotaExceeded
+	if err := m.Admit(ctx, "r1", ann.ID, store.Amounts{Requests: 1}); !errors.As(err, &qe) || qe.QuotaType != store.QuotaDailyRequests {
+		t.Fatalf("after Refresh: %v, want the new daily_requests quota to refuse", err)
+	}
+	if m.Stats().Waited != waited+1 {
+		t.Fatalf("the refreshed key should wait for a fresh lease: waited %d, was %d", m.Stats().Waited, waited)
+	}
+	if err := m.Admit(ctx, "r2", bob.ID, store.Amounts{Requests: 1}); err != nil || m.Stats().Waited != waited+1 {
+		t.Fatalf("bob, not refreshed: %v, waited %d (was %d)", err, m.Stats().Waited, waited+1)
+	}
+}
