@@ -322,6 +322,21 @@ export const requestLogs = (b: AdminBuilders) => b.query({
   },
 });
 
+/** A job run as llmmeter:jobRuns and the jobs' /jobs/runs/list answer it. */
+export function jobRunView(r: Doc<"jobRuns">) {
+  return {
+    id: r._id,
+    job: r.job,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    outcome: r.outcome,
+    windowFrom: r.windowFrom ?? null,
+    windowTo: r.windowTo ?? null,
+    counts: r.counts,
+    error: r.error ?? null,
+  };
+}
+
 /** An alert as llmmeter:alerts and the jobs' /jobs/alerts/list answer it. */
 export function alertView(a: Doc<"systemAlerts">) {
   return {
@@ -498,17 +513,7 @@ export const jobRuns = (b: AdminBuilders) => b.query({
       job !== undefined
         ? ctx.db.query("jobRuns").withIndex("by_job_and_started_at", (q) => q.eq("job", job))
         : ctx.db.query("jobRuns").withIndex("by_started_at");
-    return (await q.order("desc").take(limit)).map((r) => ({
-      id: r._id,
-      job: r.job,
-      startedAt: r.startedAt,
-      endedAt: r.endedAt,
-      outcome: r.outcome,
-      windowFrom: r.windowFrom ?? null,
-      windowTo: r.windowTo ?? null,
-      counts: r.counts,
-      error: r.error ?? null,
-    }));
+    return (await q.order("desc").take(limit)).map(jobRunView);
   },
 });
 

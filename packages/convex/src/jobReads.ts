@@ -13,7 +13,7 @@ import { v } from "convex/values";
 import { internalQuery } from "./server";
 import { intIn, opt, str } from "./lib/shape";
 import { vJobOutcome } from "./lib/validators";
-import { alertView } from "./admin";
+import { alertView, jobRunView } from "./admin";
 
 export const runsListBody = v.object({ job: opt(str(128)), outcome: opt(vJobOutcome), limit: intIn(1, 200) });
 export const alertsListBody = v.object({ limit: intIn(1, 1000) });
@@ -33,17 +33,7 @@ export const runs = internalQuery({
     for await (const r of q.order("desc")) {
       if (++scanned > MAX_SCAN) break;
       if (args.outcome !== undefined && r.outcome !== args.outcome) continue;
-      out.push({
-        id: r._id,
-        job: r.job,
-        startedAt: r.startedAt,
-        endedAt: r.endedAt,
-        outcome: r.outcome,
-        windowFrom: r.windowFrom ?? null,
-        windowTo: r.windowTo ?? null,
-        counts: r.counts,
-        error: r.error ?? null,
-      });
+      out.push(jobRunView(r));
       if (out.length >= args.limit) break;
     }
     return { runs: out };
