@@ -68,3 +68,17 @@ export function llmmeter(opts: LlmmeterOptions) {
     ...internalFunctions,
   };
 }
+
+/** The name of one function {@link llmmeter} builds. */
+export type FunctionName = keyof ReturnType<typeof llmmeter>;
+
+/**
+ * Every function name {@link llmmeter} builds, sorted: exactly what an app's
+ * convex/llmmeter.ts must re-export, since the signed routes, the Go service
+ * and the portal call them as `llmmeter:<name>`. Derived from the factory's
+ * own result so that a new function cannot be left out of this list; tests
+ * hold this repository's apps to it (test/reexports.test.ts).
+ */
+export const functionNames: readonly FunctionName[] = Object.freeze(
+  (Object.keys(llmmeter({ isAdmin: () => false })) as FunctionName[]).sort(),
+);
