@@ -9,9 +9,36 @@ import (
 
 	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
 )
+
+// unfoldedActivity is a fresh SQLite engine (closed with the test) holding
+// n activity rows of one user and type that nothing has folded yet: the
+// engine's own fold-on-ingest is off so that the Folder under test does it.
+func unfoldedActivity(t *testing.T, n int, activityType string) (*sqlitestore.Store, store.Batch) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "fold.db"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	st.SetFoldOnIngest(false)
+	u, _, err := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b store.Batch
+	for i := range n {
+		b.Activity = append(b.Activity, store.Activity{ActivityKey: string(rune('a' + i)), UserID: u.ID, ActivityType: activityType, Timestamp: 1_800_000_000_000})
+	}
+	if _, err := st.Ingest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	return st, b
+}
 
 // Compute names every row it folds and merges the deltas per key: one
 // row per (scope, subject, period), in the calendar's time zone.
@@ -75,23 +102,7 @@ func (f *flaky) ApplyFold(ctx context.Context, a fold.Apply) error {
 // lost was folded by the other, so every row counts once.
 func TestFolderRetriesAfterConflict(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "f.db"), time.UTC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	st.SetFoldOnIngest(false)
-	u, _, err := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b store.Batch
-	for i := range 5 {
-		b.Activity = append(b.Activity, store.Activity{ActivityKey: string(rune('a' + i)), UserID: u.ID, ActivityType: "conversation_started", Timestamp: 1_800_000_000_000})
-	}
-	if _, err := st.Ingest(ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	st, b := unfoldedActivity(t, 5, rollup.ActivityConversationStarted)
 	f := fold.Folder{Store: &flaky{Store: st, steal: 1}, Cal: periods.For(time.UTC), Limit: 2}
 	res, err := f.Run(ctx)
 	if err != nil {
@@ -126,23 +137,7 @@ func (s *stale) PendingRows(context.Context, int) (fold.Pending, error) {
 // MaxApplies bounds one run exactly, and a zero Limit means DefaultLimit.
 func TestFolderBounds(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "b.db"), time.UTC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	st.SetFoldOnIngest(false)
-	u, _, err := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b store.Batch
-	for i := range 5 {
-		b.Activity = append(b.Activity, store.Activity{ActivityKey: string(rune('a' + i)), UserID: u.ID, ActivityType: "file_uploaded", Timestamp: 1_800_000_000_000})
-	}
-	if _, err := st.Ingest(ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	st, _ := unfoldedActivity(t, 5, rollup.ActivityFileUploaded)
 	bounded := fold.Folder{Store: st, Cal: periods.For(time.UTC), Limit: 1, MaxApplies: 2}
 	if res, err := bounded.Run(ctx); err != nil || res.Applies != 2 || res.Rows != 2 {
 		t.Fatalf("bounded run %+v, %v: want exactly 2 applies of 1 row", res, err)
