@@ -79,3 +79,52 @@ func TestMidnightGap(t *testing.T) {
 		t.Fatalf("gap day: %+v (%v)", d, time.UnixMilli(d.Start).UTC())
 	}
 }
+
+func TestMidnightRepeated(t *testing.T) {
+	// Asia/Amman went back 2021-10-29 01:00 → 00:00 (UTC+3 → UTC+2): local
+	// midnight happened twice, and the day starts at the first one, so the
+	// day has 25 hours and its first hour is two periods with one key.
+	loc, err := time.LoadLocation("Asia/Amman")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := For(loc)
+	for _, at := range []string{"2021-10-28T21:00:00Z", "2021-10-28T22:30:00Z", "2021-10-29T12:00:00Z"} {
+		d := c.Of(Daily, ms(at))
+		if d.Key != "2021-10-29" || d.Start != ms("2021-10-28T21:00:00Z") {
+			t.Errorf("day of %s: %+v (%v), want 2021-10-29 from 21:00Z", at, d, time.UnixMilli(d.Start).UTC())
+		}
+	}
+	if n := c.Next(Daily, ms("2021-10-29T12:00:00Z")); n != ms("2021-10-29T22:00:00Z") {
+		t.Errorf("next day = %v, want a 25-hour day", time.UnixMilli(n).UTC())
+	}
+	first, second := c.Of(Hourly, ms("2021-10-28T21:10:00Z")), c.Of(Hourly, ms("2021-10-28T22:10:00Z"))
+	if first.Key != "2021-10-29T00" || second.Key != first.Key || second.Start-first.Start != hourMs {
+		t.Errorf("repeated midnight hours: %+v %+v", first, second)
+	}
+	// The week and month holding that day start at their own (single) midnights.
+	if w := c.Of(Weekly, ms("2021-10-29T12:00:00Z")); w.Key != "2021-W43" || w.Start != ms("2021-10-24T21:00:00Z") {
+		t.Errorf("week: %+v (%v)", w, time.UnixMilli(w.Start).UTC())
+	}
+	if m := c.Of(Monthly, ms("2021-10-29T12:00:00Z")); m.Key != "2021-10" || m.Start != ms("2021-09-30T21:00:00Z") {
+		t.Errorf("month: %+v (%v)", m, time.UnixMilli(m.Start).UTC())
+	}
+}
+
+func TestPeriodNames(t *testing.T) {
+	nominal := map[Period]time.Duration{Hourly: time.Hour, Daily: 24 * time.Hour, Weekly: 7 * 24 * time.Hour, Monthly: 31 * 24 * time.Hour}
+	for _, p := range All {
+		if !p.Valid() {
+			t.Errorf("%s not valid", p)
+		}
+		// Nominal only bounds series sizes: a month counts as 31 days.
+		if got := p.Nominal(); got != nominal[p] {
+			t.Errorf("%s.Nominal() = %v, want %v", p, got, nominal[p])
+		}
+	}
+	for _, p := range []Period{"", "yearly", "Daily"} {
+		if p.Valid() {
+			t.Errorf("%q should not be a period", p)
+		}
+	}
+}
