@@ -95,7 +95,8 @@ func TestBatchScopes(t *testing.T) {
 
 // Rows come out in one order whatever the order of the rows that made
 // them: by scope, subject, period and numeric period start (2001 before
-// 2023, though "9…" sorts after "1…" as text), with models sorted.
+// 2023, though "9…" sorts after "1…" as text; 2033 before 2036, whose
+// starts differ first in their twelfth digit), with models sorted.
 func TestRowsOrder(t *testing.T) {
 	t2001 := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli() // 978307200000: 12 digits
 	t2023 := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli() // 13 digits
@@ -104,13 +105,15 @@ func TestRowsOrder(t *testing.T) {
 		{GenerationID: "2", UserID: "u1", Model: "alpha", Timestamp: t2001},
 		{GenerationID: "3", UserID: "u1", Model: "mid", Timestamp: t2023},
 		{GenerationID: "4", UserID: "u1", Model: "alpha", Timestamp: t2023},
+		{GenerationID: "5", UserID: "u3", Model: "alpha", Timestamp: time.Date(2036, 9, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}, // 2103840000000
+		{GenerationID: "6", UserID: "u3", Model: "alpha", Timestamp: time.Date(2033, 6, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}, // 2001196800000
 	}
 	byKey := func(x, y *Row) int {
 		return cmp.Or(cmp.Compare(x.Scope, y.Scope), cmp.Compare(x.UserID, y.UserID), cmp.Compare(x.Model, y.Model),
 			cmp.Compare(x.Period, y.Period), cmp.Compare(x.PeriodStart, y.PeriodStart))
 	}
 	var first []*Row
-	for _, perm := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {2, 0, 3, 1}} {
+	for _, perm := range [][]int{{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}, {2, 5, 0, 3, 1, 4}} {
 		b := NewBatch(periods.For(time.UTC))
 		for _, i := range perm {
 			b.AddUsage(rows[i])
