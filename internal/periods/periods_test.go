@@ -102,6 +102,10 @@ func TestMidnightRepeated(t *testing.T) {
 	if first.Key != "2021-10-29T00" || second.Key != first.Key || second.Start-first.Start != hourMs {
 		t.Errorf("repeated midnight hours: %+v %+v", first, second)
 	}
+	// That week has 7 days and an hour: the next starts Monday 00:00 UTC+2.
+	if n := c.Next(Weekly, ms("2021-10-29T12:00:00Z")); n != ms("2021-10-31T22:00:00Z") {
+		t.Errorf("next week = %v", time.UnixMilli(n).UTC())
+	}
 	// The week and month holding that day start at their own (single) midnights.
 	if w := c.Of(Weekly, ms("2021-10-29T12:00:00Z")); w.Key != "2021-W43" || w.Start != ms("2021-10-24T21:00:00Z") {
 		t.Errorf("week: %+v (%v)", w, time.UnixMilli(w.Start).UTC())
@@ -125,6 +129,36 @@ func TestPeriodNames(t *testing.T) {
 	for _, p := range []Period{"", "yearly", "Daily"} {
 		if p.Valid() {
 			t.Errorf("%q should not be a period", p)
+		}
+	}
+}
+
+func TestHourStarts(t *testing.T) {
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		loc      *time.Location
+		at       int64
+		key      string
+		from     string
+		nextFrom string
+	}{
+		// Milliseconds into the hour count too.
+		{time.UTC, ms("2024-01-15T13:59:59Z") + 999, "2024-01-15T13", "2024-01-15T13:00:00Z", "2024-01-15T14:00:00Z"},
+		{time.UTC, ms("2024-01-15T13:00:00Z") + 1, "2024-01-15T13", "2024-01-15T13:00:00Z", "2024-01-15T14:00:00Z"},
+		// UTC+5:30: local hours start at half past in UTC.
+		{kolkata, ms("2024-01-15T08:10:00Z"), "2024-01-15T13", "2024-01-15T07:30:00Z", "2024-01-15T08:30:00Z"},
+	}
+	for _, tc := range cases {
+		c := For(tc.loc)
+		got := c.Of(Hourly, tc.at)
+		if got.Key != tc.key || got.Start != ms(tc.from) {
+			t.Errorf("%s %d: got %s %v, want %s %s", tc.loc, tc.at, got.Key, time.UnixMilli(got.Start).UTC(), tc.key, tc.from)
+		}
+		if n := c.Next(Hourly, tc.at); n != ms(tc.nextFrom) {
+			t.Errorf("%s %d: next hour %v, want %s", tc.loc, tc.at, time.UnixMilli(n).UTC(), tc.nextFrom)
 		}
 	}
 }
