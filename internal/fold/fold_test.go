@@ -124,13 +124,18 @@ func TestFolderRetriesAfterConflict(t *testing.T) {
 	}
 }
 
-// stale always reads the same rows, folded long ago.
+// stale always reads the same rows, folded long ago. It refuses to be read
+// more than 10 times, so that a folder that would spin fails at once.
 type stale struct {
 	*sqlitestore.Store
-	rows store.Batch
+	rows  store.Batch
+	reads int
 }
 
 func (s *stale) PendingRows(context.Context, int) (fold.Pending, error) {
+	if s.reads++; s.reads > 10 {
+		return fold.Pending{}, errors.New("stale: still reading after 10 lost rounds")
+	}
 	return fold.Pending{Activity: s.rows.Activity}, nil
 }
 
