@@ -149,3 +149,15 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatal("the given OnError was replaced")
 	}
 }
+
+// TestRatesOf: each quota type reads its own unit's rate; both cost types
+// read the cost rate.
+func TestRatesOf(t *testing.T) {
+	r := rates{requests: 1, tokens: 2, cost: 3}
+	for typ, want := range map[string]float64{store.QuotaDailyRequests: 1, store.QuotaMonthlyTokens: 2,
+		store.QuotaMonthlyCostUSD: 3, store.QuotaSystemMonthlyCostUSD: 3} {
+		if got := r.of(typ); got != want {
+			t.Errorf("of(%s) = %v, want %v", typ, got, want)
+		}
+	}
+}
