@@ -73,6 +73,7 @@ bench:
 	$(GO) test -run='^$$' -timeout 10m -benchtime=20000x -bench='^BenchmarkOutboxToStore$$' ./internal/outbox/ | tee -a bench-go.txt
 	$(GO) test -run='^$$' -timeout 10m -benchtime=3000x -bench='^BenchmarkPutDurable$$' ./internal/outbox/ | tee -a bench-go.txt
 	$(GO) test -run='^$$' -timeout 10m -benchtime=30x -bench='^BenchmarkIngest$$' ./internal/store/sqlitestore/ | tee -a bench-go.txt
+	$(GO) test -run='^$$' -timeout 10m -benchtime=1000x -bench='^BenchmarkWarmAdmitSlowStore$$' ./internal/quotalease/ | tee -a bench-go.txt
 	$(GO) run ./cmd/llmbench -gobench bench-go.txt -out bench-results.md
 
 ## bench-convex: the admin functions' reads (docs, bytes, ms) at the full issue 14 profile under

@@ -53,6 +53,7 @@ type Assembler struct {
 	usage               json.RawMessage
 	choices             []*asmChoice // in order of first appearance
 	chunks              int
+	dec                 chunkDecoder // Add's; a Stream folds from its own
 }
 
 type asmChoice struct {
@@ -80,90 +81,61 @@ type asmTool struct {
 	arguments bytes.Buffer
 }
 
-// asmChunk is the part of a chunk the Assembler reads; strings are raw so
-// that they are copied, not re-encoded.
-type asmChunk struct {
-	ID                json.RawMessage `json:"id"`
-	Provider          json.RawMessage `json:"provider"`
-	Model             json.RawMessage `json:"model"`
-	Created           json.RawMessage `json:"created"`
-	SystemFingerprint json.RawMessage `json:"system_fingerprint"`
-	Choices           []struct {
-		Index int `json:"index"`
-		Delta struct {
-			Role             *string           `json:"role"`
-			Content          *string           `json:"content"`
-			Refusal          *string           `json:"refusal"`
-			Reasoning        *string           `json:"reasoning"`
-			ReasoningDetails []json.RawMessage `json:"reasoning_details"`
-			ToolCalls        []struct {
-				Index    *int    `json:"index"`
-				ID       *string `json:"id"`
-				Type     *string `json:"type"`
-				Function struct {
-					Name      *string `json:"name"`
-					Arguments *string `json:"arguments"`
-				} `json:"function"`
-			} `json:"tool_calls"`
-			Annotations []json.RawMessage `json:"annotations"`
-			Images      []json.RawMessage `json:"images"`
-		} `json:"delta"`
-		FinishReason       json.RawMessage `json:"finish_reason"`
-		NativeFinishReason json.RawMessage `json:"native_finish_reason"`
-		Logprobs           json.RawMessage `json:"logprobs"`
-		Error              json.RawMessage `json:"error"`
-	} `json:"choices"`
-	Usage json.RawMessage `json:"usage"`
-	Error json.RawMessage `json:"error"`
-}
-
 // Add folds one data payload (an EventData's Raw, not [DONE]) into the
 // response. A payload that is not a chunk object is an error and changes
-// nothing; the stream reader already counts such lines.
+// nothing; the stream reader already counts such lines. A Stream given
+// the Assembler (Stream.Assemble) folds each chunk from its own decode
+// instead, so that a plain call decodes every chunk once.
 func (a *Assembler) Add(data []byte) error {
 	if !isObject(data) {
 		return errNotObject
 	}
-	var c asmChunk
-	if err := json.Unmarshal(data, &c); err != nil && !isTypeError(err) {
+	if err := a.dec.decodeWire(data); err != nil && !isTypeError(err) {
 		return err // a field of the wrong type is skipped, as the stream reader does
 	}
+	a.fold(&a.dec.wire)
+	return nil
+}
+
+// fold adds one decoded chunk. Raw values alias the decoder's buffer, so
+// whatever is kept is copied. Values are those a json.Unmarshal into raw
+// and pointer fields would give (the previous Assembler decoded so; the
+// golden files and FuzzStream hold it), except for tool calls, whose
+// fields come from the StreamChunk's decode: a key repeated with a null
+// or a wrongly typed value there keeps the earlier value.
+func (a *Assembler) fold(c *chunkWire) {
 	a.chunks++
-	if a.id == nil && nonNullString(c.ID) {
-		a.id = slices.Clone(c.ID)
+	if a.id == nil && nonNullString(c.ID.raw) {
+		a.id = cloneRaw(c.ID.raw)
 	}
-	if a.created == nil && present(c.Created) {
-		a.created = slices.Clone(c.Created)
+	if a.created == nil && present(c.Created.raw) {
+		a.created = cloneRaw(c.Created.raw)
 	}
-	if nonNullString(c.Provider) {
-		a.provider = slices.Clone(c.Provider)
+	keepLast(&a.provider, c.Provider.raw, nonNullString)
+	keepLast(&a.model, c.Model.raw, nonNullString)
+	if c.SystemFingerprint.raw != nil && (a.fingerprint == nil || present(c.SystemFingerprint.raw)) {
+		a.fingerprint = cloneRaw(c.SystemFingerprint.raw)
 	}
-	if nonNullString(c.Model) {
-		a.model = slices.Clone(c.Model)
-	}
-	if c.SystemFingerprint != nil && (a.fingerprint == nil || present(c.SystemFingerprint)) {
-		a.fingerprint = slices.Clone(c.SystemFingerprint)
-	}
-	if present(c.Usage) {
-		a.usage = slices.Clone(c.Usage)
+	if present(c.Usage.raw) {
+		a.usage = cloneRaw(c.Usage.raw)
 	}
 	failed := false
 	for i := range c.Choices {
 		src := &c.Choices[i]
 		ch := a.choice(src.Index)
 		d := &src.Delta
-		if d.Role != nil && *d.Role != "" && ch.role == "" {
-			ch.role = *d.Role
+		if d.Role.raw != nil && string(d.Role.raw) != "null" && d.Role.get() != "" && ch.role == "" {
+			ch.role = d.Role.get()
 		}
-		if d.Content != nil {
-			ch.content.WriteString(*d.Content)
+		if d.Content.present {
+			ch.content.WriteString(d.Content.s)
 		}
-		if d.Refusal != nil {
-			ch.refusal.WriteString(*d.Refusal)
+		if d.Refusal.present {
+			ch.refusal.WriteString(d.Refusal.s)
 			ch.hasRefusal = true
 		}
-		if d.Reasoning != nil {
-			ch.reasoning.WriteString(*d.Reasoning)
+		if d.Reasoning.present {
+			ch.reasoning.WriteString(d.Reasoning.s)
 			ch.hasReasoning = true
 		}
 		for _, tc := range d.ToolCalls {
@@ -171,49 +143,47 @@ func (a *Assembler) Add(data []byte) error {
 			switch n := len(ch.tools); {
 			case tc.Index != nil:
 				t = ch.tool(*tc.Index)
-			case n > 0 && (tc.ID == nil || *tc.ID == "" || *tc.ID == ch.tools[n-1].id):
+			case n > 0 && (tc.ID == "" || tc.ID == ch.tools[n-1].id):
 				t = ch.tools[n-1] // a provider without indexes: a fragment of the last call
 			default:
 				t = ch.tool(n)
 			}
-			if tc.ID != nil && t.id == "" {
-				t.id = *tc.ID
+			if t.id == "" {
+				t.id = tc.ID
 			}
-			if tc.Type != nil && t.typ == "" {
-				t.typ = *tc.Type
+			if t.typ == "" {
+				t.typ = string(tc.Type)
 			}
-			if tc.Function.Name != nil && t.name == "" {
-				t.name = *tc.Function.Name
+			if t.name == "" {
+				t.name = tc.Function.Name
 			}
-			if tc.Function.Arguments != nil {
-				t.arguments.WriteString(*tc.Function.Arguments)
-			}
+			t.arguments.WriteString(tc.Function.Arguments)
 		}
-		for _, raw := range d.ReasoningDetails {
+		for _, raw := range rawItems(d.ReasoningDetails) {
 			ch.addDetail(raw)
 		}
-		ch.annotations = append(ch.annotations, cloneAll(d.Annotations)...)
-		ch.images = append(ch.images, cloneAll(d.Images)...)
-		if present(src.FinishReason) {
-			ch.finish = slices.Clone(src.FinishReason)
+		ch.annotations = append(ch.annotations, cloneAll(rawItems(d.Annotations))...)
+		ch.images = append(ch.images, cloneAll(rawItems(d.Images))...)
+		if present(src.FinishReason.raw) {
+			keepLast(&ch.finish, src.FinishReason.raw, present)
 		}
-		if present(src.NativeFinishReason) {
-			ch.native = slices.Clone(src.NativeFinishReason)
+		if present(src.NativeFinishReason.raw) {
+			keepLast(&ch.native, src.NativeFinishReason.raw, present)
 		}
 		if present(src.Logprobs) {
-			ch.addLogprobs(src.Logprobs)
+			ch.addLogprobs(json.RawMessage(src.Logprobs))
 		}
 		if present(src.Error) {
-			ch.err = slices.Clone(src.Error)
+			ch.err = cloneRaw(src.Error)
 		}
-		if string(src.FinishReason) == `"error"` {
+		if string(src.FinishReason.raw) == `"error"` {
 			failed = true
-			if present(c.Error) && ch.err == nil {
-				ch.err = slices.Clone(c.Error)
+			if present(c.Error.raw) && ch.err == nil {
+				ch.err = cloneRaw(c.Error.raw)
 			}
 		}
 	}
-	if present(c.Error) && !failed {
+	if present(c.Error.raw) && !failed {
 		// An error chunk without a failed choice: the error still belongs
 		// to the (first) choice, which has failed.
 		ch := a.choice(0)
@@ -225,10 +195,34 @@ func (a *Assembler) Add(data []byte) error {
 			ch.native = json.RawMessage(`"error"`)
 		}
 		if ch.err == nil {
-			ch.err = slices.Clone(c.Error)
+			ch.err = cloneRaw(c.Error.raw)
 		}
 	}
-	return nil
+}
+
+// keepLast replaces *dst with a copy of raw when ok(raw) says raw counts
+// and it differs: the model and provider repeat in every chunk, and
+// copying them each time was most of the fold's allocations.
+func keepLast(dst *json.RawMessage, raw []byte, ok func([]byte) bool) {
+	if ok(raw) && !bytes.Equal(*dst, raw) {
+		*dst = cloneRaw(raw)
+	}
+}
+
+func cloneRaw(b []byte) json.RawMessage { return slices.Clone(json.RawMessage(b)) }
+
+// rawItems splits a raw JSON array into its items; nil for anything else,
+// as json.Unmarshal into a []json.RawMessage field would skip it. The
+// fields it reads (reasoning details, annotations, images) are rare.
+func rawItems(raw []byte) []json.RawMessage {
+	if len(raw) == 0 || raw[0] != '[' {
+		return nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	return items
 }
 
 // Chunks is how many chunks were folded in; 0 means there is no response
@@ -493,11 +487,11 @@ func (o *orderedObject) write(b *bytes.Buffer) {
 	b.WriteByte('}')
 }
 
-func present(raw json.RawMessage) bool {
+func present(raw []byte) bool {
 	return len(raw) > 0 && string(raw) != "null"
 }
 
-func nonNullString(raw json.RawMessage) bool {
+func nonNullString(raw []byte) bool {
 	return len(raw) > 1 && raw[0] == '"' && string(raw) != `""`
 }
 

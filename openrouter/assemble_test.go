@@ -14,8 +14,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the assembler's golden .json files")
 
-// assembleFile reads an .sse capture through Stream, as the gateway does,
-// and assembles its data events.
+// assembleFile reads an .sse capture through Stream, as the gateway does
+// (Stream.Assemble: the stream's decode folded), and checks that Add fed
+// the same data events assembles the same bytes.
 func assembleFile(t *testing.T, path string) ([]byte, Summary) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -24,7 +25,8 @@ func assembleFile(t *testing.T, path string) ([]byte, Summary) {
 	}
 	defer f.Close()
 	s := streamFrom(f, nil)
-	var a Assembler
+	var a, folded Assembler
+	s.Assemble(&folded)
 	for {
 		ev, err := s.Next()
 		if err != nil {
@@ -39,7 +41,10 @@ func assembleFile(t *testing.T, path string) ([]byte, Summary) {
 			}
 		}
 	}
-	return a.Bytes(), s.Summary()
+	if got, want := folded.Bytes(), a.Bytes(); !bytes.Equal(got, want) {
+		t.Fatalf("%s: Stream.Assemble gave\n%s\nAdd gave\n%s", path, got, want)
+	}
+	return folded.Bytes(), s.Summary()
 }
 
 // TestAssembleGolden: a stream folded into OpenRouter's plain

@@ -193,6 +193,9 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
+// connBufSize is the upstream connections' read and write buffer size.
+const connBufSize = 1 << 10
+
 func defaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	// The defaults (2 idle connections per host, 100 in all) would make a
@@ -201,6 +204,13 @@ func defaultHTTPClient() *http.Client {
 	// the next burst paid a fresh dial for each.
 	t.MaxIdleConns = 1024
 	t.MaxIdleConnsPerHost = 1024
+	// Each HTTP/1.1 connection holds a read and a write buffer for its
+	// whole life, idle or streaming (4 KiB each by default). Requests and
+	// bodies larger than the buffer bypass it, and the stream reader
+	// buffers lines itself, so 1 KiB costs no system calls worth counting
+	// and saves 6 KiB per open stream.
+	t.ReadBufferSize = connBufSize
+	t.WriteBufferSize = connBufSize
 	return &http.Client{Transport: t}
 }
 

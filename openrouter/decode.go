@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -31,6 +32,16 @@ var errTrailingData = errors.New("openrouter: data after the JSON value")
 // fails on invalid JSON and skips fields of the wrong type (reporting a
 // *json.UnmarshalTypeError with the chunk).
 func (d *chunkDecoder) decode(data []byte) (*StreamChunk, error) {
+	err := d.decodeWire(data)
+	if err != nil && !isTypeError(err) {
+		return nil, err
+	}
+	return d.wire.chunk(), err
+}
+
+// decodeWire decodes one payload into d.wire, which then holds it (raw
+// parts aliasing the decoder's buffer) until the next call.
+func (d *chunkDecoder) decodeWire(data []byte) error {
 	data = bytes.TrimRight(data, " \t\r\n")
 	if d.dec == nil {
 		d.dec = json.NewDecoder(&d.src)
@@ -41,24 +52,28 @@ func (d *chunkDecoder) decode(data []byte) (*StreamChunk, error) {
 	err := d.dec.Decode(&d.wire)
 	if err != nil && !isTypeError(err) {
 		d.dec = nil // its buffer and state are unknown after a syntax error
-		return nil, err
+		return err
 	}
 	if d.dec.InputOffset()-start != int64(len(data)) {
 		d.dec = nil
-		return nil, errTrailingData
+		return errTrailingData
 	}
-	return d.wire.chunk(), err
+	return err
 }
 
 // istr is a JSON string field that keeps its previous value and reuses it
 // when the new bytes are the same, so a repeated value costs no allocation.
 // A null or a non-string leaves it unchanged, as json.Unmarshal would.
+// raw is the value last decoded, whatever its type (see rawAlias), for the
+// Assembler, which copies such fields verbatim.
 type istr struct {
 	s   string
 	set bool
+	raw rawAlias
 }
 
 func (x *istr) UnmarshalJSON(b []byte) error {
+	x.raw = b
 	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
 		return nil
 	}
@@ -96,46 +111,137 @@ func plainJSONString(b []byte) bool {
 	return ascii || utf8.Valid(b)
 }
 
+// pstr is a string field whose presence the Assembler needs as a *string
+// would give it: null clears present, any other value (even one of the
+// wrong type) sets it. s keeps a string field's json.Unmarshal semantics
+// for the StreamChunk: only a string changes it.
+type pstr struct {
+	s       string
+	present bool
+}
+
+func (x *pstr) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		x.present = false
+	case b[0] == '"':
+		x.present = true
+		if inner := b[1 : len(b)-1]; plainJSONString(inner) {
+			x.s = string(inner)
+		} else {
+			_ = json.Unmarshal(b, &x.s) // the decoder has validated the string
+		}
+	default:
+		x.present = true
+	}
+	return nil
+}
+
+// rawAlias is a field's JSON value, null included, as the bytes of the
+// decoder's buffer: valid until the next decode, so whoever keeps it
+// copies it. nil when the key was absent. It makes the Assembler's raw
+// fields cost no allocation in the chunks that do not change them.
+type rawAlias []byte
+
+func (r *rawAlias) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
+}
+
+// rawInt is an int64 field (json.Unmarshal's semantics: a value that is
+// not an integer leaves it unchanged) that also keeps its raw value.
+type rawInt struct {
+	n   int64
+	raw rawAlias
+}
+
+func (x *rawInt) UnmarshalJSON(b []byte) error {
+	x.raw = b
+	if c := b[0]; c == '-' || c >= '0' && c <= '9' {
+		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+			x.n = n
+		}
+	}
+	return nil
+}
+
+// usageField and errorField decode as the *Usage and *StreamError fields
+// they stand for (their errors included) and keep the raw value. Both
+// come once a stream, so the nested json.Unmarshal costs nothing to speak
+// of.
+type usageField struct {
+	u   *Usage
+	raw rawAlias
+}
+
+func (f *usageField) UnmarshalJSON(b []byte) error {
+	f.raw = b
+	return json.Unmarshal(b, &f.u)
+}
+
+type errorField struct {
+	e   *StreamError
+	raw rawAlias
+}
+
+func (f *errorField) UnmarshalJSON(b []byte) error {
+	f.raw = b
+	return json.Unmarshal(b, &f.e)
+}
+
+// chunkWire is one payload as both readers of a stream need it: the
+// StreamChunk's fields (wire.chunk) and, kept raw, what the Assembler
+// copies verbatim into a plain body (Assembler.fold). One decode serves
+// both.
 type chunkWire struct {
 	ID                istr         `json:"id"`
 	Model             istr         `json:"model"`
 	Provider          istr         `json:"provider"`
 	Object            istr         `json:"object"`
-	Created           int64        `json:"created"`
+	Created           rawInt       `json:"created"`
 	SystemFingerprint istr         `json:"system_fingerprint"`
 	Choices           []choiceWire `json:"choices"`
-	Usage             *Usage       `json:"usage"`
-	Error             *StreamError `json:"error"`
+	Usage             usageField   `json:"usage"`
+	Error             errorField   `json:"error"`
 }
 
 type choiceWire struct {
 	Index int `json:"index"`
 	Delta struct {
 		Role             istr              `json:"role"`
-		Content          string            `json:"content"`
-		Reasoning        string            `json:"reasoning"`
+		Content          pstr              `json:"content"`
+		Reasoning        pstr              `json:"reasoning"`
 		ReasoningDetails json.RawMessage   `json:"reasoning_details"`
-		Refusal          string            `json:"refusal"`
+		Refusal          pstr              `json:"refusal"`
 		ToolCalls        []openai.ToolCall `json:"tool_calls"`
+		Annotations      rawAlias          `json:"annotations"`
+		Images           rawAlias          `json:"images"`
 	} `json:"delta"`
-	FinishReason       istr `json:"finish_reason"`
-	NativeFinishReason istr `json:"native_finish_reason"`
+	FinishReason       istr     `json:"finish_reason"`
+	NativeFinishReason istr     `json:"native_finish_reason"`
+	Logprobs           rawAlias `json:"logprobs"`
+	Error              rawAlias `json:"error"`
 }
 
 // reset clears what the next decode must not inherit while keeping the
 // strings istr compares against. Slices and pointers handed out in a chunk
 // are dropped, never decoded into again.
 func (w *chunkWire) reset() {
-	w.ID.set, w.Model.set, w.Provider.set, w.Object.set, w.SystemFingerprint.set = false, false, false, false, false
-	w.Created, w.Usage, w.Error = 0, nil, nil
+	for _, x := range []*istr{&w.ID, &w.Model, &w.Provider, &w.Object, &w.SystemFingerprint} {
+		x.set, x.raw = false, nil
+	}
+	w.Created, w.Usage, w.Error = rawInt{}, usageField{}, errorField{}
 	all := w.Choices[:cap(w.Choices)]
 	for i := range all {
 		c := &all[i]
 		c.Index = 0
-		c.Delta.Role.set = false
-		c.Delta.Content, c.Delta.Reasoning, c.Delta.Refusal = "", "", ""
+		c.Delta.Role.set, c.Delta.Role.raw = false, nil
+		c.Delta.Content, c.Delta.Reasoning, c.Delta.Refusal = pstr{}, pstr{}, pstr{}
 		c.Delta.ReasoningDetails, c.Delta.ToolCalls = nil, nil
-		c.FinishReason.set, c.NativeFinishReason.set = false, false
+		c.Delta.Annotations, c.Delta.Images = nil, nil
+		c.FinishReason.set, c.FinishReason.raw = false, nil
+		c.NativeFinishReason.set, c.NativeFinishReason.raw = false, nil
+		c.Logprobs, c.Error = nil, nil
 	}
 	w.Choices = all[:0]
 }
@@ -158,13 +264,13 @@ func (w *chunkWire) chunk() *StreamChunk {
 		c = new(StreamChunk)
 	}
 	c.ID, c.Model, c.Provider, c.Object = w.ID.get(), w.Model.get(), w.Provider.get(), w.Object.get()
-	c.SystemFingerprint, c.Created, c.Usage, c.Error = w.SystemFingerprint.get(), w.Created, w.Usage, w.Error
+	c.SystemFingerprint, c.Created, c.Usage, c.Error = w.SystemFingerprint.get(), w.Created.n, w.Usage.u, w.Error.e
 	for i := range c.Choices {
 		src, dst := &w.Choices[i], &c.Choices[i]
 		dst.Index = src.Index
 		dst.Delta = Delta{
-			Role: src.Delta.Role.get(), Content: src.Delta.Content, Reasoning: src.Delta.Reasoning,
-			ReasoningDetails: src.Delta.ReasoningDetails, Refusal: src.Delta.Refusal, ToolCalls: src.Delta.ToolCalls,
+			Role: src.Delta.Role.get(), Content: src.Delta.Content.s, Reasoning: src.Delta.Reasoning.s,
+			ReasoningDetails: src.Delta.ReasoningDetails, Refusal: src.Delta.Refusal.s, ToolCalls: src.Delta.ToolCalls,
 		}
 		dst.FinishReason = openai.FinishReason(src.FinishReason.get())
 		dst.NativeFinishReason = src.NativeFinishReason.get()

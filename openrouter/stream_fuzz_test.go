@@ -15,7 +15,9 @@ import (
 // FuzzStream feeds arbitrary bytes as a response body: the reader must not
 // panic, must end within one event per input byte, and must never report
 // negative token counts or more events than it counted; the Assembler fed
-// the same events must not panic and must produce JSON.
+// the same events must not panic and must produce JSON, and one folding
+// the stream's own decode (Stream.Assemble, the gateway's way) must produce
+// the same bytes as Add.
 func FuzzStream(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.sse"))
 	more, _ := filepath.Glob(filepath.Join("testdata", "assemble", "*.sse"))
@@ -43,7 +45,8 @@ func FuzzStream(f *testing.F) {
 			Body: io.NopCloser(bytes.NewReader(body))}, 1<<20)
 		s.maxLine = 4096
 		events := 0
-		var asm Assembler
+		var asm, folded Assembler
+		s.Assemble(&folded)
 		for {
 			ev, err := s.Next()
 			if err != nil {
@@ -61,8 +64,12 @@ func FuzzStream(f *testing.F) {
 			}
 		}
 		// Whatever the stream held, the assembled plain body is JSON.
-		if b := asm.Bytes(); !json.Valid(b) {
+		b := asm.Bytes()
+		if !json.Valid(b) {
 			t.Fatalf("assembled body is not JSON: %s", b)
+		}
+		if f := folded.Bytes(); !bytes.Equal(f, b) {
+			t.Fatalf("Stream.Assemble gave\n%s\nAdd gave\n%s", f, b)
 		}
 		sum := s.Summary()
 		if u := sum.Usage; u != nil {

@@ -220,13 +220,13 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, r
 	defer st.Close()
 	inFlight := s.noteInFlight(c, st, false)
 	var asm openrouter.Assembler
+	st.Assemble(&asm) // one decode of each chunk serves the summary and the body
 	for {
 		ev, ok := c.next(st)
 		if !ok {
 			break
 		}
 		if ev.Kind == openrouter.EventData && !ev.Malformed {
-			asm.Add(ev.Raw) // only fails on what the stream already marked Malformed
 			inFlight = s.noteInFlight(c, st, inFlight)
 		}
 	}

@@ -64,12 +64,20 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	// rows. A failure here is not the ingest's: the rows are stored.
 	if !s.noFoldOnIngest && res.Inserted.Usage+res.Inserted.RequestLogs+res.Inserted.Activity > 0 {
 		s.foldMu.Lock()
-		f := fold.Folder{Store: s, Cal: s.cal}
+		f := fold.Folder{Store: s, Cal: s.cal, Limit: ingestFoldLimit}
 		_, _ = f.Run(context.WithoutCancel(ctx))
 		s.foldMu.Unlock()
 	}
 	return res, nil
 }
+
+// ingestFoldLimit is the page of the fold after an ingest: a whole
+// delivery batch (the outbox ships 2,000 rows, the gateway writes three
+// per call) in one apply. fold.DefaultLimit (200) is sized for Convex's
+// per-transaction bounds, which SQLite does not have; here each apply
+// rewrites every aggregate row its calls touch, so with 200 rows a batch
+// of 100 users' calls rewrote the same users' rows ten times over.
+const ingestFoldLimit = 4096
 
 // insertChunk is the rows per multi-row INSERT: one statement per 200
 // rows instead of one per row (usage rows bind 24 values, well under
