@@ -95,6 +95,32 @@ export function exactLimit(q: Doc<"userQuotas">): number {
   return isCostQuota(q.quotaType) ? (q.limitNanoUsd ?? usdToNanos(q.limit)) : q.limit;
 }
 
+/** A quota window's counter: its resetDate and used amount (exact unit). */
+export type Counter = { resetDate: number; used: number };
+
+/**
+ * The counter after contributions (the roll-over and late-row rules of the
+ * file comment); `changed` is false when nothing moved.
+ */
+export function advance(cal: ReportingCalendar, t: QuotaType, from: Counter, contributions: Contribution[]) {
+  const period = QUOTA_PERIOD[t];
+  let { resetDate, used } = from;
+  let windowStart = cal.periodOf(period, resetDate - 1).periodStart;
+  let changed = false;
+  const relevant = contributions.filter((c) => amountFor(t, c) > 0).sort((a, b) => a.ts - b.ts);
+  for (const c of relevant) {
+    if (c.ts >= resetDate) {
+      ({ windowStart, resetDate } = windowAt(cal, period, c.ts));
+      used = 0;
+      changed = true;
+    }
+    if (c.ts < windowStart) continue;
+    used = addAmounts(used, amountFor(t, c));
+    changed = true;
+  }
+  return { resetDate, used, changed };
+}
+
 /** Applies contributions to one quota; writes at most once. Returns true if written. */
 export async function applyToQuota(
   db: DatabaseWriter,
@@ -104,26 +130,9 @@ export async function applyToQuota(
   now: number,
 ): Promise<boolean> {
   if (!q.isActive) return false;
-  const period = QUOTA_PERIOD[q.quotaType];
-  let resetDate = q.resetDate;
-  let windowStart = cal.periodOf(period, resetDate - 1).periodStart;
-  let used = exactUsed(q);
-  let changed = false;
-  const relevant = contributions
-    .filter((c) => amountFor(q.quotaType, c) > 0)
-    .sort((a, b) => a.ts - b.ts);
-  for (const c of relevant) {
-    if (c.ts >= resetDate) {
-      ({ windowStart, resetDate } = windowAt(cal, period, c.ts));
-      used = 0;
-      changed = true;
-    }
-    if (c.ts < windowStart) continue;
-    used = addAmounts(used, amountFor(q.quotaType, c));
-    changed = true;
-  }
-  if (!changed) return false;
-  await db.patch(q._id, { ...usedFields(q.quotaType, used), resetDate, updatedAt: now });
+  const next = advance(cal, q.quotaType, { resetDate: q.resetDate, used: exactUsed(q) }, contributions);
+  if (!next.changed) return false;
+  await db.patch(q._id, { ...usedFields(q.quotaType, next.used), resetDate: next.resetDate, updatedAt: now });
   return true;
 }
 
@@ -135,14 +144,40 @@ export async function quotasOfUser(db: DatabaseReader, userId: Id<"llmmeterUsers
     .take(16);
 }
 
-/** The system-wide monthly budget row, if any. */
-export async function systemBudget(db: DatabaseReader) {
+/**
+ * The system-wide monthly budget row as stored, if any: its used counter
+ * without the shards ingest writes (see systemBudget).
+ */
+export async function storedSystemBudget(db: DatabaseReader) {
   return await db
     .query("userQuotas")
     .withIndex("by_user_id_and_quota_type", (q) =>
       q.eq("userId", undefined).eq("quotaType", "system_monthly_cost_usd"),
     )
     .first();
+}
+
+/** Shards of the system budget's used counter (lib/budgetShards.ts). */
+export const BUDGET_SHARDS = 256;
+
+/**
+ * The system budget, if any, with its used counter and window as the sum
+ * of its shards says: the window is the latest resetDate of the row and its
+ * shards (ingest may roll a shard into the next window before anything
+ * rolls the row), and used is what the row and the shards of that window
+ * hold. Reads the row and at most BUDGET_SHARDS shards.
+ */
+export async function systemBudget(db: DatabaseReader) {
+  const b = await storedSystemBudget(db);
+  if (b === null) return null;
+  const shards = await db
+    .query("budgetShards")
+    .withIndex("by_budget_id_and_shard", (q) => q.eq("budgetId", b._id))
+    .take(BUDGET_SHARDS);
+  const resetDate = shards.reduce((r, s) => Math.max(r, s.resetDate), b.resetDate);
+  let used = b.resetDate === resetDate ? exactUsed(b) : 0;
+  for (const s of shards) if (s.resetDate === resetDate) used += s.usedNanoUsd;
+  return { ...b, ...usedFields(b.quotaType, Math.min(Math.max(used, 0), MAX_AMOUNT)), resetDate };
 }
 
 /**

@@ -98,6 +98,8 @@ export const ingestBody = v.object({
   usage: opt(v.array(usageRow)),
   requestLogs: opt(v.array(requestLogRow)),
   activity: opt(v.array(activityRow)),
+  /** The sending replica: picks its shard of the system budget (lib/budgetShards.ts). */
+  replica: opt(str(128)),
 });
 export type IngestBody = Infer<typeof ingestBody>;
 
