@@ -231,8 +231,24 @@ export function quotaView(q: Doc<"userQuotas">) {
 
 // ---- reservations (POST /quotas/reserve, /quotas/release) ------------------
 
-/** Unexpired reservations counted per quota; more refuses the request. */
+/**
+ * Unexpired reservations counted per quota of one user; more refuses the
+ * request. Only that user's calls in flight reach it.
+ */
 export const MAX_OPEN_RESERVATIONS = 1000;
+/**
+ * The same bound for the system budget, which holds a reservation of every
+ * call in flight of every user, so it scales with load, not with one user:
+ * 8,000 open calls (4,000 calls/s at 2 s each, 20 times the issue 14 peak of
+ * 200/s). Reading them all is 8,000 small documents (about 1 MB), a quarter
+ * of a transaction's 32,000-document scan limit.
+ */
+export const MAX_OPEN_BUDGET_RESERVATIONS = 8000;
+
+/** The open-reservation bound of quota q (see the two constants above). */
+export function openReservationCap(q: Doc<"userQuotas">): number {
+  return q.quotaType === "system_monthly_cost_usd" ? MAX_OPEN_BUDGET_RESERVATIONS : MAX_OPEN_RESERVATIONS;
+}
 /** Expired reservations an admitted reserve deletes (all its quotas together). */
 export const EXPIRED_SWEEP = 50;
 /** Reservations deleted per request (one per quota, so a handful). */
@@ -341,18 +357,19 @@ export async function reserveQuotas(
   for (const q of quotas) {
     const L = exactLimit(q);
     const { used: U, resetDate, rolled } = stateAt(cal, q, now);
+    const cap = openReservationCap(q);
     const open = await db
       .query("quotaReservations")
       .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).gt("expiresAt", now))
-      .take(MAX_OPEN_RESERVATIONS + 1);
+      .take(cap + 1);
     // Allowance leases (lib/leases.ts) hold like reservations.
     const held = (await openLeases(db, q._id, now)).reduce((s, l) => addAmounts(s, l.amount), 0);
-    const R = open.slice(0, MAX_OPEN_RESERVATIONS).reduce((s, r) => addAmounts(s, r.amount), held);
-    if (open.length > MAX_OPEN_RESERVATIONS) {
+    const R = open.slice(0, cap).reduce((s, r) => addAmounts(s, r.amount), held);
+    if (open.length > cap) {
       return {
         admitted: false,
         reason: "too_many_reservations",
-        message: `${q.quotaType} quota ${q._id} has more than ${MAX_OPEN_RESERVATIONS} open reservations; refused until some settle, are released or expire`,
+        message: `${q.quotaType} quota ${q._id} has more than ${cap} open reservations; refused until some settle, are released or expire`,
         quota: refusedView(q, L, U, R, resetDate),
       };
     }
