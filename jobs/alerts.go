@@ -212,8 +212,31 @@ func sumBy(ctx context.Context, st Store, cal *periods.Calendar, scope string, p
 // maxQuotaDate is beyond every resetDate (Convex accepts safe integers).
 const maxQuotaDate = 4_102_444_800_000
 
+// maxQuotaPages bounds the pages allQuotas reads: 1,000 pages of 1,000.
+const maxQuotaPages = 1000
+
+// allQuotas reads every active quota, page by page. A quota left unread
+// would have its alert resolved as if its condition had cleared, so a
+// listing that does not reach the end is an error, not a shorter list.
+func allQuotas(ctx context.Context, st Store) ([]Quota, error) {
+	var out []Quota
+	cursor := ""
+	for range maxQuotaPages {
+		page, err := st.DueQuotas(ctx, maxQuotaDate, cursor, 1000)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Quotas...)
+		if page.Next == "" {
+			return out, nil
+		}
+		cursor = page.Next
+	}
+	return nil, fmt.Errorf("quotas: more than %d pages", maxQuotaPages)
+}
+
 func (a *Alerts) quotaConditions(ctx context.Context, now time.Time, add func(condition)) error {
-	quotas, err := a.Store.DueQuotas(ctx, maxQuotaDate, 1000)
+	quotas, err := allQuotas(ctx, a.Store)
 	if err != nil {
 		return err
 	}
