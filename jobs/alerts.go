@@ -341,26 +341,18 @@ func (a *Alerts) requestConditions(ctx context.Context, now time.Time, add func(
 	from := to - a.Cfg.ErrorRateWindow.Milliseconds()
 	var total, failed int64
 	var lat []int64
-	cursor := ""
-	for range 100 { // at most 100k requests per window are inspected
-		pg, err := a.Store.RawPage(ctx, RawRequestLogs, from, to, cursor, PageSize)
-		if err != nil {
-			return err
+	err := EachRequestLog(ctx, a.Store, from, to, PageSize, func(l store.RequestLog) {
+		if store.IsQuotaRefusal(l) {
+			return // a refusal is the quota working, not an error
 		}
-		for _, l := range pg.RequestLogs {
-			if store.IsQuotaRefusal(l) {
-				continue // a refusal is the quota working, not an error
-			}
-			total++
-			if l.Status != store.StatusSuccess {
-				failed++
-			}
-			lat = append(lat, l.ProcessingTime)
+		total++
+		if l.Status != store.StatusSuccess {
+			failed++
 		}
-		if pg.Next == "" {
-			break
-		}
-		cursor = pg.Next
+		lat = append(lat, l.ProcessingTime)
+	})
+	if err != nil {
+		return err
 	}
 	enough := total >= a.Cfg.ErrorRateMinRequests
 	rate := 0.0
