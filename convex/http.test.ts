@@ -192,6 +192,10 @@ describe("/ingest payload validation", () => {
     [(u: string) => ({ usage: [usage(u, { costStatus: "guessed" as any })] }), 'usage[0].costStatus: expected one of "reported", "estimated", "confirmed"'],
     // metadata that Convex cannot store
     [(u: string) => ({ activity: [activity(u, { metadata: { $bad: 1 } })] }), "activity[0].metadata.$bad: field names must be non-empty and must not start with $"],
+    // a field name Convex cannot store (non-ASCII): 400, not the insert's 500; the name is not echoed
+    [(u: string) => ({ activity: [activity(u), activity(u, { metadata: { ok: 1, café: 1 } })] }), "activity[1].metadata: field names must be non-control ASCII (at most 1024 characters)"],
+    // a control character in a nested field name
+    [(u: string) => ({ activity: [activity(u, { metadata: { a: { "x\ty": 1 } } })] }), "activity[0].metadata.a: field names must be non-control ASCII (at most 1024 characters)"],
     // an empty key
     [(u: string) => ({ activity: [activity(u, { activityKey: "" })] }), "activity[0].activityKey: expected non-empty string"],
     // the body is not an object

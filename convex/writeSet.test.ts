@@ -8,7 +8,9 @@
 import { beforeEach, describe, expect, test, vi } from "vitest";
 import type { Id } from "./_generated/dataModel";
 import type { MutationCtx } from "./_generated/server";
+import { shardOf } from "../packages/convex/src/lib/budgetShards";
 import { ingestBatch } from "../packages/convex/src/lib/ingest";
+import { systemBudget } from "../packages/convex/src/lib/quotas";
 import { activity, foldAll, makeUsers, newBackend, requestLog, SECRET, T0, usage, type Backend } from "./test.setup";
 
 beforeEach(() => vi.stubEnv("INGEST_SECRET", SECRET));
@@ -51,7 +53,7 @@ async function batches(t: Backend, withBudget: boolean) {
       const mine = users.slice(r * 5, r * 5 + 5);
       const u = mine.map((id, i) => usage(id, { timestamp: T0 + round * 60_000 + i, model: `m/${i % 2}` }));
       const l = u.map((x) => requestLog(x.userId, { requestId: x.requestId, generationId: x.generationId, timestamp: x.timestamp, model: x.model }));
-      out.push({ usage: u, requestLogs: l, activity: [activity(mine[0], { timestamp: T0 + round, activityType: "conversation_started" })] });
+      out.push({ usage: u, requestLogs: l, activity: [activity(mine[0], { timestamp: T0 + round, activityType: "conversation_started" })], replica: `replica-${r}` });
     }
   }
   return out;
@@ -100,12 +102,30 @@ describe("ingest write sets", () => {
     expect(await foldAll(t)).toBe(0);
   });
 
-  test("an active system budget is the one document every batch writes (spreading it is the quota work of issue 14)", async () => {
+  test("with an active system budget, batches of different replicas still write disjoint documents; the budget counts every cost", async () => {
     vi.stubEnv("REPORTING_TZ", "UTC");
+    // Precondition: the 8 replicas' names fall on 8 different shards.
+    expect(new Set([0, 1, 2, 3, 4, 5, 6, 7].map((r) => shardOf(`replica-${r}`))).size).toBe(8);
     const t = newBackend();
-    const sets = await writeSets(t, await batches(t, true));
-    const budget = await t.run(async (ctx) => (await ctx.db.query("userQuotas").withIndex("by_quota_type", (q) => q.eq("quotaType", "system_monthly_cost_usd")).first())!._id);
-    const everyBatch = [...sets[0]].filter((id) => sets.every((s) => s.has(id)));
-    expect(everyBatch).toEqual([budget]);
+    const bodies = await batches(t, true);
+    const sets = await writeSets(t, bodies);
+    const budget = await t.run(async (ctx) => (await ctx.db.query("userQuotas").withIndex("by_quota_type", (q) => q.eq("quotaType", "system_monthly_cost_usd")).first())!);
+    for (let i = 0; i < sets.length; i++) {
+      // The budget row itself is never written by ingest.
+      expect(sets[i].has(budget._id)).toBe(false);
+      for (let j = i + 1; j < sets.length; j++) {
+        const shared = [...sets[i]].filter((id) => sets[j].has(id));
+        if (i % 8 !== j % 8) expect(shared, `batch ${i} and ${j}`).toEqual([]);
+      }
+    }
+    expect([...sets[0]].filter((id) => sets.every((s) => s.has(id)))).toEqual([]);
+    // Strictness reads the sum: the spread counter holds every batch's cost exactly.
+    const cost = bodies.flatMap((b) => b.usage).reduce((s, u) => s + u.costNanoUsd, 0);
+    const spread = await t.run(async (ctx) => ({
+      view: (await systemBudget(ctx.db))!,
+      shards: await ctx.db.query("budgetShards").collect(),
+    }));
+    expect(spread.view.usedNanoUsd).toBe(cost);
+    expect(spread.shards.map((s) => s.shard).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((r) => shardOf(`replica-${r}`)).sort((a, b) => a - b));
   });
 });

@@ -212,8 +212,31 @@ func sumBy(ctx context.Context, st Store, cal *periods.Calendar, scope string, p
 // maxQuotaDate is beyond every resetDate (Convex accepts safe integers).
 const maxQuotaDate = 4_102_444_800_000
 
+// maxQuotaPages bounds the pages allQuotas reads: 1,000 pages of 1,000.
+const maxQuotaPages = 1000
+
+// allQuotas reads every active quota, page by page. A quota left unread
+// would have its alert resolved as if its condition had cleared, so a
+// listing that does not reach the end is an error, not a shorter list.
+func allQuotas(ctx context.Context, st Store) ([]Quota, error) {
+	var out []Quota
+	cursor := ""
+	for range maxQuotaPages {
+		page, err := st.DueQuotas(ctx, maxQuotaDate, cursor, 1000)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Quotas...)
+		if page.Next == "" {
+			return out, nil
+		}
+		cursor = page.Next
+	}
+	return nil, fmt.Errorf("quotas: more than %d pages", maxQuotaPages)
+}
+
 func (a *Alerts) quotaConditions(ctx context.Context, now time.Time, add func(condition)) error {
-	quotas, err := a.Store.DueQuotas(ctx, maxQuotaDate, 1000)
+	quotas, err := allQuotas(ctx, a.Store)
 	if err != nil {
 		return err
 	}
@@ -318,26 +341,18 @@ func (a *Alerts) requestConditions(ctx context.Context, now time.Time, add func(
 	from := to - a.Cfg.ErrorRateWindow.Milliseconds()
 	var total, failed int64
 	var lat []int64
-	cursor := ""
-	for range 100 { // at most 100k requests per window are inspected
-		pg, err := a.Store.RawPage(ctx, RawRequestLogs, from, to, cursor, PageSize)
-		if err != nil {
-			return err
+	err := EachRequestLog(ctx, a.Store, from, to, PageSize, func(l store.RequestLog) {
+		if store.IsQuotaRefusal(l) {
+			return // a refusal is the quota working, not an error
 		}
-		for _, l := range pg.RequestLogs {
-			if store.IsQuotaRefusal(l) {
-				continue // a refusal is the quota working, not an error
-			}
-			total++
-			if l.Status != store.StatusSuccess {
-				failed++
-			}
-			lat = append(lat, l.ProcessingTime)
+		total++
+		if l.Status != store.StatusSuccess {
+			failed++
 		}
-		if pg.Next == "" {
-			break
-		}
-		cursor = pg.Next
+		lat = append(lat, l.ProcessingTime)
+	})
+	if err != nil {
+		return err
 	}
 	enough := total >= a.Cfg.ErrorRateMinRequests
 	rate := 0.0

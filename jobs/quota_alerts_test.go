@@ -18,11 +18,11 @@ import (
 
 func quotaByID(t *testing.T, st jobs.Store, id string) jobs.Quota {
 	t.Helper()
-	qs, err := st.DueQuotas(ctx, 4_102_444_800_000, 1000)
+	page, err := st.DueQuotas(ctx, 4_102_444_800_000, "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range qs {
+	for _, q := range page.Quotas {
 		if q.ID == id {
 			return q
 		}

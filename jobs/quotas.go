@@ -26,10 +26,12 @@ func (q *QuotaReset) Run(ctx context.Context, w Window) (Counts, error) {
 	now := w.To.UnixMilli()
 	counts := Counts{}
 	for range 100 { // bounded: each pass moves every due quota past now
-		due, err := q.Store.DueQuotas(ctx, now, 500)
+		// Always the first page: each pass moves the quotas it resets out of it.
+		page, err := q.Store.DueQuotas(ctx, now, "", 500)
 		if err != nil {
 			return counts, fmt.Errorf("due quotas: %w", err)
 		}
+		due := page.Quotas
 		if len(due) == 0 {
 			return counts, nil
 		}

@@ -193,28 +193,20 @@ func topErrors(ctx context.Context, st Store, from, to int64, limit int) ([]map[
 		sample     string
 	}
 	m := map[string]*agg{}
-	cursor := ""
-	for range 200 {
-		pg, err := st.RawPage(ctx, RawRequestLogs, from, to, cursor, PageSize)
-		if err != nil {
-			return nil, err
+	err := EachRequestLog(ctx, st, from, to, PageSize, func(l store.RequestLog) {
+		if l.Status == store.StatusSuccess {
+			return
 		}
-		for _, l := range pg.RequestLogs {
-			if l.Status == store.StatusSuccess {
-				continue
-			}
-			k := l.ErrorType + "|" + strconv.Itoa(l.StatusCode)
-			a := m[k]
-			if a == nil {
-				a = &agg{errorType: l.ErrorType, statusCode: l.StatusCode, sample: truncate(l.ErrorMessage, 200)}
-				m[k] = a
-			}
-			a.count++
+		k := l.ErrorType + "|" + strconv.Itoa(l.StatusCode)
+		a := m[k]
+		if a == nil {
+			a = &agg{errorType: l.ErrorType, statusCode: l.StatusCode, sample: truncate(l.ErrorMessage, 200)}
+			m[k] = a
 		}
-		if pg.Next == "" {
-			break
-		}
-		cursor = pg.Next
+		a.count++
+	})
+	if err != nil {
+		return nil, err
 	}
 	list := make([]*agg, 0, len(m))
 	for _, a := range m {

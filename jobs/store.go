@@ -49,8 +49,10 @@ type Store interface {
 	// [from, to) (every shard a row).
 	Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error)
 
-	// DueQuotas lists active quotas with resetDate <= before.
-	DueQuotas(ctx context.Context, before int64, limit int) ([]Quota, error)
+	// DueQuotas lists a page of at most limit active quotas with
+	// resetDate <= before, oldest first, from cursor ("" for the first
+	// page); an empty QuotaPage.Next means there are no more.
+	DueQuotas(ctx context.Context, before int64, cursor string, limit int) (QuotaPage, error)
 	// ResetQuota sets used to 0 and resetDate to next, only if resetDate
 	// still equals expected.
 	ResetQuota(ctx context.Context, id string, expected, next int64, now time.Time) (bool, error)
@@ -165,6 +167,13 @@ const (
 
 // QuotaPeriod is the period a quota type resets on.
 func QuotaPeriod(quotaType string) periods.Period { return store.QuotaPeriod(quotaType) }
+
+// QuotaPage is a page of DueQuotas; Next is the cursor of the next page
+// ("" at the end).
+type QuotaPage struct {
+	Quotas []Quota
+	Next   string
+}
 
 // Quota is a user quota or the system budget (UserID empty).
 type Quota struct {

@@ -196,13 +196,18 @@ type quotaView struct {
 	IsActive     bool    `json:"isActive"`
 }
 
-// DueQuotas calls /jobs/quotas/due.
-func (s *Store) DueQuotas(ctx context.Context, before int64, limit int) ([]jobs.Quota, error) {
+// DueQuotas calls /jobs/quotas/due for one page (Convex's paginate cursor).
+func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limit int) (jobs.QuotaPage, error) {
 	var out struct {
 		Quotas []quotaView `json:"quotas"`
+		Cursor *string     `json:"cursor"`
 	}
-	if err := s.call(ctx, "/jobs/quotas/due", map[string]any{"before": before, "limit": min(max(limit, 1), 1000)}, &out); err != nil {
-		return nil, err
+	body := map[string]any{"before": before, "limit": min(max(limit, 1), 1000)}
+	if cursor != "" {
+		body["cursor"] = cursor
+	}
+	if err := s.call(ctx, "/jobs/quotas/due", body, &out); err != nil {
+		return jobs.QuotaPage{}, err
 	}
 	qs := make([]jobs.Quota, len(out.Quotas))
 	for i, v := range out.Quotas {
@@ -215,7 +220,11 @@ func (s *Store) DueQuotas(ctx context.Context, before int64, limit int) ([]jobs.
 		}
 		qs[i] = q
 	}
-	return qs, nil
+	page := jobs.QuotaPage{Quotas: qs}
+	if out.Cursor != nil {
+		page.Next = *out.Cursor
+	}
+	return page, nil
 }
 
 // ResetQuota calls /jobs/quotas/reset (compare-and-set on resetDate).

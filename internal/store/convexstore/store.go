@@ -9,6 +9,8 @@ package convexstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -23,12 +25,28 @@ const MaxIngestRows = 100
 // Store implements store.Store on Convex.
 type Store struct {
 	c *convexclient.Client
+	// replica names this process in every /ingest request, so Convex adds
+	// its batches' cost to one shard of the system budget and batches from
+	// different replicas write different documents
+	// (packages/convex/src/lib/budgetShards.ts).
+	replica string
 }
 
 var _ store.Store = (*Store)(nil)
 
-// New returns a Store that calls Convex through c.
-func New(c *convexclient.Client) *Store { return &Store{c: c} }
+// New returns a Store that calls Convex through c, with a replica name of
+// its own (random, per process).
+func New(c *convexclient.Client) *Store {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return &Store{c: c, replica: hex.EncodeToString(b[:])}
+}
+
+// ingestBody is a /ingest request: rows and the sending replica.
+type ingestBody struct {
+	store.Batch
+	Replica string `json:"replica"`
+}
 
 // Client is the underlying client.
 func (s *Store) Client() *convexclient.Client { return s.c }
@@ -58,7 +76,7 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 	}
 	for _, part := range split(b, MaxIngestRows) {
 		var res store.IngestResult
-		if err := s.call(ctx, "/ingest", part, &res); err != nil {
+		if err := s.call(ctx, "/ingest", ingestBody{Batch: part, Replica: s.replica}, &res); err != nil {
 			return total, err
 		}
 		total.Inserted.Usage += res.Inserted.Usage

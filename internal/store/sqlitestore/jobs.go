@@ -284,26 +284,44 @@ func (s *Store) Aggregates(ctx context.Context, scope string, period periods.Per
 	return out, rows.Err()
 }
 
-// DueQuotas lists active quotas with resetDate <= before, oldest first.
-func (s *Store) DueQuotas(ctx context.Context, before int64, limit int) ([]jobs.Quota, error) {
+// DueQuotas lists a page of active quotas with resetDate <= before, oldest
+// first (resetDate, then id); the cursor is the last row's "resetDate/id".
+func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limit int) (jobs.QuotaPage, error) {
+	afterDate, afterID := int64(-1), ""
+	if cursor != "" {
+		d, id, ok := strings.Cut(cursor, "/")
+		n, err := strconv.ParseInt(d, 10, 64)
+		if !ok || err != nil {
+			return jobs.QuotaPage{}, fmt.Errorf("%w: quota cursor %q", store.ErrInvalid, cursor)
+		}
+		afterDate, afterID = n, id
+	}
 	rows, err := s.db.R.QueryContext(ctx, `SELECT id, userId, quotaType, "limit", COALESCE(limitNanoUsd,0), used, resetDate, isActive
-		FROM userQuotas WHERE isActive = 1 AND resetDate <= ? ORDER BY resetDate, id LIMIT ?`, before, limit)
+		FROM userQuotas WHERE isActive = 1 AND resetDate <= ? AND (resetDate > ? OR (resetDate = ? AND id > ?))
+		ORDER BY resetDate, id LIMIT ?`, before, afterDate, afterDate, afterID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: due quotas: %w", err)
+		return jobs.QuotaPage{}, fmt.Errorf("sqlitestore: due quotas: %w", err)
 	}
 	defer rows.Close()
-	var out []jobs.Quota
+	var page jobs.QuotaPage
 	for rows.Next() {
 		var q jobs.Quota
 		if err := rows.Scan(&q.ID, &q.UserID, &q.QuotaType, &q.Limit, &q.LimitNano, &q.Used, &q.ResetDate, &q.IsActive); err != nil {
-			return nil, err
+			return jobs.QuotaPage{}, err
 		}
 		if q.LimitNano == 0 && jobsIsCostQuota(q.QuotaType) {
 			q.LimitNano = int64(q.Limit * float64(money.NanosPerUSD))
 		}
-		out = append(out, q)
+		page.Quotas = append(page.Quotas, q)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return jobs.QuotaPage{}, err
+	}
+	if n := len(page.Quotas); n == limit {
+		last := page.Quotas[n-1]
+		page.Next = strconv.FormatInt(last.ResetDate, 10) + "/" + last.ID
+	}
+	return page, nil
 }
 
 func jobsIsCostQuota(t string) bool {

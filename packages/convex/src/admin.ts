@@ -37,7 +37,8 @@ import {
 import { badRequest, notFound } from "./lib/errors";
 import { nanosToUsd, usdToNanos } from "./lib/money";
 import { NOMINAL_PERIOD_MS, reportingCalendar } from "./lib/periods";
-import { isCostQuota, MAX_AMOUNT, QUOTA_PERIOD, quotasOfUser, quotaView, usedFromAggregates, usedFields } from "./lib/quotas";
+import { clearBudgetShards } from "./lib/budgetShards";
+import { isCostQuota, MAX_AMOUNT, QUOTA_PERIOD, quotasOfUser, quotaView, systemBudget, usedFromAggregates, usedFields } from "./lib/quotas";
 import { vPeriod, vQuotaType, vRequestStatus, vSeverity } from "./lib/validators";
 import {
   avgMs,
@@ -428,7 +429,10 @@ export const quotas = (b: AdminBuilders) => b.query({
       const userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
       return (await quotasOfUser(ctx.db, userId)).map(quotaView);
     }
-    return (await ctx.db.query("userQuotas").withIndex("by_user_id").take(1000)).map(quotaView);
+    const all = await ctx.db.query("userQuotas").withIndex("by_user_id").take(1000);
+    // The budget's counter is spread over shards: answer their sum.
+    const budget = await systemBudget(ctx.db);
+    return all.map((q) => (budget && q._id === budget._id ? budget : q)).map(quotaView);
   },
 });
 
@@ -568,6 +572,7 @@ export const setQuota = (b: AdminBuilders) => b.mutation({
       return { quotaId, created: true };
     }
     const refresh = isActive && (!existing.isActive || existing.resetDate <= now);
+    if (refresh && args.quotaType === "system_monthly_cost_usd") await clearBudgetShards(ctx.db, existing._id);
     await ctx.db.patch(existing._id, {
       ...limitFields,
       isActive,

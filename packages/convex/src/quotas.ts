@@ -49,15 +49,22 @@ export const reset = internalMutation({
   },
 });
 
-/** Active quotas with resetDate <= before, oldest first (for the reset job). */
+/**
+ * A page of active quotas with resetDate <= before, oldest first (the reset
+ * job's first page; the alerts job reads them all): {quotas, cursor}, cursor
+ * null after the last page.
+ */
 export const due = internalQuery({
   args: quotasDueBody.fields,
   handler: async (ctx, args) => {
-    const rows = await ctx.db
+    const page = await ctx.db
       .query("userQuotas")
       .withIndex("by_is_active_and_reset_date", (q) => q.eq("isActive", true).lte("resetDate", args.before))
-      .take(args.limit);
-    return { quotas: rows.map((q) => ({ ...quotaView(q), period: QUOTA_PERIOD[q.quotaType] })) };
+      .paginate({ numItems: args.limit, cursor: args.cursor ?? null });
+    return {
+      quotas: page.page.map((q) => ({ ...quotaView(q), period: QUOTA_PERIOD[q.quotaType] })),
+      cursor: page.isDone ? null : page.continueCursor,
+    };
   },
 });
 

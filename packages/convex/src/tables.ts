@@ -240,6 +240,22 @@ export const llmmeterTables = {
     expiresAt: v.number(),
   }).index("by_quota_id_and_expires_at", ["quotaId", "expiresAt"]),
 
+  /**
+   * The system budget's used counter, spread (issue 14; lib/budgetShards.ts):
+   * ingest adds a batch's cost to the shard of the replica that sent it, so
+   * batches from different replicas write different documents. The budget's
+   * used amount is its own `usedNanoUsd` plus the shards of its window
+   * (resetDate); a shard of an older window counts nothing.
+   */
+  budgetShards: defineTable({
+    budgetId: v.id("userQuotas"),
+    shard: v.number(),
+    resetDate: v.number(),
+    /** Signed: a cost confirmation may lower it below what ingest added. */
+    usedNanoUsd: v.number(),
+    updatedAt: v.number(),
+  }).index("by_budget_id_and_shard", ["budgetId", "shard"]),
+
   systemAlerts: defineTable({
     alertType: v.string(),
     severity: vSeverity,

@@ -12,6 +12,7 @@
 import { v } from "convex/values";
 import { internalMutation } from "./server";
 import { addToAggregate, zeroCounters } from "./lib/aggregates";
+import { adjustBudgetShard, shardOf } from "./lib/budgetShards";
 import { nanosToUsd } from "./lib/money";
 import { PERIODS, reportingCalendar } from "./lib/periods";
 import { exactUsed, QUOTA_PERIOD, quotasOfUser, systemBudget, usedFields } from "./lib/quotas";
@@ -76,6 +77,12 @@ export const confirm = internalMutation({
       if (delta === 0) continue;
       const windowStart = cal.periodOf(QUOTA_PERIOD[q.quotaType], q.resetDate - 1).periodStart;
       if (row.timestamp < windowStart || row.timestamp >= q.resetDate) continue;
+      if (q.quotaType === "system_monthly_cost_usd") {
+        // The budget's counter is spread (lib/budgetShards.ts): move one shard.
+        await adjustBudgetShard(ctx.db, q._id, shardOf(row.generationId), q.resetDate, delta, now);
+        quotasAdjusted++;
+        continue;
+      }
       await ctx.db.patch(q._id, { ...usedFields(q.quotaType, Math.max(0, exactUsed(q) + delta)), updatedAt: now });
       quotasAdjusted++;
     }

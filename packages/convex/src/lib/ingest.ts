@@ -20,8 +20,8 @@
  * library never reads the app's tables (they may not even be Convex ids).
  *
  * Cost per batch (index ranges = reads by index or id): for each row one
- * key look-up and at most one user read; one insert per row; one quota range per distinct user, one for the
- * system budget; one reservation
+ * key look-up and at most one user read; one insert per row; one quota range per distinct user, two for the
+ * system budget (its row, read only, and the sending replica's shard); one reservation
  * range per distinct requestId of inserted usage and request-log rows
  * (settlement of /quotas/reserve). See README
  * "Ingest bound" for the worst case of MAX_INGEST_ROWS rows.
@@ -31,7 +31,8 @@ import type { MutationCtx } from "../server";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
 import { reportingCalendar } from "./periods";
-import { applyToQuota, deleteReservations, quotasOfUser, systemBudget, type Contribution } from "./quotas";
+import { addToBudgetShard, shardOf } from "./budgetShards";
+import { applyToQuota, deleteReservations, quotasOfUser, storedSystemBudget, type Contribution } from "./quotas";
 import { MAX_INGEST_ROWS, type IngestBody, type UsageRow } from "./wire";
 
 /** The errorType of a call refused on a quota (Go: store.ErrorQuotaExceeded). */
@@ -154,8 +155,10 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     for (const q of await quotasOfUser(ctx.db, userId)) await applyToQuota(ctx.db, cal, q, contribs, now);
   }
   if (systemContribs.length > 0) {
-    const budget = await systemBudget(ctx.db);
-    if (budget) await applyToQuota(ctx.db, cal, budget, systemContribs, now);
+    // One shard per replica (lib/budgetShards.ts): the budget row is only read.
+    const budget = await storedSystemBudget(ctx.db);
+    const shard = shardOf(body.replica ?? usage[newUsage[0]].generationId);
+    if (budget) await addToBudgetShard(ctx.db, cal, budget, shard, systemContribs, now);
   }
 
   // 5. Settle quota reservations: the requests counted here release what

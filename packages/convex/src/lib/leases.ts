@@ -20,8 +20,8 @@ import {
   addAmounts,
   EXPIRED_SWEEP,
   exactLimit,
-  MAX_OPEN_RESERVATIONS,
   openLeases,
+  openReservationCap,
   quotasOfUser,
   stateAt,
   systemBudget,
@@ -118,11 +118,12 @@ export async function leaseQuotas(db: DatabaseWriter, cal: ReportingCalendar, ar
       .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).lte("expiresAt", now))
       .take(EXPIRED_SWEEP);
     for (const r of expired) await db.delete(r._id);
+    const cap = openReservationCap(q);
     const open = await db
       .query("quotaReservations")
       .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).gt("expiresAt", now))
-      .take(MAX_OPEN_RESERVATIONS + 1);
-    let others = open.slice(0, MAX_OPEN_RESERVATIONS).reduce((s, r) => addAmounts(s, r.amount), 0);
+      .take(cap + 1);
+    let others = open.slice(0, cap).reduce((s, r) => addAmounts(s, r.amount), 0);
     const leases = await openLeases(db, q._id, now);
     const mine = leases.find((l) => l.holder === args.holder) ?? null;
     for (const l of leases) if (l !== mine) others = addAmounts(others, l.amount);
@@ -155,7 +156,7 @@ export async function leaseQuotas(db: DatabaseWriter, cal: ReportingCalendar, ar
     const need = amountOf(q.quotaType, args.need);
     // Too many open reservations to count: grant nothing beyond need's refusal.
     const g =
-      open.length > MAX_OPEN_RESERVATIONS
+      open.length > cap
         ? { grant: 0, refused: need > 0 }
         : grantLease(lq, amountOf(q.quotaType, args.want), need);
     lq.granted = g.grant;

@@ -95,6 +95,32 @@ export function exactLimit(q: Doc<"userQuotas">): number {
   return isCostQuota(q.quotaType) ? (q.limitNanoUsd ?? usdToNanos(q.limit)) : q.limit;
 }
 
+/** A quota window's counter: its resetDate and used amount (exact unit). */
+export type Counter = { resetDate: number; used: number };
+
+/**
+ * The counter after contributions (the roll-over and late-row rules of the
+ * file comment); `changed` is false when nothing moved.
+ */
+export function advance(cal: ReportingCalendar, t: QuotaType, from: Counter, contributions: Contribution[]) {
+  const period = QUOTA_PERIOD[t];
+  let { resetDate, used } = from;
+  let windowStart = cal.periodOf(period, resetDate - 1).periodStart;
+  let changed = false;
+  const relevant = contributions.filter((c) => amountFor(t, c) > 0).sort((a, b) => a.ts - b.ts);
+  for (const c of relevant) {
+    if (c.ts >= resetDate) {
+      ({ windowStart, resetDate } = windowAt(cal, period, c.ts));
+      used = 0;
+      changed = true;
+    }
+    if (c.ts < windowStart) continue;
+    used = addAmounts(used, amountFor(t, c));
+    changed = true;
+  }
+  return { resetDate, used, changed };
+}
+
 /** Applies contributions to one quota; writes at most once. Returns true if written. */
 export async function applyToQuota(
   db: DatabaseWriter,
@@ -104,26 +130,9 @@ export async function applyToQuota(
   now: number,
 ): Promise<boolean> {
   if (!q.isActive) return false;
-  const period = QUOTA_PERIOD[q.quotaType];
-  let resetDate = q.resetDate;
-  let windowStart = cal.periodOf(period, resetDate - 1).periodStart;
-  let used = exactUsed(q);
-  let changed = false;
-  const relevant = contributions
-    .filter((c) => amountFor(q.quotaType, c) > 0)
-    .sort((a, b) => a.ts - b.ts);
-  for (const c of relevant) {
-    if (c.ts >= resetDate) {
-      ({ windowStart, resetDate } = windowAt(cal, period, c.ts));
-      used = 0;
-      changed = true;
-    }
-    if (c.ts < windowStart) continue;
-    used = addAmounts(used, amountFor(q.quotaType, c));
-    changed = true;
-  }
-  if (!changed) return false;
-  await db.patch(q._id, { ...usedFields(q.quotaType, used), resetDate, updatedAt: now });
+  const next = advance(cal, q.quotaType, { resetDate: q.resetDate, used: exactUsed(q) }, contributions);
+  if (!next.changed) return false;
+  await db.patch(q._id, { ...usedFields(q.quotaType, next.used), resetDate: next.resetDate, updatedAt: now });
   return true;
 }
 
@@ -135,14 +144,40 @@ export async function quotasOfUser(db: DatabaseReader, userId: Id<"llmmeterUsers
     .take(16);
 }
 
-/** The system-wide monthly budget row, if any. */
-export async function systemBudget(db: DatabaseReader) {
+/**
+ * The system-wide monthly budget row as stored, if any: its used counter
+ * without the shards ingest writes (see systemBudget).
+ */
+export async function storedSystemBudget(db: DatabaseReader) {
   return await db
     .query("userQuotas")
     .withIndex("by_user_id_and_quota_type", (q) =>
       q.eq("userId", undefined).eq("quotaType", "system_monthly_cost_usd"),
     )
     .first();
+}
+
+/** Shards of the system budget's used counter (lib/budgetShards.ts). */
+export const BUDGET_SHARDS = 256;
+
+/**
+ * The system budget, if any, with its used counter and window as the sum
+ * of its shards says: the window is the latest resetDate of the row and its
+ * shards (ingest may roll a shard into the next window before anything
+ * rolls the row), and used is what the row and the shards of that window
+ * hold. Reads the row and at most BUDGET_SHARDS shards.
+ */
+export async function systemBudget(db: DatabaseReader) {
+  const b = await storedSystemBudget(db);
+  if (b === null) return null;
+  const shards = await db
+    .query("budgetShards")
+    .withIndex("by_budget_id_and_shard", (q) => q.eq("budgetId", b._id))
+    .take(BUDGET_SHARDS);
+  const resetDate = shards.reduce((r, s) => Math.max(r, s.resetDate), b.resetDate);
+  let used = b.resetDate === resetDate ? exactUsed(b) : 0;
+  for (const s of shards) if (s.resetDate === resetDate) used += s.usedNanoUsd;
+  return { ...b, ...usedFields(b.quotaType, Math.min(Math.max(used, 0), MAX_AMOUNT)), resetDate };
 }
 
 /**
@@ -196,8 +231,24 @@ export function quotaView(q: Doc<"userQuotas">) {
 
 // ---- reservations (POST /quotas/reserve, /quotas/release) ------------------
 
-/** Unexpired reservations counted per quota; more refuses the request. */
+/**
+ * Unexpired reservations counted per quota of one user; more refuses the
+ * request. Only that user's calls in flight reach it.
+ */
 export const MAX_OPEN_RESERVATIONS = 1000;
+/**
+ * The same bound for the system budget, which holds a reservation of every
+ * call in flight of every user, so it scales with load, not with one user:
+ * 8,000 open calls (4,000 calls/s at 2 s each, 20 times the issue 14 peak of
+ * 200/s). Reading them all is 8,000 small documents (about 1 MB), a quarter
+ * of a transaction's 32,000-document scan limit.
+ */
+export const MAX_OPEN_BUDGET_RESERVATIONS = 8000;
+
+/** The open-reservation bound of quota q (see the two constants above). */
+export function openReservationCap(q: Doc<"userQuotas">): number {
+  return q.quotaType === "system_monthly_cost_usd" ? MAX_OPEN_BUDGET_RESERVATIONS : MAX_OPEN_RESERVATIONS;
+}
 /** Expired reservations an admitted reserve deletes (all its quotas together). */
 export const EXPIRED_SWEEP = 50;
 /** Reservations deleted per request (one per quota, so a handful). */
@@ -306,18 +357,19 @@ export async function reserveQuotas(
   for (const q of quotas) {
     const L = exactLimit(q);
     const { used: U, resetDate, rolled } = stateAt(cal, q, now);
+    const cap = openReservationCap(q);
     const open = await db
       .query("quotaReservations")
       .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).gt("expiresAt", now))
-      .take(MAX_OPEN_RESERVATIONS + 1);
+      .take(cap + 1);
     // Allowance leases (lib/leases.ts) hold like reservations.
     const held = (await openLeases(db, q._id, now)).reduce((s, l) => addAmounts(s, l.amount), 0);
-    const R = open.slice(0, MAX_OPEN_RESERVATIONS).reduce((s, r) => addAmounts(s, r.amount), held);
-    if (open.length > MAX_OPEN_RESERVATIONS) {
+    const R = open.slice(0, cap).reduce((s, r) => addAmounts(s, r.amount), held);
+    if (open.length > cap) {
       return {
         admitted: false,
         reason: "too_many_reservations",
-        message: `${q.quotaType} quota ${q._id} has more than ${MAX_OPEN_RESERVATIONS} open reservations; refused until some settle, are released or expire`,
+        message: `${q.quotaType} quota ${q._id} has more than ${cap} open reservations; refused until some settle, are released or expire`,
         quota: refusedView(q, L, U, R, resetDate),
       };
     }

@@ -205,6 +205,12 @@ export function smallObject(maxBytes: number) {
       else if (val !== null && typeof val === "object") {
         for (const [k, e] of Object.entries(val)) {
           if (k === "" || k.startsWith("$")) throw new ShapeError(join(path, k), "field names must be non-empty and must not start with $");
+          // Convex stores only non-control ASCII field names; anything else
+          // failed at the insert, a 500 the sender retried forever. The name
+          // itself is not echoed: the answer may be logged.
+          if (!/^[\x20-\x7e]{1,1024}$/.test(k)) {
+            throw new ShapeError(path, "field names must be non-control ASCII (at most 1024 characters)");
+          }
           visit(e, join(path, k), depth + 1);
         }
       }

@@ -98,6 +98,8 @@ export const ingestBody = v.object({
   usage: opt(v.array(usageRow)),
   requestLogs: opt(v.array(requestLogRow)),
   activity: opt(v.array(activityRow)),
+  /** The sending replica: picks its shard of the system budget (lib/budgetShards.ts). */
+  replica: opt(str(128)),
 });
 export type IngestBody = Infer<typeof ingestBody>;
 
@@ -180,7 +182,12 @@ export const quotaResetBody = v.object({
   expectedResetDate: nonNegInt(),
   nextResetDate: nonNegInt(),
 });
-export const quotasDueBody = v.object({ before: nonNegInt(), limit: intIn(1, MAX_JOB_PAGE) });
+export const quotasDueBody = v.object({
+  before: nonNegInt(),
+  limit: intIn(1, MAX_JOB_PAGE),
+  /** The previous page's cursor; absent for the first page. */
+  cursor: opt(str(4096)),
+});
 
 export const alertOpenBody = v.object({
   conditionKey: str(256),
