@@ -60,4 +60,5 @@ export const {
   foldPending,
   foldVersion,
   foldApply,
+  foldSummaryState,
 } = llmmeter({ isAdmin: claimIsAdmin });

@@ -61,4 +61,5 @@ export const {
   foldPending,
   foldVersion,
   foldApply,
+  foldSummaryState,
 } = llmmeter({ isAdmin: claimIsAdmin });

@@ -50,5 +50,6 @@ export const internalFunctions = {
   foldPending: fold.pending,
   foldVersion: fold.version,
   foldApply: fold.apply,
+  foldSummaryState: fold.state,
 };
 export type InternalFunctions = typeof internalFunctions;
