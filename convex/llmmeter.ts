@@ -61,4 +61,5 @@ export const {
   foldVersion,
   foldApply,
   foldSummaryState,
+  jobReplaceSummaries,
 } = llmmeter({ isAdmin: claimIsAdmin });

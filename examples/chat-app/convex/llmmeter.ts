@@ -62,4 +62,5 @@ export const {
   foldVersion,
   foldApply,
   foldSummaryState,
+  jobReplaceSummaries,
 } = llmmeter({ isAdmin: claimIsAdmin });

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
 )
@@ -46,6 +47,25 @@ func (s *Store) SummaryState(ctx context.Context, keys rollup.StateKeys) (rollup
 		}
 	}
 	return st, nil
+}
+
+// ReplaceSummaries replaces summaries in one transaction if the fold
+// version is still foldVersion (the rebuild's compare-and-set).
+func (s *Store) ReplaceSummaries(ctx context.Context, sums []*rollup.Summary, foldVersion int64) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var v int64
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM foldState WHERE id = 1`).Scan(&v); err != nil {
+			return err
+		}
+		if v != foldVersion {
+			return fmt.Errorf("%w: fold version %d, expected %d", fold.ErrConflict, v, foldVersion)
+		}
+		return replaceSummaries(ctx, tx, sums)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: replace summaries: %w", err)
+	}
+	return nil
 }
 
 // readSummary reads one period's summary, nil if there is none.

@@ -176,3 +176,26 @@ export const apply = internalMutation({
     return { folded: rows, inserted, updated };
   },
 });
+
+/** Most summaries per /jobs/summaries/replace call (convexstore.MaxReplaceSummaries). */
+export const MAX_REPLACE_SUMMARIES = 8;
+
+export const summariesReplaceBody = v.object({ summaries: v.array(summaryRow), foldVersion: nonNegInt() });
+
+/**
+ * The rebuild's replace of whole summaries (jobs.Rebuild, computed by
+ * rollup.Summarize from rebuilt rows): only if the fold version is still
+ * foldVersion, else conflict and nothing written. Returns {replaced}.
+ */
+export const replaceSummaries = internalMutation({
+  args: summariesReplaceBody.fields,
+  handler: async (ctx, args) => {
+    if (args.summaries.length > MAX_REPLACE_SUMMARIES) badRequest(`summaries: at most ${MAX_REPLACE_SUMMARIES} per request`);
+    const current = (await foldState(ctx))?.version ?? 0;
+    if (current !== args.foldVersion) fail("conflict", `foldVersion: the fold applied since (now ${current}); rebuild again`);
+    const cal = reportingCalendar();
+    const checked = args.summaries.map((s, i) => checkSummary(ctx.db, cal, s, `summaries[${i}]`));
+    for (const s of checked) await replaceSummary(ctx.db, s);
+    return { replaced: checked.length };
+  },
+});

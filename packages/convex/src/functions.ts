@@ -51,5 +51,6 @@ export const internalFunctions = {
   foldVersion: fold.version,
   foldApply: fold.apply,
   foldSummaryState: fold.state,
+  jobReplaceSummaries: fold.replaceSummaries,
 };
 export type InternalFunctions = typeof internalFunctions;
