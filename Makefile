@@ -77,7 +77,7 @@ bench:
 	$(GO) run ./cmd/llmbench -gobench bench-go.txt -out bench-results.md
 
 ## bench-convex: the admin functions' reads (docs, bytes, ms) at the full issue 14 profile under
-## convex-test's transaction limits, before (8 shards) and after (one row per key); npm test runs 1/10
+## convex-test's transaction limits, over the period summaries; fails above 4,000 docs / 4 MiB; npm test runs 1/10
 bench-convex: node_modules/.installed
 	BENCH_CONVEX_SCALE=1 npx vitest run convex/adminBench.test.ts 2>&1 | tee bench-convex.txt
 

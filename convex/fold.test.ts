@@ -1,7 +1,7 @@
 /** llmmeter:foldApply, the store side of the Go fold: compare-and-set, checks, and a user deleted before the fold. */
-import { beforeEach, describe, expect, inject, test, vi } from "vitest";
+import { beforeEach, describe, expect, test, vi } from "vitest";
 import { internal } from "./_generated/api";
-import { foldAll, makeUsers, newBackend, post, SECRET, T0, tableCounts, usage } from "./test.setup";
+import { computeApply, foldAll, makeUsers, newBackend, post, SECRET, T0, tableCounts, usage } from "./test.setup";
 
 beforeEach(() => {
   vi.stubEnv("INGEST_SECRET", SECRET);
@@ -10,9 +10,7 @@ beforeEach(() => {
 
 /** The Go core's Apply for the rows pending now. */
 async function computed(t: ReturnType<typeof newBackend>) {
-  const pending = await t.query(internal.llmmeter.foldPending, { limit: 200 });
-  const res = await fetch(`${inject("foldUrl")}/compute?tz=UTC`, { method: "POST", body: JSON.stringify(pending) });
-  return await res.json();
+  return await computeApply(t, await t.query(internal.llmmeter.foldPending, { limit: 200 }));
 }
 
 describe("llmmeter:foldApply", () => {

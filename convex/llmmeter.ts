@@ -60,4 +60,6 @@ export const {
   foldPending,
   foldVersion,
   foldApply,
+  foldSummaryState,
+  jobReplaceSummaries,
 } = llmmeter({ isAdmin: claimIsAdmin });

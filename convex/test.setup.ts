@@ -67,10 +67,36 @@ declare module "vitest" {
   }
 }
 
+/** POSTs JSON to the Go fold core (vitest.global-setup.ts) and returns its answer. */
+async function foldCore(path: string, body: unknown): Promise<any> {
+  const res = await fetch(`${inject("foldUrl")}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`foldserver ${path}: HTTP ${res.status}: ${await res.text()}`);
+  return await res.json();
+}
+
+/**
+ * The Apply the Go fold job would send for the rows pending now, as
+ * fold.Folder.Run computes it: deltas (/compute), the stored state of the
+ * keys they touch (llmmeter:foldSummaryState), the summaries (/summarize).
+ */
+export async function computeApply(t: Backend, pending: unknown): Promise<any> {
+  const tz = process.env.REPORTING_TZ || "UTC";
+  const deltas = await foldCore(`/compute?tz=${encodeURIComponent(tz)}`, pending);
+  const state = await t.query(internal.llmmeter.foldSummaryState, await foldCore("/keys", deltas));
+  return await foldCore("/summarize", { apply: deltas, state });
+}
+
 /**
  * Folds every pending row the way the Go fold job does: llmmeter:foldPending, the
  * Go core (internal/fold/foldserver, started by vitest.global-setup.ts)
- * computes the deltas, llmmeter:foldApply stores them with its compare-and-set.
+ * computes the deltas and summaries, llmmeter:foldApply stores them with its
+ * compare-and-set. (Pages of 200 rows: the tests' rows touch few periods,
+ * under fold.MaxPeriods; a page that touched more would only be applied
+ * larger than the Go folder applies it.)
  */
 export async function foldAll(t: Backend): Promise<number> {
   let folded = 0;
@@ -78,14 +104,7 @@ export async function foldAll(t: Backend): Promise<number> {
     const pending = await t.query(internal.llmmeter.foldPending, { limit: 200 }); // fold.DefaultLimit
     const n = pending.usage.length + pending.requestLogs.length + pending.activity.length;
     if (n === 0) return folded;
-    const tz = process.env.REPORTING_TZ || "UTC";
-    const res = await fetch(`${inject("foldUrl")}/compute?tz=${encodeURIComponent(tz)}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(pending),
-    });
-    if (!res.ok) throw new Error(`foldserver: HTTP ${res.status}: ${await res.text()}`);
-    await t.mutation(internal.llmmeter.foldApply, await res.json());
+    await t.mutation(internal.llmmeter.foldApply, await computeApply(t, pending));
     folded += n;
   }
 }

@@ -18,8 +18,8 @@ const PageSize = 1000
 // applied while it read.
 const RebuildAttempts = 5
 
-// Rebuild recomputes the summaries of chosen periods from raw rows and
-// replaces what is stored: the repair path (CLI "jobs rebuild"), never
+// Rebuild recomputes the aggregates and period summaries of chosen periods
+// from raw rows and replaces what is stored: the repair path (CLI "jobs rebuild"), never
 // scheduled, since the fold keeps summaries exact on its own.
 //
 // It is safe while ingest and the fold go on. It counts only rows the fold
@@ -156,6 +156,30 @@ func (r *Rebuild) once(ctx context.Context, targets map[periodRef]string, lo, hi
 		return fmt.Errorf("replace aggregates: %w", err)
 	}
 	counts["aggregates"] = int64(len(out))
+	// The summaries of the target periods, from scratch over the rebuilt
+	// rows (zeroed keys are no rows: their users are not active), and an
+	// empty one for a target period without rows. Same version check: a
+	// fold in between makes the rebuild start over.
+	var rebuilt []*rollup.Row
+	for _, row := range b.Rows() {
+		if _, ok := targets[periodRef{row.Period, row.PeriodStart}]; ok {
+			rebuilt = append(rebuilt, row)
+		}
+	}
+	sums := rollup.Summarize(rollup.SummaryState{}, rebuilt)
+	have := map[periodRef]bool{}
+	for _, s := range sums {
+		have[periodRef{s.Period, s.PeriodStart}] = true
+	}
+	for ref, key := range targets {
+		if !have[ref] {
+			sums = append(sums, &rollup.Summary{Period: ref.period, PeriodStart: ref.start, PeriodKey: key, Models: []rollup.ModelEntry{}, TopUsers: []rollup.UserTotals{}})
+		}
+	}
+	if err := r.Store.ReplaceSummaries(ctx, sums, version); err != nil {
+		return fmt.Errorf("replace summaries: %w", err)
+	}
+	counts["summaries"] = int64(len(sums))
 	return nil
 }
 

@@ -45,6 +45,10 @@ type Store interface {
 	// version is still foldVersion, else returns fold.ErrConflict (wrapped)
 	// and writes nothing. (Convex replaces in chunks, each checked.)
 	ReplaceAggregates(ctx context.Context, rows []*rollup.Row, foldVersion int64) error
+	// ReplaceSummaries replaces whole period summaries if the fold version
+	// is still foldVersion, else returns fold.ErrConflict (wrapped) and
+	// writes nothing. (Convex replaces in chunks, each checked.)
+	ReplaceSummaries(ctx context.Context, sums []*rollup.Summary, foldVersion int64) error
 	// Aggregates lists the rows of scope and period with periodStart in
 	// [from, to) (every shard a row).
 	Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error)

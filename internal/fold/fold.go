@@ -40,6 +40,11 @@ type Apply struct {
 	RequestLogs []string      `json:"requestLogs"` // request ids
 	Activity    []string      `json:"activity"`    // activity keys
 	Aggregates  []*rollup.Row `json:"aggregates"`  // deltas, one per key
+	// Summaries replace the stored summaries of the periods the deltas
+	// touch (rollup.Summarize); Version is the fold version they were
+	// computed at: the apply is refused (ErrConflict) if it moved.
+	Summaries []*rollup.Summary `json:"summaries"`
+	Version   int64             `json:"version"`
 }
 
 // Rows is the number of raw rows the Apply folds.
@@ -47,13 +52,17 @@ func (a Apply) Rows() int { return len(a.Usage) + len(a.RequestLogs) + len(a.Act
 
 // Store is what the fold needs from an engine.
 type Store interface {
+	// SummaryState reads the stored summaries and user rows of keys, and
+	// the fold version, in one snapshot.
+	SummaryState(ctx context.Context, keys rollup.StateKeys) (rollup.SummaryState, error)
 	// PendingRows reads at most limit unfolded rows (all kinds together),
 	// oldest first.
 	PendingRows(ctx context.Context, limit int) (Pending, error)
-	// ApplyFold atomically checks that every row of a is still unfolded,
-	// marks them folded and adds a.Aggregates to the stored summaries. It
-	// returns ErrConflict (wrapped) and writes nothing when a row is absent
-	// or folded already.
+	// ApplyFold atomically checks that the fold version is a.Version and
+	// every row of a is still unfolded, marks them folded, adds
+	// a.Aggregates to the stored aggregates and replaces the summaries of
+	// a.Summaries. It returns ErrConflict (wrapped) and writes nothing when
+	// the version moved or a row is absent or folded already.
 	ApplyFold(ctx context.Context, a Apply) error
 }
 
@@ -75,7 +84,63 @@ func Compute(cal *periods.Calendar, p Pending) Apply {
 		a.Activity = append(a.Activity, act.ActivityKey)
 	}
 	a.Aggregates = b.Rows()
+	a.Summaries = []*rollup.Summary{}
 	return a
+}
+
+// Summarize completes a computed Apply with the summaries of the periods
+// it touches, from st (read for rollup.KeysOf(a.Aggregates)).
+func Summarize(a *Apply, st rollup.SummaryState) {
+	a.Summaries = rollup.Summarize(st, a.Aggregates)
+	a.Version = st.Version
+}
+
+// MaxPeriods bounds the periods one Apply touches (each a summary of up to
+// ~100 KB at 200 models that the apply rewrites): a page of live rows
+// touches 4 to 8; a backfill of old rows is folded a few periods at a time.
+const MaxPeriods = 12
+
+// LimitPeriods keeps the longest prefix of p (usage, then request logs,
+// then activity) whose rows touch at most max periods, and at least one row.
+func LimitPeriods(cal *periods.Calendar, p Pending, max int) Pending {
+	seen := map[periods.Info]bool{}
+	n := 0
+	fits := func(ts int64) bool {
+		var add []periods.Info
+		for _, per := range periods.All {
+			if in := cal.Of(per, ts); !seen[in] {
+				add = append(add, in)
+			}
+		}
+		if n > 0 && len(seen)+len(add) > max {
+			return false
+		}
+		for _, in := range add {
+			seen[in] = true
+		}
+		n++
+		return true
+	}
+	var out Pending
+	for _, u := range p.Usage {
+		if !fits(u.Timestamp) {
+			return out
+		}
+		out.Usage = append(out.Usage, u)
+	}
+	for _, l := range p.RequestLogs {
+		if !fits(l.Timestamp) {
+			return out
+		}
+		out.RequestLogs = append(out.RequestLogs, l)
+	}
+	for _, a := range p.Activity {
+		if !fits(a.Timestamp) {
+			return out
+		}
+		out.Activity = append(out.Activity, a)
+	}
+	return out
 }
 
 // Folder folds pending rows of one engine.
@@ -120,7 +185,14 @@ func (f *Folder) Run(ctx context.Context) (Result, error) {
 		if p.Len() == 0 {
 			return res, nil
 		}
+		read := p.Len()
+		p = LimitPeriods(f.Cal, p, MaxPeriods)
 		a := Compute(f.Cal, p)
+		st, err := f.Store.SummaryState(ctx, rollup.KeysOf(a.Aggregates))
+		if err != nil {
+			return res, fmt.Errorf("fold: read summaries: %w", err)
+		}
+		Summarize(&a, st)
 		err = f.Store.ApplyFold(ctx, a)
 		switch {
 		case errors.Is(err, ErrConflict):
@@ -135,7 +207,7 @@ func (f *Folder) Run(ctx context.Context) (Result, error) {
 		conflictsInRow = 0
 		res.Applies++
 		res.Rows += int64(a.Rows())
-		if p.Len() < limit {
+		if read < limit && p.Len() == read {
 			return res, nil
 		}
 	}

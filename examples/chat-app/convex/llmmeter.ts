@@ -61,4 +61,6 @@ export const {
   foldPending,
   foldVersion,
   foldApply,
+  foldSummaryState,
+  jobReplaceSummaries,
 } = llmmeter({ isAdmin: claimIsAdmin });

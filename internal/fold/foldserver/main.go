@@ -4,7 +4,10 @@
 // job runs, so no TypeScript twin of the fold exists, not even in tests.
 //
 // POST /compute?tz=Zone with {usage, requestLogs, activity} (documents as
-// llmmeter:foldPending returns them) answers the fold.Apply body for llmmeter:foldApply.
+// llmmeter:foldPending returns them) answers the fold.Apply of their deltas;
+// POST /keys with that Apply answers the keys for llmmeter:foldSummaryState;
+// POST /summarize with {apply, state} answers the Apply completed with its
+// summaries and version, the body for llmmeter:foldApply.
 // It prints "listening http://ADDR" once ready and exits when stdin closes.
 package main
 
@@ -19,6 +22,7 @@ import (
 
 	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
 )
 
@@ -29,6 +33,8 @@ func main() {
 		os.Exit(1)
 	}
 	http.HandleFunc("POST /compute", compute)
+	http.HandleFunc("POST /keys", keys)
+	http.HandleFunc("POST /summarize", summarize)
 	fmt.Printf("listening http://%s\n", ln.Addr())
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin) // the parent went away
@@ -59,4 +65,28 @@ func compute(w http.ResponseWriter, r *http.Request) {
 	a := fold.Compute(periods.For(loc), fold.Pending{Usage: p.Usage, RequestLogs: p.RequestLogs, Activity: p.Activity})
 	w.Header().Set("content-type", "application/json")
 	_ = json.NewEncoder(w).Encode(a)
+}
+
+func keys(w http.ResponseWriter, r *http.Request) {
+	var a fold.Apply
+	if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+		http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("content-type", "application/json")
+	_ = json.NewEncoder(w).Encode(rollup.KeysOf(a.Aggregates))
+}
+
+func summarize(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Apply fold.Apply          `json:"apply"`
+		State rollup.SummaryState `json:"state"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	fold.Summarize(&body.Apply, body.State)
+	w.Header().Set("content-type", "application/json")
+	_ = json.NewEncoder(w).Encode(body.Apply)
 }

@@ -7,6 +7,7 @@ import (
 
 	"llmmeter/convexclient"
 	"llmmeter/internal/fold"
+	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
 )
 
@@ -34,6 +35,13 @@ func (s *Store) PendingRows(ctx context.Context, limit int) (fold.Pending, error
 // fold.ErrConflict.
 func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
 	return conflictIs409(s.call(ctx, "/jobs/fold/apply", a, nil))
+}
+
+// SummaryState calls /jobs/fold/state.
+func (s *Store) SummaryState(ctx context.Context, keys rollup.StateKeys) (rollup.SummaryState, error) {
+	var out rollup.SummaryState
+	err := s.call(ctx, "/jobs/fold/state", keys, &out)
+	return out, err
 }
 
 // FoldVersion calls /jobs/fold/version.

@@ -160,6 +160,22 @@ func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row, foldV
 	return nil
 }
 
+// MaxReplaceSummaries is /jobs/summaries/replace's bound per call (a
+// summary is up to ~120 KB at 200 models).
+const MaxReplaceSummaries = 8
+
+// ReplaceSummaries calls /jobs/summaries/replace in chunks, each refused
+// (409, fold.ErrConflict) if a fold applied since foldVersion.
+func (s *Store) ReplaceSummaries(ctx context.Context, sums []*rollup.Summary, foldVersion int64) error {
+	for i := 0; i < len(sums); i += MaxReplaceSummaries {
+		part := sums[i:min(i+MaxReplaceSummaries, len(sums))]
+		if err := s.call(ctx, "/jobs/summaries/replace", map[string]any{"summaries": part, "foldVersion": foldVersion}, nil); err != nil {
+			return conflictIs409(err)
+		}
+	}
+	return nil
+}
+
 // Aggregates pages through /jobs/aggregates/list.
 func (s *Store) Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error) {
 	var all []rollup.Row

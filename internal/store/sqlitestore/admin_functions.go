@@ -59,20 +59,16 @@ func overview(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := granularityFor(from, to)
-	b := &readBudget{}
-	system, err := readAggregates(ctx, q, b, aggSelection{scope: rollup.ScopeSystem, period: p, from: from, to: to})
+	pieces := s.pieces(from, to)
+	system, err := systemRowsOf(ctx, q, pieces)
 	if err != nil {
 		return nil, err
 	}
-	users, err := readAggregates(ctx, q, b, aggSelection{scope: rollup.ScopeUser, period: p, from: from, to: to, countersOnly: true})
+	sums, err := summariesOf(ctx, q, pieces)
 	if err != nil {
 		return nil, err
 	}
-	active := map[string]bool{}
-	for _, r := range users {
-		active[r.userID] = true
-	}
+	active, exact := activeUsersOf(sums)
 	var h *health
 	var (
 		hh      health
@@ -91,9 +87,10 @@ func overview(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	}
 	return struct {
 		totals
-		ActiveUsers int     `json:"activeUsers"`
-		Health      *health `json:"health"`
-	}{totalsOf(system), len(active), h}, nil
+		ActiveUsers      int64   `json:"activeUsers"`
+		ActiveUsersExact bool    `json:"activeUsersExact"`
+		Health           *health `json:"health"`
+	}{totalsOf(system), active, exact, h}, nil
 }
 
 type seriesPoint struct {
@@ -178,30 +175,15 @@ func topUsers(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := readAggregates(ctx, q, &readBudget{}, aggSelection{scope: rollup.ScopeUser, period: granularityFor(from, to), from: from, to: to, countersOnly: true})
+	by, _ := a.str("by")
+	top, err := topUsersOf(ctx, q, s.pieces(from, to), by, limit)
 	if err != nil {
 		return nil, err
 	}
-	ids, groups := groupBy(rows, func(r *aggRow) string { return r.userID })
-	out := make([]topUser, 0, len(ids))
-	for _, id := range ids {
-		c, _ := mergeRows(groups[id])
-		out = append(out, topUser{UserID: id, Requests: c.TotalRequests, TotalTokens: c.TotalTokens, CostNanoUsd: c.TotalCostNanoUsd})
+	out := make([]topUser, 0, len(top))
+	for _, t := range top {
+		out = append(out, topUser{UserID: t.UserID, Requests: t.Requests, TotalTokens: t.TotalTokens, CostNanoUsd: t.CostNanoUsd})
 	}
-	by, _ := a.str("by")
-	metric := func(t topUser) int64 {
-		switch by {
-		case "cost":
-			return t.CostNanoUsd
-		case "tokens":
-			return t.TotalTokens
-		}
-		return t.Requests
-	}
-	slices.SortStableFunc(out, func(x, y topUser) int {
-		return cmp.Or(cmp.Compare(metric(y), metric(x)), strings.Compare(x.UserID, y.UserID))
-	})
-	out = out[:min(limit, len(out))]
 	for i := range out {
 		var name, email sql.NullString
 		err := q.QueryRowContext(ctx, `SELECT name, email FROM users WHERE id = ?`, out[i].UserID).Scan(&name, &email)
@@ -322,14 +304,12 @@ func modelStats(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := readAggregates(ctx, q, &readBudget{}, aggSelection{scope: rollup.ScopeModel, period: granularityFor(from, to), from: from, to: to})
+	byModel, err := modelTotalsOf(ctx, q, s.pieces(from, to))
 	if err != nil {
 		return nil, err
 	}
-	models, groups := groupBy(rows, func(r *aggRow) string { return r.model })
-	out := make([]modelStat, 0, len(models))
-	for _, m := range models {
-		c, _ := mergeRows(groups[m])
+	out := make([]modelStat, 0, len(byModel))
+	for m, c := range byModel {
 		rate := 0.0
 		if c.TotalRequests > 0 {
 			rate = jsRound(float64(c.FailedRequests)/float64(c.TotalRequests)*10_000) / 10_000

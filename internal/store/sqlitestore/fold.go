@@ -31,9 +31,11 @@ func (s *Store) PendingRows(ctx context.Context, limit int) (fold.Pending, error
 	return fold.Pending{Usage: pg.Usage, RequestLogs: pg.RequestLogs, Activity: pg.Activity}, nil
 }
 
-// ApplyFold marks the rows of a folded, each only if it is still unfolded,
-// and adds a's deltas to usageAggregates, in one transaction; a row that
-// is absent or folded already rolls everything back with fold.ErrConflict.
+// ApplyFold checks the fold version is a.Version, marks the rows of a
+// folded, each only if it is still unfolded, adds a's deltas to
+// usageAggregates and replaces a's summaries, in one transaction; a moved
+// version or a row that is absent or folded already rolls everything back
+// with fold.ErrConflict.
 func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
 	for _, r := range a.Aggregates {
 		if r.Shard != 0 {
@@ -41,6 +43,13 @@ func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
 		}
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var version int64
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM foldState WHERE id = 1`).Scan(&version); err != nil {
+			return err
+		}
+		if version != a.Version {
+			return fmt.Errorf("%w: fold version %d, the apply was computed at %d", fold.ErrConflict, version, a.Version)
+		}
 		for _, k := range []struct {
 			table, key string
 			ids        []string
@@ -52,7 +61,10 @@ func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE foldState SET version = version + 1 WHERE id = 1`); err != nil {
 			return err
 		}
-		return applyAggregates(ctx, tx, a.Aggregates, s.nowMs(), false)
+		if err := applyAggregates(ctx, tx, a.Aggregates, s.nowMs(), false); err != nil {
+			return err
+		}
+		return replaceSummaries(ctx, tx, a.Summaries)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: apply fold: %w", err)

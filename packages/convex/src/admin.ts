@@ -52,6 +52,8 @@ import {
   totalsOf,
 } from "./lib/window";
 import { userView } from "./users";
+import { addCounters, zeroCounters, type Counters } from "./lib/aggregates";
+import { cover, readModelsPieces, readUsersPieces, topUsersOf } from "./lib/summaries";
 
 /** Most points llmmeter:usageSeries returns; wider windows are rejected. */
 export const MAX_SERIES_POINTS = 1000;
@@ -74,22 +76,28 @@ function limitOf(limit: number | undefined, dflt: number, max: number): number {
 const windowArgs = { from: v.number(), to: v.number() };
 
 /**
- * Totals for the window from system rows, activeUsers from user rows,
- * and the latest health check.
+ * Totals for the window from the system rows of its pieces (lib/summaries.ts
+ * cover), activeUsers from the pieces' summaries (exact for one stored
+ * period, else the largest period's count: activeUsersExact false), and the
+ * latest health check.
  */
 export const overview = (b: AdminBuilders) => b.query({
   args: windowArgs,
   returns: vOverview,
   handler: async (ctx, { from, to }) => {
     checkWindow(from, to);
-    const period = granularityFor(from, to);
+    const pieces = cover(reportingCalendar(), granularityFor(from, to), from, to);
     const budget = new ReadBudget();
-    const system = await readAggregates(ctx, budget, { scope: "system", period, from, to });
-    const users = await readAggregates(ctx, budget, { scope: "user", period, from, to });
+    const system = [];
+    for (const p of pieces) {
+      system.push(...(await readAggregates(ctx, budget, { scope: "system", period: p.period, from: p.periodStart, to: p.periodStart + 1 })));
+    }
+    const users = await readUsersPieces(ctx, budget, pieces);
     const health = await ctx.db.query("systemHealth").withIndex("by_checked_at").order("desc").first();
     return {
       ...totalsOf(system),
-      activeUsers: new Set(users.map((r) => r.userId)).size,
+      activeUsers: Math.max(0, ...users.map((u) => u?.activeUsers ?? 0)),
+      activeUsersExact: pieces.length <= 1,
       health: health && {
         checkedAt: health.checkedAt,
         openrouterOk: health.openrouterOk,
@@ -151,9 +159,11 @@ export const usageSeries = (b: AdminBuilders) => b.query({
 });
 
 /**
- * Users with user rows in the window, sorted descending by the metric
- * (cost = costNanoUsd, tokens = totalTokens, requests), ties by userId
- * ascending; the first `limit` (1..100).
+ * The top users of the window by the metric (cost = costNanoUsd, tokens =
+ * totalTokens, requests), descending, ties by userId ascending; the first
+ * `limit` (1..100). Read from the pieces' summaries; exact for one stored
+ * period, and for several see lib/summaries.ts (candidates from the
+ * periods' top lists, totals re-read exactly from the users' own rows).
  */
 export const topUsers = (b: AdminBuilders) => b.query({
   args: {
@@ -165,16 +175,9 @@ export const topUsers = (b: AdminBuilders) => b.query({
   handler: async (ctx, args) => {
     checkWindow(args.from, args.to);
     const limit = limitOf(args.limit, 10, 100);
-    const period = granularityFor(args.from, args.to);
-    const rows = await readAggregates(ctx, new ReadBudget(), { scope: "user", period, from: args.from, to: args.to });
-    const totals = [...groupBy(rows, (r) => r.userId!)].map(([userId, group]) => {
-      const { counters: c } = mergeRows(group);
-      return { userId, requests: c.totalRequests, totalTokens: c.totalTokens, costNanoUsd: c.totalCostNanoUsd };
-    });
-    const metric = (t: (typeof totals)[number]) =>
-      args.by === "cost" ? t.costNanoUsd : args.by === "tokens" ? t.totalTokens : t.requests;
-    totals.sort((a, b) => metric(b) - metric(a) || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
-    const top = totals.slice(0, limit);
+    const pieces = cover(reportingCalendar(), granularityFor(args.from, args.to), args.from, args.to);
+    const budget = new ReadBudget();
+    const top = await topUsersOf(ctx, budget, pieces, args.by, limit);
     return await Promise.all(
       top.map(async (t) => {
         const u = await ctx.db.get(t.userId);
@@ -229,32 +232,36 @@ export const userDetail = (b: AdminBuilders) => b.query({
 });
 
 /**
- * Per-model totals in the window from model rows, sorted by costNanoUsd
- * descending then model ascending. errorRate = failed / requests rounded to 4
- * decimals (0 without requests).
+ * Per-model totals in the window from the model entries of its pieces'
+ * summaries, sorted by costNanoUsd descending then model ascending.
+ * errorRate = failed / requests rounded to 4 decimals (0 without requests).
  */
 export const modelStats = (b: AdminBuilders) => b.query({
   args: windowArgs,
   returns: v.array(vModelStat),
   handler: async (ctx, { from, to }) => {
     checkWindow(from, to);
-    const period = granularityFor(from, to);
-    const rows = await readAggregates(ctx, new ReadBudget(), { scope: "model", period, from, to });
-    const stats = [...groupBy(rows, (r) => r.model!)].map(([model, group]) => {
-      const { counters: c } = mergeRows(group);
-      return {
-        model,
-        requests: c.totalRequests,
-        successful: c.successfulRequests,
-        failed: c.failedRequests,
-        totalTokens: c.totalTokens,
-        costNanoUsd: c.totalCostNanoUsd,
-        costUsd: nanosToUsd(c.totalCostNanoUsd),
-        avgProcessingMs: avgMs(c),
-        p95ProcessingMs: p95FromBuckets(c.latencyBuckets),
-        errorRate: c.totalRequests > 0 ? Math.round((c.failedRequests / c.totalRequests) * 10_000) / 10_000 : 0,
-      };
-    });
+    const pieces = cover(reportingCalendar(), granularityFor(from, to), from, to);
+    const byModel = new Map<string, Counters>();
+    for (const doc of await readModelsPieces(ctx, new ReadBudget(), pieces)) {
+      for (const { model, ...c } of doc.models) {
+        const sum = byModel.get(model) ?? zeroCounters();
+        addCounters(sum, c);
+        byModel.set(model, sum);
+      }
+    }
+    const stats = [...byModel].map(([model, c]) => ({
+      model,
+      requests: c.totalRequests,
+      successful: c.successfulRequests,
+      failed: c.failedRequests,
+      totalTokens: c.totalTokens,
+      costNanoUsd: c.totalCostNanoUsd,
+      costUsd: nanosToUsd(c.totalCostNanoUsd),
+      avgProcessingMs: avgMs(c),
+      p95ProcessingMs: p95FromBuckets(c.latencyBuckets),
+      errorRate: c.totalRequests > 0 ? Math.round((c.failedRequests / c.totalRequests) * 10_000) / 10_000 : 0,
+    }));
     stats.sort((a, b) => b.costNanoUsd - a.costNanoUsd || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
     return stats;
   },

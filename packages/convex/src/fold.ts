@@ -10,8 +10,15 @@
  * and re-reads, and each row is counted exactly once. Only the fold writes
  * summaries, so ingest batches never contend with each other on them.
  *
- * Cost of one apply of n rows and k aggregate keys: n key look-ups and n
- * patches, k index ranges and k writes (Go pages n ≤ 200, so k ≤ 12n).
+ * It also checks the fold version is the one the Go fold read the summaries
+ * at (/jobs/fold/state) and replaces those summaries whole: the active-user
+ * counts and top lists depend on stored totals, so Go computes them from
+ * what it read (internal/rollup/summary.go) and a concurrent fold makes
+ * this apply lose rather than overwrite.
+ *
+ * Cost of one apply of n rows, k aggregate keys and s summaries: n key
+ * look-ups and n patches, k index ranges and k writes, 2s ranges and 2s
+ * writes of up to ~120 KB (Go pages n ≤ 200, so k ≤ 12n; s ≤ 12).
  */
 import { v } from "convex/values";
 import { internalMutation, internalQuery, type QueryCtx } from "./server";
@@ -19,8 +26,10 @@ import { addToAggregate } from "./lib/aggregates";
 import { prepareAggregateRow } from "./lib/aggregateRows";
 import { badRequest, fail } from "./lib/errors";
 import { reportingCalendar } from "./lib/periods";
-import { intIn, str } from "./lib/shape";
-import { aggregateUpsertRow } from "./lib/wire";
+import { intIn, nonNegInt, str } from "./lib/shape";
+import { aggregateUpsertRow, summaryRow } from "./lib/wire";
+import { checkSummary, readSummary, readUserRow, replaceSummary } from "./lib/summaries";
+import { vPeriod } from "./lib/validators";
 
 /** Bounds of one fold: rows per pending page and per apply, aggregate keys per apply. */
 export const MAX_FOLD_ROWS = 1000;
@@ -45,6 +54,46 @@ export const foldApplyBody = v.object({
   requestLogs: v.array(str(256)),
   activity: v.array(str(256)),
   aggregates: v.array(aggregateUpsertRow),
+  /** Whole summaries of the periods the deltas touch (rollup.Summarize), replacing the stored ones. */
+  summaries: v.array(summaryRow),
+  /** The fold version the summaries were computed at (from /jobs/fold/state): the apply's compare-and-set. */
+  version: nonNegInt(),
+});
+
+/** Bounds of one state read: index ranges stay well under Convex's 4,096. */
+export const MAX_STATE_PERIODS = 64;
+export const MAX_STATE_USERS = 3000;
+export const MAX_FOLD_SUMMARIES = 64;
+
+export const foldStateBody = v.object({
+  periods: v.array(v.object({ period: vPeriod, periodStart: nonNegInt() })),
+  users: v.array(v.object({ userId: str(64), period: vPeriod, periodStart: nonNegInt() })),
+});
+
+/**
+ * What rollup.Summarize needs for a batch of deltas: the stored summaries of
+ * its periods, the touched users' period totals, and the fold version, read
+ * in one snapshot (rollup.SummaryState).
+ */
+export const state = internalQuery({
+  args: foldStateBody.fields,
+  handler: async (ctx, args) => {
+    if (args.periods.length > MAX_STATE_PERIODS) badRequest(`periods: at most ${MAX_STATE_PERIODS}`);
+    if (args.users.length > MAX_STATE_USERS) badRequest(`users: at most ${MAX_STATE_USERS}`);
+    const summaries = [];
+    for (const p of args.periods) {
+      const s = await readSummary(ctx.db, p.period, p.periodStart);
+      if (s) summaries.push(s);
+    }
+    const users = [];
+    for (const [i, u] of args.users.entries()) {
+      const id = ctx.db.normalizeId("llmmeterUsers", u.userId);
+      if (id === null) badRequest(`users[${i}].userId: not a users id`);
+      const row = await readUserRow(ctx.db, id, u.period, u.periodStart);
+      if (row) users.push(row);
+    }
+    return { version: (await foldState(ctx))?.version ?? 0, summaries, users };
+  },
 });
 
 /** At most `limit` unfolded rows, usage first, then request logs, then activity, oldest first. */
@@ -83,7 +132,9 @@ export const apply = internalMutation({
     const rows = args.usage.length + args.requestLogs.length + args.activity.length;
     if (rows > MAX_FOLD_ROWS) badRequest(`rows: at most ${MAX_FOLD_ROWS} per apply`);
     if (args.aggregates.length > MAX_FOLD_AGGREGATES) badRequest(`aggregates: at most ${MAX_FOLD_AGGREGATES} per apply`);
+    if (args.summaries.length > MAX_FOLD_SUMMARIES) badRequest(`summaries: at most ${MAX_FOLD_SUMMARIES} per apply`);
     const cal = reportingCalendar();
+    const summaries = args.summaries.map((s, i) => checkSummary(ctx.db, cal, s, `summaries[${i}]`));
     const prepared = [];
     for (let i = 0; i < args.aggregates.length; i++) {
       // A user deleted after ingest still has rows: the fold counts them.
@@ -109,6 +160,9 @@ export const apply = internalMutation({
       await ctx.db.patch(d._id, { unfolded: undefined });
     }
     const state = await foldState(ctx);
+    if ((state?.version ?? 0) !== args.version) {
+      fail("conflict", `version: the fold applied since (now ${state?.version ?? 0}, computed at ${args.version}); read again`);
+    }
     if (state) await ctx.db.patch(state._id, { version: state.version + 1 });
     else await ctx.db.insert("foldState", { version: 1 });
     const now = Date.now();
@@ -118,6 +172,30 @@ export const apply = internalMutation({
       if ((await addToAggregate(ctx.db, p.key, p.periodKey, p.counters, p.models, now)) === "inserted") inserted++;
       else updated++;
     }
+    for (const sm of summaries) await replaceSummary(ctx.db, sm);
     return { folded: rows, inserted, updated };
+  },
+});
+
+/** Most summaries per /jobs/summaries/replace call (convexstore.MaxReplaceSummaries). */
+export const MAX_REPLACE_SUMMARIES = 8;
+
+export const summariesReplaceBody = v.object({ summaries: v.array(summaryRow), foldVersion: nonNegInt() });
+
+/**
+ * The rebuild's replace of whole summaries (jobs.Rebuild, computed by
+ * rollup.Summarize from rebuilt rows): only if the fold version is still
+ * foldVersion, else conflict and nothing written. Returns {replaced}.
+ */
+export const replaceSummaries = internalMutation({
+  args: summariesReplaceBody.fields,
+  handler: async (ctx, args) => {
+    if (args.summaries.length > MAX_REPLACE_SUMMARIES) badRequest(`summaries: at most ${MAX_REPLACE_SUMMARIES} per request`);
+    const current = (await foldState(ctx))?.version ?? 0;
+    if (current !== args.foldVersion) fail("conflict", `foldVersion: the fold applied since (now ${current}); rebuild again`);
+    const cal = reportingCalendar();
+    const checked = args.summaries.map((s, i) => checkSummary(ctx.db, cal, s, `summaries[${i}]`));
+    for (const s of checked) await replaceSummary(ctx.db, s);
+    return { replaced: checked.length };
   },
 });

@@ -50,5 +50,7 @@ export const internalFunctions = {
   foldPending: fold.pending,
   foldVersion: fold.version,
   foldApply: fold.apply,
+  foldSummaryState: fold.state,
+  jobReplaceSummaries: fold.replaceSummaries,
 };
 export type InternalFunctions = typeof internalFunctions;

@@ -12,7 +12,7 @@ import { signedRoute } from "./lib/http";
 import * as wire from "./lib/wire";
 import { alertsListBody, runsListBody } from "./jobReads";
 import { usageConfirmBody } from "./usage";
-import { foldApplyBody, foldPendingBody, foldVersionBody } from "./fold";
+import { foldApplyBody, foldPendingBody, foldStateBody, foldVersionBody, summariesReplaceBody } from "./fold";
 
 /** References to the app's re-exports of the internal functions, by name. */
 type Refs = ApiFromModules<{ m: InternalFunctions }>["m"];
@@ -93,6 +93,8 @@ export function addHttpRoutes(http: HttpRouter, opts: RouteOptions = {}): void {
   post("/jobs/alerts/list", signedRoute(alertsListBody, (ctx, b) => ctx.runQuery(fn.jobListAlerts, b)));
   post("/jobs/fold/pending", signedRoute(foldPendingBody, (ctx, b) => ctx.runQuery(fn.foldPending, b)));
   post("/jobs/fold/version", signedRoute(foldVersionBody, (ctx, b) => ctx.runQuery(fn.foldVersion, b)));
+  post("/jobs/fold/state", signedRoute(foldStateBody, (ctx, b) => ctx.runQuery(fn.foldSummaryState, b)));
+  post("/jobs/summaries/replace", signedRoute(summariesReplaceBody, (ctx, b) => ctx.runMutation(fn.jobReplaceSummaries, b)));
   post("/jobs/fold/apply", signedRoute(foldApplyBody, (ctx, b) => ctx.runMutation(fn.foldApply, b)));
   post("/jobs/usage/confirm", signedRoute(usageConfirmBody, (ctx, b) => ctx.runMutation(fn.confirmUsage, b)));
 }

@@ -22,6 +22,23 @@ import {
   vSeverity,
 } from "./lib/validators";
 
+/** The additive counters of a summary's model entry (rollup.Counters). */
+const summaryCounters = {
+  totalRequests: v.number(),
+  successfulRequests: v.number(),
+  failedRequests: v.number(),
+  promptTokens: v.number(),
+  completionTokens: v.number(),
+  totalTokens: v.number(),
+  cachedTokens: v.number(),
+  reasoningTokens: v.number(),
+  totalCostNanoUsd: v.number(),
+  totalProcessingTime: v.number(),
+  conversationsStarted: v.number(),
+  filesUploaded: v.number(),
+  latencyBuckets: v.array(v.number()),
+};
+
 export const llmmeterTables = {
   llmmeterUsers: defineTable({
     clerkUserId: v.optional(v.string()),
@@ -187,6 +204,32 @@ export const llmmeterTables = {
    * writes it, so it is not contended by ingest.
    */
   foldState: defineTable({ version: v.number() }),
+
+  /**
+   * Period summaries (lib/summaries.ts), one document per stored period in
+   * each table, replaced whole by the Go fold (rollup.Summarize) and the
+   * rebuild, read by overview, topUsers and modelStats: O(periods) reads.
+   * Split in two so a read pays only for what it uses: at 200 models a
+   * models document is ~90 KB, a users document ~30 KB.
+   */
+  summaryModels: defineTable({
+    period: vPeriod,
+    periodStart: v.number(),
+    periodKey: v.string(),
+    /** One entry per model, sorted by model; the rollup row's counters, latencyBuckets opaque. */
+    models: v.array(v.object({ model: v.string(), ...summaryCounters })),
+  }).index("by_period_and_period_start", ["period", "periodStart"]),
+  summaryUsers: defineTable({
+    period: vPeriod,
+    periodStart: v.number(),
+    periodKey: v.string(),
+    /** Users with a user row in the period. */
+    activeUsers: v.number(),
+    /** The union of the top 100 users by cost, tokens and requests, sorted by userId. */
+    topUsers: v.array(
+      v.object({ userId: v.id("llmmeterUsers"), requests: v.number(), totalTokens: v.number(), costNanoUsd: v.number() }),
+    ),
+  }).index("by_period_and_period_start", ["period", "periodStart"]),
 
   /**
    * Quotas. User quotas have userId; the system-wide monthly budget is the row

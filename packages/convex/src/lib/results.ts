@@ -31,6 +31,8 @@ export const totalsFields = {
 export const vOverview = v.object({
   ...totalsFields,
   activeUsers: v.number(),
+  /** false: the window spans several stored periods and activeUsers is the largest period's count, a lower bound. */
+  activeUsersExact: v.boolean(),
   health: nullable(
     v.object({
       checkedAt: v.number(),

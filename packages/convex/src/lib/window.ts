@@ -52,7 +52,7 @@ export function granularityFor(from: number, to: number): "hourly" | "daily" | "
 export class ReadBudget {
   docs = 0;
   bytes = 0;
-  consume(doc: Doc<"usageAggregates">): void {
+  consume(doc: Parameters<typeof getDocumentSize>[0]): void {
     this.docs++;
     this.bytes += getDocumentSize(doc);
     if (this.docs > MAX_AGG_DOCS || this.bytes > MAX_AGG_BYTES) {

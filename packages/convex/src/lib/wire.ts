@@ -164,6 +164,36 @@ export const aggregateUpsertRow = v.object({
   latencyBuckets: v.array(nonNegInt()),
 });
 export type AggregateUpsertRow = Infer<typeof aggregateUpsertRow>;
+
+/** One period's summary as the Go fold computes it (rollup.Summary). */
+export const summaryRow = v.object({
+  period: vPeriod,
+  periodStart: nonNegInt(),
+  periodKey: str(16),
+  activeUsers: nonNegInt(),
+  models: v.array(
+    v.object({
+      model: str(128),
+      totalRequests: nonNegInt(),
+      successfulRequests: nonNegInt(),
+      failedRequests: nonNegInt(),
+      promptTokens: nonNegInt(),
+      completionTokens: nonNegInt(),
+      totalTokens: nonNegInt(),
+      cachedTokens: nonNegInt(),
+      reasoningTokens: nonNegInt(),
+      totalCostNanoUsd: nonNegInt(),
+      totalProcessingTime: nonNegInt(),
+      conversationsStarted: nonNegInt(),
+      filesUploaded: nonNegInt(),
+      latencyBuckets: v.array(nonNegInt()),
+    }),
+  ),
+  topUsers: v.array(
+    v.object({ userId: idString, requests: nonNegInt(), totalTokens: nonNegInt(), costNanoUsd: nonNegInt() }),
+  ),
+});
+export type SummaryRow = Infer<typeof summaryRow>;
 export const MAX_UPSERT_ROWS = 500;
 /** foldVersion: replace only if the fold version still equals it (the rebuild's compare-and-set). */
 export const aggregatesUpsertBody = v.object({ rows: v.array(aggregateUpsertRow), foldVersion: opt(nonNegInt()) });
