@@ -21,6 +21,7 @@ export const {
   forecast,
   jobRuns,
   setQuota,
+  deleteQuota,
   markAlertRead,
   resolveAlert,
   acknowledgeAlert,

@@ -22,6 +22,7 @@ export const {
   forecast,
   jobRuns,
   setQuota,
+  deleteQuota,
   markAlertRead,
   resolveAlert,
   acknowledgeAlert,

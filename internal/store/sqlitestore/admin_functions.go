@@ -37,6 +37,7 @@ var adminFns = map[string]adminFn{
 	"llmmeter:settings":         {"query", nil, settings},
 	"llmmeter:jobRuns":          {"query", []field{opt("job", vString), opt("limit", vNumber)}, jobRuns},
 	"llmmeter:setQuota":         {"mutation", []field{opt("userId", vString), req("quotaType", vQuotaType), req("limit", vNumber), opt("isActive", vBool)}, setQuota},
+	"llmmeter:deleteQuota":      {"mutation", []field{opt("userId", vString), req("quotaType", vQuotaType)}, deleteQuota},
 	"llmmeter:markAlertRead":    {"mutation", []field{req("alertId", vString)}, markAlertRead},
 	"llmmeter:resolveAlert":     {"mutation", []field{req("alertId", vString)}, resolveAlert},
 	"llmmeter:openAlertCount":   {"query", nil, openAlertCount},

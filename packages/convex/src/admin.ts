@@ -64,6 +64,24 @@ function idOf<T extends TableNames>(ctx: QueryCtx, table: T, raw: string, field:
   return id;
 }
 
+/**
+ * The user a quota (userId, quotaType) belongs to, checked: none for the
+ * system budget (system_monthly_cost_usd), an existing user for the others.
+ */
+export async function quotaOwner(
+  ctx: QueryCtx,
+  args: { userId?: string; quotaType: Doc<"userQuotas">["quotaType"] },
+): Promise<Id<"llmmeterUsers"> | undefined> {
+  if (args.quotaType === "system_monthly_cost_usd") {
+    if (args.userId !== undefined) badRequest("userId: not allowed for system_monthly_cost_usd");
+    return undefined;
+  }
+  if (args.userId === undefined) badRequest(`userId: required for ${args.quotaType}`);
+  const userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
+  if (!(await ctx.db.get(userId))) notFound("userId: no such user");
+  return userId;
+}
+
 function limitOf(limit: number | undefined, dflt: number, max: number): number {
   if (limit === undefined) return dflt;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > max) badRequest(`limit: expected integer in [1, ${max}]`);
@@ -534,14 +552,7 @@ export const setQuota = (b: AdminBuilders) => b.mutation({
     const cost = isCostQuota(args.quotaType);
     if (!cost && !Number.isSafeInteger(args.limit)) badRequest("limit: expected an integer for this quota type");
     if (cost && usdToNanos(args.limit) > MAX_AMOUNT) badRequest("limit: expected at most 9007199.254740991 USD");
-    let userId: Id<"llmmeterUsers"> | undefined;
-    if (args.quotaType === "system_monthly_cost_usd") {
-      if (args.userId !== undefined) badRequest("userId: not allowed for system_monthly_cost_usd");
-    } else {
-      if (args.userId === undefined) badRequest(`userId: required for ${args.quotaType}`);
-      userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
-      if (!(await ctx.db.get(userId))) notFound("userId: no such user");
-    }
+    const userId = await quotaOwner(ctx, args);
     const cal = reportingCalendar();
     const now = Date.now();
     const limitFields = cost

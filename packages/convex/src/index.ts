@@ -14,6 +14,7 @@
  * see the README for why it is not one yet.
  */
 import * as admin from "./admin";
+import { deleteQuota } from "./adminQuotaDelete";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
@@ -60,6 +61,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     forecast: admin.forecast(b),
     jobRuns: admin.jobRuns(b),
     setQuota: admin.setQuota(b),
+    deleteQuota: deleteQuota(b),
     markAlertRead: admin.markAlertRead(b),
     resolveAlert: admin.resolveAlert(b),
     acknowledgeAlert: admin.acknowledgeAlert(b),
