@@ -11,6 +11,7 @@ export const {
   usageSeries,
   topUsers,
   userDetail,
+  userModels,
   modelStats,
   requestLogs,
   alerts,

@@ -12,6 +12,7 @@ export const {
   usageSeries,
   topUsers,
   userDetail,
+  userModels,
   modelStats,
   requestLogs,
   alerts,

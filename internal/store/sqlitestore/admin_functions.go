@@ -27,6 +27,7 @@ var adminFns = map[string]adminFn{
 	"llmmeter:usageSeries":      {"query", withWindow(req("period", vPeriod), opt("userId", vString), opt("modelSlug", vString)), usageSeries},
 	"llmmeter:topUsers":         {"query", withWindow(req("by", vLiteral("cost", "tokens", "requests")), req("limit", vNumber)), topUsers},
 	"llmmeter:userDetail":       {"query", withWindow(req("userId", vString)), userDetail},
+	"llmmeter:userModels":       {"query", withWindow(req("userId", vString)), userModels},
 	"llmmeter:modelStats":       {"query", windowArgs, modelStats},
 	"llmmeter:requestLogs":      {"query", requestLogsArgs, requestLogs},
 	"llmmeter:alerts":           {"query", []field{opt("status", vLiteral("open", "resolved")), opt("severity", vSeverity), opt("limit", vNumber)}, alerts},

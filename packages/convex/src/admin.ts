@@ -57,7 +57,7 @@ export const MAX_SERIES_POINTS = 1000;
 export const MAX_PAGE_SIZE = 200;
 export const RECENT_ACTIVITY = 50;
 
-function idOf<T extends TableNames>(ctx: QueryCtx, table: T, raw: string, field: string): Id<T> {
+export function idOf<T extends TableNames>(ctx: QueryCtx, table: T, raw: string, field: string): Id<T> {
   const id = ctx.db.normalizeId(table, raw);
   // The message names the seed's table ("users"), as both engines answer it (contract/cases).
   if (id === null) badRequest(`${field}: not a ${table === "llmmeterUsers" ? "users" : table} id`);

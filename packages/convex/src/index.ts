@@ -15,6 +15,7 @@
  */
 import * as admin from "./admin";
 import { deleteQuota } from "./adminQuotaDelete";
+import { userModels } from "./adminUserModels";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
@@ -51,6 +52,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     usageSeries: admin.usageSeries(b),
     topUsers: admin.topUsers(b),
     userDetail: admin.userDetail(b),
+    userModels: userModels(b),
     modelStats: admin.modelStats(b),
     requestLogs: admin.requestLogs(b),
     alerts: admin.alerts(b),
