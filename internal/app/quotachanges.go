@@ -8,7 +8,7 @@ import (
 )
 
 // quotaChanges runs the embedded engine's admin functions and tells this
-// replica's lease manager about a quota an admin just set, so the user's
+// replica's lease manager about a quota an admin just set or deleted, so the user's
 // next call is admitted against it rather than against a lease granted
 // under the old quotas. (On Convex an admin sets quotas on the deployment,
 // and a replica sees them at its next renewal, within TTL/3.)
@@ -19,7 +19,7 @@ type quotaChanges struct {
 
 func (q quotaChanges) Call(ctx context.Context, kind, path string, args json.RawMessage, c store.Caller) (any, error) {
 	v, err := q.Functions.Call(ctx, kind, path, args, c)
-	if err == nil && kind == "mutation" && path == "llmmeter:setQuota" {
+	if err == nil && kind == "mutation" && (path == "llmmeter:setQuota" || path == "llmmeter:deleteQuota") {
 		var a struct {
 			UserID string `json:"userId"`
 		}

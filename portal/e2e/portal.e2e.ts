@@ -2,7 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { formatInt } from "../src/lib/format";
+import { formatInt, formatMs } from "../src/lib/format";
+import { formatDateTime } from "../src/lib/time";
 import { formatUsd } from "../src/lib/money";
 import { type RunningBrowser, startBrowser } from "./browser";
 
@@ -422,6 +423,53 @@ describe("portal on the embedded engine", () => {
       expect(download.suggestedFilename()).toMatch(/^llmmeter-(daily|weekly)-.+\.csv$/);
     }
     await shot("reports");
+  });
+
+  it("job runs: every run listed as llmmeter:jobRuns answers, filtered by job in the URL", async () => {
+    type Run = { job: string; outcome: string; startedAt: number; endedAt: number; error: string | null };
+    const LA = "America/Los_Angeles";
+    const cells = (r: Run) => [r.job, r.outcome, formatDateTime(r.startedAt, LA), formatMs(r.endedAt - r.startedAt), r.error ?? "—"];
+    const shown = () =>
+      page.$$eval('[data-testid="job-runs-table"] tbody tr', (trs) =>
+        trs.map((tr) => [0, 1, 2, 3, 6].map((i) => tr.querySelectorAll("td")[i]?.textContent ?? "")),
+      );
+    // The scheduler keeps running, so each poll reads both sides afresh.
+    await go("/jobs", "jobs");
+    // Unfiltered, new runs arrive between two reads: the newest rows shown
+    // must be runs the function lists, in its order (newest first).
+    await expect
+      .poll(async () => {
+        const rows = (await shown()).slice(0, 50).map((r) => JSON.stringify(r));
+        const runs = (await query<Run[]>("llmmeter:jobRuns", { limit: 200 })).map((r) => JSON.stringify(cells(r)));
+        let at = -1;
+        for (const r of rows) {
+          at = runs.indexOf(r, at + 1);
+          if (at < 0) return `not listed in order: ${r}`;
+        }
+        return rows.length > 0 ? "listed" : "no rows";
+      }, { timeout: 60_000, interval: 1_000 })
+      .toBe("listed");
+    // The job that ran least is the steadiest view to compare whole.
+    const all = await query<Run[]>("llmmeter:jobRuns", { limit: 200 });
+    const counts = new Map<string, number>();
+    for (const r of all) counts.set(r.job, (counts.get(r.job) ?? 0) + 1);
+    const job = [...counts].sort((a, b) => a[1] - b[1])[0][0];
+    await page.getByRole("combobox", { name: "Job", exact: true }).fill(job); // a suggestion applies at once
+    await page.waitForURL((u) => u.searchParams.get("job") === job);
+    await expect
+      .poll(async () => {
+        const [runs, rows] = await Promise.all([query<Run[]>("llmmeter:jobRuns", { job, limit: 200 }), shown()]);
+        return JSON.stringify(rows) === JSON.stringify(runs.map(cells)) ? "same" : JSON.stringify({ rows: rows.slice(0, 3), runs: runs.slice(0, 3).map(cells) });
+      }, { timeout: 60_000, interval: 1_000 })
+      .toBe("same");
+    expect(await args("jobs")).toEqual({ job, limit: 200 });
+    await page.reload();
+    await page.waitForSelector('[data-testid="job-runs-table"] tbody tr');
+    expect(await args("jobs")).toEqual({ job, limit: 200 });
+    expect(new Set((await shown()).map((r) => r[0]))).toEqual(new Set([job]));
+    await shot("job-runs");
+    await page.getByRole("button", { name: "All jobs" }).click();
+    await page.waitForURL((u) => !u.searchParams.has("job"));
   });
 
   it("forecast against the budget", async () => {

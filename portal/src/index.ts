@@ -28,6 +28,7 @@ export { DEFAULT_MODULE } from "./data/functionPath";
 export {
   AlertsPage,
   ForecastPage,
+  JobRunsPage,
   ModelsPage,
   OverviewPage,
   ReportsPage,

@@ -46,26 +46,9 @@ func setQuota(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if cost && limit*1e9 > float64(store.MaxAmount) {
 		return nil, badRequest("limit: expected at most %s USD", money.Nanos(store.MaxAmount))
 	}
-	rawUser, hasUser := a.str("userId")
-	userID := ""
-	if qt == "system_monthly_cost_usd" {
-		if hasUser {
-			return nil, badRequest("userId: not allowed for system_monthly_cost_usd")
-		}
-	} else {
-		if !hasUser {
-			return nil, badRequest("userId: required for %s", qt)
-		}
-		id, err := idOf("users", rawUser, "userId")
-		if err != nil {
-			return nil, err
-		}
-		if _, ok, err := getUser(ctx, q, id); err != nil {
-			return nil, err
-		} else if !ok {
-			return nil, notFound("userId: no such user")
-		}
-		userID = id
+	userID, err := quotaOwner(ctx, q, a, qt)
+	if err != nil {
+		return nil, err
 	}
 	now := s.nowMs()
 	var limitNanos sql.NullInt64
@@ -79,7 +62,7 @@ func setQuota(ctx context.Context, s *Store, q querier, a args) (any, error) {
 		resetDate      int64
 		existingActive = true
 	)
-	err := q.QueryRowContext(ctx, `SELECT id, isActive, resetDate FROM userQuotas WHERE userId = ? AND quotaType = ?`, userID, qt).
+	err = q.QueryRowContext(ctx, `SELECT id, isActive, resetDate FROM userQuotas WHERE userId = ? AND quotaType = ?`, userID, qt).
 		Scan(&id, &wasActive, &resetDate)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {

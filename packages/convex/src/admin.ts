@@ -60,11 +60,29 @@ export const MAX_SERIES_POINTS = 1000;
 export const MAX_PAGE_SIZE = 200;
 export const RECENT_ACTIVITY = 50;
 
-function idOf<T extends TableNames>(ctx: QueryCtx, table: T, raw: string, field: string): Id<T> {
+export function idOf<T extends TableNames>(ctx: QueryCtx, table: T, raw: string, field: string): Id<T> {
   const id = ctx.db.normalizeId(table, raw);
   // The message names the seed's table ("users"), as both engines answer it (contract/cases).
   if (id === null) badRequest(`${field}: not a ${table === "llmmeterUsers" ? "users" : table} id`);
   return id;
+}
+
+/**
+ * The user a quota (userId, quotaType) belongs to, checked: none for the
+ * system budget (system_monthly_cost_usd), an existing user for the others.
+ */
+export async function quotaOwner(
+  ctx: QueryCtx,
+  args: { userId?: string; quotaType: Doc<"userQuotas">["quotaType"] },
+): Promise<Id<"llmmeterUsers"> | undefined> {
+  if (args.quotaType === "system_monthly_cost_usd") {
+    if (args.userId !== undefined) badRequest("userId: not allowed for system_monthly_cost_usd");
+    return undefined;
+  }
+  if (args.userId === undefined) badRequest(`userId: required for ${args.quotaType}`);
+  const userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
+  if (!(await ctx.db.get(userId))) notFound("userId: no such user");
+  return userId;
 }
 
 function limitOf(limit: number | undefined, dflt: number, max: number): number {
@@ -545,14 +563,7 @@ export const setQuota = (b: AdminBuilders) => b.mutation({
     const cost = isCostQuota(args.quotaType);
     if (!cost && !Number.isSafeInteger(args.limit)) badRequest("limit: expected an integer for this quota type");
     if (cost && usdToNanos(args.limit) > MAX_AMOUNT) badRequest("limit: expected at most 9007199.254740991 USD");
-    let userId: Id<"llmmeterUsers"> | undefined;
-    if (args.quotaType === "system_monthly_cost_usd") {
-      if (args.userId !== undefined) badRequest("userId: not allowed for system_monthly_cost_usd");
-    } else {
-      if (args.userId === undefined) badRequest(`userId: required for ${args.quotaType}`);
-      userId = idOf(ctx, "llmmeterUsers", args.userId, "userId");
-      if (!(await ctx.db.get(userId))) notFound("userId: no such user");
-    }
+    const userId = await quotaOwner(ctx, args);
     const cal = reportingCalendar();
     const now = Date.now();
     const limitFields = cost

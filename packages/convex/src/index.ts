@@ -14,6 +14,8 @@
  * see the README for why it is not one yet.
  */
 import * as admin from "./admin";
+import { deleteQuota } from "./adminQuotaDelete";
+import { userModels } from "./adminUserModels";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
@@ -50,6 +52,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     usageSeries: admin.usageSeries(b),
     topUsers: admin.topUsers(b),
     userDetail: admin.userDetail(b),
+    userModels: userModels(b),
     modelStats: admin.modelStats(b),
     requestLogs: admin.requestLogs(b),
     alerts: admin.alerts(b),
@@ -60,6 +63,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     forecast: admin.forecast(b),
     jobRuns: admin.jobRuns(b),
     setQuota: admin.setQuota(b),
+    deleteQuota: deleteQuota(b),
     markAlertRead: admin.markAlertRead(b),
     resolveAlert: admin.resolveAlert(b),
     acknowledgeAlert: admin.acknowledgeAlert(b),

@@ -17,6 +17,7 @@ export const NAV: { to: string; label: string }[] = [
   { to: "/alerts", label: "Alerts" },
   { to: "/reports", label: "Reports" },
   { to: "/forecast", label: "Budget" },
+  { to: "/jobs", label: "Job runs" },
 ];
 
 function isActive(to: string, path: string) {

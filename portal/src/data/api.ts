@@ -27,6 +27,7 @@ export type ReportSummary = FunctionReturnType<typeof admin.reports>[number];
 export type Report = FunctionReturnType<typeof admin.report>;
 export type Forecast = FunctionReturnType<typeof admin.forecast>;
 export type ForecastRow = Forecast["rows"][number];
+export type JobRun = FunctionReturnType<typeof admin.jobRuns>[number];
 export type Period = "hourly" | "daily" | "weekly" | "monthly";
 export type QuotaType = Quota["quotaType"];
 export type Severity = Alert["severity"];

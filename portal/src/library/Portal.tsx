@@ -28,6 +28,8 @@ function Page({ path }: { path: string }) {
       return <P.ReportsPage />;
     case "/forecast":
       return <P.ForecastPage />;
+    case "/jobs":
+      return <P.JobRunsPage />;
     default:
       return <NotFoundPage />;
   }

@@ -12,3 +12,4 @@ export const RequestsPage = lazy(() => import("../pages/RequestsPage").then((m) 
 export const AlertsPage = lazy(() => import("../pages/AlertsPage").then((m) => ({ default: m.AlertsPage })));
 export const ReportsPage = lazy(() => import("../pages/ReportsPage").then((m) => ({ default: m.ReportsPage })));
 export const ForecastPage = lazy(() => import("../pages/ForecastPage").then((m) => ({ default: m.ForecastPage })));
+export const JobRunsPage = lazy(() => import("../pages/JobRunsPage").then((m) => ({ default: m.JobRunsPage })));
