@@ -14,6 +14,7 @@
  * see the README for why it is not one yet.
  */
 import * as admin from "./admin";
+import { requestLogs } from "./adminRequestLogs";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
@@ -51,7 +52,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     topUsers: admin.topUsers(b),
     userDetail: admin.userDetail(b),
     modelStats: admin.modelStats(b),
-    requestLogs: admin.requestLogs(b),
+    requestLogs: requestLogs(b),
     alerts: admin.alerts(b),
     quotas: admin.quotas(b),
     reports: admin.reports(b),
