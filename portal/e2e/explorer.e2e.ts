@@ -11,6 +11,9 @@ import type { RequestLog } from "../src/data/api";
 import { formatInt } from "../src/lib/format";
 import { formatUsd } from "../src/lib/money";
 import { csvLine, nanosToUsdText, REQUEST_LOG_COLUMNS, requestLogRecord } from "../src/pages/requests/requestLogsCsv";
+import { readFile } from "node:fs/promises";
+import type { SeriesPoint } from "../src/data/api";
+import { usageCsv } from "../src/pages/usage/UsageExport";
 import { type RunningBrowser, startBrowser } from "./browser";
 
 const ctx = inject("e2e");
@@ -215,5 +218,33 @@ describe("request explorer", () => {
     await expect.poll(async () => (await args()).apiKeyId, POLL).toBe("not-a-key");
     await page.getByRole("button", { name: "Export CSV" }).click();
     await expect.poll(() => page.getByRole("alert").allTextContents(), POLL).toContainEqual(expect.stringContaining("apiKeyId: not a apiKeys id"));
+  });
+
+  it("exports the Usage page's range as CSV and JSON, equal to llmmeter:usageSeries", async () => {
+    await page.click('nav a[href="/admin/usage"]');
+    await page.waitForSelector('section[data-page="usage"]');
+    const usageArgs = async () => JSON.parse((await page.getAttribute('section[data-page="usage"]', "data-args"))!) as Record<string, unknown>;
+    await expect.poll(async () => (await usageArgs())?.from, POLL).toBeTruthy();
+    const a = await usageArgs();
+    const points = await query<SeriesPoint[]>("llmmeter:usageSeries", a);
+    expect(points.length).toBeGreaterThan(0);
+    const file = async (name: string) => {
+      const download = page.waitForEvent("download");
+      await page.getByRole("button", { name }).click();
+      return readFile((await (await download).path())!, "utf8");
+    };
+    const csv = await file("Export usage CSV");
+    const recs = parseCsv(csv);
+    expect(recs.length - 1).toBe(points.length);
+    const sorted = [...points].sort((x, y) => x.periodStart - y.periodStart);
+    sorted.forEach((p, i) => {
+      expect(recs[i + 1][0]).toBe(p.periodKey);
+      expect(Number(recs[i + 1][2])).toBe(p.requests);
+      expect(recs[i + 1][8]).toBe(nanosToUsdText(p.costNanoUsd));
+    });
+    expect(csv).toBe(usageCsv(points));
+    const json = JSON.parse(await file("Export usage JSON")) as { period: string; points: SeriesPoint[] };
+    expect(json.period).toBe(a.period);
+    expect(json.points).toEqual(sorted);
   });
 });
