@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 10s
 
-.PHONY: run build test test-go fuzz test-convex check-generated vet bench bench-convex portal test-portal e2e-portal faults
+.PHONY: run build test test-go fuzz test-convex check-generated vet bench bench-convex bench-explorer portal test-portal e2e-portal faults
 
 ## run: start the service on the embedded store (simulated upstream without OPENROUTER_API_KEY);
 ## builds the admin portal first when it is missing (the service runs without it if npm fails)
@@ -75,6 +75,14 @@ bench:
 	$(GO) test -run='^$$' -timeout 10m -benchtime=30x -bench='^BenchmarkIngest$$' ./internal/store/sqlitestore/ | tee -a bench-go.txt
 	$(GO) test -run='^$$' -timeout 10m -benchtime=1000x -bench='^BenchmarkWarmAdmitSlowStore$$' ./internal/quotalease/ | tee -a bench-go.txt
 	$(GO) run ./cmd/llmbench -gobench bench-go.txt -out bench-results.md
+
+## bench-explorer: the Requests page on the embedded engine: a CSV export of 1M request logs in
+## bounded memory (make test exports 20,000), and llmmeter:requestLogs with each filter over
+## BENCH_EXPLORER_ROWS request logs (see BENCHMARKS.md)
+BENCH_EXPLORER_ROWS ?= 10000000
+bench-explorer:
+	LLMMETER_EXPORT_ROWS=1000000 $(GO) test -count=1 -v -timeout 60m -run '^TestExportBoundedMemory$$' ./internal/adminapi/
+	BENCH_EXPLORER_ROWS=$(BENCH_EXPLORER_ROWS) $(GO) test -run='^$$' -timeout 90m -benchtime=1x -bench='^BenchmarkRequestLogs$$' ./internal/store/sqlitestore/
 
 ## bench-convex: the admin functions' reads (docs, bytes, ms) at the full issue 14 profile under
 ## convex-test's transaction limits, over the period summaries; fails above 4,000 docs / 4 MiB; npm test runs 1/10

@@ -55,12 +55,14 @@ type Options struct {
 	Log zerolog.Logger
 }
 
-// Handler serves POST /api/query, /api/mutation and /api/action.
+// Handler serves POST /api/query, /api/mutation and /api/action, and
+// POST /api/export/requestLogs (export.go).
 func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	for _, kind := range []string{"query", "mutation", "action"} {
 		mux.Handle("/api/"+kind, &handler{o: o, kind: kind})
 	}
+	mux.Handle("/api/export/requestLogs", exportHandler{&handler{o: o, kind: "query"}})
 	return mux
 }
 

@@ -80,6 +80,7 @@ describe("RequestsPage", () => {
     await act(async () => {});
     expect(svc.calls.filter((c) => c.path === "llmmeter:requestLogs").at(-1)?.args).toEqual({
       status: "error",
+      withUsage: true,
       paginationOpts: { numItems: 50, cursor: null },
     });
   });

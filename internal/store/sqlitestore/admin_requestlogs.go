@@ -16,9 +16,19 @@ var requestLogsArgs = []field{
 	opt("status", vRequestStatus),
 	opt("userId", vString),
 	opt("modelSlug", vString),
+	opt("apiKeyId", vString),
+	opt("conversationId", vString),
+	opt("requestId", vString),
+	opt("generationId", vString),
 	opt("from", vNumber),
 	opt("to", vNumber),
+	opt("withUsage", vBool),
 }
+
+// requestLogScanRows is how many rows one page reads at most when some
+// filter is not part of its index range (REQUEST_LOG_SCAN_ROWS in
+// packages/convex/src/adminRequestLogs.ts, which has the index plan).
+const requestLogScanRows = 2000
 
 // logPos is a position in the order of llmmeter:requestLogs (timestamp
 // descending, then insertion order descending): rows strictly after it come
@@ -61,8 +71,9 @@ func decodeCursor(s, fingerprint, field string) (logPos, error) {
 }
 
 type logFilter struct {
-	status, userID, model string
-	from, to              *float64
+	status, userID, model                      string
+	apiKeyID, conversationID, requestID, genID string
+	from, to                                   *float64
 }
 
 func (f logFilter) fingerprint() string {
@@ -72,33 +83,105 @@ func (f logFilter) fingerprint() string {
 		}
 		return fmt.Sprint(*p)
 	}
-	h := sha256.Sum256([]byte(strings.Join([]string{f.status, f.userID, f.model, num(f.from), num(f.to)}, "\x00")))
+	parts := []string{f.status, f.userID, f.model, num(f.from), num(f.to)}
+	// Appended only when set, so cursors of the older filters stay valid.
+	if f.apiKeyID != "" || f.conversationID != "" || f.requestID != "" || f.genID != "" {
+		parts = append(parts, f.apiKeyID, f.conversationID, f.requestID, f.genID)
+	}
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(h[:6])
 }
 
-// where is the filter as SQL over the index whose equality columns are the
-// set filters (requestLogs_by_[user_id_and_][model_and_][status_and_]timestamp).
-func (f logFilter) where() (string, []any) {
+// logRange is the index range a filter reads (the same choice as Convex's
+// adminRequestLogs.ts range): SQL over the index's columns, and the
+// filters it does not hold, checked on each row read.
+type logRange struct {
+	where    string
+	vals     []any
+	residual func(r logRow) bool
+}
+
+// logRow is what a residual filter looks at.
+type logRow struct {
+	ts                                            int64
+	status                                        string
+	user, model, apiKey, conversation, generation sql.NullString
+}
+
+func (f logFilter) plan() logRange {
 	var (
 		conds []string
 		vals  []any
+		holds = map[string]bool{}
 	)
-	if f.userID != "" {
-		conds, vals = append(conds, "userId = ?"), append(vals, f.userID)
+	eq := func(key, col, v string) {
+		conds, vals, holds[key] = append(conds, col+" = ?"), append(vals, v), true
 	}
-	if f.model != "" {
-		conds, vals = append(conds, "model = ?"), append(vals, f.model)
+	switch {
+	case f.requestID != "":
+		eq("requestId", "requestId", f.requestID)
+	case f.genID != "":
+		eq("generationId", "generationId", f.genID)
+	case f.conversationID != "":
+		eq("conversationId", "conversationId", f.conversationID)
+		holds["time"] = true
+	case f.apiKeyID != "":
+		eq("apiKeyId", "apiKeyId", f.apiKeyID)
+		if f.status != "" {
+			eq("status", "status", f.status)
+		}
+		holds["time"] = true
+	default:
+		if f.userID != "" {
+			eq("userId", "userId", f.userID)
+		}
+		if f.model != "" {
+			eq("model", "model", f.model)
+		}
+		if f.status != "" {
+			eq("status", "status", f.status)
+		}
+		holds["time"] = true
 	}
-	if f.status != "" {
-		conds, vals = append(conds, "status = ?"), append(vals, f.status)
+	if holds["time"] {
+		if f.from != nil {
+			conds, vals = append(conds, "timestamp >= ?"), append(vals, *f.from)
+		}
+		if f.to != nil {
+			conds, vals = append(conds, "timestamp < ?"), append(vals, *f.to)
+		}
 	}
-	if f.from != nil {
-		conds, vals = append(conds, "timestamp >= ?"), append(vals, *f.from)
+	var checks []func(r logRow) bool
+	want := func(key, v string, get func(r logRow) sql.NullString) {
+		if v != "" && !holds[key] {
+			checks = append(checks, func(r logRow) bool { g := get(r); return g.Valid && g.String == v })
+		}
 	}
-	if f.to != nil {
-		conds, vals = append(conds, "timestamp < ?"), append(vals, *f.to)
+	if f.status != "" && !holds["status"] {
+		checks = append(checks, func(r logRow) bool { return r.status == f.status })
 	}
-	return strings.Join(conds, " AND "), vals
+	want("userId", f.userID, func(r logRow) sql.NullString { return r.user })
+	want("model", f.model, func(r logRow) sql.NullString { return r.model })
+	want("apiKeyId", f.apiKeyID, func(r logRow) sql.NullString { return r.apiKey })
+	want("conversationId", f.conversationID, func(r logRow) sql.NullString { return r.conversation })
+	want("generationId", f.genID, func(r logRow) sql.NullString { return r.generation })
+	if !holds["time"] && (f.from != nil || f.to != nil) {
+		checks = append(checks, func(r logRow) bool {
+			return (f.from == nil || float64(r.ts) >= *f.from) && (f.to == nil || float64(r.ts) < *f.to)
+		})
+	}
+	lr := logRange{where: strings.Join(conds, " AND "), vals: vals}
+	if len(checks) > 0 {
+		lr.residual = func(r logRow) bool {
+			for _, c := range checks {
+				if !c(r) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return lr
 }
 
 // requestLogs pages through request-log rows newest first (Convex's
@@ -119,6 +202,11 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 	if f.from != nil && f.to != nil && *f.from > *f.to {
 		return nil, badRequest("to: must not be before from")
 	}
+	for _, k := range []string{"conversationId", "requestId", "generationId"} {
+		if v, ok := a.str(k); ok && v == "" {
+			return nil, badRequest("%s: must not be empty", k)
+		}
+	}
 	if raw, ok := a.str("userId"); ok {
 		id, err := idOf("users", raw, "userId")
 		if err != nil {
@@ -126,17 +214,33 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 		}
 		f.userID = id
 	}
+	if raw, ok := a.str("apiKeyId"); ok {
+		id, err := idOf("apiKeys", raw, "apiKeyId")
+		if err != nil {
+			return nil, err
+		}
+		f.apiKeyID = id
+	}
 	f.status, _ = a.str("status")
+	f.conversationID, _ = a.str("conversationId")
+	f.requestID, _ = a.str("requestId")
+	f.genID, _ = a.str("generationId")
 	model, hasModel := a.str("modelSlug")
 	f.model = model
+	withUsage, _ := a.boolean("withUsage")
 	fp := f.fingerprint()
 
 	page := []map[string]any{}
-	result := func(isDone bool, cont string) any {
-		return map[string]any{"page": page, "isDone": isDone, "continueCursor": cont, "splitCursor": nil, "pageStatus": nil}
+	result := func(isDone bool, cont string) (any, error) {
+		if withUsage {
+			if err := joinUsage(ctx, q, page); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{"page": page, "isDone": isDone, "continueCursor": cont, "splitCursor": nil, "pageStatus": nil}, nil
 	}
 	if hasModel && model == "" {
-		return result(true, encodeCursor(logPos{End: true, F: fp})), nil
+		return result(true, encodeCursor(logPos{End: true, F: fp}))
 	}
 	var start, end *logPos
 	if c, ok := po.str("cursor"); ok {
@@ -154,18 +258,24 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 		end = &p
 	}
 	if start != nil && start.End {
-		return result(true, encodeCursor(*start)), nil
+		return result(true, encodeCursor(*start))
 	}
-	where, vals := f.where()
+	plan := f.plan()
 	var conds []string
-	if where != "" {
-		conds = append(conds, where)
+	vals := plan.vals
+	if plan.where != "" {
+		conds = append(conds, plan.where)
 	}
 	if start != nil {
 		conds = append(conds, "timestamp <= ? AND (timestamp < ? OR rowid < ?)")
 		vals = append(vals, start.T, start.T, start.R)
 	}
+	// Without residual filters every row read is a row of the page: one more
+	// tells whether any follows. With them, a page reads at most the scan bound.
 	limit := int64(n) + 1
+	if plan.residual != nil {
+		limit = requestLogScanRows
+	}
 	if end != nil {
 		// Up to and including endCursor's row, however many that is.
 		limit = -1
@@ -189,9 +299,10 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 	var (
 		last logPos
 		more bool
+		read int64
 	)
 	for rs.Next() {
-		if end == nil && int64(len(page)) == int64(n) {
+		if end == nil && plan.residual == nil && int64(len(page)) == int64(n) {
 			more = true
 			break
 		}
@@ -206,6 +317,16 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 		if err := rs.Scan(&rowid, &requestID, &user, &reqType, &method, &endpoint, &status, &statusCode, &errMsg, &reqSize, &respSize,
 			&procTime, &ua, &ip, &ts, &model, &gen, &errType, &ttft, &apiKey, &conversation, &message); err != nil {
 			return nil, err
+		}
+		read++
+		last = logPos{T: ts, R: rowid, F: fp}
+		if plan.residual != nil && !plan.residual(logRow{ts: ts, status: status, user: user, model: model, apiKey: apiKey,
+			conversation: conversation, generation: gen}) {
+			if end == nil && read == limit {
+				more = true // the scan bound: the next page goes on from here
+				break
+			}
+			continue
 		}
 		doc := map[string]any{
 			"_id": requestID, "_creationTime": ts, "requestType": reqType, "method": method, "endpoint": endpoint,
@@ -223,7 +344,12 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 			doc["timeToFirstToken"] = ttft.Int64
 		}
 		page = append(page, doc)
-		last = logPos{T: ts, R: rowid, F: fp}
+		if end == nil && plan.residual != nil && (read == limit || int64(len(page)) == int64(n)) {
+			// As Convex's paginate: the page stops at its last row or at the
+			// scan bound; whether anything follows is the next page's question.
+			more = rs.Next() || read == limit
+			break
+		}
 	}
 	if err := rs.Err(); err != nil {
 		return nil, err
@@ -231,9 +357,48 @@ func requestLogs(ctx context.Context, s *Store, q querier, a args) (any, error) 
 	switch {
 	case end != nil:
 		c, _ := po.str("endCursor")
-		return result(end.End, c), nil
+		return result(end.End, c)
 	case more:
-		return result(false, encodeCursor(last)), nil
+		return result(false, encodeCursor(last))
 	}
-	return result(true, encodeCursor(logPos{End: true, F: fp})), nil
+	return result(true, encodeCursor(logPos{End: true, F: fp}))
+}
+
+// joinUsage adds each row's usage figures (tokens and exact cost), joined by
+// generation id; rows without a usage row (refusals, failures before a
+// generation) get none.
+func joinUsage(ctx context.Context, q querier, page []map[string]any) error {
+	byGen := map[string][]map[string]any{}
+	var ids []any
+	for _, doc := range page {
+		if g, ok := doc["generationId"].(string); ok {
+			if _, seen := byGen[g]; !seen {
+				ids = append(ids, g)
+			}
+			byGen[g] = append(byGen[g], doc)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rs, err := q.QueryContext(ctx, `SELECT generationId, promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens,
+		costNanoUsd, costStatus FROM usageTracking WHERE generationId IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: request logs usage: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var (
+			gen, costStatus                                  string
+			prompt, completion, total, cached, reasoning, ns int64
+		)
+		if err := rs.Scan(&gen, &prompt, &completion, &total, &cached, &reasoning, &ns, &costStatus); err != nil {
+			return err
+		}
+		for _, doc := range byGen[gen] {
+			doc["usage"] = map[string]any{"promptTokens": prompt, "completionTokens": completion, "totalTokens": total,
+				"cachedTokens": cached, "reasoningTokens": reasoning, "costNanoUsd": ns, "costStatus": costStatus}
+		}
+	}
+	return rs.Err()
 }

@@ -8,8 +8,7 @@
  * exact integer costNanoUsd plus display costUsd (= nanos / 1e9).
  * Ids are taken as strings and checked (bad_request if not an id of the table).
  */
-import { paginationOptsValidator } from "convex/server";
-import { ConvexError, v } from "convex/values";
+import { v } from "convex/values";
 import type { Doc, Id, TableNames } from "./server";
 import type { QueryCtx } from "./server";
 import type { AdminBuilders } from "./lib/auth";
@@ -25,7 +24,6 @@ import {
   vQuotaView,
   vReport,
   vReportSummary,
-  vRequestLogPage,
   vResolved,
   vSeriesPoint,
   vSetQuotaResult,
@@ -39,7 +37,7 @@ import { nanosToUsd, usdToNanos } from "./lib/money";
 import { NOMINAL_PERIOD_MS, reportingCalendar } from "./lib/periods";
 import { clearBudgetShards } from "./lib/budgetShards";
 import { isCostQuota, MAX_AMOUNT, QUOTA_PERIOD, quotasOfUser, quotaView, systemBudget, usedFromAggregates, usedFields } from "./lib/quotas";
-import { vPeriod, vQuotaType, vRequestStatus, vSeverity } from "./lib/validators";
+import { vPeriod, vQuotaType, vSeverity } from "./lib/validators";
 import {
   avgMs,
   checkWindow,
@@ -291,63 +289,6 @@ export const modelStats = (b: AdminBuilders) => b.query({
  * timestamp ∈ [from, to); every combination is an exact index range, so pages
  * are full. numItems ≤ 200.
  */
-export const requestLogs = (b: AdminBuilders) => b.query({
-  args: {
-    paginationOpts: paginationOptsValidator,
-    status: v.optional(vRequestStatus),
-    userId: v.optional(v.string()),
-    modelSlug: v.optional(v.string()),
-    from: v.optional(v.number()),
-    to: v.optional(v.number()),
-  },
-  returns: vRequestLogPage,
-  handler: async (ctx, args) => {
-    const n = args.paginationOpts.numItems;
-    if (!Number.isSafeInteger(n) || n < 1 || n > MAX_PAGE_SIZE) {
-      badRequest(`paginationOpts.numItems: expected integer in [1, ${MAX_PAGE_SIZE}]`);
-    }
-    if (args.from !== undefined && args.to !== undefined && args.from > args.to) badRequest("to: must not be before from");
-    const userId = args.userId === undefined ? undefined : idOf(ctx, "llmmeterUsers", args.userId, "userId");
-    const { status, modelSlug: model } = args;
-    // An absent bound is the widest one, so every branch is one typed index range.
-    const lo = args.from ?? Number.MIN_SAFE_INTEGER;
-    const hi = args.to ?? Number.MAX_SAFE_INTEGER;
-    const t = ctx.db.query("requestLogs");
-    const q =
-      userId !== undefined && model !== undefined && status !== undefined
-        ? t.withIndex("by_user_id_and_model_and_status_and_timestamp", (q) =>
-            q.eq("userId", userId).eq("model", model).eq("status", status).gte("timestamp", lo).lt("timestamp", hi),
-          )
-        : userId !== undefined && model !== undefined
-          ? t.withIndex("by_user_id_and_model_and_timestamp", (q) =>
-              q.eq("userId", userId).eq("model", model).gte("timestamp", lo).lt("timestamp", hi),
-            )
-          : userId !== undefined && status !== undefined
-            ? t.withIndex("by_user_id_and_status_and_timestamp", (q) =>
-                q.eq("userId", userId).eq("status", status).gte("timestamp", lo).lt("timestamp", hi),
-              )
-            : model !== undefined && status !== undefined
-              ? t.withIndex("by_model_and_status_and_timestamp", (q) =>
-                  q.eq("model", model).eq("status", status).gte("timestamp", lo).lt("timestamp", hi),
-                )
-              : userId !== undefined
-                ? t.withIndex("by_user_id_and_timestamp", (q) => q.eq("userId", userId).gte("timestamp", lo).lt("timestamp", hi))
-                : model !== undefined
-                  ? t.withIndex("by_model_and_timestamp", (q) => q.eq("model", model).gte("timestamp", lo).lt("timestamp", hi))
-                  : status !== undefined
-                    ? t.withIndex("by_status_and_timestamp", (q) => q.eq("status", status).gte("timestamp", lo).lt("timestamp", hi))
-                    : t.withIndex("by_timestamp", (q) => q.gte("timestamp", lo).lt("timestamp", hi));
-    try {
-      return await q.order("desc").paginate(args.paginationOpts);
-    } catch (e) {
-      // A cursor that is not one of ours (garbage, or from another filter
-      // combination's index) is the caller's mistake, not a server error.
-      if (args.paginationOpts.cursor !== null && !(e instanceof ConvexError)) badRequest("paginationOpts.cursor: invalid cursor");
-      throw e;
-    }
-  },
-});
-
 /** A job run as llmmeter:jobRuns and the jobs' /jobs/runs/list answer it. */
 export function jobRunView(r: Doc<"jobRuns">) {
   return {

@@ -16,6 +16,7 @@
 import * as admin from "./admin";
 import { deleteQuota } from "./adminQuotaDelete";
 import { userModels } from "./adminUserModels";
+import { requestLogs } from "./adminRequestLogs";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
@@ -54,7 +55,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     userDetail: admin.userDetail(b),
     userModels: userModels(b),
     modelStats: admin.modelStats(b),
-    requestLogs: admin.requestLogs(b),
+    requestLogs: requestLogs(b),
     alerts: admin.alerts(b),
     quotas: admin.quotas(b),
     reports: admin.reports(b),

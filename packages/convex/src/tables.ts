@@ -128,7 +128,12 @@ export const llmmeterTables = {
     .index("by_user_id_and_status_and_timestamp", ["userId", "status", "timestamp"])
     .index("by_model_and_status_and_timestamp", ["model", "status", "timestamp"])
     .index("by_user_id_and_model_and_timestamp", ["userId", "model", "timestamp"])
-    .index("by_user_id_and_model_and_status_and_timestamp", ["userId", "model", "status", "timestamp"]),
+    .index("by_user_id_and_model_and_status_and_timestamp", ["userId", "model", "status", "timestamp"])
+    // Search and the key and conversation filters (adminRequestLogs.ts has the index plan).
+    .index("by_generation_id", ["generationId"])
+    .index("by_conversation_id_and_timestamp", ["conversationId", "timestamp"])
+    .index("by_api_key_id_and_timestamp", ["apiKeyId", "timestamp"])
+    .index("by_api_key_id_and_status_and_timestamp", ["apiKeyId", "status", "timestamp"]),
 
   /** One row per user action (idempotency key: activityKey). */
   userActivity: defineTable({

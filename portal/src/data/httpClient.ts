@@ -73,6 +73,36 @@ export class AdminHttpClient {
     for (const fn of [...this.statusListeners]) fn();
   }
 
+  /**
+   * Starts a streamed export, POST /api/export/<name> {args}: resolves with
+   * the 200 response, whose body is the file; rejects with the service's
+   * refusal (400 bad filters, 401, 403) as an AdminError.
+   */
+  async export(name: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    const token = this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(`${this.base}/api/export/${name}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ args }),
+        signal,
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (e) {
+      if (e instanceof DOMException && e.name === "AbortError") throw e;
+      throw new AdminError("network", "The service could not be reached.");
+    }
+    if (res.ok) return res;
+    const body: unknown = await res.json().catch(() => undefined);
+    const code = isObject(body) && typeof body.code === "string" ? body.code : `http_${res.status}`;
+    const message = isObject(body) && typeof body.message === "string" ? body.message : `HTTP ${res.status}`;
+    throw new AdminError(code, message, res.status);
+  }
+
   async call(kind: FunctionKind, path: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     const token = this.getToken();

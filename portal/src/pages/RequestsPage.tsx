@@ -11,6 +11,8 @@ import { useRouter } from "../router/router";
 import { filterParams, filtersOf, RequestFilters } from "./requests/RequestFilters";
 import { RequestTable } from "./requests/RequestTable";
 import { LoadMore } from "./requests/LoadMore";
+import { ExportButton } from "./requests/ExportButton";
+import type { ExportArgs } from "./requests/useRequestExport";
 
 const PAGE_SIZE = 50;
 
@@ -27,22 +29,36 @@ export function RequestsPage() {
   const users = useAdminQuery(admin.topUsers, listWin ? { ...listWin, by: "requests", limit: 100 } : "skip");
   const models = useAdminQuery(admin.modelStats, listWin ?? "skip");
   const args = useMemo(() => {
-    const a: { status?: "success" | "error"; userId?: string; modelSlug?: string; from?: number; to?: number } = {};
+    const a: ExportArgs = {};
     if (filters.status) a.status = filters.status;
     if (filters.userId) a.userId = filters.userId;
     if (filters.model) a.modelSlug = filters.model;
+    if (filters.apiKeyId) a.apiKeyId = filters.apiKeyId;
+    if (filters.conversationId) a.conversationId = filters.conversationId;
+    if (filters.requestId) a.requestId = filters.requestId;
+    if (filters.generationId) a.generationId = filters.generationId;
     if (win) {
       a.from = win.from; // requestLogs: timestamp in [from, to)
       a.to = win.to;
     }
     return a;
   }, [filters, win]);
-  const logs = useAdminPaginated(admin.requestLogs, win === undefined ? "skip" : args, PAGE_SIZE);
+  const pageArgs = useMemo(() => ({ ...args, withUsage: true }), [args]);
+  const logs = useAdminPaginated(admin.requestLogs, win === undefined ? "skip" : pageArgs, PAGE_SIZE);
   const userNames = useMemo(() => new Map((users.data ?? []).map((u) => [u.userId, u.name ?? u.email ?? u.userId])), [users.data]);
 
   return (
     <section data-page="requests" data-args={JSON.stringify(args)}>
-      <PageHeader title="Requests" subtitle="Every request, newest first." actions={<RangePicker range={range} withAll />} />
+      <PageHeader
+        title="Requests"
+        subtitle="Every request, newest first."
+        actions={
+          <>
+            <RangePicker range={range} withAll />
+            {win !== undefined && <ExportButton args={args} />}
+          </>
+        }
+      />
       <RequestFilters
         value={filters}
         onChange={(f) => setQuery(filterParams(f))}
@@ -53,7 +69,7 @@ export function RequestsPage() {
         {logs.error && <ErrorState error={logs.error} />}
         {logs.status === "LoadingFirstPage" ? (
           <Loading />
-        ) : logs.results.length === 0 ? (
+        ) : logs.results.length === 0 && logs.status === "Exhausted" ? (
           !logs.error && <Empty title="No requests match these filters" />
         ) : (
           <>

@@ -13,6 +13,7 @@ import { labelOfPeriodKey } from "../lib/time";
 import { useRange } from "../lib/useRange";
 import { nanosToChartUsd } from "../lib/money";
 import { useRouter } from "../router/router";
+import { UsageExport } from "./usage/UsageExport";
 
 const PERIODS: Period[] = ["hourly", "daily", "weekly", "monthly"];
 
@@ -48,7 +49,16 @@ export function UsagePage() {
 
   return (
     <section data-page="usage" data-args={JSON.stringify(args)}>
-      <PageHeader title="Usage" subtitle="Requests, tokens and cost over time." actions={<RangePicker range={range} />} />
+      <PageHeader
+        title="Usage"
+        subtitle="Requests, tokens and cost over time."
+        actions={
+          <>
+            <RangePicker range={range} />
+            <UsageExport view={args && series.data ? { ...args, timeZone: range.tz, points: series.data } : undefined} />
+          </>
+        }
+      />
       <div className="toolbar">
         <label>
           Period

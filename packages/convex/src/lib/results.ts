@@ -124,8 +124,23 @@ export const vModelStat = v.object({
 });
 
 /** A page of request-log documents as stored. */
+/** The tokens and cost of a request's usage row, joined by generation id (llmmeter:requestLogs withUsage). */
+export const vRequestLogUsage = v.object({
+  promptTokens: v.number(),
+  completionTokens: v.number(),
+  totalTokens: v.number(),
+  cachedTokens: v.number(),
+  reasoningTokens: v.number(),
+  costNanoUsd: v.number(),
+  costStatus: llmmeterTables.usageTracking.validator.fields.costStatus,
+});
 export const vRequestLogPage = paginationResultValidator(
-  v.object({ _id: v.id("requestLogs"), _creationTime: v.number(), ...llmmeterTables.requestLogs.validator.fields }),
+  v.object({
+    _id: v.id("requestLogs"),
+    _creationTime: v.number(),
+    ...llmmeterTables.requestLogs.validator.fields,
+    usage: v.optional(vRequestLogUsage),
+  }),
 );
 
 /** admin.ts alertView. */

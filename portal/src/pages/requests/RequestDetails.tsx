@@ -1,5 +1,7 @@
 import type { RequestLog } from "../../data/api";
-import { formatBytes, formatMs } from "../../lib/format";
+import { Link } from "../../router/router";
+import { formatBytes, formatInt, formatMs } from "../../lib/format";
+import { formatUsdExact } from "../../lib/money";
 import { formatDateTime } from "../../lib/time";
 
 /** All fields of one request log, as text. */
@@ -11,6 +13,14 @@ export function RequestDetails({ r }: { r: RequestLog }) {
     ["Status", `${r.status} (${r.statusCode})`],
     ["Generation", r.generationId ?? "—"],
     ["Model", r.model ?? "—"],
+    [
+      "Tokens (prompt / completion / cached / reasoning)",
+      r.usage
+        ? `${formatInt(r.usage.totalTokens)} (${formatInt(r.usage.promptTokens)} / ${formatInt(r.usage.completionTokens)} / ${formatInt(r.usage.cachedTokens)} / ${formatInt(r.usage.reasoningTokens)})`
+        : "—",
+    ],
+    ["Cost", r.usage ? `${formatUsdExact(r.usage.costNanoUsd)} (${r.usage.costStatus})` : "—"],
+    ["Message", r.messageId ?? "—"],
     ["Latency", formatMs(r.processingTime)],
     ["Time to first token", r.timeToFirstToken !== undefined ? formatMs(r.timeToFirstToken) : "—"],
     ["Request / response size", `${formatBytes(r.requestSize)} / ${formatBytes(r.responseSize)}`],
@@ -32,6 +42,20 @@ export function RequestDetails({ r }: { r: RequestLog }) {
             <dd>{v}</dd>
           </div>
         ))}
+        <div>
+          <dt>API key</dt>
+          <dd>{r.apiKeyId ? <Link to={`/requests?key=${encodeURIComponent(r.apiKeyId)}`}>{r.apiKeyId}</Link> : "—"}</dd>
+        </div>
+        <div>
+          <dt>Conversation</dt>
+          <dd>
+            {r.conversationId ? (
+              <Link to={`/requests?conversation=${encodeURIComponent(r.conversationId)}`}>{r.conversationId}</Link>
+            ) : (
+              "—"
+            )}
+          </dd>
+        </div>
       </dl>
     </div>
   );

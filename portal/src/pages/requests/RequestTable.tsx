@@ -1,12 +1,13 @@
 import { Fragment, useState } from "react";
 import type { RequestLog } from "../../data/api";
 import { Badge } from "../../components/Badge";
-import { formatBytes, formatMs } from "../../lib/format";
+import { formatBytes, formatInt, formatMs } from "../../lib/format";
+import { formatUsd } from "../../lib/money";
 import { formatDateTime } from "../../lib/time";
 import { useSorted } from "../../lib/sort";
 import { RequestDetails } from "./RequestDetails";
 
-type Key = "time" | "status" | "model" | "latency";
+type Key = "time" | "status" | "model" | "latency" | "tokens" | "cost";
 
 /**
  * The loaded page of request logs. Each row's time is a button (keyboard and
@@ -16,7 +17,17 @@ type Key = "time" | "status" | "model" | "latency";
 export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userNames: Map<string, string> }) {
   const [open, setOpen] = useState<string | null>(null);
   const { sorted, sort, toggle } = useSorted<RequestLog, Key>(rows, { key: "time", dir: "desc" }, (r, k) =>
-    k === "time" ? r.timestamp : k === "status" ? r.statusCode : k === "model" ? (r.model ?? "") : r.processingTime,
+    k === "time"
+      ? r.timestamp
+      : k === "status"
+        ? r.statusCode
+        : k === "model"
+          ? (r.model ?? "")
+          : k === "tokens"
+            ? (r.usage?.totalTokens ?? -1)
+            : k === "cost"
+              ? (r.usage?.costNanoUsd ?? -1)
+              : r.processingTime,
   );
   const th = (k: Key, label: string, num = false) => (
     <th className={num ? "num" : ""} aria-sort={sort.key === k ? (sort.dir === "asc" ? "ascending" : "descending") : "none"}>
@@ -38,6 +49,8 @@ export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userName
             <th>User</th>
             {th("model", "Model")}
             {th("latency", "Latency", true)}
+            {th("tokens", "Tokens", true)}
+            {th("cost", "Cost", true)}
             <th className="num">Size</th>
             <th>Error</th>
           </tr>
@@ -67,12 +80,17 @@ export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userName
                 <td>{r.userId ? (userNames.get(r.userId) ?? r.userId) : "—"}</td>
                 <td className="mono">{r.model ?? "—"}</td>
                 <td className="num">{formatMs(r.processingTime)}</td>
+                <td className="num" data-col="tokens">{r.usage ? formatInt(r.usage.totalTokens) : "—"}</td>
+                <td className="num" data-col="cost">
+                  {r.usage ? formatUsd(r.usage.costNanoUsd) : "—"}
+                  {r.usage?.costStatus === "estimated" && <span className="muted small"> est.</span>}
+                </td>
                 <td className="num">{formatBytes(r.responseSize)}</td>
                 <td className="truncate">{r.errorType ?? ""}</td>
               </tr>
               {open === r._id && (
                 <tr className="details-row">
-                  <td colSpan={7} id={detailsId(r._id)}>
+                  <td colSpan={9} id={detailsId(r._id)}>
                     <RequestDetails r={r} />
                   </td>
                 </tr>
