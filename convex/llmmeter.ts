@@ -26,6 +26,8 @@ export const {
   acknowledgeAlert,
   silenceAlert,
   openAlertCount,
+  errorSummary,
+  userStatement,
   ingestBatch,
   recordActivity,
   ensureUser,

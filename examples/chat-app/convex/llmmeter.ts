@@ -27,6 +27,8 @@ export const {
   acknowledgeAlert,
   silenceAlert,
   openAlertCount,
+  errorSummary,
+  userStatement,
   ingestBatch,
   recordActivity,
   ensureUser,

@@ -42,6 +42,8 @@ var adminFns = map[string]adminFn{
 	"llmmeter:openAlertCount":   {"query", nil, openAlertCount},
 	"llmmeter:acknowledgeAlert": {"mutation", []field{req("alertId", vString)}, acknowledgeAlert},
 	"llmmeter:silenceAlert":     {"mutation", []field{req("alertId", vString), req("until", vNumber)}, silenceAlert},
+	"llmmeter:errorSummary":     {"query", windowArgs, errorSummary},
+	"llmmeter:userStatement":    {"query", userStatementArgs, userStatement},
 }
 
 type health struct {

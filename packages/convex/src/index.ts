@@ -14,6 +14,8 @@
  * see the README for why it is not one yet.
  */
 import * as admin from "./admin";
+import { errorSummary } from "./adminErrors";
+import { userStatement } from "./adminStatement";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
@@ -65,6 +67,8 @@ export function llmmeter(opts: LlmmeterOptions) {
     acknowledgeAlert: admin.acknowledgeAlert(b),
     silenceAlert: admin.silenceAlert(b),
     openAlertCount: admin.openAlertCount(b),
+    errorSummary: errorSummary(b),
+    userStatement: userStatement(b),
     ...internalFunctions,
   };
 }
