@@ -28,6 +28,7 @@ export const {
   openAlertCount,
   errorSummary,
   userStatement,
+  periodOverPeriod,
   ingestBatch,
   recordActivity,
   ensureUser,

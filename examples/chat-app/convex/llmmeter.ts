@@ -29,6 +29,7 @@ export const {
   openAlertCount,
   errorSummary,
   userStatement,
+  periodOverPeriod,
   ingestBatch,
   recordActivity,
   ensureUser,

@@ -44,6 +44,7 @@ var adminFns = map[string]adminFn{
 	"llmmeter:silenceAlert":     {"mutation", []field{req("alertId", vString), req("until", vNumber)}, silenceAlert},
 	"llmmeter:errorSummary":     {"query", windowArgs, errorSummary},
 	"llmmeter:userStatement":    {"query", userStatementArgs, userStatement},
+	"llmmeter:periodOverPeriod": {"query", periodOverPeriodArgs, periodOverPeriod},
 }
 
 type health struct {

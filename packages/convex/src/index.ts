@@ -14,6 +14,7 @@
  * see the README for why it is not one yet.
  */
 import * as admin from "./admin";
+import { periodOverPeriod } from "./adminCompare";
 import { errorSummary } from "./adminErrors";
 import { userStatement } from "./adminStatement";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
@@ -69,6 +70,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     openAlertCount: admin.openAlertCount(b),
     errorSummary: errorSummary(b),
     userStatement: userStatement(b),
+    periodOverPeriod: periodOverPeriod(b),
     ...internalFunctions,
   };
 }
