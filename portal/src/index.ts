@@ -27,6 +27,7 @@ export { DEFAULT_MODULE } from "./data/functionPath";
 // whose Suspense boundary shows "Loading…" while a page's code arrives).
 export {
   AlertsPage,
+  ErrorsPage,
   ForecastPage,
   JobRunsPage,
   ModelsPage,

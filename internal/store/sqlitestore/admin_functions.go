@@ -44,6 +44,9 @@ var adminFns = map[string]adminFn{
 	"llmmeter:openAlertCount":   {"query", nil, openAlertCount},
 	"llmmeter:acknowledgeAlert": {"mutation", []field{req("alertId", vString)}, acknowledgeAlert},
 	"llmmeter:silenceAlert":     {"mutation", []field{req("alertId", vString), req("until", vNumber)}, silenceAlert},
+	"llmmeter:errorSummary":     {"query", windowArgs, errorSummary},
+	"llmmeter:userStatement":    {"query", userStatementArgs, userStatement},
+	"llmmeter:periodOverPeriod": {"query", periodOverPeriodArgs, periodOverPeriod},
 }
 
 type health struct {

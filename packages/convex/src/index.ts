@@ -17,6 +17,9 @@ import * as admin from "./admin";
 import { deleteQuota } from "./adminQuotaDelete";
 import { userModels } from "./adminUserModels";
 import { requestLogs } from "./adminRequestLogs";
+import { periodOverPeriod } from "./adminCompare";
+import { errorSummary } from "./adminErrors";
+import { userStatement } from "./adminStatement";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
@@ -70,6 +73,9 @@ export function llmmeter(opts: LlmmeterOptions) {
     acknowledgeAlert: admin.acknowledgeAlert(b),
     silenceAlert: admin.silenceAlert(b),
     openAlertCount: admin.openAlertCount(b),
+    errorSummary: errorSummary(b),
+    userStatement: userStatement(b),
+    periodOverPeriod: periodOverPeriod(b),
     ...internalFunctions,
   };
 }

@@ -14,6 +14,7 @@ export const NAV: { to: string; label: string }[] = [
   { to: "/users", label: "Users" },
   { to: "/models", label: "Models" },
   { to: "/requests", label: "Requests" },
+  { to: "/errors", label: "Errors" },
   { to: "/alerts", label: "Alerts" },
   { to: "/reports", label: "Reports" },
   { to: "/forecast", label: "Budget" },

@@ -26,6 +26,8 @@ function Page({ path }: { path: string }) {
       return <P.AlertsPage />;
     case "/reports":
       return <P.ReportsPage />;
+    case "/errors":
+      return <P.ErrorsPage />;
     case "/forecast":
       return <P.ForecastPage />;
     case "/jobs":

@@ -11,5 +11,6 @@ export const ModelsPage = lazy(() => import("../pages/ModelsPage").then((m) => (
 export const RequestsPage = lazy(() => import("../pages/RequestsPage").then((m) => ({ default: m.RequestsPage })));
 export const AlertsPage = lazy(() => import("../pages/AlertsPage").then((m) => ({ default: m.AlertsPage })));
 export const ReportsPage = lazy(() => import("../pages/ReportsPage").then((m) => ({ default: m.ReportsPage })));
+export const ErrorsPage = lazy(() => import("../pages/ErrorsPage").then((m) => ({ default: m.ErrorsPage })));
 export const ForecastPage = lazy(() => import("../pages/ForecastPage").then((m) => ({ default: m.ForecastPage })));
 export const JobRunsPage = lazy(() => import("../pages/JobRunsPage").then((m) => ({ default: m.JobRunsPage })));

@@ -12,6 +12,7 @@ import { useRange } from "../lib/useRange";
 import { QuotaTable } from "./users/QuotaTable";
 import { QuotaForm } from "./users/QuotaForm";
 import { ActivityTimeline } from "./users/ActivityTimeline";
+import { Statement } from "./users/Statement";
 
 export function UserPage({ userId }: { userId: string }) {
   const range = useRange({ key: "30d" });
@@ -53,6 +54,7 @@ export function UserPage({ userId }: { userId: string }) {
                 <ActivityTimeline items={recentActivity} />
               </div>
             </div>
+            <Statement userId={user.id} />
           </>
         )}
       </QueryView>

@@ -1,0 +1,210 @@
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { statementCsv, type UserStatement } from "../src/pages/users/statementFiles";
+import { adminQuery as query } from "./adminCall";
+import { type RunningBrowser, startBrowser } from "./browser";
+
+// Issue 16 §5b in Chromium, against the embedded engine and its demo data:
+// the Errors view's buckets against the request logs, and a user's monthly
+// statement against the usage rows in the service's SQLite file.
+
+const ctx = inject("e2e");
+const run = promisify(execFile);
+
+let rb: RunningBrowser;
+let context: BrowserContext;
+let page: Page;
+
+/** Rows of a read-only SQL query on the service's store (sqlite3 CLI; the service keeps writing in WAL mode). */
+async function sql<T>(text: string): Promise<T[]> {
+  const db = join(ctx.dataDir, "llmmeter.db");
+  const { stdout } = await run("sqlite3", ["-readonly", "-json", db, text]).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(e.code === "ENOENT" ? "these tests read the store with the sqlite3 CLI: apt-get install -y sqlite3" : String(e));
+  });
+  return stdout.trim() === "" ? [] : (JSON.parse(stdout) as T[]);
+}
+
+async function args(pageName: string): Promise<Record<string, unknown>> {
+  return JSON.parse((await page.getAttribute(`section[data-page="${pageName}"]`, "data-args"))!);
+}
+
+beforeAll(async () => {
+  rb = await startBrowser();
+  context = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "America/Los_Angeles", locale: "en-US", acceptDownloads: true });
+  page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  await page.goto(`${ctx.baseUrl}/admin/`);
+  await page.fill("#api-key", ctx.adminKey);
+  await page.click("button[type=submit]");
+  await page.waitForSelector('section[data-page="overview"]');
+});
+
+afterAll(async () => {
+  await context?.close();
+  await rb?.close();
+});
+
+type Bucket = { key: string | number | null; count: number };
+type ErrorSummary = {
+  requests: number;
+  failed: number;
+  errorRate: number;
+  rowsRead: number;
+  complete: boolean;
+  byType: Bucket[];
+  byCode: Bucket[];
+  byModel: Bucket[];
+  byProvider: Bucket[];
+  topMessages: { errorType: string | null; message: string; count: number }[];
+};
+type Log = { status: string; statusCode: number; errorType?: string; errorMessage?: string; model?: string; generationId?: string };
+
+/** Every error request log with timestamp in [from, to), through llmmeter:requestLogs pages. */
+async function errorLogs(from: number, to: number): Promise<Log[]> {
+  const out: Log[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 1000; i++) {
+    const p: { page: Log[]; isDone: boolean; continueCursor: string } = await query("llmmeter:requestLogs", {
+      status: "error",
+      from,
+      to,
+      paginationOpts: { numItems: 200, cursor },
+    });
+    out.push(...p.page);
+    if (p.isDone) return out;
+    cursor = p.continueCursor;
+  }
+  throw new Error("more than 1000 pages of error rows");
+}
+
+/** key → count, the way the summary buckets them (absent → null). */
+function countBy(rows: Log[], key: (r: Log) => string | number | undefined): Map<string | number | null, number> {
+  const m = new Map<string | number | null, number>();
+  for (const r of rows) {
+    const k = key(r) ?? null;
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  return m;
+}
+
+/** The rows of a bucket table as the page shows them. */
+async function shown(testId: string): Promise<Map<string, number>> {
+  const rows = await page.locator(`[data-testid="${testId}"] tbody tr`).evaluateAll((trs) =>
+    trs.map((tr) => [tr.getAttribute("data-key")!, Number(tr.getAttribute("data-count"))] as const),
+  );
+  return new Map(rows);
+}
+
+const asShown = (m: Map<string | number | null, number>) => new Map([...m].map(([k, n]) => [k === null ? "" : String(k), n]));
+
+describe("errors view", () => {
+  it("shows buckets that match the request logs, and each links to the filtered requests", async () => {
+    await page.click('nav a[href="/admin/errors"]');
+    await page.waitForSelector('section[data-page="errors"]');
+    await page.getByRole("button", { name: "30 d", exact: true }).click();
+    await page.waitForURL(/range=30d/);
+    const win = (await args("errors")) as { from: number; to: number };
+    const s = await query<ErrorSummary>("llmmeter:errorSummary", win);
+    expect(s.rowsRead).toBeGreaterThan(0);
+    expect(s.complete).toBe(true); // so the buckets cover every error row of the range
+
+    // The summary against the raw rows, paged through llmmeter:requestLogs.
+    const logs = await errorLogs(win.from, win.to);
+    expect(logs.length).toBe(s.rowsRead);
+    const toMap = (b: Bucket[]) => new Map(b.map((x) => [x.key, x.count]));
+    expect(toMap(s.byType)).toEqual(countBy(logs, (r) => r.errorType));
+    expect(toMap(s.byCode)).toEqual(countBy(logs, (r) => r.statusCode));
+    expect(toMap(s.byModel)).toEqual(countBy(logs, (r) => r.model));
+    expect(s.byProvider.reduce((a, b) => a + b.count, 0)).toBe(logs.length);
+    // Providers: a failed request's generation names it, or none does.
+    const gens = logs.filter((l) => l.generationId).map((l) => `'${l.generationId!.replace(/'/g, "''")}'`);
+    const providers = gens.length === 0 ? [] : await sql<{ generationId: string; provider: string | null }>(
+      `SELECT generationId, provider FROM usageTracking WHERE generationId IN (${gens.join(",")})`,
+    );
+    const providerOf = new Map(providers.map((p) => [p.generationId, p.provider ?? undefined]));
+    expect(toMap(s.byProvider)).toEqual(countBy(logs, (r) => (r.generationId ? providerOf.get(r.generationId) : undefined)));
+    const messages = countBy(logs, (r) => (r.errorMessage === undefined ? undefined : JSON.stringify([r.errorType ?? null, r.errorMessage])));
+    for (const m of s.topMessages) expect(m.count).toBe(messages.get(JSON.stringify([m.errorType, m.message])));
+
+    // The page shows exactly those buckets.
+    await expect.poll(() => shown("errors-by-type")).toEqual(asShown(countBy(logs, (r) => r.errorType)));
+    expect(await shown("errors-by-code")).toEqual(asShown(countBy(logs, (r) => r.statusCode)));
+    expect(await shown("errors-by-model")).toEqual(asShown(countBy(logs, (r) => r.model)));
+    expect(await page.locator('[data-testid="errors-messages"] tbody tr').count()).toBe(s.topMessages.length);
+    expect(await page.textContent('[data-testid="errors-failed"] .stat-value')).toBe(s.failed.toLocaleString("en-US"));
+
+    // A model bucket opens Requests on that model's errors, in the same range.
+    const model = s.byModel.find((b) => b.key !== null)!.key as string;
+    await page.locator(`[data-testid="errors-by-model"] tr[data-key="${model}"] a`).click();
+    await page.waitForSelector('section[data-page="requests"]');
+    await expect.poll(() => args("requests")).toEqual({ status: "error", modelSlug: model, from: win.from, to: win.to });
+    const perModel = logs.filter((l) => l.model === model).length;
+    await expect
+      .poll(async () => (await page.locator("section[data-page=requests] tbody tr").count()) > 0)
+      .toBe(true);
+    expect(perModel).toBeGreaterThan(0);
+  });
+});
+
+describe("user statement", () => {
+  it("matches the user's usage rows to the nano-USD and downloads as CSV and JSON", async () => {
+    const to = (ctx.seed.summary as unknown as { to: number }).to;
+    const month = new Date(to).toISOString().slice(0, 7); // REPORTING_TZ is UTC in these tests
+    const [y, m] = month.split("-").map(Number);
+    const from = Date.UTC(y, m - 1, 1);
+    const end = Date.UTC(y, m, 1);
+    // The user who spent most that month, from the rows themselves.
+    const [top] = await sql<{ userId: string; cost: number }>(
+      `SELECT userId, SUM(costNanoUsd) AS cost FROM usageTracking WHERE timestamp >= ${from} AND timestamp < ${end} GROUP BY userId ORDER BY cost DESC, userId LIMIT 1`,
+    );
+    expect(top.cost).toBeGreaterThan(0);
+    const perModel = await sql<{ model: string; n: number; cost: number; tokens: number }>(
+      `SELECT model, COUNT(*) AS n, SUM(costNanoUsd) AS cost, SUM(totalTokens) AS tokens FROM usageTracking
+       WHERE userId = '${top.userId}' AND timestamp >= ${from} AND timestamp < ${end} GROUP BY model`,
+    );
+    const perDay = await sql<{ day: string; cost: number }>(
+      `SELECT strftime('%Y-%m-%d', timestamp / 1000, 'unixepoch') AS day, SUM(costNanoUsd) AS cost FROM usageTracking
+       WHERE userId = '${top.userId}' AND timestamp >= ${from} AND timestamp < ${end} GROUP BY day`,
+    );
+
+    const s = await query<UserStatement>("llmmeter:userStatement", { userId: top.userId, month });
+    expect(s.from).toBe(from);
+    expect(s.to).toBe(end);
+    expect(s.byModelComplete).toBe(true);
+    expect(s.totals.costNanoUsd).toBe(top.cost);
+    expect(s.byModel.reduce((a, x) => a + x.costNanoUsd, 0)).toBe(top.cost);
+    expect(new Map(s.byModel.map((x) => [x.model, [x.generations, x.costNanoUsd, x.totalTokens]]))).toEqual(
+      new Map(perModel.map((x) => [x.model, [x.n, x.cost, x.tokens]])),
+    );
+    expect(new Map(s.byDay.filter((d) => d.costNanoUsd > 0).map((d) => [d.periodKey, d.costNanoUsd]))).toEqual(
+      new Map(perDay.filter((d) => d.cost > 0).map((d) => [d.day, d.cost])),
+    );
+
+    // The page: the user's statement for that month.
+    await page.goto(`${ctx.baseUrl}/admin/users/${top.userId}?month=${month}`);
+    await page.waitForSelector('[data-testid="statement-models"] tbody tr');
+    expect(await page.getAttribute('[data-testid="statement"]', "data-month")).toBe(month);
+    const rows = await page.locator('[data-testid="statement-models"] tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => [tr.getAttribute("data-key")!, Number(tr.getAttribute("data-cost-nanos"))] as const),
+    );
+    expect(new Map(rows)).toEqual(new Map(perModel.map((x) => [x.model, x.cost])));
+    expect(await page.locator('[data-testid="statement-days"] tbody tr').count()).toBe(s.byDay.length);
+
+    // Both downloads: the CSV's cost column sums to the rows' total, the JSON is the function's answer.
+    const [csvDl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download statement CSV" }).click()]);
+    expect(csvDl.suggestedFilename()).toBe(`statement-${top.userId}-${month}.csv`);
+    const csv = await readFile((await csvDl.path())!, "utf8");
+    expect(csv).toBe(statementCsv(s));
+    const lines = csv.trim().split("\r\n").map((l) => l.split(","));
+    const col = lines[0].indexOf("costNanoUsd");
+    const modelLines = lines.filter((l) => l[2] === "model");
+    expect(modelLines.reduce((a, l) => a + BigInt(l[col]), 0n)).toBe(BigInt(top.cost));
+    expect(BigInt(lines.find((l) => l[2] === "total")![col])).toBe(BigInt(top.cost));
+    const [jsonDl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download statement JSON" }).click()]);
+    expect(JSON.parse(await readFile((await jsonDl.path())!, "utf8"))).toEqual(s);
+  });
+});

@@ -1,0 +1,121 @@
+import { admin } from "../../data/api";
+import { useAdminQuery } from "../../data/hooks";
+import { Empty, QueryView } from "../../components/States";
+import { Money } from "../../components/Money";
+import { dateKeyOf } from "../../lib/calendar";
+import { downloadText } from "../../lib/download";
+import { formatInt } from "../../lib/format";
+import { formatUsd } from "../../lib/money";
+import { labelOfPeriodKey } from "../../lib/time";
+import { useNow } from "../../lib/useNow";
+import { useQueryParam, useReportingTz } from "../../lib/useRange";
+import { statementCsv, statementJson, type UserStatement } from "./statementFiles";
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/**
+ * A user's monthly statement (llmmeter:userStatement): totals, cost by model
+ * and by day, downloadable as CSV and JSON. The month is ?month=YYYY-MM,
+ * default the current month of the reporting time zone.
+ */
+export function Statement({ userId }: { userId: string }) {
+  const tz = useReportingTz();
+  const now = useNow();
+  const [param, setParam] = useQueryParam("month");
+  const current = tz === undefined ? undefined : dateKeyOf(now, tz).slice(0, 7);
+  const month = param !== undefined && MONTH.test(param) ? param : current;
+  const statement = useAdminQuery(admin.userStatement, month === undefined ? "skip" : { userId, month });
+  return (
+    <div className="card" data-testid="statement" data-month={month}>
+      <h2>Statement</h2>
+      <div className="toolbar">
+        <label>
+          Month
+          <input type="month" aria-label="Statement month" value={month ?? ""} onChange={(e) => setParam(MONTH.test(e.target.value) && e.target.value !== current ? e.target.value : undefined)} />
+        </label>
+        {statement.data && <Downloads s={statement.data} />}
+      </div>
+      <QueryView state={statement} isEmpty={(s) => s.byDay.length === 0 && s.byModel.length === 0} empty={<Empty title="No usage this month" />}>
+        {(s) => <StatementView s={s} />}
+      </QueryView>
+    </div>
+  );
+}
+
+function Downloads({ s }: { s: UserStatement }) {
+  const base = `statement-${s.userId}-${s.month}`;
+  return (
+    <>
+      <button type="button" className="btn" onClick={() => downloadText(`${base}.csv`, statementCsv(s), "text/csv")}>
+        Download statement CSV
+      </button>
+      <button type="button" className="btn" onClick={() => downloadText(`${base}.json`, statementJson(s), "application/json")}>
+        Download statement JSON
+      </button>
+    </>
+  );
+}
+
+function StatementView({ s }: { s: UserStatement }) {
+  return (
+    <>
+      <p data-testid="statement-totals">
+        <strong>
+          <Money nanos={s.totals.costNanoUsd} />
+        </strong>{" "}
+        · {formatInt(s.totals.requests)} requests ({formatInt(s.totals.failed)} failed) · {formatInt(s.totals.totalTokens)} tokens ({formatInt(s.totals.promptTokens)} prompt, {formatInt(s.totals.completionTokens)} completion)
+      </p>
+      {!s.byModelComplete && (
+        <p className="muted small" role="note">
+          Cost by model covers the first {formatInt(s.usageRows)} generations of the month; the totals and days cover all.
+        </p>
+      )}
+      <div className="table-wrap">
+        <table className="data-table" data-testid="statement-models">
+          <caption>Cost by model</caption>
+          <thead>
+            <tr>
+              <th scope="col">Model</th>
+              <th scope="col" className="num">Generations</th>
+              <th scope="col" className="num">Tokens</th>
+              <th scope="col" className="num">Cost</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.byModel.map((m) => (
+              <tr key={m.model} data-key={m.model} data-cost-nanos={m.costNanoUsd}>
+                <td className="mono">{m.model}</td>
+                <td className="num">{formatInt(m.generations)}</td>
+                <td className="num">{formatInt(m.totalTokens)}</td>
+                <td className="num">{formatUsd(m.costNanoUsd)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="table-wrap">
+        <table className="data-table" data-testid="statement-days">
+          <caption>Cost by day</caption>
+          <thead>
+            <tr>
+              <th scope="col">Day</th>
+              <th scope="col" className="num">Requests</th>
+              <th scope="col" className="num">Tokens</th>
+              <th scope="col" className="num">Cost</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.byDay.map((d) => (
+              <tr key={d.periodKey} data-key={d.periodKey} data-cost-nanos={d.costNanoUsd}>
+                <td>{labelOfPeriodKey(d.periodKey)}</td>
+                <td className="num">{formatInt(d.requests)}</td>
+                <td className="num">{formatInt(d.totalTokens)}</td>
+                <td className="num">{formatUsd(d.costNanoUsd)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
