@@ -49,6 +49,7 @@ export const {
   jobResolveAlert,
   jobAlertNotified,
   jobStoreReport,
+  jobRecordReportDelivery,
   jobStoreForecasts,
   jobStoreHealth,
   jobAcquireLease,

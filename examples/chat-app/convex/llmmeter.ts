@@ -50,6 +50,7 @@ export const {
   jobResolveAlert,
   jobAlertNotified,
   jobStoreReport,
+  jobRecordReportDelivery,
   jobStoreForecasts,
   jobStoreHealth,
   jobAcquireLease,
