@@ -498,12 +498,12 @@ describe("jobs", () => {
     const d1 = await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [failed] });
     expect(d1.json).toEqual({ reportId: r1.json.reportId, deliveries: 1 });
     await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [delivery(), delivery()] });
-    expect((await t.run((ctx) => ctx.db.get(r1.json.reportId)))?.deliveries).toEqual([delivery(), delivery()]);
+    expect((await t.run((ctx) => ctx.db.get(r1.json.reportId as Id<"reports">)))?.deliveries).toEqual([delivery(), delivery()]);
     const missing = await post(t, "/jobs/reports/delivered", { kind: "weekly", periodKey: "2024-W03", deliveries: [] });
     expect([missing.status, missing.json.error.code]).toEqual([404, "not_found"]);
     const bad = await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [{ ...delivery(), status: "sent" }] });
     expect(bad.status).toBe(400);
-    expect((await t.run((ctx) => ctx.db.get(r1.json.reportId)))?.deliveries).toHaveLength(2);
+    expect((await t.run((ctx) => ctx.db.get(r1.json.reportId as Id<"reports">)))?.deliveries).toHaveLength(2);
     const health = { openrouterOk: true, storeOk: true, outboxDepth: 0, jobLagMs: 0, details: {} };
     await t.run((ctx) => ctx.db.insert("systemHealth", { ...health, checkedAt: 1_000 }));
     expect((await post(t, "/jobs/health/store", { ...health, checkedAt: Date.now() })).json.pruned).toBe(1);
