@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
+import { stopProcess } from "./process";
 
 const run = promisify(execFile);
 const portal = resolve(import.meta.dirname, "..");
@@ -152,20 +153,4 @@ async function teardown() {
   if (proc) await stopProcess(proc);
   if (tmp) await rm(tmp, { recursive: true, force: true });
   tmp = undefined;
-}
-
-/** Stops a child this run started: SIGTERM, then SIGKILL after 5 s. */
-export async function stopProcess(proc: ChildProcess) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  await new Promise<void>((ok) => {
-    const t = setTimeout(() => {
-      proc.kill("SIGKILL");
-      ok();
-    }, 5_000);
-    proc.once("exit", () => {
-      clearTimeout(t);
-      ok();
-    });
-    proc.kill("SIGTERM");
-  });
 }

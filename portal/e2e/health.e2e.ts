@@ -6,19 +6,26 @@
  * under the $5 threshold, then with the simulator stopped, then started
  * again with credit. The health panel must show each check's state as the
  * open alerts have it (checked against llmmeter:alerts), and every check
- * back to ok once the conditions cleared.
+ * back to ok once the conditions cleared. Then the daily report job, run by
+ * llmmeterctl with two webhooks (one answering 200, one 500), delivers the
+ * report signed; the Reports page shows both outcomes.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { promisify } from "node:util";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type RunningBrowser, startBrowser } from "./browser";
-import { freePort, stopProcess, waitForKey, waitHealthy } from "./globalSetup";
+import { freePort, waitForKey, waitHealthy } from "./globalSetup";
+import { stopProcess } from "./process";
 
 const ctx = inject("e2e");
 const portal = resolve(import.meta.dirname, "..");
+const repo = resolve(portal, "..");
 let tmp: string;
 let simPort: number;
 let sim: ChildProcess | undefined;
@@ -141,4 +148,81 @@ describe("health alerts on the Overview", () => {
     open = await openAlerts();
     expect(open.filter((a) => a.alertType === "key_balance" || a.alertType === "openrouter_unreachable")).toEqual([]);
   });
+
+  it("delivers the daily report, signed, and the Reports page shows each webhook's outcome", async () => {
+    const secret = "e2e-webhook-secret";
+    const received: { body: string; signed: boolean }[] = [];
+    const ok = await receiver(200, (body, sig) => received.push({ body, signed: validSignature(secret, sig, body) }));
+    const down = await receiver(500, () => {});
+    try {
+      const path = "/hook/T000/pathsecret";
+      const env = {
+        ...process.env,
+        ALERT_WEBHOOK_URLS: `${ok.url}${path},${down.url}${path}`,
+        ALERT_WEBHOOK_SECRET: secret,
+        ALERT_WEBHOOK_MAX_RETRIES: "1",
+      };
+      const out = await promisify(execFile)("go", ["run", "./cmd/llmmeterctl", "-data-dir", join(tmp, "data"), "jobs", "run", "report_daily"], {
+        cwd: repo,
+        env,
+      }).catch((e: { stdout?: string; stderr?: string }) => e);
+      // One webhook failed after its retry: the run is a failure, recorded.
+      expect(`${out.stdout}`).toContain("failure");
+      expect(`${out.stdout}${out.stderr}`).not.toContain("pathsecret");
+
+      const r = await fetch(`${baseUrl}/api/query`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${adminKey}` },
+        body: JSON.stringify({ path: "llmmeter:reports", args: { limit: 5 }, format: "json" }),
+      });
+      const reports = ((await r.json()) as { value: { kind: string; periodKey: string; deliveries: { target: string; status: string; attempts: number; error: string }[] }[] }).value;
+      const rep = reports.find((x) => x.kind === "daily")!;
+      expect(rep.deliveries).toEqual([
+        { target: `${ok.url}/<secret>`, status: "delivered", attempts: 1, at: expect.any(Number), error: "" },
+        { target: `${down.url}/<secret>`, status: "failed", attempts: 2, at: expect.any(Number), error: `webhook ${down.url}/<secret>: HTTP 500` },
+      ]);
+      expect(received).toHaveLength(1);
+      expect(received[0].signed).toBe(true);
+      const msg = JSON.parse(received[0].body) as { text: string; blocks: { type: string }[] };
+      expect(msg.text).toMatch(new RegExp(`^llmmeter daily report ${rep.periodKey}: 0 requests`));
+      expect(msg.blocks.map((b) => b.type)).toEqual(["header", "section", "section", "section", "section", "context"]);
+
+      await page.goto(`${baseUrl}/admin/reports`);
+      const row = page.locator('[data-testid="reports-table"] tbody tr', { hasText: rep.periodKey });
+      await row.locator('[data-testid="report-deliveries"]').waitFor();
+      expect(await row.locator('li[data-status="delivered"]').textContent()).toContain(`${ok.url}/<secret>`);
+      expect(await row.locator('li[data-status="failed"]').textContent()).toContain("(2 attempts): webhook");
+      expect(await page.content()).not.toContain("pathsecret");
+    } finally {
+      await ok.close();
+      await down.close();
+    }
+  });
 });
+
+/** A loopback webhook receiver answering status to every POST. */
+async function receiver(status: number, onBody: (body: string, signature: string) => void) {
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      onBody(body, String(req.headers["x-llmmeter-signature"] ?? ""));
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+/** The README's rule: v1 = hex HMAC-SHA256(secret, "webhook\n<t>\n<body>"). */
+function validSignature(secret: string, header: string, body: string): boolean {
+  const parts = Object.fromEntries(header.split(",").map((p) => p.split("=", 2) as [string, string]));
+  if (!parts.t || !parts.v1) return false;
+  const want = createHmac("sha256", secret).update(`webhook\n${parts.t}\n${body}`).digest();
+  const got = Buffer.from(parts.v1, "hex");
+  return got.length === want.length && timingSafeEqual(got, want);
+}
