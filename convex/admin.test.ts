@@ -387,7 +387,7 @@ describe("alerts, quotas, reports, forecasts, job runs", () => {
     const admin = t.withIdentity(ADMIN);
     const r = await post(t, "/jobs/reports/store", { kind: "weekly", periodKey: "2024-W03", body: { total: 1 }, csv: "h\n1\n" });
     const list = await admin.query(api.llmmeter.reports, {});
-    expect(list).toEqual([{ id: r.json.reportId, kind: "weekly", periodKey: "2024-W03", createdAt: expect.any(Number), body: { total: 1 }, csvBytes: 4 }]);
+    expect(list).toEqual([{ id: r.json.reportId, kind: "weekly", periodKey: "2024-W03", createdAt: expect.any(Number), body: { total: 1 }, csvBytes: 4, deliveries: [] }]);
     expect((await admin.query(api.llmmeter.report, { reportId: r.json.reportId })).csv).toBe("h\n1\n");
     expect(await admin.query(api.llmmeter.forecast, {})).toEqual({ createdAt: null, rows: [] });
     const row = { scope: "system", month: "2024-02", method: "linear", costNanoUsd: 2, costLowNanoUsd: 1, costHighNanoUsd: 3, tokens: 5, tokensLow: 4, tokensHigh: 6 };

@@ -26,7 +26,13 @@ afterEach(() => vi.unstubAllEnvs());
 const HASH = "a".repeat(64);
 const HASH2 = "b".repeat(64);
 
-type Fixture = { userId: Id<"llmmeterUsers">; keyId: Id<"apiKeys">; quotaId: Id<"userQuotas">; alertId: Id<"systemAlerts"> };
+type Fixture = {
+  userId: Id<"llmmeterUsers">;
+  keyId: Id<"apiKeys">;
+  quotaId: Id<"userQuotas">;
+  alertId: Id<"systemAlerts">;
+  reportId: Id<"reports">;
+};
 
 async function fixture(t: Backend): Promise<Fixture> {
   const [userId] = await makeUsers(t, 1);
@@ -51,6 +57,7 @@ async function fixture(t: Backend): Promise<Fixture> {
       createdAt: 1,
       conditionKey: "fixture",
     }),
+    reportId: await ctx.db.insert("reports", { kind: "daily", periodKey: "2024-01-14", createdAt: 1, body: {}, csv: "" }),
   }));
 }
 
@@ -73,6 +80,7 @@ const ROUTES: [string, (f: Fixture) => unknown][] = [
   ["/jobs/alerts/resolve", () => ({ conditionKey: "fixture" })],
   ["/jobs/alerts/notified", (f) => ({ alertId: f.alertId, at: T0 })],
   ["/jobs/reports/store", () => ({ kind: "daily", periodKey: "2024-01-15", body: { requests: 1 }, csv: "a,b\n1,2\n" })],
+  ["/jobs/reports/delivered", () => ({ kind: "daily", periodKey: "2024-01-14", deliveries: [delivery()] })],
   ["/jobs/forecasts/store", () => ({ createdAt: T0, rows: [forecastRow()] })],
   ["/jobs/health/store", () => ({ checkedAt: T0, openrouterOk: true, storeOk: true, outboxDepth: 0, jobLagMs: 5, details: {} })],
   ["/jobs/lease/acquire", () => ({ job: "rollup", holder: "a", ttlMs: 60_000 })],
@@ -80,6 +88,10 @@ const ROUTES: [string, (f: Fixture) => unknown][] = [
   ["/jobs/lease/release", () => ({ job: "rollup", holder: "a" })],
   ["/jobs/runs/record", () => ({ job: "rollup", startedAt: T0, endedAt: T0 + 10, outcome: "success", counts: { rows: 3 } })],
 ];
+
+function delivery() {
+  return { target: "https://hooks.example.com/<secret>", status: "delivered", attempts: 1, at: T0, error: "" };
+}
 
 function forecastRow() {
   return {
@@ -484,6 +496,18 @@ describe("jobs", () => {
     expect((await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [forecastRow()] })).json).toEqual({ stored: 1, replaced: 2 });
     const badForecast = await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [{ ...forecastRow(), costLowNanoUsd: 11 }] });
     expect(badForecast.json.error.message).toBe("rows[0].costNanoUsd: expected costLowNanoUsd <= costNanoUsd <= costHighNanoUsd");
+    // Deliveries are recorded on the stored report and replaced by the next
+    // delivery; a report that is not stored is a 404, a bad status a 400.
+    const failed = { ...delivery(), status: "failed", attempts: 4, error: "webhook https://hooks.example.com/<secret>: HTTP 503" };
+    const d1 = await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [failed] });
+    expect(d1.json).toEqual({ reportId: r1.json.reportId, deliveries: 1 });
+    await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [delivery(), delivery()] });
+    expect((await t.run((ctx) => ctx.db.get(r1.json.reportId as Id<"reports">)))?.deliveries).toEqual([delivery(), delivery()]);
+    const missing = await post(t, "/jobs/reports/delivered", { kind: "weekly", periodKey: "2024-W03", deliveries: [] });
+    expect([missing.status, missing.json.error.code]).toEqual([404, "not_found"]);
+    const bad = await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [{ ...delivery(), status: "sent" }] });
+    expect(bad.status).toBe(400);
+    expect((await t.run((ctx) => ctx.db.get(r1.json.reportId as Id<"reports">)))?.deliveries).toHaveLength(2);
     const health = { openrouterOk: true, storeOk: true, outboxDepth: 0, jobLagMs: 0, details: {} };
     await t.run((ctx) => ctx.db.insert("systemHealth", { ...health, checkedAt: 1_000 }));
     expect((await post(t, "/jobs/health/store", { ...health, checkedAt: Date.now() })).json.pruned).toBe(1);

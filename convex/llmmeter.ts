@@ -54,6 +54,7 @@ export const {
   jobResolveAlert,
   jobAlertNotified,
   jobStoreReport,
+  jobRecordReportDelivery,
   jobStoreForecasts,
   jobStoreHealth,
   jobAcquireLease,

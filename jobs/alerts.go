@@ -76,7 +76,7 @@ func (a *Alerts) Run(ctx context.Context, w Window) (Counts, error) {
 	add := func(c condition) { conds[c.ConditionKey] = c }
 	for family, eval := range map[string]func(context.Context, time.Time, func(condition)) error{
 		"quota": a.quotaConditions, "budget": a.dailyBudgetConditions, "errors": a.requestConditions,
-		"balance": a.balanceCondition, "backlog": a.backlogCondition, "job": a.jobConditions,
+		"balance": a.openrouterConditions, "backlog": a.backlogCondition, "job": a.jobConditions,
 	} {
 		if err := eval(ctx, now, add); err != nil {
 			failed[family] = err
@@ -145,7 +145,9 @@ func (a *Alerts) Run(ctx context.Context, w Window) (Counts, error) {
 		}
 	}
 	for fam, err := range failed {
-		errs = append(errs, fmt.Errorf("evaluate %s alerts: %w", fam, err))
+		if !errors.Is(err, errInputDown) { // reported by its own alert
+			errs = append(errs, fmt.Errorf("evaluate %s alerts: %w", fam, err))
+		}
 	}
 	return counts, errors.Join(errs...)
 }
@@ -179,7 +181,7 @@ func (a *Alerts) apply(ctx context.Context, live *Alert, c Alert) (Alert, AlertC
 }
 
 // families are the condition-key prefixes this job owns.
-var families = map[string]struct{}{"quota": {}, "budget": {}, "errors": {}, "latency": {}, "balance": {}, "backlog": {}, "job": {}}
+var families = map[string]struct{}{"quota": {}, "budget": {}, "errors": {}, "latency": {}, "balance": {}, "backlog": {}, "job": {}, "openrouter": {}}
 
 func severityOf(pct int) Severity {
 	switch {
@@ -385,70 +387,4 @@ func percentile(v []int64, p int) int64 {
 	slices.Sort(s)
 	rank := (p*len(s) + 99) / 100
 	return s[max(rank, 1)-1]
-}
-
-func (a *Alerts) balanceCondition(ctx context.Context, _ time.Time, add func(condition)) error {
-	if a.Key == nil {
-		return nil
-	}
-	k, err := a.Key.Key(ctx)
-	if err != nil {
-		return err
-	}
-	firing := k.LimitRemaining != nil && int64(*k.LimitRemaining) < a.Cfg.KeyBalanceMinNanoUsd
-	var remaining int64
-	if k.LimitRemaining != nil {
-		remaining = int64(*k.LimitRemaining)
-	}
-	add(condition{firing: firing, Alert: Alert{
-		ConditionKey: "balance:openrouter", AlertType: "key_balance", Severity: SeverityCritical,
-		Message:  fmt.Sprintf("OpenRouter key balance %s is below %s", formatUSD(remaining), formatUSD(a.Cfg.KeyBalanceMinNanoUsd)),
-		Metadata: map[string]any{"remainingNanoUsd": remaining, "minNanoUsd": a.Cfg.KeyBalanceMinNanoUsd},
-	}})
-	return nil
-}
-
-func (a *Alerts) backlogCondition(ctx context.Context, _ time.Time, add func(condition)) error {
-	if a.Outbox == nil {
-		return nil
-	}
-	s, err := a.Outbox.Stats(ctx)
-	if err != nil {
-		return err
-	}
-	depth := s.Ready + s.Pending
-	age := time.Duration(s.OldestMs) * time.Millisecond
-	add(condition{firing: depth >= a.Cfg.OutboxMaxDepth || age >= a.Cfg.OutboxMaxAge, Alert: Alert{
-		ConditionKey: "backlog:outbox", AlertType: "delivery_backlog", Severity: SeverityWarning,
-		Message:  fmt.Sprintf("delivery backlog: %s entries waiting, oldest %s", formatCount(int64(depth)), formatDuration(age)),
-		Metadata: map[string]any{"ready": s.Ready, "pending": s.Pending, "dead": s.Dead, "oldestMs": s.OldestMs},
-	}})
-	return nil
-}
-
-func (a *Alerts) jobConditions(ctx context.Context, _ time.Time, add func(condition)) error {
-	for _, name := range a.JobNames {
-		if name == JobAlerts {
-			continue // its own failure cannot be reported by itself
-		}
-		runs, err := a.Store.Runs(ctx, name, "", 5)
-		if err != nil {
-			return err
-		}
-		var last *Run
-		for i := range runs {
-			if runs[i].Outcome != OutcomeSkipped {
-				last = &runs[i]
-				break
-			}
-		}
-		firing := last != nil && last.Outcome == OutcomeFailure
-		msg := "job " + name + " is healthy"
-		if firing {
-			msg = fmt.Sprintf("job %s failed: %s", name, truncate(last.Error, 500))
-		}
-		add(condition{firing: firing, Alert: Alert{ConditionKey: "job:" + name, AlertType: "job_failure", Severity: SeverityWarning, Message: msg,
-			Metadata: map[string]any{"job": name}}})
-	}
-	return nil
 }

@@ -60,6 +60,7 @@ type Config struct {
 	OutboxMaxDepth       int           // ALERT_OUTBOX_MAX_DEPTH (default 1000)
 	OutboxMaxAge         time.Duration // ALERT_OUTBOX_MAX_AGE (default 10m)
 	RepeatInterval       time.Duration // ALERT_REPEAT_INTERVAL cooldown between notifications of one open alert (default 4h)
+	JobFailureRuns       int           // ALERT_JOB_FAILURES consecutive failed runs of a job that alert (default 3; twice as many: critical)
 
 	WebhookURLs       []string      // ALERT_WEBHOOK_URLS comma-separated (default none)
 	WebhookSecret     string        // ALERT_WEBHOOK_SECRET HMAC key of X-Llmmeter-Signature (secret)
@@ -82,7 +83,7 @@ func DefaultConfig() Config {
 		Schedules:       maps(DefaultSchedules),
 		QuotaThresholds: []int{80, 90, 100}, ErrorRate: 0.05, ErrorRateWindow: 15 * time.Minute, ErrorRateMinRequests: 20,
 		P95LatencyMs: 30000, KeyBalanceMinNanoUsd: int64(5 * money.NanosPerUSD), OutboxMaxDepth: 1000, OutboxMaxAge: 10 * time.Minute,
-		RepeatInterval: 4 * time.Hour, WebhookFormat: "slack", WebhookMaxRetries: 3, WebhookTimeout: 10 * time.Second,
+		RepeatInterval: 4 * time.Hour, JobFailureRuns: 3, WebhookFormat: "slack", WebhookMaxRetries: 3, WebhookTimeout: 10 * time.Second,
 		BackfillMinAge: time.Minute, BackfillLookback: 7 * 24 * time.Hour, BackfillBatch: 200, ForecastHistoryDays: 56,
 	}
 }
@@ -178,6 +179,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	integer("ALERT_OUTBOX_MAX_DEPTH", &c.OutboxMaxDepth)
 	dur("ALERT_OUTBOX_MAX_AGE", &c.OutboxMaxAge)
 	dur("ALERT_REPEAT_INTERVAL", &c.RepeatInterval)
+	integer("ALERT_JOB_FAILURES", &c.JobFailureRuns)
 	if v := getenv("ALERT_WEBHOOK_URLS"); v != "" {
 		for _, u := range strings.Split(v, ",") {
 			if u = strings.TrimSpace(u); u != "" {
@@ -254,6 +256,9 @@ func (c Config) Validate() error {
 	}
 	if c.RepeatInterval < time.Minute {
 		bad("ALERT_REPEAT_INTERVAL: must be at least 1m")
+	}
+	if c.JobFailureRuns < 1 || c.JobFailureRuns > 100 {
+		bad("ALERT_JOB_FAILURES: must be between 1 and 100")
 	}
 	for i, u := range c.WebhookURLs {
 		p, err := url.Parse(u)

@@ -56,6 +56,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 		}
 	}
 	cal := periods.For(d.Location)
+	var send *ReportSender // reports go to the alert webhooks
+	if hooks := NewWebhooks(cfg, d.HTTPClient); hooks != nil {
+		send = &ReportSender{Hooks: hooks, Store: d.Store, Now: d.Now, Log: d.Log}
+	}
 	sched, err := NewScheduler(d.Store, SchedulerOptions{Holder: cfg.Holder, LeaseTTL: cfg.LeaseTTL, MaxCatchUp: cfg.MaxCatchUp,
 		Location: d.Location, Now: d.Now, Log: d.Log, OnRun: d.OnRun})
 	if err != nil {
@@ -71,8 +75,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 		JobAlerts: &Alerts{Store: d.Store, Cal: cal, Cfg: cfg, Key: d.Key, Outbox: d.Outbox, Notifier: d.Notifier,
 			JobNames: names, Log: d.Log},
 		JobHealth:       &HealthCheck{Store: d.Store, Key: d.Key, Outbox: d.Outbox, Sched: sched, JobNames: names},
-		JobReportDaily:  &Reports{Store: d.Store, Cal: cal, Period: periods.Daily},
-		JobReportWeekly: &Reports{Store: d.Store, Cal: cal, Period: periods.Weekly},
+		JobReportDaily:  &Reports{Store: d.Store, Cal: cal, Period: periods.Daily, Send: send},
+		JobReportWeekly: &Reports{Store: d.Store, Cal: cal, Period: periods.Weekly, Send: send},
 		JobForecast:     &Forecasts{Store: d.Store, Cal: cal, HistoryDays: cfg.ForecastHistoryDays},
 	}
 	if d.Generations != nil {

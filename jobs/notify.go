@@ -78,6 +78,12 @@ func SignWebhook(secret []byte, t time.Time, body []byte) string {
 }
 
 func (w *Webhooks) send(ctx context.Context, rawURL string, body []byte) error {
+	_, err := w.post(ctx, rawURL, body)
+	return err
+}
+
+// post is send that also reports how many attempts it made.
+func (w *Webhooks) post(ctx context.Context, rawURL string, body []byte) (attempts int, err error) {
 	now := w.Now
 	if now == nil {
 		now = time.Now
@@ -97,7 +103,8 @@ func (w *Webhooks) send(ctx context.Context, rawURL string, body []byte) error {
 		policy.MaxBackoff = 10 * time.Second
 	}
 	where := redactURL(rawURL)
-	err := policy.Do(ctx, func(ctx context.Context) error {
+	err = policy.Do(ctx, func(ctx context.Context) error {
+		attempts++
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 		if err != nil {
 			return retry.Permanent(errors.New("invalid request"))
@@ -121,9 +128,9 @@ func (w *Webhooks) send(ctx context.Context, rawURL string, body []byte) error {
 		return &hookStatus{status: res.StatusCode, after: retry.ParseRetryAfter(res.Header.Get("Retry-After"), now())}
 	})
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", where, err)
+		return attempts, fmt.Errorf("webhook %s: %w", where, err)
 	}
-	return nil
+	return attempts, nil
 }
 
 // hookStatus is a webhook's answer outside 2xx; the shared policy retries

@@ -23,6 +23,7 @@ type Reports struct {
 	Store  Store
 	Cal    *periods.Calendar
 	Period periods.Period // periods.Daily or periods.Weekly
+	Send   *ReportSender  // nil: stored, not delivered (reportdelivery.go)
 }
 
 // Name implements Job.
@@ -45,7 +46,15 @@ func (r *Reports) Run(ctx context.Context, w Window) (Counts, error) {
 	if err := r.Store.StoreReport(ctx, rep); err != nil {
 		return nil, fmt.Errorf("store report: %w", err)
 	}
-	return Counts{"users": int64(len(rep.Body["byUser"].([]map[string]any))), "models": int64(len(rep.Body["byModel"].([]map[string]any)))}, nil
+	counts := Counts{"users": int64(len(rep.Body["byUser"].([]map[string]any))), "models": int64(len(rep.Body["byModel"].([]map[string]any)))}
+	if r.Send == nil {
+		return counts, nil
+	}
+	sent, err := r.Send.Send(ctx, rep)
+	for k, v := range sent {
+		counts[k] = v
+	}
+	return counts, err
 }
 
 // Totals are a report's sums.

@@ -87,6 +87,9 @@ type Store interface {
 	StoreHealth(ctx context.Context, h Health) error
 	// StoreReport stores a report, replacing one of the same kind and key.
 	StoreReport(ctx context.Context, r Report) error
+	// RecordReportDelivery replaces the deliveries recorded with the
+	// stored report of kind and periodKey (an error if there is none).
+	RecordReportDelivery(ctx context.Context, kind, periodKey string, d []ReportDelivery) error
 	// StoreForecasts stores one forecast run.
 	StoreForecasts(ctx context.Context, createdAt time.Time, rows []Forecast) error
 	// ConfirmUsage replaces an estimated usage row's tokens and cost with

@@ -17,6 +17,7 @@ import (
 
 	"llmmeter/internal/app"
 	"llmmeter/internal/config"
+	"llmmeter/internal/money"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -93,8 +94,16 @@ func simulate(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&def.GenerationDelay, "generation-delay", def.GenerationDelay, "how long /generation answers 404 after a generation")
 	fs.StringVar(&def.APIKey, "api-key", "", "require this bearer key")
 	fs.Float64Var(&def.FaultRate, "fault-rate", 0, "fraction (0..1) of chat requests given a random upstream fault")
+	keyLimit := fs.String("key-limit", "", "the key's credit limit in USD, as GET /key reports it (default: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *keyLimit != "" {
+		n, err := money.ParseUSD(*keyLimit)
+		if err != nil {
+			return fmt.Errorf("simulate -key-limit: %w", err)
+		}
+		def.KeyLimit = &n
 	}
 	fmt.Fprintf(stderr, "OpenRouter simulator on http://%s/api/v1 (its ledger: GET http://%s%s)\n", *addr, *addr, openroutertest.LedgerPath)
 	err := openroutertest.ListenAndServe(ctx, *addr, def)

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
+import { stopProcess } from "./process";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const FLAGS = [
@@ -52,19 +53,7 @@ export async function startBrowser(): Promise<RunningBrowser> {
     browser,
     close: async () => {
       await browser.close().catch(() => {});
-      if (proc.exitCode === null) {
-        proc.kill("SIGTERM");
-        await new Promise<void>((ok) => {
-          const t = setTimeout(() => {
-            proc.kill("SIGKILL");
-            ok();
-          }, 5_000);
-          proc.once("exit", () => {
-            clearTimeout(t);
-            ok();
-          });
-        });
-      }
+      await stopProcess(proc);
       await rm(profile, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
+import { stopProcess } from "./process";
 
 const run = promisify(execFile);
 const portal = resolve(import.meta.dirname, "..");
@@ -17,6 +18,8 @@ const repo = resolve(portal, "..");
 
 export interface E2EContext {
   baseUrl: string;
+  /** The built service binary, for tests that start one of their own. */
+  bin: string;
   adminKey: string;
   userKey: string;
   dataDir: string;
@@ -33,7 +36,7 @@ declare module "vitest" {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.once("error", fail);
@@ -54,7 +57,7 @@ async function step<T>(what: string, f: () => Promise<T>): Promise<T> {
 }
 
 /** Resolves with the bootstrap admin key the service prints once on stdout. */
-function waitForKey(proc: ChildProcess, timeoutMs: number): Promise<string> {
+export function waitForKey(proc: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((ok, fail) => {
     let out = "";
     const timer = setTimeout(() => fail(new Error(`no admin key on stdout within ${timeoutMs} ms:\n${out}`)), timeoutMs);
@@ -73,7 +76,7 @@ function waitForKey(proc: ChildProcess, timeoutMs: number): Promise<string> {
   });
 }
 
-async function waitHealthy(baseUrl: string) {
+export async function waitHealthy(baseUrl: string) {
   for (let i = 0; i < 100; i++) {
     try {
       const r = await fetch(`${baseUrl}/healthz`);
@@ -141,25 +144,13 @@ async function start(project: TestProject) {
   if (body?.status !== "success") {
     throw new Error(`POST /api/query does not answer in Convex format yet (HTTP ${probe.status}): is the admin API mounted?`);
   }
-  project.provide("e2e", { baseUrl, adminKey, userKey, dataDir, seed });
+  project.provide("e2e", { baseUrl, bin, adminKey, userKey, dataDir, seed });
 }
 
 async function teardown() {
   const proc = service;
   service = undefined;
-  if (proc && proc.exitCode === null) {
-    proc.kill("SIGTERM");
-    await new Promise<void>((ok) => {
-      const t = setTimeout(() => {
-        proc.kill("SIGKILL");
-        ok();
-      }, 5_000);
-      proc.once("exit", () => {
-        clearTimeout(t);
-        ok();
-      });
-    });
-  }
+  if (proc) await stopProcess(proc);
   if (tmp) await rm(tmp, { recursive: true, force: true });
   tmp = undefined;
 }

@@ -55,6 +55,7 @@ export const {
   jobResolveAlert,
   jobAlertNotified,
   jobStoreReport,
+  jobRecordReportDelivery,
   jobStoreForecasts,
   jobStoreHealth,
   jobAcquireLease,

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -390,6 +391,8 @@ type reportItem struct {
 	CreatedAt int64  `json:"createdAt"`
 	Body      any    `json:"body"`
 	CSVBytes  int    `json:"csvBytes"`
+	// Deliveries: the JSON array RecordReportDelivery stores.
+	Deliveries json.RawMessage `json:"deliveries"`
 }
 
 func reports(ctx context.Context, s *Store, q querier, a args) (any, error) {
@@ -397,7 +400,7 @@ func reports(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := q.QueryContext(ctx, `SELECT id, kind, periodKey, createdAt, body, length(CAST(csv AS BLOB)) FROM reports
+	rs, err := q.QueryContext(ctx, `SELECT id, kind, periodKey, createdAt, body, length(CAST(csv AS BLOB)), deliveries FROM reports
 		ORDER BY createdAt DESC, rowid DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
@@ -409,10 +412,11 @@ func reports(ctx context.Context, s *Store, q querier, a args) (any, error) {
 			r    reportItem
 			body sql.NullString
 		)
-		if err := rs.Scan(&r.ID, &r.Kind, &r.PeriodKey, &r.CreatedAt, &body, &r.CSVBytes); err != nil {
+		var deliveries string
+		if err := rs.Scan(&r.ID, &r.Kind, &r.PeriodKey, &r.CreatedAt, &body, &r.CSVBytes, &deliveries); err != nil {
 			return nil, err
 		}
-		r.Body = jsonOrNull(body)
+		r.Body, r.Deliveries = jsonOrNull(body), json.RawMessage(deliveries)
 		out = append(out, r)
 	}
 	return out, rs.Err()
@@ -426,24 +430,26 @@ func report(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	}
 	var (
 		r struct {
-			ID        string `json:"id"`
-			Kind      string `json:"kind"`
-			PeriodKey string `json:"periodKey"`
-			CreatedAt int64  `json:"createdAt"`
-			Body      any    `json:"body"`
-			CSV       string `json:"csv"`
+			ID         string          `json:"id"`
+			Kind       string          `json:"kind"`
+			PeriodKey  string          `json:"periodKey"`
+			CreatedAt  int64           `json:"createdAt"`
+			Body       any             `json:"body"`
+			CSV        string          `json:"csv"`
+			Deliveries json.RawMessage `json:"deliveries"`
 		}
-		body sql.NullString
+		body       sql.NullString
+		deliveries string
 	)
-	err = q.QueryRowContext(ctx, `SELECT id, kind, periodKey, createdAt, body, csv FROM reports WHERE id = ?`, id).
-		Scan(&r.ID, &r.Kind, &r.PeriodKey, &r.CreatedAt, &body, &r.CSV)
+	err = q.QueryRowContext(ctx, `SELECT id, kind, periodKey, createdAt, body, csv, deliveries FROM reports WHERE id = ?`, id).
+		Scan(&r.ID, &r.Kind, &r.PeriodKey, &r.CreatedAt, &body, &r.CSV, &deliveries)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("reportId: no such report")
 	}
 	if err != nil {
 		return nil, err
 	}
-	r.Body = jsonOrNull(body)
+	r.Body, r.Deliveries = jsonOrNull(body), json.RawMessage(deliveries)
 	return r, nil
 }
 

@@ -416,6 +416,7 @@ export const reports = (b: AdminBuilders) => b.query({
       createdAt: r.createdAt,
       body: r.body,
       csvBytes: new TextEncoder().encode(r.csv).length,
+      deliveries: r.deliveries ?? [],
     }));
   },
 });
@@ -427,7 +428,7 @@ export const report = (b: AdminBuilders) => b.query({
   handler: async (ctx, args) => {
     const r = await ctx.db.get(idOf(ctx, "reports", args.reportId, "reportId"));
     if (!r) notFound("reportId: no such report");
-    return { id: r._id, kind: r.kind, periodKey: r.periodKey, createdAt: r.createdAt, body: r.body, csv: r.csv };
+    return { id: r._id, kind: r.kind, periodKey: r.periodKey, createdAt: r.createdAt, body: r.body, csv: r.csv, deliveries: r.deliveries ?? [] };
   },
 });
 

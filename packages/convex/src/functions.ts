@@ -11,6 +11,7 @@ import * as ingest from "./ingest";
 import * as jobReads from "./jobReads";
 import * as jobs from "./jobs";
 import * as quotas from "./quotas";
+import * as reportDelivery from "./reportDelivery";
 import * as usage from "./usage";
 import * as users from "./users";
 
@@ -39,6 +40,7 @@ export const internalFunctions = {
   jobResolveAlert: jobs.resolveAlert,
   jobAlertNotified: jobs.alertNotified,
   jobStoreReport: jobs.storeReport,
+  jobRecordReportDelivery: reportDelivery.record,
   jobStoreForecasts: jobs.storeForecasts,
   jobStoreHealth: jobs.storeHealth,
   jobAcquireLease: jobs.acquireLease,

@@ -13,6 +13,7 @@ import * as wire from "./lib/wire";
 import { alertsListBody, runsListBody } from "./jobReads";
 import { usageConfirmBody } from "./usage";
 import { foldApplyBody, foldPendingBody, foldStateBody, foldVersionBody, summariesReplaceBody } from "./fold";
+import { reportDeliveryBody } from "./reportDelivery";
 
 /** References to the app's re-exports of the internal functions, by name. */
 type Refs = ApiFromModules<{ m: InternalFunctions }>["m"];
@@ -83,6 +84,7 @@ export function addHttpRoutes(http: HttpRouter, opts: RouteOptions = {}): void {
   post("/jobs/alerts/resolve", signedRoute(wire.alertResolveBody, (ctx, b) => ctx.runMutation(fn.jobResolveAlert, b)));
   post("/jobs/alerts/notified", signedRoute(wire.alertNotifiedBody, (ctx, b) => ctx.runMutation(fn.jobAlertNotified, b)));
   post("/jobs/reports/store", signedRoute(wire.reportStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreReport, b)));
+  post("/jobs/reports/delivered", signedRoute(reportDeliveryBody, (ctx, b) => ctx.runMutation(fn.jobRecordReportDelivery, b)));
   post("/jobs/forecasts/store", signedRoute(wire.forecastStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreForecasts, b)));
   post("/jobs/health/store", signedRoute(wire.healthStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreHealth, b)));
   post("/jobs/lease/acquire", signedRoute(wire.leaseAcquireBody, (ctx, b) => ctx.runMutation(fn.jobAcquireLease, b)));

@@ -15,6 +15,7 @@ import {
   vJsonObject,
   vPeriod,
   vQuotaType,
+  vReportDelivery,
   vReportKind,
   vRequestStatus,
   vRole,
@@ -376,6 +377,8 @@ export const llmmeterTables = {
     createdAt: v.number(),
     body: vJsonObject,
     csv: v.string(),
+    /** Per webhook, replaced by each delivery of the report (absent: never delivered). */
+    deliveries: v.optional(v.array(vReportDelivery)),
   })
     .index("by_kind_and_created_at", ["kind", "createdAt"])
     .index("by_kind_and_period_key", ["kind", "periodKey"])

@@ -8,12 +8,13 @@ import { Empty, ErrorState, QueryView } from "../components/States";
 import { downloadText } from "../lib/download";
 import { formatBytes } from "../lib/format";
 import { formatDateTime } from "../lib/time";
+import { Deliveries } from "./reports/Deliveries";
 
 export function ReportsPage() {
   const reports = useAdminQuery(admin.reports, { limit: 50 });
   return (
     <section data-page="reports">
-      <PageHeader title="Reports" subtitle="Daily and weekly reports written by the report job." />
+      <PageHeader title="Reports" subtitle="Daily and weekly reports written by the report job and sent to the alert webhooks." />
       <div className="card">
         <QueryView state={reports} isEmpty={(d) => d.length === 0} empty={<Empty title="No reports yet">The report job writes one after each day and week.</Empty>}>
           {(rows) => (
@@ -27,6 +28,7 @@ export function ReportsPage() {
                 { key: "kind", header: "Kind", render: (r) => r.kind, sortValue: (r) => r.kind },
                 { key: "created", header: "Created", render: (r) => formatDateTime(r.createdAt), sortValue: (r) => r.createdAt },
                 { key: "size", header: "CSV size", align: "right", render: (r) => formatBytes(r.csvBytes), sortValue: (r) => r.csvBytes },
+                { key: "delivery", header: "Delivered to", render: (r) => <Deliveries r={r} /> },
                 { key: "download", header: "Download", render: (r) => <Downloads r={r} /> },
               ]}
             />

@@ -7,7 +7,7 @@
 import { paginationResultValidator } from "convex/server";
 import { v, type Validator, type Value } from "convex/values";
 import { llmmeterTables } from "../tables";
-import { vJobOutcome, vJsonObject, vQuotaType, vReportKind, vRole, vScope, vSeverity } from "./validators";
+import { vJobOutcome, vJsonObject, vQuotaType, vReportDelivery, vReportKind, vRole, vScope, vSeverity } from "./validators";
 
 const nullable = <T extends Validator<Value, "required", string>>(x: T) => v.union(x, v.null());
 
@@ -173,6 +173,7 @@ const reportFields = {
   periodKey: v.string(),
   createdAt: v.number(),
   body: vJsonObject,
+  deliveries: v.array(vReportDelivery),
 };
 export const vReportSummary = v.object({ ...reportFields, csvBytes: v.number() });
 export const vReport = v.object({ ...reportFields, csv: v.string() });

@@ -5,6 +5,7 @@ import { useConnection } from "../../data/hooks";
 import { formatInt, formatMs } from "../../lib/format";
 import { formatUsd } from "../../lib/money";
 import { formatDateTime, formatRelative } from "../../lib/time";
+import { HealthChecks } from "./HealthChecks";
 
 /**
  * The latest health check the jobs recorded. While the service does not
@@ -60,6 +61,7 @@ export function HealthPanel({ health }: { health: Overview["health"] }) {
           </div>
         </dl>
       )}
+      {!unreachable && <HealthChecks />}
     </div>
   );
 }

@@ -1,0 +1,164 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// ReportDelivery is the outcome of sending one report to one webhook, as
+// stored with the report (the Reports page shows them).
+type ReportDelivery struct {
+	// Target is the webhook's scheme and host only: its path is a secret.
+	Target   string `json:"target"`
+	Status   string `json:"status"` // delivered | failed
+	Attempts int    `json:"attempts"`
+	At       int64  `json:"at"`    // ms, when the last attempt ended
+	Error    string `json:"error"` // "" when delivered; never the URL's path or the secret
+}
+
+// Delivery statuses.
+const (
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// ReportSender sends each stored report to the webhooks, as a
+// Slack-compatible summary (ReportSummary), signed and retried as alert
+// notifications are (Webhooks), and records the outcome per webhook with
+// the report. Logs name the webhook's host and the report, never the
+// message text.
+type ReportSender struct {
+	Hooks *Webhooks
+	Store Store
+	Now   func() time.Time // default time.Now
+	Log   zerolog.Logger
+}
+
+// Send delivers rep to every webhook and records the outcomes; it fails
+// if a webhook still failed after retries (the outcome is recorded first).
+func (s *ReportSender) Send(ctx context.Context, rep Report) (Counts, error) {
+	now := s.Now
+	if now == nil {
+		now = time.Now
+	}
+	body, err := json.Marshal(ReportSummary(rep))
+	if err != nil {
+		return nil, fmt.Errorf("report summary: %w", err)
+	}
+	counts := Counts{}
+	out := make([]ReportDelivery, 0, len(s.Hooks.URLs))
+	var errs []error
+	for _, u := range s.Hooks.URLs {
+		attempts, err := s.Hooks.post(ctx, u, body)
+		d := ReportDelivery{Target: redactURL(u), Status: DeliveryDelivered, Attempts: attempts, At: now().UnixMilli()}
+		if err != nil {
+			d.Status, d.Error = DeliveryFailed, truncate(err.Error(), 300)
+			errs = append(errs, err)
+			s.Log.Warn().Err(err).Str("report", rep.Kind+" "+rep.PeriodKey).Int("attempts", attempts).Msg("report delivery failed")
+		}
+		counts[d.Status]++
+		out = append(out, d)
+	}
+	if err := s.Store.RecordReportDelivery(ctx, rep.Kind, rep.PeriodKey, out); err != nil {
+		errs = append(errs, fmt.Errorf("record report delivery: %w", err))
+	}
+	return counts, errors.Join(errs...)
+}
+
+// summaryTop is how many users, models and errors the summary lists.
+const summaryTop = 5
+
+// ReportSummary is the Slack-compatible message of a report: "text" (the
+// notification line, and the whole message for clients without blocks)
+// and "blocks": the totals with their change against the previous period,
+// the top users and models by cost, and the top errors by count. It reads
+// the report body as BuildReport makes it or as a store returns it.
+func ReportSummary(rep Report) map[string]any {
+	b := rep.Body
+	tot, _ := b["totals"].(map[string]any)
+	chg, _ := b["change"].(map[string]any)
+	title := fmt.Sprintf("llmmeter %s report %s", rep.Kind, rep.PeriodKey)
+	text := fmt.Sprintf("%s: %s requests (%s), %s (%s), %s failed", title,
+		formatCount(toInt(tot["requests"])), changeText(chg["requests"]),
+		formatUSD(toInt(tot["costNanoUsd"])), changeText(chg["costNanoUsd"]), formatCount(toInt(tot["failed"])))
+	field := func(name, value string) map[string]any {
+		return map[string]any{"type": "mrkdwn", "text": "*" + name + "*\n" + value}
+	}
+	blocks := []map[string]any{
+		{"type": "header", "text": map[string]any{"type": "plain_text", "text": title}},
+		{"type": "section", "fields": []map[string]any{
+			field("Requests", formatCount(toInt(tot["requests"]))+" ("+changeText(chg["requests"])+")"),
+			field("Cost", formatUSD(toInt(tot["costNanoUsd"]))+" ("+changeText(chg["costNanoUsd"])+")"),
+			field("Tokens", formatCount(toInt(tot["totalTokens"]))+" ("+changeText(chg["totalTokens"])+")"),
+			field("Failed", formatCount(toInt(tot["failed"]))),
+		}},
+	}
+	list := func(heading string, rows []map[string]any, line func(map[string]any) string) {
+		var sb strings.Builder
+		sb.WriteString("*" + heading + "*")
+		for i, r := range rows[:min(summaryTop, len(rows))] {
+			fmt.Fprintf(&sb, "\n%d. %s", i+1, line(r))
+		}
+		if len(rows) == 0 {
+			sb.WriteString("\nnone")
+		}
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": sb.String()}})
+	}
+	spend := func(r map[string]any) string {
+		return fmt.Sprintf("%s, %s requests", formatUSD(toInt(r["costNanoUsd"])), formatCount(toInt(r["requests"])))
+	}
+	list("Top users", asRows(b["byUser"]), func(r map[string]any) string {
+		return escapeMrkdwn(firstString(r, "userName", "name", "userId")) + ": " + spend(r)
+	})
+	list("Top models", asRows(b["byModel"]), func(r map[string]any) string {
+		return escapeMrkdwn(firstString(r, "model")) + ": " + spend(r)
+	})
+	// Error types and status codes only: an error's sample message may
+	// quote a provider's text and stays in the stored report.
+	list("Top errors", asRows(b["topErrors"]), func(r map[string]any) string {
+		return fmt.Sprintf("%s (HTTP %d): %s", escapeMrkdwn(firstString(r, "errorType")), toInt(r["statusCode"]), formatCount(toInt(r["count"])))
+	})
+	tz, _ := b["timeZone"].(string)
+	blocks = append(blocks, map[string]any{"type": "context", "elements": []map[string]any{
+		{"type": "mrkdwn", "text": fmt.Sprintf("Period %s (%s); change against the %s before.", rep.PeriodKey, escapeMrkdwn(tz), periodWord(rep.Kind))},
+	}})
+	return map[string]any{"text": text, "blocks": blocks}
+}
+
+// changeText renders a report's change (a fraction, or nil when the
+// previous period had nothing) as "+12.5%" / "-3.0%" / "no previous data".
+func changeText(v any) string {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return "no previous data"
+	}
+	return fmt.Sprintf("%+.1f%% vs previous", f*100)
+}
+
+func periodWord(kind string) string {
+	if kind == "weekly" {
+		return "week"
+	}
+	return "day"
+}
+
+func firstString(r map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s, ok := r[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return "?"
+}
+
+// escapeMrkdwn escapes the three characters Slack's mrkdwn reserves.
+func escapeMrkdwn(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}

@@ -1,0 +1,25 @@
+import type { ReportSummary } from "../../data/api";
+import { Badge } from "../../components/Badge";
+import { formatDateTime } from "../../lib/time";
+
+/**
+ * Where a report was delivered: one line per webhook (scheme and host only;
+ * the path is a secret and never stored), delivered or failed, with the
+ * attempts and, when it failed, why.
+ */
+export function Deliveries({ r }: { r: ReportSummary }) {
+  if (r.deliveries.length === 0) return <span className="muted">not delivered</span>;
+  return (
+    <ul className="deliveries" data-testid="report-deliveries">
+      {r.deliveries.map((d, i) => (
+        <li key={i} data-status={d.status} title={formatDateTime(d.at)}>
+          <Badge tone={d.status === "delivered" ? "ok" : "bad"}>{d.status}</Badge> <span className="delivery-target">{d.target}</span>
+          <span className="muted">
+            {" "}
+            ({d.attempts} attempt{d.attempts === 1 ? "" : "s"}){d.error && `: ${d.error}`}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
