@@ -9,7 +9,7 @@ import type { Doc, Id } from "./_generated/dataModel";
 import { latencyBucket } from "../packages/convex/src/lib/aggregates";
 import { ingestBatch } from "../packages/convex/src/lib/ingest";
 import { calendar, PERIODS } from "../packages/convex/src/lib/periods";
-import { systemBudget } from "../packages/convex/src/lib/quotas";
+import { withBudgetSummed } from "../packages/convex/src/lib/quotas";
 import { MAX_INGEST_ROWS, type RequestLogRow, type UsageRow } from "../packages/convex/src/lib/wire";
 import {
   foldAll,
@@ -340,11 +340,8 @@ describe("quota counters", () => {
     await admin.mutation(api.llmmeter.setQuota, { userId: other, quotaType: "monthly_tokens", limit: 5, isActive: false });
     const quotas = async () =>
       Object.fromEntries(
-        (await t.run(async (ctx) => {
-          // The system budget's counter is spread over shards: read the sum.
-          const budget = await systemBudget(ctx.db);
-          return (await ctx.db.query("userQuotas").collect()).map((q) => (budget && q._id === budget._id ? budget : q));
-        })).map((q) => [
+        // The system budget's counter is spread over shards: read the sum.
+        (await t.run(async (ctx) => withBudgetSummed(ctx.db, await ctx.db.query("userQuotas").collect()))).map((q) => [
           `${q.userId === u ? "u" : q.userId === other ? "other" : "system"}:${q.quotaType}`,
           q,
         ]),

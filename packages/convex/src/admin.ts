@@ -36,7 +36,7 @@ import { badRequest, notFound } from "./lib/errors";
 import { nanosToUsd, usdToNanos } from "./lib/money";
 import { NOMINAL_PERIOD_MS, reportingCalendar } from "./lib/periods";
 import { clearBudgetShards } from "./lib/budgetShards";
-import { isCostQuota, MAX_AMOUNT, QUOTA_PERIOD, quotasOfUser, quotaView, systemBudget, usedFromAggregates, usedFields } from "./lib/quotas";
+import { isCostQuota, MAX_AMOUNT, QUOTA_PERIOD, quotasOfUser, quotaView, usedFromAggregates, usedFields, withBudgetSummed } from "./lib/quotas";
 import { vPeriod, vQuotaType, vSeverity } from "./lib/validators";
 import {
   avgMs,
@@ -397,8 +397,7 @@ export const quotas = (b: AdminBuilders) => b.query({
     }
     const all = await ctx.db.query("userQuotas").withIndex("by_user_id").take(1000);
     // The budget's counter is spread over shards: answer their sum.
-    const budget = await systemBudget(ctx.db);
-    return all.map((q) => (budget && q._id === budget._id ? budget : q)).map(quotaView);
+    return (await withBudgetSummed(ctx.db, all)).map(quotaView);
   },
 });
 

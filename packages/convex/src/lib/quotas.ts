@@ -164,8 +164,9 @@ export const BUDGET_SHARDS = 256;
  * The system budget, if any, with its used counter and window as the sum
  * of its shards says: the window is the latest resetDate of the row and its
  * shards (ingest may roll a shard into the next window before anything
- * rolls the row), and used is what the row and the shards of that window
- * hold. Reads the row and at most BUDGET_SHARDS shards.
+ * rolls the row), used is what the row and the shards of that window hold,
+ * and updatedAt the latest of theirs. Reads the row and at most
+ * BUDGET_SHARDS shards.
  */
 export async function systemBudget(db: DatabaseReader) {
   const b = await storedSystemBudget(db);
@@ -176,8 +177,20 @@ export async function systemBudget(db: DatabaseReader) {
     .take(BUDGET_SHARDS);
   const resetDate = shards.reduce((r, s) => Math.max(r, s.resetDate), b.resetDate);
   let used = b.resetDate === resetDate ? exactUsed(b) : 0;
-  for (const s of shards) if (s.resetDate === resetDate) used += s.usedNanoUsd;
-  return { ...b, ...usedFields(b.quotaType, Math.min(Math.max(used, 0), MAX_AMOUNT)), resetDate };
+  let updatedAt = b.updatedAt;
+  for (const s of shards) {
+    if (s.resetDate !== resetDate) continue;
+    used += s.usedNanoUsd;
+    updatedAt = Math.max(updatedAt, s.updatedAt);
+  }
+  return { ...b, ...usedFields(b.quotaType, Math.min(Math.max(used, 0), MAX_AMOUNT)), resetDate, updatedAt };
+}
+
+/** quotas with the system budget among them answered as systemBudget says (its shards summed). */
+export async function withBudgetSummed(db: DatabaseReader, quotas: Doc<"userQuotas">[]): Promise<Doc<"userQuotas">[]> {
+  if (!quotas.some((q) => q.quotaType === "system_monthly_cost_usd" && q.userId === undefined)) return quotas;
+  const budget = await systemBudget(db);
+  return quotas.map((q) => (budget && q._id === budget._id ? budget : q));
 }
 
 /**
