@@ -165,28 +165,17 @@ func (x *rawInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// usageField and errorField decode as the *Usage and *StreamError fields
-// they stand for (their errors included) and keep the raw value. Both
-// come once a stream, so the nested json.Unmarshal costs nothing to speak
-// of.
-type usageField struct {
-	u   *Usage
+// ptrField decodes as a *T field would (T's own UnmarshalJSON and its
+// errors included) and keeps the raw value: usage and error, which come
+// once a stream, so the nested json.Unmarshal costs nothing to speak of.
+type ptrField[T any] struct {
+	v   *T
 	raw rawAlias
 }
 
-func (f *usageField) UnmarshalJSON(b []byte) error {
+func (f *ptrField[T]) UnmarshalJSON(b []byte) error {
 	f.raw = b
-	return json.Unmarshal(b, &f.u)
-}
-
-type errorField struct {
-	e   *StreamError
-	raw rawAlias
-}
-
-func (f *errorField) UnmarshalJSON(b []byte) error {
-	f.raw = b
-	return json.Unmarshal(b, &f.e)
+	return json.Unmarshal(b, &f.v)
 }
 
 // chunkWire is one payload as both readers of a stream need it: the
@@ -194,15 +183,15 @@ func (f *errorField) UnmarshalJSON(b []byte) error {
 // copies verbatim into a plain body (Assembler.fold). One decode serves
 // both.
 type chunkWire struct {
-	ID                istr         `json:"id"`
-	Model             istr         `json:"model"`
-	Provider          istr         `json:"provider"`
-	Object            istr         `json:"object"`
-	Created           rawInt       `json:"created"`
-	SystemFingerprint istr         `json:"system_fingerprint"`
-	Choices           []choiceWire `json:"choices"`
-	Usage             usageField   `json:"usage"`
-	Error             errorField   `json:"error"`
+	ID                istr                  `json:"id"`
+	Model             istr                  `json:"model"`
+	Provider          istr                  `json:"provider"`
+	Object            istr                  `json:"object"`
+	Created           rawInt                `json:"created"`
+	SystemFingerprint istr                  `json:"system_fingerprint"`
+	Choices           []choiceWire          `json:"choices"`
+	Usage             ptrField[Usage]       `json:"usage"`
+	Error             ptrField[StreamError] `json:"error"`
 }
 
 type choiceWire struct {
@@ -230,7 +219,7 @@ func (w *chunkWire) reset() {
 	for _, x := range []*istr{&w.ID, &w.Model, &w.Provider, &w.Object, &w.SystemFingerprint} {
 		x.set, x.raw = false, nil
 	}
-	w.Created, w.Usage, w.Error = rawInt{}, usageField{}, errorField{}
+	w.Created, w.Usage, w.Error = rawInt{}, ptrField[Usage]{}, ptrField[StreamError]{}
 	all := w.Choices[:cap(w.Choices)]
 	for i := range all {
 		c := &all[i]
@@ -264,7 +253,7 @@ func (w *chunkWire) chunk() *StreamChunk {
 		c = new(StreamChunk)
 	}
 	c.ID, c.Model, c.Provider, c.Object = w.ID.get(), w.Model.get(), w.Provider.get(), w.Object.get()
-	c.SystemFingerprint, c.Created, c.Usage, c.Error = w.SystemFingerprint.get(), w.Created.n, w.Usage.u, w.Error.e
+	c.SystemFingerprint, c.Created, c.Usage, c.Error = w.SystemFingerprint.get(), w.Created.n, w.Usage.v, w.Error.v
 	for i := range c.Choices {
 		src, dst := &w.Choices[i], &c.Choices[i]
 		dst.Index = src.Index

@@ -16,6 +16,8 @@
 //     into the body OpenRouter sends for "stream": false, byte for byte
 //     (golden tests under testdata/assemble), so a caller that wants a
 //     plain response can still stream and learn the generation id at once.
+//     Given to [Stream.Assemble], it folds the chunks the stream decodes
+//     anyway, so each chunk is decoded once.
 //   - A cheap hot path. Stream.Next reads lines with bufio into reused
 //     buffers and hands each SSE event over as soon as its terminating
 //     blank line arrives. Chunks are decoded by a per-stream json.Decoder

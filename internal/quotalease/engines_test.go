@@ -291,29 +291,8 @@ func TestWarmUserNeedsNoStoreCall(t *testing.T) {
 		// where a deployment takes milliseconds.
 		m := New(Options{Store: slowLink{e.store, 20 * time.Millisecond}, Horizon: 30 * time.Second})
 		est := store.Amounts{Requests: 1, Tokens: 600, Cost: 50_000}
-		call := func(id string) time.Duration {
-			t0 := time.Now()
-			if err := m.Admit(context.Background(), id, e.userID, est); err != nil {
-				t.Fatalf("call %s: %v", id, err)
-			}
-			d := time.Since(t0)
-			time.Sleep(time.Millisecond) // upstream
-			return d
-		}
-		// Warm up: until 200 calls in a row did not wait (at most 600 calls).
-		streak, n := 0, 0
-		for ; streak < 200; n++ {
-			if n == 600 {
-				t.Fatalf("no streak of 200 calls without a wait in 600 calls (%+v)", m.Stats())
-			}
-			before := m.Stats().Waited
-			call(fmt.Sprint("warm-", n))
-			if m.Stats().Waited == before {
-				streak++
-			} else {
-				streak = 0
-			}
-		}
+		call := upstreamCall(t, m, e.userID, est)
+		n := warmUp(t, m, call, 600)
 		before := m.Stats()
 		lat := make([]time.Duration, 300)
 		for i := range lat {
@@ -338,4 +317,38 @@ func TestWarmUserNeedsNoStoreCall(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// upstreamCall admits one call of userID and returns how long admission
+// took, then holds 1 ms, standing for the call's time upstream, so that
+// the rate the leases are sized from is a real one.
+func upstreamCall(tb testing.TB, m *Manager, userID string, est store.Amounts) func(id string) time.Duration {
+	return func(id string) time.Duration {
+		t0 := time.Now()
+		if err := m.Admit(context.Background(), id, userID, est); err != nil {
+			tb.Fatalf("call %s: %v", id, err)
+		}
+		d := time.Since(t0)
+		time.Sleep(time.Millisecond) // upstream
+		return d
+	}
+}
+
+// warmUp calls until 200 calls in a row did not wait for the store (at
+// most limit calls) and returns how many it took.
+func warmUp(tb testing.TB, m *Manager, call func(id string) time.Duration, limit int) int {
+	streak, n := 0, 0
+	for ; streak < 200; n++ {
+		if n == limit {
+			tb.Fatalf("no streak of 200 calls without a wait in %d calls (%+v)", limit, m.Stats())
+		}
+		before := m.Stats().Waited
+		call(fmt.Sprint("warm-", n))
+		if m.Stats().Waited == before {
+			streak++
+		} else {
+			streak = 0
+		}
+	}
+	return n
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"llmmeter/internal/money"
 	"llmmeter/internal/store"
 )
 
@@ -158,6 +159,46 @@ func TestRatesOf(t *testing.T) {
 		store.QuotaMonthlyCostUSD: 3, store.QuotaSystemMonthlyCostUSD: 3} {
 		if got := r.of(typ); got != want {
 			t.Errorf("of(%s) = %v, want %v", typ, got, want)
+		}
+	}
+}
+
+// TestRenewIfDue: a call's renewal check renews a key whose lease is known
+// (ready) and due, and leaves alone one not ready (its next call waits for
+// a lease anyway) or unknown.
+func TestRenewIfDue(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	for _, ready := range []bool{true, false} {
+		rec := &recorder{}
+		m := New(Options{Store: rec, Now: func() time.Time { return now }})
+		m.keys["u1"] = &entry{key: "u1", ready: ready, sentAt: now.Add(-DefaultTTL), lastUse: now}
+		m.renewIfDue("u1")
+		m.renewIfDue("nobody")
+		m.bg.Wait()
+		if got := len(rec.ins); (got == 1) != ready || got > 1 {
+			t.Errorf("ready=%v: %d requests", ready, got)
+		}
+	}
+}
+
+// TestValidAmounts: every unit is checked against [0, store.MaxAmount],
+// both ends included.
+func TestValidAmounts(t *testing.T) {
+	for _, c := range []struct {
+		a  store.Amounts
+		ok bool
+	}{
+		{store.Amounts{}, true},
+		{store.Amounts{Requests: store.MaxAmount, Tokens: store.MaxAmount, Cost: money.Nanos(store.MaxAmount)}, true},
+		{store.Amounts{Requests: -1}, false},
+		{store.Amounts{Tokens: -1}, false},
+		{store.Amounts{Cost: -1}, false},
+		{store.Amounts{Requests: store.MaxAmount + 1}, false},
+		{store.Amounts{Tokens: store.MaxAmount + 1}, false},
+		{store.Amounts{Cost: money.Nanos(store.MaxAmount + 1)}, false},
+	} {
+		if err := validAmounts(c.a); (err == nil) != c.ok {
+			t.Errorf("validAmounts(%+v) = %v, want ok=%v", c.a, err, c.ok)
 		}
 	}
 }

@@ -45,27 +45,8 @@ func BenchmarkWarmAdmitSlowStore(b *testing.B) {
 	m := New(Options{Store: slowLink{s, 20 * time.Millisecond}})
 	defer m.Close(ctx)
 	est := store.Amounts{Requests: 1, Tokens: 600, Cost: 50_000}
-	call := func(id string) time.Duration {
-		t0 := time.Now()
-		if err := m.Admit(ctx, id, u.ID, est); err != nil {
-			b.Fatalf("call %s: %v", id, err)
-		}
-		d := time.Since(t0)
-		time.Sleep(time.Millisecond) // upstream
-		return d
-	}
-	for streak, n := 0, 0; streak < 200; n++ {
-		if n == 5000 {
-			b.Fatalf("no streak of 200 calls without a wait in 5,000 calls (%+v)", m.Stats())
-		}
-		before := m.Stats().Waited
-		call(fmt.Sprint("warm-", n))
-		if m.Stats().Waited == before {
-			streak++
-		} else {
-			streak = 0
-		}
-	}
+	call := upstreamCall(b, m, u.ID, est)
+	warmUp(b, m, call, 5000)
 	before := m.Stats().Waited
 	lat := make([]time.Duration, b.N)
 	b.ResetTimer()
