@@ -162,3 +162,28 @@ func TestHourStarts(t *testing.T) {
 		}
 	}
 }
+
+func TestFarOffsets(t *testing.T) {
+	// The zones furthest from UTC: a local day starts 14 hours before UTC's
+	// (Kiritimati, UTC+14) or 11 hours after it (Pago Pago, UTC-11).
+	cases := []struct {
+		zone, at, key, from string
+	}{
+		{"Pacific/Kiritimati", "2024-01-15T12:00:00Z", "2024-01-16", "2024-01-15T10:00:00Z"},
+		{"Pacific/Pago_Pago", "2024-01-15T12:00:00Z", "2024-01-15", "2024-01-15T11:00:00Z"},
+	}
+	for _, tc := range cases {
+		loc, err := time.LoadLocation(tc.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := For(loc)
+		d := c.Of(Daily, ms(tc.at))
+		if d.Key != tc.key || d.Start != ms(tc.from) {
+			t.Errorf("%s: day %+v (%v), want %s from %s", tc.zone, d, time.UnixMilli(d.Start).UTC(), tc.key, tc.from)
+		}
+		if n := c.Next(Daily, ms(tc.at)); n != ms(tc.from)+dayMs {
+			t.Errorf("%s: next day %v", tc.zone, time.UnixMilli(n).UTC())
+		}
+	}
+}
