@@ -164,9 +164,14 @@ describe("results", () => {
       costUsd: 7e-7,
       avgProcessingMs: Math.round((90 + 100 + 3000 + 200 + 70_000) / 5),
       p95ProcessingMs: null,
-      activeUsers: 3,
+      // Two stored hours: the larger hour's count, a lower bound of the 3 distinct users.
+      activeUsers: 2,
+      activeUsersExact: false,
       modelsUsed: 2,
     });
+    // The stored day holding both hours counts them exactly.
+    const day = await t.withIdentity(ADMIN).query(api.llmmeter.overview, { from: Date.UTC(2024, 0, 15), to: Date.UTC(2024, 0, 16) });
+    expect(day).toMatchObject({ activeUsers: 3, activeUsersExact: true, requests: 5, costNanoUsd: 700 });
     expect(health).toEqual({ checkedAt: expect.any(Number), openrouterOk: true, keyRemainingNanoUsd: null, storeOk: true, outboxDepth: 3, jobLagMs: 7, details: { v: 1 } });
   });
 

@@ -94,18 +94,17 @@ export async function computeApply(t: Backend, pending: unknown): Promise<any> {
  * Folds every pending row the way the Go fold job does: llmmeter:foldPending, the
  * Go core (internal/fold/foldserver, started by vitest.global-setup.ts)
  * computes the deltas and summaries, llmmeter:foldApply stores them with its
- * compare-and-set. (Pages of 200 rows: the tests' rows touch few periods,
- * under fold.MaxPeriods; a page that touched more would only be applied
- * larger than the Go folder applies it.)
+ * compare-and-set. Like the Go folder, an apply folds the longest prefix of
+ * the page that touches at most fold.MaxPeriods periods.
  */
 export async function foldAll(t: Backend): Promise<number> {
   let folded = 0;
   for (;;) {
     const pending = await t.query(internal.llmmeter.foldPending, { limit: 200 }); // fold.DefaultLimit
-    const n = pending.usage.length + pending.requestLogs.length + pending.activity.length;
-    if (n === 0) return folded;
-    await t.mutation(internal.llmmeter.foldApply, await computeApply(t, pending));
-    folded += n;
+    if (pending.usage.length + pending.requestLogs.length + pending.activity.length === 0) return folded;
+    const apply = await computeApply(t, pending);
+    await t.mutation(internal.llmmeter.foldApply, apply);
+    folded += apply.usage.length + apply.requestLogs.length + apply.activity.length;
   }
 }
 

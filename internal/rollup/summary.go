@@ -266,3 +266,20 @@ func capModels(es []ModelEntry) []ModelEntry {
 	slices.SortFunc(es, func(a, b ModelEntry) int { return strings.Compare(a.Model, b.Model) })
 	return es
 }
+
+// Adjust moves a stored summary by a confirmed usage row's difference d
+// (jobs backfill: an estimated cost replaced by OpenRouter's): the model's
+// entry and the user's top-list entry, if listed, move by d; nothing is
+// re-ranked and no user enters the list. packages/convex/src/usage.ts
+// applies the same to Convex's summaries. A confirmation that lowers a
+// listed user's totals can leave the top list short of a user who now
+// ranks above it, until `jobs rebuild` recomputes the period.
+func (s *Summary) Adjust(userID, model string, d Counters) {
+	if i := slices.IndexFunc(s.Models, func(e ModelEntry) bool { return e.Model == model }); i >= 0 {
+		s.Models[i].Add(d)
+	}
+	if i := slices.IndexFunc(s.TopUsers, func(u UserTotals) bool { return u.UserID == userID }); i >= 0 {
+		s.TopUsers[i].TotalTokens += d.TotalTokens
+		s.TopUsers[i].CostNanoUsd += d.TotalCostNanoUsd
+	}
+}

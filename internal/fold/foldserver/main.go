@@ -62,7 +62,9 @@ func compute(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	a := fold.Compute(periods.For(loc), fold.Pending{Usage: p.Usage, RequestLogs: p.RequestLogs, Activity: p.Activity})
+	cal := periods.For(loc)
+	// As fold.Folder.Run: an apply touches at most fold.MaxPeriods periods.
+	a := fold.Compute(cal, fold.LimitPeriods(cal, fold.Pending{Usage: p.Usage, RequestLogs: p.RequestLogs, Activity: p.Activity}, fold.MaxPeriods))
 	w.Header().Set("content-type", "application/json")
 	_ = json.NewEncoder(w).Encode(a)
 }

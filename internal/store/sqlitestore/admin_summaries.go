@@ -2,9 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"maps"
 	"slices"
 
@@ -17,8 +14,8 @@ import (
 // packages/convex/src/lib/summaries.ts reads them on Convex: the window is
 // split into whole stored periods (periods.Calendar.Cover), and multi-period
 // windows get the same documented answers on both engines: activeUsers the
-// largest period's count (activeUsersExact false); topUsers candidates from
-// the periods' top lists, their totals re-read from their own user rows.
+// largest period's count (activeUsersExact false); topUsers totals summed
+// from the periods' top lists alone.
 
 // pieces are the window's whole stored periods.
 func (s *Store) pieces(from, to float64) []periods.Info {
@@ -83,33 +80,8 @@ func topUsersOf(ctx context.Context, q querier, pieces []periods.Info, by string
 			listed[u.UserID] = t
 		}
 	}
-	cands := slices.SortedFunc(maps.Values(listed), rollup.RankBy(by))
-	cands = cands[:min(limit, len(cands))]
-	if len(pieces) <= 1 {
-		return cands, nil
-	}
-	exact := make([]rollup.UserTotals, 0, len(cands))
-	for _, c := range cands {
-		t := rollup.UserTotals{UserID: c.UserID}
-		for _, p := range pieces {
-			var r, tok, cost int64
-			err := q.QueryRowContext(ctx, `SELECT totalRequests, totalTokens, totalCostNanoUsd FROM usageAggregates
-				WHERE scope = 'user' AND userId = ? AND model = '' AND period = ? AND periodStart = ?`, c.UserID, string(p.Period), p.Start).
-				Scan(&r, &tok, &cost)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				continue
-			case err != nil:
-				return nil, fmt.Errorf("sqlitestore: top users: %w", err)
-			}
-			t.Requests += r
-			t.TotalTokens += tok
-			t.CostNanoUsd += cost
-		}
-		exact = append(exact, t)
-	}
-	slices.SortFunc(exact, rollup.RankBy(by))
-	return exact, nil
+	top := slices.SortedFunc(maps.Values(listed), rollup.RankBy(by))
+	return top[:min(limit, len(top))], nil
 }
 
 // modelTotalsOf sums the pieces' model entries per model.

@@ -437,8 +437,9 @@ func (s *Store) moveQuotas(ctx context.Context, tx *sql.Tx, userID string, ts, t
 }
 
 // ConfirmUsage upgrades an estimated usage row to confirmed and moves its
-// aggregates and the quota counters it counts in by the difference, in one
-// transaction. A row not folded yet is left alone (false): the fold may
+// aggregates, its period summaries (rollup.Summary.Adjust; the fold version
+// moves, so a fold computed before is refused) and the quota counters it
+// counts in by the difference, in one transaction. A row not folded yet is left alone (false): the fold may
 // have read its old values already, and the backfill confirms it on a
 // later run.
 func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
@@ -475,6 +476,9 @@ func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (boo
 		done = true
 		now := s.nowMs()
 		if err := applyAggregates(ctx, tx, agg.Rows(), now, false); err != nil {
+			return err
+		}
+		if err := adjustSummaries(ctx, tx, s.cal, delta); err != nil {
 			return err
 		}
 		return s.moveQuotas(ctx, tx, old.UserID, old.Timestamp, delta.TotalTokens, int64(delta.Cost), now)

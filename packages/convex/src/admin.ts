@@ -178,8 +178,8 @@ export const usageSeries = (b: AdminBuilders) => b.query({
  * The top users of the window by the metric (cost = costNanoUsd, tokens =
  * totalTokens, requests), descending, ties by userId ascending; the first
  * `limit` (1..100). Read from the pieces' summaries; exact for one stored
- * period, and for several see lib/summaries.ts (candidates from the
- * periods' top lists, totals re-read exactly from the users' own rows).
+ * period, and for several see lib/summaries.ts (totals summed from the
+ * periods' top lists).
  */
 export const topUsers = (b: AdminBuilders) => b.query({
   args: {

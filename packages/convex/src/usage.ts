@@ -5,7 +5,9 @@
  * whose cost was estimated to the tokens and cost of OpenRouter's generation
  * record, marks it "confirmed" and moves, in the same transaction, every
  * aggregate row the usage row feeds (4 periods × system, user, model; shard
- * 0, as the fold writes) and the quota counters of its current window by the difference.
+ * 0, as the fold writes), the period summaries (rollup.Summary.Adjust: the
+ * model's entry, the user's top-list entry if listed; the fold version moves)
+ * and the quota counters of its current window by the difference.
  * Idempotent: a row already confirmed (or reported) is left alone and the
  * answer is {confirmed: false}; so is a row the fold has not counted yet.
  */
@@ -17,6 +19,8 @@ import { nanosToUsd } from "./lib/money";
 import { PERIODS, reportingCalendar } from "./lib/periods";
 import { exactUsed, QUOTA_PERIOD, quotasOfUser, systemBudget, usedFields } from "./lib/quotas";
 import { nonNegInt, str } from "./lib/shape";
+import { adjustSummary } from "./lib/summaries";
+import { foldState } from "./fold";
 
 export const usageConfirmBody = v.object({
   generationId: str(256),
@@ -59,7 +63,13 @@ export const confirm = internalMutation({
       await addToAggregate(ctx.db, { scope: "system", ...at }, periodKey, d, [row.model], now);
       await addToAggregate(ctx.db, { scope: "user", userId: row.userId, ...at }, periodKey, d, [row.model], now);
       await addToAggregate(ctx.db, { scope: "model", model: row.model, ...at }, periodKey, d, [row.model], now);
+      await adjustSummary(ctx.db, p, periodStart, row.userId, row.model, d);
     }
+    // A fold that read the summaries before this adjustment must lose its
+    // compare-and-set rather than overwrite it.
+    const fs = await foldState(ctx);
+    if (fs) await ctx.db.patch(fs._id, { version: fs.version + 1 });
+    else await ctx.db.insert("foldState", { version: 1 });
 
     // Quota counters move only if the row is inside the quota's current window.
     const quotas = [...(await quotasOfUser(ctx.db, row.userId))];

@@ -12,18 +12,24 @@
  * - activeUsers: exact when the window is one stored period
  *   (activeUsersExact true); otherwise the largest count of its periods, a
  *   lower bound of the distinct users (activeUsersExact false).
- * - topUsers: one stored period: the exact top `limit`. Several: the
- *   candidates are the users in any period's stored top 100 by the metric,
- *   ranked by the sum of their listed totals; the first `limit` are re-read
- *   from their own user rows, so the totals returned are exact. A user in no
- *   period's top 100 is not returned, though its total can reach the sum of
- *   the periods' 100th values.
+ * - topUsers: one stored period: the exact top `limit` with exact totals.
+ *   Several: each user's totals are the sum of its entries in the periods'
+ *   stored lists (the union of the top 100 by cost, tokens and requests),
+ *   ranked by the metric. A total is exact when every period lists the user
+ *   or lists all its users (activeUsers ≤ list length); otherwise it misses
+ *   the periods where the user is below that period's 100th value, and a
+ *   user in no period's list is not returned. So the answer is exact for any
+ *   window with at most ~100 users per period, and at 10,000 users per day
+ *   exact for users who are in the top 100 of every piece. (Re-reading the
+ *   candidates' own rows would make totals exact at limit × pieces extra
+ *   reads, up to 2,600 documents; not done, to keep every admin read
+ *   O(pieces).)
  */
 import type { Doc, Id, QueryCtx, DatabaseReader, DatabaseWriter } from "../server";
 import { badRequest } from "./errors";
 import type { Period, ReportingCalendar } from "./periods";
 import type { SummaryRow } from "./wire";
-import { LATENCY_BUCKETS } from "./aggregates";
+import { addCounters, LATENCY_BUCKETS, type Counters } from "./aggregates";
 import { findAggregate } from "./aggregates";
 import type { ReadBudget } from "./window";
 
@@ -176,9 +182,9 @@ function rankBy(by: TopMetric) {
 }
 
 /**
- * The first `limit` users of the pieces by the metric (see the module
- * comment for what several pieces guarantee). Reads one users summary per
- * piece, and for several pieces limit × pieces user rows (≤ 100 × 26).
+ * The first `limit` users of the pieces by the metric, from the pieces' top
+ * lists alone (see the module comment for what several pieces guarantee):
+ * one users summary per piece, nothing per user.
  */
 export async function topUsersOf(ctx: QueryCtx, budget: ReadBudget, pieces: Piece[], by: TopMetric, limit: number): Promise<Totals[]> {
   const listed = new Map<Id<"llmmeterUsers">, Totals>();
@@ -191,20 +197,36 @@ export async function topUsersOf(ctx: QueryCtx, budget: ReadBudget, pieces: Piec
       listed.set(u.userId, t);
     }
   }
-  const candidates = [...listed.values()].sort(rankBy(by)).slice(0, limit);
-  if (pieces.length <= 1) return candidates;
-  const exact: Totals[] = [];
-  for (const c of candidates) {
-    const t: Totals = { userId: c.userId, requests: 0, totalTokens: 0, costNanoUsd: 0 };
-    for (const p of pieces) {
-      const row = await findAggregate(ctx.db, { scope: "user", userId: c.userId, period: p.period, periodStart: p.periodStart, shard: 0 });
-      if (!row) continue;
-      budget.consume(row);
-      t.requests += row.totalRequests;
-      t.totalTokens += row.totalTokens;
-      t.costNanoUsd += row.totalCostNanoUsd;
-    }
-    exact.push(t);
+  return [...listed.values()].sort(rankBy(by)).slice(0, limit);
+}
+
+/**
+ * Moves a period's summary by a confirmed usage row's difference: the
+ * model's entry and the user's top-list entry, if listed (Go:
+ * rollup.Summary.Adjust, which the embedded engine runs; no re-ranking).
+ */
+export async function adjustSummary(
+  db: DatabaseWriter,
+  p: Period,
+  start: number,
+  userId: Id<"llmmeterUsers">,
+  model: string,
+  d: Counters,
+): Promise<void> {
+  const models = await summaryDoc(db, "summaryModels", p, start);
+  const i = models?.models.findIndex((e) => e.model === model) ?? -1;
+  if (models && i >= 0) {
+    const { model: _m, ...c } = models.models[i];
+    addCounters(c, d);
+    const next = [...models.models];
+    next[i] = { model, ...c };
+    await db.patch(models._id, { models: next });
   }
-  return exact.sort(rankBy(by));
+  const users = await summaryDoc(db, "summaryUsers", p, start);
+  const j = users?.topUsers.findIndex((u) => u.userId === userId) ?? -1;
+  if (users && j >= 0) {
+    const next = [...users.topUsers];
+    next[j] = { ...next[j], totalTokens: next[j].totalTokens + d.totalTokens, costNanoUsd: next[j].costNanoUsd + d.totalCostNanoUsd };
+    await db.patch(users._id, { topUsers: next });
+  }
 }
