@@ -8,9 +8,9 @@ import (
 )
 
 // quotaChanges runs the embedded engine's admin functions and tells this
-// replica's lease manager about a quota an admin just set or deleted, so the user's
-// next call is admitted against it rather than against a lease granted
-// under the old quotas. (On Convex an admin sets quotas on the deployment,
+// replica's lease manager about a quota an admin just set or deleted, so
+// the user's next call is admitted against the quotas as they are now
+// rather than against a lease granted under the old ones. (On Convex an admin sets quotas on the deployment,
 // and a replica sees them at its next renewal, within TTL/3.)
 type quotaChanges struct {
 	store.Functions

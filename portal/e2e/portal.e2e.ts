@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatInt, formatMs } from "../src/lib/format";
-import { formatDateTime } from "../src/lib/time";
+import { formatDate, formatDateTime } from "../src/lib/time";
 import { formatUsd } from "../src/lib/money";
 import { type RunningBrowser, startBrowser } from "./browser";
 
@@ -175,6 +175,19 @@ describe("portal on the embedded engine", () => {
     expect(await first.locator("td").nth(4).textContent()).toBe(formatUsd(top[0].costNanoUsd));
     expect(await page.locator('[data-testid="users-table"] tbody tr').count()).toBe(top.length);
     await shot("users");
+    // One click to this month's top spenders: the range and the ranking in the URL.
+    await page.click('[data-testid="month-by-cost"]');
+    await page.waitForURL((u) => u.searchParams.get("range") === "month");
+    await expect.poll(async () => (await args("users")).by).toBe("cost");
+    const month = await query<{ costNanoUsd: number }[]>("llmmeter:topUsers", await args("users"));
+    if (month.length > 0) {
+      await expect
+        .poll(() => page.locator('[data-testid="users-table"] tbody tr').first().locator("td").nth(4).textContent(), { timeout: 30_000 })
+        .toBe(formatUsd(month[0].costNanoUsd));
+    }
+    await page.goBack();
+    await page.waitForURL((u) => u.searchParams.get("range") !== "month");
+    await page.waitForSelector('[data-testid="users-table"] tbody tr');
     // Sorting by requests ascending puts the smallest first.
     await page.getByRole("button", { name: "Requests" }).click();
     await page.getByRole("button", { name: "Requests" }).click();
@@ -206,6 +219,13 @@ describe("portal on the embedded engine", () => {
     const row = page.locator('[data-testid="models-table"] tbody tr').first();
     expect(await row.locator("td").nth(0).textContent()).toBe(stats[0].model);
     expect(await row.locator("td").nth(3).textContent()).toBe(formatUsd(stats[0].costNanoUsd));
+    // Every chart names every model in full on its axis (wrapped, never cut off).
+    const ticks = await page.$$eval('section[data-page="models"] figure.chart text[data-category]', (ts) =>
+      ts.map((t) => ({ name: t.getAttribute("data-category"), text: t.textContent })),
+    );
+    expect(ticks.length).toBe(4 * stats.length);
+    for (const t of ticks) expect(t.text).toBe(t.name);
+    expect(new Set(ticks.map((t) => t.name))).toEqual(new Set(stats.map((m) => m.model)));
     await shot("models");
   });
 
@@ -578,5 +598,54 @@ describe("portal on the embedded engine", () => {
       await page.locator('[data-testid="user-projections"] tbody tr').count(),
     ).toBe(perUser);
     await shot("budget");
+  });
+
+  it("user page: cost by model, usage chart, tokens and p95, first seen, requests link, blocked and a quota deleted", async () => {
+    const LA = "America/Los_Angeles";
+    await go("/users", "users");
+    const top = await query<{ userId: string }[]>("llmmeter:topUsers", await args("users"));
+    const uid = top[0].userId;
+    await page.goto(`${ctx.baseUrl}/admin/users/${encodeURIComponent(uid)}`);
+    await page.waitForSelector('[data-testid="user-models"] tbody tr');
+    const ua = await args("user");
+    type M = { model: string; generations: number; costNanoUsd: number };
+    const um = await query<{ models: M[]; truncated: boolean; firstSeenAt: number | null }>("llmmeter:userModels", ua);
+    const rows = page.locator('[data-testid="user-models"] tbody tr');
+    expect(await rows.count()).toBe(um.models.length);
+    expect(await rows.first().locator("td").nth(0).textContent()).toBe(um.models[0].model);
+    expect(await rows.first().locator("td").nth(1).textContent()).toBe(formatInt(um.models[0].generations));
+    expect(await rows.first().locator("td").nth(5).textContent()).toBe(formatUsd(um.models[0].costNanoUsd));
+    expect(await page.locator('[data-testid="user-models-truncated"]').count()).toBe(um.truncated ? 1 : 0);
+    expect(await page.textContent('[data-testid="user-first-seen"]')).toBe(`first seen ${formatDate(um.firstSeenAt!, LA)}`);
+
+    const d = await query<{ totals: { cachedTokens: number; reasoningTokens: number; requests: number; p95ProcessingMs: number | null } }>("llmmeter:userDetail", ua);
+    expect(await page.textContent('[data-testid="user-cached"] .stat-value')).toBe(formatInt(d.totals.cachedTokens));
+    expect(await page.textContent('[data-testid="user-reasoning"] .stat-value')).toBe(formatInt(d.totals.reasoningTokens));
+    expect(await page.textContent('[data-testid="user-p95"] .stat-value')).toBe(d.totals.requests > 0 ? formatMs(d.totals.p95ProcessingMs) : "—");
+
+    // The usage chart's hidden table has one row per period llmmeter:usageSeries returns.
+    const chartArgs = JSON.parse((await page.getAttribute('[data-testid="user-usage"]', "data-args"))!);
+    expect(chartArgs).toMatchObject({ userId: uid, from: ua.from, to: ua.to });
+    const points = await query<unknown[]>("llmmeter:usageSeries", chartArgs);
+    await expect.poll(() => page.locator('[data-testid="user-usage"] [data-testid="chart-table"]').first().locator("tbody tr").count()).toBe(points.length);
+
+    // A quota with a limit of 0 is used up at once: the user shows as blocked.
+    await call("mutation", "llmmeter:setQuota", { userId: uid, quotaType: "monthly_tokens", limit: 0 });
+    await page.locator('[data-testid="user-blocked"]').waitFor({ timeout: 30_000 });
+    expect(await page.textContent('[data-testid="user-blocked"]')).toContain("Tokens per month is used up until");
+    await shot("user-blocked");
+    // Deleted from its row (a second click confirms): gone on the service, focus on the Quotas heading.
+    await page.getByRole("button", { name: "Delete the tokens per month quota" }).click();
+    await page.keyboard.press("Enter"); // the focused "Confirm" button
+    await page.locator('[data-testid="user-blocked"]').waitFor({ state: "detached", timeout: 30_000 });
+    const quotas = await query<{ quotaType: string }[]>("llmmeter:quotas", { userId: uid });
+    expect(quotas.map((q) => q.quotaType)).not.toContain("monthly_tokens");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Quotas");
+    await expect.poll(() => page.textContent('[data-testid="announcer"]')).toBe("Quota deleted: tokens per month.");
+
+    // The user's requests: the Requests page filtered by the user, through its URL.
+    await page.click('[data-testid="user-requests-link"]');
+    await page.waitForSelector('section[data-page="requests"]');
+    expect(new URL(page.url()).searchParams.get("user")).toBe(uid);
   });
 });

@@ -5,15 +5,18 @@ import { RangePicker } from "../components/RangePicker";
 import { Empty, QueryView } from "../components/States";
 import { DataTable } from "../components/DataTable";
 import { Money } from "../components/Money";
-import { Link } from "../router/router";
+import { Link, useRouter } from "../router/router";
 import { formatInt } from "../lib/format";
 import { useQueryParam, useRange } from "../lib/useRange";
+import { rangeParams } from "../lib/range";
 
 type By = "cost" | "tokens" | "requests";
 
 export function UsersPage() {
   const range = useRange({ key: "30d" });
   const [byParam, setBy] = useQueryParam("by");
+  const { setQuery } = useRouter();
+  const monthByCost = range.spec.key === "month" && (byParam ?? "cost") === "cost";
   const by: By = byParam === "tokens" || byParam === "requests" ? byParam : "cost";
   const win = range.win;
   const args = win ? { ...win, by, limit: 50 } : undefined;
@@ -30,6 +33,16 @@ export function UsersPage() {
             <option value="requests">requests</option>
           </select>
         </label>
+        {/* One step (one history entry) to the question admins ask most: who spends most this month. */}
+        <button
+          type="button"
+          className="btn"
+          aria-pressed={monthByCost}
+          data-testid="month-by-cost"
+          onClick={() => setQuery({ ...rangeParams({ key: "month" }), by: undefined })}
+        >
+          Top spenders this month
+        </button>
       </div>
       <div className="card">
         <QueryView state={top} isEmpty={(d) => d.length === 0} empty={<Empty title="No user activity in this range" />}>

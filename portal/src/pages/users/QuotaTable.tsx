@@ -4,8 +4,13 @@ import { Empty } from "../../components/States";
 import { formatDateTime } from "../../lib/time";
 import { useReportingTz } from "../../lib/useRange";
 import { quotaLabel, quotaUsage } from "./quotaTypes";
+import { DeleteQuotaButton } from "./DeleteQuotaButton";
 
-export function QuotaTable({ quotas }: { quotas: Quota[] }) {
+/**
+ * The user's quotas: used in the current period (the day for requests, the
+ * month for tokens and cost) against the limit, when it resets, and a delete.
+ */
+export function QuotaTable({ userId, quotas, afterDelete }: { userId: string; quotas: Quota[]; afterDelete?: () => void }) {
   // A quota resets at the start of a reporting day or month: shown in that zone.
   const tz = useReportingTz();
   if (quotas.length === 0) return <Empty title="No quotas">This user is not limited. Add one below.</Empty>;
@@ -19,6 +24,9 @@ export function QuotaTable({ quotas }: { quotas: Quota[] }) {
             <th className="num">Limit</th>
             <th>Resets</th>
             <th>State</th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -29,6 +37,7 @@ export function QuotaTable({ quotas }: { quotas: Quota[] }) {
                 <td>{quotaLabel(q.quotaType)}</td>
                 <td className="num">
                   {u.used}
+                  <span className="muted small quota-percent"> ({Math.floor(u.ratio * 100)}%)</span>
                   <div className="meter" aria-hidden="true">
                     <span style={{ width: `${Math.min(100, u.ratio * 100)}%` }} className={u.ratio >= 1 ? "over" : u.ratio >= 0.8 ? "near" : ""} />
                   </div>
@@ -36,6 +45,9 @@ export function QuotaTable({ quotas }: { quotas: Quota[] }) {
                 <td className="num quota-limit">{u.limit}</td>
                 <td title={tz}>{formatDateTime(q.resetDate, tz)}</td>
                 <td>{q.isActive ? <Badge tone="ok">active</Badge> : <Badge>inactive</Badge>}</td>
+                <td>
+                  <DeleteQuotaButton userId={userId} quota={q} after={afterDelete} />
+                </td>
               </tr>
             );
           })}
