@@ -134,7 +134,7 @@ function Overlay({ subjects, names, series }: { subjects: Subject[]; names: stri
         <SeriesChart label="Cost per period (USD), compared" data={rows} x="label" series={defs("cost")} formatValue={(v) => `$${v.toFixed(2)}`} />
         <SeriesChart label="Requests per period, compared" data={rows} x="label" series={defs("requests")} formatValue={formatCompact} />
       </div>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Compared totals, scrollable">
         <table className="data-table" data-testid="compare-totals">
           <caption>Totals in the range</caption>
           <thead>

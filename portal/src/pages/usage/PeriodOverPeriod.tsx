@@ -53,7 +53,7 @@ function ComparisonCard({
       {c === undefined ? (
         <p className="muted">{state.error ? "Could not load the comparison." : "Loading…"}</p>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${title}, scrollable`}>
           <table className="data-table">
             <caption>
               {labelOfPeriodKey(c.current.periodKey)} against {labelOfPeriodKey(c.previous.periodKey)}, {span(c)} of each
