@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { formatChange } from "../src/pages/usage/PeriodOverPeriod";
 import { statementCsv, type UserStatement } from "../src/pages/users/statementFiles";
 import { adminQuery as query } from "./adminCall";
 import { type RunningBrowser, startBrowser } from "./browser";
@@ -14,6 +15,8 @@ import { type RunningBrowser, startBrowser } from "./browser";
 
 const ctx = inject("e2e");
 const run = promisify(execFile);
+/** How long a condition may take to hold on a busy shared machine. */
+const WAIT = { timeout: 30_000 };
 
 let rb: RunningBrowser;
 let context: BrowserContext;
@@ -131,7 +134,7 @@ describe("errors view", () => {
     for (const m of s.topMessages) expect(m.count).toBe(messages.get(JSON.stringify([m.errorType, m.message])));
 
     // The page shows exactly those buckets.
-    await expect.poll(() => shown("errors-by-type")).toEqual(asShown(countBy(logs, (r) => r.errorType)));
+    await expect.poll(() => shown("errors-by-type"), WAIT).toEqual(asShown(countBy(logs, (r) => r.errorType)));
     expect(await shown("errors-by-code")).toEqual(asShown(countBy(logs, (r) => r.statusCode)));
     expect(await shown("errors-by-model")).toEqual(asShown(countBy(logs, (r) => r.model)));
     expect(await page.locator('[data-testid="errors-messages"] tbody tr').count()).toBe(s.topMessages.length);
@@ -141,11 +144,9 @@ describe("errors view", () => {
     const model = s.byModel.find((b) => b.key !== null)!.key as string;
     await page.locator(`[data-testid="errors-by-model"] tr[data-key="${model}"] a`).click();
     await page.waitForSelector('section[data-page="requests"]');
-    await expect.poll(() => args("requests")).toEqual({ status: "error", modelSlug: model, from: win.from, to: win.to });
+    await expect.poll(() => args("requests"), WAIT).toEqual({ status: "error", modelSlug: model, from: win.from, to: win.to });
     const perModel = logs.filter((l) => l.model === model).length;
-    await expect
-      .poll(async () => (await page.locator("section[data-page=requests] tbody tr").count()) > 0)
-      .toBe(true);
+    await expect.poll(async () => (await page.locator("section[data-page=requests] tbody tr").count()) > 0, WAIT).toBe(true);
     expect(perModel).toBeGreaterThan(0);
   });
 });
@@ -206,5 +207,58 @@ describe("user statement", () => {
     expect(BigInt(lines.find((l) => l[2] === "total")![col])).toBe(BigInt(top.cost));
     const [jsonDl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download statement JSON" }).click()]);
     expect(JSON.parse(await readFile((await jsonDl.path())!, "utf8"))).toEqual(s);
+  });
+});
+
+describe("comparisons on the Usage page", () => {
+  it("overlays up to five models, each the model's own series", async () => {
+    await page.click('nav a[href="/admin/usage"]');
+    await page.waitForSelector('section[data-page="usage"]');
+    // 30 days, the page's default range.
+    await expect.poll(async () => ((await args("usage")) as { from?: number } | null)?.from, WAIT).toBeGreaterThan(0);
+    const a = (await args("usage")) as { period: string; from: number; to: number };
+    const models = (await query<{ model: string }[]>("llmmeter:modelStats", { from: a.from, to: a.to })).map((m) => m.model);
+    expect(models.length).toBeGreaterThan(5);
+    const boxes = page.locator('[data-testid="compare"] input[type="checkbox"]');
+    await expect.poll(() => boxes.count(), WAIT).toBe(models.length);
+    // Two through the checkboxes; the choice goes to the URL.
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await expect.poll(() => page.getAttribute('[data-testid="compare"]', "data-subjects"), WAIT).toBe(`model:${models[0]},model:${models[1]}`);
+    // Five from a shared URL (each checkbox round trip costs seconds on a busy machine).
+    const chosen = models.slice(0, 5);
+    const url = new URL(page.url());
+    url.searchParams.set("compare", chosen.map((m) => `model:${m}`).join(","));
+    await page.goto(url.toString());
+    await expect.poll(() => page.locator('[data-testid="compare-totals"] tbody tr').count(), WAIT).toBe(5);
+    // A sixth is refused: the others are disabled.
+    await expect.poll(() => boxes.nth(5).isDisabled(), WAIT).toBe(true);
+    for (const m of chosen) {
+      const points = await query<{ costNanoUsd: number }[]>("llmmeter:usageSeries", { period: a.period, from: a.from, to: a.to, modelSlug: m });
+      const row = page.locator(`[data-testid="compare-totals"] tr[data-key="${m}"]`);
+      expect(Number(await row.getAttribute("data-points"))).toBe(points.length);
+      expect(BigInt((await row.getAttribute("data-cost-nanos"))!)).toBe(points.reduce((x, p) => x + BigInt(p.costNanoUsd), 0n));
+    }
+    // Both charts draw one series per model, named in the legend.
+    for (const label of ["Cost per period (USD), compared", "Requests per period, compared"]) {
+      const fig = page.locator(`figure[aria-label="${label}"]`);
+      await fig.locator(".recharts-wrapper > svg.recharts-surface").waitFor();
+      expect((await fig.locator(".recharts-legend-item").allTextContents()).sort()).toEqual([...chosen].sort());
+    }
+  }, 240_000);
+
+  it("sets this week and month against the ones before with the read's percentages", async () => {
+    const at = Number(await page.getAttribute('[data-testid="period-over-period"]', "data-at"));
+    for (const period of ["weekly", "monthly"] as const) {
+      const c = await query<{ change: Record<"requests" | "totalTokens" | "costNanoUsd", number | null>; current: { requests: number } }>(
+        "llmmeter:periodOverPeriod",
+        { period, at },
+      );
+      expect(c.current.requests).toBeGreaterThan(0);
+      const card = page.locator(`[data-testid="pop-${period}"]`);
+      await expect.poll(() => card.locator("tr[data-measure] [data-change]").allTextContents(), WAIT).toEqual(
+        [c.change.requests, c.change.totalTokens, c.change.costNanoUsd].map(formatChange),
+      );
+    }
   });
 });

@@ -14,11 +14,11 @@
 import { v } from "convex/values";
 import type { AdminBuilders } from "./lib/auth";
 import type { QueryCtx } from "./server";
-import type { Id } from "./server";
+import type { Doc, Id } from "./server";
 import { badRequest, notFound } from "./lib/errors";
 import { nanosToUsd } from "./lib/money";
 import { reportingCalendar, type ReportingCalendar } from "./lib/periods";
-import { groupBy, mergeRows, readAggregates, ReadBudget } from "./lib/window";
+import { groupBy, readAggregates, ReadBudget, totalsOf } from "./lib/window";
 
 /** Most usage rows one statement sums by model (bounded by Convex's per-query read limits). */
 export const MAX_STATEMENT_ROWS = 10_000;
@@ -69,19 +69,10 @@ export const vUserStatement = v.object({
   byModelComplete: v.boolean(),
 });
 
-function countsOf(c: ReturnType<typeof mergeRows>["counters"]) {
-  return {
-    requests: c.totalRequests,
-    successful: c.successfulRequests,
-    failed: c.failedRequests,
-    promptTokens: c.promptTokens,
-    completionTokens: c.completionTokens,
-    totalTokens: c.totalTokens,
-    cachedTokens: c.cachedTokens,
-    reasoningTokens: c.reasoningTokens,
-    costNanoUsd: c.totalCostNanoUsd,
-    costUsd: nanosToUsd(c.totalCostNanoUsd),
-  };
+/** totalsOf without what a statement does not bill (latency, model count). */
+function countsOf(rows: Doc<"usageAggregates">[]) {
+  const { avgProcessingMs: _avg, p95ProcessingMs: _p95, modelsUsed: _models, ...counts } = totalsOf(rows);
+  return counts;
 }
 
 async function byModelOf(ctx: QueryCtx, userId: Id<"llmmeterUsers">, from: number, to: number) {
@@ -125,7 +116,7 @@ export const userStatement = (b: AdminBuilders) => b.query({
     const days = await readAggregates(ctx, new ReadBudget(), { scope: "user", period: "daily", from, to, userId });
     const byDay = [...groupBy(days, (r) => r.periodStart)]
       .sort((a, b) => a[0] - b[0])
-      .map(([periodStart, group]) => ({ periodKey: group[0].periodKey, periodStart, ...countsOf(mergeRows(group).counters) }));
+      .map(([periodStart, group]) => ({ periodKey: group[0].periodKey, periodStart, ...countsOf(group) }));
     return {
       userId,
       name: user.name ?? null,
@@ -133,7 +124,7 @@ export const userStatement = (b: AdminBuilders) => b.query({
       month: args.month,
       from,
       to,
-      totals: countsOf(mergeRows(days).counters),
+      totals: countsOf(days),
       byDay,
       ...(await byModelOf(ctx, userId, from, to)),
     };

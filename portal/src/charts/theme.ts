@@ -9,6 +9,7 @@ export const SERIES = {
   red: "var(--chart-red)",
   teal: "var(--chart-teal)",
   purple: "var(--chart-purple)",
+  amber: "var(--chart-amber)",
 } as const;
 
 export const GRID = "var(--line)";

@@ -71,7 +71,7 @@ function ErrorsView({ s, spec }: { s: ErrorSummary; spec: RangeSpec }) {
           </div>
           <div className="card">
             <h2>Top error messages</h2>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label="Top error messages, scrollable">
               <table className="data-table" data-testid="errors-messages">
                 <thead>
                   <tr>

@@ -14,6 +14,8 @@ import { useRange } from "../lib/useRange";
 import { nanosToChartUsd } from "../lib/money";
 import { useRouter } from "../router/router";
 import { UsageExport } from "./usage/UsageExport";
+import { Compare } from "./usage/Compare";
+import { PeriodOverPeriod } from "./usage/PeriodOverPeriod";
 
 const PERIODS: Period[] = ["hourly", "daily", "weekly", "monthly"];
 
@@ -97,6 +99,8 @@ export function UsagePage() {
       <QueryView state={series} isEmpty={(d) => d.length === 0} empty={<Empty title="No usage in this range">Try another period or filter.</Empty>}>
         {(points) => <UsageView points={points} />}
       </QueryView>
+      <PeriodOverPeriod userId={userId} model={model} />
+      <Compare period={period} win={win} users={(users.data ?? []).map((u) => ({ id: u.userId, name: u.name ?? u.email ?? u.userId }))} models={(models.data ?? []).map((m) => m.model)} />
     </section>
   );
 }

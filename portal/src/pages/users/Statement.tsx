@@ -70,7 +70,7 @@ function StatementView({ s }: { s: UserStatement }) {
           Cost by model covers the first {formatInt(s.usageRows)} generations of the month; the totals and days cover all.
         </p>
       )}
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Cost by model, scrollable">
         <table className="data-table" data-testid="statement-models">
           <caption>Cost by model</caption>
           <thead>
@@ -93,7 +93,7 @@ function StatementView({ s }: { s: UserStatement }) {
           </tbody>
         </table>
       </div>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label="Cost by day, scrollable">
         <table className="data-table" data-testid="statement-days">
           <caption>Cost by day</caption>
           <thead>

@@ -1,0 +1,94 @@
+import type { FunctionReturnType } from "convex/server";
+import { admin } from "../../data/api";
+import { useAdminQuery } from "../../data/hooks";
+import { formatInt } from "../../lib/format";
+import { formatUsd } from "../../lib/money";
+import { labelOfPeriodKey, HOUR_MS } from "../../lib/time";
+import { useNow } from "../../lib/useNow";
+
+type Comparison = FunctionReturnType<typeof admin.periodOverPeriod>;
+
+const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/** A change in percent as llmmeter:periodOverPeriod gives it (one decimal): "+12.5%", "−3.0%", "—" without a base. */
+export function formatChange(pct: number | null): string {
+  if (pct === null) return "—";
+  return `${pct > 0 ? "+" : pct < 0 ? "−" : "±"}${Math.abs(pct).toFixed(1)}%`;
+}
+
+/**
+ * This week against last week and this month against last month, like for
+ * like (the first k days of each), for the Usage page's subject. The
+ * percentages are the read's own; this only formats them.
+ */
+export function PeriodOverPeriod({ userId, model }: { userId?: string; model?: string }) {
+  // The hour is enough: the comparison is by whole days.
+  const at = Math.floor(useNow() / HOUR_MS) * HOUR_MS;
+  const subject = { ...(userId !== undefined ? { userId } : {}), ...(model !== undefined ? { modelSlug: model } : {}) };
+  const week = useAdminQuery(admin.periodOverPeriod, { period: "weekly", at, ...subject });
+  const month = useAdminQuery(admin.periodOverPeriod, { period: "monthly", at, ...subject });
+  return (
+    <div className="grid-2" data-testid="period-over-period" data-at={at}>
+      <ComparisonCard testId="pop-weekly" title="This week against last week" state={week} span={(c) => `Mon–${WEEKDAYS[c.day - 1]}`} />
+      <ComparisonCard testId="pop-monthly" title="This month against last month" state={month} span={(c) => `days 1–${c.day}`} />
+    </div>
+  );
+}
+
+function ComparisonCard({
+  testId,
+  title,
+  state,
+  span,
+}: {
+  testId: string;
+  title: string;
+  state: { data: Comparison | undefined; error: unknown };
+  span: (c: Comparison) => string;
+}) {
+  const c = state.data;
+  return (
+    <div className="card" data-testid={testId}>
+      <h2>{title}</h2>
+      {c === undefined ? (
+        <p className="muted">{state.error ? "Could not load the comparison." : "Loading…"}</p>
+      ) : (
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={`${title}, scrollable`}>
+          <table className="data-table">
+            <caption>
+              {labelOfPeriodKey(c.current.periodKey)} against {labelOfPeriodKey(c.previous.periodKey)}, {span(c)} of each
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Measure</th>
+                <th scope="col" className="num">{labelOfPeriodKey(c.current.periodKey)}</th>
+                <th scope="col" className="num">{labelOfPeriodKey(c.previous.periodKey)}</th>
+                <th scope="col" className="num">Change</th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr data-measure="requests">
+                <th scope="row">Requests</th>
+                <td className="num">{formatInt(c.current.requests)}</td>
+                <td className="num">{formatInt(c.previous.requests)}</td>
+                <td className="num" data-change>{formatChange(c.change.requests)}</td>
+              </tr>
+              <tr data-measure="tokens">
+                <th scope="row">Tokens</th>
+                <td className="num">{formatInt(c.current.totalTokens)}</td>
+                <td className="num">{formatInt(c.previous.totalTokens)}</td>
+                <td className="num" data-change>{formatChange(c.change.totalTokens)}</td>
+              </tr>
+              <tr data-measure="cost">
+                <th scope="row">Cost</th>
+                <td className="num">{formatUsd(c.current.costNanoUsd)}</td>
+                <td className="num">{formatUsd(c.previous.costNanoUsd)}</td>
+                <td className="num" data-change>{formatChange(c.change.costNanoUsd)}</td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
