@@ -97,14 +97,21 @@ test("signed ingest and an admin query through the harness", async () => {
       duplicates: { usage: 0, requestLogs: 0, activity: 0 },
     },
   });
-  // The fold, as the Go fold job does it: pending rows, the Go core, the compare-and-set apply.
+  // The fold, as the Go fold job does it through the signed routes: pending
+  // rows, the Go core's deltas, the stored state of the keys they touch, the
+  // Go core's summaries, the compare-and-set apply.
   const pending = await signedPost("/jobs/fold/pending", { limit: 300 });
   expect(pending.status).toBe(200);
   expect(pending.json.usage).toHaveLength(1);
-  const computed = await fetch(`${inject("foldUrl")}/compute?tz=UTC`, { method: "POST", body: JSON.stringify(pending.json) });
-  const apply = await signedPost("/jobs/fold/apply", await computed.json());
+  const core = async (path: string, body: unknown) =>
+    await (await fetch(`${inject("foldUrl")}${path}`, { method: "POST", body: JSON.stringify(body) })).json();
+  const deltas = await core("/compute?tz=UTC", pending.json);
+  const state = await signedPost("/jobs/fold/state", await core("/keys", deltas));
+  expect(state.status).toBe(200);
+  const applyBody = await core("/summarize", { apply: deltas, state: state.json });
+  const apply = await signedPost("/jobs/fold/apply", applyBody);
   expect(apply).toMatchObject({ status: 200, json: { folded: 1 } });
-  const again = await signedPost("/jobs/fold/apply", await (await fetch(`${inject("foldUrl")}/compute?tz=UTC`, { method: "POST", body: JSON.stringify(pending.json) })).json());
+  const again = await signedPost("/jobs/fold/apply", applyBody);
   expect(again).toMatchObject({ status: 409, json: { error: { code: "conflict" } } });
   const q = await apiCall("query", "llmmeter:overview", { from: ts, to: ts + 3_600_000 }, { sub: "admin_1", role: "admin" });
   expect(q.status).toBe(200);
