@@ -140,14 +140,8 @@ export const jobRowsBody = v.object({
   limit: intIn(1, MAX_JOB_PAGE),
 });
 
-export const aggregateUpsertRow = v.object({
-  scope: vScope,
-  userId: opt(idString),
-  model: opt(str(128)),
-  period: vPeriod,
-  periodKey: str(16),
-  periodStart: nonNegInt(),
-  shard: intIn(0, 7),
+/** The additive counters of rollup.Counters, as aggregate rows and summary model entries carry them. */
+const counterFields = {
   totalRequests: nonNegInt(),
   successfulRequests: nonNegInt(),
   failedRequests: nonNegInt(),
@@ -160,8 +154,19 @@ export const aggregateUpsertRow = v.object({
   totalProcessingTime: nonNegInt(),
   conversationsStarted: nonNegInt(),
   filesUploaded: nonNegInt(),
-  models: v.array(str(128)),
   latencyBuckets: v.array(nonNegInt()),
+};
+
+export const aggregateUpsertRow = v.object({
+  scope: vScope,
+  userId: opt(idString),
+  model: opt(str(128)),
+  period: vPeriod,
+  periodKey: str(16),
+  periodStart: nonNegInt(),
+  shard: intIn(0, 7),
+  ...counterFields,
+  models: v.array(str(128)),
 });
 export type AggregateUpsertRow = Infer<typeof aggregateUpsertRow>;
 
@@ -172,22 +177,7 @@ export const summaryRow = v.object({
   periodKey: str(16),
   activeUsers: nonNegInt(),
   models: v.array(
-    v.object({
-      model: str(128),
-      totalRequests: nonNegInt(),
-      successfulRequests: nonNegInt(),
-      failedRequests: nonNegInt(),
-      promptTokens: nonNegInt(),
-      completionTokens: nonNegInt(),
-      totalTokens: nonNegInt(),
-      cachedTokens: nonNegInt(),
-      reasoningTokens: nonNegInt(),
-      totalCostNanoUsd: nonNegInt(),
-      totalProcessingTime: nonNegInt(),
-      conversationsStarted: nonNegInt(),
-      filesUploaded: nonNegInt(),
-      latencyBuckets: v.array(nonNegInt()),
-    }),
+    v.object({ model: str(128), ...counterFields }),
   ),
   topUsers: v.array(
     v.object({ userId: idString, requests: nonNegInt(), totalTokens: nonNegInt(), costNanoUsd: nonNegInt() }),
