@@ -77,7 +77,7 @@ bench:
 	$(GO) run ./cmd/llmbench -gobench bench-go.txt -out bench-results.md
 
 ## bench-explorer: the Requests page on the embedded engine: a CSV export of 1M request logs in
-## bounded memory (make test exports 20,000), and llmmeter:requestLogs with each filter over
+## bounded memory (make test exports 5,000), and llmmeter:requestLogs with each filter over
 ## BENCH_EXPLORER_ROWS request logs (see BENCHMARKS.md)
 BENCH_EXPLORER_ROWS ?= 10000000
 bench-explorer:

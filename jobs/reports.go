@@ -3,7 +3,6 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -239,34 +238,6 @@ func ExportJSON(w io.Writer, r Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
-}
-
-// ExportCSV writes the report as CSV: one line per total, user, model and
-// error, columns section,key,requests,failed,totalTokens,costUsd,change.
-func ExportCSV(w io.Writer, r Report) error {
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"section", "key", "requests", "failed", "totalTokens", "costUsd", "note"})
-	line := func(section, key string, t map[string]any, note string) {
-		cw.Write([]string{section, key, fmt.Sprint(t["requests"]), fmt.Sprint(t["failed"]), fmt.Sprint(t["totalTokens"]),
-			money.Nanos(toInt(t["costNanoUsd"])).String(), note})
-	}
-	if t, ok := r.Body["totals"].(map[string]any); ok {
-		line("total", r.PeriodKey, t, "")
-	}
-	if t, ok := r.Body["previous"].(map[string]any); ok {
-		line("previous", "", t, "")
-	}
-	for _, u := range asRows(r.Body["byUser"]) {
-		line("user", fmt.Sprint(u["userId"]), u, "")
-	}
-	for _, m := range asRows(r.Body["byModel"]) {
-		line("model", fmt.Sprint(m["model"]), m, "")
-	}
-	for _, e := range asRows(r.Body["topErrors"]) {
-		cw.Write([]string{"error", fmt.Sprintf("%v %v", e["errorType"], e["statusCode"]), fmt.Sprint(e["count"]), fmt.Sprint(e["count"]), "", "", fmt.Sprint(e["sample"])})
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 func asRows(v any) []map[string]any {

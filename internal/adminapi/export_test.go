@@ -284,11 +284,11 @@ func TestExportRefusals(t *testing.T) {
 }
 
 // TestExportBoundedMemory streams an export of $LLMMETER_EXPORT_ROWS rows
-// (default 20,000; 1,000,000 with `make bench-explorer`) while sampling the
+// (default 5,000; 1,000,000 with `make bench-explorer`) while sampling the
 // heap: the peak stays under a bound that no whole-file buffer of that
 // size would fit in, and every row arrives.
 func TestExportBoundedMemory(t *testing.T) {
-	n := 20_000
+	n := 5_000
 	if s := os.Getenv("LLMMETER_EXPORT_ROWS"); s != "" {
 		var err error
 		if n, err = strconv.Atoi(s); err != nil || n < 1 || n > adminapi.ExportMaxRows {

@@ -1,0 +1,72 @@
+package jobs
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+
+	"llmmeter/internal/money"
+)
+
+// ReportCSVColumns is the header of a report's CSV.
+var ReportCSVColumns = []string{
+	"section", "id", "periodKey", "requests", "successful", "failed", "totalTokens", "costUsd",
+	"previousRequests", "previousTotalTokens", "previousCostUsd", "requestsChange", "costChange", "note",
+}
+
+// ExportCSV writes the report as CSV, one row per entity: the whole system
+// (id "all", with the previous period's figures and the change beside its
+// own, not on a row of its own), each user (by id), each model, and each
+// top error (id "<errorType> <statusCode>", requests = its count, note = a
+// sample message). Money is exact USD; a change is a ratio, empty when the
+// previous period had none.
+func ExportCSV(w io.Writer, r Report) error {
+	cw := csv.NewWriter(w)
+	cw.Write(ReportCSVColumns)
+	num := func(t map[string]any, k string) string {
+		if t == nil || t[k] == nil {
+			return ""
+		}
+		return fmt.Sprint(t[k])
+	}
+	usd := func(t map[string]any) string {
+		if t == nil {
+			return ""
+		}
+		return money.Nanos(toInt(t["costNanoUsd"])).String()
+	}
+	ratio := func(v any) string {
+		if f, ok := v.(float64); ok {
+			return strconv.FormatFloat(f, 'f', -1, 64)
+		}
+		return ""
+	}
+	line := func(section, id string, t, prev, chg map[string]any, note string) {
+		prevCost := ""
+		if prev != nil {
+			prevCost = usd(prev)
+		}
+		cw.Write([]string{section, id, r.PeriodKey, num(t, "requests"), num(t, "successful"), num(t, "failed"), num(t, "totalTokens"), usd(t),
+			num(prev, "requests"), num(prev, "totalTokens"), prevCost, ratio(chg["requests"]), ratio(chg["costNanoUsd"]), note})
+	}
+	totals, _ := r.Body["totals"].(map[string]any)
+	prev, _ := r.Body["previous"].(map[string]any)
+	chg, _ := r.Body["change"].(map[string]any)
+	if totals != nil {
+		line("system", "all", totals, prev, chg, "")
+	}
+	for _, u := range asRows(r.Body["byUser"]) {
+		line("user", fmt.Sprint(u["userId"]), u, nil, nil, "")
+	}
+	for _, m := range asRows(r.Body["byModel"]) {
+		line("model", fmt.Sprint(m["model"]), m, nil, nil, "")
+	}
+	for _, e := range asRows(r.Body["topErrors"]) {
+		count := fmt.Sprint(e["count"])
+		cw.Write([]string{"error", fmt.Sprintf("%v %v", e["errorType"], e["statusCode"]), r.PeriodKey, count, "", count, "", "",
+			"", "", "", "", "", fmt.Sprint(e["sample"])})
+	}
+	cw.Flush()
+	return cw.Error()
+}

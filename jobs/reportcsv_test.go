@@ -1,0 +1,55 @@
+package jobs_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"testing"
+
+	"llmmeter/jobs"
+)
+
+// TestReportCSV: one row per entity, the previous period and the change
+// beside the system's own figures (no row with an empty id), exact money,
+// and an error row's sample message quoted as CSV needs.
+func TestReportCSV(t *testing.T) {
+	rep := jobs.Report{Kind: "daily", PeriodKey: "2024-01-15", Body: map[string]any{
+		"totals":   map[string]any{"requests": int64(10), "successful": int64(9), "failed": int64(1), "totalTokens": int64(1500), "costNanoUsd": int64(1_000_000_001)},
+		"previous": map[string]any{"requests": int64(8), "successful": int64(8), "failed": int64(0), "totalTokens": int64(1000), "costNanoUsd": int64(7)},
+		"change":   map[string]any{"requests": 0.25, "totalTokens": 0.5, "costNanoUsd": nil},
+		"byUser": []map[string]any{
+			{"userId": "u_0123456789abcdef", "requests": int64(10), "successful": int64(9), "failed": int64(1), "totalTokens": int64(1500), "costNanoUsd": int64(1_000_000_001)},
+		},
+		"byModel": []any{
+			map[string]any{"model": "openai/gpt-4o", "requests": int64(10), "successful": int64(9), "failed": int64(1), "totalTokens": int64(1500), "costNanoUsd": int64(1_000_000_001)},
+		},
+		"topErrors": []map[string]any{{"errorType": "upstream_error", "statusCode": 502, "count": int64(1), "sample": "bad, \"gateway\"\nline 2"}},
+	}}
+	var buf bytes.Buffer
+	if err := jobs.ExportCSV(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		jobs.ReportCSVColumns,
+		{"system", "all", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "8", "1000", "0.000000007", "0.25", "", ""},
+		{"user", "u_0123456789abcdef", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "", "", "", "", "", ""},
+		{"model", "openai/gpt-4o", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "", "", "", "", "", ""},
+		{"error", "upstream_error 502", "2024-01-15", "1", "", "1", "", "", "", "", "", "", "", "bad, \"gateway\"\nline 2"},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d rows: %q", len(recs), recs)
+	}
+	for i := range want {
+		for j := range want[i] {
+			if recs[i][j] != want[i][j] {
+				t.Errorf("row %d col %s = %q, want %q", i, jobs.ReportCSVColumns[j], recs[i][j], want[i][j])
+			}
+		}
+		if len(recs[i]) > 1 && recs[i][1] == "" {
+			t.Errorf("row %d has no id", i)
+		}
+	}
+}
