@@ -9,7 +9,7 @@
  * The change in percent is computed here, once: (current − previous) /
  * previous · 100 rounded to one decimal; null when previous is 0. The
  * embedded engine answers the same (internal/store/sqlitestore/
- * admin_compare.go); contract case 24_period_over_period pins both.
+ * admin_compare.go); contract case 29_period_over_period pins both.
  */
 import { v } from "convex/values";
 import type { AdminBuilders } from "./lib/auth";

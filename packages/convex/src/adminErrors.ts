@@ -13,7 +13,7 @@
  * the rate is of requests that were served or failed upstream.
  *
  * The embedded engine answers the same (internal/store/sqlitestore/
- * admin_errors.go); contract case 23_error_summary pins both.
+ * admin_errors.go); contract case 28_error_summary pins both.
  */
 import { v } from "convex/values";
 import type { AdminBuilders } from "./lib/auth";

@@ -3,7 +3,7 @@
  * §5b): totals and cost by day from the fold's daily user rows, cost by model
  * from the user's usage rows of the month. The embedded engine answers the
  * same (internal/store/sqlitestore/admin_statement.go); contract case
- * 22_user_statement pins both.
+ * 27_user_statement pins both.
  *
  * The fold keeps no user × model rows, so cost by model is summed from at
  * most MAX_STATEMENT_ROWS usage rows (oldest first, one index range); a user

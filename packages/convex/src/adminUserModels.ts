@@ -5,7 +5,7 @@
  * newest first, at most MAX_USER_ROWS of them; `truncated` says when the
  * window held more (the sums then cover the newest rows only). The embedded
  * engine answers the same (sqlitestore/admin_user_models.go), pinned by
- * contract/cases/23_user_models.json.
+ * contract/cases/25_user_models.json.
  */
 import { type Infer, v } from "convex/values";
 import type { DatabaseReader, Id } from "./server";
