@@ -85,7 +85,7 @@ func TestHealthReportsForecastBackfill(t *testing.T) {
 			}
 			var buf bytes.Buffer
 			jobs.ExportJSON(&buf, rep)
-			if !strings.HasPrefix(rep.CSV, "section,id,periodKey,requests") || !strings.Contains(rep.CSV, "\nuser,") || !strings.Contains(rep.CSV, "\nsystem,all,") || !strings.Contains(buf.String(), `"periodKey"`) {
+			if !strings.HasPrefix(rep.CSV, "section,id,name,email,periodKey,requests") || !strings.Contains(rep.CSV, "\nuser,") || !strings.Contains(rep.CSV, "\nsystem,all,") || !strings.Contains(buf.String(), `"periodKey"`) {
 				t.Fatalf("exports: %s", rep.CSV)
 			}
 		})

@@ -88,6 +88,7 @@ func validSignature(secret, header string, body []byte) bool {
 
 // storedReport is a row of llmmeter:reports (the same shape on both engines).
 type storedReport struct {
+	ID         string                `json:"id"`
 	Kind       string                `json:"kind"`
 	PeriodKey  string                `json:"periodKey"`
 	Body       map[string]any        `json:"body"`
@@ -115,7 +116,14 @@ func TestReportDelivery(t *testing.T) {
 		s := newScheduler(t, e.st, e.loc, clk, "r")
 		s.Add(&jobs.Reports{Store: e.st, Cal: e.cal, Period: periods.Daily, Send: send}, "15 0 * * *")
 
-		ids := users(t, e, "dana", "eli")
+		var ids []string
+		for _, n := range []string{"dana", "eli"} {
+			u, _, err := e.st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: n, Name: "Name " + n, Email: n + "@example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, u.ID)
+		}
 		g := &gen{n: 20_000}
 		day := time.Date(time.Now().Year()+2, 5, 12, 0, 0, 0, 0, e.loc)
 		var b store.Batch
@@ -174,8 +182,31 @@ func TestReportDelivery(t *testing.T) {
 				t.Errorf("text %q lacks %q", msg.Text, s)
 			}
 		}
+		// Both users are named beside their ids, in the body, the CSV
+		// and the summary.
+		who := map[string]string{ids[0]: "dana", ids[1]: "eli"}
+		for _, r := range stored.Body["byUser"].([]any) {
+			r := r.(map[string]any)
+			n := who[r["userId"].(string)]
+			if n == "" || r["userName"] != "Name "+n || r["userEmail"] != n+"@example.com" {
+				t.Errorf("byUser row %v: want dana's or eli's name and email", r)
+			}
+		}
+		var full struct {
+			CSV string `json:"csv"`
+		}
+		if err := json.Unmarshal(e.admin(t, "query", "llmmeter:report", map[string]any{"reportId": stored.ID}), &full); err != nil {
+			t.Fatalf("report: %v", err)
+		}
+		csvText := full.CSV
+		for id, n := range who {
+			if row := "user," + id + ",Name " + n + "," + n + "@example.com," + stored.PeriodKey + ","; !strings.Contains(csvText, row) {
+				t.Errorf("csv lacks %q:\n%s", row, csvText)
+			}
+		}
 		top := stored.Body["byUser"].([]any)[0].(map[string]any)["userId"].(string)
-		for _, s := range []string{"Top users", "1. " + top + ": ", "Top models", "m/a", "m/b", "m/c", "Top errors", "upstream_error (HTTP 502): 3"} {
+		topLabel := "Name " + who[top] + " (" + who[top] + "@example.com, " + top + ")"
+		for _, s := range []string{"Top users", "1. " + topLabel + ": ", "Top models", "m/a", "m/b", "m/c", "Top errors", "upstream_error (HTTP 502): 3"} {
 			if !strings.Contains(string(whole), s) {
 				t.Errorf("blocks lack %q: %s", s, whole)
 			}
@@ -199,6 +230,7 @@ func TestReportDelivery(t *testing.T) {
 			t.Fatalf("deliveries %+v\nwant %+v", stored.Deliveries, wantD)
 		}
 		if l := logs.String(); strings.Contains(l, "pathsecret") || strings.Contains(l, "Top users") || strings.Contains(l, msg.Text) ||
+			strings.Contains(l, "Name dana") || strings.Contains(l, "@example.com") ||
 			!strings.Contains(l, "report delivery failed") {
 			t.Fatalf("log: %s", l)
 		}

@@ -38,11 +38,13 @@ func TestReportSummary(t *testing.T) {
 			absent: []string{"u_6", "the provider's words"},
 		},
 		{
-			// names win over ids, and Slack's reserved characters are escaped
-			name:   "names escaped",
-			body:   `{"totals":{},"change":{},"byUser":[{"userId":"u_1","userName":"<Ann & Co>"}],"byModel":[{"model":"x<y"}]}`,
-			blocks: []string{"1. &lt;Ann &amp; Co&gt;: ", "1. x&lt;y: "},
-			absent: []string{"u_1", "<Ann"},
+			// a user's name and email beside the id, an id alone when the
+			// report recorded neither, and Slack's reserved characters escaped
+			name: "names escaped",
+			body: `{"totals":{},"change":{},"byModel":[{"model":"x<y"}],"byUser":[{"userId":"u_1","userName":"<Ann & Co>","userEmail":"ann@example.com"},
+				{"userId":"u_2","userName":"","userEmail":"bo@example.com"},{"userId":"u_3","userName":"","userEmail":""},{"userId":"u_4"}]}`,
+			blocks: []string{"1. &lt;Ann &amp; Co&gt; (ann@example.com, u_1): ", "2. bo@example.com (u_2): ", "3. u_3: ", "4. u_4: ", "1. x&lt;y: "},
+			absent: []string{"<Ann"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,13 +11,14 @@ import (
 
 // ReportCSVColumns is the header of a report's CSV.
 var ReportCSVColumns = []string{
-	"section", "id", "periodKey", "requests", "successful", "failed", "totalTokens", "costUsd",
+	"section", "id", "name", "email", "periodKey", "requests", "successful", "failed", "totalTokens", "costUsd",
 	"previousRequests", "previousTotalTokens", "previousCostUsd", "requestsChange", "costChange", "note",
 }
 
 // ExportCSV writes the report as CSV, one row per entity: the whole system
 // (id "all", with the previous period's figures and the change beside its
-// own, not on a row of its own), each user (by id), each model, and each
+// own, not on a row of its own), each user (by id, with the name and email
+// the report recorded; empty on other rows), each model, and each
 // top error (id "<errorType> <statusCode>", requests = its count, note = a
 // sample message). Money is exact USD; a change is a ratio, empty when the
 // previous period had none.
@@ -42,29 +43,31 @@ func ExportCSV(w io.Writer, r Report) error {
 		}
 		return ""
 	}
-	line := func(section, id string, t, prev, chg map[string]any, note string) {
+	line := func(section, id, name, email string, t, prev, chg map[string]any, note string) {
 		prevCost := ""
 		if prev != nil {
 			prevCost = usd(prev)
 		}
-		cw.Write([]string{section, id, r.PeriodKey, num(t, "requests"), num(t, "successful"), num(t, "failed"), num(t, "totalTokens"), usd(t),
+		cw.Write([]string{section, id, name, email, r.PeriodKey, num(t, "requests"), num(t, "successful"), num(t, "failed"), num(t, "totalTokens"), usd(t),
 			num(prev, "requests"), num(prev, "totalTokens"), prevCost, ratio(chg["requests"]), ratio(chg["costNanoUsd"]), note})
 	}
 	totals, _ := r.Body["totals"].(map[string]any)
 	prev, _ := r.Body["previous"].(map[string]any)
 	chg, _ := r.Body["change"].(map[string]any)
 	if totals != nil {
-		line("system", "all", totals, prev, chg, "")
+		line("system", "all", "", "", totals, prev, chg, "")
 	}
 	for _, u := range asRows(r.Body["byUser"]) {
-		line("user", fmt.Sprint(u["userId"]), u, nil, nil, "")
+		name, _ := u["userName"].(string)
+		email, _ := u["userEmail"].(string)
+		line("user", fmt.Sprint(u["userId"]), name, email, u, nil, nil, "")
 	}
 	for _, m := range asRows(r.Body["byModel"]) {
-		line("model", fmt.Sprint(m["model"]), m, nil, nil, "")
+		line("model", fmt.Sprint(m["model"]), "", "", m, nil, nil, "")
 	}
 	for _, e := range asRows(r.Body["topErrors"]) {
 		count := fmt.Sprint(e["count"])
-		cw.Write([]string{"error", fmt.Sprintf("%v %v", e["errorType"], e["statusCode"]), r.PeriodKey, count, "", count, "", "",
+		cw.Write([]string{"error", fmt.Sprintf("%v %v", e["errorType"], e["statusCode"]), "", "", r.PeriodKey, count, "", count, "", "",
 			"", "", "", "", "", fmt.Sprint(e["sample"])})
 	}
 	cw.Flush()

@@ -8,7 +8,8 @@ import (
 	"llmmeter/jobs"
 )
 
-// TestReportCSV: one row per entity, the previous period and the change
+// TestReportCSV: one row per entity, a user's name and email beside its
+// id (empty for a user the store no longer has, and on other rows), the previous period and the change
 // beside the system's own figures (no row with an empty id), exact money,
 // and an error row's sample message quoted as CSV needs.
 func TestReportCSV(t *testing.T) {
@@ -17,7 +18,8 @@ func TestReportCSV(t *testing.T) {
 		"previous": map[string]any{"requests": int64(8), "successful": int64(8), "failed": int64(0), "totalTokens": int64(1000), "costNanoUsd": int64(7)},
 		"change":   map[string]any{"requests": 0.25, "totalTokens": 0.5, "costNanoUsd": nil},
 		"byUser": []map[string]any{
-			{"userId": "u_0123456789abcdef", "requests": int64(10), "successful": int64(9), "failed": int64(1), "totalTokens": int64(1500), "costNanoUsd": int64(1_000_000_001)},
+			{"userId": "u_0123456789abcdef", "userName": "Ann, \"A\" Lee", "userEmail": "ann@example.com", "requests": int64(10), "successful": int64(9), "failed": int64(1), "totalTokens": int64(1500), "costNanoUsd": int64(1_000_000_001)},
+			{"userId": "u_gone", "userName": "", "userEmail": "", "requests": int64(1), "successful": int64(1), "failed": int64(0), "totalTokens": int64(3), "costNanoUsd": int64(5)},
 		},
 		"byModel": []any{
 			map[string]any{"model": "openai/gpt-4o", "requests": int64(10), "successful": int64(9), "failed": int64(1), "totalTokens": int64(1500), "costNanoUsd": int64(1_000_000_001)},
@@ -34,10 +36,11 @@ func TestReportCSV(t *testing.T) {
 	}
 	want := [][]string{
 		jobs.ReportCSVColumns,
-		{"system", "all", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "8", "1000", "0.000000007", "0.25", "", ""},
-		{"user", "u_0123456789abcdef", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "", "", "", "", "", ""},
-		{"model", "openai/gpt-4o", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "", "", "", "", "", ""},
-		{"error", "upstream_error 502", "2024-01-15", "1", "", "1", "", "", "", "", "", "", "", "bad, \"gateway\"\nline 2"},
+		{"system", "all", "", "", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "8", "1000", "0.000000007", "0.25", "", ""},
+		{"user", "u_0123456789abcdef", "Ann, \"A\" Lee", "ann@example.com", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "", "", "", "", "", ""},
+		{"user", "u_gone", "", "", "2024-01-15", "1", "1", "0", "3", "0.000000005", "", "", "", "", "", ""},
+		{"model", "openai/gpt-4o", "", "", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "", "", "", "", "", ""},
+		{"error", "upstream_error 502", "", "", "2024-01-15", "1", "", "1", "", "", "", "", "", "", "", "bad, \"gateway\"\nline 2"},
 	}
 	if len(recs) != len(want) {
 		t.Fatalf("%d rows: %q", len(recs), recs)

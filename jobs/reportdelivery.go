@@ -115,7 +115,7 @@ func ReportSummary(rep Report) map[string]any {
 		return fmt.Sprintf("%s, %s requests", formatUSD(toInt(r["costNanoUsd"])), formatCount(toInt(r["requests"])))
 	}
 	list("Top users", asRows(b["byUser"]), func(r map[string]any) string {
-		return escapeMrkdwn(firstString(r, "userName", "name", "userId")) + ": " + spend(r)
+		return escapeMrkdwn(userLabel(r)) + ": " + spend(r)
 	})
 	list("Top models", asRows(b["byModel"]), func(r map[string]any) string {
 		return escapeMrkdwn(firstString(r, "model")) + ": " + spend(r)
@@ -147,6 +147,25 @@ func periodWord(kind string) string {
 		return "week"
 	}
 	return "day"
+}
+
+// userLabel names a report's user row: "Name (email, id)", leaving out
+// what the report did not record; the id alone for a user without either.
+func userLabel(r map[string]any) string {
+	id := firstString(r, "userId")
+	var who []string
+	for _, k := range []string{"userName", "userEmail"} {
+		if s, ok := r[k].(string); ok && s != "" {
+			who = append(who, s)
+		}
+	}
+	switch len(who) {
+	case 0:
+		return id
+	case 1:
+		return who[0] + " (" + id + ")"
+	}
+	return who[0] + " (" + who[1] + ", " + id + ")"
 }
 
 func firstString(r map[string]any, keys ...string) string {

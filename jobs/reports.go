@@ -125,6 +125,9 @@ func BuildReport(ctx context.Context, st Store, cal *periods.Calendar, p periods
 	}
 	cur, prev := totalsOf(sys[""]), totalsOf(prevSys[""])
 	byUser := ranked(users, "userId", 100)
+	if err := nameUsers(ctx, st, byUser); err != nil {
+		return Report{}, err
+	}
 	byModel := ranked(models, "model", 100)
 	errs, err := topErrors(ctx, st, start, end, 10)
 	if err != nil {

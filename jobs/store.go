@@ -99,6 +99,10 @@ type Store interface {
 	// It reports false when the row is absent or already confirmed.
 	ConfirmUsage(ctx context.Context, c UsageConfirmation) (bool, error)
 
+	// User reads a user (store.ErrNotFound if there is none); reports
+	// name the users they list with it (reportnames.go).
+	User(ctx context.Context, id string) (store.User, error)
+
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 }
