@@ -57,6 +57,9 @@ func (e exportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Args map[string]json.RawMessage `json:"args"`
 	}
 	d := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	// A filter outside "args" ({"model": …}) would otherwise export every
+	// row while looking filtered: refuse what the body does not define.
+	d.DisallowUnknownFields()
 	if err := d.Decode(&body); err != nil || d.More() {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"code": "BadRequest", "message": "body must be {\"args\": {...}}"})
 		return

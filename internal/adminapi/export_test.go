@@ -264,6 +264,7 @@ func TestExportRefusals(t *testing.T) {
 		// The export's own.
 		{"pagination is the export's", "llm_admin", `{"args":{"paginationOpts":{"numItems":1,"cursor":null}}}`, 400, "BadRequest"},
 		{"not JSON", "llm_admin", `{"args":`, 400, "BadRequest"},
+		{"a filter outside args", "llm_admin", `{"model":"openai/gpt-4o","args":{}}`, 400, "BadRequest"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
