@@ -3,11 +3,11 @@
  * profile, driven by playwright-core over CDP. No browser is downloaded.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
-import { stopProcess } from "./process";
+import { removeTree, stopProcess } from "./process";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const FLAGS = [
@@ -54,7 +54,7 @@ export async function startBrowser(): Promise<RunningBrowser> {
     close: async () => {
       await browser.close().catch(() => {});
       await stopProcess(proc);
-      await rm(profile, { recursive: true, force: true });
+      await removeTree(profile);
     },
   };
 }

@@ -4,13 +4,13 @@
  * key, and hands the test the address and keys. Every wait is bounded.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
-import { stopProcess } from "./process";
+import { removeTree, stopProcess } from "./process";
 
 const run = promisify(execFile);
 const portal = resolve(import.meta.dirname, "..");
@@ -151,6 +151,6 @@ async function teardown() {
   const proc = service;
   service = undefined;
   if (proc) await stopProcess(proc);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  if (tmp) await removeTree(tmp);
   tmp = undefined;
 }

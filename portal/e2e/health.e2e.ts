@@ -14,14 +14,14 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type RunningBrowser, startBrowser } from "./browser";
 import { freePort, waitForKey, waitHealthy } from "./globalSetup";
-import { stopProcess } from "./process";
+import { removeTree, stopProcess } from "./process";
 
 const ctx = inject("e2e");
 const portal = resolve(import.meta.dirname, "..");
@@ -107,7 +107,7 @@ afterAll(async () => {
   await rb?.close();
   if (svc) await stopProcess(svc);
   await stopSim();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  if (tmp) await removeTree(tmp);
 });
 
 describe("health alerts on the Overview", () => {

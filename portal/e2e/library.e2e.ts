@@ -7,7 +7,8 @@
  * routes show llmmeter's portal and a single page with the service's data.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
+import { removeTree } from "./process";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -65,7 +66,7 @@ afterAll(async () => {
   await context?.close();
   await rb?.close();
   await host?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  if (tmp) await removeTree(tmp);
 });
 
 async function overviewRequests(): Promise<number> {
