@@ -238,22 +238,32 @@ type activityView struct {
 	Timestamp    int64  `json:"timestamp"`
 }
 
+// argUser is the user named by the argument userId: bad_request for a
+// malformed id, not_found for one no user has.
+func argUser(ctx context.Context, q querier, a args) (string, userView, error) {
+	raw, _ := a.str("userId")
+	id, err := idOf("users", raw, "userId")
+	if err != nil {
+		return "", userView{}, err
+	}
+	u, ok, err := getUser(ctx, q, id)
+	if err != nil {
+		return "", userView{}, err
+	}
+	if !ok {
+		return "", userView{}, notFound("userId: no such user")
+	}
+	return id, u, nil
+}
+
 func userDetail(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	from, to, err := checkWindow(a)
 	if err != nil {
 		return nil, err
 	}
-	raw, _ := a.str("userId")
-	id, err := idOf("users", raw, "userId")
+	id, u, err := argUser(ctx, q, a)
 	if err != nil {
 		return nil, err
-	}
-	u, ok, err := getUser(ctx, q, id)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, notFound("userId: no such user")
 	}
 	rows, err := readAggregates(ctx, q, &readBudget{}, aggSelection{scope: rollup.ScopeUser, period: granularityFor(from, to), from: from, to: to, userID: id})
 	if err != nil {

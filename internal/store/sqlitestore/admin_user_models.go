@@ -29,15 +29,9 @@ func userModels(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, _ := a.str("userId")
-	id, err := idOf("users", raw, "userId")
+	id, _, err := argUser(ctx, q, a)
 	if err != nil {
 		return nil, err
-	}
-	if _, ok, err := getUser(ctx, q, id); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, notFound("userId: no such user")
 	}
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM usageTracking
