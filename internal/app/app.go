@@ -364,6 +364,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.abort(gateway.ErrShutdown)
 	a.waitHandlers(10 * time.Second) // they return promptly once their context ends
+	// A handler that has returned may still have its answer (a 503, a
+	// stream's last chunk) in the connection's buffer: net/http flushes it
+	// after the handler. A second Shutdown waits for that, briefly, so Close
+	// does not cut an answer already written.
+	fctx, fcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	a.httpSrv.Shutdown(fctx)
+	fcancel()
 	a.httpSrv.Close()
 	a.inflight.Wait()
 	a.stopBg()
