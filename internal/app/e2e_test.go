@@ -111,7 +111,7 @@ func chatBody(stream bool, text string) string {
 // has shipped everything.
 func (e *env) settle() {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := e.sim.WaitIdle(ctx); err != nil {
 		e.t.Fatal(err)
