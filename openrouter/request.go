@@ -32,6 +32,13 @@ var typedKeys = []string{"model", "models", "messages", "stream", "user", "provi
 // error itself huge.
 const maxProblems = 20
 
+// MaxModelID is the longest model id a request may name, in bytes. The
+// rows keep the requested model, and Convex's ingest refuses one longer
+// than 128 characters: a longer id sent upstream would leave a request log
+// no store takes (a dead outbox entry on Convex, a row of any size on the
+// embedded engine). OpenRouter's ids are far shorter.
+const MaxModelID = 128
+
 // UnmarshalJSON decodes a request object; fields of the wrong type are
 // reported together as user-safe problems wrapping ErrInvalidRequest.
 func (r *ChatRequest) UnmarshalJSON(b []byte) error {
@@ -213,9 +220,15 @@ func (r *ChatRequest) Validate() error {
 	if r.Model == "" && len(r.Models) == 0 {
 		add("model or models is required")
 	}
+	if len(r.Model) > MaxModelID {
+		add("model must be at most %d bytes", MaxModelID)
+	}
 	for i, m := range r.Models {
-		if strings.TrimSpace(m) == "" {
+		switch {
+		case strings.TrimSpace(m) == "":
 			add("models[%d] must be a non-empty model id", i)
+		case len(m) > MaxModelID:
+			add("models[%d] must be at most %d bytes", i, MaxModelID)
 		}
 	}
 	if len(r.Messages) == 0 {

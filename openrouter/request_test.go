@@ -153,6 +153,13 @@ func TestValidate(t *testing.T) {
 		{"empty", ChatRequest{}, []string{"model or models is required", "messages must not be empty"}},
 		// A blank entry in the fallback list.
 		{"blank fallback", ChatRequest{Models: []string{"a", " "}, Messages: []json.RawMessage{user}}, []string{"models[1] must be a non-empty model id"}},
+		// Model ids longer than the stores keep (Convex refuses > 128
+		// characters): before the fix they went upstream and the request
+		// log became a dead outbox entry on Convex.
+		{"long model", ChatRequest{Model: strings.Repeat("a", MaxModelID+1), Messages: []json.RawMessage{user}}, []string{"model must be at most 128 bytes"}},
+		{"long fallback", ChatRequest{Models: []string{"a", strings.Repeat("é", MaxModelID/2+1)}, Messages: []json.RawMessage{user}}, []string{"models[1] must be at most 128 bytes"}},
+		// Exactly the bound is fine.
+		{"model at the bound", ChatRequest{Model: strings.Repeat("a", MaxModelID), Models: []string{strings.Repeat("b", MaxModelID)}, Messages: []json.RawMessage{user}}, nil},
 		// Each message is checked and named by index.
 		{"bad messages", ChatRequest{Model: "m", Messages: []json.RawMessage{
 			user, msg(`"hi"`), msg(`{"content":"x"}`), msg(`{"role":7}`), msg(`{"role":""}`), msg(`{"role":null}`), msg(`{"role":"user"`),

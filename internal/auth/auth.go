@@ -113,7 +113,20 @@ type cachedKey struct {
 	key     store.APIKey
 	found   bool
 	expires time.Time
+	retryAt time.Time // after a failed look-up: served stale, unasked, until then
 }
+
+// staleWait bounds the look-up of a key that was verified before and could
+// be served stale instead. A store that hangs rather than refusing (a
+// network partition, an overloaded deployment) would otherwise hold every
+// call for the client's whole timeout (15 s to Convex) before stale-if-error
+// served it: seen by hand as 18 s calls for a known key.
+const staleWait = time.Second
+
+// staleRetry is how long a known key is served from its stale entry with
+// no look-up after one failed, so that during an outage calls do not each
+// pay staleWait; a revocation applies within that of the store answering.
+const staleRetry = 2 * time.Second
 
 // maxCachedKeys bounds the cache; a full cache is simply emptied.
 const maxCachedKeys = 10_000
@@ -142,26 +155,34 @@ func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, err
 	if k.Now != nil {
 		now = k.Now()
 	}
-	if k.TTL > 0 {
-		k.mu.Lock()
-		c, ok := k.cache[hash]
-		k.mu.Unlock()
-		if ok && now.Before(c.expires) {
-			return c.key, c.found, nil
-		}
+	k.mu.Lock()
+	c, ok := k.cache[hash]
+	k.mu.Unlock()
+	stale := ok && c.found
+	if ok && (now.Before(c.expires) || stale && now.Before(c.retryAt)) {
+		return c.key, c.found, nil
 	}
-	key, err := k.Store.APIKeyByHash(ctx, hash)
+	lookCtx := ctx
+	if stale {
+		var cancel context.CancelFunc
+		lookCtx, cancel = context.WithTimeout(ctx, staleWait)
+		defer cancel()
+	}
+	key, err := k.Store.APIKeyByHash(lookCtx, hash)
 	found := err == nil
 	if errors.Is(err, store.ErrNotFound) {
 		err = nil
 	}
 	if err != nil {
 		// Stale-if-error: a key verified before keeps working while the store
-		// is unreachable; the next answer applies any revocation.
-		k.mu.Lock()
-		c, ok := k.cache[hash]
-		k.mu.Unlock()
-		if ok && c.found {
+		// is unreachable; an answer after staleRetry applies any revocation.
+		if stale {
+			k.mu.Lock()
+			if cur, ok := k.cache[hash]; ok && cur.found {
+				cur.retryAt = now.Add(staleRetry)
+				k.cache[hash] = cur
+			}
+			k.mu.Unlock()
 			return c.key, true, nil
 		}
 		return store.APIKey{}, false, fmt.Errorf("%w: %w", ErrUnavailable, err)

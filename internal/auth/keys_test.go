@@ -14,17 +14,101 @@ import (
 )
 
 // downStore is a real store whose key look-ups fail while down is set, as
-// a remote store does during an outage.
+// a remote store does during an outage, and block until their context ends
+// while hang is set, as one behind a partition does.
 type downStore struct {
 	store.Store
-	down atomic.Bool
+	down, hang atomic.Bool
+	lookups    atomic.Int64
 }
 
 func (s *downStore) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+	s.lookups.Add(1)
+	if s.hang.Load() {
+		<-ctx.Done() // a partition: no answer, no refusal
+		return store.APIKey{}, ctx.Err()
+	}
 	if s.down.Load() {
 		return store.APIKey{}, errors.New("dial tcp: connection refused")
 	}
 	return s.Store.APIKeyByHash(ctx, hash)
+}
+
+// TestKeysDoNotWaitOnAHangingStore: a store that hangs instead of refusing
+// holds a known key's look-up at most staleWait, then the key is served
+// stale, and for staleRetry no call asks again. Before the fix every call
+// of a known key waited the store client's whole timeout (18 s calls seen
+// by hand through a Convex outage that hung).
+func TestKeysDoNotWaitOnAHangingStore(t *testing.T) {
+	ctx := context.Background()
+	real, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Close()
+	s := &downStore{Store: real}
+	u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, kk, err := IssueKey(ctx, s, u.ID, "known", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown, _, err := IssueKey(ctx, s, u.ID, "never used", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	k := &Keys{Store: s, TTL: 30 * time.Second, Now: func() time.Time { return now }}
+	// A request's context: the failing run would wait all of it.
+	call := func(key string, within time.Duration) (Principal, error) {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(ctx, within)
+		defer cancel()
+		r, _ := http.NewRequestWithContext(rctx, http.MethodPost, "/", nil)
+		r.Header.Set("Authorization", "Bearer "+key)
+		return k.Authenticate(rctx, r)
+	}
+	if _, err := call(known, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	s.hang.Store(true)
+	now = now.Add(time.Hour) // far past the TTL
+	start := time.Now()
+	if p, err := call(known, 20*time.Second); err != nil || p.KeyID != kk.ID {
+		t.Fatalf("known key while the store hangs: %+v, %v; want it served stale", p, err)
+	}
+	// staleWait (1 s) plus a busy machine's slack; the request allowed 20 s.
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("known key waited %v on a hanging store", d)
+	}
+	before := s.lookups.Load()
+	now = now.Add(staleRetry - time.Millisecond)
+	for range 5 {
+		if _, err := call(known, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.lookups.Load() - before; n != 0 {
+		t.Fatalf("%d look-ups within staleRetry of a failed one, want 0", n)
+	}
+	// An unknown key has nothing to fall back on: it waits for the store
+	// as long as its request allows, then 503.
+	if _, err := call(unknown, 2*time.Second); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("unknown key while the store hangs: %v, want ErrUnavailable", err)
+	}
+
+	// The store answers again: past staleRetry, a revocation applies.
+	s.hang.Store(false)
+	if err := s.RevokeAPIKey(ctx, kk.ID); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Millisecond)
+	if _, err := call(known, time.Minute); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("revoked key once the store answers: %v, want ErrInvalid", err)
+	}
 }
 
 // TestKeysStaleIfError: during a store outage, keys verified before keep

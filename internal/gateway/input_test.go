@@ -66,6 +66,10 @@ func TestBadBodiesAreRefusedByName(t *testing.T) {
 		// Structural problems found after decoding.
 		{"no messages", `{"model":"m"}`, "messages must not be empty"},
 		{"conversation_id a number", `{"model":"m","conversation_id":5,` + msgs + `}`, "conversation_id must be a string"},
+		// A model id longer than the stores keep: before the fix it went
+		// upstream, and on Convex its request log became a dead outbox entry.
+		{"model of 129 bytes", `{"model":"` + strings.Repeat("m", 129) + `",` + msgs + `}`, "model must be at most 128 bytes"},
+		{"models entry of 129 bytes", `{"models":["a/b","` + strings.Repeat("m", 129) + `"],` + msgs + `}`, "models[1] must be at most 128 bytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
