@@ -44,6 +44,7 @@ import {
   granularityFor,
   groupBy,
   mergeRows,
+  fineStatsOf,
   p95FromBuckets,
   readAggregates,
   ReadBudget,
@@ -277,6 +278,7 @@ export const modelStats = (b: AdminBuilders) => b.query({
       avgProcessingMs: avgMs(c),
       p95ProcessingMs: p95FromBuckets(c.latencyBuckets),
       errorRate: c.totalRequests > 0 ? Math.round((c.failedRequests / c.totalRequests) * 10_000) / 10_000 : 0,
+      ...fineStatsOf(c),
     }));
     stats.sort((a, b) => b.costNanoUsd - a.costNanoUsd || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
     return stats;

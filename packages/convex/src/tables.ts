@@ -38,6 +38,9 @@ const summaryCounters = {
   conversationsStarted: v.number(),
   filesUploaded: v.number(),
   latencyBuckets: v.array(v.number()),
+  /** Fine processing-time / TTFT bucket counts (FINE_BOUNDS); absent on older entries. */
+  latencyFine: v.optional(v.array(v.number())),
+  ttftBuckets: v.optional(v.array(v.number())),
 };
 
 export const llmmeterTables = {
@@ -190,6 +193,9 @@ export const llmmeterTables = {
     models: v.array(v.string()),
     /** Counts per processing-time bucket, bounds in lib/aggregates.ts. */
     latencyBuckets: v.array(v.number()),
+    /** Fine processing-time / TTFT bucket counts (FINE_BOUNDS); absent on rows stored before them. */
+    latencyFine: v.optional(v.array(v.number())),
+    ttftBuckets: v.optional(v.array(v.number())),
   })
     .index("by_scope_and_period_and_period_start", ["scope", "period", "periodStart"])
     .index("by_user_id_and_period_and_period_start", ["userId", "period", "periodStart"])

@@ -29,7 +29,8 @@ import type { Doc, Id, QueryCtx, DatabaseReader, DatabaseWriter } from "../serve
 import { badRequest } from "./errors";
 import type { Period, ReportingCalendar } from "./periods";
 import type { SummaryRow } from "./wire";
-import { addCounters, LATENCY_BUCKETS, type Counters } from "./aggregates";
+import { addCounters, LATENCY_BUCKETS, zeroCounters, type Counters } from "./aggregates";
+import { checkFineBuckets } from "./aggregateRows";
 import { findAggregate } from "./aggregates";
 import type { ReadBudget } from "./window";
 
@@ -96,6 +97,7 @@ export function checkSummary(db: DatabaseReader, cal: ReportingCalendar, s: Summ
       badRequest(`${at}.models[${i}].totalRequests: must equal successfulRequests + failedRequests`);
     }
     if (m.latencyBuckets.length !== LATENCY_BUCKETS) badRequest(`${at}.models[${i}].latencyBuckets: expected ${LATENCY_BUCKETS} counts`);
+    checkFineBuckets(m, `${at}.models[${i}]`);
   }
   const topUsers = s.topUsers.map((u, i) => {
     const userId = db.normalizeId("llmmeterUsers", u.userId);
@@ -216,7 +218,9 @@ export async function adjustSummary(
   const models = await summaryDoc(db, "summaryModels", p, start);
   const i = models?.models.findIndex((e) => e.model === model) ?? -1;
   if (models && i >= 0) {
-    const { model: _m, ...c } = models.models[i];
+    const { model: _m, ...stored } = models.models[i];
+    const c = zeroCounters(); // an entry stored before the fine buckets lacks them
+    addCounters(c, stored);
     addCounters(c, d);
     const next = [...models.models];
     next[i] = { model, ...c };
