@@ -52,7 +52,7 @@ import {
 } from "./lib/window";
 import { userView } from "./users";
 import { addCounters, zeroCounters, type Counters } from "./lib/aggregates";
-import { cover, readModelsPieces, readUsersPieces, topUsersOf } from "./lib/summaries";
+import { cover, fineByModel, readModelsPieces, readUsersPieces, topUsersOf } from "./lib/summaries";
 
 /** Most points llmmeter:usageSeries returns; wider windows are rejected. */
 export const MAX_SERIES_POINTS = 1000;
@@ -261,9 +261,10 @@ export const modelStats = (b: AdminBuilders) => b.query({
     const pieces = cover(reportingCalendar(), granularityFor(from, to), from, to);
     const byModel = new Map<string, Counters>();
     for (const doc of await readModelsPieces(ctx, new ReadBudget(), pieces)) {
-      for (const { model, ...c } of doc.models) {
+      const fine = fineByModel(doc.latency);
+      for (const { model, ...c } of doc.models.models) {
         const sum = byModel.get(model) ?? zeroCounters();
-        addCounters(sum, c);
+        addCounters(sum, { ...c, ...fine.get(model) });
         byModel.set(model, sum);
       }
     }
