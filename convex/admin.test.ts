@@ -245,6 +245,13 @@ describe("results", () => {
         avgProcessingMs: 35_100,
         p95ProcessingMs: null,
         errorRate: 0,
+        // Fine buckets: 200 ms → 233, 70 s → 77037; no first token recorded → no TTFT.
+        p50LatencyMs: 233,
+        p95LatencyMs: 77_037,
+        p99LatencyMs: 77_037,
+        p50TtftMs: null,
+        p95TtftMs: null,
+        p99TtftMs: null,
       },
       {
         model: "m1",
@@ -257,6 +264,12 @@ describe("results", () => {
         avgProcessingMs: 1063,
         p95ProcessingMs: 4000,
         errorRate: 0.6667,
+        p50LatencyMs: 119,
+        p95LatencyMs: 3388,
+        p99LatencyMs: 3388,
+        p50TtftMs: null,
+        p95TtftMs: null,
+        p99TtftMs: null,
       },
     ]);
   });

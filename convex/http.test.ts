@@ -416,6 +416,13 @@ describe("jobs", () => {
     expect(docs[0]).toMatchObject({ totalCostNanoUsd: 7, totalCost: 7e-9, averageProcessingTime: 100, uniqueModels: 1 });
     const list = await post(t, "/jobs/aggregates/list", { scope: "user", period: "daily", from: 0, to: T0 * 2, limit: 5 });
     expect(list.json.page).toHaveLength(1);
+    // A row without the fine buckets (an older fold) stores zeros; with them, the counts.
+    expect(docs[0].latencyFine).toEqual(new Array(48).fill(0));
+    const fine = new Array(48).fill(0).map((_, i) => (i === 7 ? 2 : i === 47 ? 1 : 0));
+    const ttft = new Array(48).fill(0).map((_, i) => (i === 0 ? 2 : 0));
+    await post(t, "/jobs/aggregates/upsert", { rows: [{ ...row, latencyFine: fine, ttftBuckets: ttft }] });
+    const [withFine] = await t.run((ctx) => ctx.db.query("usageAggregates").collect());
+    expect(withFine).toMatchObject({ latencyFine: fine, ttftBuckets: ttft, totalCostNanoUsd: 1_500_000_000 });
     const bad: [object, string][] = [
       [{ ...row, periodStart: row.periodStart + 1 }, 'rows[0].periodStart: not the start of a daily period in UTC'],
       [{ ...row, periodKey: "2024-01-16" }, 'rows[0].periodKey: expected "2024-01-15" for this periodStart'],
@@ -425,6 +432,8 @@ describe("jobs", () => {
       [{ ...row, scope: "model", userId: undefined }, 'rows[0].model: required for scope "model"'],
       [{ ...row, failedRequests: 0 }, "rows[0].totalRequests: must equal successfulRequests + failedRequests"],
       [{ ...row, latencyBuckets: [3] }, "rows[0].latencyBuckets: expected 11 counts"],
+      [{ ...row, latencyFine: [3] }, "rows[0].latencyFine: expected 48 counts"],
+      [{ ...row, ttftBuckets: new Array(49).fill(0) }, "rows[0].ttftBuckets: expected 48 counts"],
       [{ ...row, shard: 8 }, "rows[0].shard: expected integer in [0, 7]"],
     ];
     for (const [r, message] of bad) {

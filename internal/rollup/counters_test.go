@@ -20,6 +20,10 @@ func TestCountersAdd(t *testing.T) {
 		for i := range c.LatencyBuckets {
 			c.LatencyBuckets[i] = base + 13 + int64(i)
 		}
+		for i := range c.LatencyFine {
+			c.LatencyFine[i] = base + 30 + int64(i)
+			c.TTFTBuckets[i] = base + 90 + int64(i)
+		}
 		return c
 	}
 	c := field(100)
@@ -32,6 +36,10 @@ func TestCountersAdd(t *testing.T) {
 	}
 	for i := range want.LatencyBuckets {
 		want.LatencyBuckets[i] = 2*want.LatencyBuckets[i] + 1100
+	}
+	for i := range want.LatencyFine {
+		want.LatencyFine[i] = 2*want.LatencyFine[i] + 1100
+		want.TTFTBuckets[i] = 2*want.TTFTBuckets[i] + 1100
 	}
 	if c != want {
 		t.Fatalf("sum\n got %+v\nwant %+v", c, want)
@@ -46,11 +54,14 @@ func TestDeltas(t *testing.T) {
 	}
 	ok := Counters{TotalRequests: 1, SuccessfulRequests: 1, TotalProcessingTime: 250}
 	ok.LatencyBuckets[LatencyBucket(250)] = 1
-	if got := RequestDelta(store.RequestLog{Status: store.StatusSuccess, ProcessingTime: 250}); got != ok {
+	ok.LatencyFine[FineBucket(250)] = 1
+	ok.TTFTBuckets[FineBucket(40)] = 1
+	if got := RequestDelta(store.RequestLog{Status: store.StatusSuccess, ProcessingTime: 250, TimeToFirstToken: 40}); got != ok {
 		t.Errorf("success delta %+v, want %+v", got, ok)
 	}
 	failed := Counters{TotalRequests: 1, FailedRequests: 1, TotalProcessingTime: 100_000}
-	failed.LatencyBuckets[NumBuckets-1] = 1 // beyond the last bound
+	failed.LatencyBuckets[NumBuckets-1] = 1     // beyond the last bound
+	failed.LatencyFine[FineBucket(100_000)] = 1 // no first token: no TTFT sample
 	if got := RequestDelta(store.RequestLog{Status: store.StatusError, ProcessingTime: 100_000}); got != failed {
 		t.Errorf("error delta %+v, want %+v", got, failed)
 	}

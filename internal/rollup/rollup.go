@@ -46,6 +46,24 @@ func LatencyBucket(ms int64) int {
 	return len(LatencyBounds)
 }
 
+// FineBounds are the inclusive upper bounds (ms) of the fine buckets used
+// for processing-time and time-to-first-token percentiles: geometric, each
+// 25 % wider than the last (round(25·1.25^k)), 25 ms to ~12 min; one more
+// bucket holds the rest. The coarse LatencyBuckets stay for stored rows.
+// The TS twin is FINE_BOUNDS in packages/convex/src/lib/aggregates.ts.
+var FineBounds = [...]int64{25, 31, 39, 49, 61, 76, 95, 119, 149, 186, 233, 291, 364, 455, 568, 711, 888,
+	1110, 1388, 1735, 2168, 2711, 3388, 4235, 5294, 6617, 8272, 10340, 12925, 16156, 20195, 25244, 31554,
+	39443, 49304, 61630, 77037, 96296, 120371, 150463, 188079, 235099, 293874, 367342, 459177, 573972, 717465}
+
+// NumFine is len(FineBounds)+1.
+const NumFine = len(FineBounds) + 1
+
+// FineBucket is the fine bucket of a duration in ms.
+func FineBucket(ms int64) int {
+	i, _ := slices.BinarySearch(FineBounds[:], ms)
+	return i
+}
+
 // Counters is the additive part of an aggregate row. Cost is exact nanos.
 type Counters struct {
 	TotalRequests        int64             `json:"totalRequests"`
@@ -61,6 +79,11 @@ type Counters struct {
 	ConversationsStarted int64             `json:"conversationsStarted"`
 	FilesUploaded        int64             `json:"filesUploaded"`
 	LatencyBuckets       [NumBuckets]int64 `json:"latencyBuckets"`
+	// LatencyFine counts processing times per FineBounds bucket; TTFTBuckets
+	// counts times to first token (requests that recorded one) likewise.
+	// Rows stored before they existed read as all zeros.
+	LatencyFine [NumFine]int64 `json:"latencyFine"`
+	TTFTBuckets [NumFine]int64 `json:"ttftBuckets"`
 }
 
 // Add adds o to c.
@@ -79,6 +102,10 @@ func (c *Counters) Add(o Counters) {
 	c.FilesUploaded += o.FilesUploaded
 	for i := range c.LatencyBuckets {
 		c.LatencyBuckets[i] += o.LatencyBuckets[i]
+	}
+	for i := range c.LatencyFine {
+		c.LatencyFine[i] += o.LatencyFine[i]
+		c.TTFTBuckets[i] += o.TTFTBuckets[i]
 	}
 }
 
@@ -115,6 +142,10 @@ func RequestDelta(l store.RequestLog) Counters {
 		c.FailedRequests = 1
 	}
 	c.LatencyBuckets[LatencyBucket(l.ProcessingTime)] = 1
+	c.LatencyFine[FineBucket(l.ProcessingTime)] = 1
+	if l.TimeToFirstToken > 0 {
+		c.TTFTBuckets[FineBucket(l.TimeToFirstToken)] = 1
+	}
 	return c
 }
 
@@ -232,4 +263,33 @@ func MergeModels(existing, added []string) []string {
 		}
 	}
 	return out
+}
+
+// FinePercentile is the p-th percentile (0 < p ≤ 100) of fine bucket counts:
+// the upper bound of the first bucket whose cumulative count reaches
+// ceil(p·n/100), so it never overstates by more than one bucket (~25 %) and
+// never understates; nil without samples (a model that never streamed has
+// no TTFT) and when that bucket is the last (beyond FineBounds, ~12 min). The TS twin is finePercentile in
+// packages/convex/src/lib/window.ts; the contract pins both.
+func FinePercentile(b [NumFine]int64, p int64) *int64 {
+	var total int64
+	for _, n := range b {
+		total += n
+	}
+	if total == 0 {
+		return nil
+	}
+	rank := (p*total + 99) / 100
+	var cum int64
+	for i, n := range b {
+		cum += n
+		if cum >= rank {
+			if i < len(FineBounds) {
+				v := FineBounds[i]
+				return &v
+			}
+			return nil
+		}
+	}
+	return nil
 }

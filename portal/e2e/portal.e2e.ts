@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatInt, formatMs } from "../src/lib/format";
 import { formatDate, formatDateTime } from "../src/lib/time";
 import { formatUsd } from "../src/lib/money";
+import { percentiles } from "../src/pages/ModelsPage";
 import { type RunningBrowser, startBrowser } from "./browser";
 
 const ctx = inject("e2e");
@@ -213,12 +214,21 @@ describe("portal on the embedded engine", () => {
 
   it("models side by side", async () => {
     await go("/models", "models");
-    const stats = await query<{ model: string; costNanoUsd: number }[]>("llmmeter:modelStats", await args("models"));
+    type P = number | null;
+    const stats = await query<
+      { model: string; costNanoUsd: number; p50LatencyMs: P; p95LatencyMs: P; p99LatencyMs: P; p50TtftMs: P; p95TtftMs: P; p99TtftMs: P }[]
+    >("llmmeter:modelStats", await args("models"));
     await page.waitForSelector('[data-testid="models-table"] tbody tr');
     expect(await page.locator('[data-testid="models-table"] tbody tr').count()).toBe(stats.length);
     const row = page.locator('[data-testid="models-table"] tbody tr').first();
     expect(await row.locator("td").nth(0).textContent()).toBe(stats[0].model);
     expect(await row.locator("td").nth(3).textContent()).toBe(formatUsd(stats[0].costNanoUsd));
+    // Fine-bucket percentiles: the demo's streamed requests record a first token, so TTFT is known.
+    const s0 = stats[0];
+    expect(s0.p95LatencyMs).not.toBeNull();
+    expect(s0.p95TtftMs).not.toBeNull();
+    expect(await row.locator("td").nth(5).textContent()).toBe(percentiles(s0.p50LatencyMs, s0.p95LatencyMs, s0.p99LatencyMs));
+    expect(await row.locator("td").nth(6).textContent()).toBe(percentiles(s0.p50TtftMs, s0.p95TtftMs, s0.p99TtftMs));
     // Every chart names every model in full on its axis (wrapped, never cut off).
     const ticks = await page.$$eval('section[data-page="models"] figure.chart text[data-category]', (ts) =>
       ts.map((t) => ({ name: t.getAttribute("data-category"), text: t.textContent })),

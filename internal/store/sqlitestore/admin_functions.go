@@ -313,6 +313,26 @@ type modelStat struct {
 	AvgProcessingMs int64   `json:"avgProcessingMs"`
 	P95ProcessingMs *int64  `json:"p95ProcessingMs"`
 	ErrorRate       float64 `json:"errorRate"`
+	fineStats
+}
+
+// fineStats are modelStats' percentiles from the fine buckets
+// (rollup.FinePercentile).
+type fineStats struct {
+	P50LatencyMs *int64 `json:"p50LatencyMs"`
+	P95LatencyMs *int64 `json:"p95LatencyMs"`
+	P99LatencyMs *int64 `json:"p99LatencyMs"`
+	P50TtftMs    *int64 `json:"p50TtftMs"`
+	P95TtftMs    *int64 `json:"p95TtftMs"`
+	P99TtftMs    *int64 `json:"p99TtftMs"`
+}
+
+func fineStatsOf(c rollup.Counters) fineStats {
+	return fineStats{
+		P50LatencyMs: rollup.FinePercentile(c.LatencyFine, 50), P95LatencyMs: rollup.FinePercentile(c.LatencyFine, 95),
+		P99LatencyMs: rollup.FinePercentile(c.LatencyFine, 99), P50TtftMs: rollup.FinePercentile(c.TTFTBuckets, 50),
+		P95TtftMs: rollup.FinePercentile(c.TTFTBuckets, 95), P99TtftMs: rollup.FinePercentile(c.TTFTBuckets, 99),
+	}
 }
 
 func modelStats(ctx context.Context, s *Store, q querier, a args) (any, error) {
@@ -334,6 +354,7 @@ func modelStats(ctx context.Context, s *Store, q querier, a args) (any, error) {
 			Model: m, Requests: c.TotalRequests, Successful: c.SuccessfulRequests, Failed: c.FailedRequests,
 			TotalTokens: c.TotalTokens, CostNanoUsd: c.TotalCostNanoUsd, CostUsd: nanosToUsd(c.TotalCostNanoUsd),
 			AvgProcessingMs: avgMs(c), P95ProcessingMs: p95FromBuckets(c.LatencyBuckets), ErrorRate: rate,
+			fineStats: fineStatsOf(c),
 		})
 	}
 	slices.SortStableFunc(out, func(x, y modelStat) int {

@@ -256,7 +256,7 @@ func (s *Store) ReplaceAggregates(ctx context.Context, rows []*rollup.Row, foldV
 func (s *Store) Aggregates(ctx context.Context, scope string, period periods.Period, from, to int64) ([]rollup.Row, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT scope, userId, model, period, periodKey, periodStart, totalRequests, successfulRequests,
 		failedRequests, promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, totalCostNanoUsd, totalProcessingTime,
-		conversationsStarted, filesUploaded, models, latencyBuckets FROM usageAggregates
+		conversationsStarted, filesUploaded, models, latencyBuckets, latencyFine, ttftBuckets FROM usageAggregates
 		WHERE scope = ? AND period = ? AND periodStart >= ? AND periodStart < ? ORDER BY periodStart, userId, model`, scope, string(period), from, to)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: aggregates: %w", err)
@@ -265,11 +265,14 @@ func (s *Store) Aggregates(ctx context.Context, scope string, period periods.Per
 	var out []rollup.Row
 	for rows.Next() {
 		var r rollup.Row
-		var p, models, buckets string
+		var p, models, buckets, fine, ttft string
 		c := &r.Counters
 		if err := rows.Scan(&r.Scope, &r.UserID, &r.Model, &p, &r.PeriodKey, &r.PeriodStart, &c.TotalRequests, &c.SuccessfulRequests,
 			&c.FailedRequests, &c.PromptTokens, &c.CompletionTokens, &c.TotalTokens, &c.CachedTokens, &c.ReasoningTokens, &c.TotalCostNanoUsd,
-			&c.TotalProcessingTime, &c.ConversationsStarted, &c.FilesUploaded, &models, &buckets); err != nil {
+			&c.TotalProcessingTime, &c.ConversationsStarted, &c.FilesUploaded, &models, &buckets, &fine, &ttft); err != nil {
+			return nil, err
+		}
+		if err := decodeFine(fine, ttft, c); err != nil {
 			return nil, err
 		}
 		r.Period = periods.Period(p)

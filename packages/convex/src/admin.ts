@@ -44,6 +44,7 @@ import {
   granularityFor,
   groupBy,
   mergeRows,
+  fineStatsOf,
   p95FromBuckets,
   readAggregates,
   ReadBudget,
@@ -51,7 +52,7 @@ import {
 } from "./lib/window";
 import { userView } from "./users";
 import { addCounters, zeroCounters, type Counters } from "./lib/aggregates";
-import { cover, readModelsPieces, readUsersPieces, topUsersOf } from "./lib/summaries";
+import { cover, fineByModel, readModelsPieces, readUsersPieces, topUsersOf } from "./lib/summaries";
 
 /** Most points llmmeter:usageSeries returns; wider windows are rejected. */
 export const MAX_SERIES_POINTS = 1000;
@@ -260,9 +261,10 @@ export const modelStats = (b: AdminBuilders) => b.query({
     const pieces = cover(reportingCalendar(), granularityFor(from, to), from, to);
     const byModel = new Map<string, Counters>();
     for (const doc of await readModelsPieces(ctx, new ReadBudget(), pieces)) {
-      for (const { model, ...c } of doc.models) {
+      const fine = fineByModel(doc.latency);
+      for (const { model, ...c } of doc.models.models) {
         const sum = byModel.get(model) ?? zeroCounters();
-        addCounters(sum, c);
+        addCounters(sum, { ...c, ...fine.get(model) });
         byModel.set(model, sum);
       }
     }
@@ -277,6 +279,7 @@ export const modelStats = (b: AdminBuilders) => b.query({
       avgProcessingMs: avgMs(c),
       p95ProcessingMs: p95FromBuckets(c.latencyBuckets),
       errorRate: c.totalRequests > 0 ? Math.round((c.failedRequests / c.totalRequests) * 10_000) / 10_000 : 0,
+      ...fineStatsOf(c),
     }));
     stats.sort((a, b) => b.costNanoUsd - a.costNanoUsd || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
     return stats;

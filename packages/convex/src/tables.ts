@@ -190,6 +190,9 @@ export const llmmeterTables = {
     models: v.array(v.string()),
     /** Counts per processing-time bucket, bounds in lib/aggregates.ts. */
     latencyBuckets: v.array(v.number()),
+    /** Fine processing-time / TTFT bucket counts (FINE_BOUNDS); absent on rows stored before them. */
+    latencyFine: v.optional(v.array(v.number())),
+    ttftBuckets: v.optional(v.array(v.number())),
   })
     .index("by_scope_and_period_and_period_start", ["scope", "period", "periodStart"])
     .index("by_user_id_and_period_and_period_start", ["userId", "period", "periodStart"])
@@ -224,6 +227,20 @@ export const llmmeterTables = {
     periodKey: v.string(),
     /** One entry per model, sorted by model; the rollup row's counters, latencyBuckets opaque. */
     models: v.array(v.object({ model: v.string(), ...summaryCounters })),
+  }).index("by_period_and_period_start", ["period", "periodStart"]),
+  /**
+   * A period's fine processing-time and TTFT counts per model, beside its
+   * summaryModels document (written and read with it): packed
+   * (lib/fineCodec.ts, ≤ 768 bytes a model), so 1,000 models with every
+   * bucket non-zero and 128-character ids stay under Convex's 1 MiB document
+   * limit whatever the counts, and the models document stays as small as it
+   * was. Models without fine samples are left out.
+   */
+  summaryLatency: defineTable({
+    period: vPeriod,
+    periodStart: v.number(),
+    periodKey: v.string(),
+    models: v.array(v.object({ model: v.string(), fine: v.bytes() })),
   }).index("by_period_and_period_start", ["period", "periodStart"]),
   summaryUsers: defineTable({
     period: vPeriod,

@@ -48,11 +48,18 @@ function ModelsView({ rows }: { rows: ModelStat[] }) {
             { key: "cost", header: "Cost", align: "right", render: (m) => <Money nanos={m.costNanoUsd} />, sortValue: (m) => m.costNanoUsd },
             { key: "avg", header: "Avg latency", align: "right", render: (m) => formatMs(m.avgProcessingMs), sortValue: (m) => m.avgProcessingMs },
             {
-              key: "p95",
-              header: "p95 latency",
+              key: "latency",
+              header: "Latency p50 / p95 / p99",
               align: "right",
-              render: (m) => (m.requests > 0 ? formatMs(m.p95ProcessingMs) : "—"),
-              sortValue: (m) => m.p95ProcessingMs ?? Number.MAX_SAFE_INTEGER,
+              render: (m) => percentiles(m.p50LatencyMs, m.p95LatencyMs, m.p99LatencyMs),
+              sortValue: (m) => m.p95LatencyMs ?? Number.MAX_SAFE_INTEGER,
+            },
+            {
+              key: "ttft",
+              header: "TTFT p50 / p95 / p99",
+              align: "right",
+              render: (m) => percentiles(m.p50TtftMs, m.p95TtftMs, m.p99TtftMs),
+              sortValue: (m) => m.p95TtftMs ?? Number.MAX_SAFE_INTEGER,
             },
             { key: "errors", header: "Error rate", align: "right", render: (m) => formatPercent(m.errorRate), sortValue: (m) => m.errorRate },
           ]}
@@ -74,4 +81,13 @@ function ModelsView({ rows }: { rows: ModelStat[] }) {
       </div>
     </>
   );
+}
+
+/**
+ * Upper bounds of the fine buckets (~25 % wide) holding each percentile; a
+ * null (no samples: no streamed request, or only rows folded before the fine
+ * buckets existed; or beyond ~12 min) shows as "—".
+ */
+export function percentiles(...ms: (number | null)[]): string {
+  return ms.map((v) => (v === null ? "—" : formatMs(v))).join(" / ");
 }

@@ -9,7 +9,7 @@
  */
 import type { Id } from "../server";
 import type { DatabaseReader } from "../server";
-import { LATENCY_BUCKETS, MAX_MODELS_PER_ROW, type AggKey, type Counters } from "./aggregates";
+import { FINE_BUCKETS, LATENCY_BUCKETS, MAX_MODELS_PER_ROW, type AggKey, type Counters } from "./aggregates";
 import { badRequest } from "./errors";
 import type { reportingCalendar } from "./periods";
 import type { AggregateUpsertRow } from "./wire";
@@ -47,9 +47,23 @@ export async function prepareAggregateRow(
     badRequest(`${at}.totalRequests: must equal successfulRequests + failedRequests`);
   }
   if (r.latencyBuckets.length !== LATENCY_BUCKETS) badRequest(`${at}.latencyBuckets: expected ${LATENCY_BUCKETS} counts`);
+  checkFineBuckets(r, at);
   if (r.models.length > MAX_MODELS_PER_ROW || new Set(r.models).size !== r.models.length) {
     badRequest(`${at}.models: expected at most ${MAX_MODELS_PER_ROW} distinct model ids`);
   }
-  const { scope, model, period, periodStart, shard, periodKey, models, userId: _rawUserId, ...counters } = r;
+  const { scope, model, period, periodStart, shard, periodKey, models, userId: _rawUserId, ...rest } = r;
+  const counters = { ...rest, latencyFine: fineOrZeros(rest.latencyFine), ttftBuckets: fineOrZeros(rest.ttftBuckets) };
   return { key: { scope, userId, model, period, periodStart, shard }, periodKey, counters, models };
+}
+
+/** The fine bucket arrays, when sent, hold FINE_BUCKETS counts each (an older fold sends none). */
+export function checkFineBuckets(c: { latencyFine?: number[]; ttftBuckets?: number[] }, at: string): void {
+  for (const k of ["latencyFine", "ttftBuckets"] as const) {
+    const a = c[k];
+    if (a !== undefined && a.length !== FINE_BUCKETS) badRequest(`${at}.${k}: expected ${FINE_BUCKETS} counts`);
+  }
+}
+
+function fineOrZeros(a: number[] | undefined): number[] {
+  return a ?? new Array<number>(FINE_BUCKETS).fill(0);
 }

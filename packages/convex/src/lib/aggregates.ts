@@ -31,6 +31,18 @@ export const LATENCY_BOUNDS = [100, 250, 500, 1000, 2000, 4000, 8000, 16000, 320
 export const LATENCY_BUCKETS = LATENCY_BOUNDS.length + 1;
 export const MAX_MODELS_PER_ROW = 64;
 
+/**
+ * Inclusive upper bounds (ms) of the fine processing-time and TTFT buckets,
+ * round(25·1.25^k) up to ~12 min; one more bucket holds the rest. The Go fold
+ * (rollup.FineBounds, its owner) fills the buckets; reads need the bounds.
+ */
+export const FINE_BOUNDS = [
+  25, 31, 39, 49, 61, 76, 95, 119, 149, 186, 233, 291, 364, 455, 568, 711, 888, 1110, 1388, 1735, 2168, 2711, 3388, 4235,
+  5294, 6617, 8272, 10340, 12925, 16156, 20195, 25244, 31554, 39443, 49304, 61630, 77037, 96296, 120371, 150463, 188079,
+  235099, 293874, 367342, 459177, 573972, 717465,
+] as const;
+export const FINE_BUCKETS = FINE_BOUNDS.length + 1;
+
 /** Index of the bucket for a processing time: first i with ms <= LATENCY_BOUNDS[i], else the +inf bucket. */
 export function latencyBucket(ms: number): number {
   for (let i = 0; i < LATENCY_BOUNDS.length; i++) if (ms <= LATENCY_BOUNDS[i]) return i;
@@ -52,6 +64,9 @@ export type Counters = {
   conversationsStarted: number;
   filesUploaded: number;
   latencyBuckets: number[];
+  /** FINE_BUCKETS counts of processing time and of time to first token. */
+  latencyFine: number[];
+  ttftBuckets: number[];
 };
 
 export function zeroCounters(): Counters {
@@ -69,6 +84,8 @@ export function zeroCounters(): Counters {
     conversationsStarted: 0,
     filesUploaded: 0,
     latencyBuckets: new Array(LATENCY_BUCKETS).fill(0),
+    latencyFine: new Array(FINE_BUCKETS).fill(0),
+    ttftBuckets: new Array(FINE_BUCKETS).fill(0),
   };
 }
 
@@ -87,10 +104,15 @@ const ADDITIVE = [
   "filesUploaded",
 ] as const;
 
-/** a += b (in place). */
-export function addCounters(a: Counters, b: Counters): void {
+/** a += b (in place); b's fine arrays may be absent (stored before them). */
+export function addCounters(a: Counters, b: Omit<Counters, "latencyFine" | "ttftBuckets"> & Partial<Counters>): void {
   for (const k of ADDITIVE) a[k] += b[k];
   for (let i = 0; i < LATENCY_BUCKETS; i++) a.latencyBuckets[i] += b.latencyBuckets[i] ?? 0;
+  // Rows and entries stored before the fine buckets lack them: zeros.
+  for (let i = 0; i < FINE_BUCKETS; i++) {
+    a.latencyFine[i] += b.latencyFine?.[i] ?? 0;
+    a.ttftBuckets[i] += b.ttftBuckets?.[i] ?? 0;
+  }
 }
 
 /** Identity of an aggregate row. */
@@ -145,6 +167,7 @@ export function countersOf(doc: Doc<"usageAggregates">): Counters {
   const c = zeroCounters();
   for (const k of ADDITIVE) c[k] = doc[k];
   for (let i = 0; i < LATENCY_BUCKETS; i++) c.latencyBuckets[i] = doc.latencyBuckets[i] ?? 0;
+  addCounters(c, { ...zeroCounters(), latencyBuckets: [], latencyFine: doc.latencyFine, ttftBuckets: doc.ttftBuckets });
   return c;
 }
 
@@ -153,6 +176,8 @@ export function derivedFields(c: Counters, models: string[], now: number) {
   return {
     ...c,
     latencyBuckets: [...c.latencyBuckets],
+    latencyFine: [...c.latencyFine],
+    ttftBuckets: [...c.ttftBuckets],
     models,
     totalCost: nanosToUsd(c.totalCostNanoUsd),
     averageProcessingTime: c.totalRequests > 0 ? c.totalProcessingTime / c.totalRequests : 0,

@@ -121,6 +121,13 @@ export const vModelStat = v.object({
   avgProcessingMs: v.number(),
   p95ProcessingMs: nullable(v.number()),
   errorRate: v.number(),
+  /** From the fine buckets; null without samples or beyond the last bound (lib/window.ts). */
+  p50LatencyMs: nullable(v.number()),
+  p95LatencyMs: nullable(v.number()),
+  p99LatencyMs: nullable(v.number()),
+  p50TtftMs: nullable(v.number()),
+  p95TtftMs: nullable(v.number()),
+  p99TtftMs: nullable(v.number()),
 });
 
 /** A page of request-log documents as stored. */

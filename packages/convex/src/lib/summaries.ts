@@ -29,7 +29,9 @@ import type { Doc, Id, QueryCtx, DatabaseReader, DatabaseWriter } from "../serve
 import { badRequest } from "./errors";
 import type { Period, ReportingCalendar } from "./periods";
 import type { SummaryRow } from "./wire";
-import { addCounters, LATENCY_BUCKETS, type Counters } from "./aggregates";
+import { addCounters, LATENCY_BUCKETS, zeroCounters, type Counters } from "./aggregates";
+import { checkFineBuckets } from "./aggregateRows";
+import { packFine, unpackFine } from "./fineCodec";
 import { findAggregate } from "./aggregates";
 import type { ReadBudget } from "./window";
 
@@ -96,6 +98,7 @@ export function checkSummary(db: DatabaseReader, cal: ReportingCalendar, s: Summ
       badRequest(`${at}.models[${i}].totalRequests: must equal successfulRequests + failedRequests`);
     }
     if (m.latencyBuckets.length !== LATENCY_BUCKETS) badRequest(`${at}.models[${i}].latencyBuckets: expected ${LATENCY_BUCKETS} counts`);
+    checkFineBuckets(m, `${at}.models[${i}]`);
   }
   const topUsers = s.topUsers.map((u, i) => {
     const userId = db.normalizeId("llmmeterUsers", u.userId);
@@ -106,37 +109,63 @@ export function checkSummary(db: DatabaseReader, cal: ReportingCalendar, s: Summ
   return { ...s, topUsers };
 }
 
-async function summaryDoc<T extends "summaryModels" | "summaryUsers">(db: DatabaseReader, table: T, p: Period, start: number) {
-  // One index of the same name and fields on both tables.
+type SummaryTable = "summaryModels" | "summaryLatency" | "summaryUsers";
+
+async function summaryDoc<T extends SummaryTable>(db: DatabaseReader, table: T, p: Period, start: number) {
+  // One index of the same name and fields on every summary table.
   const q = db.query(table as "summaryModels").withIndex("by_period_and_period_start", (q) => q.eq("period", p).eq("periodStart", start));
   return (await q.unique()) as Doc<T> | null;
 }
 
-/** Replaces one period's summary (both documents). */
-export async function replaceSummary(db: DatabaseWriter, s: ReturnType<typeof checkSummary>): Promise<void> {
-  const key = { period: s.period, periodStart: s.periodStart, periodKey: s.periodKey };
-  const models = await summaryDoc(db, "summaryModels", s.period, s.periodStart);
-  if (models) await db.replace(models._id, { ...key, models: s.models });
-  else await db.insert("summaryModels", { ...key, models: s.models });
-  const users = await summaryDoc(db, "summaryUsers", s.period, s.periodStart);
-  const u = { ...key, activeUsers: s.activeUsers, topUsers: s.topUsers };
-  if (users) await db.replace(users._id, u);
-  else await db.insert("summaryUsers", u);
+async function putSummaryDoc<T extends SummaryTable>(db: DatabaseWriter, table: T, key: Piece, fields: Omit<Doc<T>, "_id" | "_creationTime" | keyof Piece>) {
+  const doc = { ...key, ...fields } as never;
+  const existing = await summaryDoc(db, table, key.period, key.periodStart);
+  if (existing) await db.replace(existing._id, doc);
+  else await db.insert(table, doc);
 }
 
-/** The stored summary of a period in the fold's wire shape, or null. */
+type ModelEntry = SummaryRow["models"][number];
+
+/** A wire model entry without its fine counts: the summaryModels entry. */
+function coarse({ latencyFine: _l, ttftBuckets: _t, ...entry }: ModelEntry) {
+  return entry;
+}
+
+/** The summaryLatency entries of wire model entries: those with a fine sample, packed. */
+function latencyEntries(models: ModelEntry[]) {
+  const sampled = (a: number[] | undefined) => a?.some((n) => n !== 0) ?? false;
+  return models
+    .filter((m) => sampled(m.latencyFine) || sampled(m.ttftBuckets))
+    .map((m) => ({ model: m.model, fine: packFine(m.latencyFine, m.ttftBuckets) }));
+}
+
+/** Replaces one period's summary (its models, latency and users documents). */
+export async function replaceSummary(db: DatabaseWriter, s: ReturnType<typeof checkSummary>): Promise<void> {
+  const key = { period: s.period, periodStart: s.periodStart, periodKey: s.periodKey };
+  await putSummaryDoc(db, "summaryModels", key, { models: s.models.map(coarse) });
+  await putSummaryDoc(db, "summaryLatency", key, { models: latencyEntries(s.models) });
+  await putSummaryDoc(db, "summaryUsers", key, { activeUsers: s.activeUsers, topUsers: s.topUsers });
+}
+
+/** The stored summary of a period in the fold's wire shape (fine counts unpacked), or null. */
 export async function readSummary(db: DatabaseReader, p: Period, start: number): Promise<SummaryRow | null> {
   const models = await summaryDoc(db, "summaryModels", p, start);
   const users = await summaryDoc(db, "summaryUsers", p, start);
   if (!models && !users) return null;
+  const fine = fineByModel(await summaryDoc(db, "summaryLatency", p, start));
   return {
     period: p,
     periodStart: start,
     periodKey: (models ?? users)!.periodKey,
     activeUsers: users?.activeUsers ?? 0,
-    models: models?.models ?? [],
+    models: (models?.models ?? []).map((m) => ({ ...m, ...(fine.get(m.model) ?? unpackFine(new ArrayBuffer(0))) })),
     topUsers: users?.topUsers ?? [],
   };
+}
+
+/** A latency document's counts by model, unpacked. */
+export function fineByModel(doc: Doc<"summaryLatency"> | null): Map<string, ReturnType<typeof unpackFine>> {
+  return new Map((doc?.models ?? []).map((e) => [e.model, unpackFine(e.fine)]));
 }
 
 /** A user's stored period totals (rollup.UserRow), or null without a user row. */
@@ -156,15 +185,16 @@ export async function readUsersPieces(ctx: QueryCtx, budget: ReadBudget, pieces:
   return out;
 }
 
-/** The models documents of pieces. */
+/** The models documents of pieces, each with its latency document (null where the period has none). */
 export async function readModelsPieces(ctx: QueryCtx, budget: ReadBudget, pieces: Piece[]) {
-  const out: Doc<"summaryModels">[] = [];
+  const out: { models: Doc<"summaryModels">; latency: Doc<"summaryLatency"> | null }[] = [];
   for (const p of pieces) {
-    const d = await summaryDoc(ctx.db, "summaryModels", p.period, p.periodStart);
-    if (d) {
-      budget.consume(d);
-      out.push(d);
-    }
+    const models = await summaryDoc(ctx.db, "summaryModels", p.period, p.periodStart);
+    if (!models) continue;
+    budget.consume(models);
+    const latency = await summaryDoc(ctx.db, "summaryLatency", p.period, p.periodStart);
+    if (latency) budget.consume(latency);
+    out.push({ models, latency });
   }
   return out;
 }
@@ -213,13 +243,17 @@ export async function adjustSummary(
   model: string,
   d: Counters,
 ): Promise<void> {
+  // A confirmation moves cost and tokens only; the fine counts stay, so the
+  // latency document is not touched (d's fine arrays are zeros).
   const models = await summaryDoc(db, "summaryModels", p, start);
   const i = models?.models.findIndex((e) => e.model === model) ?? -1;
   if (models && i >= 0) {
-    const { model: _m, ...c } = models.models[i];
+    const { model: _m, ...stored } = models.models[i];
+    const c = zeroCounters();
+    addCounters(c, stored);
     addCounters(c, d);
     const next = [...models.models];
-    next[i] = { model, ...c };
+    next[i] = coarse({ model, ...c });
     await db.patch(models._id, { models: next });
   }
   const users = await summaryDoc(db, "summaryUsers", p, start);

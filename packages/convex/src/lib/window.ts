@@ -14,7 +14,12 @@
  *   p95ProcessingMs = upper bound of the first latency bucket whose cumulative
  *   count reaches ceil(0.95 · requests), 0 without requests, null when that is
  *   the +inf bucket (> 64000 ms); modelsUsed = size of the union of the rows'
- *   `models` lists (each capped at 64).
+ *   `models` lists (each capped at 64). llmmeter:modelStats adds
+ *   p50/p95/p99LatencyMs and p50/p95/p99TtftMs from the fine buckets
+ *   (FINE_BOUNDS): the upper bound of the first bucket whose cumulative count
+ *   reaches ceil(p · samples / 100); null without samples (rows folded before
+ *   the fine buckets, a model that never streamed) or when that is the +inf
+ *   bucket (> 717465 ms). Go: rollup.FinePercentile.
  * - Read budget: one call reads at most MAX_AGG_DOCS aggregate documents and
  *   MAX_AGG_BYTES bytes of them; a wider window is rejected with bad_request
  *   ("window too large") rather than failing on a Convex limit.
@@ -22,7 +27,7 @@
 import type { Doc, Id } from "../server";
 import type { QueryCtx } from "../server";
 import { getDocumentSize } from "convex/values";
-import { addCounters, countersOf, LATENCY_BOUNDS, zeroCounters, type Counters } from "./aggregates";
+import { addCounters, countersOf, FINE_BOUNDS, LATENCY_BOUNDS, zeroCounters, type Counters } from "./aggregates";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
 import type { Period } from "./periods";
@@ -115,6 +120,31 @@ export function p95FromBuckets(buckets: number[]): number | null {
     if (cumulative >= rank) return i < LATENCY_BOUNDS.length ? LATENCY_BOUNDS[i] : null;
   }
   return null;
+}
+
+/** The p-th percentile of fine bucket counts (see the module comment). */
+export function finePercentile(buckets: number[], p: number): number | null {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = Math.floor((p * total + 99) / 100); // ceil(p/100 · total), exact
+  let cumulative = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    cumulative += buckets[i];
+    if (cumulative >= rank) return i < FINE_BOUNDS.length ? FINE_BOUNDS[i] : null;
+  }
+  return null;
+}
+
+/** modelStats' percentile fields of summed counters. */
+export function fineStatsOf(c: Counters) {
+  return {
+    p50LatencyMs: finePercentile(c.latencyFine, 50),
+    p95LatencyMs: finePercentile(c.latencyFine, 95),
+    p99LatencyMs: finePercentile(c.latencyFine, 99),
+    p50TtftMs: finePercentile(c.ttftBuckets, 50),
+    p95TtftMs: finePercentile(c.ttftBuckets, 95),
+    p99TtftMs: finePercentile(c.ttftBuckets, 99),
+  };
 }
 
 export function avgMs(c: Counters): number {

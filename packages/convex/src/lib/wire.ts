@@ -155,6 +155,9 @@ const counterFields = {
   conversationsStarted: nonNegInt(),
   filesUploaded: nonNegInt(),
   latencyBuckets: v.array(nonNegInt()),
+  /** Fine buckets (FINE_BUCKETS counts each); optional: older folds omit them. */
+  latencyFine: opt(v.array(nonNegInt())),
+  ttftBuckets: opt(v.array(nonNegInt())),
 };
 
 export const aggregateUpsertRow = v.object({
