@@ -1,10 +1,13 @@
 package jobs_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -42,6 +45,9 @@ type contractEngine struct {
 	// admin calls an admin function as an admin.
 	admin func(t *testing.T, kind, path string, args any) (any, error)
 }
+
+// trace (LLMMETER_CONTRACT_TRACE=1) logs every step's answer.
+var trace = os.Getenv("LLMMETER_CONTRACT_TRACE") != ""
 
 func TestJobContract(t *testing.T) {
 	defaults := contracttest.Defaults(t)
@@ -197,6 +203,9 @@ func runJobCase(t *testing.T, c contracttest.Case, defaults map[string]any, loc 
 		default:
 			t.Fatalf("%s: unknown kind %q", label, call.Kind)
 		}
+		if trace { // what each step answered, for writing a case
+			t.Logf("%s => %s %v", label, contracttest.Show(value), err)
+		}
 		expect := n.Resolve(t, call.Expect, false).(map[string]any)
 		var problems []string
 		if want, ok := expect["error"].(map[string]any); ok {
@@ -295,7 +304,7 @@ func (j *jobSteps) run(t *testing.T, job string, args any, now int64) (any, erro
 		return map[string]any{"confirmed": ok}, err
 	case "dueQuotas":
 		// Every page: cursors are engine-specific.
-		var out []any
+		out := []map[string]any{}
 		cursor := ""
 		for {
 			page, err := st.DueQuotas(ctx, int64(num(t, a, "before")), cursor, int(num(t, a, "limit")))
@@ -310,6 +319,12 @@ func (j *jobSteps) run(t *testing.T, job string, args any, now int64) (any, erro
 				out = append(out, m)
 			}
 			if cursor = page.Next; cursor == "" {
+				// Oldest first; ties are in engine id order, so by type and
+				// user here.
+				slices.SortStableFunc(out, func(x, y map[string]any) int {
+					return cmp.Or(cmp.Compare(x["resetDate"].(float64), y["resetDate"].(float64)),
+						cmp.Compare(x["quotaType"].(string), y["quotaType"].(string)), cmp.Compare(fmt.Sprint(x["userId"]), fmt.Sprint(y["userId"])))
+				})
 				return decodeJSON(t, out), nil
 			}
 		}
