@@ -105,7 +105,7 @@ func convexContract(t *testing.T, loc *time.Location) *contractEngine {
 	}
 	token := convextest.Token(`{"sub":"contract_admin","iss":"https://clerk.test","role":"admin"}`)
 	return &contractEngine{
-		st: convexstore.New(c),
+		st: convexstore.New(c).WithReportingTZ(loc),
 		setNow: func(t *testing.T, ms int64) {
 			now.Store(ms)
 			convextest.SetClock(t, b.site, ms)
