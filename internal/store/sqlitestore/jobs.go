@@ -431,11 +431,12 @@ func (s *Store) moveQuotas(ctx context.Context, tx *sql.Tx, c rollup.Confirmatio
 }
 
 // ConfirmUsage upgrades an estimated usage row to confirmed and moves its
-// aggregates, its period summaries (rollup.Summary.Adjust; the fold version
-// moves, so a fold computed before is refused) and the quota counters it
-// counts in by the difference, in one transaction. A row not folded yet is left alone (false): the fold may
-// have read its old values already, and the backfill confirms it on a
-// later run.
+// aggregates, its period summaries (the fold version moves, so a fold
+// computed before is refused) and the quota counters it counts in by the
+// difference, in one transaction; rollup.Confirm computes all of it, as
+// for the Convex engine. A row not folded yet is left alone (false): the
+// fold may have read its old values already, and the backfill confirms it
+// on a later run.
 func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
 	done := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
