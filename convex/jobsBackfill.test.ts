@@ -51,7 +51,7 @@ const hourlyDelta = (d: { totalTokens: number; totalCostNanoUsd: number }) => ({
 const body = (generationId: string, over: Record<string, unknown> = {}) => ({
   generationId,
   ...confirmed,
-  previous: estimate,
+  previous: { generationId, ...estimate },
   aggregates: [hourlyDelta({ totalTokens: -5, totalCostNanoUsd: 1_500_000 })],
   summaries: [],
   version: 1,
@@ -127,7 +127,7 @@ describe("/jobs/usage/get and /jobs/usage/confirm", () => {
     const docs = await aggregates(t);
     const stale = await post(t, "/jobs/usage/confirm", body(est.generationId, { version: 0 }));
     expect(stale.status).toBe(409);
-    const other = await post(t, "/jobs/usage/confirm", body(est.generationId, { previous: { ...estimate, costNanoUsd: 1 } }));
+    const other = await post(t, "/jobs/usage/confirm", body(est.generationId, { previous: { generationId: est.generationId, ...estimate, costNanoUsd: 1 } }));
     expect(other.status).toBe(409);
     expect(await tableCounts(t)).toEqual(counts);
     expect(await aggregates(t)).toEqual(docs);

@@ -360,20 +360,6 @@ func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (boo
 	return false, err
 }
 
-// confirmTokens are a usage row's tokens and cost on the confirm routes.
-type confirmTokens struct {
-	PromptTokens     int64 `json:"promptTokens"`
-	CompletionTokens int64 `json:"completionTokens"`
-	TotalTokens      int64 `json:"totalTokens"`
-	CachedTokens     int64 `json:"cachedTokens"`
-	ReasoningTokens  int64 `json:"reasoningTokens"`
-	CostNanoUsd      int64 `json:"costNanoUsd"`
-}
-
-func tokensOf(u store.Usage) confirmTokens {
-	return confirmTokens{u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost)}
-}
-
 func (s *Store) confirmOnce(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
 	var got struct {
 		Usage  *store.Usage `json:"usage"`
@@ -399,15 +385,18 @@ func (s *Store) confirmOnce(ctx context.Context, c jobs.UsageConfirmation) (bool
 	if quotas == nil {
 		quotas = []rollup.QuotaWindow{}
 	}
+	// previous: the row's values the difference was computed from (the
+	// route's compare-and-set), in the shape of a confirmation.
+	previous := jobs.UsageConfirmation{GenerationID: old.GenerationID, PromptTokens: old.PromptTokens, CompletionTokens: old.CompletionTokens,
+		TotalTokens: old.TotalTokens, CachedTokens: old.CachedTokens, ReasoningTokens: old.ReasoningTokens, CostNanoUsd: int64(old.Cost)}
 	body := struct {
-		GenerationID string `json:"generationId"`
-		confirmTokens
-		Previous   confirmTokens        `json:"previous"`
-		Aggregates []*rollup.Row        `json:"aggregates"`
-		Summaries  []*rollup.Summary    `json:"summaries"`
-		Version    int64                `json:"version"`
-		Quotas     []rollup.QuotaWindow `json:"quotas"`
-	}{c.GenerationID, tokensOf(confirmed), tokensOf(old), cf.Aggregates, cf.AdjustAll(st.Summaries), st.Version, quotas}
+		jobs.UsageConfirmation
+		Previous   jobs.UsageConfirmation `json:"previous"`
+		Aggregates []*rollup.Row          `json:"aggregates"`
+		Summaries  []*rollup.Summary      `json:"summaries"`
+		Version    int64                  `json:"version"`
+		Quotas     []rollup.QuotaWindow   `json:"quotas"`
+	}{c, previous, cf.Aggregates, cf.AdjustAll(st.Summaries), st.Version, quotas}
 	if body.Summaries == nil {
 		body.Summaries = []*rollup.Summary{}
 	}

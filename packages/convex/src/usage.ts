@@ -68,8 +68,8 @@ export const usageConfirmBody = v.object({
   generationId: str(256),
   /** The generation record's values, stored on the row. */
   ...tokenFields,
-  /** The row's values Go computed the difference from (the compare-and-set). */
-  previous: v.object(tokenFields),
+  /** The row's values Go computed the difference from (the compare-and-set), in the same shape. */
+  previous: v.object({ generationId: str(256), ...tokenFields }),
   /** The difference's aggregate deltas (rollup.Confirm), added. */
   aggregates: v.array(aggregateDeltaRow),
   /** The summaries of the row's periods, adjusted (rollup.Confirmation.AdjustAll), replacing the stored ones. */
@@ -89,6 +89,7 @@ export const confirm = internalMutation({
       .query("usageTracking")
       .withIndex("by_generation_id", (q) => q.eq("generationId", args.generationId))
       .unique();
+    if (args.previous.generationId !== args.generationId) badRequest("previous.generationId: not the confirmed row's");
     if (!row || row.costStatus !== "estimated" || row.unfolded) return { confirmed: false };
     for (const k of Object.keys(tokenFields) as (keyof typeof tokenFields)[]) {
       if (row[k] !== args.previous[k]) fail("conflict", `previous.${k}: the row has ${row[k]}; read it again`);
