@@ -45,6 +45,7 @@ export const {
   leaseQuotas,
   resetQuotas,
   dueQuotas,
+  getUsage,
   confirmUsage,
   jobRows,
   jobUpsertAggregates,

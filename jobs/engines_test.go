@@ -212,9 +212,9 @@ func convexEngine(t *testing.T, b *convexBackend, loc *time.Location) *engine {
 		return c
 	}
 	c := newClient()
-	st := convexstore.New(c)
+	st := convexstore.New(c).WithReportingTZ(loc)
 	e := &engine{name: "convex", loc: loc, cal: periods.For(loc), st: st}
-	e.second = func(t *testing.T) jobs.Store { return convexstore.New(newClient()) }
+	e.second = func(t *testing.T) jobs.Store { return convexstore.New(newClient()).WithReportingTZ(loc) }
 	e.ingest = func(t *testing.T, bt store.Batch) {
 		t.Helper()
 		if _, err := st.Ingest(ctx, bt); err != nil {

@@ -139,7 +139,7 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 		if err != nil {
 			return fmt.Errorf("CONVEX_URL: %w", err)
 		}
-		a.Store = convexstore.New(cc)
+		a.Store = convexstore.New(cc).WithReportingTZ(cfg.ReportingTZ)
 		a.engine = "convex"
 		keyTTL = 30 * time.Second // each lookup is a round trip to Convex
 	} else {

@@ -168,6 +168,16 @@ func harnessPost(t testing.TB, url string, body []byte) {
 	}
 }
 
+// SetClock pins the backend's clock (what Date.now answers to its
+// functions) at ms (POST /_harness/clock); Reset returns it to real time.
+// A client signing requests to it must sign at the same time
+// (convexclient.Config.Now): the routes refuse a skewed signature.
+func SetClock(t testing.TB, siteURL string, ms int64) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]int64{"now": ms})
+	harnessPost(t, siteURL+"/_harness/clock", body)
+}
+
 // SetEnv sets environment variables of the backend's functions (POST
 // /_harness/env), as `npx convex env set` does on a deployment.
 func SetEnv(t testing.TB, siteURL string, vars map[string]string) {

@@ -173,13 +173,16 @@ func TestSummaryModelCap(t *testing.T) {
 // nothing else: no entry is created, no user enters the list, the active
 // count stays.
 func TestSummaryAdjust(t *testing.T) {
+	// A confirmation moves cost and tokens; the fine latency counts stay.
+	var fine7 [NumFine]int64
+	fine7[7] = 3
 	s := &Summary{ActiveUsers: 2,
-		Models:   []ModelEntry{{Model: "m/a", Counters: Counters{TotalTokens: 10, TotalCostNanoUsd: 100}}, {Model: "m/b"}},
+		Models:   []ModelEntry{{Model: "m/a", Counters: Counters{TotalTokens: 10, TotalCostNanoUsd: 100, LatencyFine: fine7}}, {Model: "m/b"}},
 		TopUsers: []UserTotals{{UserID: "u1", Requests: 1, TotalTokens: 10, CostNanoUsd: 100}}}
 	s.Adjust("u1", "m/a", Counters{TotalTokens: -4, TotalCostNanoUsd: 50})
 	s.Adjust("u2", "m/c", Counters{TotalTokens: 7, TotalCostNanoUsd: 7})
 	want := &Summary{ActiveUsers: 2,
-		Models:   []ModelEntry{{Model: "m/a", Counters: Counters{TotalTokens: 6, TotalCostNanoUsd: 150}}, {Model: "m/b"}},
+		Models:   []ModelEntry{{Model: "m/a", Counters: Counters{TotalTokens: 6, TotalCostNanoUsd: 150, LatencyFine: fine7}}, {Model: "m/b"}},
 		TopUsers: []UserTotals{{UserID: "u1", Requests: 1, TotalTokens: 6, CostNanoUsd: 150}}}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("adjusted %+v, want %+v", s, want)

@@ -46,6 +46,7 @@ export const {
   leaseQuotas,
   resetQuotas,
   dueQuotas,
+  getUsage,
   confirmUsage,
   jobRows,
   jobUpsertAggregates,

@@ -16,6 +16,9 @@
  *   - POST /_harness/reset — drop all data (a fresh in-memory backend).
  *   - POST /_harness/env {"NAME": "value", …} — set deployment environment
  *     variables (what `npx convex env set` does), read by functions per call.
+ *   - POST /_harness/clock {"now": <ms> | null} — pin the clock the functions
+ *     and convex-test see (Date.now), as vitest's fake timers do in
+ *     convex/*.test.ts; null (and every reset) returns to the real clock.
  *
  * Identity: `Authorization: Bearer <token>` where the token is a JWT-shaped
  * string whose payload segment (or the whole token) is base64url JSON claims,
@@ -65,6 +68,12 @@ const modules: Record<string, () => Promise<any>> = Object.fromEntries(
 const schema = (await import(pathToFileURL(join(convexDir, "schema.ts")).href)).default;
 
 const newBackend = () => convexTest({ schema, modules, transactionLimits: true });
+
+// The clock of /_harness/clock: convex-test pins each transaction's Date
+// from Date.now, so replacing it moves every function's clock.
+const realNow = Date.now.bind(Date);
+let pinnedNow: number | null = null;
+Date.now = () => pinnedNow ?? realNow();
 let t = newBackend();
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -184,7 +193,14 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     Object.assign(process.env, vars);
     return send(res, 200, { ok: true });
   }
+  if (req.method === "POST" && path === "/_harness/clock") {
+    const { now } = JSON.parse((await readBody(req)).toString("utf8")) as { now?: unknown };
+    if (now !== null && !Number.isSafeInteger(now)) return send(res, 400, { code: "BadRequest", message: "now: expected ms or null" });
+    pinnedNow = now as number | null;
+    return send(res, 200, { ok: true });
+  }
   if (req.method === "POST" && path === "/_harness/reset") {
+    pinnedNow = null;
     t = newBackend();
     return send(res, 200, { ok: true });
   }

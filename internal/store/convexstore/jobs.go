@@ -3,9 +3,12 @@ package convexstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"llmmeter/internal/fold"
+	"llmmeter/internal/money"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
@@ -336,11 +339,70 @@ func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []
 	return s.call(ctx, "/jobs/forecasts/store", map[string]any{"createdAt": createdAt.UnixMilli(), "rows": rows}, nil)
 }
 
-// ConfirmUsage calls /jobs/usage/confirm.
+// confirmAttempts bounds ConfirmUsage's re-reads after a lost
+// compare-and-set (a fold or another confirmation in between).
+const confirmAttempts = 5
+
+// ConfirmUsage reads the row (/jobs/usage/get), computes the confirmation
+// in Go (rollup.Confirm in the store's reporting time zone, the summaries
+// of the row's periods from /jobs/fold/state adjusted) and sends it to
+// /jobs/usage/confirm, which stores it if the row and the fold version are
+// unchanged; a lost compare-and-set is read and computed again.
 func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
+	var err error
+	for range confirmAttempts {
+		var ok bool
+		ok, err = s.confirmOnce(ctx, c)
+		if !errors.Is(err, fold.ErrConflict) {
+			return ok, err
+		}
+	}
+	return false, err
+}
+
+func (s *Store) confirmOnce(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
+	var got struct {
+		Usage  *store.Usage `json:"usage"`
+		Folded bool         `json:"folded"`
+	}
+	if err := s.call(ctx, "/jobs/usage/get", map[string]string{"generationId": c.GenerationID}, &got); err != nil {
+		return false, err
+	}
+	if got.Usage == nil || got.Usage.CostStatus != store.CostEstimated || !got.Folded {
+		return false, nil // absent, confirmed already, or not counted by the fold yet
+	}
+	old := *got.Usage
+	confirmed := store.Usage{PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens, TotalTokens: c.TotalTokens,
+		CachedTokens: c.CachedTokens, ReasoningTokens: c.ReasoningTokens, Cost: money.Nanos(c.CostNanoUsd)}
+	cf := rollup.Confirm(s.calendar(), old, confirmed)
+	keys := rollup.KeysOf(cf.Aggregates)
+	keys.Users = []rollup.UserPeriod{} // Adjust needs the summaries only
+	st, err := s.SummaryState(ctx, keys)
+	if err != nil {
+		return false, err
+	}
+	quotas := cf.Quotas
+	if quotas == nil {
+		quotas = []rollup.QuotaWindow{}
+	}
+	// previous: the row's values the difference was computed from (the
+	// route's compare-and-set), in the shape of a confirmation.
+	previous := jobs.UsageConfirmation{GenerationID: old.GenerationID, PromptTokens: old.PromptTokens, CompletionTokens: old.CompletionTokens,
+		TotalTokens: old.TotalTokens, CachedTokens: old.CachedTokens, ReasoningTokens: old.ReasoningTokens, CostNanoUsd: int64(old.Cost)}
+	body := struct {
+		jobs.UsageConfirmation
+		Previous   jobs.UsageConfirmation `json:"previous"`
+		Aggregates []*rollup.Row          `json:"aggregates"`
+		Summaries  []*rollup.Summary      `json:"summaries"`
+		Version    int64                  `json:"version"`
+		Quotas     []rollup.QuotaWindow   `json:"quotas"`
+	}{c, previous, cf.Aggregates, cf.AdjustAll(st.Summaries), st.Version, quotas}
+	if body.Summaries == nil {
+		body.Summaries = []*rollup.Summary{}
+	}
 	var out struct {
 		Confirmed bool `json:"confirmed"`
 	}
-	err := s.call(ctx, "/jobs/usage/confirm", c, &out)
+	err = conflictIs409(s.call(ctx, "/jobs/usage/confirm", body, &out))
 	return out.Confirmed, err
 }

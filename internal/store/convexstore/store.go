@@ -13,8 +13,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"llmmeter/convexclient"
+	"llmmeter/internal/periods"
 	"llmmeter/internal/store"
 )
 
@@ -30,6 +32,11 @@ type Store struct {
 	// different replicas write different documents
 	// (packages/convex/src/lib/budgetShards.ts).
 	replica string
+	// cal is the reporting time zone's calendar (WithReportingTZ; default
+	// UTC): the periods of what the store computes in Go before it sends
+	// it (ConfirmUsage). It must be the deployment's REPORTING_TZ, whose
+	// periods Convex checks every summary against.
+	cal *periods.Calendar
 }
 
 var _ store.Store = (*Store)(nil)
@@ -40,6 +47,20 @@ func New(c *convexclient.Client) *Store {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return &Store{c: c, replica: hex.EncodeToString(b[:])}
+}
+
+// WithReportingTZ sets the reporting time zone (the deployment's
+// REPORTING_TZ) and returns s.
+func (s *Store) WithReportingTZ(loc *time.Location) *Store {
+	s.cal = periods.For(loc)
+	return s
+}
+
+func (s *Store) calendar() *periods.Calendar {
+	if s.cal == nil {
+		return periods.For(time.UTC)
+	}
+	return s.cal
 }
 
 // ingestBody is a /ingest request: rows and the sending replica.

@@ -8,10 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +18,7 @@ import (
 
 	"llmmeter/internal/adminapi"
 	"llmmeter/internal/auth"
-	"llmmeter/internal/money"
+	"llmmeter/internal/contracttest"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
 )
@@ -31,166 +29,21 @@ import (
 // keys for the admin and user roles. convex/contract.test.ts runs the
 // same cases against the Convex functions.
 
-const contractDir = "../../../contract"
-
-type contractCall struct {
-	Name   string                      `json:"name"`
-	Kind   string                      `json:"kind"`
-	Path   string                      `json:"path"`
-	Args   any                         `json:"args"`
-	As     string                      `json:"as"`
-	Now    any                         `json:"now"`
-	Expect map[string]any              `json:"expect"`
-	Rows   map[string][]map[string]any `json:"rows"` // kind "ingest": a batch ingested between calls
-	Raw    json.RawMessage             `json:"-"`
-}
-
-type contractCase struct {
-	Description string                      `json:"description"`
-	ReportingTz string                      `json:"reportingTz"`
-	Now         any                         `json:"now"`
-	SetupNow    any                         `json:"setupNow"`
-	Users       []map[string]any            `json:"users"`
-	Fixtures    map[string][]map[string]any `json:"fixtures"`
-	Ingest      []map[string][]map[string]any
-	Calls       []contractCall `json:"calls"`
-}
-
-type names struct {
-	ids    map[string]string
-	cursor any
-}
-
-func (n *names) resolve(t *testing.T, v any, inArgs bool) any {
-	switch x := v.(type) {
-	case string:
-		switch {
-		case strings.HasPrefix(x, "t:"):
-			ts, err := time.Parse(time.RFC3339Nano, x[2:])
-			if err != nil {
-				t.Fatalf("bad time %q: %v", x, err)
-			}
-			return float64(ts.UnixMilli())
-		case strings.HasPrefix(x, "@"), strings.HasPrefix(x, "#"):
-			id, ok := n.ids[x]
-			if !ok {
-				t.Fatalf("unknown name %q", x)
-			}
-			return id
-		case inArgs && x == "$cursor":
-			return n.cursor
-		}
-		return x
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = n.resolve(t, e, inArgs)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = n.resolve(t, e, inArgs)
-		}
-		return out
-	}
-	return v
-}
-
-// match compares with the matchers "$any", "$string", "$number"; _id and
-// _creationTime of documents are engine-specific and ignored.
-func match(actual, expected any, path string, problems *[]string) {
-	switch e := expected.(type) {
-	case string:
-		switch e {
-		case "$any":
-			return
-		case "$string":
-			if _, ok := actual.(string); !ok {
-				*problems = append(*problems, fmt.Sprintf("%s: expected a string, got %v", path, actual))
-			}
-			return
-		case "$number":
-			if _, ok := actual.(float64); !ok {
-				*problems = append(*problems, fmt.Sprintf("%s: expected a number, got %v", path, actual))
-			}
-			return
-		}
-	case []any:
-		a, ok := actual.([]any)
-		if !ok || len(a) != len(e) {
-			*problems = append(*problems, fmt.Sprintf("%s: expected %d items, got %s", path, len(e), show(actual)))
-			return
-		}
-		for i := range e {
-			match(a[i], e[i], fmt.Sprintf("%s[%d]", path, i), problems)
-		}
-		return
-	case map[string]any:
-		a, ok := actual.(map[string]any)
-		if !ok {
-			*problems = append(*problems, fmt.Sprintf("%s: expected an object, got %s", path, show(actual)))
-			return
-		}
-		keys := func(m map[string]any) []string {
-			var ks []string
-			for k := range m {
-				if k != "_id" && k != "_creationTime" {
-					ks = append(ks, k)
-				}
-			}
-			sort.Strings(ks)
-			return ks
-		}
-		if ak, ek := keys(a), keys(e); !reflect.DeepEqual(ak, ek) {
-			*problems = append(*problems, fmt.Sprintf("%s: keys %v, expected %v", path, ak, ek))
-		}
-		for _, k := range keys(e) {
-			match(a[k], e[k], path+"."+k, problems)
-		}
-		return
-	}
-	if !reflect.DeepEqual(actual, expected) {
-		*problems = append(*problems, fmt.Sprintf("%s: got %s, expected %s", path, show(actual), show(expected)))
-	}
-}
-
-func show(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func readJSON(t *testing.T, file string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-}
-
 var fixturePrefix = map[string]string{"systemAlerts": "al", "reports": "rp", "forecasts": "fc", "systemHealth": "hc", "jobRuns": "jr", "apiKeys": "k"}
 
 func TestContract(t *testing.T) {
-	var defaults map[string]any
-	readJSON(t, filepath.Join(contractDir, "defaults.json"), &defaults)
-	files, err := filepath.Glob(filepath.Join(contractDir, "cases", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no contract cases: %v", err)
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+	defaults := contracttest.Defaults(t)
+	names, cases := contracttest.Cases(t, "cases")
+	for _, name := range names {
+		c := cases[name]
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var c contractCase
-			readJSON(t, file, &c)
 			runCase(t, c, defaults)
 		})
 	}
 }
 
-func runCase(t *testing.T, c contractCase, defaults map[string]any) {
+func runCase(t *testing.T, c contracttest.Case, defaults map[string]any) {
 	ctx := context.Background()
 	tz := c.ReportingTz
 	if tz == "" {
@@ -205,7 +58,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	n := &names{ids: map[string]string{}}
+	n := contracttest.NewNames()
 	var now int64
 	setNow := func(v any) {
 		if v == nil {
@@ -214,7 +67,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 		if v == nil {
 			v = defaults["now"]
 		}
-		now = int64(n.resolve(t, v, false).(float64))
+		now = int64(n.Resolve(t, v, false).(float64))
 	}
 	s.SetClock(func() time.Time { return time.UnixMilli(now) })
 	setup := c.SetupNow
@@ -228,7 +81,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 	for i, u := range c.Users {
 		id := fmt.Sprintf("u_%016x", i+1)
 		key := u["key"].(string)
-		n.ids["@"+key] = id
+		n.IDs["@"+key] = id
 		str := func(k string) any {
 			if v, ok := u[k].(string); ok {
 				return v
@@ -264,10 +117,10 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 					doc[k] = v
 				}
 			}
-			doc = n.resolve(t, doc, false).(map[string]any)
+			doc = n.Resolve(t, doc, false).(map[string]any)
 			id := fmt.Sprintf("%s_%016x", fixturePrefix[table], seq)
 			if key != "" {
-				n.ids["#"+key] = id
+				n.IDs["#"+key] = id
 			}
 			cols, marks, vals := []string{"id"}, []string{"?"}, []any{id}
 			for k, v := range doc {
@@ -283,7 +136,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 						v = int64(x)
 					}
 				case map[string]any, []any:
-					v = show(x)
+					v = contracttest.Show(x)
 				}
 				cols, marks, vals = append(cols, `"`+k+`"`), append(marks, "?"), append(vals, v)
 			}
@@ -293,71 +146,10 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 		}
 	}
 	// Rows, batch by batch, through Ingest.
-	counters := map[string]int{}
+	rows := &contracttest.Rows{Defaults: defaults}
 	ingest := func(batch map[string][]map[string]any) {
 		t.Helper()
-		var b store.Batch
-		for _, kind := range []string{"usage", "requestLogs", "activity"} {
-			for _, row := range batch[kind] {
-				counters[kind]++
-				i := counters[kind]
-				r := map[string]any{}
-				for k, v := range defaults[kind].(map[string]any) {
-					r[k] = v
-				}
-				for k, v := range row {
-					r[k] = v
-				}
-				switch kind {
-				case "usage":
-					if r["generationId"] == nil {
-						r["generationId"] = fmt.Sprintf("gen-%d", i)
-					}
-					if r["requestId"] == nil {
-						r["requestId"] = fmt.Sprintf("req-of-%s", r["generationId"])
-					}
-				case "requestLogs":
-					if r["requestId"] == nil {
-						r["requestId"] = fmt.Sprintf("req-%d", i)
-					}
-				default:
-					if r["activityKey"] == nil {
-						r["activityKey"] = fmt.Sprintf("act-%d", i)
-					}
-				}
-				for k, v := range r {
-					if v == nil {
-						delete(r, k)
-					}
-				}
-				r = n.resolve(t, r, false).(map[string]any)
-				cost, _ := r["costNanoUsd"].(float64)
-				delete(r, "costNanoUsd") // a float64 may marshal as 1e+09, which an int64 field refuses
-				raw, _ := json.Marshal(r)
-				switch kind {
-				case "usage":
-					var u store.Usage
-					if err := json.Unmarshal(raw, &u); err != nil {
-						t.Fatal(err)
-					}
-					u.Cost = money.Nanos(int64(cost))
-					b.Usage = append(b.Usage, u)
-				case "requestLogs":
-					var l store.RequestLog
-					if err := json.Unmarshal(raw, &l); err != nil {
-						t.Fatal(err)
-					}
-					b.RequestLogs = append(b.RequestLogs, l)
-				default:
-					var a store.Activity
-					if err := json.Unmarshal(raw, &a); err != nil {
-						t.Fatal(err)
-					}
-					b.Activity = append(b.Activity, a)
-				}
-			}
-		}
-		if _, err := s.Ingest(ctx, b); err != nil {
+		if _, err := s.Ingest(ctx, rows.Batch(t, n, batch)); err != nil {
 			t.Fatalf("ingest: %v", err)
 		}
 	}
@@ -402,7 +194,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 		if args == nil {
 			args = map[string]any{}
 		}
-		body, _ := json.Marshal(map[string]any{"path": call.Path, "args": n.resolve(t, args, true), "format": "json"})
+		body, _ := json.Marshal(map[string]any{"path": call.Path, "args": n.Resolve(t, args, true), "format": "json"})
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/"+call.Kind, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
@@ -426,7 +218,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			t.Fatalf("%s: HTTP %d %s", label, res.StatusCode, raw)
 		}
-		expect := n.resolve(t, call.Expect, false).(map[string]any)
+		expect := n.Resolve(t, call.Expect, false).(map[string]any)
 		var problems []string
 		if e, ok := expect["error"].(map[string]any); ok {
 			var code any
@@ -436,7 +228,7 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 			}
 			switch {
 			case out.Status != "error" || res.StatusCode != adminapi.StatusFunctionError:
-				problems = append(problems, fmt.Sprintf("expected error %s, got HTTP %d %s", show(e), res.StatusCode, raw))
+				problems = append(problems, fmt.Sprintf("expected error %s, got HTTP %d %s", contracttest.Show(e), res.StatusCode, raw))
 			case !reflect.DeepEqual(code, e["code"]):
 				problems = append(problems, fmt.Sprintf("error code %v (%s), expected %v", code, msg, e["code"]))
 			case e["message"] != nil && e["message"] != msg:
@@ -445,14 +237,14 @@ func runCase(t *testing.T, c contractCase, defaults map[string]any) {
 		} else if out.Status != "success" || res.StatusCode != http.StatusOK {
 			problems = append(problems, fmt.Sprintf("unexpected error: HTTP %d %s", res.StatusCode, raw))
 		} else {
-			match(out.Value, expect["value"], "value", &problems)
+			contracttest.Match(out.Value, expect["value"], "value", &problems)
 		}
 		if len(problems) > 0 {
 			t.Errorf("%s:\n  %s", label, strings.Join(problems, "\n  "))
 		}
 		if m, ok := out.Value.(map[string]any); ok {
 			if cur, ok := m["continueCursor"].(string); ok {
-				n.cursor = cur
+				n.Cursor = cur
 			}
 		}
 	}

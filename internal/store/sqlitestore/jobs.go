@@ -411,40 +411,35 @@ func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []
 }
 
 // moveQuotas moves the counters of the user's token and cost quotas, and
-// of the system budget, by a confirmed row's difference, as usage:confirm
-// does on Convex: only when the row lies in the quota's current window
-// (an older window was already reset), and never below zero.
-func (s *Store) moveQuotas(ctx context.Context, tx *sql.Tx, userID string, ts, tokens, cost, now int64) error {
-	qs, err := activeQuotas(ctx, tx, userID)
+// of the system budget, by a confirmation's differences, each only if the
+// row lies in the quota's current window (rollup.QuotaWindow.Holds), and
+// never below zero.
+func (s *Store) moveQuotas(ctx context.Context, tx *sql.Tx, c rollup.Confirmation, now int64) error {
+	qs, err := activeQuotas(ctx, tx, c.Delta.UserID)
 	if err != nil {
 		return err
 	}
 	for _, q := range qs {
-		d := int64(0)
-		switch {
-		case q.typ == store.QuotaMonthlyTokens:
-			d = tokens
-		case store.IsCostQuota(q.typ):
-			d = cost
-		}
-		windowStart := s.cal.Of(store.QuotaPeriod(q.typ), q.resetDate-1).Start
-		if d == 0 || ts < windowStart || ts >= q.resetDate {
-			continue
-		}
-		q.used = max(0, q.used+d)
-		if err := saveUsed(ctx, tx, q, now); err != nil {
-			return err
+		for _, w := range c.Quotas {
+			if w.QuotaType != q.typ || !w.Holds(q.resetDate, c.Delta.Timestamp) {
+				continue
+			}
+			q.used = max(0, q.used+w.Delta)
+			if err := saveUsed(ctx, tx, q, now); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 // ConfirmUsage upgrades an estimated usage row to confirmed and moves its
-// aggregates, its period summaries (rollup.Summary.Adjust; the fold version
-// moves, so a fold computed before is refused) and the quota counters it
-// counts in by the difference, in one transaction. A row not folded yet is left alone (false): the fold may
-// have read its old values already, and the backfill confirms it on a
-// later run.
+// aggregates, its period summaries (the fold version moves, so a fold
+// computed before is refused) and the quota counters it counts in by the
+// difference, in one transaction; rollup.Confirm computes all of it, as
+// for the Convex engine. A row not folded yet is left alone (false): the
+// fold may have read its old values already, and the backfill confirms it
+// on a later run.
 func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
 	done := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -467,24 +462,17 @@ func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (boo
 			money.Nanos(c.CostNanoUsd).USD(), money.Nanos(c.CostNanoUsd).USD(), c.GenerationID); err != nil {
 			return err
 		}
-		delta := old
-		delta.PromptTokens = c.PromptTokens - old.PromptTokens
-		delta.CompletionTokens = c.CompletionTokens - old.CompletionTokens
-		delta.TotalTokens = c.TotalTokens - old.TotalTokens
-		delta.CachedTokens = c.CachedTokens - old.CachedTokens
-		delta.ReasoningTokens = c.ReasoningTokens - old.ReasoningTokens
-		delta.Cost = money.Nanos(c.CostNanoUsd) - old.Cost
-		agg := rollup.NewBatch(s.cal)
-		agg.AddUsage(delta)
+		cf := rollup.Confirm(s.cal, old, store.Usage{PromptTokens: c.PromptTokens, CompletionTokens: c.CompletionTokens,
+			TotalTokens: c.TotalTokens, CachedTokens: c.CachedTokens, ReasoningTokens: c.ReasoningTokens, Cost: money.Nanos(c.CostNanoUsd)})
 		done = true
 		now := s.nowMs()
-		if err := applyAggregates(ctx, tx, agg.Rows(), now, false); err != nil {
+		if err := applyAggregates(ctx, tx, cf.Aggregates, now, false); err != nil {
 			return err
 		}
-		if err := adjustSummaries(ctx, tx, s.cal, delta); err != nil {
+		if err := adjustSummaries(ctx, tx, s.cal, cf); err != nil {
 			return err
 		}
-		return s.moveQuotas(ctx, tx, old.UserID, old.Timestamp, delta.TotalTokens, int64(delta.Cost), now)
+		return s.moveQuotas(ctx, tx, cf, now)
 	})
 	if err != nil {
 		return false, fmt.Errorf("sqlitestore: confirm usage: %w", err)

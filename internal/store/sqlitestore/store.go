@@ -40,6 +40,13 @@ type Store struct {
 // which need rows that stay unfolded.
 func (s *Store) SetFoldOnIngest(on bool) { s.noFoldOnIngest = !on }
 
+// SetClock replaces the clock of the times the store takes itself
+// (updatedAt, a quota's reset date, "now" of the admin reads; default
+// time.Now), as the Convex engine takes them from the deployment's clock:
+// for tests that run at a fixed time (the contract suites). Call it before
+// the store is used.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
 var _ store.Store = (*Store)(nil)
 
 // Open opens or creates the store in file. Aggregates use the periods of

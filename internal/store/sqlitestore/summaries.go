@@ -10,7 +10,6 @@ import (
 	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
-	"llmmeter/internal/store"
 )
 
 // SummaryState reads the summaries and user rows of keys and the fold
@@ -110,23 +109,22 @@ func replaceSummaries(ctx context.Context, tx *sql.Tx, sums []*rollup.Summary) e
 }
 
 // adjustSummaries moves the summaries of a confirmed usage row's four
-// periods by its difference d and bumps the fold version: a fold that read
+// periods by its difference (rollup.Confirmation.AdjustAll) and bumps the fold version: a fold that read
 // the summaries before then loses its compare-and-set instead of
 // overwriting the adjustment.
-func adjustSummaries(ctx context.Context, tx *sql.Tx, cal *periods.Calendar, d store.Usage) error {
+func adjustSummaries(ctx context.Context, tx *sql.Tx, cal *periods.Calendar, c rollup.Confirmation) error {
 	var sums []*rollup.Summary
 	for _, p := range periods.All {
-		sum, err := readSummary(ctx, tx, p, cal.Of(p, d.Timestamp).Start)
+		sum, err := readSummary(ctx, tx, p, cal.Of(p, c.Delta.Timestamp).Start)
 		if err != nil {
 			return err
 		}
 		if sum != nil {
-			sum.Adjust(d.UserID, d.Model, rollup.UsageDelta(d))
 			sums = append(sums, sum)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE foldState SET version = version + 1 WHERE id = 1`); err != nil {
 		return err
 	}
-	return replaceSummaries(ctx, tx, sums)
+	return replaceSummaries(ctx, tx, c.AdjustAll(sums))
 }

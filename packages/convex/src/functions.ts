@@ -31,6 +31,7 @@ export const internalFunctions = {
   leaseQuotas: quotas.lease,
   resetQuotas: quotas.reset,
   dueQuotas: quotas.due,
+  getUsage: usage.get,
   confirmUsage: usage.confirm,
   jobRows: jobs.rows,
   jobUpsertAggregates: jobs.upsertAggregates,

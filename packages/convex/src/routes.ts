@@ -11,7 +11,7 @@ import { badRequest } from "./lib/errors";
 import { signedRoute } from "./lib/http";
 import * as wire from "./lib/wire";
 import { alertsListBody, runsListBody } from "./jobReads";
-import { usageConfirmBody } from "./usage";
+import { usageConfirmBody, usageGetBody } from "./usage";
 import { foldApplyBody, foldPendingBody, foldStateBody, foldVersionBody, summariesReplaceBody } from "./fold";
 import { reportDeliveryBody } from "./reportDelivery";
 
@@ -98,5 +98,6 @@ export function addHttpRoutes(http: HttpRouter, opts: RouteOptions = {}): void {
   post("/jobs/fold/state", signedRoute(foldStateBody, (ctx, b) => ctx.runQuery(fn.foldSummaryState, b)));
   post("/jobs/summaries/replace", signedRoute(summariesReplaceBody, (ctx, b) => ctx.runMutation(fn.jobReplaceSummaries, b)));
   post("/jobs/fold/apply", signedRoute(foldApplyBody, (ctx, b) => ctx.runMutation(fn.foldApply, b)));
+  post("/jobs/usage/get", signedRoute(usageGetBody, (ctx, b) => ctx.runQuery(fn.getUsage, b)));
   post("/jobs/usage/confirm", signedRoute(usageConfirmBody, (ctx, b) => ctx.runMutation(fn.confirmUsage, b)));
 }

@@ -29,7 +29,7 @@ import type { Doc, Id, QueryCtx, DatabaseReader, DatabaseWriter } from "../serve
 import { badRequest } from "./errors";
 import type { Period, ReportingCalendar } from "./periods";
 import type { SummaryRow } from "./wire";
-import { addCounters, LATENCY_BUCKETS, zeroCounters, type Counters } from "./aggregates";
+import { LATENCY_BUCKETS } from "./aggregates";
 import { checkFineBuckets } from "./aggregateRows";
 import { packFine, unpackFine } from "./fineCodec";
 import { findAggregate } from "./aggregates";
@@ -228,39 +228,4 @@ export async function topUsersOf(ctx: QueryCtx, budget: ReadBudget, pieces: Piec
     }
   }
   return [...listed.values()].sort(rankBy(by)).slice(0, limit);
-}
-
-/**
- * Moves a period's summary by a confirmed usage row's difference: the
- * model's entry and the user's top-list entry, if listed (Go:
- * rollup.Summary.Adjust, which the embedded engine runs; no re-ranking).
- */
-export async function adjustSummary(
-  db: DatabaseWriter,
-  p: Period,
-  start: number,
-  userId: Id<"llmmeterUsers">,
-  model: string,
-  d: Counters,
-): Promise<void> {
-  // A confirmation moves cost and tokens only; the fine counts stay, so the
-  // latency document is not touched (d's fine arrays are zeros).
-  const models = await summaryDoc(db, "summaryModels", p, start);
-  const i = models?.models.findIndex((e) => e.model === model) ?? -1;
-  if (models && i >= 0) {
-    const { model: _m, ...stored } = models.models[i];
-    const c = zeroCounters();
-    addCounters(c, stored);
-    addCounters(c, d);
-    const next = [...models.models];
-    next[i] = coarse({ model, ...c });
-    await db.patch(models._id, { models: next });
-  }
-  const users = await summaryDoc(db, "summaryUsers", p, start);
-  const j = users?.topUsers.findIndex((u) => u.userId === userId) ?? -1;
-  if (users && j >= 0) {
-    const next = [...users.topUsers];
-    next[j] = { ...next[j], totalTokens: next[j].totalTokens + d.totalTokens, costNanoUsd: next[j].costNanoUsd + d.totalCostNanoUsd };
-    await db.patch(users._id, { topUsers: next });
-  }
 }

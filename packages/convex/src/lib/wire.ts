@@ -173,6 +173,18 @@ export const aggregateUpsertRow = v.object({
 });
 export type AggregateUpsertRow = Infer<typeof aggregateUpsertRow>;
 
+/** A usage confirmation's aggregate delta (rollup.Confirm): its usage counters are signed, as a confirmed cost may be below the estimate. */
+const signed = intIn(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+export const aggregateDeltaRow = v.object({
+  ...aggregateUpsertRow.fields,
+  promptTokens: signed,
+  completionTokens: signed,
+  totalTokens: signed,
+  cachedTokens: signed,
+  reasoningTokens: signed,
+  totalCostNanoUsd: signed,
+});
+
 /** One period's summary as the Go fold computes it (rollup.Summary). */
 export const summaryRow = v.object({
   period: vPeriod,
