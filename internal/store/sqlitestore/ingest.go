@@ -124,73 +124,44 @@ func (s *Store) foldStored(ctx context.Context, tx *sql.Tx, p fold.Pending) erro
 // per-transaction bounds, which SQLite does not have.
 const ingestFoldLimit = 4096
 
-// insertChunk is the rows per multi-row INSERT: one statement per 200
-// rows instead of one per row (usage rows bind 24 values, well under
-// SQLite's 32,766 variables).
-const insertChunk = 200
-
-// insertRows inserts n rows with multi-row INSERTs into table (head is
-// "INSERT INTO table (cols...)", ncols values per row) and counts inserted
-// versus ignored rows: RETURNING names the keys actually stored, so a key
-// already present, or repeated within the batch, counts as a duplicate.
-// inserted(i) is called, in row order, for each row stored.
-func insertRows(ctx context.Context, tx *sql.Tx, head, keyCol string, ncols, n int, key func(i int) string, args func(i int) []any, inserted func(i int)) (ins, dup int, err error) {
-	row := "(" + strings.Repeat("?,", ncols-1) + "?)"
-	for lo := 0; lo < n; lo += insertChunk {
-		hi := min(lo+insertChunk, n)
-		var q strings.Builder
-		q.WriteString(head)
-		q.WriteString(" VALUES ")
-		vals := make([]any, 0, (hi-lo)*ncols)
-		for i := lo; i < hi; i++ {
-			if i > lo {
-				q.WriteByte(',')
-			}
-			q.WriteString(row)
-			vals = append(vals, args(i)...)
-		}
-		q.WriteString(" ON CONFLICT (" + keyCol + ") DO NOTHING RETURNING " + keyCol)
-		stored, err := returnedKeys(ctx, tx, q.String(), vals, hi-lo)
+// insertRows inserts n rows into table (head is "INSERT INTO table
+// (cols...)", ncols values per row) with one statement prepared once and
+// run per row, and counts inserted versus ignored rows: a key already
+// present, or repeated within the batch, changes nothing and counts as a
+// duplicate. inserted(i) is called, in row order, for each row stored.
+// (Measured against multi-row INSERT ... RETURNING: a one-row statement
+// needs neither the statement journal nor RETURNING's temporary table.)
+func insertRows(ctx context.Context, tx *sql.Tx, head, keyCol string, ncols, n int, args func(i int) []any, inserted func(i int)) (ins, dup int, err error) {
+	if n == 0 {
+		return 0, 0, nil
+	}
+	stmt, err := tx.PrepareContext(ctx, head+" VALUES ("+strings.Repeat("?,", ncols-1)+"?) ON CONFLICT ("+keyCol+") DO NOTHING")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer stmt.Close()
+	for i := range n {
+		r, err := stmt.ExecContext(ctx, args(i)...)
 		if err != nil {
 			return 0, 0, err
 		}
-		for i := lo; i < hi; i++ {
-			// The first row with a key is the one stored; a repeat is not.
-			if k := key(i); stored[k] {
-				delete(stored, k)
-				ins++
-				inserted(i)
-			} else {
-				dup++
-			}
+		if k, err := r.RowsAffected(); err != nil {
+			return 0, 0, err
+		} else if k == 1 {
+			ins++
+			inserted(i)
+		} else {
+			dup++
 		}
 	}
 	return ins, dup, nil
-}
-
-// returnedKeys runs an INSERT ... RETURNING key and collects the keys.
-func returnedKeys(ctx context.Context, tx *sql.Tx, query string, vals []any, n int) (map[string]bool, error) {
-	rows, err := tx.QueryContext(ctx, query, vals...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	stored := make(map[string]bool, n)
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		stored[k] = true
-	}
-	return stored, rows.Err()
 }
 
 func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, folded bool, inserted func(store.Usage)) (int, int, error) {
 	return insertRows(ctx, tx, `INSERT INTO usageTracking (generationId, requestId, userId, conversationId, messageId, model, provider,
 		promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costInCredits, costInUSD,
 		costStatus, cancelled, finishReason, timestamp, processingTime, isByok, stream, apiKeyId, folded)`, "generationId", 24, len(rows),
-		func(i int) string { return rows[i].GenerationID }, func(i int) []any {
+		func(i int) []any {
 			u := rows[i]
 			return []any{u.GenerationID, u.RequestID, u.UserID, nullStr(u.ConversationID), nullStr(u.MessageID), u.Model, nullStr(u.Provider),
 				u.PromptTokens, u.CompletionTokens, u.TotalTokens, u.CachedTokens, u.ReasoningTokens, int64(u.Cost), u.Cost.USD(), u.Cost.USD(),
@@ -201,7 +172,7 @@ func insertUsage(ctx context.Context, tx *sql.Tx, rows []store.Usage, folded boo
 func insertRequestLogs(ctx context.Context, tx *sql.Tx, rows []store.RequestLog, folded bool, inserted func(store.RequestLog)) (int, int, error) {
 	return insertRows(ctx, tx, `INSERT INTO requestLogs (requestId, userId, requestType, method, endpoint, model, generationId, status, statusCode,
 		errorType, errorMessage, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp, apiKeyId, conversationId, messageId, folded)`, "requestId", 22, len(rows),
-		func(i int) string { return rows[i].RequestID }, func(i int) []any {
+		func(i int) []any {
 			l := rows[i]
 			return []any{l.RequestID, nullStr(l.UserID), l.RequestType, l.Method, l.Endpoint, nullStr(l.Model), nullStr(l.GenerationID), l.Status, l.StatusCode,
 				nullStr(l.ErrorType), nullStr(l.ErrorMessage), l.RequestSize, l.ResponseSize, l.ProcessingTime, nullInt(l.TimeToFirstToken),
@@ -221,7 +192,7 @@ func insertActivity(ctx context.Context, tx *sql.Tx, rows []store.Activity, fold
 		}
 	}
 	return insertRows(ctx, tx, `INSERT INTO userActivity (activityKey, userId, activityType, metadata, timestamp, apiKeyId, folded)`, "activityKey", 7, len(rows),
-		func(i int) string { return rows[i].ActivityKey }, func(i int) []any {
+		func(i int) []any {
 			a := rows[i]
 			return []any{a.ActivityKey, a.UserID, a.ActivityType, metas[i], a.Timestamp, nullStr(a.APIKeyID), boolInt(folded)}
 		}, func(i int) { inserted(rows[i]) })
