@@ -129,17 +129,9 @@ func TestIngestFoldInTxWithConcurrentFolders(t *testing.T) {
 		t.Fatalf("pending after folding: %d rows, %v", p.Len(), err)
 	}
 
-	want := rollup.NewBatch(cal)
-	for _, u := range all.Usage {
-		want.AddUsage(u)
-	}
-	for _, l := range all.RequestLogs {
-		want.AddRequestLog(l)
-	}
-	for _, act := range all.Activity {
-		want.AddActivity(act)
-	}
-	wantRows := want.Rows()
+	// The fold's pure core over every row at once: what the stored
+	// aggregates must add up to whatever the order of the applies.
+	wantRows := fold.Compute(cal, fold.Pending{Usage: all.Usage, RequestLogs: all.RequestLogs, Activity: all.Activity}).Aggregates
 	byKey := map[rollup.Key]*rollup.Row{}
 	for _, r := range wantRows {
 		byKey[r.Key] = r
