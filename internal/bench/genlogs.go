@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"llmmeter/internal/store"
@@ -40,23 +37,11 @@ func LogGenerationID(i int) string { return "gen-" + pad(i) }
 // (llmmeter:requestLogs at scale), generating it under dir if no cached copy
 // exists. It returns the generated users' ids too.
 func GenLogStore(ctx context.Context, dir string, rows int, logf func(string, ...any)) (string, []string, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	path, err := cachedFile(dir, fmt.Sprintf("logs-%s-%d.db", LogsDataVersion, rows), func(tmp string) error {
+		return generateLogs(ctx, tmp, rows, logf)
+	}, logf)
+	if err != nil {
 		return "", nil, err
-	}
-	path := filepath.Join(dir, fmt.Sprintf("logs-%s-%d.db", LogsDataVersion, rows))
-	if _, err := os.Stat(path); err != nil {
-		tmp := path + ".tmp"
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(tmp + suffix)
-		}
-		start := time.Now()
-		if err := generateLogs(ctx, tmp, rows, logf); err != nil {
-			return "", nil, err
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return "", nil, err
-		}
-		logf("generated %s (%d request logs) in %s", path, rows, time.Since(start).Round(time.Second))
 	}
 	st, err := sqlitestore.Open(ctx, path, time.UTC)
 	if err != nil {
@@ -89,94 +74,41 @@ func generateLogs(ctx context.Context, file string, n int, logf func(string, ...
 	if err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-262144)")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	indexes, err := dropIndexes(ctx, db, "requestLogs", "usageTracking")
-	if err != nil {
-		return err
-	}
 	rnd := rand.New(rand.NewPCG(3, 4))
 	from := GenEnd.Add(-GenSpan).UnixMilli()
 	step := float64(GenSpan.Milliseconds()) / float64(n)
-	const per, chunk = 500, 100_000
-	lCols, uCols := 19, 16
-	lStmt := "INSERT INTO requestLogs (requestId, userId, apiKeyId, conversationId, requestType, method, endpoint, model, generationId, status, statusCode, errorType, requestSize, responseSize, processingTime, timeToFirstToken, userAgent, ipAddress, timestamp) VALUES "
-	uStmt := "INSERT INTO usageTracking (generationId, requestId, userId, model, promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costInCredits, costInUSD, costStatus, timestamp, processingTime, stream) VALUES "
-	var lArgs, uArgs []any
-	flush := func(tx *sql.Tx, stmt string, cols int, a *[]any) error {
-		if k := len(*a) / cols; k > 0 {
-			if _, err := tx.ExecContext(ctx, stmt+placeholders(cols, k), *a...); err != nil {
-				return err
-			}
+	logs := newBulkTable("requestLogs", "requestId", "userId", "apiKeyId", "conversationId", "requestType", "method", "endpoint", "model",
+		"generationId", "status", "statusCode", "errorType", "requestSize", "responseSize", "processingTime", "timeToFirstToken", "userAgent",
+		"ipAddress", "timestamp")
+	usage := newBulkTable("usageTracking", "generationId", "requestId", "userId", "model", "promptTokens", "completionTokens", "totalTokens",
+		"cachedTokens", "reasoningTokens", "costNanoUsd", "costInCredits", "costInUSD", "costStatus", "timestamp", "processingTime", "stream")
+	// No ANALYZE afterwards: the service never runs it, so the planner sees what it sees there.
+	return bulkLoad(ctx, file, n, 100_000, []*bulkTable{logs, usage}, func(ctx context.Context, tx *sql.Tx, i int) error {
+		ts := from + int64(float64(i)*step)
+		conv := i / LogConversation
+		// A conversation is one user's, through one key.
+		user := users[conv%len(users)]
+		key := conv % LogKeys
+		if key >= 2 {
+			user = users[key%len(users)]
 		}
-		*a = (*a)[:0]
-		return nil
-	}
-	last := time.Now()
-	for lo := 0; lo < n; lo += chunk {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
+		model := GenModels[rnd.IntN(len(GenModels))]
+		status, code, errType := store.StatusSuccess, 200, any(nil)
+		if rnd.IntN(50) == 0 {
+			status, code, errType = store.StatusError, 502, "upstream_error"
+		}
+		proc := int64(200 + rnd.IntN(6000))
+		if err := logs.add(ctx, tx, LogRequestID(i), user, LogKeyID(key), LogConversationID(conv), "chat.completions", "POST", "/v1/chat/completions",
+			model, LogGenerationID(i), status, code, errType, 300, 2000, proc, 300, "llmbench", "127.0.0.1", ts); err != nil {
 			return err
 		}
-		for i := lo; i < min(lo+chunk, n); i++ {
-			ts := from + int64(float64(i)*step)
-			conv := i / LogConversation
-			// A conversation is one user's, through one key.
-			user := users[conv%len(users)]
-			key := conv % LogKeys
-			if key >= 2 {
-				user = users[key%len(users)]
-			}
-			model := GenModels[rnd.IntN(len(GenModels))]
-			status, code, errType := store.StatusSuccess, 200, any(nil)
-			if rnd.IntN(50) == 0 {
-				status, code, errType = store.StatusError, 502, "upstream_error"
-			}
-			proc := int64(200 + rnd.IntN(6000))
-			lArgs = append(lArgs, LogRequestID(i), user, LogKeyID(key), LogConversationID(conv), "chat.completions", "POST", "/v1/chat/completions",
-				model, LogGenerationID(i), status, code, errType, 300, 2000, proc, 300, "llmbench", "127.0.0.1", ts)
-			if i >= n-LogUsage {
-				prompt, completion := int64(50+rnd.IntN(2000)), int64(10+rnd.IntN(800))
-				cost := prompt*150 + completion*600
-				usd := float64(cost) / 1e9
-				uArgs = append(uArgs, LogGenerationID(i), LogRequestID(i), user, model, prompt, completion, prompt+completion, 0, 0, cost, usd, usd,
-					"reported", ts, proc, 1)
-			}
-			if len(lArgs) == lCols*per {
-				if err := flush(tx, lStmt, lCols, &lArgs); err != nil {
-					return err
-				}
-			}
-			if len(uArgs) == uCols*per {
-				if err := flush(tx, uStmt, uCols, &uArgs); err != nil {
-					return err
-				}
-			}
+		if i < n-LogUsage {
+			return nil
 		}
-		if err := flush(tx, lStmt, lCols, &lArgs); err != nil {
-			return err
-		}
-		if err := flush(tx, uStmt, uCols, &uArgs); err != nil {
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-		if time.Since(last) > 10*time.Second {
-			logf("generating: %d of %d request logs", min(lo+chunk, n), n)
-			last = time.Now()
-		}
-	}
-	logf("generated raw rows; building %d indexes", len(indexes))
-	for _, ix := range indexes {
-		if _, err := db.ExecContext(ctx, ix); err != nil {
-			return fmt.Errorf("%s: %w", strings.Fields(ix)[2], err)
-		}
-	}
-	// No ANALYZE: the service never runs it, so the planner sees what it sees there.
-	return nil
+		prompt, completion := int64(50+rnd.IntN(2000)), int64(10+rnd.IntN(800))
+		cost := prompt*150 + completion*600
+		usd := float64(cost) / 1e9
+		return usage.add(ctx, tx, LogGenerationID(i), LogRequestID(i), user, model, prompt, completion, prompt+completion, 0, 0, cost, usd, usd,
+			"reported", ts, proc, 1)
+	}, logf)
 }

@@ -37,11 +37,6 @@ func (s *Store) PendingRows(ctx context.Context, limit int) (fold.Pending, error
 // version or a row that is absent or folded already rolls everything back
 // with fold.ErrConflict.
 func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
-	for _, r := range a.Aggregates {
-		if r.Shard != 0 {
-			return fmt.Errorf("sqlitestore: apply fold: shard %d (the embedded engine keeps one shard)", r.Shard)
-		}
-	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var version int64
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM foldState WHERE id = 1`).Scan(&version); err != nil {
@@ -58,18 +53,32 @@ func (s *Store) ApplyFold(ctx context.Context, a fold.Apply) error {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE foldState SET version = version + 1 WHERE id = 1`); err != nil {
-			return err
-		}
-		if err := applyAggregates(ctx, tx, a.Aggregates, s.nowMs(), false); err != nil {
-			return err
-		}
-		return replaceSummaries(ctx, tx, a.Summaries)
+		return s.writeFold(ctx, tx, a)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlitestore: apply fold: %w", err)
 	}
 	return nil
+}
+
+// writeFold writes an apply whose rows are settled as folded, in tx: the
+// fold version moves (a folder that read the summaries before loses its
+// compare-and-set), a's deltas are added to usageAggregates and its
+// summaries replace the stored ones. ApplyFold and the fold inside an
+// ingest (foldStored) both end here.
+func (s *Store) writeFold(ctx context.Context, tx *sql.Tx, a fold.Apply) error {
+	for _, r := range a.Aggregates {
+		if r.Shard != 0 {
+			return fmt.Errorf("shard %d (the embedded engine keeps one shard)", r.Shard)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE foldState SET version = version + 1 WHERE id = 1`); err != nil {
+		return err
+	}
+	if err := applyAggregates(ctx, tx, a.Aggregates, s.nowMs(), false); err != nil {
+		return err
+	}
+	return replaceSummaries(ctx, tx, a.Summaries)
 }
 
 // markFolded is the compare-and-set of one kind: each row must go from

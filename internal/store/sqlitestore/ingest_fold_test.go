@@ -8,9 +8,10 @@ import (
 	"llmmeter/internal/store"
 )
 
-// TestIngestFoldsABatchInOneApply: the fold after an ingest takes a whole
-// delivery batch (2,001 rows, as the outbox ships them) in one apply
-// rather than ten, and the aggregates it writes count every row once.
+// TestIngestFoldsABatchInOneApply: an ingest folds a whole delivery batch
+// (2,001 rows, as the outbox ships them) in its own transaction, one
+// apply (one fold version step) rather than ten, leaves no row pending,
+// and the aggregates it writes count every row once.
 func TestIngestFoldsABatchInOneApply(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()

@@ -17,7 +17,7 @@ func TestIngestMultiRowInsertCounts(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
 	// Every third row of the first 2.5 statements' worth is stored first.
-	n := insertChunk*2 + insertChunk/2
+	n := 500
 	var first store.Batch
 	for i := 0; i < n; i += 3 {
 		first.Usage = append(first.Usage, usage(fmt.Sprintf("g%04d", i), 10))

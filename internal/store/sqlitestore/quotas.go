@@ -150,6 +150,12 @@ func settle(ctx context.Context, tx *sql.Tx, requestIDs []string) error {
 	if len(requestIDs) == 0 {
 		return nil
 	}
+	// With no reservation held (no quota set, or none claimed yet) there
+	// is nothing to settle: one look instead of one delete per request.
+	var any bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM quotaReservations)`).Scan(&any); err != nil || !any {
+		return err
+	}
 	find, err := tx.PrepareContext(ctx, `DELETE FROM quotaReservations WHERE requestId = ? RETURNING quotaId, amount`)
 	if err != nil {
 		return err

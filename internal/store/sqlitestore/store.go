@@ -28,14 +28,15 @@ type Store struct {
 	db  *sqlitedb.DB
 	cal *periods.Calendar // the reporting time zone's periods
 	now func() time.Time
-	// foldMu makes the fold after each ingest one at a time, so that
-	// concurrent ingests do not race each other's compare-and-set.
+	// foldMu makes the fold after an ingest too wide to fold in its own
+	// transaction one at a time, so that concurrent ingests do not race
+	// each other's compare-and-set.
 	foldMu sync.Mutex
 	// noFoldOnIngest leaves rows to the fold job (SetFoldOnIngest).
 	noFoldOnIngest bool
 }
 
-// SetFoldOnIngest turns the fold after each ingest on (the default) or
+// SetFoldOnIngest turns the fold of each ingest's rows on (the default) or
 // off, leaving every row to the fold job: for tests of the fold itself,
 // which need rows that stay unfolded.
 func (s *Store) SetFoldOnIngest(on bool) { s.noFoldOnIngest = !on }
