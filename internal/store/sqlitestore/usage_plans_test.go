@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestUsageReadsUseAnIndex: after migration 0016 dropped three usage
+// TestUsageReadsUseAnIndex: after migration 0017 dropped three usage
 // indexes, every shape of usageTracking read the engine makes still
 // searches the index range it did (EXPLAIN QUERY PLAN): user and time
 // (statement, user models, first seen), time and generation id (the jobs'
