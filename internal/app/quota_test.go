@@ -200,9 +200,10 @@ func alternate(t *testing.T, bases []string, key string, n int) map[int]int {
 func TestTwoReplicasOnConvexKeepOneCount(t *testing.T) {
 	site, _, secret := convextest.Start(t)
 	var apps []*App
+	log := &logtest.Buffer{}
 	for range 2 {
 		cfg := testConfig(t, map[string]string{"CONVEX_URL": site, "CONVEX_SITE_URL": site, "CONVEX_INGEST_SECRET": secret})
-		a, err := Start(context.Background(), cfg, zerolog.Nop(), Options{Simulator: &openroutertest.Options{AnswerTokens: 5}, Stdout: io.Discard})
+		a, err := Start(context.Background(), cfg, zerolog.New(log).Level(zerolog.WarnLevel), Options{Simulator: &openroutertest.Options{AnswerTokens: 5}, Stdout: io.Discard})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +222,7 @@ func TestTwoReplicasOnConvexKeepOneCount(t *testing.T) {
 	}
 	bases := []string{"http://" + apps[0].Addr(), "http://" + apps[1].Addr()}
 	if codes := alternate(t, bases, key, 60); codes[200] != 15 || codes[429] != 45 {
-		t.Fatalf("two replicas on Convex answered %v against one limit of 15", codes)
+		t.Fatalf("two replicas on Convex answered %v against one limit of 15\n%s", codes, log.String())
 	}
 }
 
