@@ -21,7 +21,9 @@ beforeAll(async () => {
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line in 20 s; stderr: ${stderr}`)), 20_000);
+    // A bound on a hang: tsx compiles the functions before the server
+    // listens, which took over 20 s (and over 60 s from Go) at load 50.
+    const timer = setTimeout(() => reject(new Error(`no ready line in 5 min; stderr: ${stderr}`)), 300_000);
     let out = "";
     child.stdout!.on("data", (d) => {
       out += d;
