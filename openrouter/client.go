@@ -46,6 +46,12 @@ type Config struct {
 	// HTTPClient defaults to a client without an overall Timeout (streams
 	// are long) whose transport keeps enough idle connections for a gateway.
 	HTTPClient *http.Client
+	// UnencryptedHTTP2 makes the default client speak HTTP/2 with prior
+	// knowledge (h2c) to an http:// BaseURL, as the simulator serves it,
+	// instead of one HTTP/1.1 connection per open stream. OpenRouter itself
+	// is https, where HTTP/2 is negotiated by TLS whatever this says; an
+	// https BaseURL with it set is refused. Ignored with HTTPClient.
+	UnencryptedHTTP2 bool
 	// Referer and Title, when set, are sent as HTTP-Referer and X-Title.
 	Referer string
 	Title   string
@@ -128,6 +134,8 @@ func New(cfg Config) (*Client, error) {
 		problems = append(problems, errors.New("openrouter: BaseURL is not a URL"))
 	} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		problems = append(problems, fmt.Errorf("openrouter: BaseURL %q must be an absolute http(s) URL without query or fragment", u.Redacted()))
+	} else if cfg.UnencryptedHTTP2 && u.Scheme != "http" {
+		problems = append(problems, errors.New("openrouter: UnencryptedHTTP2 is for an http:// BaseURL; https negotiates HTTP/2 by TLS"))
 	}
 	for _, d := range []struct {
 		name string
@@ -173,7 +181,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if c.hc == nil {
-		c.hc = defaultHTTPClient()
+		c.hc = defaultHTTPClient(cfg.UnencryptedHTTP2)
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -196,7 +204,7 @@ func orDefault[T comparable](v, def T) T {
 // connBufSize is the upstream connections' read and write buffer size.
 const connBufSize = 1 << 10
 
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(h2c bool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	// The defaults (2 idle connections per host, 100 in all) would make a
 	// busy gateway redial OpenRouter constantly: at 1,000 calls/s a burst
@@ -211,6 +219,15 @@ func defaultHTTPClient() *http.Client {
 	// and saves 6 KiB per open stream.
 	t.ReadBufferSize = connBufSize
 	t.WriteBufferSize = connBufSize
+	if h2c {
+		// One connection carries up to the server's concurrent-stream limit
+		// (250 in Go's server, OpenRouter's own over TLS): per open stream
+		// the transport keeps one goroutine instead of an HTTP/1.1
+		// connection's read and write loops, and one descriptor fewer.
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		t.Protocols = &p
+	}
 	return &http.Client{Transport: t}
 }
 

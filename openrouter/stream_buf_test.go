@@ -60,7 +60,7 @@ func TestStreamLinesAroundTheBuffer(t *testing.T) {
 // TestDefaultTransportBuffers: the upstream connections' buffers are the
 // small ones chosen for many open streams.
 func TestDefaultTransportBuffers(t *testing.T) {
-	tr := defaultHTTPClient().Transport.(*http.Transport)
+	tr := defaultHTTPClient(false).Transport.(*http.Transport)
 	if tr.ReadBufferSize != connBufSize || tr.WriteBufferSize != connBufSize || connBufSize > 1<<10 {
 		t.Fatalf("read %d, write %d bytes; want %d each", tr.ReadBufferSize, tr.WriteBufferSize, connBufSize)
 	}

@@ -156,7 +156,8 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 		return fmt.Errorf("DATA_DIR: open the outbox %s: %w", outboxPath, err)
 	}
 
-	upCfg := openrouter.Config{BaseURL: cfg.OpenRouterBaseURL, APIKey: string(cfg.OpenRouterAPIKey), Referer: cfg.AppReferer, Title: cfg.AppTitle, GenerationWait: opt.GenerationWait}
+	upCfg := openrouter.Config{BaseURL: cfg.OpenRouterBaseURL, APIKey: string(cfg.OpenRouterAPIKey), UnencryptedHTTP2: cfg.OpenRouterH2C,
+		Referer: cfg.AppReferer, Title: cfg.AppTitle, GenerationWait: opt.GenerationWait}
 	if cfg.Simulated() {
 		so := DemoSimulator()
 		if opt.Simulator != nil {
@@ -164,7 +165,9 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 		}
 		so.APIKey = "sk-or-v1-simulator"
 		a.Sim = openroutertest.NewServer(so)
-		upCfg.BaseURL, upCfg.APIKey = a.Sim.URL, so.APIKey
+		// The built-in simulator serves h2c: its streams share connections
+		// as OpenRouter's share HTTP/2 over TLS.
+		upCfg.BaseURL, upCfg.APIKey, upCfg.UnencryptedHTTP2 = a.Sim.URL, so.APIKey, true
 		log.Warn().Str("upstream", a.Sim.URL).Msg("NO OPENROUTER_API_KEY: using the built-in OpenRouter SIMULATOR as upstream; answers are fake (set OPENROUTER_API_KEY for real models)")
 	}
 	if a.Upstream, err = openrouter.New(upCfg); err != nil {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -100,6 +101,14 @@ func TestFullDiskNeverAnswersUnrecorded(t *testing.T) {
 	}
 	filler := fill(t, dataDir)
 	untilFull(true)
+	// The last stream's generation may still be ending upstream after its
+	// client got the error (over HTTP/2 the simulator's handler returns a
+	// little after its last frame is read): count once nothing is in flight.
+	idleCtx, cancelIdle := context.WithTimeout(context.Background(), time.Minute)
+	defer cancelIdle()
+	if err := a.Sim.WaitIdle(idleCtx); err != nil {
+		t.Fatal(err)
+	}
 	billed := len(a.Sim.Ledger())
 
 	// Refused before going upstream, with Retry-After; not ready.

@@ -250,7 +250,7 @@ func (e *env) startAll(ctx context.Context, cfg Config, logf func(string, ...any
 	var stdout bytes.Buffer
 	svc := exec.Command(filepath.Join(bin, "llmmeter"), "serve")
 	svc.Env = append(os.Environ(), "LISTEN_ADDR="+fmt.Sprintf("127.0.0.1:%d", svcPort), "DATA_DIR="+data, "LOG_LEVEL=info",
-		"OPENROUTER_API_KEY="+simKey, "OPENROUTER_BASE_URL="+e.simURL, "APP_ENV=development", "CONVEX_URL=", "CLERK_ISSUER=")
+		"OPENROUTER_API_KEY="+simKey, "OPENROUTER_BASE_URL="+e.simURL, "OPENROUTER_H2C=true", "APP_ENV=development", "CONVEX_URL=", "CLERK_ISSUER=")
 	svc.Stdout, svc.Stderr = &lockedWriter{w: &stdout}, svcLog
 	if e.svc, err = start("service", svc); err != nil {
 		return err

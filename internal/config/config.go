@@ -51,6 +51,7 @@ type Config struct {
 
 	OpenRouterAPIKey  Secret
 	OpenRouterBaseURL string
+	OpenRouterH2C     bool   // OPENROUTER_H2C: HTTP/2 without TLS to an http:// OpenRouterBaseURL
 	AppReferer        string // sent upstream as HTTP-Referer
 	AppTitle          string // sent upstream as X-Title
 
@@ -109,6 +110,7 @@ var settings = []setting{
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"OPENROUTER_API_KEY", "openrouter-api-key", "", "OpenRouter key; empty runs the built-in simulator"},
 	{"OPENROUTER_BASE_URL", "openrouter-base-url", "https://openrouter.ai/api/v1", "OpenRouter API base URL"},
+	{"OPENROUTER_H2C", "openrouter-h2c", "false", "speak unencrypted HTTP/2 (h2c) to an http:// OPENROUTER_BASE_URL such as llmmeter simulate: one connection carries many streams; https negotiates HTTP/2 itself"},
 	{"APP_REFERER", "app-referer", "", "HTTP-Referer sent to OpenRouter (app attribution)"},
 	{"APP_TITLE", "app-title", "", "X-Title sent to OpenRouter (app attribution)"},
 	{"MAX_BODY_BYTES", "max-body-bytes", "4194304", "largest request body accepted"},
@@ -225,6 +227,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if u, err := url.Parse(c.OpenRouterBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("OPENROUTER_BASE_URL", "must be an http(s) URL, not %q", c.OpenRouterBaseURL)
+	}
+	if b, err := strconv.ParseBool(get("OPENROUTER_H2C")); err != nil {
+		bad("OPENROUTER_H2C", "must be true or false, not %q", get("OPENROUTER_H2C"))
+	} else if c.OpenRouterH2C = b; b && !strings.HasPrefix(c.OpenRouterBaseURL, "http://") {
+		bad("OPENROUTER_H2C", "is for an http:// OPENROUTER_BASE_URL; https negotiates HTTP/2 by TLS")
 	}
 	if n, err := strconv.ParseInt(get("MAX_BODY_BYTES"), 10, 64); err != nil || n < 1024 {
 		bad("MAX_BODY_BYTES", "must be an integer ≥ 1024, not %q", get("MAX_BODY_BYTES"))

@@ -63,6 +63,7 @@ type harness struct {
 	up      *openrouter.Client
 	ob      *outbox.Outbox
 	srv     *Server
+	opt     Options // what srv was built with
 	handler http.Handler
 	log     *logtest.Buffer
 	metrics *metrics.Metrics
@@ -93,7 +94,7 @@ func newHarnessWith(t testing.TB, simOpts openroutertest.Options, set func(*Opti
 	if set != nil {
 		set(&opt)
 	}
-	h.srv = New(opt)
+	h.srv, h.opt = New(opt), opt
 	h.handler = h.srv.Handler()
 	return h
 }

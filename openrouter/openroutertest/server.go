@@ -36,7 +36,7 @@ func NewServer(opts Options) *Server {
 	s := &Server{
 		URL:       "http://" + ln.Addr().String() + "/api/v1",
 		Simulator: sim,
-		srv:       &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second},
+		srv:       newHTTPServer(sim),
 		transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second},
 		served:    make(chan struct{}),
 	}
@@ -65,6 +65,18 @@ func (s *Server) Close() {
 		_ = s.Simulator.WaitIdle(context.Background())
 		s.transport.CloseIdleConnections()
 	})
+}
+
+// newHTTPServer serves h on HTTP/1.1 and on unencrypted HTTP/2 with prior
+// knowledge (h2c). OpenRouter answers HTTP/2 over TLS, which multiplexes a
+// gateway's streams on a few connections; h2c is that wire without the TLS
+// a loopback test has no use for. Clients that do not ask for HTTP/2 get
+// HTTP/1.1 as before.
+func newHTTPServer(h http.Handler) *http.Server {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, Protocols: &p}
 }
 
 // shutdownGrace bounds how long a cancelled Serve lets streams finish.
@@ -98,7 +110,7 @@ func Serve(ctx context.Context, ln net.Listener, opts Options) error {
 		return err
 	}
 	sim := newSimulator(opts)
-	srv := &http.Server{Handler: sim.withLedger(), ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(sim.withLedger())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var serveErr error

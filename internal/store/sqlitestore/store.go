@@ -9,6 +9,7 @@ package sqlitestore
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"embed"
 	"encoding/hex"
 	"fmt"
@@ -25,9 +26,10 @@ var migrations embed.FS
 
 // Store implements store.Store on SQLite.
 type Store struct {
-	db  *sqlitedb.DB
-	cal *periods.Calendar // the reporting time zone's periods
-	now func() time.Time
+	db        *sqlitedb.DB
+	keyByHash *sql.Stmt         // keyByHashSQL on the readers
+	cal       *periods.Calendar // the reporting time zone's periods
+	now       func() time.Time
 	// foldMu makes the fold after an ingest too wide to fold in its own
 	// transaction one at a time, so that concurrent ingests do not race
 	// each other's compare-and-set.
@@ -60,7 +62,12 @@ func Open(ctx context.Context, file string, loc *time.Location) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db, cal: periods.For(loc), now: time.Now}, nil
+	keyByHash, err := db.R.PrepareContext(ctx, keyByHashSQL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitestore: prepare the key look-up: %w", err)
+	}
+	return &Store{db: db, keyByHash: keyByHash, cal: periods.For(loc), now: time.Now}, nil
 }
 
 // Ping checks that the file answers a query.
@@ -69,7 +76,10 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.keyByHash.Close()
+	return s.db.Close()
+}
 
 func (s *Store) nowMs() int64 { return s.now().UnixMilli() }
 
