@@ -29,7 +29,7 @@ import type { Doc, Id, QueryCtx, DatabaseReader, DatabaseWriter } from "../serve
 import { badRequest } from "./errors";
 import type { Period, ReportingCalendar } from "./periods";
 import type { SummaryRow } from "./wire";
-import { addCounters, LATENCY_BUCKETS, type Counters } from "./aggregates";
+import { addCounters, checkStored, LATENCY_BUCKETS, type Counters } from "./aggregates";
 import { findAggregate } from "./aggregates";
 import type { ReadBudget } from "./window";
 
@@ -218,6 +218,7 @@ export async function adjustSummary(
   if (models && i >= 0) {
     const { model: _m, ...c } = models.models[i];
     addCounters(c, d);
+    checkStored(c, `summary ${p} ${start} ${model}`);
     const next = [...models.models];
     next[i] = { model, ...c };
     await db.patch(models._id, { models: next });
@@ -227,6 +228,9 @@ export async function adjustSummary(
   if (users && j >= 0) {
     const next = [...users.topUsers];
     next[j] = { ...next[j], totalTokens: next[j].totalTokens + d.totalTokens, costNanoUsd: next[j].costNanoUsd + d.totalCostNanoUsd };
+    if (!Number.isSafeInteger(next[j].totalTokens) || !Number.isSafeInteger(next[j].costNanoUsd)) {
+      badRequest(`summary ${p} ${start} user ${userId}: a total beyond 2^53 − 1, refused rather than rounded`);
+    }
     await db.patch(users._id, { topUsers: next });
   }
 }
