@@ -1,0 +1,102 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"llmmeter/internal/periods"
+	"llmmeter/internal/rollup"
+	"llmmeter/internal/store"
+)
+
+// catchUpSummaries rebuilds, once per process, the months whose period
+// summaries do not match their aggregates: a store upgraded from a version
+// without the read model has aggregates (the rows were folded the old way)
+// and no summaries, or summaries the fold started from empty after the
+// upgrade; the admin reads would show too few users, models and costs until
+// an operator ran `jobs rebuild`. The fold job now does that itself, under
+// its lease.
+//
+// A month is stale when its system aggregate exists and its summary is
+// missing, or the summary's model entries do not sum to the aggregate's
+// cost or tokens (every usage row has a model, so they must). It is
+// rebuilt whole with Rebuild.Span (every hourly, daily, weekly and monthly
+// period overlapping it, up to now), which is safe while ingest and the
+// fold go on. The check reads one aggregate row per month (a few per
+// month for rows written before the fold, which were sharded) and one
+// summary per month; a healthy store pays just that, once per start.
+//
+// Not caught: a month whose pre-upgrade rows carried neither cost nor
+// tokens (only activity or failed requests) and which has a summary.
+// `jobs rebuild` repairs those.
+//
+// now (ms; 0: none) ends the span of the current month.
+func (f *Fold) catchUpSummaries(ctx context.Context, now int64) (Counts, error) {
+	counts := Counts{}
+	stale, err := staleMonths(ctx, f.Store)
+	if err != nil {
+		return counts, fmt.Errorf("check summaries: %w", err)
+	}
+	r := &Rebuild{Store: f.Store, Cal: f.Cal}
+	for _, start := range stale {
+		end := f.Cal.Next(periods.Monthly, start)
+		if now > 0 {
+			end = min(end, now+1) // no empty summaries of periods still to come
+		}
+		c, err := r.Span(ctx, start, end)
+		if err != nil {
+			return counts, fmt.Errorf("rebuild the summaries of month %s: %w", f.Cal.Of(periods.Monthly, start).Key, err)
+		}
+		counts["rebuiltMonths"]++
+		counts["rebuiltSummaries"] += c["summaries"]
+	}
+	return counts, nil
+}
+
+// statePeriods is the most periods one SummaryState call reads (Convex's
+// /jobs/fold/state allows 64).
+const statePeriods = 64
+
+// staleMonths lists the starts of the months whose summary does not match
+// their system aggregate, ascending.
+func staleMonths(ctx context.Context, st Store) ([]int64, error) {
+	rows, err := st.Aggregates(ctx, rollup.ScopeSystem, periods.Monthly, 0, store.MaxAmount) // every month (a Convex number bounds to)
+	if err != nil {
+		return nil, err
+	}
+	sys := map[int64]rollup.Counters{} // month start → the sum of its shards
+	var months []rollup.PeriodRef
+	for _, r := range rows {
+		c, seen := sys[r.PeriodStart]
+		if !seen {
+			months = append(months, rollup.PeriodRef{Period: periods.Monthly, PeriodStart: r.PeriodStart})
+		}
+		c.Add(r.Counters)
+		sys[r.PeriodStart] = c
+	}
+	slices.SortFunc(months, func(a, b rollup.PeriodRef) int { return cmp.Compare(a.PeriodStart, b.PeriodStart) })
+	summed := map[int64]*rollup.Counters{}
+	for lo := 0; lo < len(months); lo += statePeriods {
+		state, err := st.SummaryState(ctx, rollup.StateKeys{Periods: months[lo:min(lo+statePeriods, len(months))], Users: []rollup.UserPeriod{}})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range state.Summaries {
+			var c rollup.Counters
+			for _, m := range s.Models {
+				c.Add(m.Counters)
+			}
+			summed[s.PeriodStart] = &c
+		}
+	}
+	var stale []int64
+	for _, m := range months {
+		want, got := sys[m.PeriodStart], summed[m.PeriodStart]
+		if got == nil || got.TotalCostNanoUsd != want.TotalCostNanoUsd || got.TotalTokens != want.TotalTokens {
+			stale = append(stale, m.PeriodStart)
+		}
+	}
+	return stale, nil
+}
