@@ -2,7 +2,7 @@ package jobs
 
 import (
 	"context"
-	"sync/atomic"
+	"sync"
 
 	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
@@ -15,8 +15,11 @@ type Fold struct {
 	Store Store
 	Cal   *periods.Calendar
 
-	// caughtUp is set once catchUpSummaries succeeded in this process.
-	caughtUp atomic.Bool
+	mu sync.Mutex
+	// stale lists the months (starts, newest first) whose summaries are
+	// still to be rebuilt; nil until checked in this process.
+	stale    []int64
+	caughtUp bool
 }
 
 // Name implements Job.
@@ -25,24 +28,21 @@ func (f *Fold) Name() string { return JobFold }
 // CatchUp implements CatchUpper: one run folds whatever is pending.
 func (f *Fold) CatchUp() CatchUp { return CatchUpLatest }
 
-// Run implements Job. The first successful run of a process first
-// rebuilds the summaries of months the fold did not build (an upgrade from
-// a version without them; see catchUpSummaries); w.To is now.
+// Run implements Job. Until the summaries are caught up in this process
+// (see catchUpSummaries), a run first rebuilds one month of them; w.To is
+// now.
 func (f *Fold) Run(ctx context.Context, w Window) (Counts, error) {
 	counts := Counts{}
-	if !f.caughtUp.Load() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.caughtUp {
 		var now int64
 		if !w.To.IsZero() {
 			now = w.To.UnixMilli()
 		}
-		c, err := f.catchUpSummaries(ctx, now)
-		for k, v := range c {
-			counts[k] = v
-		}
-		if err != nil {
+		if err := f.catchUpSummaries(ctx, now, counts); err != nil {
 			return counts, err
 		}
-		f.caughtUp.Store(true)
 	}
 	folder := fold.Folder{Store: f.Store, Cal: f.Cal}
 	res, err := folder.Run(ctx)

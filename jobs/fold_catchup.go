@@ -11,48 +11,54 @@ import (
 	"llmmeter/internal/store"
 )
 
-// catchUpSummaries rebuilds, once per process, the months whose period
-// summaries do not match their aggregates: a store upgraded from a version
-// without the read model has aggregates (the rows were folded the old way)
-// and no summaries, or summaries the fold started from empty after the
-// upgrade; the admin reads would show too few users, models and costs until
-// an operator ran `jobs rebuild`. The fold job now does that itself, under
-// its lease.
+// catchUpSummaries rebuilds the months whose period summaries do not
+// match their aggregates, one month per fold run, newest first: a store
+// upgraded from a version without the read model has aggregates (the rows
+// were folded the old way) and no summaries, or summaries the fold started
+// from empty after the upgrade, and the admin reads would show too few
+// users, models and costs until an operator ran `jobs rebuild`. The fold
+// job does that itself, under its lease (renewed while it runs, so no other
+// replica folds meanwhile), and folds new rows between months, so the live
+// views keep moving during a long catch-up.
 //
 // A month is stale when its system aggregate exists and its summary is
 // missing, or the summary's model entries do not sum to the aggregate's
 // cost or tokens (every usage row has a model, so they must). It is
 // rebuilt whole with Rebuild.Span (every hourly, daily, weekly and monthly
 // period overlapping it, up to now), which is safe while ingest and the
-// fold go on. The check reads one aggregate row per month (a few per
-// month for rows written before the fold, which were sharded) and one
-// summary per month; a healthy store pays just that, once per start.
+// fold go on. The check, once per process, reads one aggregate row per
+// month (a few for rows written before the fold, which were sharded) and
+// one summary per month: all a healthy store pays.
 //
 // Not caught: a month whose pre-upgrade rows carried neither cost nor
 // tokens (only activity or failed requests) and which has a summary.
 // `jobs rebuild` repairs those.
 //
-// now (ms; 0: none) ends the span of the current month.
-func (f *Fold) catchUpSummaries(ctx context.Context, now int64) (Counts, error) {
-	counts := Counts{}
-	stale, err := staleMonths(ctx, f.Store)
-	if err != nil {
-		return counts, fmt.Errorf("check summaries: %w", err)
+// now (ms; 0: none) ends the span of the current month. f.mu is held.
+func (f *Fold) catchUpSummaries(ctx context.Context, now int64, counts Counts) error {
+	if f.stale == nil {
+		stale, err := staleMonths(ctx, f.Store)
+		if err != nil {
+			return fmt.Errorf("check summaries: %w", err)
+		}
+		slices.Reverse(stale)
+		f.stale = append([]int64{}, stale...)
 	}
-	r := &Rebuild{Store: f.Store, Cal: f.Cal}
-	for _, start := range stale {
+	if len(f.stale) > 0 {
+		start := f.stale[0]
 		end := f.Cal.Next(periods.Monthly, start)
 		if now > 0 {
 			end = min(end, now+1) // no empty summaries of periods still to come
 		}
-		c, err := r.Span(ctx, start, end)
+		c, err := (&Rebuild{Store: f.Store, Cal: f.Cal}).Span(ctx, start, end)
 		if err != nil {
-			return counts, fmt.Errorf("rebuild the summaries of month %s: %w", f.Cal.Of(periods.Monthly, start).Key, err)
+			return fmt.Errorf("rebuild the summaries of month %s: %w", f.Cal.Of(periods.Monthly, start).Key, err)
 		}
-		counts["rebuiltMonths"]++
-		counts["rebuiltSummaries"] += c["summaries"]
+		f.stale = f.stale[1:]
+		counts["rebuiltMonths"], counts["rebuiltSummaries"] = 1, c["summaries"]
 	}
-	return counts, nil
+	f.caughtUp = len(f.stale) == 0
+	return nil
 }
 
 // statePeriods is the most periods one SummaryState call reads (Convex's

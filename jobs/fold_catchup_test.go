@@ -40,7 +40,8 @@ func foldTheOldWay(t *testing.T, e *engine) {
 // folded the old way (aggregates, no summaries) for a closed month and part
 // of the current one, and the current month's summary has since been built
 // by the fold from empty. The fold job's first run rebuilds both months
-// itself, with no operator step, on both engines: the admin reads then
+// itself, one month per run, with no operator step, on both engines, and
+// folds new rows in between: the admin reads then
 // answer what a manual rebuild answers, with every user, model and nano;
 // later runs do not rebuild again.
 func TestFoldCatchesUpSummariesOfAnUpgradedStore(t *testing.T) {
@@ -108,9 +109,15 @@ func TestFoldCatchesUpSummariesOfAnUpgradedStore(t *testing.T) {
 		}
 
 		job := &jobs.Fold{Store: e.st, Cal: e.cal}
-		counts, err := job.Run(ctx, jobs.Window{To: now})
-		if err != nil || counts["rebuiltMonths"] != 2 {
-			t.Fatalf("first fold run: %v, %v; want both months rebuilt", counts, err)
+		// One month per run, the current one first; new rows fold between.
+		u, l := g.request(mar.Add(3*time.Hour), ids[2], "m/c", true, 40)
+		e.ingest(t, store.Batch{Usage: []store.Usage{u}, RequestLogs: []store.RequestLog{l}})
+		wantCost[u.Model] += int64(u.Cost)
+		for run, want := range []int64{1, 1} {
+			counts, err := job.Run(ctx, jobs.Window{To: now})
+			if err != nil || counts["rebuiltMonths"] != want || (run == 0 && counts["rows"] != 2) {
+				t.Fatalf("fold run %d: %v, %v; want a month rebuilt (and the new call folded in the first)", run, counts, err)
+			}
 		}
 		if got := cost(); len(got) != len(wantCost) || got["m/a"] != wantCost["m/a"] || got["m/b"] != wantCost["m/b"] || got["m/c"] != wantCost["m/c"] {
 			t.Fatalf("after the catch-up modelStats costs %v, want %v", got, wantCost)
