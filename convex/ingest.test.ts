@@ -306,6 +306,22 @@ describe("worst-case batch under transaction limits", () => {
     expect(again.m.databaseQueries.used).toBe(402);
     // rows + 2 quotas per user (tokens, cost) + one shard of the system budget + 4 settled reservations per request: no summaries
     expect(again.m.documentsWritten.used).toBe(100 + 200 + 1 + 400);
+    // With the sending replica named, as the Go service does: its shard claim
+    // (lib/budgetShards.ts claimShard) costs one index range per batch, and
+    // one write only when it claims or renews (once per 5 minutes).
+    const named = async (round: number) => {
+      await reserve(round);
+      return await t.mutation(async (ctx) => {
+        const res = await ingestBatch(ctx, { ...batch(round), replica: "replica-0" }, Date.now());
+        return { res, m: await ctx.meta.getTransactionMetrics() };
+      });
+    };
+    const claiming = await named(3);
+    expect(claiming.m.documentsWritten.used).toBe(100 + 200 + 1 + 400 + 1);
+    const steady = await named(4);
+    expect(steady.res.inserted.usage).toBe(MAX_INGEST_ROWS);
+    expect(steady.m.databaseQueries.used).toBe(403);
+    expect(steady.m.documentsWritten.used).toBe(100 + 200 + 1 + 400);
     expect(await aggregates(t)).toEqual([]);
     expect(await t.run(async (ctx) => (await ctx.db.query("quotaReservations").collect()).length)).toBe(0);
     console.info(

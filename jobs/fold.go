@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"sync"
 
 	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
@@ -13,6 +14,12 @@ import (
 type Fold struct {
 	Store Store
 	Cal   *periods.Calendar
+
+	mu sync.Mutex
+	// stale lists the months (starts, newest first) whose summaries are
+	// still to be rebuilt; nil until checked in this process.
+	stale    []int64
+	caughtUp bool
 }
 
 // Name implements Job.
@@ -21,9 +28,24 @@ func (f *Fold) Name() string { return JobFold }
 // CatchUp implements CatchUpper: one run folds whatever is pending.
 func (f *Fold) CatchUp() CatchUp { return CatchUpLatest }
 
-// Run implements Job.
-func (f *Fold) Run(ctx context.Context, _ Window) (Counts, error) {
+// Run implements Job. Until the summaries are caught up in this process
+// (see catchUpSummaries), a run first rebuilds one month of them; w.To is
+// now.
+func (f *Fold) Run(ctx context.Context, w Window) (Counts, error) {
+	counts := Counts{}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.caughtUp {
+		var now int64
+		if !w.To.IsZero() {
+			now = w.To.UnixMilli()
+		}
+		if err := f.catchUpSummaries(ctx, now, counts); err != nil {
+			return counts, err
+		}
+	}
 	folder := fold.Folder{Store: f.Store, Cal: f.Cal}
 	res, err := folder.Run(ctx)
-	return Counts{"rows": res.Rows, "applies": res.Applies, "conflicts": res.Conflicts}, err
+	counts["rows"], counts["applies"], counts["conflicts"] = res.Rows, res.Applies, res.Conflicts
+	return counts, err
 }

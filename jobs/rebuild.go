@@ -19,8 +19,9 @@ const PageSize = 1000
 const RebuildAttempts = 5
 
 // Rebuild recomputes the aggregates and period summaries of chosen periods
-// from raw rows and replaces what is stored: the repair path (CLI "jobs rebuild"), never
-// scheduled, since the fold keeps summaries exact on its own.
+// from raw rows and replaces what is stored: the repair path (CLI "jobs rebuild"),
+// and the fold job's catch-up of summaries older than the fold
+// (catchUpSummaries), since the fold keeps summaries exact on its own.
 //
 // It is safe while ingest and the fold go on. It counts only rows the fold
 // has counted already (a pending row is the fold's to add later), and it
@@ -58,6 +59,23 @@ func (r *Rebuild) Window(ctx context.Context, from, to int64) (Counts, error) {
 				hi = max(hi, end)
 			}
 			start = end
+		}
+	}
+	return r.run(ctx, targets, lo, hi)
+}
+
+// Span rebuilds every hourly, daily, weekly and monthly period that
+// overlaps [from, to), including periods still open at to.
+func (r *Rebuild) Span(ctx context.Context, from, to int64) (Counts, error) {
+	targets := map[periodRef]string{}
+	lo, hi := int64(-1), int64(-1)
+	for _, p := range periods.All {
+		for start := r.Cal.Of(p, from).Start; start < to; start = r.Cal.Next(p, start) {
+			targets[periodRef{p, start}] = r.Cal.Of(p, start).Key
+			if lo < 0 || start < lo {
+				lo = start
+			}
+			hi = max(hi, r.Cal.Next(p, start))
 		}
 	}
 	return r.run(ctx, targets, lo, hi)
@@ -135,16 +153,31 @@ func (r *Rebuild) once(ctx context.Context, targets map[periodRef]string, lo, hi
 		}
 	}
 	// Zero what the raw rows no longer support: stored keys of the target
-	// periods absent from the recomputation.
+	// periods absent from the recomputation. One listing per scope and
+	// period kind over the targets' starts (paged by the store), not one
+	// per target: a month spans some 780 periods.
 	zeroed := int64(0)
-	for ref, key := range targets {
+	span := map[periods.Period][2]int64{}
+	for ref := range targets {
+		sp, ok := span[ref.period]
+		if !ok {
+			sp = [2]int64{ref.start, ref.start}
+		}
+		span[ref.period] = [2]int64{min(sp[0], ref.start), max(sp[1], ref.start)}
+	}
+	for _, p := range periods.All {
+		sp, ok := span[p]
+		if !ok {
+			continue
+		}
 		for _, scope := range []string{rollup.ScopeSystem, rollup.ScopeUser, rollup.ScopeModel} {
-			stored, err := r.Store.Aggregates(ctx, scope, ref.period, ref.start, ref.start+1)
+			stored, err := r.Store.Aggregates(ctx, scope, p, sp[0], sp[1]+1)
 			if err != nil {
 				return fmt.Errorf("list aggregates: %w", err)
 			}
 			for _, s := range stored {
-				if _, ok := byKey[s.Key]; !ok {
+				key, target := targets[periodRef{s.Period, s.PeriodStart}]
+				if _, ok := byKey[s.Key]; target && !ok {
 					zeroed++
 					put(&rollup.Row{Key: s.Key, PeriodKey: key, Models: []string{}})
 				}

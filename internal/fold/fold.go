@@ -193,6 +193,9 @@ func (f *Folder) Run(ctx context.Context) (Result, error) {
 			return res, fmt.Errorf("fold: read summaries: %w", err)
 		}
 		Summarize(&a, st)
+		if err := CheckBound(a, boundOf(f.Store)); err != nil {
+			return res, err
+		}
 		err = f.Store.ApplyFold(ctx, a)
 		switch {
 		case errors.Is(err, ErrConflict):

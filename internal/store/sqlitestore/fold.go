@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 
 	"llmmeter/internal/fold"
 	"llmmeter/jobs"
@@ -103,6 +104,13 @@ func markFolded(ctx context.Context, tx *sql.Tx, table, key string, ids []string
 	}
 	return nil
 }
+
+// SumBound implements fold.Bounded: aggregates and summaries are SQLite
+// integers (int64), so a period's sums are exact up to 2^63 − 1 nanos
+// (about $9.2 billion), where Convex's stop at 2^53 − 1. Beyond, the fold
+// refuses the apply (fold.ErrBeyondBound) rather than let SQLite turn the
+// sum into a float.
+func (s *Store) SumBound() int64 { return math.MaxInt64 }
 
 // FoldVersion is the number of fold applies so far.
 func (s *Store) FoldVersion(ctx context.Context) (int64, error) {

@@ -322,6 +322,21 @@ export const llmmeterTables = {
     updatedAt: v.number(),
   }).index("by_budget_id_and_shard", ["budgetId", "shard"]),
 
+  /**
+   * Which replica adds to which budget shard (lib/budgetShards.ts
+   * claimShard): a leased claim, renewed by the replica's own batches, so
+   * replicas get distinct shards while there are free ones rather than
+   * colliding on a hash (two of 8 replicas share a hashed shard in about 1
+   * set of 10). Expired claims are free, and deleted a few per claim.
+   */
+  budgetShardClaims: defineTable({
+    replica: v.string(),
+    shard: v.number(),
+    expiresAt: v.number(),
+  })
+    .index("by_replica", ["replica"])
+    .index("by_expires_at", ["expiresAt"]),
+
   systemAlerts: defineTable({
     alertType: v.string(),
     severity: vSeverity,

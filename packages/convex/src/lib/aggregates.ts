@@ -23,6 +23,7 @@
 import type { Doc, Id } from "../server";
 import type { DatabaseReader, DatabaseWriter } from "../server";
 import type { Period } from "./periods";
+import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
 import type { Scope } from "./validators";
 
@@ -115,6 +116,19 @@ export function addCounters(a: Counters, b: Omit<Counters, "latencyFine" | "ttft
   }
 }
 
+/**
+ * Throws bad_request unless every counter of c is a safe integer (at most
+ * 2^53 − 1, the largest a Convex number holds exactly): a sum beyond it is
+ * refused (the mutation writes nothing, the route answers 400) instead of
+ * stored rounded. The Go fold refuses such an apply before sending it
+ * (fold.CheckBound); this is the store's own check of what it writes.
+ */
+export function checkStored(c: Pick<Counters, (typeof ADDITIVE)[number]>, what: string): void {
+  for (const k of ADDITIVE) {
+    if (!Number.isSafeInteger(c[k])) badRequest(`${what}.${k}: the sum ${c[k]} is beyond 2^53 − 1, refused rather than rounded`);
+  }
+}
+
 /** Identity of an aggregate row. */
 export type AggKey = {
   scope: Scope;
@@ -146,9 +160,11 @@ export async function addToAggregate(
   if (existing) {
     const counters = countersOf(existing);
     addCounters(counters, delta);
+    checkStored(counters, aggKeyString(key));
     await db.patch(existing._id, derivedFields(counters, mergeModels(existing.models, models), now));
     return "updated";
   }
+  checkStored(delta, aggKeyString(key));
   await db.insert("usageAggregates", { ...key, periodKey, ...derivedFields(delta, mergeModels([], models), now) });
   return "inserted";
 }

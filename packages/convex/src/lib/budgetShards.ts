@@ -5,10 +5,20 @@
  * one document that made every batch of every replica conflict with every
  * other. Ingest now adds a batch's cost to one of BUDGET_SHARDS shard
  * documents, chosen by the replica that sent the batch (the ingest body's
- * `replica`; a batch without one spreads by its first generation id), so
- * batches from different replicas write different documents, as their users'
- * quotas do. Ingest reads only the budget row (written once a window, by a
- * roll-over or an admin) and its own shard.
+ * `replica`, through its claim; a batch without one spreads by its first
+ * generation id), so batches from different replicas write different
+ * documents, as their users' quotas do. Ingest reads only the budget row
+ * (written once a window, by a roll-over or an admin), its replica's claim
+ * and its own shard.
+ *
+ * Claims (claimShard): a replica's first batch claims a free shard, its
+ * hashed one if free, else the next free one, for CLAIM_TTL_MS; its batches
+ * renew the claim (a write to its own claim document, once per half TTL).
+ * Hashing alone put two of 8 replicas on one shard in about 1 set of 10
+ * (the birthday bound over 256). With more live replicas than shards, a
+ * replica falls back to its hashed shard and shares it. Only contention
+ * depends on the choice: any shard may hold any replica's cost, and
+ * admission sums them all.
  *
  * Strictness is unchanged: admission (/quotas/reserve, /quotas/lease) reads
  * the row and every shard in its transaction (systemBudget in quotas.ts), so
@@ -34,6 +44,52 @@ export function shardOf(key: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h % BUDGET_SHARDS;
+}
+
+/** How long a claim lasts unless the replica's batches renew it. */
+export const CLAIM_TTL_MS = 10 * 60_000;
+/** Most live claims read when claiming (more live replicas than shards share). */
+const MAX_LIVE_CLAIMS = 1024;
+/** Expired claims deleted per claim, so the table holds about the live replicas. */
+const EXPIRED_PER_CLAIM = 16;
+
+/**
+ * The shard the batches of `replica` add to: its live claim (renewed when
+ * half its TTL has passed), or a new claim on its hashed shard if no live
+ * claim holds that, else the next free shard, else (all taken) the hashed
+ * one, shared. Claiming reads the live claims, so it conflicts with other
+ * replicas' claims and renewals; that happens once per replica per TTL.
+ */
+export async function claimShard(db: DatabaseWriter, replica: string, now: number): Promise<number> {
+  const mine = await db
+    .query("budgetShardClaims")
+    .withIndex("by_replica", (q) => q.eq("replica", replica))
+    .unique();
+  if (mine !== null && mine.expiresAt > now) {
+    if (mine.expiresAt - now < CLAIM_TTL_MS / 2) await db.patch(mine._id, { expiresAt: now + CLAIM_TTL_MS });
+    return mine.shard;
+  }
+  const live = await db
+    .query("budgetShardClaims")
+    .withIndex("by_expires_at", (q) => q.gt("expiresAt", now))
+    .take(MAX_LIVE_CLAIMS);
+  const taken = new Set(live.map((c) => c.shard));
+  const home = shardOf(replica);
+  let shard = home;
+  for (let i = 0; i < BUDGET_SHARDS; i++) {
+    if (!taken.has((home + i) % BUDGET_SHARDS)) {
+      shard = (home + i) % BUDGET_SHARDS;
+      break;
+    }
+  }
+  const expired = await db
+    .query("budgetShardClaims")
+    .withIndex("by_expires_at", (q) => q.lte("expiresAt", now))
+    .take(EXPIRED_PER_CLAIM);
+  for (const c of expired) if (c._id !== mine?._id) await db.delete(c._id);
+  if (mine !== null) await db.patch(mine._id, { shard, expiresAt: now + CLAIM_TTL_MS });
+  else await db.insert("budgetShardClaims", { replica, shard, expiresAt: now + CLAIM_TTL_MS });
+  return shard;
 }
 
 async function shardDoc(db: DatabaseReader, budgetId: Id<"userQuotas">, shard: number) {

@@ -31,7 +31,7 @@ import type { MutationCtx } from "../server";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
 import { reportingCalendar } from "./periods";
-import { addToBudgetShard, shardOf } from "./budgetShards";
+import { addToBudgetShard, claimShard, shardOf } from "./budgetShards";
 import { applyToQuota, deleteReservations, quotasOfUser, storedSystemBudget, type Contribution } from "./quotas";
 import { MAX_INGEST_ROWS, type IngestBody, type UsageRow } from "./wire";
 
@@ -157,8 +157,10 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   if (systemContribs.length > 0) {
     // One shard per replica (lib/budgetShards.ts): the budget row is only read.
     const budget = await storedSystemBudget(ctx.db);
-    const shard = shardOf(body.replica ?? usage[newUsage[0]].generationId);
-    if (budget) await addToBudgetShard(ctx.db, cal, budget, shard, systemContribs, now);
+    if (budget?.isActive) {
+      const shard = body.replica !== undefined ? await claimShard(ctx.db, body.replica, now) : shardOf(usage[newUsage[0]].generationId);
+      await addToBudgetShard(ctx.db, cal, budget, shard, systemContribs, now);
+    }
   }
 
   // 5. Settle quota reservations: the requests counted here release what

@@ -29,7 +29,7 @@ import type { Doc, Id, QueryCtx, DatabaseReader, DatabaseWriter } from "../serve
 import { badRequest } from "./errors";
 import type { Period, ReportingCalendar } from "./periods";
 import type { SummaryRow } from "./wire";
-import { LATENCY_BUCKETS } from "./aggregates";
+import { checkStored, LATENCY_BUCKETS } from "./aggregates";
 import { checkFineBuckets } from "./aggregateRows";
 import { packFine, unpackFine } from "./fineCodec";
 import { findAggregate } from "./aggregates";
@@ -99,10 +99,14 @@ export function checkSummary(db: DatabaseReader, cal: ReportingCalendar, s: Summ
     }
     if (m.latencyBuckets.length !== LATENCY_BUCKETS) badRequest(`${at}.models[${i}].latencyBuckets: expected ${LATENCY_BUCKETS} counts`);
     checkFineBuckets(m, `${at}.models[${i}]`);
+    checkStored(m, `${at}.models[${i}]`); // the Go fold refuses these first (fold.CheckBound)
   }
   const topUsers = s.topUsers.map((u, i) => {
     const userId = db.normalizeId("llmmeterUsers", u.userId);
     if (userId === null) badRequest(`${at}.topUsers[${i}].userId: not a users id`);
+    for (const k of ["requests", "totalTokens", "costNanoUsd"] as const) {
+      if (!Number.isSafeInteger(u[k])) badRequest(`${at}.topUsers[${i}].${k}: beyond 2^53 − 1, refused rather than rounded`);
+    }
     return { ...u, userId };
   });
   if (new Set(topUsers.map((u) => u.userId)).size !== topUsers.length) badRequest(`${at}.topUsers: a user twice`);
