@@ -5,23 +5,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatInt, formatMs } from "../src/lib/format";
 import { formatDate, formatDateTime } from "../src/lib/time";
 import { formatUsd } from "../src/lib/money";
+import type { Overview } from "../src/data/api";
+import { ACTIVE_USERS_LOWER_BOUND, activeUsersText } from "../src/pages/overview/OverviewStats";
+import { adminMutation, adminQuery as query } from "./adminCall";
 import { type RunningBrowser, startBrowser } from "./browser";
 
 const ctx = inject("e2e");
 const SHOTS = resolve(import.meta.dirname, "../../docs/screenshots");
-
-/** Calls an admin function the way the portal does, for the expected values. */
-async function call<T>(kind: "query" | "mutation", path: string, args: Record<string, unknown>, key = ctx.adminKey): Promise<T> {
-  const r = await fetch(`${ctx.baseUrl}/api/${kind}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${key}` },
-    body: JSON.stringify({ path, args, format: "json" }),
-  });
-  const body = (await r.json()) as { status: string; value: T; errorMessage?: string };
-  if (body.status !== "success") throw new Error(`${path}: ${body.errorMessage}`);
-  return body.value;
-}
-const query = <T>(path: string, args: Record<string, unknown> = {}) => call<T>("query", path, args);
 
 let rb: RunningBrowser;
 let context: BrowserContext;
@@ -79,20 +69,25 @@ describe("portal on the embedded engine", () => {
     const sec = page.locator('section[data-page="overview"]');
     const from = Number(await sec.getAttribute("data-from"));
     const to = Number(await sec.getAttribute("data-to"));
-    const o = await query<{ requests: number; costNanoUsd: number; activeUsers: number; totalTokens: number }>("llmmeter:overview", { from, to });
+    const o = await query<Overview>("llmmeter:overview", { from, to });
     expect(o.requests).toBeGreaterThan(0);
     expect(await page.textContent('[data-testid="stat-requests"] .stat-value')).toBe(formatInt(o.requests));
     expect(await page.textContent('[data-testid="stat-tokens"] .stat-value')).toBe(formatInt(o.totalTokens));
     expect(await page.textContent('[data-testid="stat-cost"] .stat-value')).toBe(formatUsd(o.costNanoUsd));
-    expect(await page.textContent('[data-testid="stat-users"] .stat-value')).toBe(formatInt(o.activeUsers));
+    expect(await page.textContent('[data-testid="stat-users"] .stat-value')).toBe(activeUsersText(o));
     await page.waitForSelector(".recharts-surface");
     await shot("overview");
     // The 30-day range, from its own arguments.
     await page.getByRole("button", { name: "30 d", exact: true }).click();
     await page.waitForFunction(() => document.querySelector("section[data-page=overview]")?.getAttribute("data-from"));
     const f30 = Number(await sec.getAttribute("data-from"));
-    const o30 = await query<{ requests: number }>("llmmeter:overview", { from: f30, to: Number(await sec.getAttribute("data-to")) });
+    const o30 = await query<Overview>("llmmeter:overview", { from: f30, to: Number(await sec.getAttribute("data-to")) });
     await expect.poll(() => page.textContent('[data-testid="stat-requests"] .stat-value')).toBe(formatInt(o30.requests));
+    // Thirty days are several stored periods: active users are a lower bound, shown "≥ N" with the reason.
+    expect(o30.activeUsersExact).toBe(false);
+    const users30 = page.locator('[data-testid="stat-users"] .stat-value');
+    await expect.poll(() => users30.textContent()).toBe(activeUsersText(o30));
+    expect(await users30.getAttribute("title")).toBe(ACTIVE_USERS_LOWER_BOUND);
   });
 
   it("usage: series and filters", async () => {
@@ -396,7 +391,7 @@ describe("portal on the embedded engine", () => {
     const servedId = served.headers.get("x-request-id")!;
     await expect.poll(() => logOf(servedId), { timeout: 60_000 }).toBeTruthy();
     const bob = (await logOf(servedId))!.userId!;
-    await call("mutation", "llmmeter:setQuota", {
+    await adminMutation("llmmeter:setQuota", {
       userId: bob,
       quotaType: "daily_requests",
       limit: 1,
@@ -630,7 +625,7 @@ describe("portal on the embedded engine", () => {
     await expect.poll(() => page.locator('[data-testid="user-usage"] [data-testid="chart-table"]').first().locator("tbody tr").count()).toBe(points.length);
 
     // A quota with a limit of 0 is used up at once: the user shows as blocked.
-    await call("mutation", "llmmeter:setQuota", { userId: uid, quotaType: "monthly_tokens", limit: 0 });
+    await adminMutation("llmmeter:setQuota", { userId: uid, quotaType: "monthly_tokens", limit: 0 });
     await page.locator('[data-testid="user-blocked"]').waitFor({ timeout: 30_000 });
     expect(await page.textContent('[data-testid="user-blocked"]')).toContain("Tokens per month is used up until");
     await shot("user-blocked");
