@@ -2,13 +2,11 @@ import { admin } from "../../data/api";
 import { useAdminQuery } from "../../data/hooks";
 import { Empty, QueryView } from "../../components/States";
 import { Money } from "../../components/Money";
-import { dateKeyOf } from "../../lib/calendar";
 import { downloadText } from "../../lib/download";
 import { formatInt } from "../../lib/format";
 import { formatUsd } from "../../lib/money";
 import { labelOfPeriodKey } from "../../lib/time";
-import { useNow } from "../../lib/useNow";
-import { useQueryParam, useReportingTz } from "../../lib/useRange";
+import { useCurrentMonth, useQueryParam } from "../../lib/useRange";
 import { statementCsv, statementJson, type UserStatement } from "./statementFiles";
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -19,10 +17,8 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
  * default the current month of the reporting time zone.
  */
 export function Statement({ userId }: { userId: string }) {
-  const tz = useReportingTz();
-  const now = useNow();
   const [param, setParam] = useQueryParam("month");
-  const current = tz === undefined ? undefined : dateKeyOf(now, tz).slice(0, 7);
+  const current = useCurrentMonth();
   const month = param !== undefined && MONTH.test(param) ? param : current;
   const statement = useAdminQuery(admin.userStatement, month === undefined ? "skip" : { userId, month });
   return (
