@@ -133,6 +133,12 @@ describe(`admin reads at ${SCALE} × the issue 14 profile`, () => {
       lines.push(await measure(t, `modelStats/${wname}`, (ctx) => ctx.runQuery(api.llmmeter.modelStats, w)));
       lines.push(await measure(t, `userDetail/${wname}`, (ctx) => ctx.runQuery(api.llmmeter.userDetail, { ...w, userId: someUser })));
     }
+    // The Users page's "cost this month" column reads one monthly row per listed user (at most 100:
+    // docs=100 bytes=75,800 measured once). Ten here: convex-test scans the table for every index
+    // range (~1 s each at this scale), which real Convex does not.
+    const listed = await t.run(async (ctx) => (await ctx.db.query("llmmeterUsers").take(10)).map((u) => u._id));
+    const monthCosts = await measure(t, "userMonthCosts-10/month", (ctx) => ctx.runQuery(api.llmmeter.userMonthCosts, { month: "2026-10", userIds: listed }));
+    lines.push(monthCosts);
     lines.push(await measure(t, "usageSeries/30d-daily", (ctx) => ctx.runQuery(api.llmmeter.usageSeries, { period: "daily", ...windows["30d"] })));
     lines.push(await measure(t, "usageSeries/48h-hourly", (ctx) => ctx.runQuery(api.llmmeter.usageSeries, { period: "hourly", ...windows["48h"] })));
     console.info(`bench-convex scale=${SCALE} documents=${n}`);
@@ -144,6 +150,7 @@ describe(`admin reads at ${SCALE} × the issue 14 profile`, () => {
       expect(l.docs!, l.name).toBeLessThanOrEqual(TARGET_DOCS);
       expect(l.bytes!, l.name).toBeLessThanOrEqual(TARGET_BYTES);
     }
+    expect(monthCosts.docs, "userMonthCosts reads one row per user").toBe(listed.length);
     // The summaries are what the reads see: a month's active users and its top user are exact.
     const month = await t.withIdentity(ADMIN).query(api.llmmeter.overview, windows.month);
     expect(month).toMatchObject({ activeUsers: USERS, activeUsersExact: true });

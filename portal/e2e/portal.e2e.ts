@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatInt, formatMs } from "../src/lib/format";
-import { formatDate, formatDateTime } from "../src/lib/time";
+import { formatDate, formatDateTime, labelOfPeriodKey } from "../src/lib/time";
+import { dateKeyOf } from "../src/lib/calendar";
 import { formatUsd } from "../src/lib/money";
 import type { Overview } from "../src/data/api";
 import { ACTIVE_USERS_LOWER_BOUND, activeUsersText } from "../src/pages/overview/OverviewStats";
@@ -169,6 +170,24 @@ describe("portal on the embedded engine", () => {
     const first = page.locator('[data-testid="users-table"] tbody tr').first();
     expect(await first.locator("td").nth(4).textContent()).toBe(formatUsd(top[0].costNanoUsd));
     expect(await page.locator('[data-testid="users-table"] tbody tr').count()).toBe(top.length);
+    // Each row's cost this month (the reporting zone's) is the service's, and that column sorts.
+    const { reportingTz } = await query<{ reportingTz: string }>("llmmeter:settings");
+    const thisMonth = dateKeyOf(Date.now(), reportingTz).slice(0, 7);
+    const mc = await query<{ users: { userId: string; costNanoUsd: number }[] }>("llmmeter:userMonthCosts", {
+      month: thisMonth,
+      userIds: top.map((u) => u.userId),
+    });
+    const monthCell = (row: number) => page.locator('[data-testid="users-table"] tbody tr').nth(row).locator("td").nth(5);
+    await expect.poll(() => page.locator('[data-testid="month-cost-pending"]').count(), { timeout: 30_000 }).toBe(0);
+    const monthOf = new Map(mc.users.map((u) => [u.userId, u.costNanoUsd]));
+    for (let i = 0; i < top.length; i++) {
+      const href = await page.locator('[data-testid="users-table"] tbody tr').nth(i).locator("a.user-link").getAttribute("href");
+      const userId = decodeURIComponent(href!.split("/").at(-1)!);
+      expect(await monthCell(i).textContent(), userId).toBe(formatUsd(monthOf.get(userId)!));
+    }
+    await page.getByRole("button", { name: `Cost ${labelOfPeriodKey(thisMonth)}` }).click();
+    expect(await monthCell(0).textContent()).toBe(formatUsd(Math.max(...mc.users.map((u) => u.costNanoUsd))));
+    await page.getByRole("button", { name: "Cost", exact: true }).click();
     await shot("users");
     // One click to this month's top spenders: the range and the ranking in the URL.
     await page.click('[data-testid="month-by-cost"]');
