@@ -38,7 +38,7 @@ describe("OverviewPage", () => {
         <OverviewPage />
       </svc.Providers>,
     );
-    const value = await within(await screen.findByTestId("stat-users")).findByText("≥ 17");
+    const value = await within(await screen.findByTestId("stat-users", {}, { timeout: 30_000 })).findByText("≥ 17", {}, { timeout: 30_000 });
     expect(value.getAttribute("title")).toBe(ACTIVE_USERS_LOWER_BOUND);
   });
 

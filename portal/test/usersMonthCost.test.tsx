@@ -11,6 +11,8 @@ const users = [
   { userId: "u_2", name: "Bob", email: null, requests: 5, totalTokens: 50, costNanoUsd: 2_000_000_000, costUsd: 2 },
   { userId: "u_3", name: "Carol", email: null, requests: 1, totalTokens: 10, costNanoUsd: 1_000_000_000, costUsd: 1 },
 ];
+/** Generous: the full suite runs on a busy 2-core machine. */
+const WAIT = { timeout: 30_000 };
 const monthNanos: Record<string, number> = { u_1: 1_500_000_000, u_2: 2_250_000_000, u_3: 0 };
 
 const names = () =>
@@ -37,8 +39,8 @@ describe("Users page: cost this month", () => {
       </svc.Providers>,
     );
     const month = dateKeyOf(Date.now(), TZ).slice(0, 7);
-    const header = await screen.findByRole("button", { name: `Cost ${labelOfPeriodKey(month)}` });
-    await screen.findByText("$2.25");
+    const header = await screen.findByRole("button", { name: `Cost ${labelOfPeriodKey(month)}` }, WAIT);
+    await screen.findByText("$2.25", {}, WAIT);
     expect(svc.calls.filter((c) => c.path === "llmmeter:userMonthCosts").at(-1)!.args).toEqual({ month, userIds: ["u_1", "u_2", "u_3"] });
     // Ranked by the range's cost first; the month column sorts descending on the first click, ascending on the second.
     expect(names()).toEqual(["Alice", "Bob", "Carol"]);
@@ -62,8 +64,8 @@ describe("Users page: cost this month", () => {
         <UsersPage />
       </svc.Providers>,
     );
-    const table = await screen.findByTestId("users-table");
-    await within(table).findByText("—", { selector: '[data-testid="month-cost-pending"]' });
+    const table = await screen.findByTestId("users-table", {}, WAIT);
+    await within(table).findByText("—", { selector: '[data-testid="month-cost-pending"]' }, WAIT);
     expect(within(table).queryByText("$0.00")).toBeNull();
   });
 
@@ -75,7 +77,7 @@ describe("Users page: cost this month", () => {
         <UsersPage />
       </svc.Providers>,
     );
-    await screen.findByText("No user activity in this range");
+    await screen.findByText("No user activity in this range", {}, WAIT);
     expect(svc.calls.some((c) => c.path === "llmmeter:userMonthCosts")).toBe(false);
   });
 });
