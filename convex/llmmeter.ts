@@ -31,6 +31,7 @@ export const {
   errorSummary,
   userStatement,
   periodOverPeriod,
+  userMonthCosts,
   ingestBatch,
   recordActivity,
   ensureUser,

@@ -10,6 +10,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatInt } from "../src/lib/format";
 import { axeViolations, chartContrast, overflow } from "./audit";
+import { adminQuery as query } from "./adminCall";
 import { type RunningBrowser, startBrowser } from "./browser";
 
 const ctx = inject("e2e");
@@ -21,17 +22,6 @@ const SIZES = [
 const SCHEMES = ["light", "dark"] as const;
 /** Generous: the machine may be busy. */
 const POLL = { timeout: 30_000 };
-
-async function query<T>(path: string, args: Record<string, unknown>): Promise<T> {
-  const r = await fetch(`${ctx.baseUrl}/api/query`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${ctx.adminKey}` },
-    body: JSON.stringify({ path, args, format: "json" }),
-  });
-  const body = (await r.json()) as { status: string; value: T; errorMessage?: string };
-  if (body.status !== "success") throw new Error(`${path}: ${body.errorMessage}`);
-  return body.value;
-}
 
 let rb: RunningBrowser;
 

@@ -14,22 +14,12 @@ import { csvLine, nanosToUsdText, REQUEST_LOG_COLUMNS, requestLogRecord } from "
 import { readFile } from "node:fs/promises";
 import type { SeriesPoint } from "../src/data/api";
 import { usageCsv } from "../src/pages/usage/UsageExport";
+import { adminQuery as query } from "./adminCall";
 import { type RunningBrowser, startBrowser } from "./browser";
 
 const ctx = inject("e2e");
 /** Generous: the machine may be busy. */
 const POLL = { timeout: 60_000 };
-
-async function query<T>(path: string, args: Record<string, unknown>): Promise<T> {
-  const r = await fetch(`${ctx.baseUrl}/api/query`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${ctx.adminKey}` },
-    body: JSON.stringify({ path, args, format: "json" }),
-  });
-  const body = (await r.json()) as { status: string; value: T; errorMessage?: string };
-  if (body.status !== "success") throw new Error(`${path}: ${body.errorMessage}`);
-  return body.value;
-}
 
 /** Every row of llmmeter:requestLogs for the filters, with tokens and cost, as the export asks. */
 async function allRows(args: Record<string, unknown>): Promise<RequestLog[]> {

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { adminQuery } from "./adminCall";
 import { type RunningBrowser, startBrowser } from "./browser";
 import { freePort, waitForKey, waitHealthy } from "./globalSetup";
 import { removeTree, stopProcess } from "./process";
@@ -59,14 +60,7 @@ async function stopSim() {
 type OpenAlert = { alertType: string; severity: string; message: string };
 
 async function openAlerts(): Promise<OpenAlert[]> {
-  const r = await fetch(`${baseUrl}/api/query`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${adminKey}` },
-    body: JSON.stringify({ path: "llmmeter:alerts", args: { status: "open", limit: 200 }, format: "json" }),
-  });
-  const body = (await r.json()) as { status: string; value: OpenAlert[] };
-  expect(body.status).toBe("success");
-  return body.value;
+  return await adminQuery<OpenAlert[]>("llmmeter:alerts", { status: "open", limit: 200 }, { baseUrl, adminKey });
 }
 
 const check = (type: string) => page.locator(`[data-testid="health-checks"] li[data-check="${type}"]`);
@@ -170,12 +164,8 @@ describe("health alerts on the Overview", () => {
       expect(`${out.stdout}`).toContain("failure");
       expect(`${out.stdout}${out.stderr}`).not.toContain("pathsecret");
 
-      const r = await fetch(`${baseUrl}/api/query`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${adminKey}` },
-        body: JSON.stringify({ path: "llmmeter:reports", args: { limit: 5 }, format: "json" }),
-      });
-      const reports = ((await r.json()) as { value: { kind: string; periodKey: string; deliveries: { target: string; status: string; attempts: number; error: string }[] }[] }).value;
+      type Delivery = { target: string; status: string; attempts: number; error: string };
+      const reports = await adminQuery<{ kind: string; periodKey: string; deliveries: Delivery[] }[]>("llmmeter:reports", { limit: 5 }, { baseUrl, adminKey });
       const rep = reports.find((x) => x.kind === "daily")!;
       expect(rep.deliveries).toEqual([
         { target: `${ok.url}/<secret>`, status: "delivered", attempts: 1, at: expect.any(Number), error: "" },

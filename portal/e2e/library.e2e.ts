@@ -16,6 +16,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { APP_MODULE } from "../src/data/api";
 import { formatInt } from "../src/lib/format";
+import { adminQuery } from "./adminCall";
 import { type RunningBrowser, startBrowser } from "./browser";
 import { type HostServer, startHostServer } from "./hostServer";
 
@@ -73,13 +74,7 @@ async function overviewRequests(): Promise<number> {
   const [from, to] = await Promise.all(
     ["data-from", "data-to"].map(async (a) => Number(await page.getAttribute('section[data-page="overview"]', a))),
   );
-  const r = await fetch(`${ctx.baseUrl}/api/query`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${ctx.adminKey}` },
-    body: JSON.stringify({ path: `${APP_MODULE}:overview`, args: { from, to }, format: "json" }),
-  });
-  const body = (await r.json()) as { value: { requests: number } };
-  return body.value.requests;
+  return (await adminQuery<{ requests: number }>(`${APP_MODULE}:overview`, { from, to })).requests;
 }
 
 describe("the pages as a library, in another React app", () => {

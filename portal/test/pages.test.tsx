@@ -5,12 +5,13 @@ import { OverviewPage } from "../src/pages/OverviewPage";
 import { RequestsPage } from "../src/pages/RequestsPage";
 import { UserPage } from "../src/pages/UserPage";
 import { Announcer } from "../src/components/Announcer";
+import { ACTIVE_USERS_LOWER_BOUND } from "../src/pages/overview/OverviewStats";
 import { fakeService } from "./fakeService";
 
 const overview = {
   requests: 1234, successful: 1200, failed: 34, promptTokens: 900_000, completionTokens: 334_567, totalTokens: 1_234_567,
   cachedTokens: 1000, reasoningTokens: 2000, costNanoUsd: 12_345_678_901, costUsd: 12.345678901, avgProcessingMs: 850,
-  p95ProcessingMs: 2000, modelsUsed: 4, activeUsers: 17, health: null,
+  p95ProcessingMs: 2000, modelsUsed: 4, activeUsers: 17, activeUsersExact: true, health: null,
 };
 
 describe("OverviewPage", () => {
@@ -25,9 +26,20 @@ describe("OverviewPage", () => {
     expect(screen.getByText("$12.35").getAttribute("title")).toBe("$12.345678901");
     expect(within(screen.getByTestId("stat-requests")).getByText("1,234")).toBeTruthy();
     expect(within(screen.getByTestId("stat-success")).getByText("97.24%")).toBeTruthy();
-    expect(within(screen.getByTestId("stat-users")).getByText("17")).toBeTruthy();
+    expect(within(screen.getByTestId("stat-users")).getByText("17").getAttribute("title")).toBeNull();
     expect(await screen.findByText("No requests in this range")).toBeTruthy();
     expect(screen.getByText("No health check recorded yet")).toBeTruthy();
+  });
+
+  it("shows active users over several periods as a lower bound, saying why", async () => {
+    const svc = fakeService({ "llmmeter:overview": () => ({ ...overview, activeUsersExact: false }), "llmmeter:usageSeries": () => [] });
+    render(
+      <svc.Providers>
+        <OverviewPage />
+      </svc.Providers>,
+    );
+    const value = await within(await screen.findByTestId("stat-users", {}, { timeout: 30_000 })).findByText("≥ 17", {}, { timeout: 30_000 });
+    expect(value.getAttribute("title")).toBe(ACTIVE_USERS_LOWER_BOUND);
   });
 
   it("shows an error state", async () => {

@@ -32,6 +32,7 @@ export const {
   errorSummary,
   userStatement,
   periodOverPeriod,
+  userMonthCosts,
   ingestBatch,
   recordActivity,
   ensureUser,

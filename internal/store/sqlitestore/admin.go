@@ -186,6 +186,25 @@ func vObject(fields ...field) validator {
 	}
 }
 
+// vArray is v.array(elem): every element checked, in order.
+func vArray(elem validator) validator {
+	return func(v any) (any, error) {
+		xs, ok := v.([]any)
+		if !ok {
+			return nil, argErr("Expected `array`, got `%s`", show(v))
+		}
+		out := make([]any, len(xs))
+		for i, x := range xs {
+			y, err := elem(x)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = y
+		}
+		return out, nil
+	}
+}
+
 func validateObject(m map[string]any, fields []field) (args, error) {
 	out := args{}
 	known := map[string]bool{}

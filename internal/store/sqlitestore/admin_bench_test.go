@@ -48,7 +48,15 @@ func BenchmarkAdminFunctions(b *testing.B) {
 	if v, err := st.Call(ctx, "query", "llmmeter:topUsers", mustJSON(window(30*24*time.Hour, map[string]any{"by": "cost", "limit": 1})), admin); err == nil {
 		uid = firstUserID(v)
 	}
+	// The listed users of the Users page (at most 100) for llmmeter:userMonthCosts.
+	var listed []string
+	if v, err := st.Call(ctx, "query", "llmmeter:topUsers", mustJSON(window(30*24*time.Hour, map[string]any{"by": "cost", "limit": 100})), admin); err == nil {
+		listed = userIDs(v)
+	}
 	day, month := window(24*time.Hour, nil), window(30*24*time.Hour, nil)
+	// The generated data's last calendar month (December 2025), as the range picker's "this month" asks.
+	calMonth := map[string]any{"from": bench.GenEnd.AddDate(0, -1, 0).UnixMilli(), "to": bench.GenEnd.UnixMilli()}
+	last := bench.GenEnd.UnixMilli() - 1
 	calls := []struct {
 		name, kind string
 		args       map[string]any
@@ -60,6 +68,22 @@ func BenchmarkAdminFunctions(b *testing.B) {
 		{"topUsers/30d", "query", window(30*24*time.Hour, map[string]any{"by": "cost", "limit": 10})},
 		{"userDetail/30d", "query", window(30*24*time.Hour, map[string]any{"userId": uid})},
 		{"modelStats/30d", "query", month},
+		// What the other pages load (issue 16: data for every page under 300 ms at 10M rows).
+		{"overview/7d", "query", window(7*24*time.Hour, nil)},
+		{"overview/month", "query", calMonth},
+		{"topUsers/month", "query", withArgs(calMonth, map[string]any{"by": "cost", "limit": 50})},
+		{"userMonthCosts/100", "query", map[string]any{"month": "2025-12", "userIds": listed}},
+		{"userModels/30d", "query", window(30*24*time.Hour, map[string]any{"userId": uid})},
+		{"userStatement/month", "query", map[string]any{"userId": uid, "month": "2025-12"}},
+		{"usageSeries/30d-user", "query", window(30*24*time.Hour, map[string]any{"period": "daily", "userId": uid})},
+		{"usageSeries/30d-model", "query", window(30*24*time.Hour, map[string]any{"period": "daily", "modelSlug": bench.GenModels[3]})},
+		{"errorSummary/24h", "query", day},
+		{"errorSummary/30d", "query", month},
+		{"periodOverPeriod/weekly", "query", map[string]any{"period": "weekly", "at": last}},
+		{"periodOverPeriod/monthly", "query", map[string]any{"period": "monthly", "at": last}},
+		{"periodOverPeriod/monthly-user", "query", map[string]any{"period": "monthly", "at": last, "userId": uid}},
+		{"openAlertCount", "query", map[string]any{}},
+		{"settings", "query", map[string]any{}},
 		{"requestLogs/first", "query", map[string]any{"paginationOpts": page}},
 		{"requestLogs/user+status", "query", map[string]any{"paginationOpts": page, "userId": uid, "status": "error"}},
 		{"alerts", "query", map[string]any{"status": "open"}},
@@ -140,6 +164,31 @@ func firstUserID(v any) string {
 		return list[0].UserID
 	}
 	return fmt.Sprint("u_unknown")
+}
+
+// userIDs are the userId fields of a list result, in order.
+func userIDs(v any) []string {
+	b, _ := json.Marshal(v)
+	var list []struct {
+		UserID string `json:"userId"`
+	}
+	json.Unmarshal(b, &list)
+	out := make([]string, len(list))
+	for i, u := range list {
+		out[i] = u.UserID
+	}
+	return out
+}
+
+// withArgs is a copy of a with extra's fields added.
+func withArgs(a, extra map[string]any) map[string]any {
+	m := map[string]any{}
+	for _, x := range []map[string]any{a, extra} {
+		for k, v := range x {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // firstID is the _id (or id) of the first document of a list result.

@@ -48,6 +48,7 @@ var adminFns = map[string]adminFn{
 	"llmmeter:errorSummary":     {"query", windowArgs, errorSummary},
 	"llmmeter:userStatement":    {"query", userStatementArgs, userStatement},
 	"llmmeter:periodOverPeriod": {"query", periodOverPeriodArgs, periodOverPeriod},
+	"llmmeter:userMonthCosts":   {"query", userMonthCostsArgs, userMonthCosts},
 }
 
 type health struct {

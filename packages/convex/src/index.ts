@@ -20,6 +20,7 @@ import { requestLogs } from "./adminRequestLogs";
 import { periodOverPeriod } from "./adminCompare";
 import { errorSummary } from "./adminErrors";
 import { userStatement } from "./adminStatement";
+import { userMonthCosts } from "./adminUserMonthCosts";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 
@@ -76,6 +77,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     errorSummary: errorSummary(b),
     userStatement: userStatement(b),
     periodOverPeriod: periodOverPeriod(b),
+    userMonthCosts: userMonthCosts(b),
     ...internalFunctions,
   };
 }

@@ -2,6 +2,7 @@ import { useMemo } from "react";
 import { admin } from "../data/api";
 import { useAdminQuery } from "../data/hooks";
 import { useRouter } from "../router/router";
+import { dateKeyOf } from "./calendar";
 import { parseRange, rangeParams, type RangeSpec, type Window, windowFor } from "./range";
 import { useNow } from "./useNow";
 
@@ -14,6 +15,13 @@ export function useReportingTz(): string | undefined {
   const s = useAdminQuery(admin.settings, {});
   if (s.data) return s.data.reportingTz;
   return s.error ? "UTC" : undefined;
+}
+
+/** The current month "YYYY-MM" of the reporting time zone; undefined until the zone is known. */
+export function useCurrentMonth(): string | undefined {
+  const tz = useReportingTz();
+  const now = useNow();
+  return tz === undefined ? undefined : dateKeyOf(now, tz).slice(0, 7);
 }
 
 /** One query parameter of the page and its setter (a history entry). */

@@ -7,7 +7,8 @@ import { DataTable } from "../components/DataTable";
 import { Money } from "../components/Money";
 import { Link, useRouter } from "../router/router";
 import { formatInt } from "../lib/format";
-import { useQueryParam, useRange } from "../lib/useRange";
+import { labelOfPeriodKey } from "../lib/time";
+import { useCurrentMonth, useQueryParam, useRange } from "../lib/useRange";
 import { rangeParams } from "../lib/range";
 
 type By = "cost" | "tokens" | "requests";
@@ -21,6 +22,7 @@ export function UsersPage() {
   const win = range.win;
   const args = win ? { ...win, by, limit: 50 } : undefined;
   const top = useAdminQuery(admin.topUsers, args ?? "skip");
+  const monthCost = useMonthCosts(top.data?.map((u) => u.userId));
   return (
     <section data-page="users" data-args={JSON.stringify(args)}>
       <PageHeader title="Users" subtitle="Top users in the range." actions={<RangePicker range={range} />} />
@@ -68,6 +70,18 @@ export function UsersPage() {
                 { key: "requests", header: "Requests", align: "right", render: (u) => formatInt(u.requests), sortValue: (u) => u.requests },
                 { key: "tokens", header: "Tokens", align: "right", render: (u) => formatInt(u.totalTokens), sortValue: (u) => u.totalTokens },
                 { key: "cost", header: "Cost", align: "right", render: (u) => <Money nanos={u.costNanoUsd} />, sortValue: (u) => u.costNanoUsd },
+                {
+                  key: "month",
+                  header: monthCost.month === undefined ? "Cost this month" : `Cost ${labelOfPeriodKey(monthCost.month)}`,
+                  align: "right",
+                  render: (u) => {
+                    const n = monthCost.of(u.userId);
+                    if (n !== undefined) return <Money nanos={n} />;
+                    return <span className="muted" data-testid="month-cost-pending">{monthCost.failed ? "—" : "…"}</span>;
+                  },
+                  // Unknown (still loading) sorts below every known amount.
+                  sortValue: (u) => monthCost.of(u.userId) ?? -1,
+                },
               ]}
             />
           )}
@@ -75,4 +89,17 @@ export function UsersPage() {
       </div>
     </section>
   );
+}
+
+/**
+ * Each listed user's cost in the current month of the reporting time zone,
+ * whatever the page's range (llmmeter:userMonthCosts: one monthly row per
+ * user, a page being at most 100 users).
+ */
+function useMonthCosts(userIds: string[] | undefined) {
+  const month = useCurrentMonth();
+  const res = useAdminQuery(admin.userMonthCosts, month === undefined || userIds === undefined || userIds.length === 0 ? "skip" : { month, userIds });
+  const data = res.data?.month === month ? res.data : undefined;
+  const byUser = new Map(data?.users.map((u) => [u.userId, u.costNanoUsd]));
+  return { month, failed: res.error !== undefined, of: (userId: string) => byUser.get(userId) };
 }

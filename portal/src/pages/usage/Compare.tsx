@@ -2,9 +2,10 @@ import { useState } from "react";
 import { admin, type Period, type SeriesPoint } from "../../data/api";
 import { useAdminQuery } from "../../data/hooks";
 import { SeriesChart } from "../../charts/SeriesChart";
+import { TotalsTable } from "../../components/TotalsTable";
 import { SERIES } from "../../charts/theme";
-import { formatCompact, formatInt } from "../../lib/format";
-import { formatUsd, nanosToChartUsd, sumNanos } from "../../lib/money";
+import { formatCompact } from "../../lib/format";
+import { nanosToChartUsd, sumNanos } from "../../lib/money";
 import { labelOfPeriodKey } from "../../lib/time";
 import type { Window } from "../../lib/range";
 import { useQueryParam } from "../../lib/useRange";
@@ -134,32 +135,20 @@ function Overlay({ subjects, names, series }: { subjects: Subject[]; names: stri
         <SeriesChart label="Cost per period (USD), compared" data={rows} x="label" series={defs("cost")} formatValue={(v) => `$${v.toFixed(2)}`} />
         <SeriesChart label="Requests per period, compared" data={rows} x="label" series={defs("requests")} formatValue={formatCompact} />
       </div>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label="Compared totals, scrollable">
-        <table className="data-table" data-testid="compare-totals">
-          <caption>Totals in the range</caption>
-          <thead>
-            <tr>
-              <th scope="col">{subjects[0].kind === "user" ? "User" : "Model"}</th>
-              <th scope="col" className="num">Requests</th>
-              <th scope="col" className="num">Tokens</th>
-              <th scope="col" className="num">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {subjects.map((s, i) => {
-              const cost = sumNanos(series[i].map((p) => p.costNanoUsd));
-              return (
-                <tr key={s.id} data-key={s.id} data-cost-nanos={cost.toString()} data-points={series[i].length}>
-                  <td>{names[i]}</td>
-                  <td className="num">{formatInt(series[i].reduce((a, p) => a + p.requests, 0))}</td>
-                  <td className="num">{formatInt(series[i].reduce((a, p) => a + p.totalTokens, 0))}</td>
-                  <td className="num">{formatUsd(cost)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+      <TotalsTable
+        testId="compare-totals"
+        caption="Totals in the range"
+        nameHeader={subjects[0].kind === "user" ? "User" : "Model"}
+        countHeader="Requests"
+        rows={subjects.map((s, i) => ({
+          key: s.id,
+          name: names[i],
+          count: series[i].reduce((a, p) => a + p.requests, 0),
+          tokens: series[i].reduce((a, p) => a + p.totalTokens, 0),
+          costNanos: sumNanos(series[i].map((p) => p.costNanoUsd)),
+          data: { points: series[i].length },
+        }))}
+      />
     </>
   );
 }

@@ -10,6 +10,13 @@ type Comparison = FunctionReturnType<typeof admin.periodOverPeriod>;
 
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
+/** The compared measures, in table order: a field of both sides and of change. */
+const MEASURES: { key: string; label: string; field: "requests" | "totalTokens" | "costNanoUsd"; format: (n: number) => string }[] = [
+  { key: "requests", label: "Requests", field: "requests", format: formatInt },
+  { key: "tokens", label: "Tokens", field: "totalTokens", format: formatInt },
+  { key: "cost", label: "Cost", field: "costNanoUsd", format: (n) => formatUsd(n) },
+];
+
 /** A change in percent as llmmeter:periodOverPeriod gives it (one decimal): "+12.5%", "−3.0%", "—" without a base. */
 export function formatChange(pct: number | null): string {
   if (pct === null) return "—";
@@ -67,24 +74,14 @@ function ComparisonCard({
               </tr>
             </thead>
             <tbody>
-              <tr data-measure="requests">
-                <th scope="row">Requests</th>
-                <td className="num">{formatInt(c.current.requests)}</td>
-                <td className="num">{formatInt(c.previous.requests)}</td>
-                <td className="num" data-change>{formatChange(c.change.requests)}</td>
-              </tr>
-              <tr data-measure="tokens">
-                <th scope="row">Tokens</th>
-                <td className="num">{formatInt(c.current.totalTokens)}</td>
-                <td className="num">{formatInt(c.previous.totalTokens)}</td>
-                <td className="num" data-change>{formatChange(c.change.totalTokens)}</td>
-              </tr>
-              <tr data-measure="cost">
-                <th scope="row">Cost</th>
-                <td className="num">{formatUsd(c.current.costNanoUsd)}</td>
-                <td className="num">{formatUsd(c.previous.costNanoUsd)}</td>
-                <td className="num" data-change>{formatChange(c.change.costNanoUsd)}</td>
-              </tr>
+              {MEASURES.map((m) => (
+                <tr key={m.key} data-measure={m.key}>
+                  <th scope="row">{m.label}</th>
+                  <td className="num">{m.format(c.current[m.field])}</td>
+                  <td className="num">{m.format(c.previous[m.field])}</td>
+                  <td className="num" data-change>{formatChange(c.change[m.field])}</td>
+                </tr>
+              ))}
             </tbody>
           </table>
         </div>

@@ -2,13 +2,11 @@ import { admin } from "../../data/api";
 import { useAdminQuery } from "../../data/hooks";
 import { Empty, QueryView } from "../../components/States";
 import { Money } from "../../components/Money";
-import { dateKeyOf } from "../../lib/calendar";
+import { TotalsTable } from "../../components/TotalsTable";
 import { downloadText } from "../../lib/download";
 import { formatInt } from "../../lib/format";
-import { formatUsd } from "../../lib/money";
 import { labelOfPeriodKey } from "../../lib/time";
-import { useNow } from "../../lib/useNow";
-import { useQueryParam, useReportingTz } from "../../lib/useRange";
+import { useCurrentMonth, useQueryParam } from "../../lib/useRange";
 import { statementCsv, statementJson, type UserStatement } from "./statementFiles";
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -19,10 +17,8 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
  * default the current month of the reporting time zone.
  */
 export function Statement({ userId }: { userId: string }) {
-  const tz = useReportingTz();
-  const now = useNow();
   const [param, setParam] = useQueryParam("month");
-  const current = tz === undefined ? undefined : dateKeyOf(now, tz).slice(0, 7);
+  const current = useCurrentMonth();
   const month = param !== undefined && MONTH.test(param) ? param : current;
   const statement = useAdminQuery(admin.userStatement, month === undefined ? "skip" : { userId, month });
   return (
@@ -70,52 +66,21 @@ function StatementView({ s }: { s: UserStatement }) {
           Cost by model covers the first {formatInt(s.usageRows)} generations of the month; the totals and days cover all.
         </p>
       )}
-      <div className="table-wrap" tabIndex={0} role="region" aria-label="Cost by model, scrollable">
-        <table className="data-table" data-testid="statement-models">
-          <caption>Cost by model</caption>
-          <thead>
-            <tr>
-              <th scope="col">Model</th>
-              <th scope="col" className="num">Generations</th>
-              <th scope="col" className="num">Tokens</th>
-              <th scope="col" className="num">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.byModel.map((m) => (
-              <tr key={m.model} data-key={m.model} data-cost-nanos={m.costNanoUsd}>
-                <td className="mono">{m.model}</td>
-                <td className="num">{formatInt(m.generations)}</td>
-                <td className="num">{formatInt(m.totalTokens)}</td>
-                <td className="num">{formatUsd(m.costNanoUsd)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <div className="table-wrap" tabIndex={0} role="region" aria-label="Cost by day, scrollable">
-        <table className="data-table" data-testid="statement-days">
-          <caption>Cost by day</caption>
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              <th scope="col" className="num">Requests</th>
-              <th scope="col" className="num">Tokens</th>
-              <th scope="col" className="num">Cost</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.byDay.map((d) => (
-              <tr key={d.periodKey} data-key={d.periodKey} data-cost-nanos={d.costNanoUsd}>
-                <td>{labelOfPeriodKey(d.periodKey)}</td>
-                <td className="num">{formatInt(d.requests)}</td>
-                <td className="num">{formatInt(d.totalTokens)}</td>
-                <td className="num">{formatUsd(d.costNanoUsd)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <TotalsTable
+        testId="statement-models"
+        caption="Cost by model"
+        nameHeader="Model"
+        countHeader="Generations"
+        nameClassName="mono"
+        rows={s.byModel.map((m) => ({ key: m.model, name: m.model, count: m.generations, tokens: m.totalTokens, costNanos: m.costNanoUsd }))}
+      />
+      <TotalsTable
+        testId="statement-days"
+        caption="Cost by day"
+        nameHeader="Day"
+        countHeader="Requests"
+        rows={s.byDay.map((d) => ({ key: d.periodKey, name: labelOfPeriodKey(d.periodKey), count: d.requests, tokens: d.totalTokens, costNanos: d.costNanoUsd }))}
+      />
     </>
   );
 }
