@@ -55,7 +55,7 @@ func TestShouldNotify(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := c.a.shouldNotify(now, time.Hour); got != c.want {
+			if got := shouldNotify(c.a, now, time.Hour); got != c.want {
 				t.Fatalf("shouldNotify = %t, want %t", got, c.want)
 			}
 		})

@@ -39,7 +39,7 @@ type Notifier interface {
 //     row in place as further thresholds are crossed;
 //   - a live row whose condition no longer fires is resolved (or, if an
 //     admin resolved it already, re-armed): the next firing is a new row;
-//   - notifications follow Alert.shouldNotify: never while silenced, at
+//   - notifications follow shouldNotify: never while silenced, at
 //     once when opened or escalated, then every RepeatInterval unless
 //     acknowledged, and again at the next run if one failed.
 //
@@ -113,7 +113,7 @@ func (a *Alerts) Run(ctx context.Context, w Window) (Counts, error) {
 			continue
 		}
 		counts[string(change)]++
-		if a.Notifier == nil || !cur.shouldNotify(now, a.Cfg.RepeatInterval) {
+		if a.Notifier == nil || !shouldNotify(cur, now, a.Cfg.RepeatInterval) {
 			continue
 		}
 		if err := a.Notifier.Notify(ctx, cur); err != nil {

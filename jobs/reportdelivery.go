@@ -10,23 +10,17 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"llmmeter/internal/store"
 )
 
-// ReportDelivery is the outcome of sending one report to one webhook, as
-// stored with the report (the Reports page shows them).
-type ReportDelivery struct {
-	// Target is the webhook's scheme and host only: its path is a secret.
-	Target   string `json:"target"`
-	Status   string `json:"status"` // delivered | failed
-	Attempts int    `json:"attempts"`
-	At       int64  `json:"at"`    // ms, when the last attempt ended
-	Error    string `json:"error"` // "" when delivered; never the URL's path or the secret
-}
+// ReportDelivery is store.ReportDelivery (the engines store it).
+type ReportDelivery = store.ReportDelivery
 
 // Delivery statuses.
 const (
-	DeliveryDelivered = "delivered"
-	DeliveryFailed    = "failed"
+	DeliveryDelivered = store.DeliveryDelivered
+	DeliveryFailed    = store.DeliveryFailed
 )
 
 // ReportSender sends each stored report to the webhooks, as a

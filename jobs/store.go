@@ -107,66 +107,47 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
-// Lease names a job's lease and its holder.
-type Lease struct {
-	Job    string
-	Holder string
-	TTL    time.Duration
-	Now    time.Time
-}
-
-// Outcome is a run's result.
-type Outcome string
+// The records the Store speaks in are package store's, so that the engines
+// implement Store without importing jobs; these aliases keep their jobs
+// names.
+type (
+	Lease             = store.JobLease
+	Outcome           = store.Outcome
+	Counts            = store.RunCounts
+	Run               = store.Run
+	RawKind           = store.RawKind
+	RawPage           = store.RawPage
+	QuotaPage         = store.QuotaPage
+	Quota             = store.Quota
+	Severity          = store.Severity
+	Escalation        = store.Escalation
+	Alert             = store.Alert
+	Health            = store.Health
+	Report            = store.Report
+	Forecast          = store.Forecast
+	UsageConfirmation = store.UsageConfirmation
+)
 
 // Run outcomes.
 const (
-	OutcomeSuccess Outcome = "success"
-	OutcomeFailure Outcome = "failure"
-	OutcomeSkipped Outcome = "skipped"
+	OutcomeSuccess = store.OutcomeSuccess
+	OutcomeFailure = store.OutcomeFailure
+	OutcomeSkipped = store.OutcomeSkipped
 )
-
-// Counts are a run's counters (rows read, aggregates written, …).
-type Counts map[string]int64
-
-// Run is one recorded run of a job.
-type Run struct {
-	ID        string  `json:"id,omitempty"`
-	Job       string  `json:"job"`
-	StartedAt int64   `json:"startedAt"` // ms; the scheduled time the run covers up to
-	EndedAt   int64   `json:"endedAt"`
-	Outcome   Outcome `json:"outcome"`
-	// WindowFrom and WindowTo (ms) are the window the run covered (for a
-	// skipped run, WindowTo is when it was skipped); WindowFrom is 0 when
-	// open. Both are 0 in runs recorded before they existed, which kept
-	// the window end in Counts["windowTo"]. The scheduler catches up from
-	// the WindowTo of the last successful runs.
-	WindowFrom int64  `json:"windowFrom,omitempty"`
-	WindowTo   int64  `json:"windowTo,omitempty"`
-	Counts     Counts `json:"counts"`
-	Error      string `json:"error,omitempty"`
-}
-
-// RawKind names a raw-row table.
-type RawKind string
 
 // Raw tables.
 const (
-	RawUsage       RawKind = "usageTracking"
-	RawRequestLogs RawKind = "requestLogs"
-	RawActivity    RawKind = "userActivity"
+	RawUsage       = store.RawUsage
+	RawRequestLogs = store.RawRequestLogs
+	RawActivity    = store.RawActivity
 )
 
-// RawPage is one page of raw rows; only the slice of the requested kind is
-// set.
-type RawPage struct {
-	Usage       []store.Usage
-	RequestLogs []store.RequestLog
-	Activity    []store.Activity
-	// Pending holds the keys (generation id, request id, activity key) of
-	// the page's rows the fold has not counted yet.
-	Pending map[string]bool
-	Next    string // "" when done
-}
+// Severities.
+const (
+	SeverityInfo     = store.SeverityInfo
+	SeverityWarning  = store.SeverityWarning
+	SeverityCritical = store.SeverityCritical
+)
 
 // Quota types, as the store defines them.
 const (
@@ -178,48 +159,6 @@ const (
 
 // QuotaPeriod is the period a quota type resets on.
 func QuotaPeriod(quotaType string) periods.Period { return store.QuotaPeriod(quotaType) }
-
-// QuotaPage is a page of DueQuotas; Next is the cursor of the next page
-// ("" at the end).
-type QuotaPage struct {
-	Quotas []Quota
-	Next   string
-}
-
-// Quota is a user quota or the system budget (UserID empty).
-type Quota struct {
-	ID        string
-	UserID    string
-	QuotaType string
-	Limit     float64 // count, or USD for cost quotas
-	LimitNano int64   // exact limit of cost quotas
-	Used      float64
-	ResetDate int64
-	IsActive  bool
-}
-
-// Severity of an alert.
-type Severity string
-
-// Severities.
-const (
-	SeverityInfo     Severity = "info"
-	SeverityWarning  Severity = "warning"
-	SeverityCritical Severity = "critical"
-)
-
-// Rank orders severities: info < warning < critical (0 for unknown).
-func (s Severity) Rank() int {
-	switch s {
-	case SeverityInfo:
-		return 1
-	case SeverityWarning:
-		return 2
-	case SeverityCritical:
-		return 3
-	}
-	return 0
-}
 
 // AlertChange is what a firing condition does to its live row (decide).
 // The rule, one live row per condition key:
@@ -241,35 +180,6 @@ const (
 	AlertHeld      AlertChange = "held"
 )
 
-// Escalation is one entry of an alert's History: the severity it reached
-// and when (the first entry is the opening).
-type Escalation struct {
-	Severity Severity `json:"severity"`
-	At       int64    `json:"at"`
-}
-
-// Alert is a row of systemAlerts.
-type Alert struct {
-	ID             string         `json:"id,omitempty"`
-	ConditionKey   string         `json:"conditionKey"`
-	AlertType      string         `json:"alertType"`
-	Severity       Severity       `json:"severity"`
-	Message        string         `json:"message"`
-	Metadata       map[string]any `json:"metadata,omitempty"`
-	UserID         string         `json:"userId,omitempty"`
-	CreatedAt      int64          `json:"createdAt,omitempty"`
-	LastNotifiedAt int64          `json:"lastNotifiedAt,omitempty"`
-	// History lists the severities the row reached, oldest first.
-	History []Escalation `json:"history,omitempty"`
-	// AcknowledgedAt: an admin took it; no repeat notifications until it
-	// escalates (0: not acknowledged).
-	AcknowledgedAt int64 `json:"acknowledgedAt,omitempty"`
-	// SilencedUntil: no notification at all before this time (0: none).
-	SilencedUntil int64 `json:"silencedUntil,omitempty"`
-	// IsResolved is set on a held row (see AlertChange) in OpenAlerts.
-	IsResolved bool `json:"isResolved,omitempty"`
-}
-
 // decide is the rule of AlertChange for a condition firing at sev, given
 // its live row (nil: none).
 func decide(live *Alert, sev Severity) AlertChange {
@@ -286,11 +196,11 @@ func decide(live *Alert, sev Severity) AlertChange {
 	return AlertEscalated
 }
 
-// shouldNotify is the notification rule, as in Alertmanager: never while
-// silenced; a row never notified (just opened, just escalated, or its
-// last notification failed) at once; an acknowledged row not again;
+// shouldNotify is the notification rule for a, as in Alertmanager: never
+// while silenced; a row never notified (just opened, just escalated, or
+// its last notification failed) at once; an acknowledged row not again;
 // otherwise again after repeat.
-func (a Alert) shouldNotify(now time.Time, repeat time.Duration) bool {
+func shouldNotify(a Alert, now time.Time, repeat time.Duration) bool {
 	ms := now.UnixMilli()
 	switch {
 	case a.IsResolved || ms < a.SilencedUntil:
@@ -301,50 +211,4 @@ func (a Alert) shouldNotify(now time.Time, repeat time.Duration) bool {
 		return false
 	}
 	return ms-a.LastNotifiedAt >= repeat.Milliseconds()
-}
-
-// Health is one health check (systemHealth).
-type Health struct {
-	CheckedAt           int64          `json:"checkedAt"`
-	OpenRouterOK        bool           `json:"openrouterOk"`
-	KeyRemainingNanoUsd *int64         `json:"keyRemainingNanoUsd,omitempty"`
-	StoreOK             bool           `json:"storeOk"`
-	OutboxDepth         int64          `json:"outboxDepth"`
-	JobLagMs            int64          `json:"jobLagMs"`
-	Details             map[string]any `json:"details"`
-}
-
-// Report is a stored report.
-type Report struct {
-	Kind      string         `json:"kind"` // daily | weekly
-	PeriodKey string         `json:"periodKey"`
-	Body      map[string]any `json:"body"`
-	CSV       string         `json:"csv"`
-	CreatedAt int64          `json:"createdAt"`
-}
-
-// Forecast is one forecast row.
-type Forecast struct {
-	Scope           string   `json:"scope"` // system | user
-	UserID          string   `json:"userId,omitempty"`
-	Month           string   `json:"month"`
-	Method          string   `json:"method"`
-	CostNanoUsd     int64    `json:"costNanoUsd"`
-	CostLowNanoUsd  int64    `json:"costLowNanoUsd"`
-	CostHighNanoUsd int64    `json:"costHighNanoUsd"`
-	Tokens          int64    `json:"tokens"`
-	TokensLow       int64    `json:"tokensLow"`
-	TokensHigh      int64    `json:"tokensHigh"`
-	BacktestMape    *float64 `json:"backtestMape,omitempty"` // percent: 8.5 means 8.5 %
-}
-
-// UsageConfirmation is what the backfill learned from a generation record.
-type UsageConfirmation struct {
-	GenerationID     string `json:"generationId"`
-	PromptTokens     int64  `json:"promptTokens"`
-	CompletionTokens int64  `json:"completionTokens"`
-	TotalTokens      int64  `json:"totalTokens"`
-	CachedTokens     int64  `json:"cachedTokens"`
-	ReasoningTokens  int64  `json:"reasoningTokens"`
-	CostNanoUsd      int64  `json:"costNanoUsd"`
 }

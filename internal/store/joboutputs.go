@@ -1,0 +1,56 @@
+package store
+
+// The outputs the jobs write to the store: health checks, reports with
+// their deliveries, and forecasts.
+
+// Health is one health check (systemHealth).
+type Health struct {
+	CheckedAt           int64          `json:"checkedAt"`
+	OpenRouterOK        bool           `json:"openrouterOk"`
+	KeyRemainingNanoUsd *int64         `json:"keyRemainingNanoUsd,omitempty"`
+	StoreOK             bool           `json:"storeOk"`
+	OutboxDepth         int64          `json:"outboxDepth"`
+	JobLagMs            int64          `json:"jobLagMs"`
+	Details             map[string]any `json:"details"`
+}
+
+// Report is a stored report.
+type Report struct {
+	Kind      string         `json:"kind"` // daily | weekly
+	PeriodKey string         `json:"periodKey"`
+	Body      map[string]any `json:"body"`
+	CSV       string         `json:"csv"`
+	CreatedAt int64          `json:"createdAt"`
+}
+
+// Forecast is one forecast row.
+type Forecast struct {
+	Scope           string   `json:"scope"` // system | user
+	UserID          string   `json:"userId,omitempty"`
+	Month           string   `json:"month"`
+	Method          string   `json:"method"`
+	CostNanoUsd     int64    `json:"costNanoUsd"`
+	CostLowNanoUsd  int64    `json:"costLowNanoUsd"`
+	CostHighNanoUsd int64    `json:"costHighNanoUsd"`
+	Tokens          int64    `json:"tokens"`
+	TokensLow       int64    `json:"tokensLow"`
+	TokensHigh      int64    `json:"tokensHigh"`
+	BacktestMape    *float64 `json:"backtestMape,omitempty"` // percent: 8.5 means 8.5 %
+}
+
+// ReportDelivery is the outcome of sending one report to one webhook, as
+// stored with the report (the Reports page shows them).
+type ReportDelivery struct {
+	// Target is the webhook's scheme and host only: its path is a secret.
+	Target   string `json:"target"`
+	Status   string `json:"status"` // delivered | failed
+	Attempts int    `json:"attempts"`
+	At       int64  `json:"at"`    // ms, when the last attempt ended
+	Error    string `json:"error"` // "" when delivered; never the URL's path or the secret
+}
+
+// Delivery statuses.
+const (
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
