@@ -12,15 +12,14 @@ import (
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
-	"llmmeter/jobs"
 )
 
 // The Convex engine implements jobs.Store through the signed /jobs/*
 // routes. Lease expiry is kept on the deployment's clock (Convex
 // functions read Date.now()); the jobs' own times (quota boundaries, run
 // times, alert opening, escalation, resolution and notification times)
-// are sent.
-var _ jobs.Store = (*Store)(nil)
+// are sent. jobstore_test.go asserts it (the engine does not import
+// jobs).
 
 // MaxUpsertRows is /jobs/aggregates/upsert's bound (packages/convex/src/lib/wire.ts).
 const MaxUpsertRows = 500
@@ -32,7 +31,7 @@ const MaxForecastRows = 200
 func ttlMs(d time.Duration) int64 { return min(max(d.Milliseconds(), 1000), 3_600_000) }
 
 // AcquireLease calls /jobs/lease/acquire.
-func (s *Store) AcquireLease(ctx context.Context, l jobs.Lease) (bool, error) {
+func (s *Store) AcquireLease(ctx context.Context, l store.JobLease) (bool, error) {
 	var out struct {
 		Acquired bool `json:"acquired"`
 	}
@@ -41,7 +40,7 @@ func (s *Store) AcquireLease(ctx context.Context, l jobs.Lease) (bool, error) {
 }
 
 // RenewLease calls /jobs/lease/renew.
-func (s *Store) RenewLease(ctx context.Context, l jobs.Lease) (bool, error) {
+func (s *Store) RenewLease(ctx context.Context, l store.JobLease) (bool, error) {
 	var out struct {
 		Renewed bool `json:"renewed"`
 	}
@@ -50,12 +49,12 @@ func (s *Store) RenewLease(ctx context.Context, l jobs.Lease) (bool, error) {
 }
 
 // ReleaseLease calls /jobs/lease/release.
-func (s *Store) ReleaseLease(ctx context.Context, l jobs.Lease) error {
+func (s *Store) ReleaseLease(ctx context.Context, l store.JobLease) error {
 	return s.call(ctx, "/jobs/lease/release", map[string]any{"job": l.Job, "holder": l.Holder}, nil)
 }
 
 // RecordRun calls /jobs/runs/record.
-func (s *Store) RecordRun(ctx context.Context, r jobs.Run) error {
+func (s *Store) RecordRun(ctx context.Context, r store.Run) error {
 	body := map[string]any{"job": r.Job, "startedAt": r.StartedAt, "endedAt": r.EndedAt, "outcome": r.Outcome, "counts": r.Counts}
 	if body["counts"] == nil || len(r.Counts) == 0 {
 		body["counts"] = map[string]any{}
@@ -73,7 +72,7 @@ func (s *Store) RecordRun(ctx context.Context, r jobs.Run) error {
 }
 
 // Runs calls /jobs/runs/list.
-func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limit int) ([]jobs.Run, error) {
+func (s *Store) Runs(ctx context.Context, job string, outcome store.Outcome, limit int) ([]store.Run, error) {
 	body := map[string]any{"limit": min(max(limit, 1), 200)}
 	if job != "" {
 		body["job"] = job
@@ -82,7 +81,7 @@ func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limi
 		body["outcome"] = outcome
 	}
 	var out struct {
-		Runs []jobs.Run `json:"runs"`
+		Runs []store.Run `json:"runs"`
 	}
 	if err := s.call(ctx, "/jobs/runs/list", body, &out); err != nil {
 		return nil, err
@@ -91,7 +90,7 @@ func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limi
 }
 
 // RawPage calls /jobs/rows.
-func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, cursor string, limit int) (jobs.RawPage, error) {
+func (s *Store) RawPage(ctx context.Context, kind store.RawKind, from, to int64, cursor string, limit int) (store.RawPage, error) {
 	body := map[string]any{"table": kind, "from": from, "to": to, "limit": min(limit, 1000)}
 	if cursor != "" {
 		body["cursor"] = cursor
@@ -101,7 +100,7 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 		IsDone         bool            `json:"isDone"`
 		ContinueCursor string          `json:"continueCursor"`
 	}
-	var pg jobs.RawPage
+	var pg store.RawPage
 	if err := s.call(ctx, "/jobs/rows", body, &out); err != nil {
 		return pg, err
 	}
@@ -123,9 +122,9 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 			pg.Pending = map[string]bool{}
 		}
 		switch kind {
-		case jobs.RawUsage:
+		case store.RawUsage:
 			pg.Pending[m.GenerationID] = true
-		case jobs.RawRequestLogs:
+		case store.RawRequestLogs:
 			pg.Pending[m.RequestID] = true
 		default:
 			pg.Pending[m.ActivityKey] = true
@@ -133,11 +132,11 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 	}
 	var err error
 	switch kind {
-	case jobs.RawUsage:
+	case store.RawUsage:
 		err = json.Unmarshal(out.Page, &pg.Usage) // store.Usage reads costNanoUsd as integer nanos
-	case jobs.RawRequestLogs:
+	case store.RawRequestLogs:
 		err = json.Unmarshal(out.Page, &pg.RequestLogs)
-	case jobs.RawActivity:
+	case store.RawActivity:
 		err = json.Unmarshal(out.Page, &pg.Activity)
 	}
 	if err != nil {
@@ -216,7 +215,7 @@ type quotaView struct {
 }
 
 // DueQuotas calls /jobs/quotas/due for one page (Convex's paginate cursor).
-func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limit int) (jobs.QuotaPage, error) {
+func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limit int) (store.QuotaPage, error) {
 	var out struct {
 		Quotas []quotaView `json:"quotas"`
 		Cursor *string     `json:"cursor"`
@@ -226,11 +225,11 @@ func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limi
 		body["cursor"] = cursor
 	}
 	if err := s.call(ctx, "/jobs/quotas/due", body, &out); err != nil {
-		return jobs.QuotaPage{}, err
+		return store.QuotaPage{}, err
 	}
-	qs := make([]jobs.Quota, len(out.Quotas))
+	qs := make([]store.Quota, len(out.Quotas))
 	for i, v := range out.Quotas {
-		q := jobs.Quota{ID: v.ID, QuotaType: v.QuotaType, Limit: v.Limit, Used: v.Used, ResetDate: v.ResetDate, IsActive: v.IsActive}
+		q := store.Quota{ID: v.ID, QuotaType: v.QuotaType, Limit: v.Limit, Used: v.Used, ResetDate: v.ResetDate, IsActive: v.IsActive}
 		if v.UserID != nil {
 			q.UserID = *v.UserID
 		}
@@ -239,7 +238,7 @@ func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limi
 		}
 		qs[i] = q
 	}
-	page := jobs.QuotaPage{Quotas: qs}
+	page := store.QuotaPage{Quotas: qs}
 	if out.Cursor != nil {
 		page.Next = *out.Cursor
 	}
@@ -255,7 +254,7 @@ func (s *Store) ResetQuota(ctx context.Context, id string, expected, next int64,
 	return out.Reset, err
 }
 
-func alertBody(a jobs.Alert) map[string]any {
+func alertBody(a store.Alert) map[string]any {
 	body := map[string]any{"alertType": a.AlertType, "severity": a.Severity, "message": a.Message, "at": a.CreatedAt}
 	if len(a.Metadata) > 0 {
 		body["metadata"] = a.Metadata
@@ -264,22 +263,22 @@ func alertBody(a jobs.Alert) map[string]any {
 }
 
 // OpenAlert calls /jobs/alerts/open.
-func (s *Store) OpenAlert(ctx context.Context, a jobs.Alert) (jobs.Alert, bool, error) {
+func (s *Store) OpenAlert(ctx context.Context, a store.Alert) (store.Alert, bool, error) {
 	body := alertBody(a)
 	body["conditionKey"] = a.ConditionKey
 	if a.UserID != "" {
 		body["userId"] = a.UserID
 	}
 	var out struct {
-		Alert   jobs.Alert `json:"alert"`
-		Created bool       `json:"created"`
+		Alert   store.Alert `json:"alert"`
+		Created bool        `json:"created"`
 	}
 	err := s.call(ctx, "/jobs/alerts/open", body, &out)
 	return out.Alert, out.Created, err
 }
 
 // EscalateAlert calls /jobs/alerts/escalate.
-func (s *Store) EscalateAlert(ctx context.Context, id string, a jobs.Alert) (bool, error) {
+func (s *Store) EscalateAlert(ctx context.Context, id string, a store.Alert) (bool, error) {
 	body := alertBody(a)
 	body["alertId"] = id
 	var out struct {
@@ -299,9 +298,9 @@ func (s *Store) ResolveAlert(ctx context.Context, conditionKey string, now time.
 }
 
 // OpenAlerts calls /jobs/alerts/list.
-func (s *Store) OpenAlerts(ctx context.Context, limit int) ([]jobs.Alert, error) {
+func (s *Store) OpenAlerts(ctx context.Context, limit int) ([]store.Alert, error) {
 	var out struct {
-		Alerts []jobs.Alert `json:"alerts"`
+		Alerts []store.Alert `json:"alerts"`
 	}
 	if err := s.call(ctx, "/jobs/alerts/list", map[string]any{"limit": min(max(limit, 1), 1000)}, &out); err != nil {
 		return nil, err
@@ -315,7 +314,7 @@ func (s *Store) AlertNotified(ctx context.Context, id string, at time.Time) erro
 }
 
 // StoreHealth calls /jobs/health/store.
-func (s *Store) StoreHealth(ctx context.Context, h jobs.Health) error {
+func (s *Store) StoreHealth(ctx context.Context, h store.Health) error {
 	if h.Details == nil {
 		h.Details = map[string]any{}
 	}
@@ -323,18 +322,18 @@ func (s *Store) StoreHealth(ctx context.Context, h jobs.Health) error {
 }
 
 // StoreReport calls /jobs/reports/store.
-func (s *Store) StoreReport(ctx context.Context, r jobs.Report) error {
+func (s *Store) StoreReport(ctx context.Context, r store.Report) error {
 	return s.call(ctx, "/jobs/reports/store", map[string]any{"kind": r.Kind, "periodKey": r.PeriodKey, "body": r.Body, "csv": r.CSV}, nil)
 }
 
 // StoreForecasts calls /jobs/forecasts/store; a run has at most
 // MaxForecastRows rows.
-func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []jobs.Forecast) error {
+func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []store.Forecast) error {
 	if len(rows) > MaxForecastRows {
 		return fmt.Errorf("%w: %d forecast rows (max %d per run)", store.ErrInvalid, len(rows), MaxForecastRows)
 	}
 	if rows == nil {
-		rows = []jobs.Forecast{}
+		rows = []store.Forecast{}
 	}
 	return s.call(ctx, "/jobs/forecasts/store", map[string]any{"createdAt": createdAt.UnixMilli(), "rows": rows}, nil)
 }
@@ -348,7 +347,7 @@ const confirmAttempts = 5
 // of the row's periods from /jobs/fold/state adjusted) and sends it to
 // /jobs/usage/confirm, which stores it if the row and the fold version are
 // unchanged; a lost compare-and-set is read and computed again.
-func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
+func (s *Store) ConfirmUsage(ctx context.Context, c store.UsageConfirmation) (bool, error) {
 	var err error
 	for range confirmAttempts {
 		var ok bool
@@ -360,7 +359,7 @@ func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (boo
 	return false, err
 }
 
-func (s *Store) confirmOnce(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
+func (s *Store) confirmOnce(ctx context.Context, c store.UsageConfirmation) (bool, error) {
 	var got struct {
 		Usage  *store.Usage `json:"usage"`
 		Folded bool         `json:"folded"`
@@ -387,15 +386,15 @@ func (s *Store) confirmOnce(ctx context.Context, c jobs.UsageConfirmation) (bool
 	}
 	// previous: the row's values the difference was computed from (the
 	// route's compare-and-set), in the shape of a confirmation.
-	previous := jobs.UsageConfirmation{GenerationID: old.GenerationID, PromptTokens: old.PromptTokens, CompletionTokens: old.CompletionTokens,
+	previous := store.UsageConfirmation{GenerationID: old.GenerationID, PromptTokens: old.PromptTokens, CompletionTokens: old.CompletionTokens,
 		TotalTokens: old.TotalTokens, CachedTokens: old.CachedTokens, ReasoningTokens: old.ReasoningTokens, CostNanoUsd: int64(old.Cost)}
 	body := struct {
-		jobs.UsageConfirmation
-		Previous   jobs.UsageConfirmation `json:"previous"`
-		Aggregates []*rollup.Row          `json:"aggregates"`
-		Summaries  []*rollup.Summary      `json:"summaries"`
-		Version    int64                  `json:"version"`
-		Quotas     []rollup.QuotaWindow   `json:"quotas"`
+		store.UsageConfirmation
+		Previous   store.UsageConfirmation `json:"previous"`
+		Aggregates []*rollup.Row           `json:"aggregates"`
+		Summaries  []*rollup.Summary       `json:"summaries"`
+		Version    int64                   `json:"version"`
+		Quotas     []rollup.QuotaWindow    `json:"quotas"`
 	}{c, previous, cf.Aggregates, cf.AdjustAll(st.Summaries), st.Version, quotas}
 	if body.Summaries == nil {
 		body.Summaries = []*rollup.Summary{}

@@ -3,14 +3,14 @@ package convexstore
 import (
 	"context"
 
-	"llmmeter/jobs"
+	"llmmeter/internal/store"
 )
 
 // RecordReportDelivery calls /jobs/reports/delivered (a 404 when the
 // report is not stored).
-func (s *Store) RecordReportDelivery(ctx context.Context, kind, periodKey string, d []jobs.ReportDelivery) error {
+func (s *Store) RecordReportDelivery(ctx context.Context, kind, periodKey string, d []store.ReportDelivery) error {
 	if d == nil {
-		d = []jobs.ReportDelivery{}
+		d = []store.ReportDelivery{}
 	}
 	return s.call(ctx, "/jobs/reports/delivered", map[string]any{"kind": kind, "periodKey": periodKey, "deliveries": d}, nil)
 }

@@ -11,7 +11,6 @@ import (
 	"llmmeter/internal/bench"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
-	"llmmeter/jobs"
 )
 
 // BenchmarkAdminFunctions calls every admin function on a store of
@@ -32,13 +31,13 @@ func BenchmarkAdminFunctions(b *testing.B) {
 	defer st.Close()
 	// A few documents for the functions that read them (idempotent: keyed
 	// by condition, kind and period).
-	al, _, err := st.OpenAlert(ctx, jobs.Alert{ConditionKey: "bench:spend", AlertType: "spend_spike", Severity: "warning", Message: "bench", CreatedAt: bench.GenEnd.UnixMilli()})
+	al, _, err := st.OpenAlert(ctx, store.Alert{ConditionKey: "bench:spend", AlertType: "spend_spike", Severity: "warning", Message: "bench", CreatedAt: bench.GenEnd.UnixMilli()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	alertID := al.ID
-	st.RecordRun(ctx, jobs.Run{Job: "rollup", StartedAt: bench.GenEnd.UnixMilli(), EndedAt: bench.GenEnd.UnixMilli() + 1000, Outcome: "success", Counts: jobs.Counts{"rawRows": 1}})
-	st.StoreReport(ctx, jobs.Report{Kind: "daily", PeriodKey: "2025-12-31", Body: map[string]any{"bench": true}, CSV: "a,b\n", CreatedAt: bench.GenEnd.UnixMilli()})
+	st.RecordRun(ctx, store.Run{Job: "rollup", StartedAt: bench.GenEnd.UnixMilli(), EndedAt: bench.GenEnd.UnixMilli() + 1000, Outcome: "success", Counts: store.RunCounts{"rawRows": 1}})
+	st.StoreReport(ctx, store.Report{Kind: "daily", PeriodKey: "2025-12-31", Body: map[string]any{"bench": true}, CSV: "a,b\n", CreatedAt: bench.GenEnd.UnixMilli()})
 	reportID := ""
 	if v, err := st.Call(ctx, "query", "llmmeter:reports", mustJSON(map[string]any{"limit": 1}), admin); err == nil {
 		reportID = firstID(v)

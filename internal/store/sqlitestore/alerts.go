@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"llmmeter/internal/store"
-	"llmmeter/jobs"
 )
 
 // The alert lifecycle of jobs.Store (the rule is jobs.AlertChange's). A
@@ -18,9 +17,9 @@ import (
 const liveAlertColumns = `id, COALESCE(conditionKey,''), alertType, severity, message, COALESCE(metadata,''), COALESCE(userId,''),
 	createdAt, COALESCE(lastNotifiedAt,0), COALESCE(history,''), COALESCE(acknowledgedAt,0), COALESCE(silencedUntil,0), isResolved`
 
-func scanLiveAlert(sc interface{ Scan(...any) error }) (jobs.Alert, error) {
+func scanLiveAlert(sc interface{ Scan(...any) error }) (store.Alert, error) {
 	var (
-		a                  jobs.Alert
+		a                  store.Alert
 		sev, meta, history string
 	)
 	err := sc.Scan(&a.ID, &a.ConditionKey, &a.AlertType, &sev, &a.Message, &meta, &a.UserID, &a.CreatedAt, &a.LastNotifiedAt,
@@ -28,7 +27,7 @@ func scanLiveAlert(sc interface{ Scan(...any) error }) (jobs.Alert, error) {
 	if err != nil {
 		return a, err
 	}
-	a.Severity = jobs.Severity(sev)
+	a.Severity = store.Severity(sev)
 	if meta != "" {
 		if err := json.Unmarshal([]byte(meta), &a.Metadata); err != nil {
 			return a, fmt.Errorf("alert %s metadata: %w", a.ID, err)
@@ -40,13 +39,13 @@ func scanLiveAlert(sc interface{ Scan(...any) error }) (jobs.Alert, error) {
 		}
 	} else {
 		// A row from before escalation was recorded: it opened at its severity.
-		a.History = []jobs.Escalation{{Severity: a.Severity, At: a.CreatedAt}}
+		a.History = []store.Escalation{{Severity: a.Severity, At: a.CreatedAt}}
 	}
 	return a, nil
 }
 
 // OpenAlert implements jobs.Store.
-func (s *Store) OpenAlert(ctx context.Context, a jobs.Alert) (jobs.Alert, bool, error) {
+func (s *Store) OpenAlert(ctx context.Context, a store.Alert) (store.Alert, bool, error) {
 	if a.CreatedAt == 0 {
 		a.CreatedAt = s.nowMs()
 	}
@@ -74,7 +73,7 @@ func (s *Store) OpenAlert(ctx context.Context, a jobs.Alert) (jobs.Alert, bool, 
 		if silenced.Valid && silenced.Int64 > a.CreatedAt {
 			a.SilencedUntil = silenced.Int64
 		}
-		a.History = []jobs.Escalation{{Severity: a.Severity, At: a.CreatedAt}}
+		a.History = []store.Escalation{{Severity: a.Severity, At: a.CreatedAt}}
 		h, err := json.Marshal(a.History)
 		if err != nil {
 			return err
@@ -90,13 +89,13 @@ func (s *Store) OpenAlert(ctx context.Context, a jobs.Alert) (jobs.Alert, bool, 
 		return err
 	})
 	if err != nil {
-		return jobs.Alert{}, false, fmt.Errorf("sqlitestore: open alert: %w", err)
+		return store.Alert{}, false, fmt.Errorf("sqlitestore: open alert: %w", err)
 	}
 	return a, created, nil
 }
 
 // EscalateAlert implements jobs.Store.
-func (s *Store) EscalateAlert(ctx context.Context, id string, a jobs.Alert) (bool, error) {
+func (s *Store) EscalateAlert(ctx context.Context, id string, a store.Alert) (bool, error) {
 	ok := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		live, err := scanLiveAlert(tx.QueryRowContext(ctx, `SELECT `+liveAlertColumns+` FROM systemAlerts WHERE id = ? AND isResolved = 0`, id))
@@ -106,7 +105,7 @@ func (s *Store) EscalateAlert(ctx context.Context, id string, a jobs.Alert) (boo
 		if err != nil {
 			return err
 		}
-		h, err := json.Marshal(append(live.History, jobs.Escalation{Severity: a.Severity, At: a.CreatedAt}))
+		h, err := json.Marshal(append(live.History, store.Escalation{Severity: a.Severity, At: a.CreatedAt}))
 		if err != nil {
 			return err
 		}
@@ -148,14 +147,14 @@ func (s *Store) ResolveAlert(ctx context.Context, conditionKey string, now time.
 }
 
 // OpenAlerts implements jobs.Store: the live rows, newest first.
-func (s *Store) OpenAlerts(ctx context.Context, limit int) ([]jobs.Alert, error) {
+func (s *Store) OpenAlerts(ctx context.Context, limit int) ([]store.Alert, error) {
 	rows, err := s.db.R.QueryContext(ctx, `SELECT `+liveAlertColumns+` FROM systemAlerts WHERE isResolved = 0
 		UNION ALL SELECT `+liveAlertColumns+` FROM systemAlerts WHERE held = 1 ORDER BY 8 DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open alerts: %w", err)
 	}
 	defer rows.Close()
-	var out []jobs.Alert
+	var out []store.Alert
 	for rows.Next() {
 		a, err := scanLiveAlert(rows)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 	"math"
 
 	"llmmeter/internal/fold"
-	"llmmeter/jobs"
+	"llmmeter/internal/store"
 )
 
 // The embedded engine is a fold.Store: rows are stored with folded = 0 and
@@ -17,8 +17,8 @@ var _ fold.Store = (*Store)(nil)
 // PendingRows reads at most limit unfolded rows, usage first, then request
 // logs, then activity, each in insertion order.
 func (s *Store) PendingRows(ctx context.Context, limit int) (fold.Pending, error) {
-	var pg jobs.RawPage
-	for _, kind := range []jobs.RawKind{jobs.RawUsage, jobs.RawRequestLogs, jobs.RawActivity} {
+	var pg store.RawPage
+	for _, kind := range []store.RawKind{store.RawUsage, store.RawRequestLogs, store.RawActivity} {
 		left := limit - len(pg.Usage) - len(pg.RequestLogs) - len(pg.Activity)
 		if left <= 0 {
 			break

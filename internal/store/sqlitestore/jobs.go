@@ -15,16 +15,15 @@ import (
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
-	"llmmeter/jobs"
 )
 
-// The embedded engine implements jobs.Store. Times come from the caller
-// (the scheduler's clock), so tests drive leases and alerts with a fake
-// clock.
-var _ jobs.Store = (*Store)(nil)
+// The embedded engine implements jobs.Store (asserted in
+// jobstore_test.go: the engine does not import jobs). Times come from the
+// caller (the scheduler's clock), so tests drive leases and alerts with a
+// fake clock.
 
 // AcquireLease takes the lease if free, expired or already the holder's.
-func (s *Store) AcquireLease(ctx context.Context, l jobs.Lease) (bool, error) {
+func (s *Store) AcquireLease(ctx context.Context, l store.JobLease) (bool, error) {
 	now := l.Now.UnixMilli()
 	r, err := s.db.W.ExecContext(ctx, `INSERT INTO jobLeases (job, holder, expiresAt) VALUES (?,?,?)
 		ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expiresAt = excluded.expiresAt
@@ -37,7 +36,7 @@ func (s *Store) AcquireLease(ctx context.Context, l jobs.Lease) (bool, error) {
 }
 
 // RenewLease extends the holder's unexpired lease.
-func (s *Store) RenewLease(ctx context.Context, l jobs.Lease) (bool, error) {
+func (s *Store) RenewLease(ctx context.Context, l store.JobLease) (bool, error) {
 	now := l.Now.UnixMilli()
 	r, err := s.db.W.ExecContext(ctx, `UPDATE jobLeases SET expiresAt = ? WHERE job = ? AND holder = ? AND expiresAt > ?`,
 		now+l.TTL.Milliseconds(), l.Job, l.Holder, now)
@@ -49,13 +48,13 @@ func (s *Store) RenewLease(ctx context.Context, l jobs.Lease) (bool, error) {
 }
 
 // ReleaseLease drops the holder's lease.
-func (s *Store) ReleaseLease(ctx context.Context, l jobs.Lease) error {
+func (s *Store) ReleaseLease(ctx context.Context, l store.JobLease) error {
 	_, err := s.db.W.ExecContext(ctx, `DELETE FROM jobLeases WHERE job = ? AND holder = ?`, l.Job, l.Holder)
 	return err
 }
 
 // RecordRun stores a run.
-func (s *Store) RecordRun(ctx context.Context, r jobs.Run) error {
+func (s *Store) RecordRun(ctx context.Context, r store.Run) error {
 	c, err := json.Marshal(r.Counts)
 	if err != nil {
 		return err
@@ -77,7 +76,7 @@ func nullMs(ms int64) any {
 }
 
 // Runs lists runs newest first (ties in insertion order, newest first).
-func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limit int) ([]jobs.Run, error) {
+func (s *Store) Runs(ctx context.Context, job string, outcome store.Outcome, limit int) ([]store.Run, error) {
 	q := `SELECT id, job, startedAt, endedAt, outcome, counts, COALESCE(error,''), COALESCE(windowFrom,0), COALESCE(windowTo,0) FROM jobRuns WHERE 1=1`
 	var args []any
 	if job != "" {
@@ -95,14 +94,14 @@ func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limi
 		return nil, fmt.Errorf("sqlitestore: runs: %w", err)
 	}
 	defer rows.Close()
-	var out []jobs.Run
+	var out []store.Run
 	for rows.Next() {
-		var r jobs.Run
+		var r store.Run
 		var counts, outc string
 		if err := rows.Scan(&r.ID, &r.Job, &r.StartedAt, &r.EndedAt, &outc, &counts, &r.Error, &r.WindowFrom, &r.WindowTo); err != nil {
 			return nil, err
 		}
-		r.Outcome = jobs.Outcome(outc)
+		r.Outcome = store.Outcome(outc)
 		if err := json.Unmarshal([]byte(counts), &r.Counts); err != nil {
 			return nil, fmt.Errorf("sqlitestore: run counts: %w", err)
 		}
@@ -113,8 +112,8 @@ func (s *Store) Runs(ctx context.Context, job string, outcome jobs.Outcome, limi
 
 // RawPage reads raw rows in (timestamp, key) order with a keyset cursor
 // "<timestamp>:<key>".
-func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, cursor string, limit int) (jobs.RawPage, error) {
-	var pg jobs.RawPage
+func (s *Store) RawPage(ctx context.Context, kind store.RawKind, from, to int64, cursor string, limit int) (store.RawPage, error) {
+	var pg store.RawPage
 	table, key, cols, ok := rawTable(kind)
 	if !ok {
 		return pg, fmt.Errorf("%w: raw kind %q", store.ErrInvalid, kind)
@@ -148,17 +147,17 @@ func (s *Store) RawPage(ctx context.Context, kind jobs.RawKind, from, to int64, 
 
 // rawTable is the table, key column and selected columns (in scanRaw's
 // order) of a raw kind.
-func rawTable(kind jobs.RawKind) (table, key, cols string, ok bool) {
+func rawTable(kind store.RawKind) (table, key, cols string, ok bool) {
 	switch kind {
-	case jobs.RawUsage:
+	case store.RawUsage:
 		return "usageTracking", "generationId", `generationId, requestId, userId, COALESCE(conversationId,''), COALESCE(messageId,''), model, COALESCE(provider,''),
 			promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, costNanoUsd, costStatus, cancelled,
 			COALESCE(finishReason,''), timestamp, processingTime, isByok, stream, COALESCE(apiKeyId,''), folded`, true
-	case jobs.RawRequestLogs:
+	case store.RawRequestLogs:
 		return "requestLogs", "requestId", `requestId, COALESCE(userId,''), requestType, method, endpoint, COALESCE(model,''), COALESCE(generationId,''), status,
 			statusCode, COALESCE(errorType,''), COALESCE(errorMessage,''), requestSize, responseSize, processingTime,
 			COALESCE(timeToFirstToken,0), COALESCE(userAgent,''), COALESCE(ipAddress,''), timestamp, COALESCE(apiKeyId,''), folded`, true
-	case jobs.RawActivity:
+	case store.RawActivity:
 		return "userActivity", "activityKey", `activityKey, userId, activityType, COALESCE(metadata,''), timestamp, COALESCE(apiKeyId,''), folded`, true
 	}
 	return "", "", "", false
@@ -168,7 +167,7 @@ func rawTable(kind jobs.RawKind) (table, key, cols string, ok bool) {
 // pg; it returns how many it read and the timestamp and key of the last.
 func scanRaw(ctx context.Context, db interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, kind jobs.RawKind, q string, args []any, pg *jobs.RawPage) (n int, lastTs int64, lastKey string, err error) {
+}, kind store.RawKind, q string, args []any, pg *store.RawPage) (n int, lastTs int64, lastKey string, err error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return 0, 0, "", fmt.Errorf("sqlitestore: raw rows: %w", err)
@@ -186,7 +185,7 @@ func scanRaw(ctx context.Context, db interface {
 	for rows.Next() {
 		n++
 		switch kind {
-		case jobs.RawUsage:
+		case store.RawUsage:
 			var u store.Usage
 			var cost int64
 			var status string
@@ -199,7 +198,7 @@ func scanRaw(ctx context.Context, db interface {
 			pg.Usage = append(pg.Usage, u)
 			lastTs, lastKey = u.Timestamp, u.GenerationID
 			pending(lastKey)
-		case jobs.RawRequestLogs:
+		case store.RawRequestLogs:
 			var l store.RequestLog
 			if err := rows.Scan(&l.RequestID, &l.UserID, &l.RequestType, &l.Method, &l.Endpoint, &l.Model, &l.GenerationID, &l.Status,
 				&l.StatusCode, &l.ErrorType, &l.ErrorMessage, &l.RequestSize, &l.ResponseSize, &l.ProcessingTime,
@@ -209,7 +208,7 @@ func scanRaw(ctx context.Context, db interface {
 			pg.RequestLogs = append(pg.RequestLogs, l)
 			lastTs, lastKey = l.Timestamp, l.RequestID
 			pending(lastKey)
-		case jobs.RawActivity:
+		case store.RawActivity:
 			var a store.Activity
 			var meta string
 			if err := rows.Scan(&a.ActivityKey, &a.UserID, &a.ActivityType, &meta, &a.Timestamp, &a.APIKeyID, &folded); err != nil {
@@ -289,13 +288,13 @@ func (s *Store) Aggregates(ctx context.Context, scope string, period periods.Per
 
 // DueQuotas lists a page of active quotas with resetDate <= before, oldest
 // first (resetDate, then id); the cursor is the last row's "resetDate/id".
-func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limit int) (jobs.QuotaPage, error) {
+func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limit int) (store.QuotaPage, error) {
 	afterDate, afterID := int64(-1), ""
 	if cursor != "" {
 		d, id, ok := strings.Cut(cursor, "/")
 		n, err := strconv.ParseInt(d, 10, 64)
 		if !ok || err != nil {
-			return jobs.QuotaPage{}, fmt.Errorf("%w: quota cursor %q", store.ErrInvalid, cursor)
+			return store.QuotaPage{}, fmt.Errorf("%w: quota cursor %q", store.ErrInvalid, cursor)
 		}
 		afterDate, afterID = n, id
 	}
@@ -303,14 +302,14 @@ func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limi
 		FROM userQuotas WHERE isActive = 1 AND resetDate <= ? AND (resetDate > ? OR (resetDate = ? AND id > ?))
 		ORDER BY resetDate, id LIMIT ?`, before, afterDate, afterDate, afterID, limit)
 	if err != nil {
-		return jobs.QuotaPage{}, fmt.Errorf("sqlitestore: due quotas: %w", err)
+		return store.QuotaPage{}, fmt.Errorf("sqlitestore: due quotas: %w", err)
 	}
 	defer rows.Close()
-	var page jobs.QuotaPage
+	var page store.QuotaPage
 	for rows.Next() {
-		var q jobs.Quota
+		var q store.Quota
 		if err := rows.Scan(&q.ID, &q.UserID, &q.QuotaType, &q.Limit, &q.LimitNano, &q.Used, &q.ResetDate, &q.IsActive); err != nil {
-			return jobs.QuotaPage{}, err
+			return store.QuotaPage{}, err
 		}
 		if q.LimitNano == 0 && jobsIsCostQuota(q.QuotaType) {
 			q.LimitNano = int64(q.Limit * float64(money.NanosPerUSD))
@@ -318,7 +317,7 @@ func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limi
 		page.Quotas = append(page.Quotas, q)
 	}
 	if err := rows.Err(); err != nil {
-		return jobs.QuotaPage{}, err
+		return store.QuotaPage{}, err
 	}
 	if n := len(page.Quotas); n == limit {
 		last := page.Quotas[n-1]
@@ -328,7 +327,7 @@ func (s *Store) DueQuotas(ctx context.Context, before int64, cursor string, limi
 }
 
 func jobsIsCostQuota(t string) bool {
-	return t == jobs.QuotaMonthlyCostUSD || t == jobs.QuotaSystemMonthlyCostUSD
+	return t == store.QuotaMonthlyCostUSD || t == store.QuotaSystemMonthlyCostUSD
 }
 
 // ResetQuota is a compare-and-set on resetDate: used = 0, resetDate = next.
@@ -347,7 +346,7 @@ func (s *Store) ResetQuota(ctx context.Context, id string, expected, next int64,
 }
 
 // StoreHealth stores a health check.
-func (s *Store) StoreHealth(ctx context.Context, h jobs.Health) error {
+func (s *Store) StoreHealth(ctx context.Context, h store.Health) error {
 	d, err := json.Marshal(h.Details)
 	if err != nil {
 		return err
@@ -365,7 +364,7 @@ func (s *Store) StoreHealth(ctx context.Context, h jobs.Health) error {
 }
 
 // StoreReport stores a report, replacing the one of the same kind and key.
-func (s *Store) StoreReport(ctx context.Context, r jobs.Report) error {
+func (s *Store) StoreReport(ctx context.Context, r store.Report) error {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
 		return err
@@ -384,7 +383,7 @@ func (s *Store) StoreReport(ctx context.Context, r jobs.Report) error {
 }
 
 // StoreForecasts stores one forecast run, replacing a run with the same createdAt.
-func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []jobs.Forecast) error {
+func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []store.Forecast) error {
 	at := createdAt.UnixMilli()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM forecasts WHERE createdAt = ?`, at); err != nil {
@@ -440,7 +439,7 @@ func (s *Store) moveQuotas(ctx context.Context, tx *sql.Tx, c rollup.Confirmatio
 // for the Convex engine. A row not folded yet is left alone (false): the
 // fold may have read its old values already, and the backfill confirms it
 // on a later run.
-func (s *Store) ConfirmUsage(ctx context.Context, c jobs.UsageConfirmation) (bool, error) {
+func (s *Store) ConfirmUsage(ctx context.Context, c store.UsageConfirmation) (bool, error) {
 	done := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var old store.Usage

@@ -6,14 +6,13 @@ import (
 	"fmt"
 
 	"llmmeter/internal/store"
-	"llmmeter/jobs"
 )
 
 // RecordReportDelivery replaces the deliveries of the report of kind and
 // periodKey; store.ErrNotFound if there is no such report.
-func (s *Store) RecordReportDelivery(ctx context.Context, kind, periodKey string, d []jobs.ReportDelivery) error {
+func (s *Store) RecordReportDelivery(ctx context.Context, kind, periodKey string, d []store.ReportDelivery) error {
 	if d == nil {
-		d = []jobs.ReportDelivery{}
+		d = []store.ReportDelivery{}
 	}
 	b, err := json.Marshal(d)
 	if err != nil {

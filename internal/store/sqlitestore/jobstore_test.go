@@ -1,0 +1,8 @@
+package sqlitestore
+
+import "llmmeter/jobs"
+
+// The embedded engine implements jobs.Store. The assertion lives in a test
+// file because the engine itself imports only package store, never jobs
+// (internal/store's TestEnginesDoNotImportJobs).
+var _ jobs.Store = (*Store)(nil)
