@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"llmmeter/internal/config"
 	"llmmeter/internal/demo"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
@@ -105,20 +106,23 @@ func demoData(ctx context.Context, s *sqlitestore.Store, args []string, stdout, 
 // need OpenRouter (the backfill, the key balance) run when
 // OPENROUTER_API_KEY is set, as for the service; without it they are
 // listed as off, and running the backfill says so.
-func runJobs(ctx context.Context, s *sqlitestore.Store, loc *time.Location, getenv func(string) string, args []string, stdout, stderr io.Writer) error {
-	cfg, err := jobs.ConfigFromEnv(getenv)
+func runJobs(ctx context.Context, s *sqlitestore.Store, getenv func(string) string, args []string, stdout, stderr io.Writer) error {
+	// The service's settings, loaded and checked where the service loads
+	// them (config.Load), so a job run here sees what the service's jobs see.
+	cfg, err := config.Load(nil, getenv)
 	if err != nil {
 		return err
 	}
-	deps := jobs.Deps{Store: s, Location: loc, Log: zerolog.Nop()}
-	if key := getenv("OPENROUTER_API_KEY"); key != "" {
-		up, err := openrouter.New(openrouter.Config{BaseURL: getenv("OPENROUTER_BASE_URL"), APIKey: key})
+	deps := jobs.Deps{Store: s, Location: cfg.ReportingTZ, Log: zerolog.Nop()}
+	if !cfg.Simulated() {
+		up, err := openrouter.New(openrouter.Config{BaseURL: cfg.OpenRouterBaseURL, APIKey: string(cfg.OpenRouterAPIKey),
+			UnencryptedHTTP2: cfg.OpenRouterH2C, Referer: cfg.AppReferer, Title: cfg.AppTitle})
 		if err != nil {
 			return fmt.Errorf("OPENROUTER_BASE_URL: %w", err)
 		}
 		deps.Key, deps.Generations = up, up
 	}
-	svc, err := jobs.New(cfg, deps)
+	svc, err := jobs.New(cfg.Jobs, deps)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "demo":
 		err = demoData(ctx, s, rest[1:], stdout, stderr)
 	case "jobs":
-		err = runJobs(ctx, s, loc, getenv, rest[1:], stdout, stderr)
+		err = runJobs(ctx, s, getenv, rest[1:], stdout, stderr)
 	default:
 		fmt.Fprint(stderr, usage)
 		return 2

@@ -72,6 +72,10 @@ func TestJobsListAndRunBackfill(t *testing.T) {
 		{"run backfill with key", withKey, []string{"jobs", "run", "backfill"}, 0, []string{"backfill", "success"}, nil},
 		// A name no job has: the error lists the jobs, no row.
 		{"run unknown", noKey, []string{"jobs", "run", "nope"}, 1, nil, []string{`"nope"`, "fold"}},
+		// The service's settings are loaded and checked in one place
+		// (config.Load): a value the service refuses, the CLI refuses too.
+		{"a setting the service refuses", map[string]string{"DATA_DIR": dir, "OPENROUTER_API_KEY": "sk-or-v1-test", "OPENROUTER_BASE_URL": sim.URL, "OPENROUTER_H2C": "maybe"},
+			[]string{"jobs", "list"}, 1, nil, []string{"OPENROUTER_H2C"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, c.env, c.args...)
