@@ -34,6 +34,31 @@ func (s *downStore) APIKeyByHash(ctx context.Context, hash string) (store.APIKey
 	return s.Store.APIKeyByHash(ctx, hash)
 }
 
+// downKeys is a store that can be taken down (downStore) over a real file,
+// with two keys of one user: one to be looked up before the outage (known,
+// its stored record kk) and one never looked up (unknown).
+func downKeys(t *testing.T) (s *downStore, known string, kk store.APIKey, unknown string) {
+	t.Helper()
+	ctx := context.Background()
+	real, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { real.Close() })
+	s = &downStore{Store: real}
+	u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if known, kk, err = IssueKey(ctx, s, u.ID, "known", false); err != nil {
+		t.Fatal(err)
+	}
+	if unknown, _, err = IssueKey(ctx, s, u.ID, "never used", false); err != nil {
+		t.Fatal(err)
+	}
+	return s, known, kk, unknown
+}
+
 // TestKeysDoNotWaitOnAHangingStore: a store that hangs instead of refusing
 // holds a known key's look-up at most staleWait, then the key is served
 // stale, and for staleRetry no call asks again. Before the fix every call
@@ -41,24 +66,7 @@ func (s *downStore) APIKeyByHash(ctx context.Context, hash string) (store.APIKey
 // by hand through a Convex outage that hung).
 func TestKeysDoNotWaitOnAHangingStore(t *testing.T) {
 	ctx := context.Background()
-	real, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "s.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer real.Close()
-	s := &downStore{Store: real}
-	u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "chat"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	known, kk, err := IssueKey(ctx, s, u.ID, "known", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unknown, _, err := IssueKey(ctx, s, u.ID, "never used", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, known, kk, unknown := downKeys(t)
 	now := time.Unix(1_700_000_000, 0)
 	k := &Keys{Store: s, TTL: 30 * time.Second, Now: func() time.Time { return now }}
 	// A request's context: the failing run would wait all of it.
@@ -117,24 +125,7 @@ func TestKeysDoNotWaitOnAHangingStore(t *testing.T) {
 // soon as the store answers again.
 func TestKeysStaleIfError(t *testing.T) {
 	ctx := context.Background()
-	real, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "s.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer real.Close()
-	s := &downStore{Store: real}
-	u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "chat"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	known, kk, err := IssueKey(ctx, s, u.ID, "known", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unknown, _, err := IssueKey(ctx, s, u.ID, "never used", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, known, kk, unknown := downKeys(t)
 	now := time.Unix(1_700_000_000, 0)
 	k := &Keys{Store: s, TTL: 30 * time.Second, Now: func() time.Time { return now }}
 	call := func(key string) (Principal, error) {
