@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { formatChange } from "../src/pages/usage/PeriodOverPeriod";
 import { statementCsv, type UserStatement } from "../src/pages/users/statementFiles";
 import { adminQuery as query } from "./adminCall";
-import { type RunningBrowser, startBrowser } from "./browser";
+import { type RunningBrowser, signedInBrowser } from "./browser";
 
 // Issue 16 §5b in Chromium, against the embedded engine and its demo data:
 // the Errors view's buckets against the request logs, and a user's monthly
@@ -36,14 +36,7 @@ async function args(pageName: string): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  rb = await startBrowser();
-  context = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "America/Los_Angeles", locale: "en-US", acceptDownloads: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  await page.goto(`${ctx.baseUrl}/admin/`);
-  await page.fill("#api-key", ctx.adminKey);
-  await page.click("button[type=submit]");
-  await page.waitForSelector('section[data-page="overview"]');
+  ({ rb, context, page } = await signedInBrowser(ctx.baseUrl, ctx.adminKey));
 });
 
 afterAll(async () => {

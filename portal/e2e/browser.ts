@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { removeTree, stopProcess } from "./process";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -57,4 +57,21 @@ export async function startBrowser(): Promise<RunningBrowser> {
       await removeTree(profile);
     },
   };
+}
+
+/**
+ * A browser signed in to the portal as an admin, at 1280×800 in
+ * America/Los_Angeles (not the reporting zone, so labels must come from
+ * period keys), with downloads accepted.
+ */
+export async function signedInBrowser(baseUrl: string, adminKey: string): Promise<{ rb: RunningBrowser; context: BrowserContext; page: Page }> {
+  const rb = await startBrowser();
+  const context = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "America/Los_Angeles", locale: "en-US", acceptDownloads: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  await page.goto(`${baseUrl}/admin/`);
+  await page.fill("#api-key", adminKey);
+  await page.click("button[type=submit]");
+  await page.waitForSelector('section[data-page="overview"]');
+  return { rb, context, page };
 }

@@ -15,7 +15,7 @@ import { readFile } from "node:fs/promises";
 import type { SeriesPoint } from "../src/data/api";
 import { usageCsv } from "../src/pages/usage/UsageExport";
 import { adminQuery as query } from "./adminCall";
-import { type RunningBrowser, startBrowser } from "./browser";
+import { type RunningBrowser, signedInBrowser } from "./browser";
 
 const ctx = inject("e2e");
 /** Generous: the machine may be busy. */
@@ -108,14 +108,7 @@ function expectCsvOf(csv: string, rows: RequestLog[]) {
 }
 
 beforeAll(async () => {
-  rb = await startBrowser();
-  context = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "America/Los_Angeles", locale: "en-US", acceptDownloads: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  await page.goto(`${ctx.baseUrl}/admin/`);
-  await page.fill("#api-key", ctx.adminKey);
-  await page.click("button[type=submit]");
-  await page.waitForSelector('section[data-page="overview"]');
+  ({ rb, context, page } = await signedInBrowser(ctx.baseUrl, ctx.adminKey));
 });
 
 afterAll(async () => {
