@@ -22,7 +22,7 @@ import (
 // TestDefaults: defaults fill exactly the zero and negative fields and
 // leave the ones set, however small.
 func TestDefaults(t *testing.T) {
-	want := Delivery{MaxBatchRows: 2000, Linger: 10 * time.Millisecond, MinBackoff: 250 * time.Millisecond,
+	want := Delivery{MaxBatchRows: 2000, Linger: 100 * time.Millisecond, MinBackoff: 250 * time.Millisecond,
 		MaxBackoff: 30 * time.Second, ResolveEvery: 500 * time.Millisecond, ResolveConcurrency: 8}
 	set := Delivery{MaxBatchRows: 1, Linger: 1, MinBackoff: 1, MaxBackoff: 1, ResolveEvery: 1, ResolveConcurrency: 1}
 	cases := []struct {

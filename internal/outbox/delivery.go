@@ -37,8 +37,13 @@ type Delivery struct {
 	OnDelivered func(rows int)
 	OnFailure   func()
 
-	MaxBatchRows       int           // rows per Ingest call; default 2000
-	Linger             time.Duration // wait after a wake-up to gather more; default 10ms
+	MaxBatchRows int // rows per Ingest call; default 2000
+	// Linger is how long a wake-up waits to gather more entries; default
+	// 100ms. A store commit (its fsync and the fold of every period the rows
+	// touch) costs about as much for one call as for a hundred, so calls
+	// trickling in one at a time are shipped together; the admin views lag
+	// by as much.
+	Linger             time.Duration
 	MinBackoff         time.Duration // after a failed Ingest or Resolve; default 250ms
 	MaxBackoff         time.Duration // default 30s
 	ResolveEvery       time.Duration // how often pending entries are looked at; default 500ms
@@ -52,7 +57,7 @@ func (d *Delivery) defaults() {
 		d.MaxBatchRows = 2000
 	}
 	if d.Linger <= 0 {
-		d.Linger = 10 * time.Millisecond
+		d.Linger = 100 * time.Millisecond
 	}
 	if d.MinBackoff <= 0 {
 		d.MinBackoff = 250 * time.Millisecond

@@ -126,11 +126,15 @@ type Item struct {
 
 // Open opens or creates the outbox in file and starts its committer.
 func Open(ctx context.Context, file string) (*Outbox, error) {
-	// synchronous=FULL: every commit fsyncs the WAL, so rows a client was
-	// told about ([DONE], a plain body) survive a power loss too, not only
-	// a crash. Calls ending together share one commit (commitLoop), so they
-	// share that fsync.
-	db, err := sqlitedb.Open(ctx, file, migrations, "migrations", "synchronous(FULL)")
+	// A commit that someone waits on (Put: the client is about to be told
+	// [DONE] or given a plain body) fsyncs the WAL (commit, TxFull), so those
+	// rows survive a power loss too, not only a crash; calls ending together
+	// share that one commit and fsync. Commits nobody waits on (in-flight
+	// entries, deletes after delivery) stay at NORMAL: they survive a kill,
+	// and the next fsync makes them durable as well. A delete lost to a power
+	// cut only means an entry is delivered again, which the store's
+	// idempotent ingest absorbs.
+	db, err := sqlitedb.Open(ctx, file, migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +324,11 @@ func (o *Outbox) commit(group []putReq) {
 		all = append(append(make([]putReq, 0, len(o.stalled)+len(group)), o.stalled...), group...)
 	}
 	now := o.now().UnixMilli()
-	err := o.db.Tx(context.Background(), func(tx *sql.Tx) error {
+	tx := o.db.Tx
+	if waited(group) {
+		tx = o.db.TxFull
+	}
+	err := tx(context.Background(), func(tx *sql.Tx) error {
 		stmt, err := tx.Prepare(`INSERT INTO outbox (key, state, body, next_attempt_at, created_at, updated_at) VALUES (?,?,?,?,?,?)
 			ON CONFLICT (key) DO UPDATE SET state = excluded.state, body = excluded.body, attempts = 0,
 			next_attempt_at = excluded.next_attempt_at, last_error = NULL, updated_at = excluded.updated_at`)
@@ -368,6 +376,19 @@ func (o *Outbox) commit(group []putReq) {
 		}
 	}
 }
+
+// waited reports whether a caller waits on the group's commit.
+func waited(group []putReq) bool {
+	for _, r := range group {
+		if r.errc != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// DurableCommits is how many commits have fsynced (those a Put waited on).
+func (o *Outbox) DurableCommits() int64 { return o.db.FullCommits() }
 
 // stall keeps a failed group for the next attempt, dropping the oldest
 // entries past MaxStalled.

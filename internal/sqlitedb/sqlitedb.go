@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -29,7 +30,13 @@ type DB struct {
 	W *sql.DB
 	// R serves reads concurrently with the writer (WAL).
 	R *sql.DB
+
+	fullCommits atomic.Int64
 }
+
+// FullCommits is how many transactions TxFull has committed: the fsyncs
+// paid, for tests and metrics.
+func (db *DB) FullCommits() int64 { return db.fullCommits.Load() }
 
 // Open opens (creating if needed) the database at file and applies the
 // migrations in dir of migrations: files named NNNN_name.sql, applied in
@@ -101,6 +108,43 @@ func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// TxFull runs fn as Tx does, but commits with synchronous=FULL: the commit
+// fsyncs the WAL, which makes this transaction and every earlier one
+// durable against a power loss, not only a crash. Callers keep the
+// connection's NORMAL for commits nobody waits on and pay the fsync only
+// where someone is told "on disk". The pragma cannot change inside a
+// transaction, so it is set on the writer connection held for the call.
+func (db *DB) TxFull(ctx context.Context, fn func(*sql.Tx) error) error {
+	conn, err := db.W.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var was int
+	if err := conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&was); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		return err
+	}
+	// Back to the connection's own level for its next user; should this
+	// fail, later commits are only slower (FULL), never less durable.
+	defer conn.ExecContext(context.Background(), `PRAGMA synchronous = `+strconv.Itoa(was))
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.fullCommits.Add(1)
+	return nil
 }
 
 func (db *DB) migrate(ctx context.Context, migrations fs.FS, dir string) error {

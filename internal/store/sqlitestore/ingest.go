@@ -17,14 +17,16 @@ import (
 // transaction; rows already present are counted as duplicates and left as
 // they are. The rows it stores are folded in the same transaction (see
 // foldsInTx), so reads are as fresh as the rows and a batch costs one
-// commit.
+// commit. That commit fsyncs (TxFull): the outbox deletes the batch's entries
+// right after, without an fsync of its own, so the rows must be on disk
+// before the delete can be.
 func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, error) {
 	var res store.IngestResult
 	if err := b.Validate(); err != nil {
 		return res, err
 	}
 	inTx := !s.noFoldOnIngest && foldsInTx(s.cal, b)
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.TxFull(ctx, func(tx *sql.Tx) error {
 		res = store.IngestResult{}
 		quota := map[string][]contribution{}
 		var settled []string

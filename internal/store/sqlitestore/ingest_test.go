@@ -55,3 +55,26 @@ func TestIngestMultiRowInsertCounts(t *testing.T) {
 		t.Fatalf("daily system cost = %d, want %d", cost, 10*n)
 	}
 }
+
+// TestIngestCommitsFsync: an ingest's commit fsyncs (one per batch), since
+// the outbox deletes the batch's entries right after without an fsync of its
+// own; a refused batch commits nothing.
+func TestIngestCommitsFsync(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	before := s.db.FullCommits()
+	if _, err := s.Ingest(ctx, store.Batch{Usage: []store.Usage{usage("f1", 10), usage("f2", 10)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.db.FullCommits() - before; n != 1 {
+		t.Fatalf("%d fsynced commits for one batch, want 1", n)
+	}
+	bad := usage("f3", 10)
+	bad.UserID = ""
+	if _, err := s.Ingest(ctx, store.Batch{Usage: []store.Usage{bad}}); err == nil {
+		t.Fatal("a usage row without a user was accepted")
+	}
+	if n := s.db.FullCommits() - before; n != 1 {
+		t.Fatalf("%d fsynced commits after a refused batch, want still 1", n)
+	}
+}
