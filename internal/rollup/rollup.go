@@ -171,6 +171,31 @@ func ActivityDelta(a store.Activity) Counters {
 type Batch struct {
 	cal  *periods.Calendar
 	rows map[Key]*Row
+	hour hourSpan
+}
+
+// hourSpan holds the periods of one local hour: every instant of an hour
+// lies in the same day, week and month, so rows of the same hour (a
+// delivery batch is seconds of traffic) share one computation of their
+// periods instead of four calendar conversions each (issue 15, fourth
+// round: a tenth of the ingest's fold).
+type hourSpan struct {
+	lo, hi int64          // [start of the hour, start of the next), ms
+	infos  []periods.Info // of periods.All, in order; nil before the first row
+}
+
+// periodsOf returns the periods of ts, one per periods.All.
+func (b *Batch) periodsOf(ts int64) []periods.Info {
+	h := &b.hour
+	if h.infos != nil && ts >= h.lo && ts < h.hi {
+		return h.infos
+	}
+	h.infos = make([]periods.Info, len(periods.All))
+	for i, p := range periods.All {
+		h.infos[i] = b.cal.Of(p, ts)
+	}
+	h.lo, h.hi = b.cal.Of(periods.Hourly, ts).Start, b.cal.Next(periods.Hourly, ts)
+	return h.infos
 }
 
 // NewBatch returns an empty batch computing periods in cal's time zone.
@@ -197,8 +222,8 @@ func (b *Batch) AddActivity(a store.Activity) {
 }
 
 func (b *Batch) add(userID, model string, ts int64, d Counters) {
-	for _, p := range periods.All {
-		info := b.cal.Of(p, ts)
+	for _, info := range b.periodsOf(ts) {
+		p := info.Period
 		b.addTo(Key{Scope: ScopeSystem, Period: p, PeriodStart: info.Start}, info.Key, d, model)
 		if userID != "" {
 			b.addTo(Key{Scope: ScopeUser, UserID: userID, Period: p, PeriodStart: info.Start}, info.Key, d, model)

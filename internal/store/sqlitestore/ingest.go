@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"llmmeter/internal/fold"
@@ -95,6 +96,24 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 // as live traffic's do (a backfill of old rows is folded after the
 // ingest, a few periods at a time, like the fold job does).
 func foldsInTx(cal *periods.Calendar, b store.Batch) bool {
+	// Rows of one local hour touch that hour's four periods and no others
+	// (an hour lies inside one day, week and month): the common case,
+	// decided from the earliest and latest row instead of four calendar
+	// look-ups per row.
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	at := func(ts int64) { lo, hi = min(lo, ts), max(hi, ts) }
+	for _, u := range b.Usage {
+		at(u.Timestamp)
+	}
+	for _, l := range b.RequestLogs {
+		at(l.Timestamp)
+	}
+	for _, a := range b.Activity {
+		at(a.Timestamp)
+	}
+	if lo > hi || (len(periods.All) <= fold.MaxPeriods && cal.Of(periods.Hourly, lo).Start == cal.Of(periods.Hourly, hi).Start) {
+		return true
+	}
 	p := fold.Pending{Usage: b.Usage, RequestLogs: b.RequestLogs, Activity: b.Activity}
 	return fold.LimitPeriods(cal, p, fold.MaxPeriods).Len() == p.Len()
 }
