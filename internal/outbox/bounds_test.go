@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"llmmeter/internal/logtest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -410,9 +411,16 @@ func TestDeliverSplitsInHalves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := d.deliver(ctx, es)
+	ids, n, err := d.ship(ctx, es)
 	if err != nil || n != 5 {
 		t.Fatalf("settled %d, %v; want 5", n, err)
+	}
+	// The four the store took are the caller's to delete; k4 is dead.
+	if want := []int64{es[0].ID, es[1].ID, es[2].ID, es[3].ID}; !slices.Equal(ids, want) {
+		t.Fatalf("taken %v, want %v", ids, want)
+	}
+	if err := o.Delete(ctx, ids); err != nil {
+		t.Fatal(err)
 	}
 	// 5 → 2 (good) + 3 → 1 (good) + 2 → 1 (good) + 1 (bad, dead).
 	if fmt.Sprint(sizes) != "[5 2 3 1 2 1 1]" {
@@ -425,8 +433,8 @@ func TestDeliverSplitsInHalves(t *testing.T) {
 		t.Fatal(err)
 	}
 	es, _ = o.ReadyBatch(ctx, 10)
-	if n, err := d.deliver(ctx, es); n != 0 || err == nil || errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("settled %d, %v", n, err)
+	if ids, n, err := d.ship(ctx, es); ids != nil || n != 0 || err == nil || errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("took %v, settled %d, %v", ids, n, err)
 	}
 }
 

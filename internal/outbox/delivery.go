@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -103,22 +104,21 @@ func (d *Delivery) shipLoop(ctx context.Context) {
 			d.report(ctx)
 		}
 		for {
-			n, err := d.shipOnce(ctx)
-			if err != nil {
-				failures++
-				if d.OnFailure != nil {
-					d.OnFailure()
-				}
-				wait := backoff(d.MinBackoff, d.MaxBackoff, failures)
-				d.Log.Warn().Err(err).Int("failures", failures).Dur("retry_in", wait).Msg("outbox delivery failed")
-				if !sleep(ctx, wait) {
-					return
-				}
-				continue
+			n, err := d.shipAll(ctx)
+			if n > 0 {
+				failures = 0
 			}
-			failures = 0
-			if n == 0 {
+			if err == nil {
 				break
+			}
+			failures++
+			if d.OnFailure != nil {
+				d.OnFailure()
+			}
+			wait := backoff(d.MinBackoff, d.MaxBackoff, failures)
+			d.Log.Warn().Err(err).Int("failures", failures).Dur("retry_in", wait).Msg("outbox delivery failed")
+			if !sleep(ctx, wait) {
+				return
 			}
 		}
 	}
@@ -127,12 +127,8 @@ func (d *Delivery) shipLoop(ctx context.Context) {
 // Drain ships every ready entry now; it stops at the first failure.
 func (d *Delivery) Drain(ctx context.Context) error {
 	d.defaults()
-	for {
-		n, err := d.shipOnce(ctx)
-		if err != nil || n == 0 {
-			return err
-		}
-	}
+	_, err := d.shipAll(ctx)
+	return err
 }
 
 // Finish is the shutdown drain: it resolves every pending entry (in-flight
@@ -201,22 +197,95 @@ func (d *Delivery) resolveAll(ctx context.Context, lastChance bool) error {
 	return nil
 }
 
-// shipOnce delivers one batch of ready entries and returns how many entries
-// it settled.
-func (d *Delivery) shipOnce(ctx context.Context) (int, error) {
-	entries, err := d.Outbox.ReadyBatch(ctx, d.MaxBatchRows)
-	if err != nil || len(entries) == 0 {
-		return 0, err
+// shipAll delivers ready entries, batch after batch, until none is left
+// or a delivery fails, and returns how many entries it settled. The steps
+// of consecutive batches overlap: while batch n is ingested, batch n+1 is
+// read and decoded, and batch n−1's entries are deleted (an fsynced
+// commit), so the store's writer does not wait for the outbox's. A read
+// skips the entries still being ingested or deleted; an entry whose delete
+// fails is read again later and ingested again, which the store's
+// idempotent ingest makes harmless.
+func (d *Delivery) shipAll(ctx context.Context) (int, error) {
+	type read struct {
+		entries []Entry
+		err     error
 	}
-	return d.deliver(ctx, entries)
+	var (
+		settled  int
+		deleting []int64    // the previous batch's ids, being deleted
+		deleted  chan error // its outcome; nil when nothing is being deleted
+	)
+	waitDelete := func() error {
+		if deleted == nil {
+			return nil
+		}
+		err := <-deleted
+		deleting, deleted = nil, nil
+		return err
+	}
+	cur, err := d.Outbox.readyBatch(ctx, d.MaxBatchRows, nil)
+	for err == nil && len(cur) > 0 {
+		skip := slices.Clone(deleting)
+		for _, e := range cur {
+			skip = append(skip, e.ID)
+		}
+		next := make(chan read, 1)
+		go func() {
+			es, err := d.Outbox.readyBatch(ctx, d.MaxBatchRows, skip)
+			next <- read{es, err}
+		}()
+		ids, n, shipErr := d.ship(ctx, cur)
+		settled += n
+		if err := waitDelete(); shipErr == nil {
+			shipErr = err
+		}
+		if len(ids) > 0 {
+			done := make(chan error, 1)
+			go func() { done <- d.Outbox.Delete(ctx, ids) }()
+			deleting, deleted = ids, done
+		}
+		r := <-next
+		if shipErr != nil {
+			err = shipErr
+			break
+		}
+		cur, err = r.entries, r.err
+		if err == nil && (len(cur) == 0 || rowsOf(cur) < d.MaxBatchRows/2) {
+			// Read before this batch's ingest ended: look again for
+			// entries put meanwhile, so they need not wait for a wake-up.
+			// While entries keep coming, wait Linger first to gather a
+			// fuller batch: a store's ingest costs per batch as well as
+			// per row (the fold reads and writes every touched key once).
+			if len(cur) > 0 && !sleep(ctx, d.Linger) {
+				err = ctx.Err()
+				break
+			}
+			cur, err = d.Outbox.readyBatch(ctx, d.MaxBatchRows, deleting)
+		}
+	}
+	if derr := waitDelete(); err == nil {
+		err = derr
+	}
+	return settled, err
 }
 
-// deliver ships entries as one batch and returns how many it settled. A
-// batch the store refuses as invalid is split in halves, each delivered
-// the same way, until the refused entries stand alone: those are set aside
-// as dead with the store's reason, and the rest flow. k bad entries among n
-// cost O(k·log n) calls, so one bad row never stalls delivery for others.
-func (d *Delivery) deliver(ctx context.Context, entries []Entry) (int, error) {
+func rowsOf(entries []Entry) int {
+	n := 0
+	for _, e := range entries {
+		n += e.Batch.Len()
+	}
+	return n
+}
+
+// ship ingests entries as one batch and returns the ids of the entries
+// the store took (for the caller to delete) and how many entries it
+// settled, those set aside as dead included. A batch the store refuses as
+// invalid is split in halves, each shipped the same way, until the refused
+// entries stand alone: those are set aside as dead with the store's
+// reason, and the rest flow. k bad entries among n cost O(k·log n) calls,
+// so one bad row never stalls delivery for others. On a failure the ids
+// of the halves already taken are still returned.
+func (d *Delivery) ship(ctx context.Context, entries []Entry) ([]int64, int, error) {
 	var b store.Batch
 	ids := make([]int64, len(entries))
 	for i, e := range entries {
@@ -229,23 +298,23 @@ func (d *Delivery) deliver(ctx context.Context, entries []Entry) (int, error) {
 		if d.OnDelivered != nil {
 			d.OnDelivered(b.Len())
 		}
-		return len(ids), d.Outbox.Delete(ctx, ids)
+		return ids, len(ids), nil
 	case !errors.Is(err, store.ErrInvalid):
-		return 0, err
+		return nil, 0, err
 	case len(entries) == 1:
 		d.Log.Error().Err(err).Str("key", entries[0].Key).Msg("outbox entry refused by the store; set aside as dead")
 		if err := d.Outbox.Kill(ctx, entries[0].ID, err); err != nil {
-			return 0, err
+			return nil, 0, err
 		}
-		return 1, nil
+		return nil, 1, nil
 	}
 	half := len(entries) / 2
-	n, err := d.deliver(ctx, entries[:half])
+	took, n, err := d.ship(ctx, entries[:half])
 	if err != nil {
-		return n, err
+		return took, n, err
 	}
-	m, err := d.deliver(ctx, entries[half:])
-	return n + m, err
+	more, m, err := d.ship(ctx, entries[half:])
+	return append(took, more...), n + m, err
 }
 
 func (d *Delivery) resolveLoop(ctx context.Context) {

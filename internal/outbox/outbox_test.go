@@ -263,3 +263,44 @@ func TestBadRowsAreBisectedOut(t *testing.T) {
 		})
 	}
 }
+
+// TestShipAllOverlapsBatchesOnce: shipAll reads batch n+1 while batch n is
+// ingested and deletes batch n−1 meanwhile; across many small batches every
+// entry still reaches the store exactly once, in id order, and the outbox
+// ends empty.
+func TestShipAllOverlapsBatchesOnce(t *testing.T) {
+	o := openAt(t, filepath.Join(t.TempDir(), "o.db"))
+	defer o.Close()
+	ctx := context.Background()
+	const n = 500
+	for i := range n {
+		if err := o.Put(ctx, fmt.Sprintf("k%03d", i), Ready, logBatch(fmt.Sprintf("k%03d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var order []string
+	sink := &fakeSink{poison: func(b store.Batch) bool {
+		for _, l := range b.RequestLogs {
+			order = append(order, l.RequestID)
+		}
+		return false
+	}}
+	rows := 0
+	d := &Delivery{Outbox: o, Sink: sink, Log: zerolog.Nop(), MaxBatchRows: 7, OnDelivered: func(r int) { rows += r }}
+	d.defaults()
+	settled, err := d.shipAll(ctx)
+	if err != nil || settled != n || rows != n {
+		t.Fatalf("settled %d, rows %d, %v; want %d", settled, rows, err, n)
+	}
+	for i, k := range order {
+		if want := fmt.Sprintf("k%03d", i); k != want {
+			t.Fatalf("delivery %d was %s, want %s (each once, oldest first)", i, k, want)
+		}
+	}
+	if len(order) != n || sink.calls != (n+6)/7 {
+		t.Fatalf("%d deliveries in %d calls; want %d in %d", len(order), sink.calls, n, (n+6)/7)
+	}
+	if st, err := o.Stats(ctx); err != nil || st.Ready != 0 || o.Depth() != 0 {
+		t.Fatalf("left %+v, depth %d, %v", st, o.Depth(), err)
+	}
+}
