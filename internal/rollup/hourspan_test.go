@@ -28,7 +28,7 @@ func TestPeriodsOfMatchesTheCalendar(t *testing.T) {
 			time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC),
 			time.Date(2026, 3, 28, 0, 0, 0, 0, time.UTC),
 		} {
-			for m := int64(0); m < 3*24*60; m += 7 {
+			for m := int64(0); m < 3*24*60; m += 17 {
 				ts = append(ts, day.UnixMilli()+m*60_000+m%1000)
 			}
 		}
