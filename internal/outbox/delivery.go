@@ -200,8 +200,8 @@ func (d *Delivery) resolveAll(ctx context.Context, lastChance bool) error {
 // shipAll delivers ready entries, batch after batch, until none is left
 // or a delivery fails, and returns how many entries it settled. The steps
 // of consecutive batches overlap: while batch n is ingested, batch n+1 is
-// read and decoded, and batch n−1's entries are deleted (an fsynced
-// commit), so the store's writer does not wait for the outbox's. A read
+// read and decoded, and batch n−1's entries are deleted (an outbox commit),
+// so the store's writer does not wait for the outbox's. A read
 // skips the entries still being ingested or deleted; an entry whose delete
 // fails is read again later and ingested again, which the store's
 // idempotent ingest makes harmless.
