@@ -71,6 +71,9 @@ func TestQuotaWindowHolds(t *testing.T) {
 		{"quota still in an earlier window", 100, 150, false},
 		{"first instant of the window", 101, 100, true},
 		{"row after an unaligned reset date", 180, 190, false},
+		{"row at the reset instant", 180, 180, false},
+		{"window ended: the quota is in the next one", 201, 150, false},
+		{"last instant of the window", 200, 199, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := w.Holds(tc.resetDate, tc.ts); got != tc.want {
