@@ -3,7 +3,6 @@ package fold_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,22 +18,12 @@ import (
 // engine's own fold-on-ingest is off so that the Folder under test does it.
 func unfoldedActivity(t *testing.T, n int, activityType string) (*sqlitestore.Store, store.Batch) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "fold.db"), time.UTC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	st.SetFoldOnIngest(false)
-	u, _, err := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, user := engine(t)
 	var b store.Batch
 	for i := range n {
-		b.Activity = append(b.Activity, store.Activity{ActivityKey: string(rune('a' + i)), UserID: u.ID, ActivityType: activityType, Timestamp: 1_800_000_000_000})
+		b.Activity = append(b.Activity, store.Activity{ActivityKey: string(rune('a' + i)), UserID: user, ActivityType: activityType, Timestamp: 1_800_000_000_000})
 	}
-	if _, err := st.Ingest(ctx, b); err != nil {
+	if _, err := st.Ingest(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	return st, b

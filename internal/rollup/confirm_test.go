@@ -19,14 +19,16 @@ func TestConfirm(t *testing.T) {
 	// 2024-02-01T04:30Z is January 31, 23:30 in New York: the row's
 	// periods and quota windows are January's there, not February's.
 	ts := time.Date(2024, 2, 1, 4, 30, 0, 0, time.UTC).UnixMilli()
+	// Every token count of the estimate is non-zero, so that each
+	// difference is told apart from a sum.
 	old := store.Usage{GenerationID: "g", UserID: "u", Model: "m/a", Timestamp: ts, PromptTokens: 10, CompletionTokens: 5, TotalTokens: 15,
-		Cost: money.Nanos(500)}
+		CachedTokens: 3, ReasoningTokens: 4, Cost: money.Nanos(500)}
 	rec := store.Usage{PromptTokens: 8, CompletionTokens: 4, TotalTokens: 12, CachedTokens: 2, ReasoningTokens: 1, Cost: money.Nanos(2000)}
 	c := Confirm(cal, old, rec)
 
 	wantDelta := old
 	wantDelta.PromptTokens, wantDelta.CompletionTokens, wantDelta.TotalTokens = -2, -1, -3
-	wantDelta.CachedTokens, wantDelta.ReasoningTokens, wantDelta.Cost = 2, 1, 1500
+	wantDelta.CachedTokens, wantDelta.ReasoningTokens, wantDelta.Cost = -1, -3, 1500
 	if c.Delta != wantDelta {
 		t.Fatalf("delta %+v, want %+v", c.Delta, wantDelta)
 	}
@@ -71,6 +73,9 @@ func TestQuotaWindowHolds(t *testing.T) {
 		{"quota still in an earlier window", 100, 150, false},
 		{"first instant of the window", 101, 100, true},
 		{"row after an unaligned reset date", 180, 190, false},
+		{"row at the reset instant", 180, 180, false},
+		{"window ended: the quota is in the next one", 201, 150, false},
+		{"last instant of the window", 200, 199, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := w.Holds(tc.resetDate, tc.ts); got != tc.want {
