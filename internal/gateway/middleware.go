@@ -37,14 +37,16 @@ type reqInfo struct {
 	CostStatus                           string
 	ErrorCode                            string
 	ClientGone                           bool
+
+	// principal is the authenticated caller (requireAuth). Kept here
+	// rather than in a context value of its own: that took a second copy
+	// of the request, held for a stream's whole life.
+	principal auth.Principal
 }
 
 type ctxKey int
 
-const (
-	infoKey ctxKey = iota
-	principalKey
-)
+const infoKey ctxKey = 0
 
 func info(ctx context.Context) *reqInfo {
 	if i, ok := ctx.Value(infoKey).(*reqInfo); ok {
@@ -53,10 +55,7 @@ func info(ctx context.Context) *reqInfo {
 	return &reqInfo{}
 }
 
-func principal(ctx context.Context) auth.Principal {
-	p, _ := ctx.Value(principalKey).(auth.Principal)
-	return p
-}
+func principal(ctx context.Context) auth.Principal { return info(ctx).principal }
 
 // newRequestID is our own id for every request. A client's X-Request-Id is
 // logged beside it but never used as an idempotency key: two clients could
@@ -225,20 +224,20 @@ func serve(log zerolog.Logger, h handlerFunc) http.Handler {
 // (see chat).
 func requireAuth(a auth.Authenticator, log zerolog.Logger, h handlerFunc) http.Handler {
 	return serve(log, func(w http.ResponseWriter, r *http.Request) error {
-		r, err := authenticate(a, r)
-		if err != nil {
+		if err := authenticate(a, r); err != nil {
 			return err
 		}
 		return h(w, r)
 	})
 }
 
-// authenticate returns r carrying the caller's principal.
-func authenticate(a auth.Authenticator, r *http.Request) (*http.Request, error) {
+// authenticate notes the caller's principal in the request's reqInfo.
+func authenticate(a auth.Authenticator, r *http.Request) error {
 	p, err := a.Authenticate(r.Context(), r)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	info(r.Context()).UserID = p.UserID
-	return r.WithContext(context.WithValue(r.Context(), principalKey, p)), nil
+	ri := info(r.Context())
+	ri.UserID, ri.principal = p.UserID, p
+	return nil
 }
