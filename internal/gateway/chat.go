@@ -32,6 +32,7 @@ type call struct {
 	userAgent      string
 	ip             string
 	upstreamBody   []byte // the request as it goes upstream (openrouter.PatchRequest)
+	upStart        time.Time
 
 	ttft        time.Duration // first data chunk, from start
 	upstreamDur time.Duration // upstream open to end
@@ -40,6 +41,7 @@ type call struct {
 	clientGone  bool
 	shutdown    bool   // cut by the service's shutdown (ErrShutdown)
 	streaming   bool   // a stream's 200 and headers are out
+	inFlight    bool   // the in-flight entry is written (noteInFlight)
 	interrupted bool   // rows as they should read if the service dies now
 	holdDone    bool   // [DONE] arrived; it is sent once the rows are durable
 	plain       []byte // a plain call's body; sent once the rows are durable
@@ -48,42 +50,69 @@ type call struct {
 }
 
 // chat serves POST /v1/chat/completions.
+//
+// A stream's handler waits beneath this function for the stream's whole
+// life, and the runtime halves a goroutine's stack at a garbage collection
+// only while under a quarter of it is in use (runtime.shrinkstack). The
+// call's one-off work (the key look-up, decoding, the quota check, the
+// rows) grows the stack to 16 KiB and more; the frames that stay on it
+// while the stream waits must then total well under 4 KiB, with
+// net/http's own (over 1 KiB) included, or it never shrinks back to 8 KiB.
+// So the work before and after the stream runs in functions of its own
+// (begin, finish, startStream, endStream), whose frames are gone while the
+// stream waits; TestOpenStreamStacks measures the result.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.begin(w, r)
+	if err != nil {
+		return err
+	}
+	if c.stream {
+		s.streamChat(w, r, c)
+	} else {
+		s.completeChat(w, r, c)
+	}
+	return s.finish(w, r, c)
+}
+
+// begin reads, attributes and admits a call, up to the moment it goes
+// upstream. An error means nothing goes upstream.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*call, error) {
 	ri := info(r.Context())
 	p := principal(r.Context())
 	c := &call{requestID: ri.ID, start: s.opt.Now(), userAgent: r.UserAgent(), ip: clientIP(r, s.opt.IPPolicy)}
 	eu, err := endUserHeaders(r, p)
 	if err != nil {
-		return err // not a service key, or a bad end user: nothing is recorded
+		return nil, err // not a service key, or a bad end user: nothing is recorded
 	}
 	req, err := s.decode(w, r, c)
 	if err != nil {
-		return err // bad input: nothing is recorded
+		return nil, err // bad input: nothing is recorded
 	}
 	if p.IsService {
 		if err := eu.fromBody(req.User); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := s.attribute(r.Context(), c, p, eu); err != nil {
-		return err
+		return nil, err
 	}
 	ri.UserID = c.userID
 	if err := c.patchUpstream(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.admit(r.Context()); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.reserve(r.Context(), c, req); err != nil {
-		return err // refused by a quota: listed as a request (recordRefusal), counted nowhere
+		return nil, err // refused by a quota: listed as a request (recordRefusal), counted nowhere
 	}
 	ri.Model, ri.Stream = c.model, c.stream
-	if c.stream {
-		s.streamChat(w, r, c, req)
-	} else {
-		s.completeChat(w, r, c, req)
-	}
+	return c, nil
+}
+
+// finish records the call and ends the response: [DONE] or the plain body
+// once the rows are durable, an error event when they are not.
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call) error {
 	recErr := s.record(r.Context(), c)
 	switch {
 	case c.clientGone:
@@ -209,7 +238,7 @@ func (c *call) patchUpstream() error {
 // without saying why, 502 in OpenAI's error shape. The request is sent as
 // it came, only with "stream": true; stream_options is neither added nor
 // removed, since OpenRouter sends usage either way.
-func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
+func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call) {
 	up := s.opt.Now()
 	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
@@ -275,12 +304,18 @@ func (c *call) writePlain(w http.ResponseWriter) {
 func (c *call) next(st *openrouter.Stream) (openrouter.Event, bool) {
 	ev, err := st.Next()
 	if err != nil {
-		if !errors.Is(err, io.EOF) {
-			c.upstreamErr = err
-		}
+		c.ended(err)
 		return ev, false
 	}
 	return ev, true
+}
+
+// ended notes why the upstream's stream ended: c.upstreamErr when it broke
+// rather than ended.
+func (c *call) ended(err error) {
+	if !errors.Is(err, io.EOF) {
+		c.upstreamErr = err
+	}
 }
 
 // noteInFlight writes the in-flight entry once the generation id is known:
@@ -299,17 +334,29 @@ func (s *Server) noteInFlight(c *call, st *openrouter.Stream, done bool) bool {
 }
 
 // streamChat forwards each SSE event as it arrives, flushing per event.
-func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req *openrouter.ChatRequest) {
-	up := s.opt.Now()
+// Its frame and forward's are what stays on the handler's stack while the
+// stream waits: keep them small (see chat).
+func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call) {
+	st, rc := s.startStream(w, r, c)
+	if st == nil {
+		return // failed before any byte reached the client (c.failure)
+	}
+	defer s.stopStream(st)
+	s.forward(w, rc, c, st)
+	s.endStream(w, r, rc, c, st)
+}
+
+// startStream opens the upstream stream and sends the client the 200 and
+// headers. It returns nil when the upstream failed first.
+func (s *Server) startStream(w http.ResponseWriter, r *http.Request, c *call) (*openrouter.Stream, *http.ResponseController) {
+	c.upStart = s.opt.Now()
 	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
-		c.upstreamDur = s.opt.Now().Sub(up)
+		c.upstreamDur = s.opt.Now().Sub(c.upStart)
 		c.fail(r.Context(), err)
-		return
+		return nil, nil
 	}
-	defer st.Close()
 	s.opt.Metrics.ActiveStreams.Inc()
-	defer s.opt.Metrics.ActiveStreams.Dec()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -317,16 +364,27 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 	if id := st.Summary().GenerationID; id != "" {
 		h.Set("X-Generation-Id", id)
 	}
-	inFlight := s.noteInFlight(c, st, false)
+	c.inFlight = s.noteInFlight(c, st, false)
 	w.WriteHeader(http.StatusOK)
 	c.streaming = true
 	rc := http.NewResponseController(w)
 	rc.Flush()
+	return st, rc
+}
 
+// stopStream closes the upstream stream that startStream opened.
+func (s *Server) stopStream(st *openrouter.Stream) {
+	st.Close()
+	s.opt.Metrics.ActiveStreams.Dec()
+}
+
+// forward copies the upstream's events to the client until either ends.
+func (s *Server) forward(w http.ResponseWriter, rc *http.ResponseController, c *call, st *openrouter.Stream) {
 	for {
-		ev, ok := c.next(st)
-		if !ok {
-			break
+		ev, err := st.Next() // not c.next: one frame less under the wait
+		if err != nil {
+			c.ended(err)
+			return
 		}
 		// The event goes into the response's own buffer in pieces: no
 		// buffer of ours per stream.
@@ -340,7 +398,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 			if c.ttft == 0 {
 				c.ttft = s.opt.Now().Sub(c.start)
 			}
-			inFlight = s.noteInFlight(c, st, inFlight)
+			c.inFlight = s.noteInFlight(c, st, c.inFlight)
 			prefix = "data: "
 		case openrouter.EventDone:
 			c.holdDone = true
@@ -352,10 +410,15 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call, req
 		}
 		if werr != nil {
 			c.clientGone = true
-			break
+			return
 		}
 	}
-	c.upstreamDur = s.opt.Now().Sub(up)
+}
+
+// endStream notes how the stream ended and tells a client that is still
+// there why it ends early, if it does.
+func (s *Server) endStream(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, c *call, st *openrouter.Stream) {
+	c.upstreamDur = s.opt.Now().Sub(c.upStart)
 	c.summary = st.Summary()
 	c.cut(r.Context())
 	if c.shutdown {

@@ -37,14 +37,16 @@ type reqInfo struct {
 	CostStatus                           string
 	ErrorCode                            string
 	ClientGone                           bool
+
+	// principal is the authenticated caller (requireAuth). Kept here
+	// rather than in a context value of its own: that took a second copy
+	// of the request, held for a stream's whole life.
+	principal auth.Principal
 }
 
 type ctxKey int
 
-const (
-	infoKey ctxKey = iota
-	principalKey
-)
+const infoKey ctxKey = 0
 
 func info(ctx context.Context) *reqInfo {
 	if i, ok := ctx.Value(infoKey).(*reqInfo); ok {
@@ -53,10 +55,7 @@ func info(ctx context.Context) *reqInfo {
 	return &reqInfo{}
 }
 
-func principal(ctx context.Context) auth.Principal {
-	p, _ := ctx.Value(principalKey).(auth.Principal)
-	return p
-}
+func principal(ctx context.Context) auth.Principal { return info(ctx).principal }
 
 // newRequestID is our own id for every request. A client's X-Request-Id is
 // logged beside it but never used as an idempotency key: two clients could
@@ -102,73 +101,99 @@ func (w *statusWriter) Flush() {
 // withRequest assigns the request id, recovers panics, and logs one line
 // per request: never keys, tokens or message text.
 func withRequest(log zerolog.Logger, simulated bool, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ri := &reqInfo{ID: newRequestID()}
-		sw := &statusWriter{ResponseWriter: w}
-		sw.Header().Set("X-Request-Id", ri.ID)
-		if simulated {
-			sw.Header().Set("X-Upstream", "simulator")
+	return &requestLogger{log: log, simulated: simulated, next: next}
+}
+
+type requestLogger struct {
+	log       zerolog.Logger
+	simulated bool
+	next      http.Handler
+}
+
+// request is one request's state in requestLogger, one allocation.
+type request struct {
+	start time.Time
+	info  reqInfo
+	sw    statusWriter
+}
+
+// ServeHTTP keeps its frame small: a stream's handler waits beneath it for
+// the stream's whole life (see chat); the work is in begin and end.
+func (l *requestLogger) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rq, r := l.begin(w, r)
+	defer func() { l.end(rq, r, recover()) }()
+	l.next.ServeHTTP(&rq.sw, r)
+}
+
+func (l *requestLogger) begin(w http.ResponseWriter, r *http.Request) (*request, *http.Request) {
+	rq := &request{start: time.Now(), info: reqInfo{ID: newRequestID()}, sw: statusWriter{ResponseWriter: w}}
+	h := w.Header()
+	h.Set("X-Request-Id", rq.info.ID)
+	if l.simulated {
+		h.Set("X-Upstream", "simulator")
+	}
+	return rq, r.WithContext(context.WithValue(r.Context(), infoKey, &rq.info))
+}
+
+// end writes the request's log line, after answering a panic with a 500
+// when the response had not begun.
+func (l *requestLogger) end(rq *request, r *http.Request, p any) {
+	log, ri, sw := l.log, &rq.info, &rq.sw
+	if p != nil {
+		if p == http.ErrAbortHandler {
+			panic(p)
 		}
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				log.Error().Str("request_id", ri.ID).Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
-				if sw.status == 0 {
-					writeError(sw, &apiError{Status: 500, Type: "server_error", Code: "internal_error", Message: "Internal error."})
-				}
-			}
-			wire := sw.status
-			if wire == 0 {
-				wire = http.StatusOK
-			}
-			status := wire
-			if ri.Status != 0 {
-				status = ri.Status
-			}
-			ev := log.Info()
-			if status >= 500 && status != 560 { // 560: a function's own error, answered as designed
-				ev = log.Error()
-			}
-			ev.Str("request_id", ri.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
-				Dur("latency_ms", time.Since(start)).Int64("bytes_out", sw.n)
-			if wire != status {
-				ev.Int("http_status", wire)
-			}
-			if cid := r.Header.Get("X-Request-Id"); cid != "" && len(cid) <= 128 {
-				ev.Str("client_request_id", cid)
-			}
-			if ri.UserID != "" {
-				ev.Str("user", ri.UserID)
-			}
-			if ri.Model != "" {
-				ev.Str("model", ri.Model).Bool("stream", ri.Stream).Str("generation_id", ri.Generation).
-					Int64("upstream_ms", ri.UpstreamMs).Int64("ttft_ms", ri.TTFTMs)
-			}
-			if ri.HasUsage {
-				// Figures the row does not hold yet are labelled, or left out.
-				if ri.TokensEstimated {
-					ev.Int64("tokens_estimated", ri.Tokens)
-				} else {
-					ev.Int64("tokens", ri.Tokens)
-				}
-				if ri.CostKnown {
-					ev.Str("cost_usd", ri.Cost.String())
-				}
-				ev.Str("cost_status", ri.CostStatus)
-			}
-			if ri.ErrorCode != "" {
-				ev.Str("error_code", ri.ErrorCode)
-			}
-			if ri.ClientGone {
-				ev.Bool("client_gone", true)
-			}
-			ev.Msg("request")
-		}()
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey, ri)))
-	})
+		log.Error().Str("request_id", ri.ID).Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
+		if sw.status == 0 {
+			writeError(sw, &apiError{Status: 500, Type: "server_error", Code: "internal_error", Message: "Internal error."})
+		}
+	}
+	wire := sw.status
+	if wire == 0 {
+		wire = http.StatusOK
+	}
+	status := wire
+	if ri.Status != 0 {
+		status = ri.Status
+	}
+	ev := log.Info()
+	if status >= 500 && status != 560 { // 560: a function's own error, answered as designed
+		ev = log.Error()
+	}
+	ev.Str("request_id", ri.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
+		Dur("latency_ms", time.Since(rq.start)).Int64("bytes_out", sw.n)
+	if wire != status {
+		ev.Int("http_status", wire)
+	}
+	if cid := r.Header.Get("X-Request-Id"); cid != "" && len(cid) <= 128 {
+		ev.Str("client_request_id", cid)
+	}
+	if ri.UserID != "" {
+		ev.Str("user", ri.UserID)
+	}
+	if ri.Model != "" {
+		ev.Str("model", ri.Model).Bool("stream", ri.Stream).Str("generation_id", ri.Generation).
+			Int64("upstream_ms", ri.UpstreamMs).Int64("ttft_ms", ri.TTFTMs)
+	}
+	if ri.HasUsage {
+		// Figures the row does not hold yet are labelled, or left out.
+		if ri.TokensEstimated {
+			ev.Int64("tokens_estimated", ri.Tokens)
+		} else {
+			ev.Int64("tokens", ri.Tokens)
+		}
+		if ri.CostKnown {
+			ev.Str("cost_usd", ri.Cost.String())
+		}
+		ev.Str("cost_status", ri.CostStatus)
+	}
+	if ri.ErrorCode != "" {
+		ev.Str("error_code", ri.ErrorCode)
+	}
+	if ri.ClientGone {
+		ev.Bool("client_gone", true)
+	}
+	ev.Msg("request")
 }
 
 // handlerFunc is a handler that returns its error to one writer of responses.
@@ -194,15 +219,25 @@ func serve(log zerolog.Logger, h handlerFunc) http.Handler {
 	})
 }
 
-// requireAuth admits callers the authenticator accepts.
-func requireAuth(a auth.Authenticator, log zerolog.Logger, next http.Handler) http.Handler {
+// requireAuth serves h to the callers the authenticator accepts. One
+// handler frame, not two nested ones: a stream's handler waits beneath it
+// (see chat).
+func requireAuth(a auth.Authenticator, log zerolog.Logger, h handlerFunc) http.Handler {
 	return serve(log, func(w http.ResponseWriter, r *http.Request) error {
-		p, err := a.Authenticate(r.Context(), r)
-		if err != nil {
+		if err := authenticate(a, r); err != nil {
 			return err
 		}
-		info(r.Context()).UserID = p.UserID
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
-		return nil
+		return h(w, r)
 	})
+}
+
+// authenticate notes the caller's principal in the request's reqInfo.
+func authenticate(a auth.Authenticator, r *http.Request) error {
+	p, err := a.Authenticate(r.Context(), r)
+	if err != nil {
+		return err
+	}
+	ri := info(r.Context())
+	ri.UserID, ri.principal = p.UserID, p
+	return nil
 }

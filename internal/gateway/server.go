@@ -78,7 +78,7 @@ func New(opt Options) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	authed := func(h handlerFunc) http.Handler {
-		return requireAuth(s.opt.Auth, s.opt.Log, serve(s.opt.Log, h))
+		return requireAuth(s.opt.Auth, s.opt.Log, h)
 	}
 	mux.Handle("POST /v1/chat/completions", authed(s.chat))
 	mux.Handle("GET /v1/models", authed(s.listModels))
