@@ -51,6 +51,30 @@ describe("period keys", () => {
     expect(iso(calendar("UTC").nextStart("monthly", Date.parse("2024-12-31T23:59:59.999Z")))).toBe("2025-01-01T00:00:00.000Z");
   });
 
+  // Australia/Lord_Howe shifts by half an hour: on 2024-04-07 from 02:00
+  // (+11) back to 01:30 (+10:30), so hour 01 comes twice, the second time
+  // from the change; on 2024-10-06 from 02:00 (+10:30) to 02:30 (+11), so
+  // hour 02 lasts half an hour. The hours abut and never overlap, as in
+  // the Go calendar (internal/periods TestHalfHourDSTHours).
+  test.each([
+    ["2024-04-06T13:00:00Z", [["2024-04-07T00", "2024-04-06T13:00:00.000Z"], ["2024-04-07T01", "2024-04-06T14:00:00.000Z"], ["2024-04-07T01", "2024-04-06T15:00:00.000Z"], ["2024-04-07T02", "2024-04-06T15:30:00.000Z"], ["2024-04-07T03", "2024-04-06T16:30:00.000Z"]]],
+    ["2024-10-05T13:30:00Z", [["2024-10-06T00", "2024-10-05T13:30:00.000Z"], ["2024-10-06T01", "2024-10-05T14:30:00.000Z"], ["2024-10-06T02", "2024-10-05T15:30:00.000Z"], ["2024-10-06T03", "2024-10-05T16:00:00.000Z"], ["2024-10-06T04", "2024-10-05T17:00:00.000Z"]]],
+  ])("half-hour DST hours from %s", (from, want) => {
+    const c = calendar("Australia/Lord_Howe");
+    const seen: string[][] = [];
+    let prev: { periodKey: string; periodStart: number } | undefined;
+    for (let ts = Date.parse(from); ts < Date.parse(from) + want.length * 3_600_000 - 30 * 60_000; ts += 5 * 60_000) {
+      const h = c.periodOf("hourly", ts);
+      expect(h.periodStart).toBeLessThanOrEqual(ts);
+      if (prev === undefined || h.periodStart !== prev.periodStart) {
+        if (prev !== undefined) expect(h.periodStart).toBeGreaterThan(prev.periodStart);
+        seen.push([h.periodKey, iso(h.periodStart)]);
+        prev = h;
+      }
+    }
+    expect(seen).toEqual(want);
+  });
+
   test("every hour of a DST year maps to a period containing it", () => {
     const c = calendar("Europe/Berlin");
     for (let ts = Date.UTC(2024, 0, 1); ts < Date.UTC(2025, 0, 1); ts += 3 * 3_600_000 + 61_000) {

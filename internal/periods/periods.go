@@ -159,7 +159,7 @@ func (c *Calendar) Of(p Period, ts int64) Info {
 	switch p {
 	case Hourly:
 		into := int64(t.Minute())*60_000 + int64(t.Second())*1000 + int64(t.Nanosecond()/1e6)
-		return Info{p, fmt.Sprintf("%04d-%02d-%02dT%02d", y, int(mo), d, t.Hour()), ts - into}
+		return Info{p, fmt.Sprintf("%04d-%02d-%02dT%02d", y, int(mo), d, t.Hour()), hourStart(t, ts-into)}
 	case Daily:
 		return Info{p, fmt.Sprintf("%04d-%02d-%02d", y, int(mo), d), c.startOfWall(utcDay(y, mo, d))}
 	case Weekly:
@@ -170,6 +170,21 @@ func (c *Calendar) Of(p Period, ts int64) Info {
 	default:
 		return Info{Monthly, fmt.Sprintf("%04d-%02d", y, int(mo)), c.startOfWall(utcDay(y, mo, 1))}
 	}
+}
+
+// hourStart is the start of the local hour that t is in, given start, the
+// instant its wall clock showed the hour's :00 at t's UTC offset. When the
+// offset changed since (a half-hour DST shift, as in Australia/Lord_Howe,
+// where clocks go from 02:00 back to 01:30), the hour began at the change:
+// its :00 lies before it, inside the previous local hour, and the two
+// periods would overlap.
+func hourStart(t time.Time, start int64) int64 {
+	_, off := t.Zone()
+	if _, was := time.UnixMilli(start).In(t.Location()).Zone(); was == off {
+		return start
+	}
+	from, _ := t.ZoneBounds()
+	return max(start, from.UnixMilli())
 }
 
 // Next returns the start of the period after the one containing ts.

@@ -42,6 +42,7 @@ const pad4 = (n: number) => String(n).padStart(4, "0");
 export class ReportingCalendar {
   private readonly fmt: Intl.DateTimeFormat;
   private readonly startCache = new Map<number, number>();
+  private readonly hourCache = new Map<string, number>();
 
   constructor(readonly timeZone: string) {
     this.fmt = new Intl.DateTimeFormat("en-US", {
@@ -100,10 +101,41 @@ export class ReportingCalendar {
     return best;
   }
 
+  /**
+   * Start of the local hour containing `ts` (wall fields `w`): the instant its
+   * wall clock showed :00 at ts's UTC offset, unless the offset changed since
+   * (a half-hour DST shift, as in Australia/Lord_Howe, where clocks go from
+   * 02:00 back to 01:30): then the hour began at the change, found by
+   * bisection, so that hours never overlap. The Go calendar
+   * (internal/periods) computes the same instant.
+   */
+  private hourStart(ts: number, w: Wall): number {
+    const start = ts - ((w.mi * 60 + w.s) * 1000 + w.ms);
+    if (start === ts) return ts;
+    const off = Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s, w.ms) - ts;
+    const key = `${start}/${off}`;
+    const cached = this.hourCache.get(key);
+    if (cached !== undefined) return cached;
+    let found = start;
+    if (this.wallMs(start) - start !== off) {
+      let lo = start; // offset differs
+      let hi = ts; // offset is off
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (this.wallMs(mid) - mid === off) hi = mid;
+        else lo = mid;
+      }
+      found = hi;
+    }
+    if (this.hourCache.size > 10_000) this.hourCache.clear();
+    this.hourCache.set(key, found);
+    return found;
+  }
+
   /** The four periods containing `ts`. */
   periodsOf(ts: number): Record<Period, PeriodInfo> {
     const w = this.wall(ts);
-    const hourStart = ts - ((w.mi * 60 + w.s) * 1000 + w.ms);
+    const hourStart = this.hourStart(ts, w);
     const dayWall = Date.UTC(w.y, w.mo - 1, w.d);
     const dow = (new Date(dayWall).getUTCDay() + 6) % 7; // Monday = 0
     const mondayWall = dayWall - dow * DAY;
