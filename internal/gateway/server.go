@@ -43,6 +43,9 @@ type Options struct {
 	IPPolicy     string // config.IPFull, IPTruncate or IPOff
 	Simulated    bool   // the upstream is the built-in simulator
 	MaxOutbox    int64  // refuse new calls while the outbox holds this many entries; 0 = no bound
+	// UserWait bounds the store call that records an end user a service key
+	// names for the first time (AUTH_CHECK_TIMEOUT); 0: only the request's.
+	UserWait time.Duration
 	// Extra handlers by pattern, e.g. the embedded engine's admin API at
 	// "/api/" and the portal at "/admin/"; they get the request id and log.
 	Extra map[string]http.Handler
@@ -71,7 +74,7 @@ func New(opt Options) *Server {
 		opt.MaxBodyBytes = 4 << 20
 	}
 	return &Server{opt: opt, models: &modelCache{client: opt.Upstream, ttl: 5 * time.Minute, now: opt.Now},
-		endUsers: auth.NewUserCache(opt.Store, 0)}
+		endUsers: auth.NewUserCache(opt.Store, 0, opt.UserWait)}
 }
 
 // Handler returns the routes, wrapped request-id → log → recover → auth.
