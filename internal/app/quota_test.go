@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,30 +43,42 @@ func setQuota(t *testing.T, a *App, userID, typ string, limit float64) {
 	}
 }
 
-// burst sends n concurrent calls and counts answers by status.
-func burst(e *env, n int, text string) map[int]int {
+// burst sends n concurrent calls and counts answers by status; it also
+// returns the error messages of the 429s.
+func burst(e *env, n int, text string) (map[int]int, []string) {
 	return burstBody(e, n, func(i int) string { return chatBody(i%2 == 0, fmt.Sprintf("%s %d", text, i)) })
 }
 
-func burstBody(e *env, n int, body func(i int) string) map[int]int {
+func burstBody(e *env, n int, body func(i int) string) (map[int]int, []string) {
 	var mu sync.Mutex
 	codes := map[int]int{}
+	var refusals []string
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			res := e.post(body(i), e.key)
-			io.ReadAll(res.Body)
+			b, _ := io.ReadAll(res.Body)
 			res.Body.Close()
+			var v struct {
+				Error struct{ Message string } `json:"error"`
+			}
 			mu.Lock()
+			defer mu.Unlock()
 			codes[res.StatusCode]++
-			mu.Unlock()
+			if res.StatusCode == http.StatusTooManyRequests && json.Unmarshal(b, &v) == nil {
+				refusals = append(refusals, v.Error.Message)
+			}
 		}()
 	}
 	wg.Wait()
-	return codes
+	return codes, refusals
 }
+
+// heldOrUsed matches a daily_requests refusal's count: "N of L used", or
+// "N of L in use or used (U used, H held by calls in flight and leases)".
+var heldOrUsed = regexp.MustCompile(`^Quota daily_requests exceeded: (\d+) of (\d+) (?:used|in use or used \((\d+) used, (\d+) held by calls in flight and leases\)); it resets at `)
 
 func userOf(t *testing.T, e *env) string {
 	var id string
@@ -81,9 +94,24 @@ func userOf(t *testing.T, e *env) string {
 func TestDailyRequestQuotaAdmitsExactlyItsLimit(t *testing.T) {
 	e := start(t)
 	setQuota(t, e.app, userOf(t, e), store.QuotaDailyRequests, 10)
-	codes := burst(e, 100, "burst")
-	if codes[200] != 10 || codes[429] != 90 {
-		t.Fatalf("answers %v", codes)
+	codes, refusals := burst(e, 100, "burst")
+	if codes[200] != 10 || codes[429] != 90 || len(refusals) != 90 {
+		t.Fatalf("answers %v, %d refusal messages", codes, len(refusals))
+	}
+	// While the admitted calls are in flight nothing is settled: a refusal
+	// said "0 of 10 used". Each one now counts what is held too: 10 of 10.
+	for _, m := range refusals {
+		g := heldOrUsed.FindStringSubmatch(m)
+		if g == nil || g[1] != "10" || g[2] != "10" {
+			t.Fatalf("refusal %q does not say 10 of 10", m)
+		}
+		if g[3] != "" {
+			used, _ := strconv.Atoi(g[3])
+			held, _ := strconv.Atoi(g[4])
+			if used+held != 10 || held == 0 {
+				t.Fatalf("refusal %q: used and held do not make the 10 taken", m)
+			}
+		}
 	}
 	res := e.post(chatBody(false, "one more"), e.key)
 	body, _ := io.ReadAll(res.Body)
@@ -127,7 +155,7 @@ func TestCostQuotaStopsWithinOneCall(t *testing.T) {
 	e.post(chatBody(false, "warm the price cache"), e.key).Body.Close()
 	total := map[int]int{}
 	for wave := range 10 {
-		codes := burstBody(e, 20, func(i int) string {
+		codes, _ := burstBody(e, 20, func(i int) string {
 			return fmt.Sprintf(`{"model":"openai/gpt-4o-mini","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"spend %d-%d"}]}`, wave, i)
 		})
 		for code, n := range codes {
