@@ -44,6 +44,19 @@ func server(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// rawConn is a connection to srv for a client written by hand, closed
+// when the test ends.
+func rawConn(t *testing.T, srv *httptest.Server) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // only a bound against a hang
+	return conn
+}
+
 // zeros is an endless body of 'x', counting what was read from it.
 type zeros struct{ n atomic.Int64 }
 
@@ -110,12 +123,7 @@ func TestClientThatWritesEverythingFirst(t *testing.T) {
 	const size = 20 << 20
 	for _, path := range []string{"/", "/early"} {
 		t.Run(path, func(t *testing.T) {
-			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(2 * time.Minute)) // only a bound against a hang
+			conn := rawConn(t, srv)
 			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", path, size)
 			b, _ := body(size)
 			if _, err := io.Copy(conn, b); err != nil {
@@ -194,12 +202,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 	httpbody.ReadWithin = 3 * time.Second // set before the server starts: its goroutines see it
 	t.Cleanup(func() { httpbody.ReadWithin = old })
 	srv := server(t)
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // only a bound against a hang
+	conn := rawConn(t, srv)
 	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n%s", strings.Repeat("x", 50))
 	start := time.Now()
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -221,12 +224,7 @@ func TestStalledBodyTimesOut(t *testing.T) {
 // rest waits on the client for ever.
 func TestStalledUnreadBodyIsLetGo(t *testing.T) {
 	srv := server(t)
-	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // only a bound against a hang
+	conn := rawConn(t, srv)
 	fmt.Fprintf(conn, "POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n%s", strings.Repeat("x", 500))
 	br := bufio.NewReader(conn)
 	res, err := http.ReadResponse(br, nil)
