@@ -64,13 +64,23 @@ func TestUnknownKeyWhileConvexHangs(t *testing.T) {
 		t.Fatalf("%d calls went upstream with an unchecked key", went)
 	}
 
+	// Once Convex answers again: a test backend that is catching up (the
+	// one-at-a-time queue of deliveries and leases held back by the outage)
+	// may still take longer than the 1 s bound, a 503 again; retried, each
+	// key gets its real answer: nothing of the failures was cached.
 	link.mode.Store(linkUp)
 	for k, want := range map[string]int{key: http.StatusOK, bogus: http.StatusUnauthorized} {
-		res := e.post(chatBody(false, "Convex answers again"), k)
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != want {
-			t.Fatalf("once Convex answers: %d, want %d: %s", res.StatusCode, want, body)
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			res := e.post(chatBody(false, "Convex answers again"), k)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == want {
+				break
+			}
+			if res.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				t.Fatalf("once Convex answers: %d, want %d: %s", res.StatusCode, want, body)
+			}
 		}
 	}
 }
