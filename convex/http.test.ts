@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { sign } from "../packages/convex/src/lib/signature";
+import { MAX_BODY_BYTES } from "../packages/convex/src/lib/wire";
 import {
   ADMIN,
   activity,
@@ -176,6 +177,24 @@ test("the previous secret is accepted during rotation", async () => {
   expect((await post(t, "/users/ensure", { externalId: "x" }, { secret: "old-secret" })).status).toBe(200);
   vi.stubEnv("INGEST_SECRET_PREVIOUS", "");
   expect((await post(t, "/users/ensure", { externalId: "x" }, { secret: "old-secret" })).status).toBe(401);
+});
+
+test("a body over MAX_BODY_BYTES → 413 on every route, validly signed or not, and nothing written", async () => {
+  const t = newBackend();
+  const f = await fixture(t);
+  const before = await tableCounts(t);
+  for (const [path, body] of ROUTES) {
+    // Valid JSON padded with spaces past the limit, signed correctly: only its size is wrong.
+    const json = JSON.stringify(body(f));
+    const raw = json + " ".repeat(MAX_BODY_BYTES + 1 - json.length);
+    const r = await post(t, path, null, { raw });
+    expect(r.status, path).toBe(413);
+    expect(r.json.error).toMatchObject({ code: "payload_too_large", type: "invalid_request_error" });
+    // A declared length over the limit is refused before the body is read or the signature checked.
+    const declared = await t.fetch(path, { method: "POST", headers: { "content-length": String(MAX_BODY_BYTES + 1) }, body: json });
+    expect(declared.status, path).toBe(413);
+  }
+  expect(await tableCounts(t)).toEqual(before);
 });
 
 test("GET and unknown paths are not routed", async () => {

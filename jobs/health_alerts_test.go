@@ -12,13 +12,14 @@ import (
 	"llmmeter/internal/money"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
+	"llmmeter/internal/testaddr"
 	"llmmeter/jobs"
 	"llmmeter/openrouter"
 	"llmmeter/openrouter/openroutertest"
 )
 
-// simAt runs the OpenRouter simulator on one fixed loopback address, so
-// that it can be stopped (the port closed: connection refused) and started
+// simAt runs the OpenRouter simulator on one reserved loopback address
+// (testaddr), so that it can be stopped (connection refused) and started
 // again with other options while the client keeps its base URL.
 type simAt struct {
 	t      *testing.T
@@ -28,12 +29,7 @@ type simAt struct {
 }
 
 func newSimAt(t *testing.T) *simAt {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &simAt{t: t, addr: ln.Addr().String()}
-	ln.Close()
+	s := &simAt{t: t, addr: testaddr.Reserve(t)}
 	t.Cleanup(s.stop)
 	return s
 }
@@ -42,16 +38,8 @@ func newSimAt(t *testing.T) *simAt {
 func (s *simAt) start(limit money.Nanos) {
 	s.t.Helper()
 	s.stop()
-	var ln net.Listener
-	var err error
-	// The port was just released by this test; rebinding it can take a
-	// moment on a busy machine.
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if ln, err = net.Listen("tcp", s.addr); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// The address stays reserved while stopped: no one else can take it.
+	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		s.t.Fatal(err)
 	}

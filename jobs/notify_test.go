@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"llmmeter/internal/testaddr"
 	"llmmeter/jobs"
 )
 
@@ -65,7 +66,7 @@ func TestWebhooks(t *testing.T) {
 		})
 	}
 	t.Run("network error is redacted", func(t *testing.T) {
-		w := &jobs.Webhooks{URLs: []string{"http://127.0.0.1:1/hooks/supersecret"}, Secret: "s3cret", MaxRetries: 1, Sleep: noSleep}
+		w := &jobs.Webhooks{URLs: []string{"http://" + testaddr.Reserve(t) + "/hooks/supersecret"}, Secret: "s3cret", MaxRetries: 1, Sleep: noSleep}
 		err := w.Notify(ctx, alert)
 		if err == nil || strings.Contains(err.Error(), "supersecret") {
 			t.Fatalf("err %v", err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // ChatRequest is what the gateway forwards upstream. The fields it reads
@@ -220,8 +221,11 @@ func (r *ChatRequest) Validate() error {
 	if r.Model == "" && len(r.Models) == 0 {
 		add("model or models is required")
 	}
-	if len(r.Model) > MaxModelID {
+	switch {
+	case len(r.Model) > MaxModelID:
 		add("model must be at most %d bytes", MaxModelID)
+	case hasControl(r.Model):
+		add("model must not contain control characters")
 	}
 	for i, m := range r.Models {
 		switch {
@@ -229,6 +233,8 @@ func (r *ChatRequest) Validate() error {
 			add("models[%d] must be a non-empty model id", i)
 		case len(m) > MaxModelID:
 			add("models[%d] must be at most %d bytes", i, MaxModelID)
+		case hasControl(m):
+			add("models[%d] must not contain control characters", i)
 		}
 	}
 	if len(r.Messages) == 0 {
@@ -251,7 +257,8 @@ func messageProblem(m json.RawMessage) string {
 		return "must be an object"
 	}
 	var probe struct {
-		Role json.RawMessage `json:"role"`
+		Role    json.RawMessage `json:"role"`
+		Content json.RawMessage `json:"content"`
 	}
 	if err := json.Unmarshal(m, &probe); err != nil {
 		return "is not valid JSON"
@@ -263,7 +270,16 @@ func messageProblem(m json.RawMessage) string {
 	if json.Unmarshal(probe.Role, &role) != nil || strings.TrimSpace(role) == "" {
 		return "role must be a non-empty string"
 	}
+	// Upstream refuses any other content (a number, an object) with a 400
+	// that was then recorded as a failed call: bad input, refused here.
+	if c := bytes.TrimSpace(probe.Content); len(c) > 0 && c[0] != '"' && c[0] != '[' && !isNull(c) {
+		return "content must be a string, an array of content parts or null"
+	}
 	return ""
 }
+
+// hasControl: a model id with a control character (a NUL, a newline) is
+// no model, and would reach the request log as it is.
+func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }
 
 func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }

@@ -158,14 +158,22 @@ func TestValidate(t *testing.T) {
 		// log became a dead outbox entry on Convex.
 		{"long model", ChatRequest{Model: strings.Repeat("a", MaxModelID+1), Messages: []json.RawMessage{user}}, []string{"model must be at most 128 bytes"}},
 		{"long fallback", ChatRequest{Models: []string{"a", strings.Repeat("é", MaxModelID/2+1)}, Messages: []json.RawMessage{user}}, []string{"models[1] must be at most 128 bytes"}},
+		// A control character in a model id (found by hand: a NUL went
+		// upstream and into the request log) is refused before either.
+		{"model with a NUL", ChatRequest{Model: "openai/gpt\x00-4o", Models: []string{"a", "b\nc"}, Messages: []json.RawMessage{user}},
+			[]string{"model must not contain control characters", "models[1] must not contain control characters"}},
 		// Exactly the bound is fine.
 		{"model at the bound", ChatRequest{Model: strings.Repeat("a", MaxModelID), Models: []string{strings.Repeat("b", MaxModelID)}, Messages: []json.RawMessage{user}}, nil},
 		// Each message is checked and named by index.
 		{"bad messages", ChatRequest{Model: "m", Messages: []json.RawMessage{
 			user, msg(`"hi"`), msg(`{"content":"x"}`), msg(`{"role":7}`), msg(`{"role":""}`), msg(`{"role":null}`), msg(`{"role":"user"`),
+			msg(`{"role":"user","content":5}`), msg(`{"role":"user","content":{"text":"x"}}`),
+			msg(`{"role":"assistant","content":null}`), msg(`{"role":"user","content":[{"type":"text","text":"x"}]}`), msg(`{"role":"tool"}`),
 		}}, []string{
 			"messages[1] must be an object", "messages[2] needs a role", "messages[3] role must be a non-empty string",
 			"messages[4] role must be a non-empty string", "messages[5] needs a role", "messages[6] is not valid JSON",
+			"messages[7] content must be a string, an array of content parts or null",
+			"messages[8] content must be a string, an array of content parts or null",
 		}},
 	}
 	for _, tt := range tests {

@@ -3,23 +3,13 @@ package main
 import (
 	"context"
 	"llmmeter/internal/logtest"
+	"llmmeter/internal/testaddr"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 )
-
-// syncBuffer is a bytes.Buffer safe for the service's goroutines.
-
-func closedAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
-	return ln.Addr().String()
-}
 
 // TestStartFailuresAreOneLine: each of these used to end in a Go panic
 // (Start's cleanup dereferenced a nil *App). Now serve exits 1 with exactly
@@ -74,8 +64,8 @@ func TestStartFailuresAreOneLine(t *testing.T) {
 // (yet) used to panic at start; now the service serves, /readyz says 503,
 // and it shuts down cleanly.
 func TestServesWhileConvexUnreachable(t *testing.T) {
-	nothing := "http://" + closedAddr(t)
-	addr := closedAddr(t)
+	nothing := "http://" + testaddr.Reserve(t) // refuses connections for the whole test
+	addr := testaddr.Reserve(t)                // the service listens there
 	env := map[string]string{"DATA_DIR": t.TempDir(), "LISTEN_ADDR": addr, "JOBS_ENABLED": "false",
 		"CONVEX_URL": nothing, "CONVEX_SITE_URL": nothing, "CONVEX_INGEST_SECRET": "0123456789abcdef"}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -45,7 +45,7 @@ func TestChatActionIsAccountedToTheChatAppsUser(t *testing.T) {
 	// The gateway on the Convex engine of the chat app's deployment.
 	vars := map[string]string{
 		"CONVEX_URL": site, "CONVEX_SITE_URL": site, "CONVEX_INGEST_SECRET": secret,
-		"JOBS_ENABLED": "false", "QUOTA_CHECK_TIMEOUT": "30s",
+		"JOBS_ENABLED": "false", "QUOTA_CHECK_TIMEOUT": "30s", "AUTH_CHECK_TIMEOUT": "2m",
 	}
 	cfg, err := config.Load([]string{"-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, func(k string) string { return vars[k] })
 	if err != nil {

@@ -21,7 +21,8 @@
 // non-admin learns nothing about them. A credential that does not verify is
 // refused before any function runs: 401
 // {"code":"Unauthenticated","message":...}, as Convex does for a bad token.
-// A body that is not JSON is 400 {"code":"BadRequest","message":...}.
+// A body that is not JSON is 400 {"code":"BadRequest","message":...}; one
+// over MaxBody is 413 {"code":"PayloadTooLarge",...}, whoever the caller.
 package adminapi
 
 import (
@@ -29,13 +30,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
 	"github.com/rs/zerolog"
 
 	"llmmeter/internal/auth"
+	"llmmeter/internal/httpbody"
 	"llmmeter/internal/store"
 )
 
@@ -84,15 +85,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": "MethodNotAllowed", "message": "use POST"})
 		return
 	}
-	caller, status, msg := h.authenticate(r)
-	if status != 0 {
-		code := map[int]string{400: "BadRequest", 401: "Unauthenticated", 500: "InternalServerError"}[status]
-		writeJSON(w, status, map[string]any{"code": code, "message": msg})
+	caller, ok := h.admit(w, r)
+	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"code": "BadRequest", "message": "body too large or unreadable"})
+	body, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	var req request
@@ -145,6 +143,46 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// admit refuses a declared body over MaxBody (413, before anything else:
+// it is the request's real problem) and a credential that does not verify,
+// answering for itself; otherwise it returns the caller.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request) (store.Caller, bool) {
+	if httpbody.TooLarge(w, r, MaxBody) {
+		tooLarge(w)
+		return store.Caller{}, false
+	}
+	caller, status, msg := h.authenticate(r)
+	if status != 0 {
+		code := map[int]string{400: "BadRequest", 401: "Unauthenticated", 503: "ServiceUnavailable", 500: "InternalServerError"}[status]
+		writeJSON(w, status, map[string]any{"code": code, "message": msg})
+		return store.Caller{}, false
+	}
+	return caller, true
+}
+
+// readBody reads the body, answering 413 or 400 itself when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := httpbody.Read(w, r, MaxBody)
+	var tooBig *httpbody.TooLargeError
+	switch {
+	case errors.As(err, &tooBig):
+		tooLarge(w)
+		return nil, false
+	case errors.Is(err, httpbody.ErrTimeout):
+		writeJSON(w, http.StatusRequestTimeout, map[string]any{"code": "RequestTimeout", "message": "the request body did not arrive within " + httpbody.ReadWithin.String()})
+		return nil, false
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"code": "BadRequest", "message": "body unreadable"})
+		return nil, false
+	}
+	return body, true
+}
+
+func tooLarge(w http.ResponseWriter) {
+	writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"code": "PayloadTooLarge",
+		"message": fmt.Sprintf("request body is larger than %d bytes", MaxBody)})
+}
+
 // authenticate returns the caller, or an HTTP status and message refusing
 // the request.
 func (h *handler) authenticate(r *http.Request) (store.Caller, int, string) {
@@ -161,6 +199,8 @@ func (h *handler) authenticate(r *http.Request) (store.Caller, int, string) {
 		return store.Caller{Authenticated: true, UserID: p.UserID, IsAdmin: p.IsAdmin}, 0, ""
 	case errors.Is(err, auth.ErrMissing), errors.Is(err, auth.ErrInvalid):
 		return store.Caller{}, http.StatusUnauthorized, "invalid credential"
+	case errors.Is(err, auth.ErrUnavailable):
+		return store.Caller{}, http.StatusServiceUnavailable, "the credential cannot be checked right now; try again shortly"
 	}
 	h.o.Log.Error().Err(err).Msg("admin api: authenticate")
 	return store.Caller{}, http.StatusInternalServerError, "internal error"

@@ -47,16 +47,18 @@ func (e exportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": "MethodNotAllowed", "message": "use POST"})
 		return
 	}
-	caller, status, msg := e.h.authenticate(r)
-	if status != 0 {
-		code := map[int]string{400: "BadRequest", 401: "Unauthenticated", 500: "InternalServerError"}[status]
-		writeJSON(w, status, map[string]any{"code": code, "message": msg})
+	caller, ok := e.h.admit(w, r)
+	if !ok {
+		return
+	}
+	raw, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	var body struct {
 		Args map[string]json.RawMessage `json:"args"`
 	}
-	d := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	d := json.NewDecoder(bytes.NewReader(raw))
 	// A filter outside "args" ({"model": …}) would otherwise export every
 	// row while looking filtered: refuse what the body does not define.
 	d.DisallowUnknownFields()

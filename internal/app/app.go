@@ -188,7 +188,7 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 		return fmt.Errorf("DATA_DIR: bootstrap admin key: %w", err)
 	}
 
-	authn := auth.Chain{Keys: &auth.Keys{Store: a.Store, TTL: keyTTL}}
+	authn := auth.Chain{Keys: &auth.Keys{Store: a.Store, TTL: keyTTL, Wait: cfg.AuthTimeout}}
 	if cfg.ClerkEnabled() {
 		if authn.Clerk, err = auth.NewClerk(auth.ClerkOptions{
 			Issuer:            cfg.ClerkIssuer,
@@ -200,6 +200,7 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 			AdminClaim:        cfg.AdminRoleClaim,
 			OrgAdmin:          cfg.ClerkOrgAdmin,
 			Store:             a.Store,
+			UserWait:          cfg.AuthTimeout,
 		}); err != nil {
 			return fmt.Errorf("CLERK_ISSUER: %w", err)
 		}
@@ -228,7 +229,7 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 	}()
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
-		Quotas: a.Leases, QuotaFailClosed: cfg.QuotaFailClosed, QuotaTimeout: cfg.QuotaTimeout,
+		Quotas: a.Leases, QuotaFailClosed: cfg.QuotaFailClosed, QuotaTimeout: cfg.QuotaTimeout, UserWait: cfg.AuthTimeout,
 		Extra:        extra,
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(), MaxOutbox: cfg.OutboxMax,
 	})

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 
 	"llmmeter/internal/convextest"
 	"llmmeter/internal/money"
+	"llmmeter/internal/testaddr"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -40,18 +40,9 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func runService(t *testing.T, bin string, env []string) *service {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testaddr.Reserve(t)
 	cmd := exec.Command(bin, "serve", "-listen", addr)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = io.Discard
@@ -137,7 +128,9 @@ func crashAndRecover(t *testing.T, storeEnv []string, totals func(dataDir string
 	sim := openroutertest.NewServer(openroutertest.Options{APIKey: "sk-or-v1-test", AnswerTokens: 10, GenerationDelay: 100 * time.Millisecond})
 	defer sim.Close()
 	dataDir := t.TempDir()
-	env := append([]string{"JOBS_ENABLED=false", "DATA_DIR=" + dataDir, "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL}, storeEnv...)
+	// A generous key look-up (see testConfig): the test backend may be slow.
+	env := append([]string{"JOBS_ENABLED=false", "DATA_DIR=" + dataDir, "OPENROUTER_API_KEY=sk-or-v1-test", "OPENROUTER_BASE_URL=" + sim.URL,
+		"AUTH_CHECK_TIMEOUT=2m"}, storeEnv...)
 	bin := buildBinary(t)
 	svc := runService(t, bin, env)
 	var key string

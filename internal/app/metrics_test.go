@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"llmmeter/internal/testaddr"
 )
 
 // TestMetricsScrape makes one successful and one refused-upstream call and
@@ -60,7 +62,7 @@ func TestMetricsScrape(t *testing.T) {
 // TestPprofOnItsOwnListener: PPROF_ADDR serves the profiler on a separate
 // listener, never on the gateway's.
 func TestPprofOnItsOwnListener(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testaddr.Reserve(t)
 	e := start(t, "PPROF_ADDR", addr)
 	res, err := http.Get("http://" + addr + "/debug/pprof/")
 	if err != nil || res.StatusCode != 200 {

@@ -129,7 +129,7 @@ func TestReadyzBoundedWhenStoreHangs(t *testing.T) {
 	t.Cleanup(func() { a.Shutdown(context.Background()) })
 	base := "http://" + a.Addr()
 	waitFor(t, func() bool { code, _ := readyz(t, base); return code == http.StatusOK })
-	link.mode.Store(linkSlow) // holds each request 30s; the client would wait 15s
+	link.mode.Store(linkSlow) // holds each request until the client gives up (15s)
 	began := time.Now()
 	if code, _ := readyz(t, base); code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz %d while the store hangs, want 503", code)

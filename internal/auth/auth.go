@@ -103,7 +103,12 @@ func Bearer(r *http.Request) (string, bool) {
 type Keys struct {
 	Store store.Store
 	TTL   time.Duration
-	Now   func() time.Time // default time.Now
+	// Wait bounds the look-up of a key not verified before (AUTH_CHECK_TIMEOUT):
+	// a store that hangs instead of refusing then costs such a call Wait,
+	// answered ErrUnavailable (503), rather than the store client's whole
+	// timeout. 0: only the request's context bounds it.
+	Wait time.Duration
+	Now  func() time.Time // default time.Now
 
 	mu    sync.Mutex
 	cache map[string]cachedKey // by hash
@@ -162,10 +167,13 @@ func (k *Keys) lookup(ctx context.Context, hash string) (store.APIKey, bool, err
 	if ok && (now.Before(c.expires) || stale && now.Before(c.retryAt)) {
 		return c.key, c.found, nil
 	}
-	lookCtx := ctx
+	lookCtx, wait := ctx, k.Wait
 	if stale {
+		wait = staleWait
+	}
+	if wait > 0 {
 		var cancel context.CancelFunc
-		lookCtx, cancel = context.WithTimeout(ctx, staleWait)
+		lookCtx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
 	}
 	key, err := k.Store.APIKeyByHash(lookCtx, hash)

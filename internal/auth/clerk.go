@@ -60,6 +60,9 @@ type ClerkOptions struct {
 	KeyMaxAge time.Duration
 	// UserCacheSize bounds the Clerk user id → user id cache; default 10000.
 	UserCacheSize int
+	// UserWait bounds the store call that records a Clerk user seen for the
+	// first time (see NewUserCache); 0: only the request's context.
+	UserWait time.Duration
 
 	apiURL string // Clerk's Backend API base URL; tests only
 }
@@ -167,7 +170,7 @@ func NewClerk(o ClerkOptions) (*Clerk, error) {
 		admin:    AdminRule{Claim: admin, OrgAdmin: o.OrgAdmin},
 		now:      o.Now,
 		keys:     &keyCache{fetch: fetch, now: o.Now, minInterval: o.KeyRefreshInterval, maxAge: o.KeyMaxAge},
-		users:    NewUserCache(o.Store, o.UserCacheSize),
+		users:    NewUserCache(o.Store, o.UserCacheSize, o.UserWait),
 	}, nil
 }
 

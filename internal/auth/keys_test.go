@@ -34,6 +34,15 @@ func (s *downStore) APIKeyByHash(ctx context.Context, hash string) (store.APIKey
 	return s.Store.APIKeyByHash(ctx, hash)
 }
 
+// EnsureUser hangs as APIKeyByHash does.
+func (s *downStore) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store.User, bool, error) {
+	if s.hang.Load() {
+		<-ctx.Done()
+		return store.User{}, false, ctx.Err()
+	}
+	return s.Store.EnsureUser(ctx, in)
+}
+
 // downKeys is a store that can be taken down (downStore) over a real file,
 // with two keys of one user: one to be looked up before the outage (known,
 // its stored record kk) and one never looked up (unknown).
@@ -107,6 +116,16 @@ func TestKeysDoNotWaitOnAHangingStore(t *testing.T) {
 	if _, err := call(unknown, 2*time.Second); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("unknown key while the store hangs: %v, want ErrUnavailable", err)
 	}
+	// With Wait (AUTH_CHECK_TIMEOUT), at most Wait however long the request
+	// may last: before it, a request allowed a minute waited a minute.
+	k.Wait = 500 * time.Millisecond
+	start = time.Now()
+	if _, err := call(unknown, time.Minute); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("unknown key while the store hangs, with Wait: %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("unknown key waited %v on a hanging store with Wait %v", d, k.Wait)
+	}
 
 	// The store answers again: past staleRetry, a revocation applies.
 	s.hang.Store(false)
@@ -116,6 +135,10 @@ func TestKeysDoNotWaitOnAHangingStore(t *testing.T) {
 	now = now.Add(2 * time.Millisecond)
 	if _, err := call(known, time.Minute); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("revoked key once the store answers: %v, want ErrInvalid", err)
+	}
+	// Nothing was cached from the failed look-ups: the unknown key works.
+	if p, err := call(unknown, time.Minute); err != nil || p.UserID != kk.UserID {
+		t.Fatalf("unknown key once the store answers: %+v, %v", p, err)
 	}
 }
 
@@ -160,5 +183,30 @@ func TestKeysStaleIfError(t *testing.T) {
 	now = now.Add(time.Hour)
 	if _, err := call(known); err == nil {
 		t.Fatal("a key revoked before the outage works again during it")
+	}
+}
+
+// TestUserCacheDoesNotWaitOnAHangingStore: a user seen for the first time
+// (a Clerk user, an end user a service key names) while the store hangs
+// waits at most the cache's wait, then ErrUnavailable (503, never a 500);
+// nothing is cached from it, so the user is recorded once the store
+// answers.
+func TestUserCacheDoesNotWaitOnAHangingStore(t *testing.T) {
+	s, _, _, _ := downKeys(t)
+	c := NewUserCache(s, 0, 500*time.Millisecond)
+	s.hang.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // the failing run waited all of it
+	defer cancel()
+	start := time.Now()
+	if _, err := c.UserID(ctx, store.EnsureUserInput{ExternalID: "first-seen"}); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("first-seen user while the store hangs: %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("waited %v on a hanging store with a wait of 500ms", d)
+	}
+	s.hang.Store(false)
+	id, err := c.UserID(ctx, store.EnsureUserInput{ExternalID: "first-seen"})
+	if err != nil || id == "" {
+		t.Fatalf("once the store answers: %q, %v", id, err)
 	}
 }

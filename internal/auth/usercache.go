@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"llmmeter/internal/store"
 )
@@ -18,6 +19,7 @@ import (
 type UserCache struct {
 	store store.Store
 	size  int
+	wait  time.Duration
 
 	mu  sync.Mutex
 	lru *list.List // of userEntry, most recent first
@@ -27,16 +29,19 @@ type UserCache struct {
 type userEntry struct{ key, userID string }
 
 // NewUserCache returns a cache of at most size users (default 10000).
-func NewUserCache(s store.Store, size int) *UserCache {
+// wait bounds a miss's store call (AUTH_CHECK_TIMEOUT; 0: only the
+// caller's context), as Keys.Wait does a key's: a store that hangs costs a
+// first-seen user's call wait, then ErrUnavailable.
+func NewUserCache(s store.Store, size int, wait time.Duration) *UserCache {
 	if size <= 0 {
 		size = 10_000
 	}
-	return &UserCache{store: s, size: size, lru: list.New(), idx: make(map[string]*list.Element)}
+	return &UserCache{store: s, size: size, wait: wait, lru: list.New(), idx: make(map[string]*list.Element)}
 }
 
 // UserID returns the store id of the user in names, creating the user when
 // it is new. An input the store refuses is store.ErrInvalid; any other
-// error is the store's own failure.
+// error is the store's own failure, ErrUnavailable.
 func (c *UserCache) UserID(ctx context.Context, in store.EnsureUserInput) (string, error) {
 	// The two id spaces never meet: "c:" and "x:" keep a Clerk id and an
 	// external id of the same text apart.
@@ -55,12 +60,18 @@ func (c *UserCache) UserID(ctx context.Context, in store.EnsureUserInput) (strin
 
 	// Two first requests of one user may both get here; EnsureUser is
 	// idempotent, so both get the same row.
+	if c.wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.wait)
+		defer cancel()
+	}
 	u, _, err := c.store.EnsureUser(ctx, in)
 	if errors.Is(err, store.ErrInvalid) {
 		return "", err
 	}
 	if err != nil {
-		return "", fmt.Errorf("auth: ensure user: %w", err)
+		// The store's failure, not the caller's: 503, try again.
+		return "", fmt.Errorf("auth: ensure user: %w: %w", ErrUnavailable, err)
 	}
 
 	c.mu.Lock()

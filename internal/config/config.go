@@ -65,6 +65,7 @@ type Config struct {
 	PprofRemote     bool          // PPROF_ALLOW_REMOTE: PprofAddr may be a non-loopback address
 	QuotaFailClosed bool          // QUOTA_ON_ERROR=closed: refuse calls whose quota check failed
 	QuotaTimeout    time.Duration // QUOTA_CHECK_TIMEOUT
+	AuthTimeout     time.Duration // AUTH_CHECK_TIMEOUT: look-up of an API key not in the cache
 	Jobs            jobs.Config   // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
@@ -118,6 +119,7 @@ var settings = []setting{
 	{"REPORTING_TZ", "reporting-tz", "UTC", "IANA time zone of period keys"},
 	{"QUOTA_ON_ERROR", "quota-on-error", "open", "when the store cannot answer a quota check: open serves the call unchecked, closed refuses it with 503"},
 	{"QUOTA_CHECK_TIMEOUT", "quota-check-timeout", "2s", "how long a call waits for its quota check before QUOTA_ON_ERROR applies"},
+	{"AUTH_CHECK_TIMEOUT", "auth-check-timeout", "2s", "how long a call waits for the store to look up an API key it has not verified before, or to record a user seen for the first time; then 503"},
 	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate loopback address (e.g. 127.0.0.1:6060); empty: off"},
 	{"PPROF_ALLOW_REMOTE", "pprof-allow-remote", "false", "allow a PPROF_ADDR that is not loopback (profiles expose the service's internals)"},
 	{"PORTAL_DIR", "portal-dir", "portal/dist", "built admin portal served at /admin (make portal builds it)"},
@@ -193,10 +195,15 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		bad("LISTEN_ADDR", "must be host:port: %v", err)
 	}
-	if d, err := time.ParseDuration(get("QUOTA_CHECK_TIMEOUT")); err != nil || d <= 0 {
-		bad("QUOTA_CHECK_TIMEOUT", "must be a positive duration such as 2s, not %q", get("QUOTA_CHECK_TIMEOUT"))
-	} else {
-		c.QuotaTimeout = d
+	for _, t := range []struct {
+		env string
+		dst *time.Duration
+	}{{"QUOTA_CHECK_TIMEOUT", &c.QuotaTimeout}, {"AUTH_CHECK_TIMEOUT", &c.AuthTimeout}} {
+		if d, err := time.ParseDuration(get(t.env)); err != nil || d <= 0 {
+			bad(t.env, "must be a positive duration such as 2s, not %q", get(t.env))
+		} else {
+			*t.dst = d
+		}
 	}
 	switch get("QUOTA_ON_ERROR") {
 	case "open":

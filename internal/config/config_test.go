@@ -247,19 +247,24 @@ func TestPprofLoopbackOnly(t *testing.T) {
 	}
 }
 
-// TestQuotaCheckTimeout: QUOTA_CHECK_TIMEOUT defaults to 2s; a bad or
-// non-positive value is refused by name.
-func TestQuotaCheckTimeout(t *testing.T) {
-	cfg, err := Load(nil, env(nil))
-	if err != nil || cfg.QuotaTimeout != 2*time.Second {
-		t.Fatalf("default: %v, %v", cfg.QuotaTimeout, err)
-	}
-	if cfg, err = Load(nil, env(map[string]string{"QUOTA_CHECK_TIMEOUT": "250ms"})); err != nil || cfg.QuotaTimeout != 250*time.Millisecond {
-		t.Fatalf("250ms: %v, %v", cfg.QuotaTimeout, err)
-	}
-	for _, bad := range []string{"0s", "-1s", "soon"} {
-		if _, err := Load(nil, env(map[string]string{"QUOTA_CHECK_TIMEOUT": bad})); err == nil || !strings.Contains(err.Error(), "QUOTA_CHECK_TIMEOUT:") {
-			t.Errorf("%q: want an error naming QUOTA_CHECK_TIMEOUT, got %v", bad, err)
+// TestCheckTimeouts: QUOTA_CHECK_TIMEOUT and AUTH_CHECK_TIMEOUT default to
+// 2s; a bad or non-positive value is refused by name.
+func TestCheckTimeouts(t *testing.T) {
+	for name, field := range map[string]func(Config) time.Duration{
+		"QUOTA_CHECK_TIMEOUT": func(c Config) time.Duration { return c.QuotaTimeout },
+		"AUTH_CHECK_TIMEOUT":  func(c Config) time.Duration { return c.AuthTimeout },
+	} {
+		cfg, err := Load(nil, env(nil))
+		if err != nil || field(cfg) != 2*time.Second {
+			t.Fatalf("%s default: %v, %v", name, field(cfg), err)
+		}
+		if cfg, err = Load(nil, env(map[string]string{name: "250ms"})); err != nil || field(cfg) != 250*time.Millisecond {
+			t.Fatalf("%s=250ms: %v, %v", name, field(cfg), err)
+		}
+		for _, bad := range []string{"0s", "-1s", "soon"} {
+			if _, err := Load(nil, env(map[string]string{name: bad})); err == nil || !strings.Contains(err.Error(), name+":") {
+				t.Errorf("%s=%q: want an error naming it, got %v", name, bad, err)
+			}
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +27,7 @@ import (
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/convexstore"
 	"llmmeter/internal/store/sqlitestore"
+	"llmmeter/internal/testaddr"
 	"llmmeter/jobs"
 	"llmmeter/openrouter/openroutertest"
 )
@@ -65,31 +65,6 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return true
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// fixedAddr is a free loopback address below the ephemeral port range
-// (32768 and up on Linux), so that no outgoing connection takes the port
-// while the service is down between a kill and its restart.
-func fixedAddr(t *testing.T) string {
-	t.Helper()
-	for range 200 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
-		if ln, err := net.Listen("tcp", addr); err == nil {
-			ln.Close()
-			return addr
-		}
-	}
-	return freeAddr(t)
 }
 
 // proc is a child process; it dies with the test binary (Pdeathsig).
@@ -130,7 +105,7 @@ type sim struct {
 
 func startSim(t *testing.T, faultRate float64, genDelay time.Duration) *sim {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testaddr.Reserve(t)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "simulator.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -195,9 +170,13 @@ func newService(t *testing.T, env []string) *service {
 		logDir = filepath.Join(d, strings.ReplaceAll(t.Name(), "/", "_"))
 		os.MkdirAll(logDir, 0o755)
 	}
-	s := &service{t: t, addr: fixedAddr(t), logPath: filepath.Join(logDir, "service.log"), up: make(chan struct{})}
+	// The address stays reserved: the service restarts on it after each kill.
+	s := &service{t: t, addr: testaddr.Reserve(t), logPath: filepath.Join(logDir, "service.log"), up: make(chan struct{})}
 	s.env = append(os.Environ(), "LISTEN_ADDR="+s.addr, "APP_ENV=development", "LOG_LEVEL=info", "JOBS_ENABLED=false",
-		"OPENROUTER_API_KEY="+simKey, "CLERK_ISSUER=", "PPROF_ADDR=", "PORTAL_DIR="+filepath.Join(t.TempDir(), "noportal"))
+		"OPENROUTER_API_KEY="+simKey, "CLERK_ISSUER=", "PPROF_ADDR=", "PORTAL_DIR="+filepath.Join(t.TempDir(), "noportal"),
+		// The Convex test backend, busy with a scenario's calls, may take more
+		// than the default 2 s to look a key up; an outage is refused at once.
+		"AUTH_CHECK_TIMEOUT=2m")
 	s.env = append(s.env, env...)
 	return s
 }

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"llmmeter/internal/httpbody"
 	"llmmeter/openrouter"
 )
 
@@ -160,13 +160,16 @@ func (s *Server) admit(ctx context.Context) error {
 // decode reads and validates the body. conversation_id and message_id are
 // ours, taken out before the request goes upstream.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openrouter.ChatRequest, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes))
+	body, err := httpbody.Read(w, r, s.opt.MaxBodyBytes)
+	var tooBig *httpbody.TooLargeError
+	if errors.As(err, &tooBig) {
+		return nil, bodyTooLarge(tooBig.Limit)
+	}
+	if errors.Is(err, httpbody.ErrTimeout) {
+		return nil, &apiError{Status: http.StatusRequestTimeout, Type: "invalid_request_error", Code: "request_timeout",
+			Message: "The request body did not arrive within " + httpbody.ReadWithin.String() + "."}
+	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
-				Message: "Request body is larger than " + strconv.FormatInt(tooBig.Limit, 10) + " bytes."}
-		}
 		return nil, badRequest("Could not read the request body.")
 	}
 	c.requestSize = int64(len(body))

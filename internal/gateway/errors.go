@@ -37,6 +37,12 @@ func badRequest(format string, a ...any) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "invalid_request", Message: fmt.Sprintf(format, a...)}
 }
 
+// bodyTooLarge is the 413 of a body over MAX_BODY_BYTES.
+func bodyTooLarge(limit int64) *apiError {
+	return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
+		Message: "Request body is larger than " + strconv.FormatInt(limit, 10) + " bytes."}
+}
+
 // body is OpenAI's error shape, plus OpenRouter's metadata when there is any.
 func (e *apiError) body() []byte {
 	var v struct {

@@ -159,6 +159,11 @@ func (s *Server) checkOutputLimit(req *openrouter.ChatRequest) error {
 // quotaError is the 429 of the quota contract: OpenAI's error shape, a
 // message naming the quota, and X-Quota-Limit / -Remaining / -Reset
 // (cost quotas in USD; reset in Unix seconds).
+//
+// The message counts what is held as well as what is used: during a burst
+// the admitted calls are still in flight (reserved, or drawn from a lease)
+// and nothing is settled yet, and "0 of 10 used" beside a refusal read as a
+// lie. What is held is what the limit no longer leaves: limit − remaining.
 func quotaError(qe *store.QuotaExceeded, now time.Time) *apiError {
 	f := func(v int64) string { return strconv.FormatInt(v, 10) }
 	if store.IsCostQuota(qe.QuotaType) {
@@ -166,9 +171,14 @@ func quotaError(qe *store.QuotaExceeded, now time.Time) *apiError {
 	}
 	reset := time.UnixMilli(qe.ResetDate)
 	retry := int(reset.Sub(now).Seconds()) + 1
+	count := f(qe.Used) + " of " + f(qe.Limit) + " used"
+	if taken := qe.Limit - max(qe.Remaining, 0); taken > qe.Used {
+		count = fmt.Sprintf("%s of %s in use or used (%s used, %s held by calls in flight and leases)",
+			f(taken), f(qe.Limit), f(qe.Used), f(taken-qe.Used))
+	}
 	return &apiError{
 		Status: http.StatusTooManyRequests, Type: "rate_limit_error", Code: "quota_exceeded",
-		Message:    fmt.Sprintf("Quota %s exceeded: %s of %s used; it resets at %s.", qe.QuotaType, f(qe.Used), f(qe.Limit), reset.UTC().Format(time.RFC3339)),
+		Message:    fmt.Sprintf("Quota %s exceeded: %s; it resets at %s.", qe.QuotaType, count, reset.UTC().Format(time.RFC3339)),
 		RetryAfter: max(retry, 1),
 		Headers: map[string]string{
 			"X-Quota-Type": qe.QuotaType, "X-Quota-Limit": f(qe.Limit), "X-Quota-Remaining": f(qe.Remaining),

@@ -256,9 +256,17 @@ func TestQuotaError(t *testing.T) {
 		// A cost quota: nanos shown as dollars.
 		{"cost", store.QuotaExceeded{QuotaType: store.QuotaMonthlyCostUSD, Limit: 2_000_000_000, Used: 2_250_000_000, Remaining: 250_000_000, ResetDate: now.UnixMilli() + 10_000},
 			"2.000000000", "0.250000000", "Quota monthly_cost_usd exceeded: 2.250000000 of 2.000000000 used; it resets at 2023-11-14T22:13:30Z.", 11, "1700000010"},
-		// The system-wide cost quota is a cost quota too.
+		// The system-wide cost quota is a cost quota too. Nothing is used yet
+		// but all of it is held by calls in flight: the message says so.
 		{"system cost", store.QuotaExceeded{QuotaType: store.QuotaSystemMonthlyCostUSD, Limit: 1_500_000_000, ResetDate: now.UnixMilli()},
-			"1.500000000", "0.000000000", "Quota system_monthly_cost_usd exceeded: 0.000000000 of 1.500000000 used", 1, "1700000000"},
+			"1.500000000", "0.000000000", "Quota system_monthly_cost_usd exceeded: 1.500000000 of 1.500000000 in use or used (0.000000000 used, 1.500000000 held by calls in flight and leases)", 1, "1700000000"},
+		// A burst: 3 settled, 7 in flight, none left.
+		{"burst in flight", store.QuotaExceeded{QuotaType: store.QuotaDailyRequests, Limit: 10, Used: 3, Remaining: 0, ResetDate: now.UnixMilli() + 1000},
+			"10", "0", "Quota daily_requests exceeded: 10 of 10 in use or used (3 used, 7 held by calls in flight and leases); it resets at 2023-11-14T22:13:21Z.", 2, "1700000001"},
+		// A cost quota refused with room left that the call's estimate does
+		// not fit: what is taken is less than the limit, and said so.
+		{"estimate does not fit", store.QuotaExceeded{QuotaType: store.QuotaMonthlyCostUSD, Limit: 2_000_000_000, Used: 1_000_000_000, Remaining: 400_000_000, ResetDate: now.UnixMilli()},
+			"2.000000000", "0.400000000", "Quota monthly_cost_usd exceeded: 1.600000000 of 2.000000000 in use or used (1.000000000 used, 0.600000000 held by calls in flight and leases)", 1, "1700000000"},
 		// A reset already past (a slow store): Retry-After is still 1.
 		{"reset passed", store.QuotaExceeded{QuotaType: store.QuotaDailyRequests, Limit: 5, Used: 5, ResetDate: now.UnixMilli() - 60_000},
 			"5", "0", "Quota daily_requests exceeded: 5 of 5 used", 1, "1699999940"},

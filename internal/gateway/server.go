@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"llmmeter/internal/auth"
+	"llmmeter/internal/httpbody"
 	"llmmeter/internal/metrics"
 	"llmmeter/internal/outbox"
 	"llmmeter/internal/store"
@@ -43,6 +44,9 @@ type Options struct {
 	IPPolicy     string // config.IPFull, IPTruncate or IPOff
 	Simulated    bool   // the upstream is the built-in simulator
 	MaxOutbox    int64  // refuse new calls while the outbox holds this many entries; 0 = no bound
+	// UserWait bounds the store call that records an end user a service key
+	// names for the first time (AUTH_CHECK_TIMEOUT); 0: only the request's.
+	UserWait time.Duration
 	// Extra handlers by pattern, e.g. the embedded engine's admin API at
 	// "/api/" and the portal at "/admin/"; they get the request id and log.
 	Extra map[string]http.Handler
@@ -71,7 +75,7 @@ func New(opt Options) *Server {
 		opt.MaxBodyBytes = 4 << 20
 	}
 	return &Server{opt: opt, models: &modelCache{client: opt.Upstream, ttl: 5 * time.Minute, now: opt.Now},
-		endUsers: auth.NewUserCache(opt.Store, 0)}
+		endUsers: auth.NewUserCache(opt.Store, 0, opt.UserWait)}
 }
 
 // Handler returns the routes, wrapped request-id → log → recover → auth.
@@ -80,7 +84,7 @@ func (s *Server) Handler() http.Handler {
 	authed := func(h handlerFunc) http.Handler {
 		return requireAuth(s.opt.Auth, s.opt.Log, h)
 	}
-	mux.Handle("POST /v1/chat/completions", authed(s.chat))
+	mux.Handle("POST /v1/chat/completions", s.limitBody(authed(s.chat)))
 	mux.Handle("GET /v1/models", authed(s.listModels))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -101,7 +105,23 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/", serve(s.opt.Log, func(w http.ResponseWriter, r *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found", Message: "Unknown endpoint " + r.Method + " " + r.URL.Path + "."}
 	}))
-	return withRequest(s.opt.Log, s.opt.Simulated, mux)
+	// Outermost: whatever answered, a body left unread is drained, so the
+	// client reads the answer rather than a reset (package httpbody).
+	return httpbody.Linger(withRequest(s.opt.Log, s.opt.Simulated, mux))
+}
+
+// limitBody refuses a declared body over MaxBodyBytes with 413 before
+// anything else, authentication included: it is the request's real
+// problem, and knowing it costs nothing. (A chunked body is measured as
+// the handler reads it.)
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return serve(s.opt.Log, func(w http.ResponseWriter, r *http.Request) error {
+		if httpbody.TooLarge(w, r, s.opt.MaxBodyBytes) {
+			return bodyTooLarge(s.opt.MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+		return nil
+	})
 }
 
 // readyPingTimeout bounds the store ping of /readyz: a store that cannot be

@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
+import { freePort } from "./ports";
 import { removeTree, stopProcess } from "./process";
 
 const run = promisify(execFile);
@@ -34,17 +34,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     e2e: E2EContext;
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
 }
 
 async function step<T>(what: string, f: () => Promise<T>): Promise<T> {

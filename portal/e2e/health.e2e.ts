@@ -21,7 +21,8 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { adminQuery } from "./adminCall";
 import { type RunningBrowser, startBrowser } from "./browser";
-import { freePort, waitForKey, waitHealthy } from "./globalSetup";
+import { waitForKey, waitHealthy } from "./globalSetup";
+import { freePort } from "./ports";
 import { removeTree, stopProcess } from "./process";
 
 const ctx = inject("e2e");

@@ -1,0 +1,151 @@
+// Package httpbody reads request bodies under a size limit, and makes sure
+// that a client whose body is refused, or left unread, reads the answer.
+//
+// A server that answers before the body has arrived (413 for a body too
+// large, 401 before reading anything) and then closes the connection
+// while the client is still sending makes its kernel reset the connection;
+// the client's write fails, and most clients (curl, Go's net/http) report
+// that failure instead of the answer already in their receive buffer: a
+// 60 MB body to /api/query saw its connection closed with no response.
+// net/http only waits 500 ms after half-closing. Linger reads the rest of
+// such a body, and throws it away, until the client stops sending, for at
+// most lingerTime and lingerBytes (RFC 9112 §9.6: a server "continues to
+// read from the connection until it receives a corresponding close by the
+// client"), as nginx's lingering_close does.
+//
+// Read refuses a declared Content-Length over the limit before reading a
+// byte, so a client that sent Expect: 100-continue never sends its body;
+// and it waits at most ReadWithin for the whole body: the server's
+// ReadHeaderTimeout covers only the headers, and a client that stalls
+// mid-body (slowloris) held its connection and a handler for as long as it
+// liked.
+package httpbody
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TooLargeError is a body over the limit.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return "request body is larger than " + strconv.FormatInt(e.Limit, 10) + " bytes"
+}
+
+// ReadWithin bounds how long Read waits for a whole body (a variable for
+// this package's tests).
+var ReadWithin = time.Minute
+
+// ErrTimeout is a body that did not arrive within ReadWithin; the answer
+// then says Connection: close.
+var ErrTimeout = errors.New("request body not received in time")
+
+// Read returns r's whole body, at most limit bytes, waiting at most
+// ReadWithin for it. A larger one is a *TooLargeError and a late one
+// ErrTimeout; the answer then says Connection: close. Any other error is
+// the body's own (a client that left, a broken chunked encoding).
+func Read(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if TooLarge(w, r, limit) {
+		return nil, &TooLargeError{Limit: limit}
+	}
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(ReadWithin)) == nil // not every writer can (a test recorder)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if deadline && err == nil {
+		// Only a body read whole lifts the deadline: after a failure the
+		// server still discards what is left, and must not wait on a
+		// stalled client for it.
+		rc.SetReadDeadline(time.Time{})
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		w.Header().Set("Connection", "close") // wrappers of w hide it from MaxBytesReader
+		return nil, &TooLargeError{Limit: limit}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close")
+		return nil, ErrTimeout
+	}
+	return body, err
+}
+
+// TooLarge reports whether r declares a body over limit (Content-Length),
+// and if so marks the answer Connection: close: the body is not read.
+func TooLarge(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	if r.ContentLength <= limit {
+		return false
+	}
+	w.Header().Set("Connection", "close")
+	return true
+}
+
+const (
+	// lingerTime bounds how long a refused body is read after the answer.
+	lingerTime = 10 * time.Second
+	// lingerBytes bounds how much of it is read.
+	lingerBytes = 256 << 20
+)
+
+// Linger wraps next (see the package doc): when next returns with r's body
+// not read to its end, the answer is flushed and the rest of the body read
+// and discarded, up to lingerBytes for up to lingerTime, before the
+// connection is let go. A body whose client waits for 100 Continue and was
+// never asked for is left alone: that client sends nothing.
+func Linger(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || r.ProtoMajor != 1 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		b := &tracked{ReadCloser: r.Body}
+		r.Body = b
+		next.ServeHTTP(w, r)
+		if b.done || (!b.started && expectsContinue(r)) {
+			return
+		}
+		rc := http.NewResponseController(w)
+		// The deadline first: flushing the answer makes the server discard
+		// a small rest of the body itself, which must not wait on a stalled
+		// client either.
+		rc.SetReadDeadline(time.Now().Add(lingerTime))
+		rc.Flush()
+		if _, err := io.CopyN(io.Discard, b.ReadCloser, lingerBytes); err == io.EOF {
+			// Read whole: the connection may carry the next request. Otherwise
+			// the deadline stays, so that the server's own discard of what is
+			// left cannot wait on a stalled client either.
+			rc.SetReadDeadline(time.Time{})
+		}
+	})
+}
+
+// tracked notes whether a body was read from, and whether to its end.
+type tracked struct {
+	io.ReadCloser
+	started, done bool
+}
+
+func (t *tracked) Read(p []byte) (int, error) {
+	t.started = true
+	n, err := t.ReadCloser.Read(p)
+	if err != nil {
+		// EOF, or an error after which nothing more can be read (a closed
+		// body, a client gone): either way nothing is left to linger over.
+		t.done = true
+	}
+	return n, err
+}
+
+func expectsContinue(r *http.Request) bool {
+	for _, v := range r.Header.Values("Expect") {
+		if strings.EqualFold(strings.TrimSpace(v), "100-continue") {
+			return true
+		}
+	}
+	return false
+}
