@@ -18,6 +18,9 @@ import (
 // and reuses a field's previous string when the bytes are unchanged, which
 // leaves about three allocations per event (the chunk, its content string,
 // the decoder's bookkeeping). FuzzStream checks it against json.Unmarshal.
+// The wire struct is filled by scanChunk (scan.go), a single pass without
+// reflection that calls the same field decoders; encoding/json decodes
+// what the scanner declines. FuzzScanChunk checks the two agree.
 
 // chunkDecoder decodes a stream's data payloads; not for concurrent use.
 type chunkDecoder struct {
@@ -43,6 +46,17 @@ func (d *chunkDecoder) decode(data []byte) (*StreamChunk, error) {
 // parts aliasing the decoder's buffer) until the next call.
 func (d *chunkDecoder) decodeWire(data []byte) error {
 	data = bytes.TrimRight(data, " \t\r\n")
+	d.wire.reset()
+	if scanChunk(&d.wire, data) {
+		return nil
+	}
+	return d.decodeJSON(data)
+}
+
+// decodeJSON is decodeWire with encoding/json alone: the fallback for the
+// payloads scanChunk declines, and the reference FuzzScanChunk holds it to.
+// data is already trimmed.
+func (d *chunkDecoder) decodeJSON(data []byte) error {
 	if d.dec == nil {
 		d.dec = json.NewDecoder(&d.src)
 	}
