@@ -62,7 +62,7 @@ func scanChunk(w *chunkWire, data []byte) bool {
 		case "choices":
 			bit, ok = 1<<6, s.choices(w)
 		case "usage":
-			bit, ok = 1<<7, s.field(&w.Usage)
+			bit, ok = 1<<7, s.usage(&w.Usage)
 		case "error":
 			bit, ok = 1<<8, s.field(&w.Error)
 		default:
@@ -232,6 +232,135 @@ func (s *scanner) toolCalls(dst *[]openai.ToolCall) bool {
 		return false
 	}
 	return json.Unmarshal(s.b[start:s.i], dst) == nil
+}
+
+// usage reads "usage" as ptrField[Usage].UnmarshalJSON does: null leaves
+// no usage, an object becomes a Usage by way of usageWire, whose fields get
+// the same decoders on the same bytes as in Usage.UnmarshalJSON. Anything
+// else that decoder refuses, and encoding/json then reports.
+func (s *scanner) usage(f *ptrField[Usage]) bool {
+	start := s.i
+	switch s.peek() {
+	case 'n':
+		if !s.literal("null") {
+			return false
+		}
+		f.v, f.raw = nil, s.b[start:s.i]
+		return true
+	case '{':
+	default:
+		return false
+	}
+	var w usageWire
+	ok := s.object(1, usageKeys, func(i int) bool {
+		switch i { // usageKeys' order
+		case 0:
+			return s.field(&w.PromptTokens)
+		case 1:
+			return s.field(&w.CompletionTokens)
+		case 2:
+			return s.field(&w.TotalTokens)
+		case 3:
+			return s.field(&w.Cost)
+		case 4:
+			return s.field(&w.IsBYOK)
+		case 5:
+			return details(s, &w.PromptTokensDetails, promptDetailKeys)
+		case 6:
+			return details(s, &w.CompletionTokensDetails, completionDetailKeys)
+		default:
+			return details(s, &w.CostDetails, costDetailKeys)
+		}
+	})
+	if !ok {
+		return false
+	}
+	u := w.usage()
+	f.v, f.raw = &u, s.b[start:s.i]
+	return true
+}
+
+// The keys of usage and its detail objects, in the order of usageWire's
+// fields (and of each detail's fields()).
+var (
+	usageKeys = []string{"prompt_tokens", "completion_tokens", "total_tokens", "cost", "is_byok",
+		"prompt_tokens_details", "completion_tokens_details", "cost_details"}
+	promptDetailKeys     = []string{"cached_tokens", "cache_write_tokens", "audio_tokens"}
+	completionDetailKeys = []string{"reasoning_tokens", "image_tokens", "audio_tokens"}
+	costDetailKeys       = []string{"upstream_inference_cost", "upstream_inference_prompt_cost", "upstream_inference_completions_cost"}
+)
+
+func (d *promptDetailsWire) fields() []json.Unmarshaler {
+	return []json.Unmarshaler{&d.CachedTokens, &d.CacheWriteTokens, &d.AudioTokens}
+}
+
+func (d *completionDetailsWire) fields() []json.Unmarshaler {
+	return []json.Unmarshaler{&d.ReasoningTokens, &d.ImageTokens, &d.AudioTokens}
+}
+
+func (d *costDetailsWire) fields() []json.Unmarshaler {
+	return []json.Unmarshaler{&d.UpstreamInferenceCost, &d.UpstreamInferencePromptCost, &d.UpstreamInferenceCompletionsCost}
+}
+
+// details reads one of usage's detail objects into *dst as encoding/json
+// fills a nil pointer to a struct: null leaves it nil, an object allocates
+// it. Another type would be a type error with a zero struct allocated;
+// the scanner declines it.
+func details[T any, P interface {
+	*T
+	fields() []json.Unmarshaler
+}](s *scanner, dst *P, names []string) bool {
+	switch s.peek() {
+	case 'n':
+		return s.literal("null")
+	case '{':
+		*dst = new(T)
+		fields := (*dst).fields()
+		return s.object(2, names, func(i int) bool { return s.field(fields[i]) })
+	}
+	return false
+}
+
+// object walks the object at s.i, whose known keys are names: known(i)
+// reads the value of names[i]; other keys' values are skipped, and a
+// known key twice declines, as in the chunk's own objects. depth is how
+// deep the object's values sit.
+func (s *scanner) object(depth int, names []string, known func(i int) bool) bool {
+	if !s.consume('{') {
+		return false
+	}
+	var seen uint64
+	for first := true; ; first = false {
+		key, more, ok := s.member(first)
+		if !ok {
+			return false
+		}
+		if !more {
+			return true
+		}
+		i := indexOf(names, key)
+		switch {
+		case i < 0:
+			ok = !mayFold(key, names) && s.skip(depth)
+		case seen&(1<<i) != 0:
+			ok = false
+		default:
+			seen |= 1 << i
+			ok = known(i)
+		}
+		if !ok {
+			return false
+		}
+	}
+}
+
+func indexOf(names []string, key []byte) int {
+	for i, n := range names {
+		if string(key) == n {
+			return i
+		}
+	}
+	return -1
 }
 
 // field hands the next value's bytes to u, as encoding/json would.

@@ -98,6 +98,13 @@ func TestScanChunk(t *testing.T) {
 		{`{"created":1.5e300,"system_fingerprint":null,"object":true,"model":false}`, true}, // wrong types for istr and rawInt: their own decoders skip them
 		{`{"error":"upstream went away"}`, true},                                            // a bare string error
 		{`{"usage":null,"error":null}`, true},
+		{`{"usage":{"prompt_tokens":12,"completion_tokens":4.6,"total_tokens":null,"cost":"0.0000042","is_byok":"true",` +
+			`"prompt_tokens_details":{"cached_tokens":"3","cache_write_tokens":1,"audio_tokens":-2,"x":[]},` +
+			`"completion_tokens_details":{"reasoning_tokens":2,"image_tokens":1e2,"audio_tokens":9999999999999999999999},` +
+			`"cost_details":{"upstream_inference_cost":null,"upstream_inference_prompt_cost":1.8e-6,"upstream_inference_completions_cost":-1},"server_tool_use":{}}}`, true}, // every usage field, leniently
+		{`{"usage":{"prompt_tokens_details":null,"completion_tokens_details":null,"cost_details":null,"cost":null}}`, true},
+		{`{"usage":{"cost_details":{}}}`, true}, // an empty detail object still makes CostDetails
+		{`{"usage":{}}`, true},
 		{`{"unknown":{"x":[1,2,{"\u0041":"b"}]},"id\u":0}`, false},                     // an unknown key with a bad escape: invalid
 		{`{"service_tier":"default","choices":[{"extra":1,"delta":{"x":"y"}}]}`, true}, // unknown keys at every level
 		{`{"a":[[[[]]]],"b":{"c":{"d":{}}}}`, true},
@@ -136,8 +143,14 @@ func TestScanChunk(t *testing.T) {
 		{`{"choices":[{"delta":{"tool_calls":{}}}]}`, false},
 		{`{"choices":[{"delta":{"tool_calls":[{"index":"0"}]}}]}`, false}, // a type error inside
 		{`{"usage":5}`, false},                                            // Usage's decoder fails it
-		{`{"error":5}`, false},                                            // StreamError's decoder fails it
-		{`{"created":01}`, false},                                         // leading zero
+		{`{"usage":{"cost":1,"cost":2}}`, false},                          // a usage key twice
+		{`{"usage":{"Cost":1}}`, false},                                   // case folds to "cost"
+		{`{"usage":{"cost_details":5}}`, false},                           // a detail that is not an object
+		{`{"usage":{"prompt_tokens_details":{"cached_tokens":1,"cached_tokens":2}}}`, false},
+		{`{"usage":{"completion_tokens_details":{"Audio_tokens":1}}}`, false},
+		{`{"usage":{"prompt_tokens":1,}}`, false},
+		{`{"error":5}`, false},    // StreamError's decoder fails it
+		{`{"created":01}`, false}, // leading zero
 		{`{"created":1.}`, false},
 		{`{"created":.5}`, false},
 		{`{"created":-}`, false},
@@ -154,6 +167,32 @@ func TestScanChunk(t *testing.T) {
 	for _, tt := range tests {
 		if got := scanAgainstJSON(t, []byte(tt.payload)); got != tt.scanned {
 			t.Errorf("payload %q: scanned=%v, want %v", tt.payload, got, tt.scanned)
+		}
+	}
+}
+
+// TestScanKeys: the scanner's key lists name the wire structs' JSON keys,
+// in field order (usage's walk and mayFold depend on both).
+func TestScanKeys(t *testing.T) {
+	var c choiceWire
+	for _, tt := range []struct {
+		typ  reflect.Type
+		keys []string
+	}{
+		{reflect.TypeFor[chunkWire](), chunkKeys},
+		{reflect.TypeFor[choiceWire](), choiceKeys},
+		{reflect.TypeOf(c.Delta), deltaKeys},
+		{reflect.TypeFor[usageWire](), usageKeys},
+		{reflect.TypeFor[promptDetailsWire](), promptDetailKeys},
+		{reflect.TypeFor[completionDetailsWire](), completionDetailKeys},
+		{reflect.TypeFor[costDetailsWire](), costDetailKeys},
+	} {
+		var tags []string
+		for f := range tt.typ.Fields() {
+			tags = append(tags, f.Tag.Get("json"))
+		}
+		if !reflect.DeepEqual(tags, tt.keys) {
+			t.Errorf("%v: json keys %q, scanner's %q", tt.typ, tags, tt.keys)
 		}
 	}
 }
