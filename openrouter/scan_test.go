@@ -249,5 +249,5 @@ func decodeJSONOnly(d *chunkDecoder, p []byte) (*StreamChunk, error) {
 	if err != nil && !isTypeError(err) {
 		return nil, err
 	}
-	return d.wire.chunk(), err
+	return d.wire.chunk(&d.out), err
 }
