@@ -451,35 +451,42 @@ func (s *scanner) consume(c byte) bool {
 // the object's '}', which it consumes. A key with escapes is not ok: its
 // bytes are not its name.
 func (s *scanner) member(first bool) (key []byte, more, ok bool) {
+	key, plain, more, ok := s.anyMember(first)
+	return key, more, ok && plain
+}
+
+// anyMember is member that takes escaped keys too (plain false), for the
+// objects whose keys the scanner does not look at.
+func (s *scanner) anyMember(first bool) (key []byte, plain, more, ok bool) {
 	s.space()
 	c := s.peek()
 	if c == '}' {
 		s.i++
-		return nil, false, true
+		return nil, true, false, true
 	}
 	if !first {
 		if c != ',' {
-			return nil, false, false
+			return nil, false, false, false
 		}
 		s.i++
 		s.space()
 		c = s.peek()
 	}
 	if c != '"' {
-		return nil, false, false
+		return nil, false, false, false
 	}
 	start := s.i + 1
-	plain, ok := s.str()
-	if !ok || !plain {
-		return nil, false, false
+	plain, ok = s.str()
+	if !ok {
+		return nil, false, false, false
 	}
 	key = s.b[start : s.i-1]
 	s.space()
 	if !s.consume(':') {
-		return nil, false, false
+		return nil, false, false, false
 	}
 	s.space()
-	return key, true, true
+	return key, plain, true, true
 }
 
 // element moves to an array's next element after its '[' (first) or after
@@ -514,7 +521,7 @@ func (s *scanner) skip(depth int) bool {
 		}
 		s.i++
 		for first := true; ; first = false {
-			_, more, ok := s.memberAny(first)
+			_, _, more, ok := s.anyMember(first)
 			if !ok {
 				return false
 			}
@@ -552,37 +559,6 @@ func (s *scanner) skip(depth int) bool {
 		return s.literal("null")
 	}
 	return false
-}
-
-// memberAny is member for objects whose keys the scanner does not look at,
-// where an escaped key is as good as any.
-func (s *scanner) memberAny(first bool) (key []byte, more, ok bool) {
-	s.space()
-	c := s.peek()
-	if c == '}' {
-		s.i++
-		return nil, false, true
-	}
-	if !first {
-		if c != ',' {
-			return nil, false, false
-		}
-		s.i++
-		s.space()
-		c = s.peek()
-	}
-	if c != '"' {
-		return nil, false, false
-	}
-	if _, ok := s.str(); !ok {
-		return nil, false, false
-	}
-	s.space()
-	if !s.consume(':') {
-		return nil, false, false
-	}
-	s.space()
-	return nil, true, true
 }
 
 // str moves past a string at s.i's '"'; plain when it has no escapes.
