@@ -18,31 +18,48 @@ import (
 // and reuses a field's previous string when the bytes are unchanged, which
 // leaves about three allocations per event (the chunk, its content string,
 // the decoder's bookkeeping). FuzzStream checks it against json.Unmarshal.
+// The wire struct is filled by scanChunk (scan.go), a single pass without
+// reflection that calls the same field decoders; encoding/json decodes
+// what the scanner declines. FuzzScanChunk checks the two agree.
 
 // chunkDecoder decodes a stream's data payloads; not for concurrent use.
 type chunkDecoder struct {
 	src  bytes.Reader
 	dec  *json.Decoder
 	wire chunkWire
+	out  chunkWithChoice // the StreamChunk decode returns, rewritten by every decode
 }
 
 var errTrailingData = errors.New("openrouter: data after the JSON value")
 
-// decode decodes one payload into a new StreamChunk. Like json.Unmarshal it
-// fails on invalid JSON and skips fields of the wrong type (reporting a
-// *json.UnmarshalTypeError with the chunk).
+// decode decodes one payload into the decoder's StreamChunk, valid until
+// the next decode (an Event's Chunk, like its Raw, lives until the next
+// Next: a chunk a token was one allocation per event that nobody kept).
+// Like json.Unmarshal it fails on invalid JSON and skips fields of the
+// wrong type (reporting a *json.UnmarshalTypeError with the chunk).
 func (d *chunkDecoder) decode(data []byte) (*StreamChunk, error) {
 	err := d.decodeWire(data)
 	if err != nil && !isTypeError(err) {
 		return nil, err
 	}
-	return d.wire.chunk(), err
+	return d.wire.chunk(&d.out), err
 }
 
 // decodeWire decodes one payload into d.wire, which then holds it (raw
 // parts aliasing the decoder's buffer) until the next call.
 func (d *chunkDecoder) decodeWire(data []byte) error {
 	data = bytes.TrimRight(data, " \t\r\n")
+	d.wire.reset()
+	if scanChunk(&d.wire, data) {
+		return nil
+	}
+	return d.decodeJSON(data)
+}
+
+// decodeJSON is decodeWire with encoding/json alone: the fallback for the
+// payloads scanChunk declines, and the reference FuzzScanChunk holds it to.
+// data is already trimmed.
+func (d *chunkDecoder) decodeJSON(data []byte) error {
 	if d.dec == nil {
 		d.dec = json.NewDecoder(&d.src)
 	}
@@ -235,22 +252,21 @@ func (w *chunkWire) reset() {
 	w.Choices = all[:0]
 }
 
-// chunkWithChoice puts the usual single choice in the chunk's allocation.
+// chunkWithChoice is a StreamChunk with room for the usual single choice.
 type chunkWithChoice struct {
 	c   StreamChunk
 	one [1]ChunkChoice
 }
 
-func (w *chunkWire) chunk() *StreamChunk {
-	var c *StreamChunk
+// chunk writes the wire's StreamChunk over dst's and returns it.
+func (w *chunkWire) chunk(dst *chunkWithChoice) *StreamChunk {
+	c := &dst.c
+	*c = StreamChunk{}
 	switch n := len(w.Choices); {
 	case n == 1:
-		a := new(chunkWithChoice)
-		c, a.c.Choices = &a.c, a.one[:]
+		c.Choices = dst.one[:]
 	case n > 1:
-		c = &StreamChunk{Choices: make([]ChunkChoice, n)}
-	default:
-		c = new(StreamChunk)
+		c.Choices = make([]ChunkChoice, n)
 	}
 	c.ID, c.Model, c.Provider, c.Object = w.ID.get(), w.Model.get(), w.Provider.get(), w.Object.get()
 	c.SystemFingerprint, c.Created, c.Usage, c.Error = w.SystemFingerprint.get(), w.Created.n, w.Usage.v, w.Error.v

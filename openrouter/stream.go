@@ -44,7 +44,8 @@ type Event struct {
 	Raw []byte
 	// Chunk is the decoded payload of an EventData; nil otherwise and nil
 	// when Malformed. A field of the wrong type is skipped rather than
-	// failing the chunk.
+	// failing the chunk. Like Raw, it is valid only until the next call to
+	// Next (its Usage and Error, which Summary keeps, are not reused).
 	Chunk *StreamChunk
 	// Malformed marks a data payload that is not a JSON object. The stream
 	// goes on; Summary.MalformedLines counts it.

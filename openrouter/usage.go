@@ -55,35 +55,51 @@ type CostDetails struct {
 // UnmarshalJSON decodes leniently; see Usage. Only a value that is not an
 // object is an error.
 func (u *Usage) UnmarshalJSON(b []byte) error {
-	var w struct {
-		PromptTokens        count    `json:"prompt_tokens"`
-		CompletionTokens    count    `json:"completion_tokens"`
-		TotalTokens         count    `json:"total_tokens"`
-		Cost                optNanos `json:"cost"`
-		IsBYOK              flexBool `json:"is_byok"`
-		PromptTokensDetails *struct {
-			CachedTokens     count `json:"cached_tokens"`
-			CacheWriteTokens count `json:"cache_write_tokens"`
-			AudioTokens      count `json:"audio_tokens"`
-		} `json:"prompt_tokens_details"`
-		CompletionTokensDetails *struct {
-			ReasoningTokens count `json:"reasoning_tokens"`
-			ImageTokens     count `json:"image_tokens"`
-			AudioTokens     count `json:"audio_tokens"`
-		} `json:"completion_tokens_details"`
-		CostDetails *struct {
-			UpstreamInferenceCost            optNanos `json:"upstream_inference_cost"`
-			UpstreamInferencePromptCost      optNanos `json:"upstream_inference_prompt_cost"`
-			UpstreamInferenceCompletionsCost optNanos `json:"upstream_inference_completions_cost"`
-		} `json:"cost_details"`
-	}
 	if !isObject(b) {
 		return errNotObject
 	}
+	var w usageWire
 	if err := json.Unmarshal(b, &w); err != nil && !isTypeError(err) {
 		return err
 	}
-	*u = Usage{
+	*u = w.usage()
+	return nil
+}
+
+// usageWire is the usage object as decoded, by encoding/json or by the
+// chunk scanner (scanner.usage), which calls the same field decoders on
+// the same bytes; usage() is the one place the two become a Usage.
+type usageWire struct {
+	PromptTokens            count                  `json:"prompt_tokens"`
+	CompletionTokens        count                  `json:"completion_tokens"`
+	TotalTokens             count                  `json:"total_tokens"`
+	Cost                    optNanos               `json:"cost"`
+	IsBYOK                  flexBool               `json:"is_byok"`
+	PromptTokensDetails     *promptDetailsWire     `json:"prompt_tokens_details"`
+	CompletionTokensDetails *completionDetailsWire `json:"completion_tokens_details"`
+	CostDetails             *costDetailsWire       `json:"cost_details"`
+}
+
+type promptDetailsWire struct {
+	CachedTokens     count `json:"cached_tokens"`
+	CacheWriteTokens count `json:"cache_write_tokens"`
+	AudioTokens      count `json:"audio_tokens"`
+}
+
+type completionDetailsWire struct {
+	ReasoningTokens count `json:"reasoning_tokens"`
+	ImageTokens     count `json:"image_tokens"`
+	AudioTokens     count `json:"audio_tokens"`
+}
+
+type costDetailsWire struct {
+	UpstreamInferenceCost            optNanos `json:"upstream_inference_cost"`
+	UpstreamInferencePromptCost      optNanos `json:"upstream_inference_prompt_cost"`
+	UpstreamInferenceCompletionsCost optNanos `json:"upstream_inference_completions_cost"`
+}
+
+func (w *usageWire) usage() Usage {
+	u := Usage{
 		PromptTokens:     int64(w.PromptTokens),
 		CompletionTokens: int64(w.CompletionTokens),
 		TotalTokens:      int64(w.TotalTokens),
@@ -99,7 +115,7 @@ func (u *Usage) UnmarshalJSON(b []byte) error {
 	if d := w.CostDetails; d != nil {
 		u.CostDetails = &CostDetails{d.UpstreamInferenceCost.cost(), d.UpstreamInferencePromptCost.cost(), d.UpstreamInferenceCompletionsCost.cost()}
 	}
-	return nil
+	return u
 }
 
 // count is a non-negative integer that accepts ints, floats, numeric

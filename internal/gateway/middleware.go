@@ -160,6 +160,9 @@ func (l *requestLogger) end(rq *request, r *http.Request, p any) {
 	if status >= 500 && status != 560 { // 560: a function's own error, answered as designed
 		ev = log.Error()
 	}
+	if !ev.Enabled() {
+		return // the level is off: no field is computed
+	}
 	ev.Str("request_id", ri.ID).Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
 		Dur("latency_ms", time.Since(rq.start)).Int64("bytes_out", sw.n)
 	if wire != status {
