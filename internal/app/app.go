@@ -188,7 +188,17 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 		return fmt.Errorf("DATA_DIR: bootstrap admin key: %w", err)
 	}
 
-	authn := auth.Chain{Keys: &auth.Keys{Store: a.Store, TTL: keyTTL, Wait: cfg.AuthTimeout}}
+	// AUTH_CHECK_TIMEOUT bounds key look-ups in Convex, where a store can
+	// hang across the network. The embedded store is a file on this machine
+	// and caches nothing (keyTTL 0): every call looks its key up, and a slow
+	// look-up means the machine is saturated, not that the store is gone, so
+	// bounding it would refuse valid keys under load (make bench: 601 of
+	// 10,000 streams answered 503 at 2 s).
+	keyWait := time.Duration(0)
+	if keyTTL > 0 {
+		keyWait = cfg.AuthTimeout
+	}
+	authn := auth.Chain{Keys: &auth.Keys{Store: a.Store, TTL: keyTTL, Wait: keyWait}}
 	if cfg.ClerkEnabled() {
 		if authn.Clerk, err = auth.NewClerk(auth.ClerkOptions{
 			Issuer:            cfg.ClerkIssuer,
