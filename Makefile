@@ -53,8 +53,9 @@ portal/node_modules/.installed: portal/package-lock.json
 	cd portal && npm ci --no-audit --no-fund
 	touch $@
 
-## portal: build the admin portal into portal/dist (served at /admin)
-portal: portal/node_modules/.installed
+## portal: build the admin portal into portal/dist (served at /admin); its type check reads the
+## Convex app (convex/), whose library comes from the root workspace's node_modules
+portal: node_modules/.installed portal/node_modules/.installed
 	cd portal && npm run build
 
 test-portal: portal/node_modules/.installed
