@@ -289,10 +289,10 @@ func (j *jobSteps) run(t *testing.T, job string, args any, now int64) (any, erro
 			return nil, err
 		}
 		fold.Summarize(&ap, state)
-		j.applies[str(t, a, "name")] = ap
+		j.applies[arg[string](t, a, "name")] = ap
 		return map[string]any{"usage": strs(ap.Usage), "requestLogs": strs(ap.RequestLogs), "activity": strs(ap.Activity)}, nil
 	case "foldApply":
-		ap, ok := j.applies[str(t, a, "name")]
+		ap, ok := j.applies[arg[string](t, a, "name")]
 		if !ok {
 			t.Fatalf("foldApply: no prepared apply %v", a["name"])
 		}
@@ -307,7 +307,7 @@ func (j *jobSteps) run(t *testing.T, job string, args any, now int64) (any, erro
 		out := []map[string]any{}
 		cursor := ""
 		for {
-			page, err := st.DueQuotas(ctx, int64(num(t, a, "before")), cursor, int(num(t, a, "limit")))
+			page, err := st.DueQuotas(ctx, int64(arg[float64](t, a, "before")), cursor, int(arg[float64](t, a, "limit")))
 			if err != nil {
 				return nil, err
 			}
@@ -329,7 +329,7 @@ func (j *jobSteps) run(t *testing.T, job string, args any, now int64) (any, erro
 			}
 		}
 	case "resetQuota":
-		ok, err := st.ResetQuota(ctx, str(t, a, "id"), int64(num(t, a, "expected")), int64(num(t, a, "next")), time.UnixMilli(now))
+		ok, err := st.ResetQuota(ctx, arg[string](t, a, "id"), int64(arg[float64](t, a, "expected")), int64(arg[float64](t, a, "next")), time.UnixMilli(now))
 		return map[string]any{"reset": ok}, err
 	case "openAlert":
 		var al jobs.Alert
@@ -339,40 +339,32 @@ func (j *jobSteps) run(t *testing.T, job string, args any, now int64) (any, erro
 	case "escalateAlert":
 		var al jobs.Alert
 		decodeInto(t, a, &al)
-		ok, err := st.EscalateAlert(ctx, str(t, a, "id"), al)
+		ok, err := st.EscalateAlert(ctx, arg[string](t, a, "id"), al)
 		return map[string]any{"escalated": ok}, err
 	case "resolveAlert":
-		k, err := st.ResolveAlert(ctx, str(t, a, "conditionKey"), time.UnixMilli(now))
+		k, err := st.ResolveAlert(ctx, arg[string](t, a, "conditionKey"), time.UnixMilli(now))
 		return map[string]any{"resolved": float64(k)}, err
 	case "openAlerts":
-		list, err := st.OpenAlerts(ctx, int(num(t, a, "limit")))
+		list, err := st.OpenAlerts(ctx, int(arg[float64](t, a, "limit")))
 		if list == nil {
 			list = []jobs.Alert{}
 		}
 		return decodeJSON(t, list), err
 	case "alertNotified":
-		return nil, st.AlertNotified(ctx, str(t, a, "id"), time.UnixMilli(now))
+		return nil, st.AlertNotified(ctx, arg[string](t, a, "id"), time.UnixMilli(now))
 	}
 	t.Fatalf("unknown job step %q", job)
 	return nil, nil
 }
 
-func str(t *testing.T, a map[string]any, k string) string {
+// arg is a step's argument k as a T (string, or float64 for a JSON number).
+func arg[T any](t *testing.T, a map[string]any, k string) T {
 	t.Helper()
-	s, ok := a[k].(string)
+	v, ok := a[k].(T)
 	if !ok {
-		t.Fatalf("argument %s: expected a string, got %v", k, a[k])
+		t.Fatalf("argument %s: expected a %T, got %v", k, v, a[k])
 	}
-	return s
-}
-
-func num(t *testing.T, a map[string]any, k string) float64 {
-	t.Helper()
-	f, ok := a[k].(float64)
-	if !ok {
-		t.Fatalf("argument %s: expected a number, got %v", k, a[k])
-	}
-	return f
+	return v
 }
 
 func strs(xs []string) []any {
