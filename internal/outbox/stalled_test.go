@@ -66,8 +66,11 @@ func TestFullDiskPutFailsThenRecovers(t *testing.T) {
 		t.Fatalf("Writable = %v while the disk is full", o.Writable())
 	}
 	// What the gateway then does: rewrite the same key with the error it
-	// answered, without waiting.
-	o.PutAsync(Item{Key: "full", State: Ready, Batch: logBatch("full-rewritten")})
+	// answered, without waiting. (As big, so it cannot fit either; a small
+	// one supersedes the stalled entry at once, see coalesce_test.go.)
+	rewrite := logBatch("full-rewritten")
+	rewrite.RequestLogs[0].UserAgent = big.RequestLogs[0].UserAgent
+	o.PutAsync(Item{Key: "full", State: Ready, Batch: rewrite})
 	waitUntil(t, "the rewrite to stall", func() bool { return o.Stalled() == 2 })
 
 	limitPages(t, o, 0)
