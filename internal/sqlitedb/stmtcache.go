@@ -219,10 +219,10 @@ func (s *stmt) Close() error {
 }
 func (s *stmt) NumInput() int { return s.s.stmt.NumInput() }
 func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
-	return s.s.stmt.Exec(args) //nolint:staticcheck // database/sql calls ExecContext
+	return s.s.stmt.Exec(args)
 }
 func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
-	return s.s.stmt.Query(args) //nolint:staticcheck // database/sql calls QueryContext
+	return s.s.stmt.Query(args)
 }
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	return s.s.stmt.ExecContext(ctx, args)
