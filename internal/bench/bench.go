@@ -259,7 +259,14 @@ func (e *env) startAll(ctx context.Context, cfg Config, logf func(string, ...any
 	if err := waitHTTP(ctx, e.svc, e.svcURL+"/healthz", 30*time.Second); err != nil {
 		return err
 	}
-	e.adminKey = regexp.MustCompile(`llm_[A-Za-z0-9_-]+`).FindString(svc.Stdout.(*lockedWriter).String())
+	// The service prints its first admin key before it serves, but a
+	// goroutine of ours copies the pipe from its stdout: wait for the line
+	// rather than read what arrived by now (a race that once set the
+	// quotas through the store file instead).
+	keyRE := regexp.MustCompile(`llm_[A-Za-z0-9_-]+`)
+	for deadline := time.Now().Add(10 * time.Second); e.adminKey == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		e.adminKey = keyRE.FindString(svc.Stdout.(*lockedWriter).String())
+	}
 
 	ctl := exec.CommandContext(ctx, filepath.Join(bin, "llmmeterctl"), "-data-dir", data, "keys", "create", "-user", "llmbench", "-name", "llmbench")
 	out, err := ctl.CombinedOutput()
