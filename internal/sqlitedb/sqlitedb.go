@@ -1,7 +1,8 @@
 // Package sqlitedb opens SQLite files the way every local store of the
 // service wants them: the pure-Go driver (no cgo), WAL journaling, a busy
-// timeout, one writer connection and a small pool of readers, and versioned
-// migrations applied in order, each in its own transaction.
+// timeout, one writer connection and a small pool of readers that keep the
+// statements they prepare (stmtcache.go), and versioned migrations applied
+// in order, each in its own transaction.
 //
 // synchronous=NORMAL in WAL mode means a committed transaction survives a
 // crash or SIGKILL of the process; only a power loss can take the last few.
