@@ -82,6 +82,13 @@ func tokensQuota(limit, used, granted, lease int64) store.LeasedQuota {
 	return store.LeasedQuota{QuotaType: store.QuotaMonthlyTokens, Limit: limit, Used: used, Granted: granted, Lease: lease}
 }
 
+// tokensRefusal is the store refusing a call that needs more than the 100
+// tokens left of 1000.
+func tokensRefusal() store.LeaseGrant {
+	return store.LeaseGrant{Quotas: []store.LeasedQuota{tokensQuota(1000, 900, 0, 0)},
+		Refused: &store.QuotaExceeded{QuotaType: store.QuotaMonthlyTokens, Limit: 1000, Used: 900, Remaining: 100}}
+}
+
 // admitInBackground runs one Admit in the background; its result comes on the
 // returned channel.
 func admitInBackground(m *Manager, requestID string, est store.Amounts) <-chan error {
@@ -164,10 +171,9 @@ func TestAWaitingCallTakesARefusalOnlyWhenItCannotFit(t *testing.T) {
 				switch {
 				case in.UserID != leaseUser:
 					return store.LeaseGrant{}, nil
-				case k == 0: // the big call's request: refused, 100 left
+				case k == 0: // the big call's request
 					<-release
-					return store.LeaseGrant{Quotas: []store.LeasedQuota{tokensQuota(1000, 900, 0, 0)},
-						Refused: &store.QuotaExceeded{QuotaType: store.QuotaMonthlyTokens, Limit: 1000, Used: 900, Remaining: 100}}, nil
+					return tokensRefusal(), nil
 				case in.Need.Tokens > 0: // a waiting call's own request: what it needs
 					return store.LeaseGrant{Quotas: []store.LeasedQuota{tokensQuota(1000, 900, in.Need.Tokens, in.Need.Tokens)}}, nil
 				}
@@ -215,9 +221,8 @@ func TestAStaleRefusalDoesNotAnswerALaterCall(t *testing.T) {
 		switch {
 		case in.UserID != leaseUser:
 			return store.LeaseGrant{}, nil
-		case k == 0: // the first call's request: refused, 100 left
-			return store.LeaseGrant{Quotas: []store.LeasedQuota{tokensQuota(1000, 900, 0, 0)},
-				Refused: &store.QuotaExceeded{QuotaType: store.QuotaMonthlyTokens, Limit: 1000, Used: 900, Remaining: 100}}, nil
+		case k == 0: // the first call's request
+			return tokensRefusal(), nil
 		case in.Need.Tokens == 0: // the renewal after the refusal: held until the later call waits, grants nothing
 			<-release
 			return store.LeaseGrant{Quotas: []store.LeasedQuota{tokensQuota(2000, 900, 0, 0)}}, nil
