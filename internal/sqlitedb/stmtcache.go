@@ -28,8 +28,11 @@ func init() { sql.Register(driverName, cachingDriver{}) }
 
 type cachingDriver struct{}
 
+// sqliteDriver opens the connections cachingDriver wraps.
+var sqliteDriver = &sqlite.Driver{}
+
 func (cachingDriver) Open(name string) (driver.Conn, error) {
-	c, err := (&sqlite.Driver{}).Open(name)
+	c, err := sqliteDriver.Open(name)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +78,7 @@ func (c *conn) Begin() (driver.Tx, error) {
 	return c.dc().BeginTx(context.Background(), driver.TxOptions{})
 }
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.dc().BeginTx(ctx, opts)
+	return c.dc().BeginTx(driverCtx(ctx), opts)
 }
 
 // PrepareContext hands out the cached statement for text with
@@ -164,6 +167,7 @@ func (c *conn) release(s *cached, keep bool) {
 }
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	ctx = driverCtx(ctx)
 	if len(args) == 0 {
 		return c.dc().ExecContext(ctx, query, args)
 	}
@@ -176,6 +180,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx = driverCtx(ctx)
 	if len(args) == 0 {
 		return c.dc().QueryContext(ctx, query, args)
 	}
@@ -225,10 +230,10 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.s.stmt.Query(args)
 }
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return s.s.stmt.ExecContext(ctx, args)
+	return s.s.stmt.ExecContext(driverCtx(ctx), args)
 }
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return s.s.stmt.QueryContext(ctx, args)
+	return s.s.stmt.QueryContext(driverCtx(ctx), args)
 }
 
 // rows hands its statement back when closed (which resets it, ending the
@@ -263,4 +268,26 @@ func (r *rows) ColumnTypeScanType(i int) reflect.Type {
 		return t.ColumnTypeScanType(i)
 	}
 	return reflect.TypeFor[any]()
+}
+
+// briefKey marks a context Brief.
+type briefKey struct{}
+
+// Brief marks ctx for statements that take microseconds: the hot path's
+// point reads and writes (a key look-up, a lease, an ingest's rows). The
+// driver watches a context that can end with a goroutine of its own for
+// every statement and transaction, to interrupt SQLite when it ends
+// (modernc.org/sqlite's interruptOnDone); for a statement shorter than
+// that goroutine's start it buys nothing. Statements under a Brief context
+// run unwatched; waiting for a connection (database/sql's pool) still ends
+// with ctx. Long reads (the admin functions) keep their contexts as they
+// are, so a request that ends interrupts them.
+func Brief(ctx context.Context) context.Context { return context.WithValue(ctx, briefKey{}, true) }
+
+// driverCtx is the context the driver sees: ctx without its end under Brief.
+func driverCtx(ctx context.Context) context.Context {
+	if ctx.Value(briefKey{}) != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }

@@ -11,6 +11,7 @@ import (
 	"llmmeter/internal/fold"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
+	"llmmeter/internal/sqlitedb"
 	"llmmeter/internal/store"
 )
 
@@ -27,6 +28,7 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (store.IngestResult, 
 		return res, err
 	}
 	inTx := !s.noFoldOnIngest && foldsInTx(s.cal, b)
+	ctx = sqlitedb.Brief(ctx) // a statement per row
 	err := s.db.TxFull(ctx, func(tx *sql.Tx) error {
 		res = store.IngestResult{}
 		quota := map[string][]contribution{}

@@ -17,7 +17,9 @@ import (
 // file and reports rows/s: the store's side of the ingest target without
 // the outbox in front.
 func BenchmarkIngest(b *testing.B) {
-	ctx := context.Background()
+	// A context that can end, as the delivery's does.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	st, err := sqlitestore.Open(ctx, filepath.Join(b.TempDir(), "store.db"), time.UTC)
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"llmmeter/internal/sqlitedb"
 	"llmmeter/internal/store"
 )
 
@@ -23,6 +24,7 @@ func (s *Store) Lease(ctx context.Context, in store.LeaseInput) (store.LeaseGran
 	}
 	now := s.nowMs()
 	var out store.LeaseGrant
+	ctx = sqlitedb.Brief(ctx)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		out = store.LeaseGrant{}
 		key := in.UserID
