@@ -84,7 +84,7 @@ func (s *Server) Handler() http.Handler {
 	authed := func(h handlerFunc) http.Handler {
 		return requireAuth(s.opt.Auth, s.opt.Log, h)
 	}
-	mux.Handle("POST /v1/chat/completions", s.limitBody(authed(s.chat)))
+	mux.Handle("POST /v1/chat/completions", s.chatRoute())
 	mux.Handle("GET /v1/models", authed(s.listModels))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -110,17 +110,22 @@ func (s *Server) Handler() http.Handler {
 	return httpbody.Linger(withRequest(s.opt.Log, s.opt.Simulated, mux))
 }
 
-// limitBody refuses a declared body over MaxBodyBytes with 413 before
-// anything else, authentication included: it is the request's real
-// problem, and knowing it costs nothing. (A chunked body is measured as
-// the handler reads it.)
-func (s *Server) limitBody(next http.Handler) http.Handler {
+// chatRoute serves POST /v1/chat/completions: a declared body over
+// MaxBodyBytes is refused with 413 before anything else, authentication
+// included (it is the request's real problem, and knowing it costs
+// nothing; a chunked body is measured as the handler reads it), then the
+// caller is authenticated. Both checks share the one handler frame under
+// which a stream waits (see chat): every frame more under that wait can
+// keep the stream's stack at twice its size (TestOpenStreamStacks).
+func (s *Server) chatRoute() http.Handler {
 	return serve(s.opt.Log, func(w http.ResponseWriter, r *http.Request) error {
 		if httpbody.TooLarge(w, r, s.opt.MaxBodyBytes) {
 			return bodyTooLarge(s.opt.MaxBodyBytes)
 		}
-		next.ServeHTTP(w, r)
-		return nil
+		if err := authenticate(s.opt.Auth, r); err != nil {
+			return err
+		}
+		return s.chat(w, r)
 	})
 }
 
