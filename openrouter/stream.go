@@ -67,6 +67,7 @@ type Stream struct {
 	idSeen  bool
 	dec     chunkDecoder
 	asm     *Assembler // folds every chunk too (Assemble); nil: none
+	onRead  func()     // runs before each read of the body (OnRead); nil: none
 	sum     Summary
 	err     error // sticky: returned by every Next once set
 	closed  atomic.Bool
@@ -85,9 +86,9 @@ func newStream(ctx context.Context, resp *http.Response, maxLine int) *Stream {
 		ctx:     ctx,
 		header:  resp.Header,
 		body:    resp.Body,
-		br:      bufio.NewReaderSize(resp.Body, streamBufSize),
 		maxLine: maxLine,
 	}
+	s.br = bufio.NewReaderSize(hookedBody{s}, streamBufSize)
 	s.sum.fromHeader(resp.Header)
 	return s
 }
@@ -107,6 +108,23 @@ func (s *Stream) Close() error {
 		return nil
 	}
 	return s.body.Close()
+}
+
+// OnRead has f run before each read of the body: when Next has no whole
+// event left in hand and may wait for the network. A proxy flushes what it
+// wrote there, so that its client has every event before the proxy waits,
+// while events that arrived together leave in one write. Call it before
+// the first Next.
+func (s *Stream) OnRead(f func()) { s.onRead = f }
+
+// hookedBody is the body as the line reader reads it: OnRead's f first.
+type hookedBody struct{ s *Stream }
+
+func (h hookedBody) Read(p []byte) (int, error) {
+	if h.s.onRead != nil {
+		h.s.onRead()
+	}
+	return h.s.body.Read(p)
 }
 
 // Assemble has the stream fold every chunk it decodes into a as well, for

@@ -68,3 +68,59 @@ func TestDefaultTransportBuffers(t *testing.T) {
 		t.Fatalf("MaxIdleConnsPerHost %d", tr.MaxIdleConnsPerHost)
 	}
 }
+
+// readLog is a body that notes each read in log.
+type readLog struct {
+	r   io.Reader
+	log *[]string
+}
+
+func (b readLog) Read(p []byte) (int, error) {
+	*b.log = append(*b.log, "read")
+	return b.r.Read(p)
+}
+
+// TestOnReadRunsBeforeEachRead: OnRead's f runs before every read of the
+// body and at no other time, so events already in hand come out of Next
+// without it (a proxy flushes them together).
+func TestOnReadRunsBeforeEachRead(t *testing.T) {
+	const body = "data: {\"id\":\"g\",\"choices\":[]}\n\n: comment\n\ndata: {\"id\":\"g\",\"choices\":[]}\n\ndata: [DONE]\n\n"
+	for name, wrap := range map[string]func(io.Reader) io.Reader{
+		"whole": func(r io.Reader) io.Reader { return r }, "bytes": iotest.OneByteReader,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var log []string
+			s := newStream(context.Background(), &http.Response{Header: http.Header{},
+				Body: io.NopCloser(readLog{wrap(strings.NewReader(body)), &log})}, defaultMaxEventBytes)
+			s.OnRead(func() { log = append(log, "f") })
+			events := 0
+			for {
+				if _, err := s.Next(); err != nil {
+					if !errors.Is(err, io.EOF) {
+						t.Fatal(err)
+					}
+					break
+				}
+				events++
+				log = append(log, "event")
+			}
+			reads := 0
+			for i, e := range log {
+				if e == "read" {
+					reads++
+					if i == 0 || log[i-1] != "f" {
+						t.Fatalf("a read without f just before it: %v", log)
+					}
+				}
+			}
+			if f := strings.Count(strings.Join(log, " "), "f"); f != reads || events != 4 {
+				t.Fatalf("%d calls of f, %d reads, %d events", f, reads, events)
+			}
+			// Whole, the body comes in one read: its four events (two chunks,
+			// a comment, [DONE]) come out of it with no further call of f.
+			if name == "whole" && strings.Join(log, " ") != "f read event event event event" {
+				t.Fatalf("log %v", log)
+			}
+		})
+	}
+}

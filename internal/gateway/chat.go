@@ -382,9 +382,32 @@ func (s *Server) stopStream(st *openrouter.Stream) {
 }
 
 // forward copies the upstream's events to the client until either ends.
+//
+// Events are flushed to the client when the stream is about to read from
+// the upstream (Stream.OnRead), not one by one: the client has every event
+// before the gateway waits for the next, and events that arrived together
+// (the last tokens, the finish and usage chunks) leave in one write.
 func (s *Server) forward(w http.ResponseWriter, rc *http.ResponseController, c *call, st *openrouter.Stream) {
+	var unflushed bool
+	var ferr error
+	st.OnRead(func() {
+		if unflushed && ferr == nil {
+			ferr, unflushed = rc.Flush(), false
+		}
+	})
+	defer func() {
+		if unflushed && ferr == nil && !c.clientGone {
+			ferr = rc.Flush()
+		}
+		if ferr != nil {
+			c.clientGone = true
+		}
+	}()
 	for {
 		ev, err := st.Next() // not c.next: one frame less under the wait
+		if ferr != nil {
+			return
+		}
 		if err != nil {
 			c.ended(err)
 			return
@@ -407,14 +430,11 @@ func (s *Server) forward(w http.ResponseWriter, rc *http.ResponseController, c *
 			c.holdDone = true
 			continue
 		}
-		werr := c.writeEvent(w, prefix, ev.Raw)
-		if werr == nil {
-			werr = rc.Flush()
-		}
-		if werr != nil {
+		if err := c.writeEvent(w, prefix, ev.Raw); err != nil {
 			c.clientGone = true
 			return
 		}
+		unflushed = true
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -475,28 +476,87 @@ func TestModelCacheLifetime(t *testing.T) {
 	}
 }
 
-// flushCounter counts the flushes that reach the connection.
-type flushCounter struct {
-	*httptest.ResponseRecorder
+// flushRecorder is a ResponseWriter that keeps apart what was flushed (what
+// reached the connection) and what was only written; safe for a test to
+// read while the handler writes.
+type flushRecorder struct {
+	mu      sync.Mutex
+	header  http.Header
+	code    int
+	written []byte // not flushed yet
+	flushed []byte
 	flushes int
 }
 
-func (f *flushCounter) Flush() { f.flushes++; f.ResponseRecorder.Flush() }
-
-// TestStreamFlushesEachEvent: every forwarded event is flushed at once
-// (a proxy or SDK must see tokens as they come), not only the headers and
-// [DONE].
-func TestStreamFlushesEachEvent(t *testing.T) {
-	h := newHarness(t, openroutertest.Options{AnswerTokens: 8})
-	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi")))
-	r.Header.Set("Authorization", "Bearer test")
-	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
-	h.handler.ServeHTTP(w, r)
-	evs := sseEvents(t, w.Body.String())
-	// The headers, each event before [DONE], and [DONE].
-	if w.Code != 200 || w.flushes < len(evs)+1 {
-		t.Fatalf("%d flushes for %d events", w.flushes, len(evs))
+func (f *flushRecorder) Header() http.Header { return f.header }
+func (f *flushRecorder) WriteHeader(code int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.code == 0 {
+		f.code = code
 	}
+}
+func (f *flushRecorder) Write(p []byte) (int, error) {
+	f.WriteHeader(http.StatusOK)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.written = append(f.written, p...)
+	return len(p), nil
+}
+func (f *flushRecorder) Flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flushed = append(f.flushed, f.written...)
+	f.written = f.written[:0]
+	f.flushes++
+}
+
+// state is what reached the connection and how many flushes it took.
+func (f *flushRecorder) state() (flushed string, flushes int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return string(f.flushed), f.flushes
+}
+
+// TestStreamFlushesBeforeWaiting: every event the gateway forwarded has
+// reached the client before the gateway waits for the upstream's next (a
+// client must see tokens as they come), and events that arrive together
+// leave in fewer flushes than events.
+func TestStreamFlushesBeforeWaiting(t *testing.T) {
+	t.Run("upstream stalls", func(t *testing.T) {
+		h := newHarness(t, openroutertest.Options{AnswerTokens: 8})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		// The upstream sends its first three tokens, then says nothing.
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi [sim:stall after=3 ms=600000]")))
+		r.Header.Set("Authorization", "Bearer test")
+		w := &flushRecorder{header: http.Header{}}
+		done := make(chan struct{})
+		go func() { defer close(done); h.handler.ServeHTTP(w, r) }()
+		waitFor(t, "the three tokens before the stall to reach the client", func() bool {
+			flushed, _ := w.state()
+			return strings.Count(flushed, `"content":`) >= 3
+		})
+		cancel()
+		<-done
+	})
+	t.Run("events together", func(t *testing.T) {
+		h := newHarness(t, openroutertest.Options{AnswerTokens: 64})
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi")))
+		r.Header.Set("Authorization", "Bearer test")
+		w := &flushRecorder{header: http.Header{}}
+		h.handler.ServeHTTP(w, r)
+		flushed, flushes := w.state()
+		evs := sseEvents(t, flushed)
+		if w.code != 200 || evs[len(evs)-1] != "data: [DONE]" {
+			t.Fatalf("status %d, last event %q", w.code, evs[len(evs)-1])
+		}
+		// 64 tokens of a few hundred bytes each arrive faster than a client
+		// is written to: the line reader takes several per read.
+		if flushes >= len(evs) {
+			t.Fatalf("%d flushes for %d events", flushes, len(evs))
+		}
+	})
 }
 
 // TestCutCalls: a call cut while the upstream stalls. The in-flight entry
