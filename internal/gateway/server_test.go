@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -486,6 +488,7 @@ type flushRecorder struct {
 	written []byte // not flushed yet
 	flushed []byte
 	flushes int
+	each    []string // what each flush sent
 }
 
 func (f *flushRecorder) Header() http.Header { return f.header }
@@ -507,6 +510,7 @@ func (f *flushRecorder) Flush() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.flushed = append(f.flushed, f.written...)
+	f.each = append(f.each, string(f.written))
 	f.written = f.written[:0]
 	f.flushes++
 }
@@ -555,6 +559,37 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 		// is written to: the line reader takes several per read.
 		if flushes >= len(evs) {
 			t.Fatalf("%d flushes for %d events", flushes, len(evs))
+		}
+	})
+	t.Run("tail before [DONE]", func(t *testing.T) {
+		// A recorded OpenRouter stream, sent in one write: its last chunks
+		// and [DONE] reach the gateway in one read. The chunks go to the
+		// client at once; [DONE] alone, once the rows are durable.
+		sse, err := os.ReadFile(filepath.Join("..", "..", "openrouter", "testdata", "usage_empty_choices.sse"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Write(sse)
+		}))
+		t.Cleanup(up.Close)
+		h := newHarnessWith(t, openroutertest.Options{}, func(o *Options) {
+			var err error
+			if o.Upstream, err = openrouter.New(openrouter.Config{BaseURL: up.URL, HTTPClient: up.Client(), MaxRetries: openrouter.NoRetries, GenerationWait: time.Millisecond}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi")))
+		r.Header.Set("Authorization", "Bearer test")
+		w := &flushRecorder{header: http.Header{}}
+		h.handler.ServeHTTP(w, r)
+		flushed, _ := w.state()
+		if evs := sseEvents(t, flushed); !strings.Contains(evs[len(evs)-2], `"usage"`) {
+			t.Fatalf("the event before [DONE] is %q, want the usage chunk", evs[len(evs)-2])
+		}
+		if last := w.each[len(w.each)-1]; last != doneEvent {
+			t.Fatalf("the last flush sent %q, want [DONE] alone", last)
 		}
 	})
 }
