@@ -48,6 +48,9 @@ func TestStatementsWithArgumentsArePreparedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if got := cachedOn(t, db.W) - base; got != 1 {
+		t.Fatalf("the writer keeps %d new statements after 50 INSERTs, want 1", got)
+	}
 	err := db.Tx(ctx, func(tx *sql.Tx) error {
 		for i := range 3 { // a transaction's Prepare, as ingest does each batch
 			st, err := tx.PrepareContext(ctx, `UPDATE t SET v = ? WHERE k = ?`)
@@ -152,9 +155,36 @@ func TestCacheIsBounded(t *testing.T) {
 			t.Fatalf("query %d: %d, %v", i, n, err)
 		}
 	}
-	if got := cachedOn(t, db.W); got > maxCached || got < maxCached-1 {
-		t.Fatalf("the writer keeps %d statements, want about the bound %d", got, maxCached)
+	if got := cachedOn(t, db.W); got != maxCached {
+		t.Fatalf("the writer keeps %d statements, want the bound %d", got, maxCached)
 	}
+	// A full cache makes room: the newest text is kept, an older one went.
+	last := fmt.Sprintf(`SELECT count(*) + %d FROM t WHERE k >= ?`, maxCached+19)
+	if !cachedText(t, db.W, last) {
+		t.Fatal("the newest statement was not kept once the cache was full")
+	}
+}
+
+// cachedText reports whether the pool's (first free) connection keeps a
+// statement of query.
+func cachedText(t *testing.T, pool *sql.DB, query string) bool {
+	t.Helper()
+	c, err := pool.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var ok bool
+	if err := c.Raw(func(dc any) error {
+		cc := dc.(*conn)
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		_, ok = cc.stmts[query]
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }
 
 // Readers stay open between bursts, with their caches; and commits sync
