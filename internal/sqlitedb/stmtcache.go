@@ -274,7 +274,7 @@ func (r *rows) ColumnTypeScanType(i int) reflect.Type {
 type briefKey struct{}
 
 // Brief marks ctx for statements that take microseconds: the hot path's
-// point reads and writes (a key look-up, a lease, an ingest's rows). The
+// point writes (a lease, an ingest's rows). The
 // driver watches a context that can end with a goroutine of its own for
 // every statement and transaction, to interrupt SQLite when it ends
 // (modernc.org/sqlite's interruptOnDone); for a statement shorter than
