@@ -274,9 +274,9 @@ func (r *rows) ColumnTypeScanType(i int) reflect.Type {
 type briefKey struct{}
 
 // Brief marks ctx for statements that take microseconds: the hot path's
-// point writes (a lease, an ingest's rows). The
-// driver watches a context that can end with a goroutine of its own for
-// every statement and transaction, to interrupt SQLite when it ends
+// point writes (a lease, an ingest's rows). The driver watches a context
+// that can end with a goroutine of its own for every statement and
+// transaction, to interrupt SQLite when it ends
 // (modernc.org/sqlite's interruptOnDone); for a statement shorter than
 // that goroutine's start it buys nothing. Statements under a Brief context
 // run unwatched; waiting for a connection (database/sql's pool) still ends
