@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -479,15 +480,13 @@ func TestModelCacheLifetime(t *testing.T) {
 }
 
 // flushRecorder is a ResponseWriter that keeps apart what was flushed (what
-// reached the connection) and what was only written; safe for a test to
-// read while the handler writes.
+// reached the connection, flush by flush) and what was only written; safe
+// for a test to read while the handler writes.
 type flushRecorder struct {
 	mu      sync.Mutex
 	header  http.Header
 	code    int
-	written []byte // not flushed yet
-	flushed []byte
-	flushes int
+	written []byte   // not flushed yet
 	each    []string // what each flush sent
 }
 
@@ -509,17 +508,15 @@ func (f *flushRecorder) Write(p []byte) (int, error) {
 func (f *flushRecorder) Flush() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.flushed = append(f.flushed, f.written...)
 	f.each = append(f.each, string(f.written))
 	f.written = f.written[:0]
-	f.flushes++
 }
 
-// state is what reached the connection and how many flushes it took.
-func (f *flushRecorder) state() (flushed string, flushes int) {
+// flushes is what each flush sent, so far.
+func (f *flushRecorder) flushes() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return string(f.flushed), f.flushes
+	return slices.Clone(f.each)
 }
 
 // TestStreamFlushesBeforeWaiting: every event the gateway forwarded has
@@ -538,8 +535,7 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 		done := make(chan struct{})
 		go func() { defer close(done); h.handler.ServeHTTP(w, r) }()
 		waitFor(t, "the three tokens before the stall to reach the client", func() bool {
-			flushed, _ := w.state()
-			return strings.Count(flushed, `"content":`) >= 3
+			return strings.Count(strings.Join(w.flushes(), ""), `"content":`) >= 3
 		})
 		cancel()
 		<-done
@@ -550,15 +546,15 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer test")
 		w := &flushRecorder{header: http.Header{}}
 		h.handler.ServeHTTP(w, r)
-		flushed, flushes := w.state()
-		evs := sseEvents(t, flushed)
+		flushes := w.flushes()
+		evs := sseEvents(t, strings.Join(flushes, ""))
 		if w.code != 200 || evs[len(evs)-1] != "data: [DONE]" {
 			t.Fatalf("status %d, last event %q", w.code, evs[len(evs)-1])
 		}
 		// 64 tokens of a few hundred bytes each arrive faster than a client
 		// is written to: the line reader takes several per read.
-		if flushes >= len(evs) {
-			t.Fatalf("%d flushes for %d events", flushes, len(evs))
+		if len(flushes) >= len(evs) {
+			t.Fatalf("%d flushes for %d events", len(flushes), len(evs))
 		}
 	})
 	t.Run("tail before [DONE]", func(t *testing.T) {
@@ -584,11 +580,11 @@ func TestStreamFlushesBeforeWaiting(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer test")
 		w := &flushRecorder{header: http.Header{}}
 		h.handler.ServeHTTP(w, r)
-		flushed, _ := w.state()
-		if evs := sseEvents(t, flushed); !strings.Contains(evs[len(evs)-2], `"usage"`) {
+		flushes := w.flushes()
+		if evs := sseEvents(t, strings.Join(flushes, "")); !strings.Contains(evs[len(evs)-2], `"usage"`) {
 			t.Fatalf("the event before [DONE] is %q, want the usage chunk", evs[len(evs)-2])
 		}
-		if last := w.each[len(w.each)-1]; last != doneEvent {
+		if last := flushes[len(flushes)-1]; last != doneEvent {
 			t.Fatalf("the last flush sent %q, want [DONE] alone", last)
 		}
 	})

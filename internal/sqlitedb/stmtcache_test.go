@@ -24,18 +24,23 @@ func openT(t *testing.T) *DB {
 	return db
 }
 
-// cachedOn is how many statements the pool's (first free) connection keeps.
-func cachedOn(t *testing.T, pool *sql.DB) int {
+// onConn runs f on the pool's (first free) connection.
+func onConn(t *testing.T, pool *sql.DB, f func(c *conn)) {
 	t.Helper()
 	c, err := pool.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	n := -1
-	if err := c.Raw(func(dc any) error { n = dc.(*conn).cachedCount(); return nil }); err != nil {
+	if err := c.Raw(func(dc any) error { f(dc.(*conn)); return nil }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cachedOn is how many statements the pool's (first free) connection keeps.
+func cachedOn(t *testing.T, pool *sql.DB) (n int) {
+	t.Helper()
+	onConn(t, pool, func(c *conn) { n = c.cachedCount() })
 	return n
 }
 
@@ -167,23 +172,13 @@ func TestCacheIsBounded(t *testing.T) {
 
 // cachedText reports whether the pool's (first free) connection keeps a
 // statement of query.
-func cachedText(t *testing.T, pool *sql.DB, query string) bool {
+func cachedText(t *testing.T, pool *sql.DB, query string) (ok bool) {
 	t.Helper()
-	c, err := pool.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var ok bool
-	if err := c.Raw(func(dc any) error {
-		cc := dc.(*conn)
-		cc.mu.Lock()
-		defer cc.mu.Unlock()
-		_, ok = cc.stmts[query]
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	onConn(t, pool, func(c *conn) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, ok = c.stmts[query]
+	})
 	return ok
 }
 
