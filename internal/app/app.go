@@ -291,6 +291,7 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		Protocols:         serverProtocols(),
 	}
 	go func() {
 		if err := a.httpSrv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -299,6 +300,20 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 	}()
 	log.Info().Str("addr", a.Addr()).Str("data_dir", cfg.DataDir).Str("engine", a.engine).Msg("llmmeter serving")
 	return nil
+}
+
+// serverProtocols are what the gateway's port speaks: HTTP/1.1, and HTTP/2
+// without TLS (h2c, prior knowledge) for a client or a proxy in front that
+// opens its connection with the HTTP/2 preface. An HTTP/1.1 connection
+// costs the service a goroutine and 10 KiB of buffers for as long as its
+// stream is open; HTTP/2 carries many streams on one connection, which
+// saves about a quarter of the memory and CPU per open stream
+// (BENCHMARKS.md). TLS stays with the proxy in front, as before.
+func serverProtocols() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &p
 }
 
 // bootstrap creates the first admin key if the store has no key at all, and

@@ -32,9 +32,10 @@ func padded(prefix string) io.Reader {
 	return io.MultiReader(strings.NewReader(prefix), io.LimitReader(spaces{}, bigBody-int64(len(prefix))))
 }
 
-// postBig sends bigBody to url, with its length declared or chunked, and
-// returns the answer; a connection closed without one fails the test.
-func postBig(t *testing.T, url, key, prefix string, chunked bool) (int, []byte) {
+// postBig sends bigBody to url over tr, with its length declared or not
+// (chunked on HTTP/1.1), and returns the answer; a connection closed
+// without one fails the test.
+func postBig(t *testing.T, tr *http.Transport, url, key, prefix string, chunked bool) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url, padded(prefix))
 	req.ContentLength = bigBody
@@ -45,7 +46,7 @@ func postBig(t *testing.T, url, key, prefix string, chunked bool) (int, []byte) 
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	c := &http.Client{Transport: &http.Transport{}, Timeout: 2 * time.Minute}
+	c := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
 	defer c.CloseIdleConnections()
 	res, err := c.Do(req)
 	if err != nil {
@@ -102,7 +103,7 @@ func TestOversizedBodiesGetA413(t *testing.T) {
 				if chunked && c.path == "/v1/chat/completions" && c.key == "" {
 					want, code = 401, "missing_api_key"
 				}
-				status, body := postBig(t, e.base+c.path, c.key, c.prefix, chunked)
+				status, body := postBig(t, &http.Transport{}, e.base+c.path, c.key, c.prefix, chunked)
 				var got string
 				if strings.HasPrefix(c.path, "/v1/") {
 					var v openAI

@@ -21,7 +21,8 @@ import (
 // are cut, told so (a 503 for plain calls, an error chunk for streams), and
 // recorded; their generations are resolved from OpenRouter's records and
 // delivered before Shutdown returns, so a replica whose disk is discarded
-// at exit loses nothing. Each request log says 503 service_shutdown.
+// at exit loses nothing. Each request log says 503 service_shutdown. Half
+// the callers speak HTTP/1.1, half HTTP/2 (h2c) over one connection.
 func TestShutdownFinishesItsWork(t *testing.T) {
 	cfg := testConfig(t, nil)
 	ctx := context.Background()
@@ -47,27 +48,34 @@ func TestShutdownFinishesItsWork(t *testing.T) {
 		status int
 		body   string
 	}
-	answers := make(chan answer, 2*each)
+	answers := make(chan answer, 4*each)
+	h2c := &http.Client{Transport: h2cTransport()}
 	var wg sync.WaitGroup
-	for i := range 2 * each {
-		stream := i%2 == 0
+	for i := range 4 * each {
+		stream, c, proto := i%2 == 0, http.DefaultClient, 1
+		if i%4 >= 2 {
+			c, proto = h2c, 2
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// Stalls after 3 tokens for far longer than the shutdown deadline.
 			req, _ := http.NewRequest("POST", e.base+"/v1/chat/completions", strings.NewReader(chatBody(stream, "[sim:stall after=3 ms=60000]")))
 			req.Header.Set("Authorization", "Bearer "+e.key)
-			res, err := http.DefaultClient.Do(req)
+			res, err := c.Do(req)
 			if err != nil {
 				answers <- answer{stream: stream, status: -1, body: err.Error()}
 				return
+			}
+			if res.ProtoMajor != proto {
+				t.Errorf("served over %s, want HTTP/%d", res.Proto, proto)
 			}
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			answers <- answer{stream, res.StatusCode, string(body)}
 		}()
 	}
-	waitFor(t, func() bool { return a.Sim.InFlight() == 2*each })
+	waitFor(t, func() bool { return a.Sim.InFlight() == 4*each })
 
 	sctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
@@ -95,7 +103,7 @@ func TestShutdownFinishesItsWork(t *testing.T) {
 	if err := e.db.QueryRow(`SELECT count(*) FROM requestLogs WHERE statusCode = 503 AND errorType = 'service_shutdown'`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 2*each {
-		t.Fatalf("%d request logs say 503 service_shutdown, want %d", n, 2*each)
+	if n != 4*each {
+		t.Fatalf("%d request logs say 503 service_shutdown, want %d", n, 4*each)
 	}
 }
