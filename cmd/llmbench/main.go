@@ -21,6 +21,7 @@ func main() {
 	var cfg bench.Config
 	rates := flag.String("rates", "100,500,1000", "offered non-streaming rates, req/s")
 	streams := flag.String("streams", "1,64,1024,10000", "numbers of concurrently open streams")
+	h2cStreams := flag.String("h2c-streams", "1024,10000", `levels run again with HTTP/2 (h2c) clients; "none" skips them`)
 	flag.DurationVar(&cfg.RateFor, "rate-for", 4*time.Second, "duration of each non-streaming rate")
 	flag.IntVar(&cfg.RampRate, "ramp", 2000, "new streams per second while opening them")
 	flag.StringVar(&cfg.ResultsFile, "out", "bench-results.md", "also write the table here")
@@ -33,6 +34,9 @@ func main() {
 	var err error
 	if cfg.Rates, err = ints(*rates); err == nil {
 		cfg.Streams, err = ints(*streams)
+	}
+	if cfg.H2CStreams = []int{}; err == nil && *h2cStreams != "none" {
+		cfg.H2CStreams, err = ints(*h2cStreams)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "llmbench:", err)

@@ -25,6 +25,7 @@ type Config struct {
 	Rates       []int         // offered non-streaming rates (req/s); default 100, 500, 1000
 	RateFor     time.Duration // each rate's duration; default 4s
 	Streams     []int         // concurrent open streams; default 1, 64, 1024, 10000
+	H2CStreams  []int         // the levels again with h2c clients (HTTP/2 without TLS, as a proxy can speak); default 1024, 10000; empty (not nil) skips
 	RampRate    int           // new streams per second while opening; default 2000
 	AnswerToks  int           // simulator answer length; default 16
 	SeqCalls    int           // sequential calls per target, interleaved; default 2000
@@ -46,6 +47,9 @@ func (c *Config) defaults() {
 	}
 	if len(c.Streams) == 0 {
 		c.Streams = []int{1, 64, 1024, 10000}
+	}
+	if c.H2CStreams == nil {
+		c.H2CStreams = []int{1024, 10000}
 	}
 	if c.RampRate <= 0 {
 		c.RampRate = 2000
@@ -76,6 +80,9 @@ type env struct {
 	nofile    uint64
 	idleRSS   int64
 	logPath   string
+	bin, data string // the built binaries, the service's DATA_DIR
+	svcPort   int
+	svcOut    *lockedWriter // the service's stdout, across restarts
 	direct    target
 	service   target
 	portkey   *child
@@ -120,49 +127,42 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 		return b
 	}
 	plain := body(false, "Say hello.")
-	client := newClient(4096)
+	client := newClient(4096, false)
 	defer client.CloseIdleConnections()
 
 	// Warm-up, then the idle baseline of the service's memory.
-	for _, tg := range e.targets() {
-		openLoop(ctx, client, tg, plain, 200, time.Second, 10*time.Second, 4096)
+	warm := func() error {
+		for _, tg := range e.targets() {
+			openLoop(ctx, client, tg, plain, 200, time.Second, 10*time.Second, 4096)
+		}
+		time.Sleep(2 * time.Second) // let the outbox deliver the warm-up
+		e.idleRSS, err = rssBytes(e.svc.pid())
+		logf("service idle VmRSS %.1f MiB; RLIMIT_NOFILE %d", float64(e.idleRSS)/(1<<20), e.nofile)
+		return err
 	}
-	time.Sleep(2 * time.Second) // let the outbox deliver the warm-up
-	if e.idleRSS, err = rssBytes(e.svc.pid()); err != nil {
+	if err := warm(); err != nil {
 		return "", err
 	}
-	logf("service idle VmRSS %.1f MiB; RLIMIT_NOFILE %d", float64(e.idleRSS)/(1<<20), e.nofile)
 
 	// Streams first, so the idle baseline is not inflated by earlier load.
-	for _, want := range cfg.Streams {
-		// The service holds two descriptors per stream (client and
-		// upstream); stay under the limit it inherited.
-		n := min(want, (int(e.nofile)-512)/2)
-		if n != want {
-			logf("streams: %d asked, %d run: RLIMIT_NOFILE is %d (hard limit; raising it needs CAP_SYS_RESOURCE)", want, n, e.nofile)
+	for _, n := range cfg.Streams {
+		rep.streams = append(rep.streams, e.streamLevel(ctx, cfg, n, false, body, logf))
+	}
+	if len(cfg.H2CStreams) > 0 {
+		// A fresh service process, for the same reason: the Go runtime
+		// keeps the memory of the levels before for minutes.
+		logf("restarting the service for the h2c levels")
+		e.svc.stop(20 * time.Second)
+		client.CloseIdleConnections() // to the process gone
+		if err := e.startService(ctx); err != nil {
+			return "", err
 		}
-		ramp := time.Duration(float64(n) / float64(cfg.RampRate) * float64(time.Second))
-		hold := ramp + 3*time.Second
-		sb := body(true, fmt.Sprintf("Tell a story. [sim:stall after=1 ms=%d]", hold.Milliseconds()))
-		sc := newClient(min(n, 4096))
-		row := streamRow{n: n}
-		logf("streams: %d open (ramp %s, hold %s), direct", n, ramp.Round(time.Millisecond), hold)
-		row.direct = streams(ctx, sc, e.direct, sb, n, cfg.RampRate, hold+ramp+60*time.Second, ramp+2*time.Second, nil)
-		sc.CloseIdleConnections()
-		time.Sleep(time.Second)
-		logf("streams: %d open, through the service", n)
-		cpu0, _ := cpuTime(e.svc.pid())
-		row.service = streams(ctx, sc, e.service, sb, n, cfg.RampRate, hold+ramp+60*time.Second, ramp+2*time.Second, func(open int) {
-			rss, _ := rssBytes(e.svc.pid())
-			row.rss, row.open = rss, open
-		})
-		cpu1, _ := cpuTime(e.svc.pid())
-		row.cpu = cpu1 - cpu0
-		sc.CloseIdleConnections()
-		rep.streams = append(rep.streams, row)
-		logf("  TTFT p50 %s/%s p99 %s/%s (direct/service), errors %d/%d, open at sample %d",
-			pct(row.direct.ttft, 50), pct(row.service.ttft, 50), pct(row.direct.ttft, 99), pct(row.service.ttft, 99), row.direct.errs, row.service.errs, row.open)
-		time.Sleep(2 * time.Second)
+		if err := warm(); err != nil {
+			return "", err
+		}
+		for _, n := range cfg.H2CStreams {
+			rep.streams = append(rep.streams, e.streamLevel(ctx, cfg, n, true, body, logf))
+		}
 	}
 
 	if e.pkTarget.name != "" {
@@ -206,6 +206,47 @@ func Run(ctx context.Context, cfg Config) (string, error) {
 	return md, nil
 }
 
+// streamLevel holds want streams open together, first straight to the
+// simulator, then through the service, with clients speaking HTTP/1.1 or
+// h2c.
+func (e *env) streamLevel(ctx context.Context, cfg Config, want int, h2c bool, body func(bool, string) []byte, logf func(string, ...any)) streamRow {
+	n := want
+	if !h2c {
+		// The service holds two descriptors per HTTP/1.1 stream (client
+		// and upstream); stay under the limit it inherited. Over h2c the
+		// streams share connections.
+		if n = min(want, (int(e.nofile)-512)/2); n != want {
+			logf("streams: %d asked, %d run: RLIMIT_NOFILE is %d (hard limit; raising it needs CAP_SYS_RESOURCE)", want, n, e.nofile)
+		}
+	}
+	proto := "HTTP/1.1"
+	if h2c {
+		proto = "h2c"
+	}
+	ramp := time.Duration(float64(n) / float64(cfg.RampRate) * float64(time.Second))
+	hold := ramp + 3*time.Second
+	sb := body(true, fmt.Sprintf("Tell a story. [sim:stall after=1 ms=%d]", hold.Milliseconds()))
+	sc := newClient(min(n, 4096), h2c)
+	row := streamRow{n: n, h2c: h2c, idle: e.idleRSS}
+	logf("streams: %d open over %s (ramp %s, hold %s), direct", n, proto, ramp.Round(time.Millisecond), hold)
+	row.direct = streams(ctx, sc, e.direct, sb, n, cfg.RampRate, hold+ramp+60*time.Second, ramp+2*time.Second, nil)
+	sc.CloseIdleConnections()
+	time.Sleep(time.Second)
+	logf("streams: %d open over %s, through the service", n, proto)
+	cpu0, _ := cpuTime(e.svc.pid())
+	row.service = streams(ctx, sc, e.service, sb, n, cfg.RampRate, hold+ramp+60*time.Second, ramp+2*time.Second, func(open int) {
+		rss, _ := rssBytes(e.svc.pid())
+		row.rss, row.open = rss, open
+	})
+	cpu1, _ := cpuTime(e.svc.pid())
+	row.cpu = cpu1 - cpu0
+	sc.CloseIdleConnections()
+	logf("  TTFT p50 %s/%s p99 %s/%s (direct/service), errors %d/%d, open at sample %d",
+		pct(row.direct.ttft, 50), pct(row.service.ttft, 50), pct(row.direct.ttft, 99), pct(row.service.ttft, 99), row.direct.errs, row.service.errs, row.open)
+	time.Sleep(2 * time.Second)
+	return row
+}
+
 func (e *env) startAll(ctx context.Context, cfg Config, logf func(string, ...any)) error {
 	bin := filepath.Join(e.work, "bin")
 	logf("building llmmeter and llmmeterctl")
@@ -233,30 +274,17 @@ func (e *env) startAll(ctx context.Context, cfg Config, logf func(string, ...any
 		return err
 	}
 
-	svcPort, err := freePort()
-	if err != nil {
+	if e.svcPort, err = freePort(); err != nil {
 		return err
 	}
-	data := filepath.Join(e.work, "data")
+	e.bin, e.data = bin, filepath.Join(e.work, "data")
 	e.logPath = filepath.Join(e.work, "service.log")
 	// The service's log is kept beside the results for inspection.
 	if cfg.ResultsFile != "" {
 		e.logPath = strings.TrimSuffix(cfg.ResultsFile, filepath.Ext(cfg.ResultsFile)) + "-service.log"
 	}
-	svcLog, err := os.Create(e.logPath)
-	if err != nil {
-		return err
-	}
-	var stdout bytes.Buffer
-	svc := exec.Command(filepath.Join(bin, "llmmeter"), "serve")
-	svc.Env = append(os.Environ(), "LISTEN_ADDR="+fmt.Sprintf("127.0.0.1:%d", svcPort), "DATA_DIR="+data, "LOG_LEVEL=info",
-		"OPENROUTER_API_KEY="+simKey, "OPENROUTER_BASE_URL="+e.simURL, "OPENROUTER_H2C=true", "APP_ENV=development", "CONVEX_URL=", "CLERK_ISSUER=")
-	svc.Stdout, svc.Stderr = &lockedWriter{w: &stdout}, svcLog
-	if e.svc, err = start("service", svc); err != nil {
-		return err
-	}
-	e.svcURL = fmt.Sprintf("http://127.0.0.1:%d", svcPort)
-	if err := waitHTTP(ctx, e.svc, e.svcURL+"/healthz", 30*time.Second); err != nil {
+	os.Remove(e.logPath)
+	if err := e.startService(ctx); err != nil {
 		return err
 	}
 	// The service prints its first admin key before it serves, but a
@@ -265,10 +293,10 @@ func (e *env) startAll(ctx context.Context, cfg Config, logf func(string, ...any
 	// quotas through the store file instead).
 	keyRE := regexp.MustCompile(`llm_[A-Za-z0-9_-]+`)
 	for deadline := time.Now().Add(10 * time.Second); e.adminKey == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		e.adminKey = keyRE.FindString(svc.Stdout.(*lockedWriter).String())
+		e.adminKey = keyRE.FindString(e.svcOut.String())
 	}
 
-	ctl := exec.CommandContext(ctx, filepath.Join(bin, "llmmeterctl"), "-data-dir", data, "keys", "create", "-user", "llmbench", "-name", "llmbench")
+	ctl := exec.CommandContext(ctx, filepath.Join(bin, "llmmeterctl"), "-data-dir", e.data, "keys", "create", "-user", "llmbench", "-name", "llmbench")
 	out, err := ctl.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("bench: llmmeterctl keys create: %v: %s", err, out)
@@ -280,11 +308,32 @@ func (e *env) startAll(ctx context.Context, cfg Config, logf func(string, ...any
 	if e.userKey == "" || e.userID == "" {
 		return fmt.Errorf("bench: could not read the key llmmeterctl created: %s", out)
 	}
-	e.quotaMode = e.setQuotas(ctx, filepath.Join(data, "llmmeter.db"))
+	e.quotaMode = e.setQuotas(ctx, filepath.Join(e.data, "llmmeter.db"))
 	logf("quotas: %s", e.quotaMode)
 	e.direct = target{name: "direct", url: e.simURL + "/chat/completions", key: simKey}
 	e.service = target{name: "service", url: e.svcURL + "/v1/chat/completions", key: e.userKey}
 	return nil
+}
+
+// startService starts `llmmeter serve` on e's port and data directory,
+// its log appended to e.logPath, and waits until it answers.
+func (e *env) startService(ctx context.Context) error {
+	svcLog, err := os.OpenFile(e.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if e.svcOut == nil {
+		e.svcOut = &lockedWriter{w: &bytes.Buffer{}}
+	}
+	svc := exec.Command(filepath.Join(e.bin, "llmmeter"), "serve")
+	svc.Env = append(os.Environ(), "LISTEN_ADDR="+fmt.Sprintf("127.0.0.1:%d", e.svcPort), "DATA_DIR="+e.data, "LOG_LEVEL=info",
+		"OPENROUTER_API_KEY="+simKey, "OPENROUTER_BASE_URL="+e.simURL, "OPENROUTER_H2C=true", "APP_ENV=development", "CONVEX_URL=", "CLERK_ISSUER=")
+	svc.Stdout, svc.Stderr = e.svcOut, svcLog
+	if e.svc, err = start("service", svc); err != nil {
+		return err
+	}
+	e.svcURL = fmt.Sprintf("http://127.0.0.1:%d", e.svcPort)
+	return waitHTTP(ctx, e.svc, e.svcURL+"/healthz", 30*time.Second)
 }
 
 // setQuotas gives the bench user generous quotas: through POST

@@ -25,8 +25,10 @@ type target struct {
 
 // newClient returns a client tuned so that the generator is not the
 // bottleneck: many idle connections kept per host, no compression, no
-// overall timeout (each request has its own context).
-func newClient(maxIdle int) *http.Client {
+// overall timeout (each request has its own context). With h2c it speaks
+// HTTP/2 without TLS only, opening a connection per 250 open streams (the
+// servers' limit).
+func newClient(maxIdle int, h2c bool) *http.Client {
 	t := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        maxIdle,
@@ -36,6 +38,11 @@ func newClient(maxIdle int) *http.Client {
 		ForceAttemptHTTP2:   false,
 		WriteBufferSize:     4 << 10,
 		ReadBufferSize:      4 << 10,
+	}
+	if h2c {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		t.Protocols = &p
 	}
 	return &http.Client{Transport: t}
 }

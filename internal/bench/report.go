@@ -18,9 +18,10 @@ type rateRow struct {
 
 type streamRow struct {
 	n               int
+	h2c             bool // clients spoke HTTP/2 without TLS, not HTTP/1.1
 	direct, service streamResult
 	cpu             time.Duration
-	rss             int64
+	rss, idle       int64 // the service's RSS at the sample, and idle before the level
 	open            int
 }
 
@@ -129,22 +130,22 @@ func (r *report) markdown() string {
 			x.direct.throughput(), x.service.throughput(), x.direct.errs, x.service.errs, cpu)
 	}
 	w("\n### Streaming, N streams held open together (time to first token in ms; opened at %d new streams/s)\n\n", r.cfg.RampRate)
-	w("| open streams | direct TTFT p50 | direct p99 | service TTFT p50 | service p99 | **added p50** | **added p99** | streams opened/s direct / service | errors direct / service | service CPU per stream | service RSS per open stream |\n")
-	w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	w("| open streams | clients | direct TTFT p50 | direct p99 | service TTFT p50 | service p99 | **added p50** | **added p99** | streams opened/s direct / service | errors direct / service | service CPU per stream | service RSS per open stream |\n")
+	w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range r.streams {
 		cpu, mem := "-", "-"
 		if x.n > 0 {
 			cpu = fmt.Sprintf("%.0f µs", float64(x.cpu.Microseconds())/float64(x.n))
 		}
 		if x.open > 0 {
-			mem = fmt.Sprintf("%.1f KiB (%d open, RSS %.1f MiB)", float64(x.rss-r.env.idleRSS)/1024/float64(x.open), x.open, float64(x.rss)/(1<<20))
+			mem = fmt.Sprintf("%.1f KiB (%d open, RSS %.1f MiB)", float64(x.rss-x.idle)/1024/float64(x.open), x.open, float64(x.rss)/(1<<20))
 		}
-		w("| %d | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d / %d | %s | %s |\n", x.n,
+		w("| %d | %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d / %d | %s | %s |\n", x.n, x.clients(),
 			msf(pct(x.direct.ttft, 50)), msf(pct(x.direct.ttft, 99)), msf(pct(x.service.ttft, 50)), msf(pct(x.service.ttft, 99)),
 			added(pct(x.direct.ttft, 50), pct(x.service.ttft, 50)), added(pct(x.direct.ttft, 99), pct(x.service.ttft, 99)),
 			x.direct.openRate(), x.service.openRate(), x.direct.errs, x.service.errs, cpu, mem)
 	}
-	w("\nIdle service VmRSS (after warm-up): %.1f MiB. Outbox after the run: %s. Service log: %d lines, %d at error level.\n\n",
+	w("\nIdle service VmRSS (after the last warm-up): %.1f MiB. Outbox after the run: %s. Service log: %d lines, %d at error level.\n\n",
 		float64(r.env.idleRSS)/(1<<20), r.outbox, r.logLines, r.logErrors)
 
 	if len(r.gobench) > 0 {
@@ -236,18 +237,26 @@ func (r *report) targets(w func(string, ...any)) {
 	if !sawCPU {
 		w("| ≤ 150 µs service CPU per non-streaming call (at 1,000 req/s) | " + unmeasured)
 	}
-	var worst float64
+	var worst, worstH2C float64
 	sawStreams := false
 	for _, x := range r.streams {
+		if x.open > 0 && x.n >= 1024 {
+			kib := float64(x.rss-x.idle) / 1024 / float64(x.open)
+			if x.h2c {
+				worstH2C = max(worstH2C, kib)
+			} else {
+				worst = max(worst, kib)
+			}
+		}
+		if x.h2c {
+			continue
+		}
 		if x.n >= 1000 && x.n <= 1024 {
 			sawStreams = true
 			a50 := pct(x.service.ttft, 50) - pct(x.direct.ttft, 50)
 			a := pct(x.service.ttft, 99) - pct(x.direct.ttft, 99)
 			w("| added TTFT p50 ≤ 100 µs at 1,024 streams | %s ms | %s |\n", added(0, a50), verdict(a50 <= 100*time.Microsecond && x.service.errs == 0))
 			w("| added TTFT p99 ≤ 1 ms at 1,024 streams | %s ms | %s |\n", added(0, a), verdict(a <= time.Millisecond && x.service.errs == 0))
-		}
-		if x.open > 0 && x.n >= 1024 {
-			worst = max(worst, float64(x.rss-r.env.idleRSS)/1024/float64(x.open))
 		}
 	}
 	if !sawStreams {
@@ -258,6 +267,11 @@ func (r *report) targets(w func(string, ...any)) {
 		w("| ≤ 32 KiB resident memory per open stream (worst of ≥1,024) | %.1f KiB | %s |\n", worst, verdict(worst <= 32))
 	} else {
 		w("| ≤ 32 KiB resident memory per open stream (worst of ≥1,024) | " + unmeasured)
+	}
+	if worstH2C > 0 {
+		w("| the same with HTTP/2 (h2c) clients | %.1f KiB | %s |\n", worstH2C, verdict(worstH2C <= 32))
+	} else {
+		w("| the same with HTTP/2 (h2c) clients | " + unmeasured)
 	}
 	sawWarm, sawIngest := false, false
 	for _, g := range r.gobench {
@@ -323,4 +337,12 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%d CPUs (%s)%s", runtime.NumCPU(), model, mem)
+}
+
+// clients names the protocol the row's clients spoke.
+func (x streamRow) clients() string {
+	if x.h2c {
+		return "h2c"
+	}
+	return "HTTP/1.1"
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // issue15Targets are the rows make bench must print, whatever the run
@@ -17,6 +18,7 @@ var issue15Targets = []string{
 	"| added TTFT p50 ≤ 100 µs at 1,024 streams |",
 	"| added TTFT p99 ≤ 1 ms at 1,024 streams |",
 	"| ≤ 32 KiB resident memory per open stream (worst of ≥1,024) |",
+	"| the same with HTTP/2 (h2c) clients |",
 	"| added TTFT unchanged (≤ 1 ms p50) with the store 20 ms away, warm lease |",
 	"| ≥ 50,000 rows/s into the embedded store |",
 }
@@ -50,5 +52,34 @@ BenchmarkOutboxToStore-2   	   20000	   1305502 ns/op	      52298 rows/s
 	}
 	if strings.Count(got, "**not measured**") != len(issue15Targets)-2 {
 		t.Errorf("the two measured rows still say not measured:\n%s", got)
+	}
+}
+
+// TestStreamTargetsKeepTheClientsApart: the TTFT targets and the memory
+// target read the HTTP/1.1 levels; the h2c levels have a memory row of
+// their own, each per stream above the idle RSS its process had.
+func TestStreamTargetsKeepTheClientsApart(t *testing.T) {
+	ms := func(v float64) []time.Duration { return []time.Duration{time.Duration(v * float64(time.Millisecond))} }
+	const kib = 1024
+	r := &report{env: &env{pkNote: "not run"}, streams: []streamRow{
+		{n: 1024, direct: streamResult{ttft: ms(1)}, service: streamResult{ttft: ms(3)}, idle: 10 << 20, rss: 10<<20 + 1024*40*kib, open: 1024},
+		{n: 10000, idle: 10 << 20, rss: 10<<20 + 10000*50*kib, open: 10000},
+		{n: 1024, h2c: true, direct: streamResult{ttft: ms(1)}, service: streamResult{ttft: ms(1.05)}, idle: 20 << 20, rss: 20<<20 + 1024*30*kib, open: 1024},
+		{n: 10000, h2c: true, idle: 20 << 20, rss: 20<<20 + 10000*31*kib, open: 10000},
+	}}
+	var b strings.Builder
+	r.targets(func(format string, a ...any) { fmt.Fprintf(&b, format, a...) })
+	got := b.String()
+	for _, want := range []string{
+		"| added TTFT p50 ≤ 100 µs at 1,024 streams | +2.000 ms | **missed** |",
+		"| ≤ 32 KiB resident memory per open stream (worst of ≥1,024) | 50.0 KiB | **missed** |",
+		"| the same with HTTP/2 (h2c) clients | 31.0 KiB | met |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "at 1,024 streams"); n != 2 {
+		t.Errorf("%d TTFT rows, want the HTTP/1.1 level's two:\n%s", n, got)
 	}
 }
