@@ -43,13 +43,13 @@ func (e *TooLargeError) Error() string {
 var ReadWithin = time.Minute
 
 // ErrTimeout is a body that did not arrive within ReadWithin; the answer
-// then says Connection: close.
+// then says Connection: close (on HTTP/1.x, see closeAfter).
 var ErrTimeout = errors.New("request body not received in time")
 
 // Read returns r's whole body, at most limit bytes, waiting at most
 // ReadWithin for it. A larger one is a *TooLargeError and a late one
-// ErrTimeout; the answer then says Connection: close. Any other error is
-// the body's own (a client that left, a broken chunked encoding).
+// ErrTimeout; the answer then closes an HTTP/1.x connection. Any other
+// error is the body's own (a client that left, a broken chunked encoding).
 func Read(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if TooLarge(w, r, limit) {
 		return nil, &TooLargeError{Limit: limit}
@@ -66,23 +66,37 @@ func Read(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		w.Header().Set("Connection", "close") // wrappers of w hide it from MaxBytesReader
+		closeAfter(w, r) // wrappers of w hide it from MaxBytesReader
 		return nil, &TooLargeError{Limit: limit}
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		w.Header().Set("Connection", "close")
+		closeAfter(w, r)
 		return nil, ErrTimeout
 	}
 	return body, err
 }
 
 // TooLarge reports whether r declares a body over limit (Content-Length),
-// and if so marks the answer Connection: close: the body is not read.
+// and if so marks the answer to close an HTTP/1.x connection: the body is
+// not read.
 func TooLarge(w http.ResponseWriter, r *http.Request, limit int64) bool {
 	if r.ContentLength <= limit {
 		return false
 	}
-	w.Header().Set("Connection", "close")
+	closeAfter(w, r)
 	return true
+}
+
+// closeAfter marks the answer Connection: close on HTTP/1.x, where the
+// connection carries nothing else and the rest of the body would be read
+// as the next request. An HTTP/2 stream ends on its own: after the answer
+// the server resets it with NO_ERROR and the client stops sending (RFC
+// 9113 §8.1). Its connection may carry other clients' streams through a
+// proxy, and net/http answers Connection: close with a GOAWAY for all of
+// them.
+func closeAfter(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 const (

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,7 +23,25 @@ const limit = 1 << 20
 // server answers 413 for a body over limit (read with Read) and 200 with
 // the body's length otherwise; at /early it answers 401 without reading.
 func server(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(httpbody.Linger(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// h2cServer is server speaking HTTP/1.1 and HTTP/2 without TLS, as the
+// gateway's port does.
+func h2cServer(t *testing.T) *httptest.Server {
+	srv := httptest.NewUnstartedServer(handler())
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func handler() http.Handler {
+	return httpbody.Linger(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/early" {
 			http.Error(w, `{"error":"unauthenticated"}`, http.StatusUnauthorized)
 			return
@@ -39,9 +58,7 @@ func server(t *testing.T) *httptest.Server {
 		default:
 			fmt.Fprintf(w, "%d", len(body))
 		}
-	})))
-	t.Cleanup(srv.Close)
-	return srv
+	}))
 }
 
 // rawConn is a connection to srv for a client written by hand, closed
@@ -109,6 +126,72 @@ func TestRefusedBodiesAreAnswered(t *testing.T) {
 			res.Body.Close()
 			if res.StatusCode != c.want || c.want == 413 && !res.Close {
 				t.Fatalf("%d %v %s, want %d (413 with Connection: close)", res.StatusCode, res.Header, msg, c.want)
+			}
+		})
+	}
+}
+
+// TestHTTP2RefusalsKeepTheConnection: over HTTP/2 a refused body is not
+// read on: the server answers, then resets the stream with NO_ERROR and the
+// client stops sending (RFC 9113 §8.1; lingering as on HTTP/1.1 held each
+// refusal to a Go client for the whole 10 s, since it stops sending on an
+// early error answer without ending its stream). The connection stays
+// open for the next request: a proxy carries other clients' streams on
+// it, and the Connection: close that ends an HTTP/1.1 connection made
+// net/http send a GOAWAY for all of them.
+func TestHTTP2RefusalsKeepTheConnection(t *testing.T) {
+	srv := h2cServer(t)
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+	send := func(path string, size int64, chunked bool) (int, bool, *zeros) {
+		t.Helper()
+		b, z := body(size)
+		reused := false
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+		})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+path, b)
+		req.ContentLength = size
+		if chunked {
+			req.ContentLength = -1
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.ProtoMajor != 2 {
+			t.Fatalf("served over %s", res.Proto)
+		}
+		return res.StatusCode, reused, z
+	}
+	if status, _, _ := send("/", 10, false); status != 200 {
+		t.Fatalf("first call: %d", status)
+	}
+	const size = 20 << 20
+	for _, c := range []struct {
+		name    string
+		path    string
+		chunked bool
+		want    int
+	}{
+		{"declared", "/", false, 413},
+		{"streamed", "/", true, 413},
+		{"unread", "/early", false, 401},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, reused, z := send(c.path, size, c.chunked)
+			if status != c.want || !reused {
+				t.Fatalf("%d on a reused connection: %v, want %d on the first call's", status, reused, c.want)
+			}
+			if z.n.Load() >= size {
+				t.Fatalf("the client sent all %d bytes: the refused body was read on", size)
+			}
+			if status, reused, _ := send("/", 10, false); status != 200 || !reused {
+				t.Fatalf("next call: %d, reused %v", status, reused)
 			}
 		})
 	}
