@@ -110,7 +110,9 @@ const (
 // not read to its end, the answer is flushed and the rest of the body read
 // and discarded, up to lingerBytes for up to lingerTime, before the
 // connection is let go. A body whose client waits for 100 Continue and was
-// never asked for is left alone: that client sends nothing.
+// never asked for is left alone: that client sends nothing. So is an
+// HTTP/2 stream's (see closeAfter): reading on would hold a Go client's
+// refusal for lingerTime, as it stops sending without ending its stream.
 func Linger(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody || r.ProtoMajor != 1 {
