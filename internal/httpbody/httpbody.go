@@ -110,12 +110,11 @@ const (
 // not read to its end, the answer is flushed and the rest of the body read
 // and discarded, up to lingerBytes for up to lingerTime, before the
 // connection is let go. A body whose client waits for 100 Continue and was
-// never asked for is left alone: that client sends nothing. So is an
-// HTTP/2 stream's (see closeAfter): reading on would hold a Go client's
-// refusal for lingerTime, as it stops sending without ending its stream.
+// never asked for is left alone: that client sends nothing. An HTTP/2
+// stream's is drained instead (see drainStream).
 func Linger(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil || r.Body == http.NoBody || r.ProtoMajor != 1 {
+		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -126,6 +125,10 @@ func Linger(next http.Handler) http.Handler {
 			return
 		}
 		rc := http.NewResponseController(w)
+		if r.ProtoMajor != 1 {
+			drainStream(rc, b)
+			return
+		}
 		// The deadline first: flushing the answer makes the server discard
 		// a small rest of the body itself, which must not wait on a stalled
 		// client either.
@@ -138,6 +141,28 @@ func Linger(next http.Handler) http.Handler {
 			rc.SetReadDeadline(time.Time{})
 		}
 	})
+}
+
+const (
+	// drainBytes is how much of an HTTP/2 stream's unread body is read
+	// before the answer goes out: net/http's own bound for an HTTP/1.1 one.
+	drainBytes = 256 << 10
+	// drainTime bounds the wait for it.
+	drainTime = time.Second
+)
+
+// drainStream reads what is left of a small HTTP/2 request body before the
+// answer goes out. net/http ends a stream whose body was not read with a
+// reset (RST_STREAM NO_ERROR, RFC 9113 §8.1) right after the answer, and
+// curl 7.88 reports that as a stream error instead of the answer: one in
+// eight 401s to a refused key over h2c, where the body had not quite
+// arrived when the handler answered. A larger body is left to that reset,
+// which stops the client's upload: reading it all as on HTTP/1.1 would not
+// help a Go client, which stops sending once it sees an error answer but
+// does not end its stream, and would hold the stream for lingerTime.
+func drainStream(rc *http.ResponseController, b *tracked) {
+	rc.SetReadDeadline(time.Now().Add(drainTime))
+	io.CopyN(io.Discard, b.ReadCloser, drainBytes)
 }
 
 // tracked notes whether a body was read from, and whether to its end.
