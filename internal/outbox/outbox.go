@@ -176,9 +176,10 @@ const checkpointEvery = 500 * time.Millisecond
 // beside a writer that never pauses never qualified, and the WAL grew by
 // every commit without end (169 MB in 3 s of eight steady writers), each
 // commit's fdatasync paying for a longer file. Here nothing can come in
-// between, so the WAL stays at the size of one interval's commits. It
-// holds the next commit for the time of one fsync and the few pages a small
-// table changed; a passive checkpoint never waits for readers.
+// between, so the WAL stays near one interval's commits (longer only while
+// a delivery read holds an older snapshot: a passive checkpoint never
+// waits for readers). It holds the next commit for one fsync and the few
+// pages a small table changed.
 func (o *Outbox) checkpoint() {
 	o.db.W.Exec(`PRAGMA wal_checkpoint(PASSIVE)`) // best effort; the next tick tries again
 }
