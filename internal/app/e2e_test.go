@@ -393,39 +393,56 @@ func TestTransientUpstreamErrorIsRetried(t *testing.T) {
 	e.matchLedger()
 }
 
+// TestClientDisconnectIsStillRecorded: a streaming caller that walks away
+// mid-answer (closing its HTTP/1.1 connection, or resetting its HTTP/2
+// stream) leaves a 499 request log and the usage OpenRouter billed.
 func TestClientDisconnectIsStillRecorded(t *testing.T) {
-	e := start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "POST", e.base+"/v1/chat/completions", strings.NewReader(chatBody(true, "long answer [sim:tokens n=400] [sim:stall after=5 ms=30000]")))
-	req.Header.Set("Authorization", "Bearer "+e.key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Read the first content chunk, then walk away.
-	br := bufio.NewReader(res.Body)
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(line, "data: {") {
-			break
-		}
-	}
-	cancel()
-	res.Body.Close()
-	e.settle()
-	e.matchLedger()
-	g := e.sim.Ledger()[0]
-	if !g.Cancelled || g.CompletionTokens >= 400 {
-		t.Fatalf("ledger: %+v", g)
-	}
-	var status string
-	var code int
-	e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
-	if status != "error" || code != 499 {
-		t.Fatalf("request log %s %d", status, code)
+	for _, proto := range []string{"HTTP/1.1", "h2c"} {
+		t.Run(proto, func(t *testing.T) {
+			e := start(t)
+			c := http.DefaultClient
+			if proto == "h2c" {
+				tr := h2cTransport()
+				defer tr.CloseIdleConnections()
+				c = &http.Client{Transport: tr}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "POST", e.base+"/v1/chat/completions", strings.NewReader(chatBody(true, "long answer [sim:tokens n=400] [sim:stall after=5 ms=30000]")))
+			req.Header.Set("Authorization", "Bearer "+e.key)
+			res, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int{"HTTP/1.1": 1, "h2c": 2}[proto]; res.ProtoMajor != want {
+				t.Fatalf("served over %s", res.Proto)
+			}
+			// Read the first content chunk, then walk away.
+			br := bufio.NewReader(res.Body)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.HasPrefix(line, "data: {") {
+					break
+				}
+			}
+			cancel()
+			res.Body.Close()
+			e.settle()
+			e.matchLedger()
+			g := e.sim.Ledger()[0]
+			if !g.Cancelled || g.CompletionTokens >= 400 {
+				t.Fatalf("ledger: %+v", g)
+			}
+			var status string
+			var code int
+			e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
+			if status != "error" || code != 499 {
+				t.Fatalf("request log %s %d", status, code)
+			}
+		})
 	}
 }
 
