@@ -430,18 +430,7 @@ func TestClientDisconnectIsStillRecorded(t *testing.T) {
 			}
 			cancel()
 			res.Body.Close()
-			e.settle()
-			e.matchLedger()
-			g := e.sim.Ledger()[0]
-			if !g.Cancelled || g.CompletionTokens >= 400 {
-				t.Fatalf("ledger: %+v", g)
-			}
-			var status string
-			var code int
-			e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
-			if status != "error" || code != 499 {
-				t.Fatalf("request log %s %d", status, code)
-			}
+			e.walkedAway()
 		})
 	}
 }
@@ -473,16 +462,24 @@ func TestPlainClientDisconnectIsStillRecorded(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the call completed; it should have been cut")
 	}
+	e.walkedAway()
+}
+
+// walkedAway checks what the one call of a client that walked away
+// mid-answer (400 tokens asked) left: the generation cancelled upstream,
+// its usage as billed, and a 499 request log.
+func (e *env) walkedAway() {
+	e.t.Helper()
 	e.settle()
 	e.matchLedger()
 	if g := e.sim.Ledger()[0]; !g.Cancelled || g.CompletionTokens >= 400 {
-		t.Fatalf("ledger: %+v", g)
+		e.t.Fatalf("ledger: %+v", g)
 	}
 	var status string
 	var code int
 	e.db.QueryRow(`SELECT status, statusCode FROM requestLogs`).Scan(&status, &code)
 	if status != "error" || code != 499 {
-		t.Fatalf("request log %s %d", status, code)
+		e.t.Fatalf("request log %s %d", status, code)
 	}
 }
 
