@@ -219,20 +219,16 @@ func (e *env) streamLevel(ctx context.Context, cfg Config, want int, h2c bool, b
 			logf("streams: %d asked, %d run: RLIMIT_NOFILE is %d (hard limit; raising it needs CAP_SYS_RESOURCE)", want, n, e.nofile)
 		}
 	}
-	proto := "HTTP/1.1"
-	if h2c {
-		proto = "h2c"
-	}
+	row := streamRow{n: n, h2c: h2c, idle: e.idleRSS}
 	ramp := time.Duration(float64(n) / float64(cfg.RampRate) * float64(time.Second))
 	hold := ramp + 3*time.Second
 	sb := body(true, fmt.Sprintf("Tell a story. [sim:stall after=1 ms=%d]", hold.Milliseconds()))
 	sc := newClient(min(n, 4096), h2c)
-	row := streamRow{n: n, h2c: h2c, idle: e.idleRSS}
-	logf("streams: %d open over %s (ramp %s, hold %s), direct", n, proto, ramp.Round(time.Millisecond), hold)
+	logf("streams: %d open over %s (ramp %s, hold %s), direct", n, row.clients(), ramp.Round(time.Millisecond), hold)
 	row.direct = streams(ctx, sc, e.direct, sb, n, cfg.RampRate, hold+ramp+60*time.Second, ramp+2*time.Second, nil)
 	sc.CloseIdleConnections()
 	time.Sleep(time.Second)
-	logf("streams: %d open over %s, through the service", n, proto)
+	logf("streams: %d open over %s, through the service", n, row.clients())
 	cpu0, _ := cpuTime(e.svc.pid())
 	row.service = streams(ctx, sc, e.service, sb, n, cfg.RampRate, hold+ramp+60*time.Second, ramp+2*time.Second, func(open int) {
 		rss, _ := rssBytes(e.svc.pid())
