@@ -138,7 +138,7 @@ func (r *report) markdown() string {
 			cpu = fmt.Sprintf("%.0f µs", float64(x.cpu.Microseconds())/float64(x.n))
 		}
 		if x.open > 0 {
-			mem = fmt.Sprintf("%.1f KiB (%d open, RSS %.1f MiB)", float64(x.rss-x.idle)/1024/float64(x.open), x.open, float64(x.rss)/(1<<20))
+			mem = fmt.Sprintf("%.1f KiB (%d open, RSS %.1f MiB)", x.kibPerStream(), x.open, float64(x.rss)/(1<<20))
 		}
 		w("| %d | %s | %s | %s | %s | %s | %s | %s | %.0f / %.0f | %d / %d | %s | %s |\n", x.n, x.clients(),
 			msf(pct(x.direct.ttft, 50)), msf(pct(x.direct.ttft, 99)), msf(pct(x.service.ttft, 50)), msf(pct(x.service.ttft, 99)),
@@ -241,11 +241,10 @@ func (r *report) targets(w func(string, ...any)) {
 	sawStreams := false
 	for _, x := range r.streams {
 		if x.open > 0 && x.n >= 1024 {
-			kib := float64(x.rss-x.idle) / 1024 / float64(x.open)
 			if x.h2c {
-				worstH2C = max(worstH2C, kib)
+				worstH2C = max(worstH2C, x.kibPerStream())
 			} else {
-				worst = max(worst, kib)
+				worst = max(worst, x.kibPerStream())
 			}
 		}
 		if x.h2c {
@@ -345,4 +344,10 @@ func (x streamRow) clients() string {
 		return "h2c"
 	}
 	return "HTTP/1.1"
+}
+
+// kibPerStream is the service's RSS per open stream at the sample, above
+// its idle RSS before the level (x.open > 0).
+func (x streamRow) kibPerStream() float64 {
+	return float64(x.rss-x.idle) / 1024 / float64(x.open)
 }
