@@ -54,15 +54,12 @@ func Read(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if TooLarge(w, r, limit) {
 		return nil, &TooLargeError{Limit: limit}
 	}
-	rc := http.NewResponseController(w)
-	deadline := rc.SetReadDeadline(time.Now().Add(ReadWithin)) == nil // not every writer can (a test recorder)
+	// The deadline stays after the body: net/http clears it once the body
+	// has reached its end (HTTP/1.1; on HTTP/2 it can only end the stream's
+	// body), and after a failure it must still bound the server's discard
+	// of the rest. Not every writer can set one (a test recorder).
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(ReadWithin))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if deadline && err == nil {
-		// Only a body read whole lifts the deadline: after a failure the
-		// server still discards what is left, and must not wait on a
-		// stalled client for it.
-		rc.SetReadDeadline(time.Time{})
-	}
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
