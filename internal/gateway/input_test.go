@@ -89,13 +89,19 @@ func TestBadBodiesAreRefusedByName(t *testing.T) {
 	h.assertNothingHappened()
 }
 
-// TestNullParametersPass: null is "not set" for the typed parameters, as
-// OpenAI's API takes it; such a request is served.
-func TestNullParametersPass(t *testing.T) {
+// TestWellTypedParametersPass: each checked parameter with a value of its
+// kind is served, and null is "not set", as OpenAI's API takes it.
+func TestWellTypedParametersPass(t *testing.T) {
 	h := newHarness(t, openroutertest.Options{})
-	w := h.chat(`{"model":"openai/gpt-4o-mini","max_tokens" :  null ,"temperature":null,"messages":[{"role":"user","content":"hi"}]}`)
-	if w.Code != http.StatusOK {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
+	for _, params := range []string{
+		`"max_tokens" :  null ,"temperature":null`,
+		`"max_tokens":64,"seed":-3,"temperature":0.2,"top_p":1,"logprobs":false`,
+		`"stream_options":{"include_usage":true},"response_format":{"type":"json_object"},"reasoning":{"effort":"low"},"usage":{"include":true}`,
+	} {
+		w := h.chat(`{"model":"openai/gpt-4o-mini",` + params + `,"messages":[{"role":"user","content":"hi"}]}`)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", params, w.Code, w.Body)
+		}
 	}
 }
 
