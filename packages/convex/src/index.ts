@@ -7,7 +7,7 @@
  *   // convex/llmmeter.ts (the one module that registers the functions)
  *   export const { overview, ..., ingestBatch, recordActivity, ... } = llmmeter({ isAdmin });
  *   // convex/http.ts
- *   addHttpRoutes(http);
+ *   addHttpRoutes(http, { functions: llmmeterModule }); // import * as llmmeterModule from "./llmmeter"
  *
  * Shaped like a Convex component (own table names, a narrow surface, no
  * reads of the app's tables) so that a later move to `app.use` is mechanical;
@@ -23,6 +23,8 @@ import { userStatement } from "./adminStatement";
 import { userMonthCosts } from "./adminUserMonthCosts";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
+import { addSignedRoutes, type SignedRouteOptions } from "./routes";
+import type { HttpRouter } from "convex/server";
 
 export { llmmeterTables } from "./tables";
 // Types in the functions' signatures, exported so that an app's own
@@ -32,7 +34,6 @@ export type { IngestResult, KindCounts } from "./lib/ingest";
 export type { RefusedQuota, ReserveResult } from "./lib/quotas";
 export type { LeasedQuota } from "./lib/leases";
 export type { DataModel, Doc, Id } from "./server";
-export { addHttpRoutes, type RouteOptions } from "./routes";
 export { claimIsAdmin, type IsAdmin } from "./lib/auth";
 
 /** Options of {@link llmmeter}. */
@@ -95,3 +96,34 @@ export type FunctionName = keyof ReturnType<typeof llmmeter>;
 export const functionNames: readonly FunctionName[] = Object.freeze(
   (Object.keys(llmmeter({ isAdmin: () => false })) as FunctionName[]).sort(),
 );
+
+/** Options of {@link addHttpRoutes}. */
+export type RouteOptions = SignedRouteOptions & {
+  /**
+   * The app's module that re-exports llmmeter's functions, as imported by
+   * http.ts (`import * as llmmeterModule from "./llmmeter"`). Given, a name
+   * missing from it fails addHttpRoutes, and so the push or deploy that
+   * analyses http.ts, instead of the first call of a route, the Go
+   * service or the portal that needs the function.
+   */
+  functions?: object;
+};
+
+/**
+ * Adds llmmeter's signed routes (POST /ingest, /users/…, /apikeys/…,
+ * /quotas/…, /jobs/…) to the app's router, after checking opts.functions
+ * (when given) for every name in {@link functionNames}.
+ */
+export function addHttpRoutes(http: HttpRouter, opts: RouteOptions = {}): void {
+  const { functions } = opts;
+  if (functions !== undefined) {
+    const missing = functionNames.filter((name) => !(name in functions));
+    if (missing.length > 0) {
+      throw new Error(
+        `llmmeter: the module ${opts.module ?? "llmmeter"} does not re-export ${missing.join(", ")}; ` +
+          "export every name of functionNames from it (see the README's install steps)",
+      );
+    }
+  }
+  addSignedRoutes(http, opts);
+}

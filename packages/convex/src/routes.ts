@@ -25,8 +25,8 @@ function refs(module: string): Refs {
   });
 }
 
-/** Options of {@link addHttpRoutes}. */
-export type RouteOptions = {
+/** Options of {@link addSignedRoutes}. */
+export type SignedRouteOptions = {
   /** The app's module that re-exports llmmeter's functions (default "llmmeter", i.e. convex/llmmeter.ts). */
   module?: string;
 };
@@ -37,7 +37,7 @@ export type RouteOptions = {
  * REPORTING_TZ) from the deployment's environment on every request and call
  * the internal functions the app re-exports from `opts.module`.
  */
-export function addHttpRoutes(http: HttpRouter, opts: RouteOptions = {}): void {
+export function addSignedRoutes(http: HttpRouter, opts: SignedRouteOptions = {}): void {
   const fn = refs(opts.module ?? "llmmeter");
   const post = (path: string, handler: ReturnType<typeof signedRoute>) => http.route({ path, method: "POST", handler });
 

@@ -5,7 +5,8 @@
  * and forgotten in one list would be missing from that deployment.
  */
 import { expect, test } from "vitest";
-import { functionNames } from "../src";
+import { httpRouter } from "convex/server";
+import { addHttpRoutes, functionNames } from "../src";
 import * as standalone from "../../../convex/llmmeter";
 import * as chatApp from "../../../examples/chat-app/convex/llmmeter";
 
@@ -23,4 +24,14 @@ test("functionNames lists the admin reads, admin mutations and internal function
   for (const name of ["overview", "setQuota", "ingestBatch", "foldApply"]) expect(functionNames).toContain(name);
   expect(new Set(functionNames).size).toBe(functionNames.length);
   expect([...functionNames].sort()).toEqual(functionNames);
+});
+
+test("addHttpRoutes refuses a re-export module that misses a function, naming it", () => {
+  const { getUser: _dropped, overview: _alsoDropped, ...partial } = standalone;
+  expect(() => addHttpRoutes(httpRouter(), { functions: partial })).toThrow(
+    "llmmeter: the module llmmeter does not re-export getUser, overview;",
+  );
+  const http = httpRouter();
+  addHttpRoutes(http, { functions: standalone });
+  expect(http.lookup("/ingest", "POST")).not.toBeNull();
 });
