@@ -36,8 +36,10 @@ node_modules/.installed: package-lock.json
 	touch $@
 
 ## test-convex: the Convex functions' tests, then that they bundle for deploy and that the
-## committed convex/_generated is what codegen makes from them (both offline)
+## committed convex/_generated is what codegen makes from them (both offline); first, that the
+## library's sources type-check as an installing app may compile them: stricter flags, no @types/node
 test-convex: node_modules/.installed
+	npx tsc -p packages/convex/tsconfig.strict.json
 	npm test
 	npm run check:bundle
 	$(MAKE) check-generated

@@ -12,6 +12,7 @@ import { v } from "convex/values";
 import type { Doc, Id, TableNames } from "./server";
 import type { QueryCtx } from "./server";
 import type { AdminBuilders } from "./lib/auth";
+import type { NewDoc, NewDocFields } from "./lib/optional";
 import {
   vAcknowledged,
   vAlertListItem,
@@ -159,7 +160,7 @@ export const usageSeries = (b: AdminBuilders) => b.query({
     return points.map(([periodStart, group]) => {
       const { counters: c } = mergeRows(group);
       return {
-        periodKey: group[0].periodKey,
+        periodKey: group[0]!.periodKey,
         periodStart,
         requests: c.totalRequests,
         successful: c.successfulRequests,
@@ -530,7 +531,7 @@ export const setQuota = (b: AdminBuilders) => b.mutation({
         isActive,
         ...(await fresh()),
         updatedAt: now,
-      });
+      } satisfies NewDocFields<"userQuotas"> as NewDoc<"userQuotas">);
       return { quotaId, created: true };
     }
     const refresh = isActive && (!existing.isActive || existing.resetDate <= now);

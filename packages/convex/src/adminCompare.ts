@@ -43,7 +43,7 @@ export function changePercent(current: number, previous: number): number | null 
 
 /** Day of its period of a daily periodKey "YYYY-MM-DD": day of the month, or ISO weekday (Monday 1). */
 function dayOfPeriod(period: "weekly" | "monthly", dayKey: string): number {
-  const [y, m, d] = dayKey.split("-").map(Number);
+  const [y, m, d] = dayKey.split("-").map(Number) as [number, number, number];
   return period === "monthly" ? d : ((new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7) + 1;
 }
 

@@ -81,7 +81,7 @@ export const errorSummary = (b: AdminBuilders) => b.query({
       .sort((a, b) => a[0] - b[0])
       .map(([periodStart, group]) => {
         const { counters: c } = mergeRows(group);
-        return { periodKey: group[0].periodKey, periodStart, requests: c.totalRequests, failed: c.failedRequests, errorRate: errorRate(c.failedRequests, c.totalRequests) };
+        return { periodKey: group[0]!.periodKey, periodStart, requests: c.totalRequests, failed: c.failedRequests, errorRate: errorRate(c.failedRequests, c.totalRequests) };
       });
     const { counters: all } = mergeRows(system);
 

@@ -29,13 +29,13 @@ import { idOf, MAX_PAGE_SIZE } from "./admin";
 export const REQUEST_LOG_SCAN_ROWS = 2000;
 
 type Filters = {
-  status?: Doc<"requestLogs">["status"];
-  userId?: Doc<"requestLogs">["userId"];
-  model?: string;
-  apiKeyId?: Doc<"requestLogs">["apiKeyId"];
-  conversationId?: string;
-  requestId?: string;
-  generationId?: string;
+  status?: Doc<"requestLogs">["status"] | undefined;
+  userId?: Doc<"requestLogs">["userId"] | undefined;
+  model?: string | undefined;
+  apiKeyId?: Doc<"requestLogs">["apiKeyId"] | undefined;
+  conversationId?: string | undefined;
+  requestId?: string | undefined;
+  generationId?: string | undefined;
   lo: number;
   hi: number;
 };

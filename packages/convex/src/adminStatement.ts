@@ -116,7 +116,7 @@ export const userStatement = (b: AdminBuilders) => b.query({
     const days = await readAggregates(ctx, new ReadBudget(), { scope: "user", period: "daily", from, to, userId });
     const byDay = [...groupBy(days, (r) => r.periodStart)]
       .sort((a, b) => a[0] - b[0])
-      .map(([periodStart, group]) => ({ periodKey: group[0].periodKey, periodStart, ...countsOf(group) }));
+      .map(([periodStart, group]) => ({ periodKey: group[0]!.periodKey, periodStart, ...countsOf(group) }));
     return {
       userId,
       name: user.name ?? null,

@@ -44,7 +44,7 @@ export const userMonthCosts = (b: AdminBuilders) => b.query({
     const users = [];
     for (const [i, userId] of ids.entries()) {
       const t = totalsOf(await readAggregates(ctx, budget, { scope: "user", period: "monthly", from, to, userId }));
-      users.push({ userId: args.userIds[i], requests: t.requests, totalTokens: t.totalTokens, costNanoUsd: t.costNanoUsd, costUsd: t.costUsd });
+      users.push({ userId: args.userIds[i]!, requests: t.requests, totalTokens: t.totalTokens, costNanoUsd: t.costNanoUsd, costUsd: t.costUsd });
     }
     return { month: args.month, from, to, users };
   },

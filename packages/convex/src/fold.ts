@@ -138,7 +138,7 @@ export const apply = internalMutation({
     const prepared = [];
     for (let i = 0; i < args.aggregates.length; i++) {
       // A user deleted after ingest still has rows: the fold counts them.
-      const p = await prepareAggregateRow(ctx.db, cal, args.aggregates[i], `aggregates[${i}]`, { deletedUserOk: true });
+      const p = await prepareAggregateRow(ctx.db, cal, args.aggregates[i]!, `aggregates[${i}]`, { deletedUserOk: true });
       if (p.key.shard !== 0) badRequest(`aggregates[${i}].shard: the fold writes shard 0`);
       prepared.push(p);
     }

@@ -12,6 +12,7 @@ import { alertView } from "./admin";
 import { badRequest, fail, notFound } from "./lib/errors";
 import { foldState } from "./fold";
 import { reportingCalendar } from "./lib/periods";
+import type { NewDoc, NewDocFields } from "./lib/optional";
 import {
   aggregatesListBody,
   aggregatesUpsertBody,
@@ -77,7 +78,7 @@ export const upsertAggregates = internalMutation({
     const cal = reportingCalendar();
     const now = Date.now();
     const prepared: PreparedAggregate[] = [];
-    for (let i = 0; i < args.rows.length; i++) prepared.push(await prepareAggregateRow(ctx.db, cal, args.rows[i], `rows[${i}]`));
+    for (let i = 0; i < args.rows.length; i++) prepared.push(await prepareAggregateRow(ctx.db, cal, args.rows[i]!, `rows[${i}]`));
     let inserted = 0;
     let updated = 0;
     for (const p of prepared) {
@@ -87,7 +88,7 @@ export const upsertAggregates = internalMutation({
         await ctx.db.patch(existing._id, { ...fields, periodKey: p.periodKey });
         updated++;
       } else {
-        await ctx.db.insert("usageAggregates", { ...p.key, periodKey: p.periodKey, ...fields });
+        await ctx.db.insert("usageAggregates", { ...p.key, periodKey: p.periodKey, ...fields } satisfies NewDocFields<"usageAggregates"> as NewDoc<"usageAggregates">);
         inserted++;
       }
     }
@@ -147,7 +148,7 @@ export const openAlert = internalMutation({
       createdAt,
       history: [{ severity: args.severity, at: createdAt }],
       silencedUntil,
-    });
+    } satisfies NewDocFields<"systemAlerts"> as NewDoc<"systemAlerts">);
     return { alertId, created: true, alert: alertView((await ctx.db.get(alertId))!) };
   },
 });
@@ -235,7 +236,7 @@ export const storeForecasts = internalMutation({
     if (args.rows.length > MAX_FORECAST_ROWS) badRequest(`rows: at most ${MAX_FORECAST_ROWS} rows per request`);
     const docs = [];
     for (let i = 0; i < args.rows.length; i++) {
-      const r = args.rows[i];
+      const r = args.rows[i]!;
       let userId: Id<"llmmeterUsers"> | undefined;
       if (r.scope === "user") {
         if (r.userId === undefined) badRequest(`rows[${i}].userId: required for scope "user"`);
@@ -253,7 +254,7 @@ export const storeForecasts = internalMutation({
       .withIndex("by_created_at", (q) => q.eq("createdAt", args.createdAt))
       .take(MAX_FORECAST_ROWS + 1);
     for (const o of old) await ctx.db.delete(o._id);
-    for (const d of docs) await ctx.db.insert("forecasts", d);
+    for (const d of docs) await ctx.db.insert("forecasts", d satisfies NewDocFields<"forecasts"> as NewDoc<"forecasts">);
     return { stored: docs.length, replaced: old.length };
   },
 });

@@ -2,6 +2,7 @@
 import type { Doc, Id, MutationCtx } from "./server";
 import { internalMutation, internalQuery } from "./server";
 import { badRequest } from "./lib/errors";
+import type { NewDoc, NewDocFields } from "./lib/optional";
 import { usersEnsureBody, usersGetBody } from "./lib/wire";
 
 export function userView(u: Doc<"llmmeterUsers">) {
@@ -16,7 +17,7 @@ export function userView(u: Doc<"llmmeterUsers">) {
   };
 }
 
-type EnsureArgs = { clerkUserId?: string; externalId?: string; email?: string; name?: string };
+type EnsureArgs = { clerkUserId?: string | undefined; externalId?: string | undefined; email?: string | undefined; name?: string | undefined };
 
 /**
  * Finds the user by clerkUserId or externalId (exactly one must be given) or
@@ -50,7 +51,7 @@ export async function ensureUser(ctx: MutationCtx, args: EnsureArgs): Promise<{ 
     name: args.name,
     role: "user",
     createdAt: Date.now(),
-  });
+  } satisfies NewDocFields<"llmmeterUsers"> as NewDoc<"llmmeterUsers">);
   return { userId, created: true };
 }
 

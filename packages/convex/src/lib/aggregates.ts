@@ -25,6 +25,7 @@ import type { DatabaseReader, DatabaseWriter } from "../server";
 import type { Period } from "./periods";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
+import type { NewDoc, NewDocFields } from "./optional";
 import type { Scope } from "./validators";
 
 /** Inclusive upper bounds (ms) of the latency buckets; one more bucket holds the rest (+inf). */
@@ -46,7 +47,7 @@ export const FINE_BUCKETS = FINE_BOUNDS.length + 1;
 
 /** Index of the bucket for a processing time: first i with ms <= LATENCY_BOUNDS[i], else the +inf bucket. */
 export function latencyBucket(ms: number): number {
-  for (let i = 0; i < LATENCY_BOUNDS.length; i++) if (ms <= LATENCY_BOUNDS[i]) return i;
+  for (let i = 0; i < LATENCY_BOUNDS.length; i++) if (ms <= LATENCY_BOUNDS[i]!) return i;
   return LATENCY_BOUNDS.length;
 }
 
@@ -106,13 +107,16 @@ const ADDITIVE = [
 ] as const;
 
 /** a += b (in place); b's fine arrays may be absent (stored before them). */
-export function addCounters(a: Counters, b: Omit<Counters, "latencyFine" | "ttftBuckets"> & Partial<Counters>): void {
+export function addCounters(
+  a: Counters,
+  b: Omit<Counters, "latencyFine" | "ttftBuckets"> & { latencyFine?: number[] | undefined; ttftBuckets?: number[] | undefined },
+): void {
   for (const k of ADDITIVE) a[k] += b[k];
-  for (let i = 0; i < LATENCY_BUCKETS; i++) a.latencyBuckets[i] += b.latencyBuckets[i] ?? 0;
+  for (let i = 0; i < LATENCY_BUCKETS; i++) a.latencyBuckets[i]! += b.latencyBuckets[i] ?? 0;
   // Rows and entries stored before the fine buckets lack them: zeros.
   for (let i = 0; i < FINE_BUCKETS; i++) {
-    a.latencyFine[i] += b.latencyFine?.[i] ?? 0;
-    a.ttftBuckets[i] += b.ttftBuckets?.[i] ?? 0;
+    a.latencyFine[i]! += b.latencyFine?.[i] ?? 0;
+    a.ttftBuckets[i]! += b.ttftBuckets?.[i] ?? 0;
   }
 }
 
@@ -132,8 +136,8 @@ export function checkStored(c: Pick<Counters, (typeof ADDITIVE)[number]>, what: 
 /** Identity of an aggregate row. */
 export type AggKey = {
   scope: Scope;
-  userId?: Id<"llmmeterUsers">;
-  model?: string;
+  userId?: Id<"llmmeterUsers"> | undefined;
+  model?: string | undefined;
   period: Period;
   periodStart: number;
   shard: number;
@@ -165,7 +169,7 @@ export async function addToAggregate(
     return "updated";
   }
   checkStored(delta, aggKeyString(key));
-  await db.insert("usageAggregates", { ...key, periodKey, ...derivedFields(delta, mergeModels([], models), now) });
+  await db.insert("usageAggregates", { ...key, periodKey, ...derivedFields(delta, mergeModels([], models), now) } satisfies NewDocFields<"usageAggregates"> as NewDoc<"usageAggregates">);
   return "inserted";
 }
 

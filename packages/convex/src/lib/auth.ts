@@ -27,6 +27,7 @@ import type {
 } from "convex/server";
 import { v, type Infer, type ObjectType, type PropertyValidators, type Validator, type Value } from "convex/values";
 import { mutation, query, type MutationCtx, type QueryCtx } from "../server";
+import { envVar } from "./env";
 import { fail } from "./errors";
 
 export type AdminQueryCtx = QueryCtx & { identity: UserIdentity };
@@ -57,7 +58,7 @@ const TRUE = ["1", "t", "T", "TRUE", "true", "True"];
 const FALSE = ["0", "f", "F", "FALSE", "false", "False"];
 
 /** The rule from the settings (as Go's strconv.ParseBool and ParseAdminClaim read them), or a message naming the bad one. */
-export function adminRuleFrom(env: { ADMIN_ROLE_CLAIM?: string; CLERK_ORG_ADMIN?: string }): AdminRule | string {
+export function adminRuleFrom(env: { ADMIN_ROLE_CLAIM?: string | undefined; CLERK_ORG_ADMIN?: string | undefined }): AdminRule | string {
   const raw = (env.ADMIN_ROLE_CLAIM ?? "").trim() === "" ? "role=admin" : env.ADMIN_ROLE_CLAIM!;
   const eq = raw.indexOf("=");
   const name = eq < 0 ? "" : raw.slice(0, eq).trim();
@@ -76,9 +77,9 @@ export function isAdmin(claims: Record<string, unknown>, rule: AdminRule): boole
   const c = claims[rule.claim.name];
   if (Array.isArray(c) ? c.some((x) => typeof x === "string" && x === rule.claim.value) : matches(c)) return true;
   if (!rule.orgAdmin) return false;
-  const o = claims.o;
-  if (o !== null && typeof o === "object" && !Array.isArray(o) && (o as Record<string, unknown>).rol === "admin") return true;
-  return claims.org_role === "org:admin";
+  const o = claims["o"];
+  if (o !== null && typeof o === "object" && !Array.isArray(o) && (o as Record<string, unknown>)["rol"] === "admin") return true;
+  return claims["org_role"] === "org:admin";
 }
 
 /**
@@ -87,7 +88,7 @@ export function isAdmin(claims: Record<string, unknown>, rule: AdminRule): boole
  * call); a bad setting refuses with ConvexError({code: "misconfigured"}).
  */
 export const claimIsAdmin: IsAdmin = (_ctx, identity) => {
-  const rule = adminRuleFrom({ ADMIN_ROLE_CLAIM: process.env.ADMIN_ROLE_CLAIM, CLERK_ORG_ADMIN: process.env.CLERK_ORG_ADMIN });
+  const rule = adminRuleFrom({ ADMIN_ROLE_CLAIM: envVar("ADMIN_ROLE_CLAIM"), CLERK_ORG_ADMIN: envVar("CLERK_ORG_ADMIN") });
   if (typeof rule === "string") fail("misconfigured", rule);
   return isAdmin(identity as unknown as Record<string, unknown>, rule);
 };

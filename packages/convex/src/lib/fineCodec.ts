@@ -38,7 +38,7 @@ export function packFine(latencyFine: readonly number[] | undefined, ttftBuckets
   const out: number[] = [];
   for (let i = 0; i < end; ) {
     if (counts[i] !== 0) {
-      pushVarint(out, counts[i++]);
+      pushVarint(out, counts[i++]!);
       continue;
     }
     let run = 0;
@@ -60,7 +60,7 @@ export function unpackFine(buf: ArrayBuffer): { latencyFine: number[]; ttftBucke
     let n = 0;
     for (let scale = 1; ; scale *= 128) {
       if (at >= bytes.length || scale > 2 ** 49) throw new Error("fine counts: truncated or overlong varint");
-      const b = bytes[at++];
+      const b = bytes[at++]!;
       n += (b % 128) * scale;
       if (b >= 128) continue;
       if (!Number.isSafeInteger(n)) throw new Error("fine counts: a count past 2^53 - 1");

@@ -16,6 +16,7 @@
  */
 import type { GenericValidator, Infer } from "convex/values";
 import { httpAction, type ActionCtx } from "../server";
+import { envVar } from "./env";
 import { errorData, type ErrorCode } from "./errors";
 import { reportingTimeZone } from "./periods";
 import { check, ShapeError } from "./shape";
@@ -54,9 +55,9 @@ const STATUS: Record<ErrorCode, number> = {
 
 /** The secrets accepted for signatures (current first), or [] if unset. */
 export function ingestSecrets(): string[] {
-  const current = process.env.INGEST_SECRET;
+  const current = envVar("INGEST_SECRET");
   if (!current) return [];
-  const previous = process.env.INGEST_SECRET_PREVIOUS;
+  const previous = envVar("INGEST_SECRET_PREVIOUS");
   return previous ? [current, previous] : [current];
 }
 

@@ -30,6 +30,7 @@ import type { Id } from "../server";
 import type { MutationCtx } from "../server";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
+import type { NewDoc, NewDocFields } from "./optional";
 import { reportingCalendar } from "./periods";
 import { addToBudgetShard, claimShard, shardOf } from "./budgetShards";
 import { applyToQuota, deleteReservations, quotasOfUser, storedSystemBudget, type Contribution } from "./quotas";
@@ -97,7 +98,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     const seen = new Set<string>();
     const keep: number[] = [];
     for (let i = 0; i < rows.length; i++) {
-      const k = keyOf(rows[i]);
+      const k = keyOf(rows[i]!);
       if (seen.has(k) || (await exists(k))) result.duplicates[kind]++;
       else keep.push(i);
       seen.add(k);
@@ -126,27 +127,27 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   };
 
   for (const i of newUsage) {
-    const r = usage[i];
+    const r = usage[i]!;
     const userId = usageUsers[i]!;
-    await ctx.db.insert("usageTracking", { ...usageDoc(r, userId), apiKeyId: usageKeys[i], unfolded: true });
+    await ctx.db.insert("usageTracking", { ...usageDoc(r, userId), apiKeyId: usageKeys[i], unfolded: true } satisfies NewDocFields<"usageTracking"> as NewDoc<"usageTracking">);
     result.inserted.usage++;
     const c = { ts: r.timestamp, requests: 0, tokens: r.totalTokens, costNanoUsd: r.costNanoUsd };
     contribute(userId, c);
     systemContribs.push(c);
   }
   for (const i of newLogs) {
-    const r = logs[i];
+    const r = logs[i]!;
     const userId = logUsers[i];
-    await ctx.db.insert("requestLogs", { ...r, userId, apiKeyId: logKeys[i], unfolded: true });
+    await ctx.db.insert("requestLogs", { ...r, userId, apiKeyId: logKeys[i], unfolded: true } satisfies NewDocFields<"requestLogs"> as NewDoc<"requestLogs">);
     result.inserted.requestLogs++;
     // A call refused on a quota is listed, counted nowhere (store.IsQuotaRefusal).
     if (r.errorType === QUOTA_EXCEEDED) continue;
     contribute(userId, { ts: r.timestamp, requests: 1, tokens: 0, costNanoUsd: 0 });
   }
   for (const i of newActivity) {
-    const r = activity[i];
+    const r = activity[i]!;
     const userId = activityUsers[i]!;
-    await ctx.db.insert("userActivity", { ...r, userId, apiKeyId: activityKeys[i], unfolded: true });
+    await ctx.db.insert("userActivity", { ...r, userId, apiKeyId: activityKeys[i], unfolded: true } satisfies NewDocFields<"userActivity"> as NewDoc<"userActivity">);
     result.inserted.activity++;
   }
 
@@ -158,7 +159,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
     // One shard per replica (lib/budgetShards.ts): the budget row is only read.
     const budget = await storedSystemBudget(ctx.db);
     if (budget?.isActive) {
-      const shard = body.replica !== undefined ? await claimShard(ctx.db, body.replica, now) : shardOf(usage[newUsage[0]].generationId);
+      const shard = body.replica !== undefined ? await claimShard(ctx.db, body.replica, now) : shardOf(usage[newUsage[0]!]!.generationId);
       await addToBudgetShard(ctx.db, cal, budget, shard, systemContribs, now);
     }
   }
@@ -168,15 +169,15 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   //    A request that named a generation settles with its usage row, not its
   //    request log, which may arrive first while the cost is still pending.
   const settle = new Set<string>();
-  for (const i of newUsage) settle.add(usage[i].requestId);
-  for (const i of newLogs) if (!logs[i].generationId) settle.add(logs[i].requestId);
+  for (const i of newUsage) settle.add(usage[i]!.requestId);
+  for (const i of newLogs) if (!logs[i]!.generationId) settle.add(logs[i]!.requestId);
   for (const requestId of settle) await deleteReservations(ctx.db, requestId);
   return result;
 }
 
 async function seq<R, T>(rows: R[], f: (r: R, i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < rows.length; i++) out.push(await f(rows[i], i));
+  for (let i = 0; i < rows.length; i++) out.push(await f(rows[i]!, i));
   return out;
 }
 

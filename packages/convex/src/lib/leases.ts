@@ -15,6 +15,7 @@
 import type { DatabaseReader, DatabaseWriter, Doc, Id } from "../server";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
+import type { NewDoc, NewDocFields } from "./optional";
 import type { ReportingCalendar } from "./periods";
 import {
   addAmounts,
@@ -147,7 +148,7 @@ export async function leaseQuotas(db: DatabaseWriter, cal: ReportingCalendar, ar
         userId,
         amount,
         expiresAt: now + args.claimTtlMs,
-      });
+      } satisfies NewDocFields<"quotaReservations"> as NewDoc<"quotaReservations">);
       others = addAmounts(others, amount);
     }
     lease = Math.max(0, lease - amountOf(q.quotaType, args.return));

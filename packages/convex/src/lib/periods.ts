@@ -16,6 +16,7 @@
  * the first existing instant of that date.
  */
 import { ConvexError } from "convex/values";
+import { envVar } from "./env";
 
 export const PERIODS = ["hourly", "daily", "weekly", "monthly"] as const;
 export type Period = (typeof PERIODS)[number];
@@ -64,7 +65,7 @@ export class ReportingCalendar {
       if (part.type !== "literal") f[part.type] = Number(part.value);
     }
     const ms = ((ts % 1000) + 1000) % 1000;
-    return { y: f.year, mo: f.month, d: f.day, h: f.hour % 24, mi: f.minute, s: f.second, ms };
+    return { y: f["year"]!, mo: f["month"]!, d: f["day"]!, h: f["hour"]! % 24, mi: f["minute"]!, s: f["second"]!, ms };
   }
 
   /** Local wall-clock time of an instant, encoded as if it were UTC. */
@@ -187,7 +188,7 @@ export function calendar(timeZone: string): ReportingCalendar {
 
 /** The reporting time zone from env REPORTING_TZ (default "UTC"), or null if invalid. */
 export function reportingTimeZone(): string | null {
-  const tz = process.env.REPORTING_TZ || "UTC";
+  const tz = envVar("REPORTING_TZ") || "UTC";
   try {
     calendar(tz);
     return tz;

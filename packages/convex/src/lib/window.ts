@@ -73,8 +73,8 @@ export type AggSelection = {
   period: Period;
   from: number;
   to: number;
-  userId?: Id<"llmmeterUsers">;
-  model?: string;
+  userId?: Id<"llmmeterUsers"> | undefined;
+  model?: string | undefined;
 };
 
 /** Aggregate rows with periodStart in [from, to), ascending by periodStart. */
@@ -116,8 +116,8 @@ export function p95FromBuckets(buckets: number[]): number | null {
   const rank = Math.floor((95 * total + 99) / 100); // ceil(0.95 * total), exact
   let cumulative = 0;
   for (let i = 0; i < buckets.length; i++) {
-    cumulative += buckets[i];
-    if (cumulative >= rank) return i < LATENCY_BOUNDS.length ? LATENCY_BOUNDS[i] : null;
+    cumulative += buckets[i]!;
+    if (cumulative >= rank) return i < LATENCY_BOUNDS.length ? LATENCY_BOUNDS[i]! : null;
   }
   return null;
 }
@@ -129,8 +129,8 @@ export function finePercentile(buckets: number[], p: number): number | null {
   const rank = Math.floor((p * total + 99) / 100); // ceil(p/100 · total), exact
   let cumulative = 0;
   for (let i = 0; i < buckets.length; i++) {
-    cumulative += buckets[i];
-    if (cumulative >= rank) return i < FINE_BOUNDS.length ? FINE_BOUNDS[i] : null;
+    cumulative += buckets[i]!;
+    if (cumulative >= rank) return i < FINE_BOUNDS.length ? FINE_BOUNDS[i]! : null;
   }
   return null;
 }
