@@ -36,6 +36,7 @@ type Case = {
   want: number;
   need: number;
   grant: number;
+  leaseAfter: number;
   refused: boolean;
 };
 const corpus = Object.values(import.meta.glob("../contract/lease_grants.json", { eager: true, import: "default" }))[0] as {
@@ -44,7 +45,7 @@ const corpus = Object.values(import.meta.glob("../contract/lease_grants.json", {
 
 describe("grant rule (contract/lease_grants.json)", () => {
   test.each(corpus.cases)("$name", (c) => {
-    expect(grantLease({ ...c, resetDate: 0 }, c.want, c.need)).toEqual({ grant: c.grant, refused: c.refused });
+    expect(grantLease({ ...c, resetDate: 0 }, c.want, c.need)).toEqual({ lease: c.leaseAfter, grant: c.grant, refused: c.refused });
   });
 });
 

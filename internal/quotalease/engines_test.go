@@ -81,7 +81,9 @@ func quotaArgs(userID, typ string, limit float64) map[string]any {
 
 // checked is a store.Leases that holds every grant to the invariant: at
 // the commit, the holder's lease + everything others hold + used is within
-// the limit (or, by the alone rule, exactly one call's need over it).
+// the limit (or, by the alone rule, exactly one call's need over it). A
+// holder left with no lease holds nothing: reservations of calls admitted
+// before a limit was lowered may exceed the new limit on their own.
 type checked struct {
 	store.Leases
 	t     *testing.T
@@ -95,7 +97,7 @@ func (c *checked) Lease(ctx context.Context, in store.LeaseInput) (store.LeaseGr
 	defer c.mu.Unlock()
 	c.calls++
 	for _, q := range g.Quotas {
-		if q.Used+q.Others+q.Lease > q.Limit && !(q.Granted == in.Need.Of(q.QuotaType) && q.Others == 0 && q.Lease == q.Granted) {
+		if q.Lease > 0 && q.Used+q.Others+q.Lease > q.Limit && !(q.Granted == in.Need.Of(q.QuotaType) && q.Others == 0 && q.Lease == q.Granted) {
 			c.t.Errorf("invariant broken by %s: %+v", in.Holder, q)
 		}
 	}
@@ -257,6 +259,48 @@ func TestCrashedReplicaLeaseExpires(t *testing.T) {
 		}
 		if err := m.Admit(context.Background(), "sixth", e.userID, store.Amounts{Requests: 1}); err == nil {
 			t.Fatal("a sixth call was admitted")
+		}
+	})
+}
+
+// TestLoweredLimitCutsTheLease: a limit lowered in the store behind a
+// replica's back (the CLI on the embedded engine, an admin on Convex) cuts
+// the replica's lease at its next renewal to what still fits, so the
+// replica admits no more than the quota now allows. The lease used to keep
+// its size and be renewed as such: an outsider saw 35 calls pass over a
+// daily limit lowered to 42.
+func TestLoweredLimitCutsTheLease(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		e.setQuota(t, e.userID, store.QuotaDailyRequests, 100)
+		s := &checked{Leases: e.store, t: t}
+		lease := func(holder string, claims []store.Claim, want, need int64) store.LeasedQuota {
+			t.Helper()
+			g, err := s.Lease(context.Background(), store.LeaseInput{Holder: holder, UserID: e.userID, Claims: claims,
+				Want: store.Amounts{Requests: want}, Need: store.Amounts{Requests: need}, TTL: time.Minute, ClaimTTL: time.Minute})
+			if err != nil || len(g.Quotas) != 1 {
+				t.Fatalf("lease: %+v %v", g, err)
+			}
+			return g.Quotas[0]
+		}
+		if q := lease("r1", nil, 50, 1); q.Lease != 50 {
+			t.Fatalf("first lease %+v", q)
+		}
+		e.setQuota(t, e.userID, store.QuotaDailyRequests, 12)
+		// r1 admitted 10 calls from its lease meanwhile; they become
+		// reservations, and of its lease only 12 − 10 still fits.
+		var claims []store.Claim
+		for i := range 10 {
+			claims = append(claims, store.Claim{RequestID: fmt.Sprint("r1-", i), Amounts: store.Amounts{Requests: 1}})
+		}
+		if q := lease("r1", claims, 5, 0); q.Lease != 2 || q.Granted != 0 || q.Others != 10 {
+			t.Fatalf("after the limit fell to 12: %+v, want a lease of 2 beside 10 reserved", q)
+		}
+		if q := lease("r2", nil, 1, 1); q.Lease != 0 || q.Granted != 0 {
+			t.Fatalf("another replica got %+v with nothing left", q)
+		}
+		e.setQuota(t, e.userID, store.QuotaDailyRequests, 5) // below what is reserved: the lease goes
+		if q := lease("r1", nil, 1, 0); q.Lease != 0 {
+			t.Fatalf("after the limit fell below the reservations: %+v", q)
 		}
 	})
 }

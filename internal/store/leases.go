@@ -160,18 +160,23 @@ type Leases interface {
 }
 
 // GrantLease is the grant rule both engines apply (convex/lib/leases.ts
-// mirrors it): what of want fits beside the others' holdings, refused when
-// need does not fit, unless the alone rule of Quotas admits exactly need.
-// q carries the holder's lease after its claims and return.
-func GrantLease(q LeasedQuota, want, need int64) (grant int64, refused bool) {
-	free := q.Limit - q.Used - q.Others - q.Lease // each term ≤ MaxAmount: no overflow
+// mirrors it): the holder keeps of its lease what still fits (a limit
+// lowered since the lease was granted, by an admin elsewhere or the CLI,
+// cuts it), and is granted what of want fits beside that and the others'
+// holdings; refused when need does not fit, unless the alone rule of
+// Quotas admits exactly need. q carries the holder's lease after its
+// claims and return; lease is the holder's lease after this grant.
+func GrantLease(q LeasedQuota, want, need int64) (lease, grant int64, refused bool) {
+	kept := min(q.Lease, max(0, q.Limit-q.Used-q.Others)) // each term ≤ MaxAmount: no overflow
+	free := q.Limit - q.Used - q.Others - kept
 	switch {
 	case need <= free:
-		return min(max(want, need), free), false
+		grant = min(max(want, need), free)
+		return kept + grant, grant, false
 	case need == 0:
-		return 0, false
-	case q.QuotaType != QuotaDailyRequests && q.Others == 0 && q.Lease == 0 && q.Used < q.Limit:
-		return need, false
+		return kept, 0, false
+	case q.QuotaType != QuotaDailyRequests && q.Others == 0 && kept == 0 && q.Used < q.Limit:
+		return need, need, false
 	}
-	return 0, true
+	return kept, 0, true
 }

@@ -22,7 +22,7 @@ func TestGrantLeaseContract(t *testing.T) {
 		Cases []struct {
 			Name, QuotaType                        string
 			Limit, Used, Others, Lease, Want, Need int64
-			Grant                                  int64
+			Grant, LeaseAfter                      int64
 			Refused                                bool
 		}
 	}
@@ -32,8 +32,8 @@ func TestGrantLeaseContract(t *testing.T) {
 	for _, c := range corpus.Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			q := LeasedQuota{QuotaType: c.QuotaType, Limit: c.Limit, Used: c.Used, Others: c.Others, Lease: c.Lease}
-			if g, r := GrantLease(q, c.Want, c.Need); g != c.Grant || r != c.Refused {
-				t.Fatalf("GrantLease(%+v, %d, %d) = %d, %v; want %d, %v", q, c.Want, c.Need, g, r, c.Grant, c.Refused)
+			if l, g, r := GrantLease(q, c.Want, c.Need); l != c.LeaseAfter || g != c.Grant || r != c.Refused {
+				t.Fatalf("GrantLease(%+v, %d, %d) = %d, %d, %v; want %d, %d, %v", q, c.Want, c.Need, l, g, r, c.LeaseAfter, c.Grant, c.Refused)
 			}
 		})
 	}

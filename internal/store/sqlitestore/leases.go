@@ -100,8 +100,8 @@ func (s *Store) leaseQuota(ctx context.Context, tx *sql.Tx, q quotaRow, in store
 	}
 	lease = max(0, lease-in.Return.Of(q.typ))
 	lq := store.LeasedQuota{QuotaType: q.typ, Limit: q.limit, Used: q.used, Others: store.AddAmounts(others, reserved), ResetDate: q.resetDate, Lease: lease}
-	grant, refused := store.GrantLease(lq, in.Want.Of(q.typ), in.Need.Of(q.typ))
-	lq.Granted, lq.Lease = grant, store.AddAmounts(lease, grant)
+	lease, grant, refused := store.GrantLease(lq, in.Want.Of(q.typ), in.Need.Of(q.typ))
+	lq.Granted, lq.Lease = grant, lease
 	if lq.Lease == 0 {
 		_, err = tx.ExecContext(ctx, `DELETE FROM quotaLeases WHERE quotaId = ? AND holder = ?`, q.id, in.Holder)
 	} else {

@@ -50,19 +50,26 @@ export type LeasedQuota = {
 };
 
 /**
- * The grant rule (store.GrantLease): what of want fits beside the others'
- * holdings; refused when need does not fit, unless the alone rule admits
- * exactly need (a token or cost quota no one else holds, under its limit).
- * `q.lease` is the holder's lease after its claims and return.
+ * The grant rule (store.GrantLease): the holder keeps of its lease what
+ * still fits (a limit lowered since the lease was granted cuts it), and is
+ * granted what of want fits beside that and the others' holdings; refused
+ * when need does not fit, unless the alone rule admits exactly need (a
+ * token or cost quota no one else holds, under its limit). `q.lease` is the
+ * holder's lease after its claims and return; `lease` is its lease after
+ * this grant.
  */
 export function grantLease(q: Omit<LeasedQuota, "granted">, want: number, need: number) {
-  const free = q.limit - q.used - q.others - q.lease;
-  if (need <= free) return { grant: Math.min(Math.max(want, need), free), refused: false };
-  if (need === 0) return { grant: 0, refused: false };
-  if (q.quotaType !== "daily_requests" && q.others === 0 && q.lease === 0 && q.used < q.limit) {
-    return { grant: need, refused: false };
+  const kept = Math.min(q.lease, Math.max(0, q.limit - q.used - q.others));
+  const free = q.limit - q.used - q.others - kept;
+  if (need <= free) {
+    const grant = Math.min(Math.max(want, need), free);
+    return { lease: kept + grant, grant, refused: false };
   }
-  return { grant: 0, refused: true };
+  if (need === 0) return { lease: kept, grant: 0, refused: false };
+  if (q.quotaType !== "daily_requests" && q.others === 0 && kept === 0 && q.used < q.limit) {
+    return { lease: need, grant: need, refused: false };
+  }
+  return { lease: kept, grant: 0, refused: true };
 }
 
 /** Whether the rows that settle a request's reservation are in (see ingest). */
@@ -158,10 +165,10 @@ export async function leaseQuotas(db: DatabaseWriter, cal: ReportingCalendar, ar
     // Too many open reservations to count: grant nothing beyond need's refusal.
     const g =
       open.length > cap
-        ? { grant: 0, refused: need > 0 }
+        ? { lease, grant: 0, refused: need > 0 }
         : grantLease(lq, amountOf(q.quotaType, args.want), need);
     lq.granted = g.grant;
-    lq.lease = addAmounts(lease, g.grant);
+    lq.lease = g.lease;
     if (g.refused && refused === null) refused = refusedView(q, lq);
     const expiresAt = now + args.ttlMs;
     if (mine !== null && lq.lease === 0) await db.delete(mine._id);
