@@ -63,10 +63,13 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 	case "runs":
 		job := fs.String("job", "", "only runs of this job")
 		limit := fs.Int("limit", 20, "at most this many runs (≤ 200)")
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseAll(fs, args[1:]); err != nil {
 			return err
 		}
-		runs, err := svc.Runs(ctx, *job, min(max(*limit, 1), 200))
+		if *limit < 1 || *limit > 200 {
+			return fmt.Errorf("jobs runs: -limit must be 1 to 200, not %d", *limit)
+		}
+		runs, err := svc.Runs(ctx, *job, *limit)
 		if err != nil {
 			return err
 		}
@@ -78,8 +81,11 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		}
 		at := fs.String("at", "", "a time inside the period (RFC 3339); default now")
 		format := fs.String("format", "csv", "csv or json")
-		if err := fs.Parse(args[2:]); err != nil {
+		if err := parseAll(fs, args[2:]); err != nil {
 			return err
+		}
+		if *format != "csv" && *format != "json" {
+			return fmt.Errorf("jobs report: -format must be csv or json, not %q", *format)
 		}
 		t := svc.now()
 		if *at != "" {
@@ -103,7 +109,7 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		}
 		from := fs.String("from", "", "the first period starting at or after this time (RFC 3339); required")
 		to := fs.String("to", "", "periods starting before this time (RFC 3339); default now")
-		if err := fs.Parse(args[2:]); err != nil {
+		if err := parseAll(fs, args[2:]); err != nil {
 			return err
 		}
 		f, err := time.Parse(time.RFC3339, *from)
@@ -116,6 +122,9 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 				return fmt.Errorf("jobs rebuild: -to: %w", err)
 			}
 		}
+		if !f.Before(t) {
+			return fmt.Errorf("jobs rebuild: -from %s is not before -to %s", f.Format(time.RFC3339), t.Format(time.RFC3339))
+		}
 		counts, err := svc.Rebuild(ctx, periods.Period(args[1]), f, t)
 		if err != nil {
 			return err
@@ -124,6 +133,18 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		return nil
 	}
 	return fmt.Errorf("jobs: unknown subcommand %q\n%s", args[0], CommandUsage)
+}
+
+// parseAll parses args into fs and refuses words left after the flags: the
+// flag package stops at the first one, and the flags after it went unread.
+func parseAll(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q: flags go before arguments, and a value with spaces needs quotes", fs.Name(), fs.Arg(0))
+	}
+	return nil
 }
 
 // allJobs is every job's name, sorted.

@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -24,7 +26,10 @@ var asAdmin = store.Caller{Authenticated: true, IsAdmin: true}
 // call runs an admin function of the embedded engine and prints its answer
 // as indented JSON.
 func call(ctx context.Context, s *sqlitestore.Store, kind, path string, args map[string]any, stdout io.Writer) error {
-	raw, _ := json.Marshal(args)
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
 	v, err := s.Call(ctx, kind, path, raw, asAdmin)
 	if err != nil {
 		return err
@@ -34,9 +39,13 @@ func call(ctx context.Context, s *sqlitestore.Store, kind, path string, args map
 	return nil
 }
 
-// userID resolves a user name (external id) to its id, creating the user.
-func userID(ctx context.Context, s store.Store, name string) (string, error) {
-	u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: name, Name: name})
+// userID resolves a user name (external id) to its id. A quota for a name
+// no one has is a typo, not a new user: it would apply to nobody.
+func userID(ctx context.Context, s *sqlitestore.Store, name string) (string, error) {
+	u, err := s.UserByExternalID(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("no user %q (users get a name with keys create, or from the X-Llmmeter-User of a service key's call)", name)
+	}
 	return u.ID, err
 }
 
@@ -49,8 +58,11 @@ func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string
 		typ := fs.String("type", "", "daily_requests, monthly_tokens, monthly_cost_usd or system_monthly_cost_usd")
 		limit := fs.Float64("limit", -1, "the limit: requests, tokens or USD")
 		inactive := fs.Bool("inactive", false, "store the quota switched off")
-		if err := fs.Parse(args); err != nil {
+		if err := parse(fs, args, 0); err != nil {
 			return err
+		}
+		if math.IsNaN(*limit) || math.IsInf(*limit, 0) {
+			return fmt.Errorf("quotas set: -limit must be a number, not %v", *limit)
 		}
 		a := map[string]any{"quotaType": *typ, "limit": *limit, "isActive": !*inactive}
 		if *user != "" {
@@ -62,7 +74,7 @@ func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string
 		}
 		return call(ctx, s, "mutation", "llmmeter:setQuota", a, stdout)
 	case "list":
-		if err := fs.Parse(args); err != nil {
+		if err := parse(fs, args, 0); err != nil {
 			return err
 		}
 		a := map[string]any{}
@@ -85,7 +97,7 @@ func demoData(ctx context.Context, s *sqlitestore.Store, args []string, stdout, 
 	users := fs.Int("users", 40, "users")
 	requests := fs.Int("requests", 6000, "requests")
 	days := fs.Int("days", 30, "days of history ending now")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	now := time.Now()

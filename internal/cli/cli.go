@@ -15,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"llmmeter/convexclient"
 	"llmmeter/internal/app"
@@ -34,7 +36,7 @@ commands:
   keys revoke KEY_ID                              revoke a key at once
                                                   (keys: on Convex when CONVEX_SITE_URL and CONVEX_INGEST_SECRET are set)
   quotas set -type TYPE -limit N [-user NAME] [-inactive]
-                                                  set a quota (llmmeter:setQuota); no -user: the system budget
+                                                  set a quota (llmmeter:setQuota) of an existing user; no -user: the system budget
   quotas list [-user NAME]                        list quotas (llmmeter:quotas)
   demo [-seed 1] [-users 40] [-requests 6000] [-days 30]
                                                   fill the store with a month of realistic traffic
@@ -74,13 +76,23 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return 0
 	}
-	// A first command on a fresh machine (demo, keys create) finds no
-	// DATA_DIR yet: create it as the service does.
-	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
-		fmt.Fprintf(stderr, "llmmeterctl: DATA_DIR %s: %v\n", *dataDir, err)
-		return 1
+	file := filepath.Join(*dataDir, app.StoreFile)
+	if _, err := os.Stat(file); err != nil {
+		// A first command on a fresh machine (demo, keys create) finds no
+		// store yet: create it as the service does, and say so, since a
+		// mistyped DATA_DIR lands here too. Any other command on a store
+		// that is not there is a mistake.
+		if !(rest[0] == "demo" || rest[0] == "keys" && rest[1] == "create") {
+			fmt.Fprintf(stderr, "llmmeterctl: no store at %s: is DATA_DIR (or -data-dir) right? The service creates it at its first start\n", file)
+			return 1
+		}
+		if err := os.MkdirAll(*dataDir, 0o750); err != nil {
+			fmt.Fprintf(stderr, "llmmeterctl: DATA_DIR %s: %v\n", *dataDir, err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "llmmeterctl: created a new store at %s\n", file)
 	}
-	s, err := sqlitestore.Open(ctx, filepath.Join(*dataDir, app.StoreFile), loc)
+	s, err := sqlitestore.Open(ctx, file, loc)
 	if err != nil {
 		fmt.Fprintln(stderr, "llmmeterctl:", err)
 		return 1
@@ -125,7 +137,7 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		admin := fs.Bool("admin", false, "the key may use admin functions")
 		service := fs.Bool("service", false, "a service key: each call may name its end user (X-Llmmeter-User)")
 		name := fs.String("name", "", "a label for the key")
-		if err := fs.Parse(args); err != nil {
+		if err := parse(fs, args, 0); err != nil {
 			return err
 		}
 		if *service && *user == "" {
@@ -141,6 +153,9 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 			return fmt.Errorf("keys create: -user is required")
 		case *admin && *service:
 			return fmt.Errorf("keys create: a key is -admin or -service, not both")
+		}
+		if err := checkUserName(*user); err != nil {
+			return fmt.Errorf("keys create: %w", err)
 		}
 		u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: *user, Name: *user})
 		if err != nil {
@@ -160,7 +175,7 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		return nil
 	case "list":
 		user := fs.String("user", "", "only this user id")
-		if err := fs.Parse(args); err != nil {
+		if err := parse(fs, args, 0); err != nil {
 			return err
 		}
 		list, err := s.ListAPIKeys(ctx, *user)
@@ -179,11 +194,8 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		}
 		return tw.Flush()
 	case "revoke":
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() != 1 {
-			return fmt.Errorf("keys revoke: give exactly one key id")
+		if err := parse(fs, args, 1); err != nil {
+			return fmt.Errorf("keys revoke: give exactly one key id: %w", err)
 		}
 		if err := s.RevokeAPIKey(ctx, fs.Arg(0)); err != nil {
 			return fmt.Errorf("keys revoke %s: %w", fs.Arg(0), err)
@@ -192,4 +204,39 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		return nil
 	}
 	return fmt.Errorf("unknown command keys %s", cmd)
+}
+
+// parse parses args into fs and wants exactly n arguments after the flags.
+// The flag package stops at the first word that is not a flag, so an
+// unquoted value with a space ("-name ops laptop -admin") left every flag
+// after it unread, and the command ran without them.
+func parse(fs *flag.FlagSet, args []string, n int) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != n {
+		extra := fs.Args()
+		if len(extra) > n {
+			return fmt.Errorf("unexpected argument %q: flags go before arguments, and a value with spaces needs quotes", extra[n])
+		}
+		return fmt.Errorf("want %d argument(s), got %d", n, len(extra))
+	}
+	return nil
+}
+
+// checkUserName refuses a user name no one could type back: blank, with
+// space around it, not UTF-8, with control characters (a line break split
+// its row in keys list), or over 128 bytes.
+func checkUserName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return fmt.Errorf("the user name is blank")
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("the user name %q has space around it", name)
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl):
+		return fmt.Errorf("the user name %q has control characters or is not UTF-8", name)
+	case len(name) > 128:
+		return fmt.Errorf("the user name is %d bytes, more than 128", len(name))
+	}
+	return nil
 }

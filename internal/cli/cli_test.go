@@ -51,6 +51,9 @@ func TestJobsListAndRunBackfill(t *testing.T) {
 	defer sim.Close()
 	dir := t.TempDir()
 	noKey := map[string]string{"DATA_DIR": dir}
+	if code, _, stderr := run(t, noKey, "keys", "create", "-user", "ops"); code != 0 { // the store, as the service's first start makes it
+		t.Fatal(stderr)
+	}
 	withKey := map[string]string{"DATA_DIR": dir, "OPENROUTER_API_KEY": "sk-or-v1-test", "OPENROUTER_BASE_URL": sim.URL}
 	every := []string{"alerts", "backfill", "fold", "forecast", "health", "quota_reset", "report_daily", "report_weekly"}
 
@@ -99,5 +102,53 @@ func TestJobsListAndRunBackfill(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMistakesAreRefused: commands an outsider got wrong exited 0 and did
+// something else than asked; each is now an error naming the mistake, and
+// nothing is stored.
+func TestMistakesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DATA_DIR": dir}
+	if code, _, stderr := run(t, env, "keys", "create", "-user", "alice"); code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, c := range []struct {
+		name      string
+		args      []string
+		stderrHas string
+	}{
+		// The flag package stops at "laptop": -admin went unread and a plain key was made.
+		{"a value with a space, unquoted", []string{"keys", "create", "-user", "ops", "-name", "ops", "laptop", "-admin"}, `unexpected argument "laptop"`},
+		{"a stray word before the user", []string{"keys", "create", "-service", "-name", "svc2", "oops", "-user", "other"}, `unexpected argument "oops"`},
+		{"a stray word after a quota", []string{"quotas", "set", "-type", "daily_requests", "-limit", "5", "-user", "alice", "extra"}, `unexpected argument "extra"`},
+		{"a blank user", []string{"keys", "create", "-user", "   "}, "blank"},
+		{"a user name over two lines", []string{"keys", "create", "-user", "a\nb"}, "control characters"},
+		{"a limit that is not a number", []string{"quotas", "set", "-type", "daily_requests", "-limit", "NaN", "-user", "alice"}, "-limit must be a number"},
+		{"a quota for a user no one has", []string{"quotas", "set", "-type", "daily_requests", "-limit", "5", "-user", "nobody_such"}, `no user "nobody_such"`},
+		{"quotas of a user no one has", []string{"quotas", "list", "-user", "nobody_such"}, `no user "nobody_such"`},
+		{"a report format there is none of", []string{"jobs", "report", "daily", "-format", "xml"}, "-format must be csv or json"},
+		{"runs without a sane limit", []string{"jobs", "runs", "-limit", "-1"}, "-limit must be 1 to 200"},
+		{"a rebuild that ends before it starts", []string{"jobs", "rebuild", "daily", "-from", "2026-11-02T00:00:00Z", "-to", "2026-11-01T00:00:00Z"}, "is not before"},
+		{"keys of a store that is not there", []string{"-data-dir", filepath.Join(dir, "typo"), "keys", "list"}, "no store at"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, env, c.args...)
+			if code == 0 || !strings.Contains(stderr, c.stderrHas) {
+				t.Fatalf("exit %d, stderr %q, want an error with %q (stdout %q)", code, stderr, c.stderrHas, stdout)
+			}
+		})
+	}
+	// Nothing was made: alice's one key and user, no quota, no store at the typo.
+	if _, err := os.Stat(filepath.Join(dir, "typo")); !os.IsNotExist(err) {
+		t.Errorf("the mistyped data dir was created: %v", err)
+	}
+	_, keys, _ := run(t, env, "keys", "list")
+	if n := strings.Count(keys, "\n"); n != 2 {
+		t.Errorf("keys after the mistakes (want the header and alice's):\n%s", keys)
+	}
+	if _, quotas, _ := run(t, env, "quotas", "list"); strings.Contains(quotas, "daily_requests") {
+		t.Errorf("a quota was stored: %s", quotas)
 	}
 }

@@ -51,6 +51,12 @@ func (s *Store) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store
 	return u, created, nil
 }
 
+// UserByExternalID returns the user with external id ext (a CLI name, an
+// end user's id), or store.ErrNotFound.
+func (s *Store) UserByExternalID(ctx context.Context, ext string) (store.User, error) {
+	return scanUser(s.db.R.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE externalId = ?`, ext))
+}
+
 // User returns the user with id.
 func (s *Store) User(ctx context.Context, id string) (store.User, error) {
 	return scanUser(s.db.R.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
