@@ -84,8 +84,14 @@ func HashKey(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Bearer returns the token of an Authorization: Bearer header.
+// Bearer returns the token of an Authorization: Bearer header. Two
+// Authorization headers are no credential: the field is a singleton (RFC
+// 9110 §11.6.2), and a proxy in front that reads the other one than we
+// do would authorize one caller while we bill another.
 func Bearer(r *http.Request) (string, bool) {
+	if len(r.Header.Values("Authorization")) != 1 {
+		return "", false
+	}
 	h := r.Header.Get("Authorization")
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return "", false

@@ -80,7 +80,7 @@ func asAPIError(err error) *apiError {
 	}
 	switch {
 	case errors.Is(err, auth.ErrMissing):
-		return &apiError{Status: 401, Type: "authentication_error", Code: "missing_api_key", Message: "Missing bearer token: send Authorization: Bearer <key>.", Cause: err}
+		return &apiError{Status: 401, Type: "authentication_error", Code: "missing_api_key", Message: "Missing bearer token: send one Authorization: Bearer <key> header.", Cause: err}
 	case errors.Is(err, auth.ErrForbidden):
 		return &apiError{Status: 403, Type: "permission_error", Code: "forbidden", Message: "This credential may not do that.", Cause: err}
 	case errors.Is(err, auth.ErrUnavailable):
