@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -160,6 +162,11 @@ func (s *Server) admit(ctx context.Context) error {
 // decode reads and validates the body. conversation_id and message_id are
 // ours, taken out before the request goes upstream.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openrouter.ChatRequest, error) {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		// A compressed body read as JSON was refused as "not valid UTF-8".
+		return nil, &apiError{Status: http.StatusUnsupportedMediaType, Type: "invalid_request_error", Code: "unsupported_content_encoding",
+			Message: "Content-Encoding " + strconv.Quote(ce) + " is not supported: send the body uncompressed."}
+	}
 	body, err := httpbody.Read(w, r, s.opt.MaxBodyBytes)
 	var tooBig *httpbody.TooLargeError
 	if errors.As(err, &tooBig) {

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -214,4 +217,23 @@ func TestUpstreamBodyIsPatched(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompressedBodiesAreRefusedAsSuch: a gzip body was answered "not valid
+// UTF-8"; it is now 415 naming the encoding, and nothing happens.
+func TestCompressedBodiesAreRefusedAsSuch(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(chatBody(false, "hi")))
+	zw.Close()
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", &gz)
+	r.Header.Set("Authorization", "Bearer test")
+	r.Header.Set("Content-Encoding", "gzip")
+	w := httptest.NewRecorder()
+	h.handler.ServeHTTP(w, r)
+	if w.Code != http.StatusUnsupportedMediaType || !strings.Contains(w.Body.String(), `Content-Encoding \"gzip\" is not supported`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	h.assertNothingHappened()
 }
