@@ -206,7 +206,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, c *call) (*openr
 		}
 	}
 	if err := req.Validate(); err != nil {
-		return nil, badRequest("%v", err)
+		return nil, badRequest("%s", oneLine(err.Error()))
 	}
 	if err := s.checkOutputLimit(&req); err != nil {
 		return nil, err // max_tokens above the model's output limit

@@ -20,12 +20,14 @@ func jsonProblem(err error) string {
 	case errors.Is(err, openrouter.ErrInvalidRequest):
 		// The request's own decoder names each field and the type it wants
 		// ("model must be a string"); one problem a line, joined here.
-		msg := strings.TrimPrefix(err.Error(), openrouter.ErrInvalidRequest.Error()+": ")
-		return strings.ReplaceAll(msg, "\n", "; ")
+		return oneLine(strings.TrimPrefix(err.Error(), openrouter.ErrInvalidRequest.Error()+": "))
 	default:
 		return "invalid JSON"
 	}
 }
+
+// oneLine joins the problems of an errors.Join, one a line, with "; ".
+func oneLine(problems string) string { return strings.ReplaceAll(problems, "\n", "; ") }
 
 // kind is the JSON type a well-known parameter must have.
 type kind int

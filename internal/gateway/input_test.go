@@ -56,6 +56,7 @@ func TestBadBodiesAreRefusedByName(t *testing.T) {
 		// Every problem is named, one after the other.
 		{"two typed problems", `{"model":1,"stream":"x",` + msgs + `}`, "model must be a string; stream must be a boolean"},
 		{"null with space", `{"model":"m","max_tokens": "1" ,` + msgs + `}`, "max_tokens must be an integer"},
+		{"two problems of the messages, on one line", `{"model":"m","messages":[1,2]}`, "messages[0] must be an object; messages[1] must be an object"},
 		{"two problems", `{"model":"m","temperature":"x","max_tokens":"y",` + msgs + `}`, "max_tokens must be an integer; temperature must be a number"},
 		// Another spelling of a typed field is refused, not smuggled upstream.
 		{"Model spelling", `{"model":"m","Model":"other/expensive",` + msgs + `}`, `"Model" is not a parameter; field names are case-sensitive (did you mean "model"?)`},
