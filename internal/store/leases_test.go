@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,41 @@ func TestGrantLeaseContract(t *testing.T) {
 				t.Fatalf("GrantLease(%+v, %d, %d) = %d, %d, %v; want %d, %d, %v", q, c.Want, c.Need, l, g, r, c.LeaseAfter, c.Grant, c.Refused)
 			}
 		})
+	}
+}
+
+// TestLeaseInputAtItsBounds: every field exactly at its bound is valid
+// (the bounds are inclusive), and one past each is refused.
+func TestLeaseInputAtItsBounds(t *testing.T) {
+	top := Amounts{Requests: MaxAmount, Tokens: MaxAmount, Cost: money.Nanos(MaxAmount)}
+	claims := make([]Claim, MaxClaims)
+	for i := range claims {
+		claims[i] = Claim{RequestID: strings.Repeat("r", 255) + string(rune('a'+i%26)), Amounts: top}
+	}
+	edge := LeaseInput{Holder: strings.Repeat("h", 128), UserID: strings.Repeat("u", 64), Claims: claims,
+		Want: top, Need: top, Return: top, TTL: time.Hour, ClaimTTL: time.Second}
+	if err := edge.Validate(); err != nil {
+		t.Fatalf("an input at every bound was refused: %v", err)
+	}
+	edge.TTL, edge.ClaimTTL = time.Second, time.Hour
+	if err := edge.Validate(); err != nil {
+		t.Fatalf("the other ends of the TTLs were refused: %v", err)
+	}
+	for name, past := range map[string]func(*LeaseInput){
+		"holder":   func(in *LeaseInput) { in.Holder += "h" },
+		"userId":   func(in *LeaseInput) { in.UserID += "u" },
+		"claims":   func(in *LeaseInput) { in.Claims = append(in.Claims, Claim{RequestID: "one more", Amounts: top}) },
+		"want":     func(in *LeaseInput) { in.Want.Tokens++ },
+		"need":     func(in *LeaseInput) { in.Want.Requests-- }, // need stays at the top: more than want
+		"ttl":      func(in *LeaseInput) { in.TTL = time.Hour + 1 },
+		"claimTtl": func(in *LeaseInput) { in.ClaimTTL = time.Second - 1 },
+	} {
+		in := edge
+		in.Claims = slices.Clone(edge.Claims)
+		past(&in)
+		if err := in.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s one past its bound: %v", name, err)
+		}
 	}
 }
 

@@ -12,7 +12,7 @@ import { v } from "convex/values";
 import type { Doc, Id, TableNames } from "./server";
 import type { QueryCtx } from "./server";
 import type { AdminBuilders } from "./lib/auth";
-import type { NewDoc, NewDocFields } from "./lib/optional";
+import { insertDoc } from "./lib/optional";
 import {
   vAcknowledged,
   vAlertListItem,
@@ -524,14 +524,14 @@ export const setQuota = (b: AdminBuilders) => b.mutation({
       resetDate: cal.nextStart(QUOTA_PERIOD[args.quotaType], now),
     });
     if (!existing) {
-      const quotaId = await ctx.db.insert("userQuotas", {
+      const quotaId = await insertDoc(ctx.db, "userQuotas", {
         userId,
         quotaType: args.quotaType,
         ...limitFields,
         isActive,
         ...(await fresh()),
         updatedAt: now,
-      } satisfies NewDocFields<"userQuotas"> as NewDoc<"userQuotas">);
+      });
       return { quotaId, created: true };
     }
     const refresh = isActive && (!existing.isActive || existing.resetDate <= now);

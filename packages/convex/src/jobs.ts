@@ -12,7 +12,7 @@ import { alertView } from "./admin";
 import { badRequest, fail, notFound } from "./lib/errors";
 import { foldState } from "./fold";
 import { reportingCalendar } from "./lib/periods";
-import type { NewDoc, NewDocFields } from "./lib/optional";
+import { insertDoc } from "./lib/optional";
 import {
   aggregatesListBody,
   aggregatesUpsertBody,
@@ -88,7 +88,7 @@ export const upsertAggregates = internalMutation({
         await ctx.db.patch(existing._id, { ...fields, periodKey: p.periodKey });
         updated++;
       } else {
-        await ctx.db.insert("usageAggregates", { ...p.key, periodKey: p.periodKey, ...fields } satisfies NewDocFields<"usageAggregates"> as NewDoc<"usageAggregates">);
+        await insertDoc(ctx.db, "usageAggregates", { ...p.key, periodKey: p.periodKey, ...fields });
         inserted++;
       }
     }
@@ -140,7 +140,7 @@ export const openAlert = internalMutation({
     const last = await byKey(true).order("desc").first();
     if (last?.held) await ctx.db.patch(last._id, { held: false });
     const silencedUntil = last?.silencedUntil !== undefined && last.silencedUntil > createdAt ? last.silencedUntil : undefined;
-    const alertId = await ctx.db.insert("systemAlerts", {
+    const alertId = await insertDoc(ctx.db, "systemAlerts", {
       ...args,
       userId,
       isRead: false,
@@ -148,7 +148,7 @@ export const openAlert = internalMutation({
       createdAt,
       history: [{ severity: args.severity, at: createdAt }],
       silencedUntil,
-    } satisfies NewDocFields<"systemAlerts"> as NewDoc<"systemAlerts">);
+    });
     return { alertId, created: true, alert: alertView((await ctx.db.get(alertId))!) };
   },
 });
@@ -254,7 +254,7 @@ export const storeForecasts = internalMutation({
       .withIndex("by_created_at", (q) => q.eq("createdAt", args.createdAt))
       .take(MAX_FORECAST_ROWS + 1);
     for (const o of old) await ctx.db.delete(o._id);
-    for (const d of docs) await ctx.db.insert("forecasts", d satisfies NewDocFields<"forecasts"> as NewDoc<"forecasts">);
+    for (const d of docs) await insertDoc(ctx.db, "forecasts", d);
     return { stored: docs.length, replaced: old.length };
   },
 });

@@ -2,7 +2,7 @@
 import type { Doc, Id, MutationCtx } from "./server";
 import { internalMutation, internalQuery } from "./server";
 import { badRequest } from "./lib/errors";
-import type { NewDoc, NewDocFields } from "./lib/optional";
+import { insertDoc } from "./lib/optional";
 import { usersEnsureBody, usersGetBody } from "./lib/wire";
 
 export function userView(u: Doc<"llmmeterUsers">) {
@@ -44,14 +44,14 @@ export async function ensureUser(ctx: MutationCtx, args: EnsureArgs): Promise<{ 
     if (Object.keys(patch).length > 0) await ctx.db.patch(existing._id, patch);
     return { userId: existing._id, created: false };
   }
-  const userId = await ctx.db.insert("llmmeterUsers", {
+  const userId = await insertDoc(ctx.db, "llmmeterUsers", {
     clerkUserId: args.clerkUserId,
     externalId: args.externalId,
     email: args.email,
     name: args.name,
     role: "user",
     createdAt: Date.now(),
-  } satisfies NewDocFields<"llmmeterUsers"> as NewDoc<"llmmeterUsers">);
+  });
   return { userId, created: true };
 }
 

@@ -25,7 +25,7 @@ import type { DatabaseReader, DatabaseWriter } from "../server";
 import type { Period } from "./periods";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
-import type { NewDoc, NewDocFields } from "./optional";
+import { insertDoc } from "./optional";
 import type { Scope } from "./validators";
 
 /** Inclusive upper bounds (ms) of the latency buckets; one more bucket holds the rest (+inf). */
@@ -169,7 +169,7 @@ export async function addToAggregate(
     return "updated";
   }
   checkStored(delta, aggKeyString(key));
-  await db.insert("usageAggregates", { ...key, periodKey, ...derivedFields(delta, mergeModels([], models), now) } satisfies NewDocFields<"usageAggregates"> as NewDoc<"usageAggregates">);
+  await insertDoc(db, "usageAggregates", { ...key, periodKey, ...derivedFields(delta, mergeModels([], models), now) });
   return "inserted";
 }
 

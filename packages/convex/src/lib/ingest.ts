@@ -30,7 +30,7 @@ import type { Id } from "../server";
 import type { MutationCtx } from "../server";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
-import type { NewDoc, NewDocFields } from "./optional";
+import { insertDoc } from "./optional";
 import { reportingCalendar } from "./periods";
 import { addToBudgetShard, claimShard, shardOf } from "./budgetShards";
 import { applyToQuota, deleteReservations, quotasOfUser, storedSystemBudget, type Contribution } from "./quotas";
@@ -129,7 +129,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newUsage) {
     const r = usage[i]!;
     const userId = usageUsers[i]!;
-    await ctx.db.insert("usageTracking", { ...usageDoc(r, userId), apiKeyId: usageKeys[i], unfolded: true } satisfies NewDocFields<"usageTracking"> as NewDoc<"usageTracking">);
+    await insertDoc(ctx.db, "usageTracking", { ...usageDoc(r, userId), apiKeyId: usageKeys[i], unfolded: true });
     result.inserted.usage++;
     const c = { ts: r.timestamp, requests: 0, tokens: r.totalTokens, costNanoUsd: r.costNanoUsd };
     contribute(userId, c);
@@ -138,7 +138,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newLogs) {
     const r = logs[i]!;
     const userId = logUsers[i];
-    await ctx.db.insert("requestLogs", { ...r, userId, apiKeyId: logKeys[i], unfolded: true } satisfies NewDocFields<"requestLogs"> as NewDoc<"requestLogs">);
+    await insertDoc(ctx.db, "requestLogs", { ...r, userId, apiKeyId: logKeys[i], unfolded: true });
     result.inserted.requestLogs++;
     // A call refused on a quota is listed, counted nowhere (store.IsQuotaRefusal).
     if (r.errorType === QUOTA_EXCEEDED) continue;
@@ -147,7 +147,7 @@ export async function ingestBatch(ctx: MutationCtx, body: IngestBody, now: numbe
   for (const i of newActivity) {
     const r = activity[i]!;
     const userId = activityUsers[i]!;
-    await ctx.db.insert("userActivity", { ...r, userId, apiKeyId: activityKeys[i], unfolded: true } satisfies NewDocFields<"userActivity"> as NewDoc<"userActivity">);
+    await insertDoc(ctx.db, "userActivity", { ...r, userId, apiKeyId: activityKeys[i], unfolded: true });
     result.inserted.activity++;
   }
 

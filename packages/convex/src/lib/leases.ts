@@ -15,7 +15,7 @@
 import type { DatabaseReader, DatabaseWriter, Doc, Id } from "../server";
 import { badRequest } from "./errors";
 import { nanosToUsd } from "./money";
-import type { NewDoc, NewDocFields } from "./optional";
+import { insertDoc } from "./optional";
 import type { ReportingCalendar } from "./periods";
 import {
   addAmounts,
@@ -149,13 +149,13 @@ export async function leaseQuotas(db: DatabaseWriter, cal: ReportingCalendar, ar
           .take(64)
       ).some((r) => r.quotaId === q._id);
       if (dup) continue;
-      await db.insert("quotaReservations", {
+      await insertDoc(db, "quotaReservations", {
         requestId: c.requestId,
         quotaId: q._id,
         userId,
         amount,
         expiresAt: now + args.claimTtlMs,
-      } satisfies NewDocFields<"quotaReservations"> as NewDoc<"quotaReservations">);
+      });
       others = addAmounts(others, amount);
     }
     lease = Math.max(0, lease - amountOf(q.quotaType, args.return));
