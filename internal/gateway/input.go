@@ -63,9 +63,9 @@ var typedParams = []string{"model", "models", "messages", "stream", "provider"}
 //   - Every spelling of "user" ("User", "USER", ...) is removed: the end-user
 //     id OpenRouter sees is ours, and an upstream that matches keys without
 //     regard to case would otherwise take the caller's.
-//   - Another spelling of a typed field ("Model", "STREAM") is refused: the
-//     gateway would price, stream and log one value while such an upstream
-//     used the other.
+//   - Another spelling of a typed or checked parameter ("Model", "STREAM",
+//     "Max_Tokens", "ſtream" with a long s) is refused: the gateway would
+//     price, stream and log one value while such an upstream used the other.
 //   - Well-known parameters must have their JSON type.
 //
 // Problems are reported together, in key order.
@@ -77,12 +77,12 @@ func screenExtra(extra map[string]json.RawMessage) *apiError {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		lower := strings.ToLower(k)
+		name := knownName(k)
 		switch {
-		case lower == "user":
+		case name == "user":
 			delete(extra, k)
-		case slices.Contains(typedParams, lower):
-			problems = append(problems, strconv.Quote(k)+" is not a parameter; field names are case-sensitive (did you mean "+strconv.Quote(lower)+"?)")
+		case name != k:
+			problems = append(problems, strconv.Quote(k)+" is not a parameter; field names are case-sensitive (did you mean "+strconv.Quote(name)+"?)")
 		default:
 			if want, ok := paramKinds[k]; ok && !hasKind(extra[k], want) {
 				problems = append(problems, k+" must be "+kindNames[want])
@@ -93,6 +93,35 @@ func screenExtra(extra map[string]json.RawMessage) *apiError {
 		return nil
 	}
 	return badRequest("Request body is not a valid chat completion request: %s", strings.Join(problems, "; "))
+}
+
+// knownName is the parameter the gateway knows (typed, checked, or user)
+// that k spells under Unicode case folding, as a decoder that matches keys
+// without regard to case reads it ("Max_Tokens", or "max_toKens" with the
+// Kelvin sign, is max_tokens), or k itself when there is none. Such a
+// spelling would be priced and streamed by its exact key here and read as
+// the other by such an upstream, so it is refused, or removed for user.
+func knownName(k string) string {
+	if k == "user" || slices.Contains(typedParams, k) {
+		return k
+	}
+	if _, ok := paramKinds[k]; ok {
+		return k
+	}
+	if strings.EqualFold(k, "user") {
+		return "user"
+	}
+	for _, name := range typedParams {
+		if strings.EqualFold(k, name) {
+			return name
+		}
+	}
+	for name := range paramKinds {
+		if strings.EqualFold(k, name) {
+			return name
+		}
+	}
+	return k
 }
 
 // hasKind reports whether v (a value as the decoder cut it out, without

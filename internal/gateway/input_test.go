@@ -56,6 +56,10 @@ func TestBadBodiesAreRefusedByName(t *testing.T) {
 		// Every problem is named, one after the other.
 		{"two typed problems", `{"model":1,"stream":"x",` + msgs + `}`, "model must be a string; stream must be a boolean"},
 		{"null with space", `{"model":"m","max_tokens": "1" ,` + msgs + `}`, "max_tokens must be an integer"},
+		// Spellings of a checked parameter that a key-folding upstream reads as it.
+		{"Max_Tokens spelling", `{"model":"m","Max_Tokens":100000,` + msgs + `}`, `"Max_Tokens" is not a parameter; field names are case-sensitive (did you mean "max_tokens"?)`},
+		{"max_tokens with a Kelvin sign", `{"model":"m","max_toKens":100000,` + msgs + `}`, `(did you mean "max_tokens"?)`},
+		{"stream with a long s", `{"model":"m","ſtream":true,` + msgs + `}`, `(did you mean "stream"?)`},
 		{"two problems of the messages, on one line", `{"model":"m","messages":[1,2]}`, "messages[0] must be an object; messages[1] must be an object"},
 		{"two problems", `{"model":"m","temperature":"x","max_tokens":"y",` + msgs + `}`, "max_tokens must be an integer; temperature must be a number"},
 		// Another spelling of a typed field is refused, not smuggled upstream.
@@ -115,7 +119,7 @@ func TestWellTypedParametersPass(t *testing.T) {
 // to case (as the simulator does) took the caller's value.
 func TestEveryUserSpellingIsStripped(t *testing.T) {
 	h := newHarness(t, openroutertest.Options{})
-	for _, key := range []string{"user", "User", "USER", "uSeR"} {
+	for _, key := range []string{"user", "User", "USER", "uSeR", "uſer"} {
 		t.Run(key, func(t *testing.T) {
 			h.sim.Sim().Reset()
 			body := `{"model":"openai/gpt-4o-mini","` + key + `":"spoofed","messages":[{"role":"user","content":"hi"}]}`
