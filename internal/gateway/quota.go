@@ -82,15 +82,18 @@ func (s *Server) reserve(ctx context.Context, c *call, req *openrouter.ChatReque
 // admins see it: a request log with status 429, errorType quota_exceeded
 // and the message naming the quota type; no usage row (nothing went
 // upstream) and no activity row. Ingest counts it nowhere
-// (store.IsQuotaRefusal). The answer does not wait for it to be durable:
-// nothing was spent.
+// (store.IsQuotaRefusal); llmmeter_requests_total counts it, as it counts
+// every call with a request log. The answer does not wait for it to be
+// durable: nothing was spent.
 func (s *Server) recordRefusal(c *call, refused *apiError) {
 	c.failure = refused
 	b, _ := c.rows(s.opt.Now())
 	c.failure = nil
 	rl := b.RequestLogs[0]
 	rl.ErrorType = store.ErrorQuotaExceeded
-	s.opt.Outbox.PutAsync(outbox.Item{Key: c.requestID, State: outbox.Ready, Batch: store.Batch{RequestLogs: []store.RequestLog{rl}}})
+	b = store.Batch{RequestLogs: []store.RequestLog{rl}}
+	s.observe(c, b, outbox.Ready)
+	s.opt.Outbox.PutAsync(outbox.Item{Key: c.requestID, State: outbox.Ready, Batch: b})
 }
 
 // estimate is an upper bound of the call's tokens and cost, for its

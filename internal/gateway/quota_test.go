@@ -330,6 +330,10 @@ func TestQuotaRefusalIsRecorded(t *testing.T) {
 	if len(h.sim.Ledger()) != 0 {
 		t.Fatalf("a refused call went upstream: %+v", h.sim.Ledger())
 	}
+	// Counted with the calls that have a request log, as the portal lists it.
+	if n := value(h.opt.Metrics.Requests.WithLabelValues("none", store.StatusError, "429")); n != 1 {
+		t.Fatalf("llmmeter_requests_total{model=none,status=error,code=429} = %v, want 1", n)
+	}
 	if strings.Contains(fmt.Sprintf("%+v", b), "secret prompt") {
 		t.Fatal("message text stored")
 	}

@@ -44,7 +44,7 @@ func New(ob *outbox.Outbox) *Metrics {
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	m := &Metrics{reg: reg,
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmmeter_requests_total",
-			Help: "Chat completion requests by model used, outcome (success|error) and HTTP status code."}, []string{"model", "status", "code"}),
+			Help: "Chat completion requests with a request log (answered upstream, or refused on a quota: model none, code 429), by model used, outcome (success|error) and HTTP status code."}, []string{"model", "status", "code"}),
 		Tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmmeter_tokens_total",
 			Help: "Tokens of usage rows as recorded, by model and kind (prompt|completion|cached|reasoning); counted when the row is final, like llmmeter_cost_usd_total."}, []string{"model", "kind"}),
 		CostUSD: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmmeter_cost_usd_total",
