@@ -52,7 +52,13 @@ async function settled(page: Page) {
 /** Every route the navigation offers, one user's page, and a path that does not exist. */
 async function routes(page: Page): Promise<string[]> {
   const nav = await page.$$eval('nav[aria-label="Main"] a[href^="/admin"]', (as) => as.map((a) => a.getAttribute("href")!));
-  return [...new Set(nav), `/admin/users/${encodeURIComponent(ctx.seed.summary.userIds[0])}`, "/admin/no-such-page"];
+  return [
+    ...new Set(nav),
+    `/admin/users/${encodeURIComponent(ctx.seed.summary.userIds[0])}`,
+    // A 256-byte name and a 128-byte model id without a space (in the filters' lists too).
+    `/admin/users/${encodeURIComponent(ctx.seed.hostile.userId)}`,
+    "/admin/no-such-page",
+  ];
 }
 
 beforeAll(async () => {

@@ -82,4 +82,26 @@ describe("data layer (embedded mode)", () => {
     await screen.findByText("Exhausted r0,r1,r2,r3,r4");
     await waitFor(() => expect(svc.calls.at(-1)?.args).toEqual({ status: "error", paginationOpts: { numItems: 2, cursor: "4" } }));
   });
+
+  it("says older rows remain when the view stops at its most pages", async () => {
+    // The request explorer said "End of the log" after 1,000 rows of 6,000.
+    const rows = Array.from({ length: 50 }, (_, i) => ({ _id: `r${i}` }));
+    const svc = fakeService({
+      "llmmeter:requestLogs": (args) => {
+        const { numItems, cursor } = args.paginationOpts as { numItems: number; cursor: string | null };
+        const start = cursor === null ? 0 : Number(cursor);
+        return { page: rows.slice(start, start + numItems), isDone: start + numItems >= rows.length, continueCursor: String(start + numItems) };
+      },
+    });
+    render(
+      <svc.Providers>
+        <Logs args={{}} />
+      </svc.Providers>,
+    );
+    for (let n = 2; n < 40; n += 2) {
+      await screen.findByText(new RegExp(`^CanLoadMore r0(,r\\d+)*,r${n - 1}$`));
+      await act(async () => screen.getByText("more").click());
+    }
+    await screen.findByText(/^Exhausted capped r0,.*,r39$/);
+  });
 });

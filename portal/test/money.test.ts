@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatUsd, formatUsdExact, parseUsd, sumNanos, toNanos } from "../src/lib/money";
+import { formatUsd, formatUsdExact, parseUsd, sumNanos, toNanos, usdLimit } from "../src/lib/money";
 
 describe("formatUsd", () => {
   it.each([
@@ -53,7 +53,24 @@ describe("parseUsd", () => {
     ["abc", null],
     ["1.0000000001", null],
     ["-3", null],
+    // An outsider's entries: exponents, commas out of place, a tenth of a nano-dollar.
+    ["1e3", null],
+    ["1,2,3", null],
+    ["0.0000000004", null],
+    ["1,234,567.891", 1_234_567_891_000_000n],
   ])("%s", (text, want) => {
     expect(parseUsd(text)).toBe(want);
+  });
+});
+
+describe("usdLimit", () => {
+  it.each([
+    ["$1,234.5", 1234.5],
+    ["0", 0],
+    ["9007199.254740991", 9007199.254740991],
+    ["1e3", null],
+    [" ", null],
+  ])("%s", (text, want) => {
+    expect(usdLimit(text)).toBe(want);
   });
 });

@@ -7,7 +7,8 @@ export function Logs({ args }: { args: { status?: "success" | "error" } }) {
   return (
     <>
       <p data-testid="rows">
-        {p.status} {p.results.map((r) => r._id).join(",")}
+        {p.status}
+        {p.capped ? " capped" : ""} {p.results.map((r) => r._id).join(",")}
       </p>
       <button onClick={() => p.loadMore(2)}>more</button>
     </>

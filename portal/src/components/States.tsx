@@ -23,8 +23,13 @@ const HINTS: Record<string, string> = {
   unauthenticated: "Sign in again.",
   forbidden: "Your account is not an admin.",
   network: "Check that the service is running.",
-  bad_request: "The request was refused; try a narrower time range.",
 };
+
+/** What to do about an error: by its code, and for a refused request only when the window was too large (the message names any other problem itself). */
+function hintOf(code: string | undefined, message: string): string | undefined {
+  if (code === "bad_request") return /window too large/.test(message) ? "Try a narrower time range." : undefined;
+  return code ? HINTS[code] : undefined;
+}
 
 /**
  * An error from an admin function, shown as text (never as HTML). An outage
@@ -32,12 +37,12 @@ const HINTS: Record<string, string> = {
  */
 export function ErrorState({ error, title = "Could not load this data" }: { error: AdminError | Error; title?: string }) {
   if ((error as Partial<AdminError>).isOutage) return null;
-  const code = "code" in error ? (error as AdminError).code : undefined;
+  const hint = hintOf("code" in error ? (error as AdminError).code : undefined, error.message);
   return (
     <div className="state state-error" role="alert">
       <strong>{title}</strong>
       <div>{error.message}</div>
-      {code && HINTS[code] && <div className="muted">{HINTS[code]}</div>}
+      {hint && <div className="muted">{hint}</div>}
     </div>
   );
 }

@@ -23,6 +23,12 @@ export type PaginatedStatus = "LoadingFirstPage" | "CanLoadMore" | "LoadingMore"
 export interface PaginatedState<T> {
   results: T[];
   status: PaginatedStatus;
+  /**
+   * The view stopped growing at its most pages while older rows remain
+   * (status Exhausted, but not the end of the data): narrower filters or a
+   * shorter range reach them.
+   */
+  capped: boolean;
   error: AdminError | undefined;
   loadMore: (numItems: number) => void;
 }

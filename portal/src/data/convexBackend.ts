@@ -56,7 +56,7 @@ export function convexBackend(module: string): Backend {
     // Errors are thrown to the nearest error boundary (convex/react's behaviour).
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const r = usePaginatedQuery(resolve(ref) as any, args as any, { initialNumItems: pageSize });
-    return { results: r.results as PageItem<Q>[], status: r.status, error: undefined, loadMore: r.loadMore };
+    return { results: r.results as PageItem<Q>[], status: r.status, capped: false, error: undefined, loadMore: r.loadMore };
   }
 
   function useRunQuery() {

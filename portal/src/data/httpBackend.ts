@@ -125,7 +125,11 @@ function useMutation<M extends AnyMutation>(ref: M) {
   );
 }
 
-/** Most pages one paginated view grows to. */
+/**
+ * Most pages one paginated view grows to: each poll may fetch them all
+ * again (after a burst of new rows), so the view stops here and says that
+ * older rows remain (capped).
+ */
 const MAX_PAGES = 20;
 
 type Page<T> = PaginationResult<T>;
@@ -223,14 +227,16 @@ function usePaginated<Q extends AnyQuery>(ref: Q, args: PageArgs<Q> | "skip", pa
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [last, pages.length, state.loadingMore, key],
   );
+  const capped = current && !!last && !last.isDone && pages.length >= MAX_PAGES;
   let status: PaginatedState<PageItem<Q>>["status"];
   if (!current) status = "LoadingFirstPage";
   else if (state.loadingMore) status = "LoadingMore";
-  else if (!last || last.isDone || pages.length >= MAX_PAGES) status = "Exhausted";
+  else if (!last || last.isDone || capped) status = "Exhausted";
   else status = "CanLoadMore";
   return {
     results: pages.flatMap((p) => p.page),
     status,
+    capped,
     error: current ? state.error : undefined,
     loadMore,
   };

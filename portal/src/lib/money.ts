@@ -66,12 +66,23 @@ export function formatUsdExact(v: number | bigint | string): string {
   return `${neg ? "-" : ""}$${group(int)}.${frac}`;
 }
 
-/** Parses a dollar amount typed by an admin ("12.5", "$1,000") into nanos, exactly. */
+/**
+ * Parses a dollar amount typed by an admin ("12.5", "$1,000") into nanos,
+ * exactly: at most 9 decimals, commas only between groups of three digits.
+ */
 export function parseUsd(text: string): bigint | null {
-  const s = text.trim().replace(/^\$/, "").replace(/,/g, "");
-  const m = /^(\d+)(?:\.(\d{0,9}))?$/.exec(s);
+  const m = /^\$?(\d+|\d{1,3}(?:,\d{3})+)(?:\.(\d{0,9}))?$/.exec(text.trim());
   if (!m) return null;
-  return BigInt(m[1]) * NANOS_PER_USD + BigInt((m[2] ?? "").padEnd(9, "0"));
+  return BigInt(m[1].replace(/,/g, "")) * NANOS_PER_USD + BigInt((m[2] ?? "").padEnd(9, "0"));
+}
+
+/**
+ * A dollar amount typed by an admin as llmmeter:setQuota takes it (USD,
+ * stored as round(limit · 1e9) nanos: a decimal of at most 9 places
+ * round-trips exactly), or null when parseUsd refuses it.
+ */
+export function usdLimit(text: string): number | null {
+  return parseUsd(text) === null ? null : Number(text.trim().replace(/^\$/, "").replace(/,/g, ""));
 }
 
 /** Dollars as a float, for chart geometry only (never for sums or labels of totals). */

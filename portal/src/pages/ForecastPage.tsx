@@ -7,7 +7,7 @@ import { Empty, ErrorState, QueryView } from "../components/States";
 import { StatCard } from "../components/StatCard";
 import { dateKeyOf } from "../lib/calendar";
 import { formatInt, formatPercentValue } from "../lib/format";
-import { formatUsd, formatUsdExact } from "../lib/money";
+import { formatUsd, formatUsdExact, usdLimit } from "../lib/money";
 import { windowFor } from "../lib/range";
 import { formatDateTime } from "../lib/time";
 import { useNow } from "../lib/useNow";
@@ -118,9 +118,11 @@ function BudgetEditor({
     e.preventDefault();
     setError(null);
     setSaved(null);
-    const limit = Number(value);
-    if (value.trim() === "" || !Number.isFinite(limit) || limit < 0) {
-      setError(new Error("Enter a budget in US dollars, 0 or more."));
+    // As the quota form reads it: "1e3" and a tenth of a nano-dollar
+    // (stored as 0, which refuses every call) are not budgets.
+    const limit = usdLimit(value);
+    if (limit === null) {
+      setError(new Error("Enter a budget in US dollars, e.g. 500 or 1,250.50 (at most 9 decimals)."));
       return;
     }
     setBusy(true);
@@ -154,10 +156,7 @@ function BudgetEditor({
       <div className="toolbar">
         <input
           id="budget-input"
-          type="number"
           inputMode="decimal"
-          min={0}
-          step="0.01"
           placeholder={current === null ? "e.g. 500" : String(current / 1e9)}
           value={value}
           aria-invalid={error !== null}

@@ -74,7 +74,7 @@ export function RequestsPage() {
         ) : (
           <>
             <RequestTable rows={logs.results} userNames={userNames} />
-            <LoadMore count={logs.results.length} status={logs.status} loadMore={() => logs.loadMore(PAGE_SIZE)} />
+            <LoadMore count={logs.results.length} status={logs.status} capped={logs.capped} loadMore={() => logs.loadMore(PAGE_SIZE)} />
           </>
         )}
       </div>

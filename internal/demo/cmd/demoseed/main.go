@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"llmmeter/internal/demo"
@@ -34,12 +35,14 @@ func main() {
 	}
 }
 
-// Hostile strings, exported for the e2e test through the JSON summary.
-const (
-	hostileName  = `<img src=x onerror="window.__xss=1">Mallory`
+// Hostile strings, exported for the e2e test through the JSON summary. The
+// name and the model are as long as the stores take them, without a space
+// to break at: a page must not scroll sideways for them.
+var (
+	hostileName  = `<img src=x onerror="window.__xss=1">Mallory` + strings.Repeat("W", 256-43)
 	hostileAgent = `<script>window.__xss=1</script>evil-agent/1.0`
 	hostileError = `<b>boom</b><img src=x onerror="window.__xss=1">`
-	hostileModel = `evil/<svg onload=window.__xss=1>`
+	hostileModel = `evil/<svg onload=window.__xss=1>` + strings.Repeat("m", 128-32)
 )
 
 func run(dataDir string, seed uint64, users, requests, days int, hostile bool) error {

@@ -3,13 +3,18 @@ import { useAnnounce } from "../../components/Announcer";
 
 type Status = "LoadingFirstPage" | "CanLoadMore" | "LoadingMore" | "Exhausted";
 
+/** What the foot says when the view stopped before the log's end. */
+const OLDER = "narrow the filters or the time range to see older requests";
+
 /**
  * The table's foot: the row count and "Load more". The button stays in the
  * page while the next page loads (aria-disabled, not disabled, which would
  * drop focus to <body>); the new count is announced, and when the log ends
- * focus moves to the "End of the log" note that replaces the button.
+ * focus moves to the "End of the log" note that replaces the button (or,
+ * when the view stopped at its most pages, to a note that older requests
+ * remain).
  */
-export function LoadMore({ count, status, loadMore }: { count: number; status: Status; loadMore: () => void }) {
+export function LoadMore({ count, status, capped, loadMore }: { count: number; status: Status; capped: boolean; loadMore: () => void }) {
   const announce = useAnnounce();
   const button = useRef<HTMLButtonElement>(null);
   const end = useRef<HTMLSpanElement>(null);
@@ -22,9 +27,9 @@ export function LoadMore({ count, status, loadMore }: { count: number; status: S
     // Done when rows arrived or the log ended (a refresh in between changes neither).
     if (!p || (count <= p.count && status !== "Exhausted")) return;
     pending.current = null;
-    announce(status === "Exhausted" ? `${count} requests shown, end of the log` : `${count} requests shown`);
+    announce(status === "Exhausted" ? `${count} requests shown, ${capped ? OLDER : "end of the log"}` : `${count} requests shown`);
     if (p.focused && status === "Exhausted") end.current?.focus();
-  }, [count, status, announce]);
+  }, [count, status, capped, announce]);
 
   const onClick = () => {
     if (loading) return;
@@ -42,8 +47,8 @@ export function LoadMore({ count, status, loadMore }: { count: number; status: S
         </button>
       )}
       {status === "Exhausted" && (
-        <span ref={end} tabIndex={-1} className="muted small">
-          End of the log
+        <span ref={end} tabIndex={-1} className="muted small" data-testid="log-end">
+          {capped ? `The newest ${count}; ${OLDER}` : "End of the log"}
         </span>
       )}
     </div>

@@ -3,7 +3,7 @@ import { useAnnounce } from "../../components/Announcer";
 import { admin, type Quota } from "../../data/api";
 import { useAdminMutation } from "../../data/hooks";
 import { toAdminError } from "../../data/errors";
-import { parseUsd } from "../../lib/money";
+import { usdLimit } from "../../lib/money";
 import { isCost, USER_QUOTA_TYPES } from "./quotaTypes";
 
 type UserQuotaType = (typeof USER_QUOTA_TYPES)[number]["type"];
@@ -31,11 +31,9 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
     if (busy) return;
     let value: number;
     if (isCost(type)) {
-      const nanos = parseUsd(limit);
-      if (nanos === null) return setStatus({ ok: false, text: "Enter a dollar amount, e.g. 25 or 12.50." });
-      // llmmeter:setQuota takes USD and stores round(limit · 1e9) nanos; a
-      // decimal string of at most 9 places round-trips exactly.
-      value = Number(limit.trim().replace(/^\$/, "").replace(/,/g, ""));
+      const usd = usdLimit(limit);
+      if (usd === null) return setStatus({ ok: false, text: "Enter a dollar amount, e.g. 25 or 12.50." });
+      value = usd;
     } else {
       if (!/^\d+$/.test(limit.trim())) return setStatus({ ok: false, text: "Enter a whole number." });
       value = Number(limit.trim());
