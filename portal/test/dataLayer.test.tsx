@@ -18,6 +18,18 @@ function Count() {
   );
 }
 
+/** A service whose llmmeter:requestLogs pages through n rows r0…r(n−1) by offset cursors. */
+function pagingService(n: number) {
+  const rows = Array.from({ length: n }, (_, i) => ({ _id: `r${i}` }));
+  return fakeService({
+    "llmmeter:requestLogs": (args) => {
+      const { numItems, cursor } = args.paginationOpts as { numItems: number; cursor: string | null };
+      const start = cursor === null ? 0 : Number(cursor);
+      return { page: rows.slice(start, start + numItems), isDone: start + numItems >= rows.length, continueCursor: String(start + numItems) };
+    },
+  });
+}
+
 describe("data layer (embedded mode)", () => {
   it("loads, then refetches after a mutation", async () => {
     let open = 2;
@@ -61,15 +73,7 @@ describe("data layer (embedded mode)", () => {
   });
 
   it("pages with the continue cursor", async () => {
-    const rows = Array.from({ length: 5 }, (_, i) => ({ _id: `r${i}` }));
-    const svc = fakeService({
-      "llmmeter:requestLogs": (args) => {
-        const { numItems, cursor } = args.paginationOpts as { numItems: number; cursor: string | null };
-        const start = cursor === null ? 0 : Number(cursor);
-        const page = rows.slice(start, start + numItems);
-        return { page, isDone: start + numItems >= rows.length, continueCursor: String(start + numItems) };
-      },
-    });
+    const svc = pagingService(5);
     render(
       <svc.Providers>
         <Logs args={{ status: "error" }} />
@@ -85,14 +89,7 @@ describe("data layer (embedded mode)", () => {
 
   it("says older rows remain when the view stops at its most pages", async () => {
     // The request explorer said "End of the log" after 1,000 rows of 6,000.
-    const rows = Array.from({ length: 50 }, (_, i) => ({ _id: `r${i}` }));
-    const svc = fakeService({
-      "llmmeter:requestLogs": (args) => {
-        const { numItems, cursor } = args.paginationOpts as { numItems: number; cursor: string | null };
-        const start = cursor === null ? 0 : Number(cursor);
-        return { page: rows.slice(start, start + numItems), isDone: start + numItems >= rows.length, continueCursor: String(start + numItems) };
-      },
-    });
+    const svc = pagingService(50);
     render(
       <svc.Providers>
         <Logs args={{}} />
