@@ -77,8 +77,8 @@ export function RequestTable({ rows, userNames }: { rows: RequestLog[]; userName
                 <td>
                   <Badge tone={r.status === "success" ? "ok" : "bad"}>{r.statusCode}</Badge>
                 </td>
-                <td>{r.userId ? (userNames.get(r.userId) ?? r.userId) : "—"}</td>
-                <td className="mono">{r.model ?? "—"}</td>
+                <td className="wrap-long">{r.userId ? (userNames.get(r.userId) ?? r.userId) : "—"}</td>
+                <td className="mono wrap-long">{r.model ?? "—"}</td>
                 <td className="num">{formatMs(r.processingTime)}</td>
                 <td className="num" data-col="tokens">{r.usage ? formatInt(r.usage.totalTokens) : "—"}</td>
                 <td className="num" data-col="cost">
