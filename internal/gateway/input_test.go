@@ -119,7 +119,7 @@ func TestWellTypedParametersPass(t *testing.T) {
 // to case (as the simulator does) took the caller's value.
 func TestEveryUserSpellingIsStripped(t *testing.T) {
 	h := newHarness(t, openroutertest.Options{})
-	for _, key := range []string{"user", "User", "USER", "uSeR", "uſer"} {
+	for _, key := range []string{"user", "User", "USER", "uSeR"} {
 		t.Run(key, func(t *testing.T) {
 			h.sim.Sim().Reset()
 			body := `{"model":"openai/gpt-4o-mini","` + key + `":"spoofed","messages":[{"role":"user","content":"hi"}]}`
@@ -147,7 +147,9 @@ func TestEveryUserSpellingIsStripped(t *testing.T) {
 // TestScreenExtraStripsOnlyUser: the screen removes spellings of user and
 // leaves every other parameter to pass through untouched.
 func TestScreenExtraStripsOnlyUser(t *testing.T) {
-	m := map[string]json.RawMessage{"User": json.RawMessage(`"x"`), "USER": json.RawMessage(`1`), "top_p": json.RawMessage(`0.5`), "x_future": json.RawMessage(`{"a":1}`)}
+	// "u\u017fer" (a long s) is user to a decoder that folds keys as Go's does.
+	m := map[string]json.RawMessage{"User": json.RawMessage(`"x"`), "USER": json.RawMessage(`1`), "u\u017fer": json.RawMessage(`"y"`),
+		"top_p": json.RawMessage(`0.5`), "x_future": json.RawMessage(`{"a":1}`)}
 	if err := screenExtra(m); err != nil {
 		t.Fatal(err)
 	}
