@@ -1,6 +1,5 @@
 import type { Quota } from "../../data/api";
 import { formatDateTime } from "../../lib/time";
-import { useReportingTz } from "../../lib/useRange";
 import { quotaLabel } from "./quotaTypes";
 
 /**
@@ -16,9 +15,8 @@ export function exhaustedQuotas(quotas: Quota[]): Quota[] {
   });
 }
 
-/** A visible "Blocked" state while a quota is exhausted, with when it lifts. */
+/** A visible "Blocked" state while a quota is exhausted, with when it lifts (an instant: the browser's zone). */
 export function BlockedNotice({ quotas }: { quotas: Quota[] }) {
-  const tz = useReportingTz();
   const out = exhaustedQuotas(quotas);
   if (out.length === 0) return null;
   return (
@@ -27,7 +25,7 @@ export function BlockedNotice({ quotas }: { quotas: Quota[] }) {
       {out.map((q, i) => (
         <span key={q.id}>
           {i > 0 && "; "}
-          {quotaLabel(q.quotaType)} is used up until {formatDateTime(q.resetDate, tz)}
+          {quotaLabel(q.quotaType)} is used up until {formatDateTime(q.resetDate)}
         </span>
       ))}
       . Calls are refused with 429 until then, or until the quota is raised or deleted.

@@ -2,17 +2,16 @@ import type { Quota } from "../../data/api";
 import { Badge } from "../../components/Badge";
 import { Empty } from "../../components/States";
 import { formatDateTime } from "../../lib/time";
-import { useReportingTz } from "../../lib/useRange";
 import { quotaLabel, quotaUsage } from "./quotaTypes";
 import { DeleteQuotaButton } from "./DeleteQuotaButton";
 
 /**
  * The user's quotas: used in the current period (the day for requests, the
  * month for tokens and cost) against the limit, when it resets, and a delete.
+ * The reset is an instant (the start of a reporting day or month), so it is
+ * shown in the browser's zone like every other time the footer speaks of.
  */
 export function QuotaTable({ userId, quotas, afterDelete }: { userId: string; quotas: Quota[]; afterDelete?: () => void }) {
-  // A quota resets at the start of a reporting day or month: shown in that zone.
-  const tz = useReportingTz();
   if (quotas.length === 0) return <Empty title="No quotas">This user is not limited. Add one below.</Empty>;
   return (
     <div className="table-wrap">
@@ -43,7 +42,7 @@ export function QuotaTable({ userId, quotas, afterDelete }: { userId: string; qu
                   </div>
                 </td>
                 <td className="num quota-limit">{u.limit}</td>
-                <td title={tz}>{formatDateTime(q.resetDate, tz)}</td>
+                <td>{formatDateTime(q.resetDate)}</td>
                 <td>{q.isActive ? <Badge tone="ok">active</Badge> : <Badge>inactive</Badge>}</td>
                 <td>
                   <DeleteQuotaButton userId={userId} quota={q} after={afterDelete} />
