@@ -46,6 +46,16 @@ export function filterParams(f: Filters): Record<string, string | undefined> {
   };
 }
 
+/**
+ * A filter select's options, with the URL's value added when the list lacks
+ * it (a link from another page, a user outside the listed 100, a list still
+ * loading): a <select> whose value has no option shows its first, "any",
+ * while the requests are in fact filtered by that value.
+ */
+function withCurrent(options: { value: string; label: string }[], current: string | undefined) {
+  return current === undefined || options.some((o) => o.value === current) ? options : [{ value: current, label: current }, ...options];
+}
+
 export function RequestFilters({
   value,
   onChange,
@@ -126,9 +136,9 @@ export function RequestFilters({
           User
           <select aria-label="User" value={value.userId ?? ""} onChange={(e) => set({ userId: e.target.value || undefined })}>
             <option value="">any</option>
-            {users.map((u) => (
-              <option key={u.id} value={u.id}>
-                {u.name}
+            {withCurrent(users.map((u) => ({ value: u.id, label: u.name })), value.userId).map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
               </option>
             ))}
           </select>
@@ -137,9 +147,9 @@ export function RequestFilters({
           Model
           <select aria-label="Model" value={value.model ?? ""} onChange={(e) => set({ model: e.target.value || undefined })}>
             <option value="">any</option>
-            {models.map((m) => (
-              <option key={m} value={m}>
-                {m}
+            {withCurrent(models.map((m) => ({ value: m, label: m })), value.model).map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
               </option>
             ))}
           </select>
