@@ -401,8 +401,9 @@ func (e *env) runSequential(ctx context.Context, c *http.Client, body []byte, n 
 			cpu0[j], _ = cpuTime(procs[j].pid())
 		}
 	}
+	ph0 := scrapeAdded(ctx, e.svcURL)
 	lat, errs := sequential(ctx, c, tgs, body, n, 30*time.Second)
-	r := seqResult{calls: n}
+	r := seqResult{calls: n, phases: scrapeAdded(ctx, e.svcURL).since(ph0)}
 	for j, tg := range tgs {
 		g := seqGateway{name: tg.name, lat: lat[j], errs: errs[j]}
 		if procs[j] != nil {

@@ -28,8 +28,9 @@ type streamRow struct {
 // seqResult is the sequential, interleaved run: direct first, then the
 // service, then Portkey when it ran.
 type seqResult struct {
-	calls int
-	gw    []seqGateway
+	calls  int
+	gw     []seqGateway
+	phases addedPhases // the service's own account of its share
 }
 
 type seqGateway struct {
@@ -184,7 +185,7 @@ func (r *report) sequential(w func(string, ...any)) {
 		}
 		w("| %s | %s | %s | %s | %s | %d | %s |\n", g.name, msf(pct(g.lat, 50)), msf(pct(g.lat, 99)), add50, add99, g.errs, cpu)
 	}
-	w("\n")
+	w("\n%s\n\n", r.seq.phases.line())
 }
 
 // portkeyLine says how Portkey took part.

@@ -33,8 +33,8 @@ type call struct {
 	requestSize    int64
 	userAgent      string
 	ip             string
-	upstreamBody   []byte // the request as it goes upstream (openrouter.PatchRequest)
-	upStart        time.Time
+	upstreamBody   []byte    // the request as it goes upstream (openrouter.PatchRequest)
+	upStart        time.Time // admitted: the call goes upstream now
 
 	ttft        time.Duration // first data chunk, from start
 	upstreamDur time.Duration // upstream open to end
@@ -109,12 +109,15 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*call, error) {
 		return nil, err // refused by a quota: listed as a request (recordRefusal), counted nowhere
 	}
 	ri.Model, ri.Stream = c.model, c.stream
+	c.upStart = s.opt.Now()
 	return c, nil
 }
 
 // finish records the call and ends the response: [DONE] or the plain body
 // once the rows are durable, an error event when they are not.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call) error {
+	ended := s.opt.Now()
+	defer s.observeAdded(r, c, ended)
 	recErr := s.record(r.Context(), c)
 	switch {
 	case c.clientGone:
@@ -249,10 +252,9 @@ func (c *call) patchUpstream() error {
 // it came, only with "stream": true; stream_options is neither added nor
 // removed, since OpenRouter sends usage either way.
 func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call) {
-	up := s.opt.Now()
 	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
-		c.upstreamDur = s.opt.Now().Sub(up)
+		c.upstreamDur = s.opt.Now().Sub(c.upStart)
 		c.fail(r.Context(), err)
 		return
 	}
@@ -269,7 +271,7 @@ func (s *Server) completeChat(w http.ResponseWriter, r *http.Request, c *call) {
 			inFlight = s.noteInFlight(c, st, inFlight)
 		}
 	}
-	c.upstreamDur = s.opt.Now().Sub(up)
+	c.upstreamDur = s.opt.Now().Sub(c.upStart)
 	c.ttft = c.upstreamDur // the client's first byte is the whole body
 	c.summary = st.Summary()
 	if c.cut(r.Context()); c.shutdown {
@@ -359,7 +361,6 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call) {
 // startStream opens the upstream stream and sends the client the 200 and
 // headers. It returns nil when the upstream failed first.
 func (s *Server) startStream(w http.ResponseWriter, r *http.Request, c *call) (*openrouter.Stream, *http.ResponseController) {
-	c.upStart = s.opt.Now()
 	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
 		c.upstreamDur = s.opt.Now().Sub(c.upStart)

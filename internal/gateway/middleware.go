@@ -42,6 +42,9 @@ type reqInfo struct {
 	// rather than in a context value of its own: that took a second copy
 	// of the request, held for a stream's whole life.
 	principal auth.Principal
+	// arrived is when a chat call reached the gateway (its clock): the
+	// added latency before upstream is counted from it (observeAdded).
+	arrived time.Time
 }
 
 type ctxKey int

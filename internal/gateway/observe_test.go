@@ -423,3 +423,41 @@ func TestTimingsOfAPlainAndAStreamedCall(t *testing.T) {
 		})
 	}
 }
+
+// histogram is an observer's sample count and sum.
+func histogram(o prometheus.Observer) (uint64, float64) {
+	var m dto.Metric
+	if err := o.(prometheus.Metric).Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+}
+
+// TestAddedLatencyByPhase: every call that went upstream, plain or
+// streamed, counts the gateway's own time before the upstream call (from
+// its arrival) and after the upstream's end; a call refused before
+// upstream counts none. On the stepping clock each phase is a few whole
+// seconds: zero would mean a phase measured nothing, and a huge one that
+// it started from an unset time.
+func TestAddedLatencyByPhase(t *testing.T) {
+	h := newHarnessWith(t, openroutertest.Options{AnswerTokens: 3}, func(o *Options) { o.Now = steppingClock() })
+	before := h.metrics.AddedLatency.WithLabelValues("before_upstream")
+	after := h.metrics.AddedLatency.WithLabelValues("after_upstream")
+	for i, body := range []string{chatBody(false, "hello"), chatBody(true, "hello")} {
+		if w := h.chat(body); w.Code != 200 {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		for name, o := range map[string]prometheus.Observer{"before": before, "after": after} {
+			n, sum := histogram(o)
+			if n != uint64(i+1) || sum < float64(i+1) || sum > 60 {
+				t.Fatalf("call %d: %s_upstream has %d samples summing to %v s", i, name, n, sum)
+			}
+		}
+	}
+	if w := h.chat(`{"model":"m","messages":[],"max_tokens":-1}`); w.Code != 400 {
+		t.Fatalf("bad input answered %d", w.Code)
+	}
+	if n, _ := histogram(before); n != 2 {
+		t.Fatalf("a refused call was counted: %d samples", n)
+	}
+}

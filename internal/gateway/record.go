@@ -268,6 +268,16 @@ func (s *Server) observe(c *call, b store.Batch, state outbox.State) {
 	countUsage(m, model, b.Usage[0])
 }
 
+// observeAdded counts the latency the gateway adds to a call that went
+// upstream: before it (the body read, authentication, attribution, quota
+// admission) and after the upstream's answer ended (the rows made durable,
+// then the body or [DONE] written). The time in between is the upstream's.
+func (s *Server) observeAdded(r *http.Request, c *call, ended time.Time) {
+	a := s.opt.Metrics.AddedLatency
+	a.WithLabelValues("before_upstream").Observe(c.upStart.Sub(info(r.Context()).arrived).Seconds())
+	a.WithLabelValues("after_upstream").Observe(s.opt.Now().Sub(ended).Seconds())
+}
+
 // countUsage adds a final usage row to the token and cost counters.
 func countUsage(m *metrics.Metrics, model string, u store.Usage) {
 	m.Tokens.WithLabelValues(model, "prompt").Add(float64(u.PromptTokens))

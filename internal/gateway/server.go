@@ -119,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 // keep the stream's stack at twice its size (TestOpenStreamStacks).
 func (s *Server) chatRoute() http.Handler {
 	return serve(s.opt.Log, func(w http.ResponseWriter, r *http.Request) error {
+		info(r.Context()).arrived = s.opt.Now()
 		if httpbody.TooLarge(w, r, s.opt.MaxBodyBytes) {
 			return bodyTooLarge(s.opt.MaxBodyBytes)
 		}

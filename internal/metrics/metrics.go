@@ -27,6 +27,7 @@ type Metrics struct {
 	CostUSD          *prometheus.CounterVec   // model
 	UpstreamLatency  *prometheus.HistogramVec // model
 	TimeToFirstToken *prometheus.HistogramVec // model
+	AddedLatency     *prometheus.HistogramVec // phase
 	ActiveStreams    prometheus.Gauge
 	QuotaRejections  *prometheus.CounterVec // quota_type
 	DeliveryFailures prometheus.Counter
@@ -36,6 +37,10 @@ type Metrics struct {
 
 // latencyBuckets span a fast cache hit to a long reasoning answer.
 var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+
+// addedBuckets span a warm admission (microseconds) to a store that is
+// slow to answer: the gateway's own share of a call.
+var addedBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
 
 // New registers every collector, plus Go runtime and process metrics, and
 // the outbox depth read at scrape time (ob may be nil).
@@ -53,6 +58,9 @@ func New(ob *outbox.Outbox) *Metrics {
 			Help: "Time from opening the upstream call to its end.", Buckets: latencyBuckets}, []string{"model"}),
 		TimeToFirstToken: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "llmmeter_time_to_first_token_seconds",
 			Help: "Time from request start to the first chunk forwarded.", Buckets: latencyBuckets}, []string{"model"}),
+		AddedLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "llmmeter_added_latency_seconds",
+			Help:    "Latency the gateway adds to a call that went upstream, by phase: before_upstream (from arrival to the upstream call: the body read, authentication, attribution, quota admission) and after_upstream (from the upstream answer's end to the response's end: the rows made durable, then the body or [DONE] sent).",
+			Buckets: addedBuckets}, []string{"phase"}),
 		ActiveStreams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "llmmeter_active_streams",
 			Help: "Streams open right now."}),
 		QuotaRejections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmmeter_quota_rejections_total",
@@ -65,7 +73,7 @@ func New(ob *outbox.Outbox) *Metrics {
 			Help: "Scheduled job runs by job and outcome."}, []string{"job", "outcome"}),
 	}
 	for _, c := range []prometheus.Collector{m.Requests, m.Tokens, m.CostUSD, m.UpstreamLatency, m.TimeToFirstToken,
-		m.ActiveStreams, m.QuotaRejections, m.DeliveryFailures, m.DeliveredRows, m.JobRuns,
+		m.AddedLatency, m.ActiveStreams, m.QuotaRejections, m.DeliveryFailures, m.DeliveredRows, m.JobRuns,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
