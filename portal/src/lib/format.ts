@@ -9,6 +9,14 @@ export function formatInt(n: number): string {
   return integer.format(n);
 }
 
+/**
+ * A count and its noun, singular for exactly one: (1, "request") → "1 request",
+ * (1234, "request") → "1,234 requests". The plural defaults to singular + "s".
+ */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${formatInt(n)} ${n === 1 ? singular : pluralForm}`;
+}
+
 /** 1234567 → "1.2M" (chart axes). */
 export function formatCompact(n: number): string {
   return compact.format(n);

@@ -1,6 +1,6 @@
 import type { Overview } from "../../data/api";
 import { StatCard } from "../../components/StatCard";
-import { formatInt, formatMs, successRate } from "../../lib/format";
+import { formatInt, formatMs, plural, successRate } from "../../lib/format";
 import { formatUsd, formatUsdExact } from "../../lib/money";
 
 /**
@@ -33,7 +33,7 @@ export function OverviewStats({ o }: { o: Overview }) {
         label="Active users"
         value={activeUsersText(o)}
         title={o.activeUsersExact ? undefined : ACTIVE_USERS_LOWER_BOUND}
-        hint={`${formatInt(o.modelsUsed)} models used`}
+        hint={`${plural(o.modelsUsed, "model")} used`}
       />
       <StatCard
         testId="stat-latency"

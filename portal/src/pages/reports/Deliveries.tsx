@@ -1,5 +1,6 @@
 import type { ReportSummary } from "../../data/api";
 import { Badge } from "../../components/Badge";
+import { plural } from "../../lib/format";
 import { formatDateTime } from "../../lib/time";
 
 /**
@@ -16,7 +17,7 @@ export function Deliveries({ r }: { r: ReportSummary }) {
           <Badge tone={d.status === "delivered" ? "ok" : "bad"}>{d.status}</Badge> <span className="delivery-target">{d.target}</span>
           <span className="muted">
             {" "}
-            ({d.attempts} attempt{d.attempts === 1 ? "" : "s"}){d.error && `: ${d.error}`}
+            ({plural(d.attempts, "attempt")}){d.error && `: ${d.error}`}
           </span>
         </li>
       ))}

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from "react";
 import { useAnnounce } from "../../components/Announcer";
+import { formatInt, plural } from "../../lib/format";
 
 type Status = "LoadingFirstPage" | "CanLoadMore" | "LoadingMore" | "Exhausted";
 
@@ -27,7 +28,8 @@ export function LoadMore({ count, status, capped, loadMore }: { count: number; s
     // Done when rows arrived or the log ended (a refresh in between changes neither).
     if (!p || (count <= p.count && status !== "Exhausted")) return;
     pending.current = null;
-    announce(status === "Exhausted" ? `${count} requests shown, ${capped ? OLDER : "end of the log"}` : `${count} requests shown`);
+    const shown = `${plural(count, "request")} shown`;
+    announce(status === "Exhausted" ? `${shown}, ${capped ? OLDER : "end of the log"}` : shown);
     if (p.focused && status === "Exhausted") end.current?.focus();
   }, [count, status, capped, announce]);
 
@@ -39,7 +41,7 @@ export function LoadMore({ count, status, capped, loadMore }: { count: number; s
   return (
     <div className="table-foot">
       <span className="muted small" data-testid="row-count">
-        {count} requests shown
+        {plural(count, "request")} shown
       </span>
       {(status === "CanLoadMore" || loading) && (
         <button ref={button} type="button" className="btn" aria-disabled={loading} onClick={onClick}>
@@ -48,7 +50,7 @@ export function LoadMore({ count, status, capped, loadMore }: { count: number; s
       )}
       {status === "Exhausted" && (
         <span ref={end} tabIndex={-1} className="muted small" data-testid="log-end">
-          {capped ? `The newest ${count}; ${OLDER}` : "End of the log"}
+          {capped ? `The newest ${formatInt(count)}; ${OLDER}` : "End of the log"}
         </span>
       )}
     </div>

@@ -4,6 +4,7 @@ import { admin } from "../../data/api";
 import type { PageArgs } from "../../data/backend";
 import { type AdminError, toAdminError } from "../../data/errors";
 import { useDataMode, useRunAdminQuery } from "../../data/hooks";
+import { plural } from "../../lib/format";
 import { HttpSettingsContext } from "../../data/httpBackend";
 import { csvLine, EXPORT_MAX_ROWS, REQUEST_LOG_COLUMNS, requestLogRecord } from "./requestLogsCsv";
 
@@ -61,7 +62,7 @@ export function useRequestExport(): [ExportState, (args: ExportArgs) => Promise<
             const lines = page.page.slice(0, EXPORT_MAX_ROWS - rows).map((r) => csvLine(requestLogRecord(r)));
             parts.push(lines.join(""));
             rows += lines.length;
-            setState((s) => ({ ...s, progress: `${rows.toLocaleString()} rows` }));
+            setState((s) => ({ ...s, progress: plural(rows, "row") }));
             if (page.isDone || rows >= EXPORT_MAX_ROWS) break;
             cursor = page.continueCursor;
           }

@@ -4,7 +4,7 @@ import { Empty, QueryView } from "../../components/States";
 import { Money } from "../../components/Money";
 import { TotalsTable } from "../../components/TotalsTable";
 import { downloadText } from "../../lib/download";
-import { formatInt } from "../../lib/format";
+import { formatInt, plural } from "../../lib/format";
 import { labelOfPeriodKey } from "../../lib/time";
 import { useCurrentMonth, useQueryParam } from "../../lib/useRange";
 import { statementCsv, statementJson, type UserStatement } from "./statementFiles";
@@ -59,11 +59,11 @@ function StatementView({ s }: { s: UserStatement }) {
         <strong>
           <Money nanos={s.totals.costNanoUsd} />
         </strong>{" "}
-        · {formatInt(s.totals.requests)} requests ({formatInt(s.totals.failed)} failed) · {formatInt(s.totals.totalTokens)} tokens ({formatInt(s.totals.promptTokens)} prompt, {formatInt(s.totals.completionTokens)} completion)
+        · {plural(s.totals.requests, "request")} ({formatInt(s.totals.failed)} failed) · {plural(s.totals.totalTokens, "token")} ({formatInt(s.totals.promptTokens)} prompt, {formatInt(s.totals.completionTokens)} completion)
       </p>
       {!s.byModelComplete && (
         <p className="muted small" role="note">
-          Cost by model covers the first {formatInt(s.usageRows)} generations of the month; the totals and days cover all.
+          Cost by model covers the first {plural(s.usageRows, "generation")} of the month; the totals and days cover all.
         </p>
       )}
       <TotalsTable
