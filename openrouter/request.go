@@ -21,7 +21,10 @@ type ChatRequest struct {
 	Messages []json.RawMessage // "messages", raw so content parts, cache_control etc. pass through
 	Stream   bool              // "stream"; Chat and ChatStream override it
 	User     string            // "user": the end user's id
-	Provider json.RawMessage   // "provider" preferences, passed through
+	// UserGiven: the body has "user" with a value other than null, so an
+	// empty User was sent as "" rather than left out.
+	UserGiven bool
+	Provider  json.RawMessage // "provider" preferences, passed through
 	// Extra holds the other top-level fields by key. Keys naming a typed
 	// field are ignored when marshalling.
 	Extra map[string]json.RawMessage
@@ -66,6 +69,9 @@ func (r *ChatRequest) UnmarshalJSON(b []byte) error {
 	take("models", &r.Models, "an array of strings")
 	take("messages", &r.Messages, "an array")
 	take("stream", &r.Stream, "a boolean")
+	if v, ok := m["user"]; ok && !isNull(v) {
+		r.UserGiven = true
+	}
 	take("user", &r.User, "a string")
 	if v, ok := m["provider"]; ok {
 		delete(m, "provider")

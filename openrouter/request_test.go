@@ -252,3 +252,15 @@ func TestOutputLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestUserGiven tells a "user" sent as "" from one left out or null.
+func TestUserGiven(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"user":""}`: true, `{"user":"u1"}`: true, `{"user":null}`: false, `{}`: false,
+	} {
+		var r ChatRequest
+		if err := json.Unmarshal([]byte(body), &r); err != nil || r.UserGiven != want {
+			t.Errorf("%s: UserGiven %v (%v), want %v", body, r.UserGiven, err, want)
+		}
+	}
+}

@@ -125,9 +125,17 @@ func TestServiceKeyAttribution(t *testing.T) {
 		t.Errorf("log lines: %v", lines)
 	}
 
+	// A body user sent as "" (an app's unset id) is refused rather than
+	// charged to the key's own user: 400, nothing upstream, no rows.
+	rows := len(h.entries(outbox.Ready))
+	before := len(h.sim.Ledger())
+	if w := call(nil, withUser("")); w.Code != 400 || !strings.Contains(w.Body.String(), "user must not be empty") ||
+		len(h.sim.Ledger()) != before || len(h.entries(outbox.Ready)) != rows {
+		t.Fatalf(`"user":"": %d %s`, w.Code, w.Body)
+	}
+
 	// A new end user while the store is down: 503, nothing upstream.
 	st.fail.Store(true)
-	before := len(h.sim.Ledger())
 	w := call(map[string]string{headerEndUser: "carol"}, chatBody(false, "hi"))
 	if typ, code, _ := apiErr(t, w); w.Code != 503 || typ != "server_error" || code != "users_unavailable" || len(h.sim.Ledger()) != before {
 		t.Fatalf("store down: %d %s", w.Code, w.Body)

@@ -91,7 +91,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*call, error) {
 		return nil, err // bad input: nothing is recorded
 	}
 	if p.IsService {
-		if err := eu.fromBody(req.User); err != nil {
+		if err := eu.fromBody(req.User, req.UserGiven); err != nil {
 			return nil, err
 		}
 	}

@@ -76,9 +76,18 @@ func endUserHeaders(r *http.Request, p auth.Principal) (endUser, error) {
 
 // fromBody takes the body's "user" (OpenAI's own field for it) as the end
 // user's id when no header named one. A service key only: for others the
-// body's user is dropped, as it always was. An empty user names nobody.
-func (eu *endUser) fromBody(user string) error {
-	if eu.named || user == "" {
+// body's user is dropped, as it always was. A user left out names nobody
+// (the call is the service key's own); one sent as "" is refused, since it
+// is most likely an app's unset id, whose calls would all be charged to
+// the service key's user and escape the end users' quotas.
+func (eu *endUser) fromBody(user string, given bool) error {
+	if eu.named {
+		return nil
+	}
+	if user == "" {
+		if given {
+			return badRequest("user must not be empty: name the end user, or leave user out to call as the service key's own user.")
+		}
 		return nil
 	}
 	var err error

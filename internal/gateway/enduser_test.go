@@ -85,18 +85,21 @@ func TestBodyUserNamesTheEndUser(t *testing.T) {
 		name    string
 		before  endUser
 		user    string
+		given   bool
 		want    endUser
 		wantErr bool
 	}{
-		{"header wins", endUser{id: "h", named: true}, "b", endUser{id: "h", named: true}, false},
-		{"body names", endUser{}, "tenant:42", endUser{id: "tenant:42", named: true}, false},
-		{"empty names nobody", endUser{}, "", endUser{}, false},
-		{"display fields kept", endUser{name: "Ada"}, "b", endUser{id: "b", name: "Ada", named: true}, false},
-		{"bad body user", endUser{}, "a b", endUser{}, true},
+		{"header wins", endUser{id: "h", named: true}, "b", true, endUser{id: "h", named: true}, false},
+		{"header wins over empty", endUser{id: "h", named: true}, "", true, endUser{id: "h", named: true}, false},
+		{"body names", endUser{}, "tenant:42", true, endUser{id: "tenant:42", named: true}, false},
+		{"left out names nobody", endUser{}, "", false, endUser{}, false},
+		{"empty is refused", endUser{}, "", true, endUser{}, true},
+		{"display fields kept", endUser{name: "Ada"}, "b", true, endUser{id: "b", name: "Ada", named: true}, false},
+		{"bad body user", endUser{}, "a b", true, endUser{}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			eu := c.before
-			err := eu.fromBody(c.user)
+			err := eu.fromBody(c.user, c.given)
 			if (err != nil) != c.wantErr || (!c.wantErr && eu != c.want) {
 				t.Fatalf("got %+v, %v", eu, err)
 			}
