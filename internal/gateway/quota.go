@@ -179,13 +179,24 @@ func quotaError(qe *store.QuotaExceeded, now time.Time) *apiError {
 		count = fmt.Sprintf("%s of %s in use or used (%s used, %s held by calls in flight and leases)",
 			f(taken), f(qe.Limit), f(qe.Used), f(taken-qe.Used))
 	}
+	h := map[string]string{
+		"X-Quota-Type": qe.QuotaType, "X-Quota-Limit": f(qe.Limit), "X-Quota-Remaining": f(qe.Remaining),
+		"X-Quota-Reset": strconv.FormatInt(reset.Unix(), 10),
+	}
+	// OpenAI's SDKs (Node, Python, Go) retry every 429 twice by default,
+	// and ignore a Retry-After over 60 s (the reset is hours away) for
+	// their own backoff of a second or two: each retry is refused again,
+	// and logged as another refused request. When what is settled alone
+	// fills the quota, nothing frees before the reset, so say so in the
+	// header those SDKs obey. With room left that calls in flight and
+	// leases hold, a retry may fit once they settle: the SDK decides.
+	if qe.Used >= qe.Limit {
+		h["X-Should-Retry"] = "false"
+	}
 	return &apiError{
 		Status: http.StatusTooManyRequests, Type: "rate_limit_error", Code: "quota_exceeded",
 		Message:    fmt.Sprintf("Quota %s exceeded: %s; it resets at %s.", qe.QuotaType, count, reset.UTC().Format(time.RFC3339)),
 		RetryAfter: max(retry, 1),
-		Headers: map[string]string{
-			"X-Quota-Type": qe.QuotaType, "X-Quota-Limit": f(qe.Limit), "X-Quota-Remaining": f(qe.Remaining),
-			"X-Quota-Reset": strconv.FormatInt(reset.Unix(), 10),
-		},
+		Headers:    h,
 	}
 }

@@ -282,6 +282,13 @@ func TestQuotaError(t *testing.T) {
 				t.Fatalf("message %q, want prefix %q", e.Message, c.message)
 			}
 			want := map[string]string{"X-Quota-Type": c.qe.QuotaType, "X-Quota-Limit": c.limit, "X-Quota-Remaining": c.remaining, "X-Quota-Reset": c.resetUnix}
+			// OpenAI's SDKs retry a 429 twice unless X-Should-Retry is
+			// false: a quota its settled use fills cannot pass before the
+			// reset; one held by calls in flight may pass once they settle.
+			want["X-Should-Retry"] = ""
+			if c.qe.Used >= c.qe.Limit {
+				want["X-Should-Retry"] = "false"
+			}
 			for k, v := range want {
 				if e.Headers[k] != v {
 					t.Errorf("%s = %q, want %q", k, e.Headers[k], v)
@@ -303,6 +310,11 @@ func TestQuotaRefusalIsRecorded(t *testing.T) {
 	w := h.chat(chatBody(false, "a secret prompt"))
 	if w.Code != http.StatusTooManyRequests || !strings.Contains(w.Body.String(), `"quota_exceeded"`) {
 		t.Fatalf("answer %d %s", w.Code, w.Body)
+	}
+	// 5 of 5 used: no retry can pass before the reset, so OpenAI's SDKs
+	// are told not to make two more (each refused and logged again).
+	if got := w.Header().Get("X-Should-Retry"); got != "false" {
+		t.Fatalf("X-Should-Retry %q, want false", got)
 	}
 	var es []outbox.Entry
 	deadline := time.Now().Add(30 * time.Second)
