@@ -204,6 +204,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // cronParser parses standard 5-field specs and descriptors (@hourly).
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// parseSchedule parses spec and refuses one that never fires, such as
+// "0 0 30 2 *" (February 30th): robfig/cron parses it, and its Next then
+// returns the zero time, on which the scheduler's search for the latest
+// schedule time looped for ever, renewing the job's lease as it spun.
+func parseSchedule(spec string) (cron.Schedule, error) {
+	sched, err := cronParser.Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	if sched.Next(time.Now()).IsZero() {
+		return nil, errors.New("never fires: no date matches it")
+	}
+	return sched, nil
+}
+
 // Validate reports every problem at once, naming the variable.
 func (c Config) Validate() error {
 	var errs []error
@@ -227,7 +242,7 @@ func (c Config) Validate() error {
 			bad("JOBS_SCHEDULE_%s: unknown job", strings.ToUpper(n))
 			continue
 		}
-		if _, err := cronParser.Parse(c.Schedules[n]); err != nil {
+		if _, err := parseSchedule(c.Schedules[n]); err != nil {
 			bad("JOBS_SCHEDULE_%s: %v", strings.ToUpper(n), err)
 		}
 	}

@@ -116,7 +116,7 @@ func (s *Scheduler) Add(job Job, spec string) error {
 	if _, dup := s.entries[job.Name()]; dup {
 		return fmt.Errorf("jobs: job %q added twice", job.Name())
 	}
-	sched, err := cronParser.Parse(spec)
+	sched, err := parseSchedule(spec)
 	if err != nil {
 		return fmt.Errorf("jobs: schedule of %s %q: %w", job.Name(), spec, err)
 	}
@@ -337,7 +337,7 @@ func (s *Scheduler) latestAtOrBefore(e *entry, now time.Time) (time.Time, bool) 
 		}
 		for {
 			n := e.sched.Next(t)
-			if n.After(now) {
+			if n.After(now) || n.IsZero() { // zero: no later time at all
 				return t, true
 			}
 			t = n

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -224,4 +225,32 @@ type panicker struct{}
 func (panicker) Name() string { return "panicker" }
 func (panicker) Run(context.Context, jobs.Window) (jobs.Counts, error) {
 	panic("kaboom")
+}
+
+// TestScheduleThatNeverFires: a spec that parses but matches no date
+// ("0 0 30 2 *", February 30th) is refused by the config and by Add, with
+// a message that says so. Before, it was accepted, and the first tick
+// looped for ever looking for its latest schedule time while renewing the
+// job's lease, so no replica ran the job again.
+func TestScheduleThatNeverFires(t *testing.T) {
+	for _, spec := range []string{"0 0 30 2 *", "0 0 31 4 *"} {
+		env := map[string]string{"JOBS_SCHEDULE_REPORT_DAILY": spec}
+		_, err := jobs.ConfigFromEnv(func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), "JOBS_SCHEDULE_REPORT_DAILY") || !strings.Contains(err.Error(), "never fires") {
+			t.Errorf("config with %q: %v, want an error naming JOBS_SCHEDULE_REPORT_DAILY that says it never fires", spec, err)
+		}
+		e := sqliteEngine(t, time.UTC)
+		clk := &clock{}
+		clk.Set(futureHour())
+		s := newScheduler(t, e.st, time.UTC, clk, "replica")
+		err = s.Add(newProbe("probe"), spec)
+		if err == nil || !strings.Contains(err.Error(), "never fires") {
+			t.Fatalf("Add(%q): %v, want never fires", spec, err)
+		}
+	}
+	// Rare but real dates still pass: February 29th fires every 4 years.
+	env := map[string]string{"JOBS_SCHEDULE_REPORT_DAILY": "0 0 29 2 *"}
+	if _, err := jobs.ConfigFromEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("0 0 29 2 *: %v", err)
+	}
 }
