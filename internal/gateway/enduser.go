@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -120,8 +121,24 @@ func isIDByte(b byte) bool {
 	return strings.IndexByte("_:.@|-", b) >= 0
 }
 
+// rfc8187Prefix starts a display header sent as RFC 8187's ext-value: the
+// charset, two apostrophes, then the text percent-encoded (displayField).
+const rfc8187Prefix = "utf-8''"
+
 // displayField reads an optional display header: sent at most once, valid
 // UTF-8 without control characters, at most max bytes.
+//
+// A chat app's server cannot send UTF-8 in a header from JavaScript's fetch
+// (the OpenAI SDK's, Node's, Convex's) or Python's http.client: they send a
+// character up to U+00FF as one ISO-8859-1 byte ("Zoë" arrives as 5A 6F EB,
+// not UTF-8) and refuse any other ("王芳" throws before the call). So a
+// value may also be RFC 8187's ext-value, which any client can send:
+//
+//	X-Llmmeter-User-Name: UTF-8''%E7%8E%8B%E8%8A%B3
+//	headers["x-llmmeter-user-name"] = "UTF-8''" + encodeURIComponent(name) // JavaScript
+//
+// and a value that is not UTF-8 is refused with a message saying how to
+// send it, not with one about its length.
 func displayField(h http.Header, name string, max int) (string, error) {
 	vals := h.Values(name)
 	switch {
@@ -131,8 +148,18 @@ func displayField(h http.Header, name string, max int) (string, error) {
 		return "", badRequest("%s must be sent once.", name)
 	}
 	v := strings.TrimSpace(vals[0])
-	if len(v) > max || !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
-		return "", badRequest("%s must be at most %d bytes of UTF-8 text.", name, max)
+	if len(v) >= len(rfc8187Prefix) && strings.EqualFold(v[:len(rfc8187Prefix)], rfc8187Prefix) {
+		d, err := url.PathUnescape(v[len(rfc8187Prefix):])
+		if err != nil {
+			return "", badRequest("%s: the text after UTF-8'' must be percent-encoded UTF-8 (encodeURIComponent).", name)
+		}
+		v = strings.TrimSpace(d)
+	}
+	switch {
+	case !utf8.ValidString(v):
+		return "", badRequest("%s is not UTF-8 text. Send text past ASCII percent-encoded, as UTF-8''<percent-encoded UTF-8> (RFC 8187): \"UTF-8''\" + encodeURIComponent(name).", name)
+	case len(v) > max || strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return "", badRequest("%s must be at most %d bytes of UTF-8 text, without control characters.", name, max)
 	}
 	return v, nil
 }
