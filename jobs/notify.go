@@ -92,6 +92,22 @@ func (w *Webhooks) post(ctx context.Context, rawURL string, body []byte) (attemp
 	if client == nil {
 		client = http.DefaultClient
 	}
+	// A 301, 302 or 303 would be followed as a GET without the body: the
+	// webhook would answer 200 to an empty request and the notification
+	// count as delivered, unseen. Such a redirect is answered as the
+	// failure it is (a 3xx, below); 307 and 308 keep the method and body
+	// and are followed. A copy, not to change the caller's client.
+	c := *client
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.Method != http.MethodPost {
+			return http.ErrUseLastResponse
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	client = &c
 	// A webhook that timed out is tried again, as it always was: nothing
 	// else retries a notification, and a late duplicate is harmless.
 	policy := retry.Policy{MaxRetries: w.MaxRetries, MinBackoff: w.MinBackoff, MaxBackoff: w.MaxBackoff, Sleep: w.Sleep,
@@ -140,7 +156,13 @@ type hookStatus struct {
 	after  time.Duration
 }
 
-func (e *hookStatus) Error() string                  { return fmt.Sprintf("HTTP %d", e.status) }
+func (e *hookStatus) Error() string {
+	if e.status >= 300 && e.status < 400 {
+		// Location is not shown: it may hold the webhook's secret path.
+		return fmt.Sprintf("HTTP %d: a redirect that would drop the body is not followed; set the webhook URL to its new address", e.status)
+	}
+	return fmt.Sprintf("HTTP %d", e.status)
+}
 func (e *hookStatus) HTTPStatus() int                { return e.status }
 func (e *hookStatus) RetryAfterDelay() time.Duration { return e.after }
 

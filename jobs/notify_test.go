@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,5 +121,41 @@ func TestWebhookRetryAfter(t *testing.T) {
 	err := w.Notify(ctx, jobs.Alert{AlertType: "x", Message: "m"})
 	if err == nil || !strings.Contains(err.Error(), "HTTP 404") || hits.Load() != 2 || fmt.Sprint(slept) != "[3s]" {
 		t.Fatalf("err %v hits %d slept %v", err, hits.Load(), slept)
+	}
+}
+
+// TestWebhookRedirect: a webhook that answers 301, 302 or 303 fails the
+// notification with a message that says why, and nothing reaches the
+// redirect's target. Before, the client followed it as a GET without the
+// body, the target answered 200 to an empty request, and the alert (or
+// report) counted as delivered. A 307 or 308 keeps the POST and its body,
+// and is followed.
+func TestWebhookRedirect(t *testing.T) {
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		var mu sync.Mutex
+		var got []string
+		mux := http.NewServeMux()
+		mux.HandleFunc("/hook/secretpath", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/moved", code) })
+		mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			got = append(got, r.Method+" "+string(b))
+			mu.Unlock()
+		})
+		srv := httptest.NewServer(mux)
+		w := &jobs.Webhooks{URLs: []string{srv.URL + "/hook/secretpath"}, Secret: "s", Client: srv.Client(),
+			Sleep: func(context.Context, time.Duration) error { return nil }}
+		err := w.Notify(ctx, jobs.Alert{AlertType: "quota", Message: "m"})
+		srv.Close()
+		mu.Lock()
+		if code == 307 || code == 308 {
+			if err != nil || len(got) != 1 || !strings.HasPrefix(got[0], `POST {"text"`) {
+				t.Errorf("%d: err %v, target saw %q; want the POST with its body", code, err, got)
+			}
+		} else if err == nil || !strings.Contains(err.Error(), fmt.Sprint(code)) || !strings.Contains(err.Error(), "redirect") ||
+			strings.Contains(err.Error(), "secretpath") || len(got) != 0 {
+			t.Errorf("%d: err %v, target saw %q; want a failure naming the redirect, nothing sent", code, err, got)
+		}
+		mu.Unlock()
 	}
 }
