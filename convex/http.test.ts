@@ -616,3 +616,27 @@ describe("a signed request replayed to another route is refused", () => {
     expect((await post(t, to, body, { raw })).status).toBe(200);
   });
 });
+
+/**
+ * Bodies no honest sender makes, probed as an outside reviewer would: each
+ * is refused with a clear 4xx (never a 500) and changes nothing stored.
+ */
+describe("hostile bodies: a 4xx naming the field, nothing written", () => {
+  // 100,000 levels of arrays where a small JSON object is allowed: the size
+  // check serialized it first (JSON.stringify recurses: RangeError, a 500).
+  const DEEP = `${"[".repeat(100_000)}1${"]".repeat(100_000)}`;
+  test.each([
+    ["/ingest", (u: string) => ({ activity: [activity(u, { metadata: { a: 0 } })] }), "activity[0].metadata.a[0][0][0][0]"],
+    ["/jobs/health/store", () => ({ checkedAt: T0, openrouterOk: true, storeOk: true, outboxDepth: 0, jobLagMs: 5, details: { a: 0 } }), "details.a[0][0][0][0]"],
+    ["/jobs/reports/store", () => ({ kind: "daily", periodKey: "2024-01-15", body: { a: 0 }, csv: "" }), "body.a[0][0][0][0]"],
+  ] as const)("deeply nested JSON in %s", async (path, make, field) => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const before = await tableCounts(t);
+    const raw = JSON.stringify(make(u)).replace('{"a":0}', `{"a":${DEEP}}`);
+    const r = await post(t, path, null, { raw });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toEqual({ code: "bad_request", message: `${field}: nested too deeply (max depth 4)`, type: "invalid_request_error" });
+    expect(await tableCounts(t)).toEqual(before);
+  });
+});

@@ -197,8 +197,6 @@ export function matching(re: RegExp, what: string) {
  */
 export function smallObject(maxBytes: number) {
   return refined(v.record(v.string(), v.any()), (x: Record<string, unknown>, p) => {
-    const size = new TextEncoder().encode(JSON.stringify(x)).length;
-    if (size > maxBytes) throw new ShapeError(p, `expected at most ${maxBytes} bytes of JSON`);
     const visit = (val: unknown, path: string, depth: number): void => {
       if (depth > 4) throw new ShapeError(path, "nested too deeply (max depth 4)");
       if (Array.isArray(val)) val.forEach((e, i) => visit(e, join(path, i), depth + 1));
@@ -215,6 +213,10 @@ export function smallObject(maxBytes: number) {
         }
       }
     };
+    // Depth first: it stops at depth 5, while JSON.stringify recurses through
+    // whatever nesting the body has and throws a RangeError (a 500) on a deep one.
     visit(x, p, 0);
+    const size = new TextEncoder().encode(JSON.stringify(x)).length;
+    if (size > maxBytes) throw new ShapeError(p, `expected at most ${maxBytes} bytes of JSON`);
   });
 }
