@@ -23,6 +23,10 @@ const CommandUsage = `  jobs list                                      list the 
   jobs rebuild hourly|daily|weekly|monthly -from RFC3339 [-to RFC3339]   recompute the summaries of those periods from raw rows (repair; safe while ingest runs)
 `
 
+// MaxRebuildPeriods bounds the periods one "jobs rebuild" covers (about
+// 11 years of hours, centuries of days).
+const MaxRebuildPeriods = 100_000
+
 // Command runs the CLI's "jobs …" subcommands (args without "jobs").
 func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -112,6 +116,9 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		if err := parseAll(fs, args[2:]); err != nil {
 			return err
 		}
+		if *from == "" {
+			return fmt.Errorf("jobs rebuild: -from is required (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
+		}
 		f, err := time.Parse(time.RFC3339, *from)
 		if err != nil {
 			return fmt.Errorf("jobs rebuild: -from: %w", err)
@@ -125,7 +132,15 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		if !f.Before(t) {
 			return fmt.Errorf("jobs rebuild: -from %s is not before -to %s", f.Format(time.RFC3339), t.Format(time.RFC3339))
 		}
-		counts, err := svc.Rebuild(ctx, periods.Period(args[1]), f, t)
+		// A typo in a year ("0026-11-01") made a rebuild of millions of
+		// periods: hours of work, gigabytes of memory, and an empty summary
+		// stored for every period. A real repair is far shorter.
+		p := periods.Period(args[1])
+		if n := t.Sub(f) / p.Nominal(); n > MaxRebuildPeriods {
+			return fmt.Errorf("jobs rebuild: -from %s to -to %s is about %d %s periods, more than %d: rebuild in smaller ranges",
+				f.Format(time.RFC3339), t.Format(time.RFC3339), n, p, MaxRebuildPeriods)
+		}
+		counts, err := svc.Rebuild(ctx, p, f, t)
 		if err != nil {
 			return err
 		}

@@ -131,6 +131,9 @@ func TestMistakesAreRefused(t *testing.T) {
 		{"a report format there is none of", []string{"jobs", "report", "daily", "-format", "xml"}, "-format must be csv or json"},
 		{"runs without a sane limit", []string{"jobs", "runs", "-limit", "-1"}, "-limit must be 1 to 200"},
 		{"a rebuild that ends before it starts", []string{"jobs", "rebuild", "daily", "-from", "2026-11-02T00:00:00Z", "-to", "2026-11-01T00:00:00Z"}, "is not before"},
+		{"a rebuild without -from", []string{"jobs", "rebuild", "daily"}, "-from is required"},
+		// A typo in a year: 20 years of hours, which stored an empty summary for each.
+		{"a rebuild of too many periods", []string{"jobs", "rebuild", "hourly", "-from", "2000-01-01T00:00:00Z", "-to", "2020-01-01T00:00:00Z"}, "rebuild in smaller ranges"},
 		{"keys of a store that is not there", []string{"-data-dir", filepath.Join(dir, "typo"), "keys", "list"}, "no store at"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
