@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -15,15 +16,20 @@ import (
 	"llmmeter/internal/store"
 )
 
-// Reports builds the daily or weekly report of the period before the one
-// containing w.To (yesterday, last ISO week, in the reporting time zone)
-// and stores it (one per kind and period key; a rerun replaces it).
+// Reports builds the daily or weekly report of every period that ended in
+// the window (w.From, w.To], and always of the period before the one
+// containing w.To (yesterday, last ISO week, in the reporting time zone),
+// and stores each (one per kind and period key; a rerun replaces it).
 type Reports struct {
 	Store  Store
 	Cal    *periods.Calendar
 	Period periods.Period // periods.Daily or periods.Weekly
 	Send   *ReportSender  // nil: stored, not delivered (reportdelivery.go)
 }
+
+// maxReportsPerRun bounds the reports of one run (a window merged after a
+// long outage): the newest are built.
+const maxReportsPerRun = 62
 
 // Name implements Job.
 func (r *Reports) Name() string {
@@ -33,15 +39,45 @@ func (r *Reports) Name() string {
 	return JobReportDaily
 }
 
-// Run implements Job.
+// Run implements Job. Every period that ended in the window is reported,
+// not only the one before w.To: a schedule time some day lacks (02:30 on a
+// spring-forward day; robfig/cron also skips Lord_Howe's 00:15 after its
+// half-hour shift) gives a window of two days, and a window merged after
+// an outage (MaxCatchUp) one of many; the days before were never reported.
 func (r *Reports) Run(ctx context.Context, w Window) (Counts, error) {
 	cur := r.Cal.Of(r.Period, w.To.UnixMilli()).Start
-	prev := r.Cal.Of(r.Period, cur-1).Start
-	rep, err := BuildReport(ctx, r.Store, r.Cal, r.Period, prev)
+	starts := []int64{r.Cal.Of(r.Period, cur-1).Start} // newest first
+	if !w.From.IsZero() {
+		for at := starts[0]; len(starts) < maxReportsPerRun; {
+			prev := r.Cal.Of(r.Period, at-1).Start
+			if at <= w.From.UnixMilli() { // prev ended at or before From
+				break
+			}
+			starts, at = append(starts, prev), prev
+		}
+	}
+	counts := Counts{}
+	var errs []error
+	for _, start := range slices.Backward(starts) {
+		c, err := r.report(ctx, start, w.To.UnixMilli())
+		for k, v := range c {
+			counts[k] += v
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	counts["reports"] = int64(len(starts))
+	return counts, errors.Join(errs...)
+}
+
+// report builds, stores and sends the report of the period at start.
+func (r *Reports) report(ctx context.Context, start, createdAt int64) (Counts, error) {
+	rep, err := BuildReport(ctx, r.Store, r.Cal, r.Period, start)
 	if err != nil {
 		return nil, err
 	}
-	rep.CreatedAt = w.To.UnixMilli()
+	rep.CreatedAt = createdAt
 	if err := r.Store.StoreReport(ctx, rep); err != nil {
 		return nil, fmt.Errorf("store report: %w", err)
 	}
