@@ -639,4 +639,18 @@ describe("hostile bodies: a 4xx naming the field, nothing written", () => {
     expect(r.json.error).toEqual({ code: "bad_request", message: `${field}: nested too deeply (max depth 4)`, type: "invalid_request_error" });
     expect(await tableCounts(t)).toEqual(before);
   });
+
+  // A cursor that is not one of ours made paginate throw a plain Error: 500.
+  test.each([
+    ["/jobs/rows", { table: "requestLogs", from: 0, to: T0 * 2, limit: 10 }],
+    ["/jobs/aggregates/list", { scope: "system", period: "daily", from: 0, to: T0 * 2, limit: 10 }],
+    ["/jobs/quotas/due", { before: T0, limit: 10 }],
+  ] as const)("a cursor that is not one of ours on %s", async (path, body) => {
+    const t = newBackend();
+    const r = await post(t, path, { ...body, cursor: "garbage" });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toEqual({ code: "bad_request", message: "cursor: invalid cursor", type: "invalid_request_error" });
+    // The first page (no cursor) still answers.
+    expect((await post(t, path, body)).status).toBe(200);
+  });
 });

@@ -9,7 +9,7 @@ import { internalMutation, internalQuery, type MutationCtx } from "./server";
 import { derivedFields, findAggregate } from "./lib/aggregates";
 import { prepareAggregateRow, type PreparedAggregate } from "./lib/aggregateRows";
 import { alertView } from "./admin";
-import { badRequest, fail, notFound } from "./lib/errors";
+import { badRequest, fail, notFound, paginated } from "./lib/errors";
 import { foldState } from "./fold";
 import { reportingCalendar } from "./lib/periods";
 import { insertDoc } from "./lib/optional";
@@ -47,12 +47,13 @@ export const rows = internalQuery({
     if (args.to < args.from) badRequest("to: must not be before from");
     const opts = { numItems: args.limit, cursor: args.cursor ?? null };
     const { from, to } = args;
+    const page = <T>(run: () => Promise<T>) => paginated(args.cursor, "cursor", run);
     const res =
       args.table === "usageTracking"
-        ? await ctx.db.query("usageTracking").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts)
+        ? await page(() => ctx.db.query("usageTracking").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts))
         : args.table === "requestLogs"
-          ? await ctx.db.query("requestLogs").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts)
-          : await ctx.db.query("userActivity").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts);
+          ? await page(() => ctx.db.query("requestLogs").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts))
+          : await page(() => ctx.db.query("userActivity").withIndex("by_timestamp", (q) => q.gte("timestamp", from).lt("timestamp", to)).paginate(opts));
     return { page: res.page, isDone: res.isDone, continueCursor: res.continueCursor };
   },
 });
@@ -100,12 +101,14 @@ export const upsertAggregates = internalMutation({
 export const listAggregates = internalQuery({
   args: aggregatesListBody.fields,
   handler: async (ctx, args) => {
-    const res = await ctx.db
-      .query("usageAggregates")
-      .withIndex("by_scope_and_period_and_period_start", (q) =>
-        q.eq("scope", args.scope).eq("period", args.period).gte("periodStart", args.from).lt("periodStart", args.to),
-      )
-      .paginate({ numItems: args.limit, cursor: args.cursor ?? null });
+    const res = await paginated(args.cursor, "cursor", () =>
+      ctx.db
+        .query("usageAggregates")
+        .withIndex("by_scope_and_period_and_period_start", (q) =>
+          q.eq("scope", args.scope).eq("period", args.period).gte("periodStart", args.from).lt("periodStart", args.to),
+        )
+        .paginate({ numItems: args.limit, cursor: args.cursor ?? null }),
+    );
     return { page: res.page, isDone: res.isDone, continueCursor: res.continueCursor };
   },
 });

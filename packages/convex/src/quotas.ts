@@ -1,6 +1,6 @@
 /** Internal quota functions behind /quotas/get, /quotas/reserve, /quotas/release, /quotas/lease and /jobs/quotas/*. See lib/quotas.ts and lib/leases.ts. */
 import { internalMutation, internalQuery } from "./server";
-import { badRequest, notFound } from "./lib/errors";
+import { badRequest, notFound, paginated } from "./lib/errors";
 import { leaseQuotas } from "./lib/leases";
 import { reportingCalendar } from "./lib/periods";
 import {
@@ -57,10 +57,12 @@ export const reset = internalMutation({
 export const due = internalQuery({
   args: quotasDueBody.fields,
   handler: async (ctx, args) => {
-    const page = await ctx.db
-      .query("userQuotas")
-      .withIndex("by_is_active_and_reset_date", (q) => q.eq("isActive", true).lte("resetDate", args.before))
-      .paginate({ numItems: args.limit, cursor: args.cursor ?? null });
+    const page = await paginated(args.cursor, "cursor", () =>
+      ctx.db
+        .query("userQuotas")
+        .withIndex("by_is_active_and_reset_date", (q) => q.eq("isActive", true).lte("resetDate", args.before))
+        .paginate({ numItems: args.limit, cursor: args.cursor ?? null }),
+    );
     return {
       quotas: page.page.map((q) => ({ ...quotaView(q), period: QUOTA_PERIOD[q.quotaType] })),
       cursor: page.isDone ? null : page.continueCursor,

@@ -32,3 +32,17 @@ export function errorData(e: unknown): ErrorData | null {
   }
   return null;
 }
+
+/**
+ * Runs a paginate call. A cursor that is not one of ours (garbage, or from
+ * another query) makes paginate throw a plain Error; that is the caller's
+ * mistake, a 400 naming the field, not a 500 the sender retries forever.
+ */
+export async function paginated<T>(cursor: string | null | undefined, field: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (cursor != null && !(e instanceof ConvexError)) badRequest(`${field}: invalid cursor`);
+    throw e;
+  }
+}
