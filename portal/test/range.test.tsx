@@ -1,7 +1,7 @@
 import { act, fireEvent, render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { labelOfPeriodKey } from "../src/lib/time";
-import { parseRange, rangeParams, type RangeSpec, windowFor } from "../src/lib/range";
+import { parseRange, rangeParams, type RangeSpec, wholePeriods, windowFor } from "../src/lib/range";
 import { patchSearch } from "../src/router/router";
 import { UsagePage } from "../src/pages/UsagePage";
 import { UsersPage } from "../src/pages/UsersPage";
@@ -174,5 +174,45 @@ describe("the range and filters round-trip through the URL", () => {
     await act(async () => {});
     const last = svc.calls.filter((c) => c.path === "llmmeter:topUsers").at(-1)!.args;
     expect([last.from, last.to]).toEqual([Date.UTC(2024, 10, 1), Date.UTC(2024, 10, 30)]);
+  });
+});
+
+describe("weekly and monthly series cover every week or month the range touches", () => {
+  const w = (from: string, to: string) => ({ from: t(from), to: t(to) });
+  it.each<[string, "hourly" | "daily" | "weekly" | "monthly", { from: string; to: string }, string, { from: string; to: string }]>([
+    // "This month" from Tuesday 1 Dec 2026: the week of Monday 30 Nov, through the week holding 31 Dec (to Monday 4 Jan).
+    ["this month by week", "weekly", { from: "2026-12-01T00:00:00Z", to: "2027-01-01T00:00:00Z" }, "UTC", { from: "2026-11-30T00:00:00Z", to: "2027-01-04T00:00:00Z" }],
+    // "30 d" by month: November as well as December.
+    ["30 d by month", "monthly", { from: "2026-11-02T00:00:00Z", to: "2026-12-02T00:00:00Z" }, "UTC", { from: "2026-11-01T00:00:00Z", to: "2027-01-01T00:00:00Z" }],
+    // New York: the week holding Tue 3 Nov 2026 began on Monday 2 Nov at EST midnight, after the fall-back of 1 Nov.
+    ["a New York week after the fall-back", "weekly", { from: "2026-11-03T05:00:00Z", to: "2026-11-05T05:00:00Z" }, "America/New_York", { from: "2026-11-02T05:00:00Z", to: "2026-11-09T05:00:00Z" }],
+    // A New York month across the spring-forward: from EST midnight to EDT midnight.
+    ["a New York month across the spring-forward", "monthly", { from: "2025-03-20T04:00:00Z", to: "2025-03-21T04:00:00Z" }, "America/New_York", { from: "2025-03-01T05:00:00Z", to: "2025-04-01T04:00:00Z" }],
+    // Whole already: unchanged.
+    ["last month by month", "monthly", { from: "2024-11-01T00:00:00Z", to: "2024-12-01T00:00:00Z" }, "UTC", { from: "2024-11-01T00:00:00Z", to: "2024-12-01T00:00:00Z" }],
+    ["whole weeks", "weekly", { from: "2026-11-30T00:00:00Z", to: "2026-12-14T00:00:00Z" }, "UTC", { from: "2026-11-30T00:00:00Z", to: "2026-12-14T00:00:00Z" }],
+    // A Sunday belongs to the week that began the Monday before.
+    ["a Sunday", "weekly", { from: "2026-12-06T00:00:00Z", to: "2026-12-07T00:00:00Z" }, "UTC", { from: "2026-11-30T00:00:00Z", to: "2026-12-07T00:00:00Z" }],
+    // Hours and days are whole in any window windowFor makes.
+    ["daily", "daily", { from: "2026-12-01T00:00:00Z", to: "2026-12-02T00:00:00Z" }, "UTC", { from: "2026-12-01T00:00:00Z", to: "2026-12-02T00:00:00Z" }],
+  ])("%s", (_, period, win, tz, want) => {
+    expect(wholePeriods(w(win.from, win.to), period, tz)).toEqual(w(want.from, want.to));
+  });
+
+  it("the Usage page asks for the whole weeks and says so", async () => {
+    window.history.replaceState(null, "", "/admin/usage?range=custom&from=2026-12-01&to=2026-12-09&period=weekly");
+    const svc = fakeService({
+      "llmmeter:settings": () => ({ reportingTz: "UTC" }),
+      "llmmeter:usageSeries": () => [],
+      "llmmeter:topUsers": () => [],
+      "llmmeter:modelStats": () => [],
+    });
+    render(
+      <svc.Providers>
+        <UsagePage />
+      </svc.Providers>,
+    );
+    expect((await screen.findByTestId("whole-periods")).textContent).toBe("Whole weeks: Nov 30, 2026 to Dec 13, 2026, wider than the range.");
+    expect(svc.calls.filter((c) => c.path === "llmmeter:usageSeries").at(-1)?.args).toEqual({ period: "weekly", from: t("2026-11-30T00:00:00Z"), to: t("2026-12-14T00:00:00Z") });
   });
 });

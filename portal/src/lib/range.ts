@@ -31,9 +31,10 @@ export interface Window {
  * The window of a range at `now` in the reporting zone `tz`, or null for
  * "all" and for a custom range whose dates are not valid. Every end is the
  * start of a reporting period (hour or day), so the admin functions'
- * whole-period rule keeps every period the range covers, and the arguments
- * change only when the hour or the day does. Calendar ranges end at the
- * start of the next day, so today counts.
+ * whole-period rule keeps every hour or day the range covers (weeks and
+ * months: wholePeriods), and the arguments change only when the hour or the
+ * day does. Calendar ranges end at the start of the next day, so today
+ * counts.
  */
 export function windowFor(spec: RangeSpec, now: number, tz: string): Window | null {
   const w = wallOf(now, tz);
@@ -62,6 +63,26 @@ export function windowFor(spec: RangeSpec, now: number, tz: string): Window | nu
     case "all":
       return null;
   }
+}
+
+/**
+ * The window a weekly or monthly series needs to show every week or month
+ * that `win` touches: the admin functions return the periods that start in
+ * the window, so a range from a Tuesday, or "30 d" by month, would lose its
+ * first period. It runs from the start of the week (Monday, as the server's
+ * periods) or month holding `win.from` to the end of the one holding the
+ * window's last instant, in the reporting zone. Hourly and daily windows
+ * are whole already (windowFor).
+ */
+export function wholePeriods(win: Window, period: "hourly" | "daily" | "weekly" | "monthly", tz: string): Window {
+  if (period !== "weekly" && period !== "monthly") return win;
+  const bounds = (ts: number): Window => {
+    const w = wallOf(ts, tz);
+    if (period === "monthly") return { from: startOfDay(w.y, w.mo, 1, tz), to: startOfDay(w.y, w.mo + 1, 1, tz) };
+    const monday = w.d - ((new Date(Date.UTC(w.y, w.mo - 1, w.d)).getUTCDay() + 6) % 7);
+    return { from: startOfDay(w.y, w.mo, monday, tz), to: startOfDay(w.y, w.mo, monday + 7, tz) };
+  };
+  return { from: bounds(win.from).from, to: bounds(win.to - 1).to };
 }
 
 const KEYS = new Set<string>(RANGES.map((r) => r.key));

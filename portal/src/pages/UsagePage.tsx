@@ -9,7 +9,8 @@ import { SERIES } from "../charts/theme";
 import { DataTable } from "../components/DataTable";
 import { Money } from "../components/Money";
 import { formatCompact, formatInt, formatMs } from "../lib/format";
-import { labelOfPeriodKey } from "../lib/time";
+import { formatDate, labelOfPeriodKey } from "../lib/time";
+import { wholePeriods } from "../lib/range";
 import { useRange } from "../lib/useRange";
 import { nanosToChartUsd } from "../lib/money";
 import { useRouter } from "../router/router";
@@ -28,15 +29,18 @@ export function UsagePage() {
   const model = userId === undefined ? (q.get("model") ?? undefined) : undefined;
   const range = useRange({ key: "30d" });
   const win = range.win;
+  // The series' own window: whole weeks or months, not only those starting in the range.
+  const seriesWin = useMemo(() => (win && range.tz ? wholePeriods(win, period, range.tz) : win), [win, period, range.tz]);
+  const widened = win && seriesWin && (seriesWin.from !== win.from || seriesWin.to !== win.to) ? seriesWin : undefined;
   const args = useMemo(
     () =>
-      win && {
+      seriesWin && {
         period,
-        ...win,
+        ...seriesWin,
         ...(userId !== undefined ? { userId } : {}),
         ...(model !== undefined ? { modelSlug: model } : {}),
       },
-    [period, win, userId, model],
+    [period, seriesWin, userId, model],
   );
   const series = useAdminQuery(admin.usageSeries, args ?? "skip");
   const users = useAdminQuery(admin.topUsers, win ? { ...win, by: "requests", limit: 100 } : "skip");
@@ -96,11 +100,16 @@ export function UsagePage() {
           </select>
         </label>
       </div>
+      {widened && (
+        <p className="muted small" role="note" data-testid="whole-periods">
+          Whole {period === "weekly" ? "weeks" : "months"}: {formatDate(widened.from, range.tz)} to {formatDate(widened.to - 1, range.tz)}, wider than the range.
+        </p>
+      )}
       <QueryView state={series} isEmpty={(d) => d.length === 0} empty={<Empty title="No usage in this range">Try another period or filter.</Empty>}>
         {(points) => <UsageView points={points} />}
       </QueryView>
       <PeriodOverPeriod userId={userId} model={model} />
-      <Compare period={period} win={win} users={(users.data ?? []).map((u) => ({ id: u.userId, name: u.name ?? u.email ?? u.userId }))} models={(models.data ?? []).map((m) => m.model)} />
+      <Compare period={period} win={seriesWin} users={(users.data ?? []).map((u) => ({ id: u.userId, name: u.name ?? u.email ?? u.userId }))} models={(models.data ?? []).map((m) => m.model)} />
     </section>
   );
 }
