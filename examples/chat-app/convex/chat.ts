@@ -61,8 +61,11 @@ export const send = action({
       "content-type": "application/json",
       "x-llmmeter-user": identity.subject,
     };
-    if (identity.name) headers["x-llmmeter-user-name"] = identity.name;
-    if (identity.email) headers["x-llmmeter-user-email"] = identity.email;
+    // fetch cannot send UTF-8 in a header ("Zoë" goes out as Latin-1, "王芳"
+    // throws): the gateway takes RFC 8187's UTF-8''<percent-encoded> form.
+    const rfc8187 = (s: string) => "UTF-8''" + encodeURIComponent(s);
+    if (identity.name) headers["x-llmmeter-user-name"] = rfc8187(identity.name);
+    if (identity.email) headers["x-llmmeter-user-email"] = rfc8187(identity.email);
 
     let status: "done" | "failed" = "failed";
     let text = "";
