@@ -57,18 +57,23 @@ func (r *Reports) Run(ctx context.Context, w Window) (Counts, error) {
 		}
 	}
 	counts := Counts{}
-	var errs []error
+	var errs, undelivered []error
 	for _, start := range slices.Backward(starts) {
 		c, err := r.report(ctx, start, w.To.UnixMilli())
 		for k, v := range c {
 			counts[k] += v
 		}
-		if err != nil {
+		if _, ok := errors.AsType[*windowDoneError](err); ok {
+			undelivered = append(undelivered, err)
+		} else if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	counts["reports"] = int64(len(starts))
-	return counts, errors.Join(errs...)
+	if len(errs) > 0 { // a report not stored: the window runs again
+		return counts, errors.Join(append(errs, undelivered...)...)
+	}
+	return counts, WindowDone(errors.Join(undelivered...))
 }
 
 // report builds, stores and sends the report of the period at start.
@@ -89,7 +94,9 @@ func (r *Reports) report(ctx context.Context, start, createdAt int64) (Counts, e
 	for k, v := range sent {
 		counts[k] = v
 	}
-	return counts, err
+	// The report is stored and went to every webhook that took it: a
+	// rerun would send it to those again (see WindowDone).
+	return counts, WindowDone(err)
 }
 
 // Totals are a report's sums.

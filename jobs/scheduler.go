@@ -46,6 +46,28 @@ var ErrUnknownJob = errors.New("jobs: unknown job")
 // ErrLeaseHeld is returned by RunOnce when another holder runs the job.
 var ErrLeaseHeld = errors.New("jobs: lease held by another replica")
 
+// WindowDone marks a job's error as one that running the window again
+// would not mend and would repeat what succeeded: a report stored and sent
+// to every webhook but one that refused it. The run is recorded as a
+// failure (so the job_failure alert counts it) with the count windowDone,
+// and the window counts as covered: the later windows run, and the webhooks
+// that took the report do not get it again at every tick.
+func WindowDone(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &windowDoneError{err}
+}
+
+type windowDoneError struct{ err error }
+
+func (e *windowDoneError) Error() string { return e.err.Error() }
+func (e *windowDoneError) Unwrap() error { return e.err }
+
+// countWindowDone is the run count that marks a failed run whose window is
+// covered (WindowDone).
+const countWindowDone = "windowDone"
+
 // SchedulerOptions configure a Scheduler.
 type SchedulerOptions struct {
 	Holder     string        // lease holder id; required
@@ -232,14 +254,19 @@ func (s *Scheduler) runDue(ctx context.Context, e *entry) ([]Run, error) {
 		if err != nil {
 			return err
 		}
+		var done []error
 		for _, w := range windows {
 			r, err := s.runWindow(ctx, e, w)
 			runs = append(runs, r)
+			if _, ok := errors.AsType[*windowDoneError](err); ok {
+				done = append(done, err)
+				continue
+			}
 			if err != nil {
 				return err // later windows wait: the failed one runs again first
 			}
 		}
-		return nil
+		return errors.Join(done...)
 	})
 	if errors.Is(err, ErrLeaseHeld) {
 		now := s.now()
@@ -301,6 +328,16 @@ func (s *Scheduler) lastCovered(ctx context.Context, e *entry) (time.Time, bool,
 	runs, err := s.st.Runs(ctx, e.job.Name(), OutcomeSuccess, 10)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("jobs: %s: last run: %w", e.job.Name(), err)
+	}
+	// Failed runs that covered their window all the same (WindowDone).
+	failed, err := s.st.Runs(ctx, e.job.Name(), OutcomeFailure, 10)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("jobs: %s: last run: %w", e.job.Name(), err)
+	}
+	for _, r := range failed {
+		if r.Counts[countWindowDone] == 1 && r.WindowTo != 0 {
+			runs = append(runs, r)
+		}
 	}
 	if len(runs) == 0 {
 		return time.Time{}, false, nil
@@ -396,6 +433,13 @@ func (s *Scheduler) runWindow(ctx context.Context, e *entry, w Window) (Run, err
 	outcome := OutcomeSuccess
 	if err != nil {
 		outcome = OutcomeFailure
+	}
+	if _, ok := errors.AsType[*windowDoneError](err); ok {
+		c := Counts{countWindowDone: 1}
+		for k, v := range counts {
+			c[k] = v
+		}
+		counts = c
 	}
 	r := s.record(ctx, e, start, s.now(), w, outcome, counts, err)
 	if err != nil {
