@@ -263,6 +263,25 @@ describe("/ingest payload validation", () => {
     expect(await tableCounts(t)).toEqual(before);
   });
 
+  test("free text is not cut between the halves of a surrogate pair", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    // An emoji (two UTF-16 code units) across the 2048th and 2049th: the cut
+    // kept its first half, a lone surrogate that UTF-8 cannot hold.
+    const message = "x".repeat(2047) + "😀" + "tail";
+    const agent = "a".repeat(511) + "😀";
+    const r = await post(t, "/ingest", { requestLogs: [requestLog(u, { status: "error", errorMessage: message, userAgent: agent })] });
+    expect(r.status).toBe(200);
+    const [doc] = await t.run((ctx) => ctx.db.query("requestLogs").collect());
+    expect(doc.errorMessage).toBe("x".repeat(2047));
+    expect(doc.userAgent).toBe("a".repeat(511));
+    // A pair that ends exactly at the limit is kept whole.
+    const fits = "x".repeat(2046) + "😀" + "tail";
+    await post(t, "/ingest", { requestLogs: [requestLog(u, { requestId: "fits", status: "error", errorMessage: fits })] });
+    const kept = await t.run((ctx) => ctx.db.query("requestLogs").withIndex("by_request_id", (q) => q.eq("requestId", "fits")).unique());
+    expect(kept?.errorMessage).toBe("x".repeat(2046) + "😀");
+  });
+
   test("long free text is truncated, unknown fields are ignored, null means absent", async () => {
     const t = newBackend();
     const [u] = await makeUsers(t, 1);

@@ -179,9 +179,18 @@ export function str(max: number, min = 1) {
   });
 }
 
-/** Free text: longer values are truncated to `max` code units instead of rejected. */
+/**
+ * Free text: longer values are truncated to `max` code units instead of
+ * rejected, never between the two halves of a surrogate pair (an emoji at
+ * the cut): half a pair is not text, and Convex stores strings as UTF-8,
+ * which cannot hold it.
+ */
 export function text(max: number) {
-  return refined(v.string(), (x: string) => (x.length > max ? x.slice(0, max) : undefined));
+  return refined(v.string(), (x: string) => {
+    if (x.length <= max) return undefined;
+    const last = x.charCodeAt(max - 1);
+    return x.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+  });
 }
 
 /** A string matching `re`, described as `what` in the error. */
