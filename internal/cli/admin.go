@@ -90,7 +90,7 @@ func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string
 	return fmt.Errorf("unknown command quotas %s", cmd)
 }
 
-func demoData(ctx context.Context, s *sqlitestore.Store, args []string, stdout, stderr io.Writer) error {
+func demoData(ctx context.Context, s *sqlitestore.Store, loc *time.Location, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same rows)")
@@ -100,8 +100,8 @@ func demoData(ctx context.Context, s *sqlitestore.Store, args []string, stdout, 
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	now := time.Now()
-	sum, err := demo.Generate(ctx, s, demo.Options{Seed: *seed, Now: now, Users: *users, Requests: *requests, Days: *days})
+	now := time.Now().In(loc) // the day's rhythm, reports and forecast in the reporting zone
+	sum, err := demo.Generate(ctx, s, demo.Options{Seed: *seed, Now: now, Users: *users, Requests: *requests, Days: *days, Location: loc})
 	if err != nil {
 		return err
 	}

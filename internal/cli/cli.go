@@ -104,7 +104,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "quotas":
 		err = quotas(ctx, s, rest[1], rest[2:], stdout, stderr)
 	case "demo":
-		err = demoData(ctx, s, rest[1:], stdout, stderr)
+		err = demoData(ctx, s, loc, rest[1:], stdout, stderr)
 	case "jobs":
 		err = runJobs(ctx, s, getenv, rest[1:], stdout, stderr)
 	default:

@@ -10,6 +10,7 @@ import (
 	"llmmeter/internal/money"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/sqlitestore"
+	"llmmeter/jobs"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -225,5 +226,50 @@ func TestSeedOps(t *testing.T) {
 	want := OpsSummary{Alerts: 4, Resolved: 1, Health: true, Reports: 3, Forecasts: 1}
 	if got != want {
 		t.Errorf("SeedOps = %+v, want %+v", got, want)
+	}
+}
+
+// opsRecorder keeps the reports and forecasts SeedOps stores.
+type opsRecorder struct {
+	reports   []jobs.Report
+	forecasts []jobs.Forecast
+}
+
+func (o *opsRecorder) StoreReport(_ context.Context, r jobs.Report) error {
+	o.reports = append(o.reports, r)
+	return nil
+}
+
+func (o *opsRecorder) StoreForecasts(_ context.Context, _ time.Time, rows []jobs.Forecast) error {
+	o.forecasts = append(o.forecasts, rows...)
+	return nil
+}
+
+// TestSeedOpsInTheReportingZone: at 03:00 UTC on 1 December it is still
+// 30 November in New York, so the demo's daily reports are of 29, 28 and
+// 27 November, each made at 00:10 New York time the day after, and its
+// forecast is November's, as the jobs running in that zone would write.
+func TestSeedOpsInTheReportingZone(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC).In(ny)
+	o := &opsRecorder{}
+	if _, err := SeedOps(context.Background(), o, Summary{Requests: 1, Cost: 1, From: now.Add(-time.Hour).UnixMilli(), To: now.UnixMilli()}, now); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, r := range o.reports {
+		keys = append(keys, r.PeriodKey)
+	}
+	if !reflect.DeepEqual(keys, []string{"2026-11-29", "2026-11-28", "2026-11-27"}) {
+		t.Errorf("report days %v", keys)
+	}
+	if want := time.Date(2026, 11, 30, 0, 10, 0, 0, ny).UnixMilli(); len(o.reports) == 0 || o.reports[0].CreatedAt != want {
+		t.Errorf("first report made at %v, want 00:10 on 30 Nov in New York", o.reports)
+	}
+	if len(o.forecasts) != 1 || o.forecasts[0].Month != "2026-11" {
+		t.Errorf("forecasts %+v, want November's", o.forecasts)
 	}
 }

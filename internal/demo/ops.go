@@ -55,7 +55,9 @@ type OpsSummary struct {
 // SeedOps adds what the scheduled jobs would have written after the traffic
 // in sum: open alerts (and one resolved), a health check, daily reports and
 // a month-end forecast, so every portal page has something to show. Each
-// part is written only if s supports it. now is the end of the history.
+// part is written only if s supports it. now is the end of the history, in
+// the reporting time zone: the reports' days and the forecast's month are
+// its, as the jobs' are.
 func SeedOps(ctx context.Context, s any, sum Summary, now time.Time) (OpsSummary, error) {
 	var out OpsSummary
 	if a, ok := s.(alertOpener); ok {
@@ -109,10 +111,10 @@ func SeedOps(ctx context.Context, s any, sum Summary, now time.Time) (OpsSummary
 	}
 	if r, ok := s.(reportStorer); ok {
 		for d := 1; d <= 3; d++ {
-			day := now.UTC().AddDate(0, 0, -d)
+			day := now.AddDate(0, 0, -d)
 			key := day.Format("2006-01-02")
 			rep := jobs.Report{
-				Kind: "daily", PeriodKey: key, CreatedAt: day.Add(24 * time.Hour).Truncate(24 * time.Hour).Add(10 * time.Minute).UnixMilli(),
+				Kind: "daily", PeriodKey: key, CreatedAt: time.Date(day.Year(), day.Month(), day.Day()+1, 0, 10, 0, 0, now.Location()).UnixMilli(),
 				Body: map[string]any{"periodKey": key, "source": "demo", "note": "a demo report; the report job writes real ones"},
 				CSV:  "periodKey,source\n" + key + ",demo\n",
 			}
@@ -124,7 +126,7 @@ func SeedOps(ctx context.Context, s any, sum Summary, now time.Time) (OpsSummary
 	}
 	if f, ok := s.(forecastStorer); ok && sum.Requests > 0 {
 		// The history's cost rate over a whole month, with a ±15 % band.
-		start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, now.Location())
 		end := start.AddDate(0, 1, 0)
 		perMs := float64(sum.Cost) / float64(time.Duration(sum.To-sum.From)*time.Millisecond+1)
 		cost := int64(perMs * float64(end.Sub(start)))

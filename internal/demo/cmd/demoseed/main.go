@@ -53,7 +53,7 @@ func run(dataDir string, seed uint64, users, requests, days int, hostile bool) e
 		return err
 	}
 	defer s.Close()
-	now := time.Now()
+	now := time.Now().UTC() // the store reports in UTC (opened with nil)
 	sum, err := demo.Generate(ctx, s, demo.Options{Seed: seed, Now: now, Users: users, Requests: requests, Days: days})
 	if err != nil {
 		return err
