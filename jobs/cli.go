@@ -73,6 +73,10 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		if *limit < 1 || *limit > 200 {
 			return fmt.Errorf("jobs runs: -limit must be 1 to 200, not %d", *limit)
 		}
+		if _, known := DefaultSchedules[*job]; *job != "" && !known {
+			// A mistyped name would list nothing, which reads as "never ran".
+			return fmt.Errorf("jobs runs: %w %q; the jobs are %s", ErrUnknownJob, *job, strings.Join(allJobs(), ", "))
+		}
 		runs, err := svc.Runs(ctx, *job, *limit)
 		if err != nil {
 			return err

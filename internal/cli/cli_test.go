@@ -130,6 +130,7 @@ func TestMistakesAreRefused(t *testing.T) {
 		{"quotas of a user no one has", []string{"quotas", "list", "-user", "nobody_such"}, `no user "nobody_such"`},
 		{"a report format there is none of", []string{"jobs", "report", "daily", "-format", "xml"}, "-format must be csv or json"},
 		{"runs without a sane limit", []string{"jobs", "runs", "-limit", "-1"}, "-limit must be 1 to 200"},
+		{"runs of a job no one has", []string{"jobs", "runs", "-job", "fold_hourly"}, "unknown job \"fold_hourly\""},
 		{"a rebuild that ends before it starts", []string{"jobs", "rebuild", "daily", "-from", "2026-11-02T00:00:00Z", "-to", "2026-11-01T00:00:00Z"}, "is not before"},
 		{"a rebuild without -from", []string{"jobs", "rebuild", "daily"}, "-from is required"},
 		// A typo in a year: 20 years of hours, which stored an empty summary for each.
