@@ -672,4 +672,23 @@ describe("hostile bodies: a 4xx naming the field, nothing written", () => {
     // The first page (no cursor) still answers.
     expect((await post(t, path, body)).status).toBe(200);
   });
+
+  // JSON can spell half a surrogate pair ("\ud800"); it is not text, and
+  // Convex stores strings as UTF-8. Accepted, it was written as sent.
+  test.each([
+    ["requestLogs[0].userAgent", "/ingest", (u: string) => ({ requestLogs: [requestLog(u, { userAgent: "curl/8 \ud83d" })] })],
+    ["usage[1].model", "/ingest", (u: string) => ({ usage: [usage(u), usage(u, { model: "\ude00model" })] })],
+    ["activity[0].metadata.a.b[1]", "/ingest", (u: string) => ({ activity: [activity(u, { metadata: { a: { b: ["ok", "x\udbffy"] } } })] })],
+    ["externalId", "/users/ensure", () => ({ externalId: "alice\ud800" })],
+  ] as const)("a lone surrogate at %s (%s)", async (field, path, make) => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const before = await tableCounts(t);
+    const r = await post(t, path, make(u));
+    expect(r.status).toBe(400);
+    expect(r.json.error).toEqual({ code: "bad_request", message: `${field}: expected well-formed Unicode text (a lone surrogate)`, type: "invalid_request_error" });
+    expect(await tableCounts(t)).toEqual(before);
+    // A whole pair is text.
+    expect((await post(t, "/users/ensure", { externalId: "bob😀" })).status).toBe(200);
+  });
 });

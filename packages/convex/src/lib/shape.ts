@@ -56,6 +56,17 @@ function join(path: string, key: string | number): string {
   return path ? `${path}.${key}` : key;
 }
 
+/**
+ * A UTF-16 surrogate without its other half. JSON may spell one (`"\ud800"`),
+ * but it is not text: Convex stores strings as UTF-8, which cannot hold it,
+ * so such a value failed at the write (a 500) or was not stored as sent.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function checkText(x: string, path: string): void {
+  if (LONE_SURROGATE.test(x)) throw new ShapeError(path, "expected well-formed Unicode text (a lone surrogate)");
+}
+
 function describe(x: unknown): string {
   if (x === null) return "null";
   if (Array.isArray(x)) return "array";
@@ -82,6 +93,7 @@ function walk(validator: GenericValidator, value: unknown, path: string): unknow
     case "string":
     case "id":
       if (typeof value !== "string") throw new ShapeError(path, `expected string, got ${describe(value)}`);
+      checkText(value, path);
       break;
     case "float64":
       if (typeof value !== "number" || !Number.isFinite(value))
@@ -208,7 +220,8 @@ export function smallObject(maxBytes: number) {
   return refined(v.record(v.string(), v.any()), (x: Record<string, unknown>, p) => {
     const visit = (val: unknown, path: string, depth: number): void => {
       if (depth > 4) throw new ShapeError(path, "nested too deeply (max depth 4)");
-      if (Array.isArray(val)) val.forEach((e, i) => visit(e, join(path, i), depth + 1));
+      if (typeof val === "string") checkText(val, path);
+      else if (Array.isArray(val)) val.forEach((e, i) => visit(e, join(path, i), depth + 1));
       else if (val !== null && typeof val === "object") {
         for (const [k, e] of Object.entries(val)) {
           if (k === "" || k.startsWith("$")) throw new ShapeError(join(path, k), "field names must be non-empty and must not start with $");
