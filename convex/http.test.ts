@@ -691,4 +691,24 @@ describe("hostile bodies: a 4xx naming the field, nothing written", () => {
     // A whole pair is text.
     expect((await post(t, "/users/ensure", { externalId: "bob😀" })).status).toBe(200);
   });
+
+  const fields = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 0]));
+  // Convex stores at most 8192 values per array and 1024 fields per object
+  // (its documented value limits; convex-test does not apply them): such a
+  // report body reached the insert, where Convex refuses it, a 500.
+  test.each([
+    ["an array of 8193 values", "body.a", () => ({ a: new Array(8193).fill(0) }), "arrays hold at most 8192 values"],
+    ["a nested object of 1025 fields", "body.a", () => ({ a: fields(1025) }), "objects hold at most 1024 fields"],
+    ["a body of 1025 fields", "body", () => fields(1025), "objects hold at most 1024 fields"],
+  ] as const)("a report body Convex cannot store: %s", async (_, field, make, detail) => {
+    const t = newBackend();
+    const before = await tableCounts(t);
+    const r = await post(t, "/jobs/reports/store", { kind: "daily", periodKey: "2024-01-15", body: make(), csv: "" });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toEqual({ code: "bad_request", message: `${field}: ${detail}`, type: "invalid_request_error" });
+    expect(await tableCounts(t)).toEqual(before);
+    // At the limits, it is stored.
+    const fits = { a: new Array(8192).fill(0), b: fields(1024) };
+    expect((await post(t, "/jobs/reports/store", { kind: "daily", periodKey: "2024-01-15", body: fits, csv: "" })).status).toBe(200);
+  });
 });

@@ -214,16 +214,23 @@ export function matching(re: RegExp, what: string) {
 
 /**
  * A small JSON object: at most `maxBytes` when serialized, nesting depth ≤ 4,
- * no field name that is empty or starts with "$" (not storable in Convex).
+ * no field name that is empty or starts with "$", arrays of at most 8192
+ * values and objects of at most 1024 fields (not storable in Convex).
  */
 export function smallObject(maxBytes: number) {
   return refined(v.record(v.string(), v.any()), (x: Record<string, unknown>, p) => {
     const visit = (val: unknown, path: string, depth: number): void => {
       if (depth > 4) throw new ShapeError(path, "nested too deeply (max depth 4)");
       if (typeof val === "string") checkText(val, path);
-      else if (Array.isArray(val)) val.forEach((e, i) => visit(e, join(path, i), depth + 1));
-      else if (val !== null && typeof val === "object") {
-        for (const [k, e] of Object.entries(val)) {
+      else if (Array.isArray(val)) {
+        // Convex stores at most 8192 values per array and 1024 fields per
+        // object; past that the insert failed, a 500 retried forever.
+        if (val.length > 8192) throw new ShapeError(path, "arrays hold at most 8192 values");
+        val.forEach((e, i) => visit(e, join(path, i), depth + 1));
+      } else if (val !== null && typeof val === "object") {
+        const entries = Object.entries(val);
+        if (entries.length > 1024) throw new ShapeError(path, "objects hold at most 1024 fields");
+        for (const [k, e] of entries) {
           if (k === "" || k.startsWith("$")) throw new ShapeError(join(path, k), "field names must be non-empty and must not start with $");
           // Convex stores only non-control ASCII field names; anything else
           // failed at the insert, a 500 the sender retried forever. The name
