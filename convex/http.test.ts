@@ -711,4 +711,15 @@ describe("hostile bodies: a 4xx naming the field, nothing written", () => {
     const fits = { a: new Array(8192).fill(0), b: fields(1024) };
     expect((await post(t, "/jobs/reports/store", { kind: "daily", periodKey: "2024-01-15", body: fits, csv: "" })).status).toBe(200);
   });
+
+  // A number literal past float64 parses as Infinity: refused, but the
+  // message said "expected number, got number".
+  test("a number literal out of range is named as such", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const raw = JSON.stringify({ usage: [usage(u, { cachedTokens: 7 })] }).replace('"cachedTokens":7', '"cachedTokens":1e400');
+    const r = await post(t, "/ingest", null, { raw });
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toBe("usage[0].cachedTokens: expected number, got a number out of range");
+  });
 });

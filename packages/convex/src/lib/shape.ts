@@ -70,6 +70,8 @@ function checkText(x: string, path: string): void {
 function describe(x: unknown): string {
   if (x === null) return "null";
   if (Array.isArray(x)) return "array";
+  // JSON.parse turns an out-of-range literal such as 1e400 into Infinity.
+  if (typeof x === "number" && !Number.isFinite(x)) return "a number out of range";
   return typeof x;
 }
 
