@@ -32,7 +32,9 @@ export function AlertsPage() {
   const setStatus = (s: "open" | "resolved") =>
     setStatusParam(s === "open" ? undefined : s);
   const setSeverity = (s: Severity | "") => setSeverityParam(s || undefined);
-  const args = { status, ...(severity ? { severity } : {}), limit: 100 };
+  // One more than is shown: a flood of alerts (hundreds open) must not look
+  // like the whole list, and the least severe ones are the ones cut off.
+  const args = { status, ...(severity ? { severity } : {}), limit: SHOWN + 1 };
   const alerts = useAdminQuery(admin.alerts, args);
   return (
     <section data-page="alerts" data-args={JSON.stringify(args)}>
@@ -74,16 +76,27 @@ export function AlertsPage() {
         empty={<Empty title={status === "open" ? "No open alerts" : "No resolved alerts"}>All quiet.</Empty>}
       >
         {(rows) => (
-          <ul className="alert-list" data-testid="alerts">
-            {rows.map((a) => (
-              <AlertItem key={a.id} a={a} />
-            ))}
-          </ul>
+          <>
+            <ul className="alert-list" data-testid="alerts">
+              {rows.slice(0, SHOWN).map((a) => (
+                <AlertItem key={a.id} a={a} />
+              ))}
+            </ul>
+            {rows.length > SHOWN && (
+              <p className="muted small" data-testid="alerts-more">
+                The {SHOWN} most severe, newest first, are shown; there are more. Filter by severity, or resolve some, to
+                see the rest.
+              </p>
+            )}
+          </>
         )}
       </QueryView>
     </section>
   );
 }
+
+/** Alerts listed at most (the function reads up to 200). */
+const SHOWN = 100;
 
 /** Silence lengths offered, as Alertmanager's UI offers durations. */
 const SILENCES: { label: string; ms: number }[] = [
