@@ -94,4 +94,12 @@ func TestEndUserDisplayFieldEncoding(t *testing.T) {
 			}
 		})
 	}
+	// The prefix with nothing after it is an empty name (as an empty
+	// header is), not the name "UTF-8''".
+	r, _ := http.NewRequest("POST", "/v1/chat/completions", nil)
+	r.Header.Add(headerEndUser, "u1")
+	r.Header.Add(headerEndUserName, "UTF-8''")
+	if got, err := endUserHeaders(r, service); err != nil || got.name != "" {
+		t.Fatalf("prefix alone: %+v, %v", got, err)
+	}
 }
