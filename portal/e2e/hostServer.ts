@@ -3,7 +3,8 @@
  * the Go service: it serves a built app from `dir` under `prefix` (SPA
  * fallback to index.html) and forwards /api/* to the service, the way an
  * app's own web server would. close() drops every connection at once, so
- * the browser sees the service as unreachable.
+ * the browser sees the service as unreachable; `port` (a closed server's)
+ * brings it back at the same origin.
  */
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -23,7 +24,7 @@ export interface HostServer {
   close: () => Promise<void>;
 }
 
-export async function startHostServer(opts: { dir: string; prefix: string; api: string }): Promise<HostServer> {
+export async function startHostServer(opts: { dir: string; prefix: string; api: string; port?: number }): Promise<HostServer> {
   const prefix = opts.prefix.replace(/\/$/, "");
   const serveFile = async (res: ServerResponse, pathname: string) => {
     const rel = normalize(decodeURIComponent(pathname.slice(prefix.length))).replace(/^(\.\.(\/|$))+/, "");
@@ -67,7 +68,7 @@ export async function startHostServer(opts: { dir: string; prefix: string; api: 
       res.end();
     });
   });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  await new Promise<void>((ok) => server.listen(opts.port ?? 0, "127.0.0.1", ok));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,

@@ -62,4 +62,25 @@ describe("outage", () => {
     // The last data stays on screen under the banner.
     expect(await page.locator('[data-testid="stat-requests"]').count()).toBe(1);
   });
+
+  // A page first opened during the outage could not fetch its code; React
+  // kept that failure, so the page said "This page failed" until a reload.
+  it("a page opened during an outage loads once the service is back, without a reload", async () => {
+    const dir = resolve(import.meta.dirname, "../dist");
+    host = await startHostServer({ dir, prefix: "/admin", api: ctx.baseUrl });
+    const port = Number(new URL(host.url).port);
+    await page.goto(`${host.url}/admin/`);
+    await page.fill("#api-key", ctx.adminKey);
+    await page.click("button[type=submit]");
+    await page.waitForSelector('section[data-page="overview"]');
+    await host.close();
+    host = undefined;
+    await page.click('nav a[href="/admin/reports"]');
+    await page.waitForSelector("text=This page failed", { timeout: 60_000 });
+    expect(await page.locator('section[data-page="reports"]').count()).toBe(0);
+    host = await startHostServer({ dir, prefix: "/admin", api: ctx.baseUrl, port });
+    // The next poll (every 5 s) finds the service again.
+    await page.waitForSelector('section[data-page="reports"]', { timeout: 60_000 });
+    expect(await page.locator("text=This page failed").count()).toBe(0);
+  });
 });

@@ -1,4 +1,5 @@
-import { Suspense } from "react";
+import { Suspense, useEffect, useRef, useState } from "react";
+import { useConnection } from "../data/hooks";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { Layout } from "../components/Layout";
 import { OutageBanner } from "../components/OutageBanner";
@@ -37,13 +38,29 @@ function Page({ path }: { path: string }) {
   }
 }
 
+/**
+ * Counts the service's returns after an outage, so that a page that failed
+ * meanwhile (its code could not be fetched) is tried again without a reload.
+ */
+function useReconnects(): number {
+  const { unreachable } = useConnection();
+  const [count, setCount] = useState(0);
+  const was = useRef(unreachable);
+  useEffect(() => {
+    if (was.current && !unreachable) setCount((n) => n + 1);
+    was.current = unreachable;
+  }, [unreachable]);
+  return count;
+}
+
 /** The signed-in portal: the left nav and the page of the current route. */
 function Routes() {
   const { path } = useRouter();
+  const reconnects = useReconnects();
   return (
     <Layout>
       <OutageBanner />
-      <ErrorBoundary resetKey={path}>
+      <ErrorBoundary resetKey={`${path}#${reconnects}`}>
         <Suspense fallback={<Loading />}>
           <Page path={path} />
         </Suspense>
