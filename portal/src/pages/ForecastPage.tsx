@@ -13,6 +13,7 @@ import { formatDateTime } from "../lib/time";
 import { useNow } from "../lib/useNow";
 import { useReportingTz } from "../lib/useRange";
 import { Link } from "../router/router";
+import { exhaustedQuotas } from "./users/BlockedNotice";
 
 /**
  * The budget page: this month's spend so far against the system budget and
@@ -57,6 +58,7 @@ export function ForecastPage() {
         subtitle="This month's spend against the system budget, and the month-end projection."
       />
       <BudgetEditor budget={budget} loaded={quotas.data !== undefined} />
+      {budget !== null && exhaustedQuotas([budget]).length > 0 && <SystemBlocked budget={budget} />}
       <QueryView
         state={forecast}
         isEmpty={(f) => f.rows.length === 0}
@@ -97,6 +99,21 @@ export function ForecastPage() {
         }}
       </QueryView>
     </section>
+  );
+}
+
+/**
+ * The system budget is used up: the gateway refuses every user's calls now
+ * (429 quota_exceeded). The projection's "over budget" alone read as a
+ * warning about the month's end.
+ */
+function SystemBlocked({ budget }: { budget: Quota }) {
+  return (
+    <div className="error-box" role="status" data-testid="budget-blocked">
+      <strong>Blocked.</strong> The system budget is used up ({formatUsd(budget.usedNanoUsd ?? 0, 2)} of{" "}
+      {formatUsd(budget.limitNanoUsd ?? 0, 2)}): every user&apos;s calls are refused with 429 until{" "}
+      {formatDateTime(budget.resetDate)}, or until the budget is raised.
+    </div>
   );
 }
 

@@ -1,0 +1,57 @@
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { ForecastPage } from "../src/pages/ForecastPage";
+import { fakeService } from "./fakeService";
+
+const WAIT = { timeout: 30_000 };
+
+const budget = (limitNanoUsd: number, usedNanoUsd: number) => ({
+  id: "q_1",
+  userId: null,
+  quotaType: "system_monthly_cost_usd",
+  limit: limitNanoUsd / 1e9,
+  used: usedNanoUsd / 1e9,
+  limitNanoUsd,
+  usedNanoUsd,
+  resetDate: Date.UTC(2030, 0, 1),
+  isActive: true,
+  updatedAt: 0,
+});
+
+function service(limitNanoUsd: number, usedNanoUsd: number) {
+  return fakeService({
+    "llmmeter:overview": () => ({ costNanoUsd: usedNanoUsd }),
+    "llmmeter:topUsers": () => [],
+    "llmmeter:forecast": () => ({ createdAt: null, rows: [] }),
+    "llmmeter:quotas": () => [budget(limitNanoUsd, usedNanoUsd)],
+  });
+}
+
+describe("Budget page: a used-up system budget", () => {
+  // With $0.10 spent against a $0.05 budget every call got 429, and the
+  // page said only "now $0.05" (and "over budget" beside a projection).
+  it("says that every user's calls are refused", async () => {
+    window.history.replaceState(null, "", "/admin/forecast");
+    const svc = service(50_000_000, 98_586_451);
+    render(
+      <svc.Providers>
+        <ForecastPage />
+      </svc.Providers>,
+    );
+    const box = await screen.findByTestId("budget-blocked", {}, WAIT);
+    expect(box.textContent).toContain("$0.10 of $0.05");
+    expect(box.textContent).toContain("refused with 429");
+  });
+
+  it("says nothing while there is room", async () => {
+    window.history.replaceState(null, "", "/admin/forecast");
+    const svc = service(500_000_000_000, 98_586_451);
+    render(
+      <svc.Providers>
+        <ForecastPage />
+      </svc.Providers>,
+    );
+    await screen.findByText("now $500.00", {}, WAIT);
+    expect(screen.queryByTestId("budget-blocked")).toBeNull();
+  });
+});
