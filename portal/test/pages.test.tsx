@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { ForecastPage } from "../src/pages/ForecastPage";
 import { OverviewPage } from "../src/pages/OverviewPage";
@@ -141,6 +141,38 @@ describe("UserPage", () => {
       userId: "u_1", quotaType: "monthly_cost_usd", limit: 42.5, isActive: true,
     });
     expect(screen.getByText("No activity yet")).toBeTruthy();
+  });
+
+  it("a new limit for an inactive quota keeps it inactive unless the box is ticked", async () => {
+    const svc = fakeService({
+      "llmmeter:userDetail": () => ({
+        user: { id: "u_1", clerkUserId: null, externalId: "alice", email: null, name: "Alice", role: null, createdAt: 0 },
+        totals: { ...overview, activeUsers: undefined, health: undefined },
+        quotas: [
+          { id: "q1", userId: "u_1", quotaType: "monthly_cost_usd", limit: 10, used: 0, limitNanoUsd: 10_000_000_000, usedNanoUsd: 0, resetDate: 0, isActive: false, updatedAt: 0 },
+        ],
+        recentActivity: [],
+      }),
+      "llmmeter:setQuota": () => ({ quotaId: "q1", created: false }),
+    });
+    render(
+      <svc.Providers>
+        <Announcer>
+          <UserPage userId="u_1" />
+        </Announcer>
+      </svc.Providers>,
+    );
+    const field = (await screen.findByLabelText("Quota limit")) as HTMLInputElement;
+    const box = screen.getByLabelText("Active") as HTMLInputElement;
+    await waitFor(() => expect(box.checked).toBe(false), { timeout: 30_000 });
+    expect(field.placeholder).toBe("now $10.00");
+    fireEvent.change(field, { target: { value: "20" } });
+    await act(async () => screen.getByText("Save quota").click());
+    expect(svc.calls.filter((c) => c.path === "llmmeter:setQuota").at(-1)?.args).toMatchObject({ limit: 20, isActive: false });
+    fireEvent.click(box);
+    fireEvent.change(field, { target: { value: "30" } });
+    await act(async () => screen.getByText("Save quota").click());
+    expect(svc.calls.filter((c) => c.path === "llmmeter:setQuota").at(-1)?.args).toMatchObject({ limit: 30, isActive: true });
   });
 });
 

@@ -4,7 +4,7 @@ import { admin, type Quota } from "../../data/api";
 import { useAdminMutation } from "../../data/hooks";
 import { toAdminError } from "../../data/errors";
 import { usdLimit } from "../../lib/money";
-import { isCost, USER_QUOTA_TYPES } from "./quotaTypes";
+import { isCost, quotaUsage, USER_QUOTA_TYPES } from "./quotaTypes";
 
 type UserQuotaType = (typeof USER_QUOTA_TYPES)[number]["type"];
 
@@ -19,7 +19,10 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
   const [type, setType] = useState<UserQuotaType>("monthly_cost_usd");
   const existing = quotas.find((q) => q.quotaType === type);
   const [limit, setLimit] = useState("");
-  const [active, setActive] = useState(true);
+  // The box shows the quota's own state until it is changed: a box always
+  // ticked turned an inactive quota back on at its next edit.
+  const [activeEdit, setActiveEdit] = useState<boolean | undefined>(undefined);
+  const active = activeEdit ?? existing?.isActive ?? true;
   const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const announce = useAnnounce();
@@ -46,6 +49,7 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
       setStatus({ ok: true, text });
       announce(text);
       setLimit("");
+      setActiveEdit(undefined);
     } catch (err) {
       setStatus({ ok: false, text: toAdminError(err).message });
     } finally {
@@ -59,7 +63,14 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
       <div className="form-row">
         <label>
           Type
-          <select aria-label="Quota type" value={type} onChange={(e) => setType(e.target.value as UserQuotaType)}>
+          <select
+            aria-label="Quota type"
+            value={type}
+            onChange={(e) => {
+              setType(e.target.value as UserQuotaType);
+              setActiveEdit(undefined);
+            }}
+          >
             {USER_QUOTA_TYPES.map((q) => (
               <option key={q.type} value={q.type}>
                 {q.label}
@@ -72,7 +83,7 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
           <input
             aria-label="Quota limit"
             inputMode="decimal"
-            placeholder={isCost(type) ? "25.00" : "1000"}
+            placeholder={existing ? `now ${quotaUsage(existing).limit}` : isCost(type) ? "25.00" : "1000"}
             value={limit}
             aria-invalid={invalid}
             aria-describedby={invalid ? errorId : undefined}
@@ -80,7 +91,7 @@ export function QuotaForm({ userId, quotas }: { userId: string; quotas: Quota[] 
           />
         </label>
         <label className="check">
-          <input type="checkbox" checked={active} onChange={(e) => setActive(e.target.checked)} />
+          <input type="checkbox" checked={active} onChange={(e) => setActiveEdit(e.target.checked)} />
           Active
         </label>
         <button className="btn primary" type="submit" aria-disabled={busy}>
