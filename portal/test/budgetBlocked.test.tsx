@@ -1,4 +1,4 @@
-import { render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { ForecastPage } from "../src/pages/ForecastPage";
 import { fakeService } from "./fakeService";
@@ -53,5 +53,38 @@ describe("Budget page: a used-up system budget", () => {
     );
     await screen.findByText("now $500.00", {}, WAIT);
     expect(screen.queryByTestId("budget-blocked")).toBeNull();
+  });
+});
+
+describe("Budget editor: a budget that would block everyone at once", () => {
+  it("is saved only when submitted a second time", async () => {
+    window.history.replaceState(null, "", "/admin/forecast");
+    const svc = fakeService({
+      "llmmeter:overview": () => ({ costNanoUsd: 5_000_000_000 }),
+      "llmmeter:topUsers": () => [],
+      "llmmeter:forecast": () => ({ createdAt: null, rows: [] }),
+      "llmmeter:quotas": () => [budget(500_000_000_000, 5_000_000_000)],
+      "llmmeter:setQuota": () => ({ quotaId: "q_1", created: false }),
+    });
+    render(
+      <svc.Providers>
+        <ForecastPage />
+      </svc.Providers>,
+    );
+    await screen.findByText("now $500.00", {}, WAIT);
+    const sets = () => svc.calls.filter((c) => c.path === "llmmeter:setQuota");
+    const save = async (text: string) => {
+      fireEvent.change(screen.getByLabelText(/Monthly system budget/), { target: { value: text } });
+      await act(async () => screen.getByText("Save budget").click());
+    };
+    await save("5");
+    expect(sets()).toHaveLength(0);
+    expect(screen.getByText(/\$5\.00 is not more than this month's spend \(\$5\.00\)/)).toBeTruthy();
+    await save("4"); // another value asks again
+    expect(sets()).toHaveLength(0);
+    await save("4");
+    expect(sets().map((c) => c.args.limit)).toEqual([4]);
+    await save("6"); // above the spend: at once
+    expect(sets().map((c) => c.args.limit)).toEqual([4, 6]);
   });
 });

@@ -130,6 +130,9 @@ function BudgetEditor({
   const [error, setError] = useState<Error | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // A budget at or below this month's spend refuses every user's calls at
+  // once: such a value is saved only when submitted a second time.
+  const [confirming, setConfirming] = useState<string | null>(null);
   const current = budget?.limitNanoUsd ?? null;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -142,6 +145,17 @@ function BudgetEditor({
       setError(new Error("Enter a budget in US dollars, e.g. 500 or 1,250.50 (at most 9 decimals)."));
       return;
     }
+    const spent = budget?.usedNanoUsd ?? 0;
+    if (Math.round(limit * 1e9) <= spent && confirming !== value) {
+      setConfirming(value);
+      setError(
+        new Error(
+          `${formatUsd(Math.round(limit * 1e9), 2)} is not more than this month's spend (${formatUsd(spent, 2)}): every user's calls would be refused until the month's end. Save again to set it anyway.`,
+        ),
+      );
+      return;
+    }
+    setConfirming(null);
     setBusy(true);
     try {
       await setQuota({ quotaType: "system_monthly_cost_usd", limit });
