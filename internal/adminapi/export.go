@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"llmmeter/internal/csvsafe"
 	"llmmeter/internal/money"
 	"llmmeter/internal/store"
 )
@@ -178,7 +179,9 @@ type logPage struct {
 
 // RequestLogRecord is one row of the request-log CSV (RequestLogColumns):
 // absent fields are empty, time is UTC ISO 8601 with milliseconds, cost is
-// exact USD from the usage row's nano-USD.
+// exact USD from the usage row's nano-USD. Text cells go through
+// csvsafe.Text (ids, models, user agents and error messages come from
+// callers), numbers stay raw; the portal's writer does the same.
 func RequestLogRecord(row map[string]any) []string {
 	usage, _ := row["usage"].(map[string]any)
 	str := func(m map[string]any, k string) string {
@@ -201,12 +204,13 @@ func RequestLogRecord(row map[string]any) []string {
 			cost = money.Nanos(ns).String()
 		}
 	}
+	txt := func(m map[string]any, k string) string { return csvsafe.Text(str(m, k)) }
 	return []string{
-		time.UnixMilli(ts).UTC().Format("2006-01-02T15:04:05.000Z"), str(row, "requestId"), str(row, "status"), str(row, "statusCode"),
-		str(row, "userId"), str(row, "apiKeyId"), str(row, "conversationId"), str(row, "messageId"), str(row, "model"),
-		str(row, "generationId"), str(usage, "promptTokens"), str(usage, "completionTokens"), str(usage, "totalTokens"),
-		str(usage, "cachedTokens"), str(usage, "reasoningTokens"), cost, str(usage, "costStatus"),
+		time.UnixMilli(ts).UTC().Format("2006-01-02T15:04:05.000Z"), txt(row, "requestId"), txt(row, "status"), str(row, "statusCode"),
+		txt(row, "userId"), txt(row, "apiKeyId"), txt(row, "conversationId"), txt(row, "messageId"), txt(row, "model"),
+		txt(row, "generationId"), str(usage, "promptTokens"), str(usage, "completionTokens"), str(usage, "totalTokens"),
+		str(usage, "cachedTokens"), str(usage, "reasoningTokens"), cost, txt(usage, "costStatus"),
 		str(row, "processingTime"), str(row, "timeToFirstToken"), str(row, "requestSize"), str(row, "responseSize"),
-		str(row, "errorType"), str(row, "errorMessage"), str(row, "method"), str(row, "endpoint"), str(row, "userAgent"), str(row, "ipAddress"),
+		txt(row, "errorType"), txt(row, "errorMessage"), txt(row, "method"), txt(row, "endpoint"), txt(row, "userAgent"), txt(row, "ipAddress"),
 	}
 }

@@ -15,9 +15,11 @@ var update = flag.Bool("update", false, "rewrite testdata/requestlogs.csv")
 
 // TestRequestLogCSVGolden pins the CSV of a page with awkward fields
 // (quotes, commas, line breaks, a leading space, a non-breaking space,
-// absent usage, `\.`) to testdata/requestlogs.csv. The portal's Convex-mode
-// writer (portal/src/pages/requests/requestLogsCsv.ts) is held to the same
-// file by portal/test/requestLogsCsv.test.ts, so the two writers cannot drift.
+// absent usage, `\.`, text beginning with = + - @ tab or CR, which gets a
+// leading ', and negative numbers, which do not) to
+// testdata/requestlogs.csv. The portal's Convex-mode writer
+// (portal/src/pages/requests/requestLogsCsv.ts) is held to the same file by
+// portal/test/requestLogsCsv.test.ts, so the two writers cannot drift.
 func TestRequestLogCSVGolden(t *testing.T) {
 	raw, err := os.ReadFile("testdata/requestlogs_page.json")
 	if err != nil {

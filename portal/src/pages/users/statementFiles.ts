@@ -1,5 +1,6 @@
 import type { FunctionReturnType } from "convex/server";
 import type { admin } from "../../data/api";
+import { csvSafeText } from "../../lib/csvSafe";
 import { toNanos } from "../../lib/money";
 
 export type UserStatement = FunctionReturnType<typeof admin.userStatement>;
@@ -47,7 +48,9 @@ export function statementCsv(s: UserStatement): string {
   const row = (section: string, key: string, item: { costNanoUsd: number }) => {
     const c = item as Record<string, unknown>;
     const counts = HEADER.slice(4, 13).map((h) => (typeof c[h] === "number" ? (c[h] as number) : ""));
-    lines.push([s.userId, s.month, section, key, ...counts, item.costNanoUsd, usdDecimal(item.costNanoUsd)].map(field).join(","));
+    // Text cells (a model id comes from callers) through csvSafeText; numbers raw.
+    const texts = [s.userId, s.month, section, key].map(csvSafeText);
+    lines.push([...texts, ...counts, item.costNanoUsd, usdDecimal(item.costNanoUsd)].map(field).join(","));
   };
   row("total", s.month, s.totals);
   for (const d of s.byDay) row("day", d.periodKey, d);
