@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"llmmeter/internal/fold"
+	"llmmeter/internal/money"
 	"llmmeter/internal/periods"
 	"llmmeter/internal/rollup"
 	"llmmeter/internal/store"
@@ -139,5 +140,67 @@ func TestFolderBounds(t *testing.T) {
 	all := fold.Folder{Store: st, Cal: periods.For(time.UTC)}
 	if res, err := all.Run(ctx); err != nil || res.Applies != 1 || res.Rows != 3 {
 		t.Fatalf("default run %+v, %v: want the 3 rows left in one apply", res, err)
+	}
+}
+
+// Compute files a row at a period's first millisecond in that period and
+// one at the millisecond before in the previous one, in the calendar's
+// zone, across a 25-hour DST day (New York, 2024-11-03), and sums each
+// key's counters exactly.
+func TestComputeAtPeriodEdges(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := periods.For(ny)
+	dayStart := time.Date(2024, 11, 3, 0, 0, 0, 0, ny).UnixMilli() // 04:00Z (EDT)
+	dayEnd := time.Date(2024, 11, 4, 0, 0, 0, 0, ny).UnixMilli()   // 05:00Z (EST): 25 hours later
+	if dayEnd-dayStart != 25*3_600_000 {
+		t.Fatalf("test setup: the day has %d ms", dayEnd-dayStart)
+	}
+	use := func(id string, ts, tokens int64, cost money.Nanos) store.Usage {
+		return store.Usage{GenerationID: id, UserID: "u1", Model: "m/a", TotalTokens: tokens, Cost: cost, Timestamp: ts}
+	}
+	p := fold.Pending{Usage: []store.Usage{
+		use("before", dayStart-1, 100, 5),   // Saturday 2024-11-02 23:59:59.999
+		use("first", dayStart, 11, 7),       // Sunday 00:00:00.000
+		use("last", dayEnd-1, 1, 13),        // Sunday 23:59:59.999 EST
+		use("monday", dayEnd, 1_000, 1_000), // Monday: the next ISO week
+	}}
+	a := fold.Compute(cal, p)
+	type total struct {
+		start, tokens, cost int64
+	}
+	got := map[string]total{}
+	for _, r := range a.Aggregates {
+		if r.Scope != rollup.ScopeSystem {
+			continue
+		}
+		k := string(r.Period) + " " + r.PeriodKey
+		if _, dup := got[k]; dup {
+			t.Fatalf("two system rows for %s", k)
+		}
+		got[k] = total{r.PeriodStart, r.TotalTokens, r.TotalCostNanoUsd}
+	}
+	at := func(y int, m time.Month, d, h int) int64 { return time.Date(y, m, d, h, 0, 0, 0, ny).UnixMilli() }
+	want := map[string]total{
+		"hourly 2024-11-02T23": {at(2024, 11, 2, 23), 100, 5},
+		"hourly 2024-11-03T00": {dayStart, 11, 7},
+		"hourly 2024-11-03T23": {at(2024, 11, 3, 23), 1, 13},
+		"hourly 2024-11-04T00": {dayEnd, 1_000, 1_000},
+		"daily 2024-11-02":     {at(2024, 11, 2, 0), 100, 5},
+		"daily 2024-11-03":     {dayStart, 11 + 1, 7 + 13},
+		"daily 2024-11-04":     {dayEnd, 1_000, 1_000},
+		"weekly 2024-W44":      {at(2024, 10, 28, 0), 100 + 11 + 1, 5 + 7 + 13},
+		"weekly 2024-W45":      {dayEnd, 1_000, 1_000},
+		"monthly 2024-11":      {at(2024, 11, 1, 0), 100 + 11 + 1 + 1_000, 5 + 7 + 13 + 1_000},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("system rows %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %+v, want %+v", k, got[k], w)
+		}
 	}
 }
