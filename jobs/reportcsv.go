@@ -19,7 +19,9 @@ var ReportCSVColumns = []string{
 // ExportCSV writes the report as CSV, one row per entity: the whole system
 // (id "all", with the previous period's figures and the change beside its
 // own, not on a row of its own), each user (by id, with the name and email
-// the report recorded; empty on other rows), each model, and each
+// the report recorded; empty on other rows), each model (past the top
+// 100 users or models, one "user_rest" or "model_rest" row, id "<n> more",
+// sums the others, so each section adds up to the system row), and each
 // top error (id "<errorType> <statusCode>", requests = its count, note = a
 // sample message). Money is exact USD; a change is a ratio, empty when the
 // previous period had none. Text cells (names, emails, models, error types
@@ -66,9 +68,16 @@ func ExportCSV(w io.Writer, r Report) error {
 		email, _ := u["userEmail"].(string)
 		line("user", fmt.Sprint(u["userId"]), name, email, u, nil, nil, "")
 	}
+	rest := func(section, key string) {
+		if t, ok := r.Body[key].(map[string]any); ok {
+			line(section, fmt.Sprintf("%v more", t["count"]), "", "", t, nil, nil, "")
+		}
+	}
+	rest("user_rest", "byUserRest")
 	for _, m := range asRows(r.Body["byModel"]) {
 		line("model", fmt.Sprint(m["model"]), "", "", m, nil, nil, "")
 	}
+	rest("model_rest", "byModelRest")
 	for _, e := range asRows(r.Body["topErrors"]) {
 		count := fmt.Sprint(e["count"])
 		cw.Write([]string{"error", txt(fmt.Sprintf("%v %v", e["errorType"], e["statusCode"])), "", "", txt(r.PeriodKey), count, "", count, "", "",

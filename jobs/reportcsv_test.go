@@ -93,3 +93,43 @@ func TestReportCSVFormulaCells(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", recs, want)
 	}
 }
+
+// TestReportCSVRestRows: the users and models past a report's top come out
+// as one row each, after the section they complete, id "<n> more".
+func TestReportCSVRestRows(t *testing.T) {
+	row := func(n int64) map[string]any {
+		return map[string]any{"requests": n, "successful": n, "failed": int64(0), "totalTokens": 10 * n, "costNanoUsd": 1000 * n}
+	}
+	rest := row(3)
+	rest["count"] = float64(3) // as a store returns it
+	u := row(1)
+	u["userId"] = "u_1"
+	m := row(4)
+	m["model"] = "a/b"
+	mrest := row(0)
+	mrest["count"] = 2
+	rep := jobs.Report{Kind: "daily", PeriodKey: "2024-01-15", Body: map[string]any{
+		"byUser": []any{u}, "byUserRest": rest, "byModel": []any{m}, "byModelRest": mrest,
+	}}
+	var buf bytes.Buffer
+	if err := jobs.ExportCSV(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]string
+	for _, r := range recs[1:] {
+		got = append(got, r[:10])
+	}
+	want := [][]string{
+		{"user", "u_1", "", "", "2024-01-15", "1", "1", "0", "10", "0.000001000"},
+		{"user_rest", "3 more", "", "", "2024-01-15", "3", "3", "0", "30", "0.000003000"},
+		{"model", "a/b", "", "", "2024-01-15", "4", "4", "0", "40", "0.000004000"},
+		{"model_rest", "2 more", "", "", "2024-01-15", "0", "0", "0", "0", "0.000000000"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rows\n%q\nwant\n%q", got, want)
+	}
+}

@@ -167,11 +167,11 @@ func BuildReport(ctx context.Context, st Store, cal *periods.Calendar, p periods
 		return Report{}, err
 	}
 	cur, prev := totalsOf(sys[""]), totalsOf(prevSys[""])
-	byUser := ranked(users, "userId", 100)
+	byUser, userRest := ranked(users, "userId", reportTop)
 	if err := nameUsers(ctx, st, byUser); err != nil {
 		return Report{}, err
 	}
-	byModel := ranked(models, "model", 100)
+	byModel, modelRest := ranked(models, "model", reportTop)
 	errs, err := topErrors(ctx, st, start, end, 10)
 	if err != nil {
 		return Report{}, err
@@ -187,6 +187,14 @@ func BuildReport(ctx context.Context, st Store, cal *periods.Calendar, p periods
 		"byUser":  byUser,
 		"byModel": byModel, "topErrors": errs,
 	}
+	// Past the top rows, the rest as one row each, so that the rows of
+	// a section add up to the totals.
+	if userRest != nil {
+		body["byUserRest"] = userRest
+	}
+	if modelRest != nil {
+		body["byModelRest"] = modelRest
+	}
 	rep := Report{Kind: kind, PeriodKey: info.Key, Body: body}
 	var buf bytes.Buffer
 	if err := ExportCSV(&buf, rep); err != nil {
@@ -196,7 +204,13 @@ func BuildReport(ctx context.Context, st Store, cal *periods.Calendar, p periods
 	return rep, nil
 }
 
-func ranked(m map[string]rollup.Counters, field string, limit int) []map[string]any {
+// reportTop is how many users and models a report lists by name.
+const reportTop = 100
+
+// ranked lists the top limit keys of m by cost (then requests, then key),
+// and the sums of the others with their count, or nil when none is left
+// out.
+func ranked(m map[string]rollup.Counters, field string, limit int) (top []map[string]any, rest map[string]any) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -210,13 +224,22 @@ func ranked(m map[string]rollup.Counters, field string, limit int) []map[string]
 		}
 		return cmpStr(a, b)
 	})
-	out := []map[string]any{}
+	top = []map[string]any{}
 	for _, k := range keys[:min(limit, len(keys))] {
 		row := totalsOf(m[k]).json()
 		row[field] = k
-		out = append(out, row)
+		top = append(top, row)
 	}
-	return out
+	if len(keys) <= limit {
+		return top, nil
+	}
+	var sum rollup.Counters
+	for _, k := range keys[limit:] {
+		sum.Add(m[k])
+	}
+	rest = totalsOf(sum).json()
+	rest["count"] = len(keys) - limit
+	return top, rest
 }
 
 func cmpInt(a, b int64) int {
