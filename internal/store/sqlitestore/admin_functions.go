@@ -488,6 +488,7 @@ func report(ctx context.Context, s *Store, q querier, a args) (any, error) {
 type forecastRow struct {
 	Scope           string  `json:"scope"`
 	UserID          any     `json:"userId"`
+	UserName        any     `json:"userName"` // name, else email, as alerts name theirs
 	Month           string  `json:"month"`
 	Method          string  `json:"method"`
 	CostNanoUsd     int64   `json:"costNanoUsd"`
@@ -519,8 +520,9 @@ func forecast(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := q.QueryContext(ctx, `SELECT scope, userId, month, method, costNanoUsd, costLowNanoUsd, costHighNanoUsd, tokens, tokensLow,
-		tokensHigh, backtestMape FROM forecasts WHERE createdAt = ? ORDER BY rowid LIMIT 200`, latest)
+	rs, err := q.QueryContext(ctx, `SELECT f.scope, f.userId, COALESCE(u.name, u.email), f.month, f.method, f.costNanoUsd, f.costLowNanoUsd,
+		f.costHighNanoUsd, f.tokens, f.tokensLow, f.tokensHigh, f.backtestMape FROM forecasts f LEFT JOIN users u ON u.id = f.userId
+		WHERE f.createdAt = ? ORDER BY f.rowid LIMIT 200`, latest)
 	if err != nil {
 		return nil, err
 	}
@@ -528,15 +530,15 @@ func forecast(ctx context.Context, s *Store, q querier, a args) (any, error) {
 	res := result{latest, []forecastRow{}}
 	for rs.Next() {
 		var (
-			f    forecastRow
-			user sql.NullString
-			mape sql.NullFloat64
+			f          forecastRow
+			user, name sql.NullString
+			mape       sql.NullFloat64
 		)
-		if err := rs.Scan(&f.Scope, &user, &f.Month, &f.Method, &f.CostNanoUsd, &f.CostLowNanoUsd, &f.CostHighNanoUsd, &f.Tokens,
+		if err := rs.Scan(&f.Scope, &user, &name, &f.Month, &f.Method, &f.CostNanoUsd, &f.CostLowNanoUsd, &f.CostHighNanoUsd, &f.Tokens,
 			&f.TokensLow, &f.TokensHigh, &mape); err != nil {
 			return nil, err
 		}
-		f.UserID, f.CostUsd = strOrNull(user), nanosToUsd(f.CostNanoUsd)
+		f.UserID, f.UserName, f.CostUsd = strOrNull(user), strOrNull(name), nanosToUsd(f.CostNanoUsd)
 		if mape.Valid {
 			f.BacktestMape = mape.Float64
 		}

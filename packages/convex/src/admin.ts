@@ -356,13 +356,8 @@ export const alerts = (b: AdminBuilders) => b.query({
           : t().withIndex("by_severity_and_created_at", (q) => q.eq("severity", severity));
       rows.push(...(await q.order("desc").take(limit - rows.length)));
     }
-    const names = new Map<Id<"llmmeterUsers">, string | null>();
-    for (const a of rows) {
-      if (a.userId === undefined || names.has(a.userId)) continue;
-      const u = await ctx.db.get(a.userId);
-      names.set(a.userId, u?.name ?? u?.email ?? null);
-    }
-    return rows.map((a) => ({ ...alertView(a), userName: a.userId === undefined ? null : (names.get(a.userId) ?? null) }));
+    const names = await userNames(ctx, rows);
+    return rows.map((a) => ({ ...alertView(a), userName: names(a.userId) }));
   },
 });
 
@@ -445,6 +440,20 @@ export const settings = (b: AdminBuilders) => b.query({
   handler: async () => ({ reportingTz: reportingCalendar().timeZone }),
 });
 
+/**
+ * The names of the rows' users (name, else email; null for a user no one
+ * has), one read per user, for the rows that name one (alerts, forecasts).
+ */
+async function userNames(ctx: QueryCtx, rows: { userId?: Id<"llmmeterUsers"> }[]) {
+  const names = new Map<Id<"llmmeterUsers">, string | null>();
+  for (const r of rows) {
+    if (r.userId === undefined || names.has(r.userId)) continue;
+    const u = await ctx.db.get(r.userId);
+    names.set(r.userId, u?.name ?? u?.email ?? null);
+  }
+  return (id: Id<"llmmeterUsers"> | undefined) => (id === undefined ? null : (names.get(id) ?? null));
+}
+
 /** The latest stored forecast run: {createdAt, rows} ({createdAt: null, rows: []} if none). */
 export const forecast = (b: AdminBuilders) => b.query({
   args: {},
@@ -456,11 +465,13 @@ export const forecast = (b: AdminBuilders) => b.query({
       .query("forecasts")
       .withIndex("by_created_at", (q) => q.eq("createdAt", latest.createdAt))
       .take(200);
+    const names = await userNames(ctx, rows);
     return {
       createdAt: latest.createdAt,
       rows: rows.map((f) => ({
         scope: f.scope,
         userId: f.userId ?? null,
+        userName: names(f.userId),
         month: f.month,
         method: f.method,
         costNanoUsd: f.costNanoUsd,

@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { admin, type ForecastRow, type Quota } from "../data/api";
 import { toAdminError } from "../data/errors";
 import { useAdminMutation, useAdminQuery } from "../data/hooks";
@@ -27,10 +27,6 @@ export function ForecastPage() {
   const month = tz ? windowFor({ key: "month" }, now, tz) : null;
   const monthKey = tz ? dateKeyOf(now, tz).slice(0, 7) : null;
   const mtd = useAdminQuery(admin.overview, month ?? "skip");
-  const users = useAdminQuery(
-    admin.topUsers,
-    month ? { ...month, by: "cost", limit: 100 } : "skip",
-  );
   const forecast = useAdminQuery(admin.forecast, {});
   const quotas = useAdminQuery(admin.quotas, {});
   const budget =
@@ -41,16 +37,6 @@ export function ForecastPage() {
         q.isActive,
     ) ?? null;
   const actual = mtd.data?.costNanoUsd ?? null;
-  const names = useMemo(
-    () =>
-      new Map(
-        (users.data ?? []).map((u) => [
-          u.userId,
-          u.name ?? u.email ?? u.userId,
-        ]),
-      ),
-    [users.data],
-  );
   return (
     <section data-page="forecast">
       <PageHeader
@@ -93,7 +79,7 @@ export function ForecastPage() {
                   />
                 ))
               )}
-              <UserProjections rows={perUser} names={names} />
+              <UserProjections rows={perUser} />
             </>
           );
         }}
@@ -322,13 +308,7 @@ function Projection({
 }
 
 /** The forecast job's per-user month-end projections, most expensive first. */
-function UserProjections({
-  rows,
-  names,
-}: {
-  rows: ForecastRow[];
-  names: Map<string, string>;
-}) {
+function UserProjections({ rows }: { rows: ForecastRow[] }) {
   if (rows.length === 0) return null;
   return (
     <div className="card">
@@ -358,7 +338,7 @@ function UserProjections({
                     to={`/users/${encodeURIComponent(r.userId!)}`}
                     className="user-link"
                   >
-                    {names.get(r.userId!) ?? r.userId}
+                    {r.userName ?? r.userId}
                   </Link>
                 </td>
                 <td>{r.month}</td>

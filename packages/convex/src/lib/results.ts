@@ -193,6 +193,7 @@ export const vForecast = v.object({
     v.object({
       scope: vScope,
       userId: nullable(v.id("llmmeterUsers")),
+      userName: nullable(v.string()),
       month: v.string(),
       method: v.string(),
       costNanoUsd: v.number(),
