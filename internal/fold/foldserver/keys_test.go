@@ -15,12 +15,12 @@ import (
 	"llmmeter/internal/store"
 )
 
-// serve sends body to h on a real loopback server.
-func serve(t *testing.T, h http.HandlerFunc, body string) (int, string) {
+// serve sends body to h on a real loopback server, at path (with its query).
+func serve(t *testing.T, h http.HandlerFunc, path, body string) (int, string) {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	res, err := srv.Client().Post(srv.URL, "application/json", strings.NewReader(body))
+	res, err := srv.Client().Post(srv.URL+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestKeysAndSummarizeServeTheFold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, out := serve(t, keys, string(body))
+	status, out := serve(t, keys, "", string(body))
 	if status != http.StatusOK {
 		t.Fatalf("/keys: %d %s", status, out)
 	}
@@ -75,7 +75,7 @@ func TestKeysAndSummarizeServeTheFold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, out = serve(t, summarize, `{"apply":`+string(body)+`,"state":`+string(st)+`}`)
+	status, out = serve(t, summarize, "", `{"apply":`+string(body)+`,"state":`+string(st)+`}`)
 	if status != http.StatusOK {
 		t.Fatalf("/summarize: %d %s", status, out)
 	}
@@ -97,7 +97,7 @@ func TestKeysAndSummarizeServeTheFold(t *testing.T) {
 func TestKeysAndSummarizeRefuseBadBodies(t *testing.T) {
 	for name, h := range map[string]http.HandlerFunc{"keys": keys, "summarize": summarize} {
 		for _, body := range []string{`{"aggregates":`, `{"aggregates":"none","apply":"none"}`} {
-			status, out := serve(t, h, body)
+			status, out := serve(t, h, "", body)
 			if status != http.StatusBadRequest || !strings.HasPrefix(out, "body: ") {
 				t.Errorf("%s %q: %d %q, want 400 starting \"body: \"", name, body, status, out)
 			}

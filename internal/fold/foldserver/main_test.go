@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,18 +14,7 @@ import (
 // post sends body to /compute?tz=tz on a real loopback server.
 func post(t *testing.T, tz, body string) (int, string) {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(compute))
-	defer srv.Close()
-	res, err := srv.Client().Post(srv.URL+"/compute?tz="+tz, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, string(b)
+	return serve(t, compute, "/compute?tz="+tz, body)
 }
 
 // The rows as llmmeter:foldPending returns them fold in the named zone into
