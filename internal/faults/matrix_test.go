@@ -275,6 +275,9 @@ func scenarioRecovery(t *testing.T, sz size, be *backend) Result {
 	done := make(chan []Call)
 	go func() { done <- d.run(context.Background(), first) }()
 	waitUntil(30*time.Second, func() bool { l, err := r.sim.ledger(); return err == nil && l.InFlight >= len(first) })
+	// And their in-flight entries are on disk: a kill before that is the
+	// kill window (scenarioKill9's), not the recovery this one is about.
+	waitUntil(30*time.Second, func() bool { _, p, ok := r.svc.outbox(); return ok && p >= len(first) })
 	r.svc.kill()
 	calls := <-done
 	r.svc.mustStart()
