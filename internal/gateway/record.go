@@ -273,9 +273,9 @@ func (s *Server) observe(c *call, b store.Batch, state outbox.State) {
 // admission) and after the upstream's answer ended (the rows made durable,
 // then the body or [DONE] written). The time in between is the upstream's.
 func (s *Server) observeAdded(r *http.Request, c *call, ended time.Time) {
-	a := s.opt.Metrics.AddedLatency
-	a.WithLabelValues("before_upstream").Observe(c.upStart.Sub(info(r.Context()).arrived).Seconds())
-	a.WithLabelValues("after_upstream").Observe(s.opt.Now().Sub(ended).Seconds())
+	m := s.opt.Metrics
+	m.AddedBefore.Observe(c.upStart.Sub(info(r.Context()).arrived).Seconds())
+	m.AddedAfter.Observe(s.opt.Now().Sub(ended).Seconds())
 }
 
 // countUsage adds a final usage row to the token and cost counters.

@@ -28,11 +28,14 @@ type Metrics struct {
 	UpstreamLatency  *prometheus.HistogramVec // model
 	TimeToFirstToken *prometheus.HistogramVec // model
 	AddedLatency     *prometheus.HistogramVec // phase
-	ActiveStreams    prometheus.Gauge
-	QuotaRejections  *prometheus.CounterVec // quota_type
-	DeliveryFailures prometheus.Counter
-	DeliveredRows    prometheus.Counter
-	JobRuns          *prometheus.CounterVec // job, outcome
+	// AddedBefore and AddedAfter are AddedLatency's two phases, resolved
+	// once: every call observes both, without hashing their labels.
+	AddedBefore, AddedAfter prometheus.Observer
+	ActiveStreams           prometheus.Gauge
+	QuotaRejections         *prometheus.CounterVec // quota_type
+	DeliveryFailures        prometheus.Counter
+	DeliveredRows           prometheus.Counter
+	JobRuns                 *prometheus.CounterVec // job, outcome
 }
 
 // latencyBuckets span a fast cache hit to a long reasoning answer.
@@ -77,6 +80,7 @@ func New(ob *outbox.Outbox) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
+	m.AddedBefore, m.AddedAfter = m.AddedLatency.WithLabelValues("before_upstream"), m.AddedLatency.WithLabelValues("after_upstream")
 	if ob != nil {
 		f(&outboxCollector{ob: ob})
 	}
