@@ -22,6 +22,9 @@ const (
 	// (QUOTA_CHECK_TIMEOUT): a cold user's first call, or one whose lease
 	// ran out.
 	defaultQuotaTimeout = 2 * time.Second
+	// heldRetryAfter is the Retry-After, in seconds, of a refusal that
+	// only room held by calls in flight and leases causes.
+	heldRetryAfter = 2
 )
 
 // Admitter admits calls against quotas: quotalease.Manager, which answers
@@ -192,6 +195,12 @@ func quotaError(qe *store.QuotaExceeded, now time.Time) *apiError {
 	// leases hold, a retry may fit once they settle: the SDK decides.
 	if qe.Used >= qe.Limit {
 		h["X-Should-Retry"] = "false"
+	} else {
+		// What is held frees as those calls end and idle leases return,
+		// and then this call fits (a call alone is admitted while used <
+		// limit): a Retry-After of hours would tell a client that honours
+		// it to wait for the reset it does not need.
+		retry = min(retry, heldRetryAfter)
 	}
 	return &apiError{
 		Status: http.StatusTooManyRequests, Type: "rate_limit_error", Code: "quota_exceeded",

@@ -267,6 +267,13 @@ func TestQuotaError(t *testing.T) {
 		// not fit: what is taken is less than the limit, and said so.
 		{"estimate does not fit", store.QuotaExceeded{QuotaType: store.QuotaMonthlyCostUSD, Limit: 2_000_000_000, Used: 1_000_000_000, Remaining: 400_000_000, ResetDate: now.UnixMilli()},
 			"2.000000000", "0.400000000", "Quota monthly_cost_usd exceeded: 1.600000000 of 2.000000000 in use or used (1.000000000 used, 0.600000000 held by calls in flight and leases)", 1, "1700000000"},
+		// Settled use fills it and the reset is 5 h away: wait for it.
+		{"full, reset hours away", store.QuotaExceeded{QuotaType: store.QuotaDailyRequests, Limit: 10, Used: 10, ResetDate: now.UnixMilli() + 5*3600_000},
+			"10", "0", "Quota daily_requests exceeded: 10 of 10 used", 5*3600 + 1, "1700018000"},
+		// Only calls in flight hold the rest: they end in seconds and then
+		// this call fits, so the client need not wait the 5 h to the reset.
+		{"held, reset hours away", store.QuotaExceeded{QuotaType: store.QuotaDailyRequests, Limit: 10, Used: 9, Remaining: 0, ResetDate: now.UnixMilli() + 5*3600_000},
+			"10", "0", "Quota daily_requests exceeded: 10 of 10 in use or used (9 used, 1 held", 2, "1700018000"},
 		// A reset already past (a slow store): Retry-After is still 1.
 		{"reset passed", store.QuotaExceeded{QuotaType: store.QuotaDailyRequests, Limit: 5, Used: 5, ResetDate: now.UnixMilli() - 60_000},
 			"5", "0", "Quota daily_requests exceeded: 5 of 5 used", 1, "1699999940"},
