@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"llmmeter/internal/cliargs"
 	"llmmeter/internal/periods"
 )
 
@@ -67,7 +68,7 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 	case "runs":
 		job := fs.String("job", "", "only runs of this job")
 		limit := fs.Int("limit", 20, "at most this many runs (≤ 200)")
-		if err := parseAll(fs, args[1:]); err != nil {
+		if err := cliargs.Parse(fs, args[1:], 0); err != nil {
 			return err
 		}
 		if *limit < 1 || *limit > 200 {
@@ -89,7 +90,7 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		}
 		at := fs.String("at", "", "a time inside the period (RFC 3339); default now")
 		format := fs.String("format", "csv", "csv or json")
-		if err := parseAll(fs, args[2:]); err != nil {
+		if err := cliargs.Parse(fs, args[2:], 0); err != nil {
 			return err
 		}
 		if *format != "csv" && *format != "json" {
@@ -117,7 +118,7 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		}
 		from := fs.String("from", "", "the first period starting at or after this time (RFC 3339); required")
 		to := fs.String("to", "", "periods starting before this time (RFC 3339); default now")
-		if err := parseAll(fs, args[2:]); err != nil {
+		if err := cliargs.Parse(fs, args[2:], 0); err != nil {
 			return err
 		}
 		if *from == "" {
@@ -152,18 +153,6 @@ func Command(ctx context.Context, svc *Service, args []string, stdout, stderr io
 		return nil
 	}
 	return fmt.Errorf("jobs: unknown subcommand %q\n%s", args[0], CommandUsage)
-}
-
-// parseAll parses args into fs and refuses words left after the flags: the
-// flag package stops at the first one, and the flags after it went unread.
-func parseAll(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected argument %q: flags go before arguments, and a value with spaces needs quotes", fs.Name(), fs.Arg(0))
-	}
-	return nil
 }
 
 // allJobs is every job's name, sorted.

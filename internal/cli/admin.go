@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"llmmeter/internal/cliargs"
 	"llmmeter/internal/config"
 	"llmmeter/internal/demo"
 	"llmmeter/internal/store"
@@ -58,7 +59,7 @@ func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string
 		typ := fs.String("type", "", "daily_requests, monthly_tokens, monthly_cost_usd or system_monthly_cost_usd")
 		limit := fs.Float64("limit", -1, "the limit: requests, tokens or USD")
 		inactive := fs.Bool("inactive", false, "store the quota switched off")
-		if err := parse(fs, args, 0); err != nil {
+		if err := cliargs.Parse(fs, args, 0); err != nil {
 			return err
 		}
 		if math.IsNaN(*limit) || math.IsInf(*limit, 0) {
@@ -74,7 +75,7 @@ func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string
 		}
 		return call(ctx, s, "mutation", "llmmeter:setQuota", a, stdout)
 	case "list":
-		if err := parse(fs, args, 0); err != nil {
+		if err := cliargs.Parse(fs, args, 0); err != nil {
 			return err
 		}
 		a := map[string]any{}
@@ -97,7 +98,7 @@ func demoData(ctx context.Context, s *sqlitestore.Store, loc *time.Location, arg
 	users := fs.Int("users", 40, "users")
 	requests := fs.Int("requests", 6000, "requests")
 	days := fs.Int("days", 30, "days of history ending now")
-	if err := parse(fs, args, 0); err != nil {
+	if err := cliargs.Parse(fs, args, 0); err != nil {
 		return err
 	}
 	now := time.Now().In(loc) // the day's rhythm, reports and forecast in the reporting zone

@@ -21,6 +21,7 @@ import (
 	"llmmeter/convexclient"
 	"llmmeter/internal/app"
 	"llmmeter/internal/auth"
+	"llmmeter/internal/cliargs"
 	"llmmeter/internal/store"
 	"llmmeter/internal/store/convexstore"
 	"llmmeter/internal/store/sqlitestore"
@@ -137,7 +138,7 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		admin := fs.Bool("admin", false, "the key may use admin functions")
 		service := fs.Bool("service", false, "a service key: each call may name its end user (X-Llmmeter-User)")
 		name := fs.String("name", "", "a label for the key")
-		if err := parse(fs, args, 0); err != nil {
+		if err := cliargs.Parse(fs, args, 0); err != nil {
 			return err
 		}
 		if *service && *user == "" {
@@ -175,7 +176,7 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		return nil
 	case "list":
 		user := fs.String("user", "", "only this user id")
-		if err := parse(fs, args, 0); err != nil {
+		if err := cliargs.Parse(fs, args, 0); err != nil {
 			return err
 		}
 		list, err := s.ListAPIKeys(ctx, *user)
@@ -194,8 +195,8 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		}
 		return tw.Flush()
 	case "revoke":
-		if err := parse(fs, args, 1); err != nil {
-			return fmt.Errorf("keys revoke: give exactly one key id: %w", err)
+		if err := cliargs.Parse(fs, args, 1); err != nil {
+			return fmt.Errorf("%w: give exactly one key id", err)
 		}
 		if err := s.RevokeAPIKey(ctx, fs.Arg(0)); err != nil {
 			return fmt.Errorf("keys revoke %s: %w", fs.Arg(0), err)
@@ -204,24 +205,6 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		return nil
 	}
 	return fmt.Errorf("unknown command keys %s", cmd)
-}
-
-// parse parses args into fs and wants exactly n arguments after the flags.
-// The flag package stops at the first word that is not a flag, so an
-// unquoted value with a space ("-name ops laptop -admin") left every flag
-// after it unread, and the command ran without them.
-func parse(fs *flag.FlagSet, args []string, n int) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != n {
-		extra := fs.Args()
-		if len(extra) > n {
-			return fmt.Errorf("unexpected argument %q: flags go before arguments, and a value with spaces needs quotes", extra[n])
-		}
-		return fmt.Errorf("want %d argument(s), got %d", n, len(extra))
-	}
-	return nil
 }
 
 // checkUserName refuses a user name no one could type back: blank, with

@@ -120,14 +120,16 @@ func TestMistakesAreRefused(t *testing.T) {
 		stderrHas string
 	}{
 		// The flag package stops at "laptop": -admin went unread and a plain key was made.
-		{"a value with a space, unquoted", []string{"keys", "create", "-user", "ops", "-name", "ops", "laptop", "-admin"}, `unexpected argument "laptop"`},
+		{"a value with a space, unquoted", []string{"keys", "create", "-user", "ops", "-name", "ops", "laptop", "-admin"}, `keys create: unexpected argument "laptop"`},
 		{"a stray word before the user", []string{"keys", "create", "-service", "-name", "svc2", "oops", "-user", "other"}, `unexpected argument "oops"`},
-		{"a stray word after a quota", []string{"quotas", "set", "-type", "daily_requests", "-limit", "5", "-user", "alice", "extra"}, `unexpected argument "extra"`},
+		{"a stray word after a quota", []string{"quotas", "set", "-type", "daily_requests", "-limit", "5", "-user", "alice", "extra"}, `quotas set: unexpected argument "extra"`},
 		{"a blank user", []string{"keys", "create", "-user", "   "}, "blank"},
 		{"a user name over two lines", []string{"keys", "create", "-user", "a\nb"}, "control characters"},
 		{"a limit that is not a number", []string{"quotas", "set", "-type", "daily_requests", "-limit", "NaN", "-user", "alice"}, "-limit must be a number"},
 		{"a quota for a user no one has", []string{"quotas", "set", "-type", "daily_requests", "-limit", "5", "-user", "nobody_such"}, `no user "nobody_such"`},
 		{"quotas of a user no one has", []string{"quotas", "list", "-user", "nobody_such"}, `no user "nobody_such"`},
+		{"a stray word after a report's flags", []string{"jobs", "report", "daily", "-format", "csv", "extra"}, `jobs report: unexpected argument "extra"`},
+		{"a key revoked without its id", []string{"keys", "revoke"}, "keys revoke: want 1 argument(s), got 0: give exactly one key id"},
 		{"a report format there is none of", []string{"jobs", "report", "daily", "-format", "xml"}, "-format must be csv or json"},
 		{"runs without a sane limit", []string{"jobs", "runs", "-limit", "-1"}, "-limit must be 1 to 200"},
 		{"runs of a job no one has", []string{"jobs", "runs", "-job", "fold_hourly"}, "unknown job \"fold_hourly\""},
