@@ -7,6 +7,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -47,19 +48,21 @@ commands:
 
 // Run executes args and returns the process exit code.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("llmmeterctl", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	flags := flag.NewFlagSet("llmmeterctl", flag.ContinueOnError)
+	flags.SetOutput(stderr)
 	defDir := getenv("DATA_DIR")
 	if defDir == "" {
 		defDir = "./data"
 	}
-	dataDir := fs.String("data-dir", defDir, "data directory of the embedded store ($DATA_DIR)")
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	if err := fs.Parse(args); err != nil {
-		return 2
+	dataDir := flags.String("data-dir", defDir, "data directory of the embedded store ($DATA_DIR)")
+	flags.Usage = func() {} // printed below: on stdout when asked for
+	err := flags.Parse(args)
+	rest := flags.Args()
+	if errors.Is(err, flag.ErrHelp) || cliargs.WantsHelp(rest) {
+		fmt.Fprint(stdout, usage) // and nothing else: no store is opened, let alone created
+		return 0
 	}
-	rest := fs.Args()
-	if len(rest) < 1 || (rest[0] != "demo" && len(rest) < 2) {
+	if err != nil || len(rest) < 1 || (rest[0] != "demo" && len(rest) < 2) {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}

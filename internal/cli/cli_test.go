@@ -158,3 +158,26 @@ func TestMistakesAreRefused(t *testing.T) {
 		t.Errorf("a quota was stored: %s", quotas)
 	}
 }
+
+// TestHelpTouchesNothing: "demo -h" and "keys create -h" created a store
+// before they read their flags, then failed with "flag: help requested";
+// the other subcommands said "no store". Every subcommand's -h now prints
+// the usage on stdout, exits 0 and creates nothing.
+func TestHelpTouchesNothing(t *testing.T) {
+	for _, args := range [][]string{
+		{"-h"}, {"demo", "-h"}, {"demo", "-users", "3", "-help"}, {"keys", "-h"}, {"keys", "create", "-user", "x", "-h"}, {"keys", "list", "--help"},
+		{"keys", "revoke", "-h"}, {"quotas", "set", "-h"}, {"quotas", "list", "-h"}, {"jobs", "-h"}, {"jobs", "list", "-h"},
+		{"jobs", "run", "-h"}, {"jobs", "runs", "-h"}, {"jobs", "report", "daily", "-h"}, {"jobs", "rebuild", "daily", "-h"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			code, stdout, stderr := run(t, map[string]string{"DATA_DIR": dir}, args...)
+			if code != 0 || !strings.HasPrefix(stdout, "usage: llmmeterctl") || stderr != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q: want the usage on stdout, exit 0", code, stdout, stderr)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Fatalf("DATA_DIR was created: %v", err)
+			}
+		})
+	}
+}

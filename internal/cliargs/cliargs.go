@@ -26,3 +26,19 @@ func Parse(fs *flag.FlagSet, args []string, n int) error {
 	}
 	return nil
 }
+
+// WantsHelp reports whether args ask for help (-h, -help, --h or --help
+// before a "--"). The CLI checks it before it opens or creates a store: a
+// subcommand's flags are parsed only once the store is open, so "-h" used
+// to create a store before it printed anything.
+func WantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--h", "--help":
+			return true
+		}
+	}
+	return false
+}
