@@ -6,11 +6,13 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,7 +83,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 0
 	}
 	file := filepath.Join(*dataDir, app.StoreFile)
-	if _, err := os.Stat(file); err != nil {
+	switch err := readable(file); {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintln(stderr, "llmmeterctl:", err)
+		return 1
+	case err != nil:
 		// A first command on a fresh machine (demo, keys create) finds no
 		// store yet: create it as the service does, and say so, since a
 		// mistyped DATA_DIR lands here too. Any other command on a store
@@ -120,6 +126,36 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	return 0
+}
+
+// sqliteHeader starts every SQLite database file.
+var sqliteHeader = []byte("SQLite format 3\x00")
+
+// readable checks that the store file can be opened and is an SQLite
+// database (or empty, as SQLite leaves a new one) before SQLite touches it:
+// an error wrapping fs.ErrNotExist when there is none, otherwise one that
+// says what is wrong (permission denied, not a directory, not a
+// database). A DATA_DIR no one could read was reported as "no store".
+func readable(file string) error {
+	f, err := os.Open(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("cannot open the store: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	n, err := io.ReadFull(f, head)
+	switch {
+	case n == 0 && err == io.EOF:
+		return nil
+	case err != nil && err != io.ErrUnexpectedEOF:
+		return fmt.Errorf("cannot read the store %s: %w", file, err)
+	case !bytes.Equal(head[:n], sqliteHeader):
+		return fmt.Errorf("%s is not an SQLite database: is DATA_DIR (or -data-dir) right?", file)
+	}
+	return nil
 }
 
 // convexKeys runs a keys command against the Convex deployment named by

@@ -181,3 +181,48 @@ func TestHelpTouchesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreadableStoreSaysWhy: a DATA_DIR the CLI could not read was
+// reported as "no store at …", the message for a store that is not there
+// (and chmod 000 gives the same path as these: an open that fails with
+// something else than "does not exist"). Now the message says what is
+// wrong, and a file that is not a database is left as it was.
+func TestUnreadableStoreSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "a-file")
+	notDB := filepath.Join(dir, "not-db")
+	dirAsFile := filepath.Join(dir, "dir-as-store")
+	for _, err := range []error{
+		os.WriteFile(notDir, []byte("x"), 0o600),
+		os.MkdirAll(notDB, 0o750),
+		os.WriteFile(filepath.Join(notDB, "llmmeter.db"), []byte("a text file, not a database"), 0o600),
+		os.MkdirAll(filepath.Join(dirAsFile, "llmmeter.db"), 0o750),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name, dataDir, want string
+		args                []string
+	}{
+		{"DATA_DIR is a file", notDir, "not a directory", []string{"keys", "list"}},
+		{"DATA_DIR is a file, demo", notDir, "not a directory", []string{"demo"}},
+		{"the store is not SQLite", notDB, "is not an SQLite database", []string{"keys", "list"}},
+		{"the store is not SQLite, keys create", notDB, "is not an SQLite database", []string{"keys", "create", "-user", "x"}},
+		{"the store is a directory", dirAsFile, "is a directory", []string{"jobs", "list"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, map[string]string{"DATA_DIR": c.dataDir}, c.args...)
+			if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "no store") || strings.Contains(stderr, "created") {
+				t.Fatalf("exit %d, stderr %q (stdout %q): want an error saying %q", code, stderr, stdout, c.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(filepath.Join(notDB, "llmmeter.db")); string(b) != "a text file, not a database" {
+		t.Errorf("the file that is not a database was changed: %q", b)
+	}
+	if entries, _ := os.ReadDir(notDB); len(entries) != 1 {
+		t.Errorf("files were made beside it: %v", entries)
+	}
+}
