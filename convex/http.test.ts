@@ -82,6 +82,7 @@ const ROUTES: [string, (f: Fixture) => unknown][] = [
   ["/jobs/alerts/notified", (f) => ({ alertId: f.alertId, at: T0 })],
   ["/jobs/reports/store", () => ({ kind: "daily", periodKey: "2024-01-15", body: { requests: 1 }, csv: "a,b\n1,2\n" })],
   ["/jobs/reports/delivered", () => ({ kind: "daily", periodKey: "2024-01-14", deliveries: [delivery()] })],
+  ["/jobs/reports/undelivered", () => ({ limit: 10 })],
   ["/jobs/forecasts/store", () => ({ createdAt: T0, rows: [forecastRow()] })],
   ["/jobs/health/store", () => ({ checkedAt: T0, openrouterOk: true, storeOk: true, outboxDepth: 0, jobLagMs: 5, details: {} })],
   ["/jobs/lease/acquire", () => ({ job: "rollup", holder: "a", ttlMs: 60_000 })],

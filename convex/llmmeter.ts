@@ -57,6 +57,7 @@ export const {
   jobAlertNotified,
   jobStoreReport,
   jobRecordReportDelivery,
+  jobUndeliveredReports,
   jobStoreForecasts,
   jobStoreHealth,
   jobAcquireLease,

@@ -23,6 +23,7 @@ const (
 	JobHealth       = "health"
 	JobReportDaily  = "report_daily"
 	JobReportWeekly = "report_weekly"
+	JobReportRetry  = "report_retry"
 	JobForecast     = "forecast"
 	JobBackfill     = "backfill"
 )
@@ -36,6 +37,7 @@ var DefaultSchedules = map[string]string{
 	JobHealth:       "* * * * *",    // every minute
 	JobReportDaily:  "15 0 * * *",   // after local midnight
 	JobReportWeekly: "30 0 * * 1",   // Monday after local midnight
+	JobReportRetry:  "*/5 * * * *",  // reports a webhook refused, to that webhook (reportretry.go)
 	JobForecast:     "20 0 * * *",   // daily
 	JobBackfill:     "*/10 * * * *", // every 10 minutes
 }

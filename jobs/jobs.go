@@ -65,7 +65,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := []string{JobFold, JobQuotaReset, JobAlerts, JobHealth, JobReportDaily, JobReportWeekly, JobForecast}
+	names := []string{JobFold, JobQuotaReset, JobAlerts, JobHealth, JobReportDaily, JobReportWeekly, JobReportRetry, JobForecast}
 	if d.Generations != nil {
 		names = append(names, JobBackfill)
 	}
@@ -77,6 +77,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		JobHealth:       &HealthCheck{Store: d.Store, Key: d.Key, Outbox: d.Outbox, Sched: sched, JobNames: names},
 		JobReportDaily:  &Reports{Store: d.Store, Cal: cal, Period: periods.Daily, Send: send},
 		JobReportWeekly: &Reports{Store: d.Store, Cal: cal, Period: periods.Weekly, Send: send},
+		JobReportRetry:  &ReportRetry{Send: send},
 		JobForecast:     &Forecasts{Store: d.Store, Cal: cal, HistoryDays: cfg.ForecastHistoryDays},
 	}
 	if d.Generations != nil {

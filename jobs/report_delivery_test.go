@@ -219,12 +219,13 @@ func TestReportDelivery(t *testing.T) {
 				t.Errorf("delivery %+v", d)
 			}
 		}
-		target := func(h *hookReceiver) string { return h.URL + "/<secret>" }
+		target := func(h *hookReceiver) string { return hookTarget(h.URL + path) }
+		at := clk.Now().UnixMilli()
 		wantD := map[string]jobs.ReportDelivery{
-			target(ok):    {Target: target(ok), Status: "delivered", Attempts: 1, At: clk.Now().UnixMilli()},
-			target(flaky): {Target: target(flaky), Status: "delivered", Attempts: 2, At: clk.Now().UnixMilli()},
-			target(down): {Target: target(down), Status: "failed", Attempts: 3, At: clk.Now().UnixMilli(),
-				Error: "webhook " + target(down) + ": HTTP 500"},
+			target(ok):    {Target: target(ok), Status: "delivered", Attempts: 1, At: at, FirstAt: at},
+			target(flaky): {Target: target(flaky), Status: "delivered", Attempts: 2, At: at, FirstAt: at},
+			target(down): {Target: target(down), Status: "failed", Attempts: 3, At: at, FirstAt: at,
+				Error: "webhook " + down.URL + "/<secret>: HTTP 500"},
 		}
 		if len(stored.Deliveries) != 3 || !reflect.DeepEqual(byTarget, wantD) {
 			t.Fatalf("deliveries %+v\nwant %+v", stored.Deliveries, wantD)

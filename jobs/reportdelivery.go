@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,10 +40,6 @@ type ReportSender struct {
 // Send delivers rep to every webhook and records the outcomes; it fails
 // if a webhook still failed after retries (the outcome is recorded first).
 func (s *ReportSender) Send(ctx context.Context, rep Report) (Counts, error) {
-	now := s.Now
-	if now == nil {
-		now = time.Now
-	}
 	body, err := json.Marshal(ReportSummary(rep))
 	if err != nil {
 		return nil, fmt.Errorf("report summary: %w", err)
@@ -50,12 +48,9 @@ func (s *ReportSender) Send(ctx context.Context, rep Report) (Counts, error) {
 	out := make([]ReportDelivery, 0, len(s.Hooks.URLs))
 	var errs []error
 	for _, u := range s.Hooks.URLs {
-		attempts, err := s.Hooks.post(ctx, u, body)
-		d := ReportDelivery{Target: redactURL(u), Status: DeliveryDelivered, Attempts: attempts, At: now().UnixMilli()}
-		if err != nil {
-			d.Status, d.Error = DeliveryFailed, truncate(err.Error(), 300)
-			errs = append(errs, err)
-			s.Log.Warn().Err(err).Str("report", rep.Kind+" "+rep.PeriodKey).Int("attempts", attempts).Msg("report delivery failed")
+		d := s.deliver(ctx, rep.Kind+" "+rep.PeriodKey, u, body, ReportDelivery{Target: hookTarget(u)})
+		if d.Status == DeliveryFailed {
+			errs = append(errs, errors.New(d.Error))
 		}
 		counts[d.Status]++
 		out = append(out, d)
@@ -64,6 +59,39 @@ func (s *ReportSender) Send(ctx context.Context, rep Report) (Counts, error) {
 		errs = append(errs, fmt.Errorf("record report delivery: %w", err))
 	}
 	return counts, errors.Join(errs...)
+}
+
+// deliver posts body to the webhook u and returns d updated with the
+// outcome: attempts added, At now, FirstAt set on the first try.
+func (s *ReportSender) deliver(ctx context.Context, report, u string, body []byte, d ReportDelivery) ReportDelivery {
+	attempts, err := s.Hooks.post(ctx, u, body)
+	d.Attempts += attempts
+	d.At = s.now().UnixMilli()
+	if d.FirstAt == 0 {
+		d.FirstAt = d.At
+	}
+	d.Status, d.Error = DeliveryDelivered, ""
+	if err != nil {
+		d.Status, d.Error = DeliveryFailed, truncate(err.Error(), 300)
+		s.Log.Warn().Err(err).Str("report", report).Int("attempts", attempts).Msg("report delivery failed")
+	}
+	return d
+}
+
+func (s *ReportSender) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// hookTarget names webhook u in a delivery: its scheme and host, and the
+// first 8 hex digits of the SHA-256 of the whole URL, so that two webhooks
+// on one host (every Slack webhook is on hooks.slack.com) are told apart
+// when a retry looks for the ones that failed. The path stays secret.
+func hookTarget(u string) string {
+	sum := sha256.Sum256([]byte(u))
+	return redactURL(u) + "#" + hex.EncodeToString(sum[:4])
 }
 
 // summaryTop is how many users, models and errors the summary lists.

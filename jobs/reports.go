@@ -95,7 +95,8 @@ func (r *Reports) report(ctx context.Context, start, createdAt int64) (Counts, e
 		counts[k] = v
 	}
 	// The report is stored and went to every webhook that took it: a
-	// rerun would send it to those again (see WindowDone).
+	// rerun would send it to those again (see WindowDone). The
+	// report_retry job sends it to the others (reportretry.go).
 	return counts, WindowDone(err)
 }
 

@@ -90,6 +90,9 @@ type Store interface {
 	// RecordReportDelivery replaces the deliveries recorded with the
 	// stored report of kind and periodKey (an error if there is none).
 	RecordReportDelivery(ctx context.Context, kind, periodKey string, d []ReportDelivery) error
+	// UndeliveredReports lists the reports among the newest limit (by
+	// createdAt) that have a failed delivery, newest first.
+	UndeliveredReports(ctx context.Context, limit int) ([]store.UndeliveredReport, error)
 	// StoreForecasts stores one forecast run.
 	StoreForecasts(ctx context.Context, createdAt time.Time, rows []Forecast) error
 	// ConfirmUsage replaces an estimated usage row's tokens and cost with

@@ -55,7 +55,7 @@ func TestJobsListAndRunBackfill(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	withKey := map[string]string{"DATA_DIR": dir, "OPENROUTER_API_KEY": "sk-or-v1-test", "OPENROUTER_BASE_URL": sim.URL}
-	every := []string{"alerts", "backfill", "fold", "forecast", "health", "quota_reset", "report_daily", "report_weekly"}
+	every := []string{"alerts", "backfill", "fold", "forecast", "health", "quota_reset", "report_daily", "report_retry", "report_weekly"}
 
 	for _, c := range []struct {
 		name      string

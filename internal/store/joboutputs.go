@@ -41,12 +41,25 @@ type Forecast struct {
 // ReportDelivery is the outcome of sending one report to one webhook, as
 // stored with the report (the Reports page shows them).
 type ReportDelivery struct {
-	// Target is the webhook's scheme and host only: its path is a secret.
+	// Target is the webhook's scheme and host and a fingerprint of its
+	// whole URL ("https://hooks.slack.com/<secret>#1a2b3c4d"): the path is
+	// a secret, and the fingerprint tells two webhooks on one host apart.
 	Target   string `json:"target"`
-	Status   string `json:"status"` // delivered | failed
-	Attempts int    `json:"attempts"`
-	At       int64  `json:"at"`    // ms, when the last attempt ended
-	Error    string `json:"error"` // "" when delivered; never the URL's path or the secret
+	Status   string `json:"status"`            // delivered | failed
+	Attempts int    `json:"attempts"`          // over every try of this report to this webhook
+	At       int64  `json:"at"`                // ms, when the last attempt ended
+	Error    string `json:"error"`             // "" when delivered; never the URL's path or the secret
+	FirstAt  int64  `json:"firstAt,omitempty"` // ms, when the first attempt ended (0: recorded before retries)
+}
+
+// UndeliveredReport is a stored report with a failed delivery, as the
+// retry job reads it.
+type UndeliveredReport struct {
+	Kind       string           `json:"kind"`
+	PeriodKey  string           `json:"periodKey"`
+	CreatedAt  int64            `json:"createdAt"`
+	Body       map[string]any   `json:"body"`
+	Deliveries []ReportDelivery `json:"deliveries"`
 }
 
 // Delivery statuses.

@@ -58,6 +58,7 @@ export const {
   jobAlertNotified,
   jobStoreReport,
   jobRecordReportDelivery,
+  jobUndeliveredReports,
   jobStoreForecasts,
   jobStoreHealth,
   jobAcquireLease,

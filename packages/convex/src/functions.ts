@@ -42,6 +42,7 @@ export const internalFunctions = {
   jobAlertNotified: jobs.alertNotified,
   jobStoreReport: jobs.storeReport,
   jobRecordReportDelivery: reportDelivery.record,
+  jobUndeliveredReports: reportDelivery.undelivered,
   jobStoreForecasts: jobs.storeForecasts,
   jobStoreHealth: jobs.storeHealth,
   jobAcquireLease: jobs.acquireLease,

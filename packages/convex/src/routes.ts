@@ -13,7 +13,7 @@ import * as wire from "./lib/wire";
 import { alertsListBody, runsListBody } from "./jobReads";
 import { usageConfirmBody, usageGetBody } from "./usage";
 import { foldApplyBody, foldPendingBody, foldStateBody, foldVersionBody, summariesReplaceBody } from "./fold";
-import { reportDeliveryBody } from "./reportDelivery";
+import { reportDeliveryBody, reportUndeliveredBody } from "./reportDelivery";
 
 /** References to the app's re-exports of the internal functions, by name. */
 type Refs = ApiFromModules<{ m: InternalFunctions }>["m"];
@@ -85,6 +85,7 @@ export function addSignedRoutes(http: HttpRouter, opts: SignedRouteOptions = {})
   post("/jobs/alerts/notified", signedRoute(wire.alertNotifiedBody, (ctx, b) => ctx.runMutation(fn.jobAlertNotified, b)));
   post("/jobs/reports/store", signedRoute(wire.reportStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreReport, b)));
   post("/jobs/reports/delivered", signedRoute(reportDeliveryBody, (ctx, b) => ctx.runMutation(fn.jobRecordReportDelivery, b)));
+  post("/jobs/reports/undelivered", signedRoute(reportUndeliveredBody, (ctx, b) => ctx.runQuery(fn.jobUndeliveredReports, b)));
   post("/jobs/forecasts/store", signedRoute(wire.forecastStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreForecasts, b)));
   post("/jobs/health/store", signedRoute(wire.healthStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreHealth, b)));
   post("/jobs/lease/acquire", signedRoute(wire.leaseAcquireBody, (ctx, b) => ctx.runMutation(fn.jobAcquireLease, b)));

@@ -26,11 +26,16 @@ export const vJsonObject = v.record(v.string(), v.any());
 export type QuotaType = "daily_requests" | "monthly_tokens" | "monthly_cost_usd" | "system_monthly_cost_usd";
 export type Scope = "system" | "user" | "model";
 
-/** Where one report went: one webhook (its scheme and host only) and the outcome. */
+/**
+ * Where one report went: one webhook (its scheme and host, and a
+ * fingerprint of the whole URL) and the outcome; firstAt is when it was
+ * first tried (absent on deliveries recorded before retries existed).
+ */
 export const vReportDelivery = v.object({
   target: v.string(),
   status: v.union(v.literal("delivered"), v.literal("failed")),
   attempts: v.number(),
   at: v.number(),
   error: v.string(),
+  firstAt: v.optional(v.number()),
 });
