@@ -539,7 +539,7 @@ describe("jobs", () => {
     const rep = { kind: "daily", periodKey: "2024-01-15", body: { n: 1 }, csv: "x\n" };
     const r1 = await post(t, "/jobs/reports/store", rep);
     const r2 = await post(t, "/jobs/reports/store", { ...rep, csv: "y\n" });
-    expect(r2.json).toEqual({ reportId: r1.json.reportId, replaced: true });
+    expect(r2.json).toEqual({ reportId: r1.json.reportId, replaced: true, deliveries: [] });
     await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [forecastRow(), forecastRow()] });
     expect((await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [forecastRow()] })).json).toEqual({ stored: 1, replaced: 2 });
     const badForecast = await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [{ ...forecastRow(), costLowNanoUsd: 11 }] });
@@ -549,8 +549,15 @@ describe("jobs", () => {
     const failed = { ...delivery(), status: "failed", attempts: 4, error: "webhook https://hooks.example.com/<secret>: HTTP 503" };
     const d1 = await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [failed] });
     expect(d1.json).toEqual({ reportId: r1.json.reportId, deliveries: 1 });
-    await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [delivery(), delivery()] });
-    expect((await t.run((ctx) => ctx.db.get(r1.json.reportId as Id<"reports">)))?.deliveries).toEqual([delivery(), delivery()]);
+    // The retry job reads the reports with a failed delivery.
+    const u1 = await post(t, "/jobs/reports/undelivered", { limit: 10 });
+    expect(u1.json.reports).toEqual([{ kind: "daily", periodKey: "2024-01-15", createdAt: expect.any(Number), body: { n: 1 }, deliveries: [failed] }]);
+    await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [delivery(), { ...delivery(), firstAt: T0 }] });
+    expect((await t.run((ctx) => ctx.db.get(r1.json.reportId as Id<"reports">)))?.deliveries).toEqual([delivery(), { ...delivery(), firstAt: T0 }]);
+    expect((await post(t, "/jobs/reports/undelivered", { limit: 10 })).json).toEqual({ reports: [] });
+    // A rerun's report replaces the body and keeps the deliveries, which it returns.
+    const r3 = await post(t, "/jobs/reports/store", rep);
+    expect(r3.json).toEqual({ reportId: r1.json.reportId, replaced: true, deliveries: [delivery(), { ...delivery(), firstAt: T0 }] });
     const missing = await post(t, "/jobs/reports/delivered", { kind: "weekly", periodKey: "2024-W03", deliveries: [] });
     expect([missing.status, missing.json.error.code]).toEqual([404, "not_found"]);
     const bad = await post(t, "/jobs/reports/delivered", { kind: "daily", periodKey: "2024-01-15", deliveries: [{ ...delivery(), status: "sent" }] });

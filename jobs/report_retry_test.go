@@ -157,3 +157,62 @@ func TestReportRetry(t *testing.T) {
 		}
 	})
 }
+
+// TestReportRerunSendsOnlyToWebhooksWithout: an operator's rerun of the
+// report job ("jobs run report_daily") sends the report again only to the
+// webhook that refused it, and a second rerun to none; the deliveries of
+// the webhook that took it stay as recorded. Before, each rerun sent it to
+// every webhook again.
+func TestReportRerunSendsOnlyToWebhooksWithout(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *engine) {
+		var mu sync.Mutex
+		taken := map[string]int{}
+		var refusing atomic.Bool
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/down" && refusing.Load() {
+				w.WriteHeader(http.StatusNotFound)
+				return
+			}
+			mu.Lock()
+			taken[r.URL.Path]++
+			mu.Unlock()
+		}))
+		defer srv.Close()
+		clk := &clock{}
+		send := &jobs.ReportSender{Store: e.st, Now: clk.Now, Log: zerolog.Nop(),
+			Hooks: &jobs.Webhooks{URLs: []string{srv.URL + "/ok", srv.URL + "/down"}, MaxRetries: 0, Client: &http.Client{Timeout: 30 * time.Second}}}
+		s := newScheduler(t, e.st, e.loc, clk, "r")
+		if err := s.Add(&jobs.Reports{Store: e.st, Cal: e.cal, Period: periods.Daily, Send: send}, "15 0 * * *"); err != nil {
+			t.Fatal(err)
+		}
+		day := time.Date(time.Now().Year()+9, 6, 3, 0, 15, 0, 0, e.loc)
+		refusing.Store(true)
+		clk.Set(day)
+		if _, err := s.RunDue(ctx, jobs.JobReportDaily); err == nil {
+			t.Fatal("the run did not fail with a webhook refusing")
+		}
+		refusing.Store(false)
+		for i, want := range []int64{1, 2} { // already delivered: ok, then ok and down
+			clk.Set(day.Add(time.Duration(i+1) * time.Hour))
+			run, err := s.RunOnce(ctx, jobs.JobReportDaily)
+			mu.Lock()
+			ok, down := taken["/ok"], taken["/down"]
+			mu.Unlock()
+			if err != nil || ok != 1 || down != 1 || run.Counts["alreadyDelivered"] != want {
+				t.Fatalf("rerun %d: run %+v err %v; ok took %d, down %d: want 1 each", i, run, err, ok, down)
+			}
+		}
+		var list []storedReport
+		if err := json.Unmarshal(e.admin(t, "query", "llmmeter:reports", map[string]any{"limit": 10}), &list); err != nil || len(list) != 1 {
+			t.Fatalf("reports %v %v", list, err)
+		}
+		for _, d := range list[0].Deliveries {
+			if want := day.UnixMilli(); d.Target == hookTarget(srv.URL+"/ok") && (d.At != want || d.Attempts != 1) {
+				t.Errorf("ok's delivery %+v: want it as recorded at %d", d, want)
+			}
+			if d.Status != "delivered" {
+				t.Errorf("delivery %+v", d)
+			}
+		}
+	})
+}

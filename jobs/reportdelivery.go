@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,9 +38,11 @@ type ReportSender struct {
 	Log   zerolog.Logger
 }
 
-// Send delivers rep to every webhook and records the outcomes; it fails
-// if a webhook still failed after retries (the outcome is recorded first).
-func (s *ReportSender) Send(ctx context.Context, rep Report) (Counts, error) {
+// Send delivers rep to every webhook but those that took it already (a
+// rerun's report: prior, the deliveries recorded with it, whose delivered
+// ones are kept as they are) and records the outcomes; it fails if a
+// webhook still failed after retries (the outcome is recorded first).
+func (s *ReportSender) Send(ctx context.Context, rep Report, prior []ReportDelivery) (Counts, error) {
 	body, err := json.Marshal(ReportSummary(rep))
 	if err != nil {
 		return nil, fmt.Errorf("report summary: %w", err)
@@ -48,6 +51,11 @@ func (s *ReportSender) Send(ctx context.Context, rep Report) (Counts, error) {
 	out := make([]ReportDelivery, 0, len(s.Hooks.URLs))
 	var errs []error
 	for _, u := range s.Hooks.URLs {
+		if i := slices.IndexFunc(prior, func(d ReportDelivery) bool { return d.Target == hookTarget(u) && d.Status == DeliveryDelivered }); i >= 0 {
+			counts["alreadyDelivered"]++
+			out = append(out, prior[i])
+			continue
+		}
 		d := s.deliver(ctx, rep.Kind+" "+rep.PeriodKey, u, body, ReportDelivery{Target: hookTarget(u)})
 		if d.Status == DeliveryFailed {
 			errs = append(errs, errors.New(d.Error))

@@ -83,20 +83,22 @@ func (r *Reports) report(ctx context.Context, start, createdAt int64) (Counts, e
 		return nil, err
 	}
 	rep.CreatedAt = createdAt
-	if err := r.Store.StoreReport(ctx, rep); err != nil {
+	taken, err := r.Store.StoreReport(ctx, rep)
+	if err != nil {
 		return nil, fmt.Errorf("store report: %w", err)
 	}
 	counts := Counts{"users": int64(len(rep.Body["byUser"].([]map[string]any))), "models": int64(len(rep.Body["byModel"].([]map[string]any)))}
 	if r.Send == nil {
 		return counts, nil
 	}
-	sent, err := r.Send.Send(ctx, rep)
+	sent, err := r.Send.Send(ctx, rep, taken)
 	for k, v := range sent {
 		counts[k] = v
 	}
 	// The report is stored and went to every webhook that took it: a
-	// rerun would send it to those again (see WindowDone). The
-	// report_retry job sends it to the others (reportretry.go).
+	// rerun of the window would not send it to those again, but would
+	// hold up the later windows (see WindowDone). The report_retry job
+	// sends it to the others (reportretry.go).
 	return counts, WindowDone(err)
 }
 

@@ -85,8 +85,10 @@ type Store interface {
 
 	// StoreHealth stores one health check.
 	StoreHealth(ctx context.Context, h Health) error
-	// StoreReport stores a report, replacing one of the same kind and key.
-	StoreReport(ctx context.Context, r Report) error
+	// StoreReport stores a report, replacing one of the same kind and key,
+	// and returns the deliveries recorded with the one it replaced (they
+	// stay with the report).
+	StoreReport(ctx context.Context, r Report) ([]ReportDelivery, error)
 	// RecordReportDelivery replaces the deliveries recorded with the
 	// stored report of kind and periodKey (an error if there is none).
 	RecordReportDelivery(ctx context.Context, kind, periodKey string, d []ReportDelivery) error

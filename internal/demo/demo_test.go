@@ -235,9 +235,9 @@ type opsRecorder struct {
 	forecasts []jobs.Forecast
 }
 
-func (o *opsRecorder) StoreReport(_ context.Context, r jobs.Report) error {
+func (o *opsRecorder) StoreReport(_ context.Context, r jobs.Report) ([]jobs.ReportDelivery, error) {
 	o.reports = append(o.reports, r)
-	return nil
+	return nil, nil
 }
 
 func (o *opsRecorder) StoreForecasts(_ context.Context, _ time.Time, rows []jobs.Forecast) error {

@@ -26,7 +26,7 @@ type (
 		StoreHealth(ctx context.Context, h jobs.Health) error
 	}
 	reportStorer interface {
-		StoreReport(ctx context.Context, r jobs.Report) error
+		StoreReport(ctx context.Context, r jobs.Report) ([]jobs.ReportDelivery, error)
 	}
 	forecastStorer interface {
 		StoreForecasts(ctx context.Context, createdAt time.Time, rows []jobs.Forecast) error
@@ -118,7 +118,7 @@ func SeedOps(ctx context.Context, s any, sum Summary, now time.Time) (OpsSummary
 				Body: map[string]any{"periodKey": key, "source": "demo", "note": "a demo report; the report job writes real ones"},
 				CSV:  "periodKey,source\n" + key + ",demo\n",
 			}
-			if err := r.StoreReport(ctx, rep); err != nil {
+			if _, err := r.StoreReport(ctx, rep); err != nil {
 				return out, fmt.Errorf("demo: store report: %w", err)
 			}
 			out.Reports++

@@ -322,8 +322,12 @@ func (s *Store) StoreHealth(ctx context.Context, h store.Health) error {
 }
 
 // StoreReport calls /jobs/reports/store.
-func (s *Store) StoreReport(ctx context.Context, r store.Report) error {
-	return s.call(ctx, "/jobs/reports/store", map[string]any{"kind": r.Kind, "periodKey": r.PeriodKey, "body": r.Body, "csv": r.CSV}, nil)
+func (s *Store) StoreReport(ctx context.Context, r store.Report) ([]store.ReportDelivery, error) {
+	var out struct {
+		Deliveries []store.ReportDelivery `json:"deliveries"`
+	}
+	err := s.call(ctx, "/jobs/reports/store", map[string]any{"kind": r.Kind, "periodKey": r.PeriodKey, "body": r.Body, "csv": r.CSV}, &out)
+	return out.Deliveries, err
 }
 
 // StoreForecasts calls /jobs/forecasts/store; a run has at most

@@ -363,23 +363,30 @@ func (s *Store) StoreHealth(ctx context.Context, h store.Health) error {
 	return nil
 }
 
-// StoreReport stores a report, replacing the one of the same kind and key.
-func (s *Store) StoreReport(ctx context.Context, r store.Report) error {
+// StoreReport stores a report, replacing the one of the same kind and key,
+// and returns the deliveries recorded with the one it replaced (they stay).
+func (s *Store) StoreReport(ctx context.Context, r store.Report) ([]store.ReportDelivery, error) {
 	b, err := json.Marshal(r.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	at := r.CreatedAt
 	if at == 0 {
 		at = s.nowMs()
 	}
-	_, err = s.db.W.ExecContext(ctx, `INSERT INTO reports (id, kind, periodKey, createdAt, body, csv) VALUES (?,?,?,?,?,?)
-		ON CONFLICT (kind, periodKey) DO UPDATE SET createdAt = excluded.createdAt, body = excluded.body, csv = excluded.csv`,
-		newID("rep_"), r.Kind, r.PeriodKey, at, string(b), r.CSV)
+	var deliveries string
+	err = s.db.W.QueryRowContext(ctx, `INSERT INTO reports (id, kind, periodKey, createdAt, body, csv) VALUES (?,?,?,?,?,?)
+		ON CONFLICT (kind, periodKey) DO UPDATE SET createdAt = excluded.createdAt, body = excluded.body, csv = excluded.csv
+		RETURNING deliveries`,
+		newID("rep_"), r.Kind, r.PeriodKey, at, string(b), r.CSV).Scan(&deliveries)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: store report: %w", err)
+		return nil, fmt.Errorf("sqlitestore: store report: %w", err)
 	}
-	return nil
+	var out []store.ReportDelivery
+	if err := json.Unmarshal([]byte(deliveries), &out); err != nil {
+		return nil, fmt.Errorf("sqlitestore: store report: deliveries: %w", err)
+	}
+	return out, nil
 }
 
 // StoreForecasts stores one forecast run, replacing a run with the same createdAt.

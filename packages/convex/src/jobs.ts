@@ -225,10 +225,11 @@ export const storeReport = internalMutation({
     const createdAt = Date.now();
     if (existing) {
       await ctx.db.patch(existing._id, { body: args.body, csv: args.csv, createdAt });
-      return { reportId: existing._id, replaced: true };
+      // The deliveries stay: the report job sends a rerun's report only to the webhooks that have not taken it.
+      return { reportId: existing._id, replaced: true, deliveries: existing.deliveries ?? [] };
     }
     const reportId = await ctx.db.insert("reports", { ...args, createdAt });
-    return { reportId, replaced: false };
+    return { reportId, replaced: false, deliveries: [] };
   },
 });
 
