@@ -4,9 +4,10 @@ import { plural } from "../../lib/format";
 import { formatDateTime } from "../../lib/time";
 
 /**
- * Where a report was delivered: one line per webhook (scheme and host only;
- * the path is a secret and never stored), delivered or failed, with the
- * attempts and, when it failed, why.
+ * Where a report was delivered: one line per webhook (scheme and host, and a
+ * fingerprint of the URL; the path is a secret and never stored), delivered
+ * or failed, with the attempts and, when it failed, why ("gave up: …" once
+ * the retries ran out).
  */
 export function Deliveries({ r }: { r: ReportSummary }) {
   if (r.deliveries.length === 0) return <span className="muted">not delivered</span>;
