@@ -22,11 +22,12 @@ const ForecastMethod = "trend+weekday: OLS on deseasonalized daily totals, 90% r
 //
 // where s are weekday factors (ratios to the centered 7-day moving average,
 // averaged per weekday) and a + b·d is a least-squares line through the deseasonalized
-// history (HistoryDays closed days). The range is ± 1.645 · σ · √n (σ the
-// residual standard deviation, n the remaining days). The projection and
-// both ends of its range are floored at the month-to-date actual, today's
-// spend so far included (FloorAtActual): a month never ends below what was
-// already spent. BacktestMape is the mean absolute percentage error, in
+// history (at most HistoryDays closed days, and only those since the
+// subject's first day with data: see historyOf). The range is
+// ± 1.645 · σ · √n (σ the residual standard deviation, n the remaining
+// days). The projection and both ends of its range are floored at the
+// month-to-date actual, today's spend so far included (FloorAtActual): a
+// month never ends below what was already spent. BacktestMape is the mean absolute percentage error, in
 // percent (8.5 means 8.5 %), of 7-day-ahead forecasts made from rolling
 // origins over the history.
 type Forecasts struct {
@@ -121,15 +122,17 @@ func (f *Forecasts) Compute(ctx context.Context, now time.Time) ([]Forecast, err
 		if h == nil {
 			h = &[2][]float64{make([]float64, hist), make([]float64, hist)}
 		}
+		_, start := historyOf(h)
 		row := Forecast{Scope: scope, UserID: user, Month: month.Key, Method: ForecastMethod}
-		c, cl, ch := ProjectSeries(h[0], weekdays, remaining)
-		t, tl, th := ProjectSeries(h[1], weekdays, remaining)
+		cost, tokens, wd := h[0][start:], h[1][start:], weekdays[start:]
+		c, cl, ch := ProjectSeries(cost, wd, remaining)
+		t, tl, th := ProjectSeries(tokens, wd, remaining)
 		row.CostNanoUsd, row.CostLowNanoUsd, row.CostHighNanoUsd = m[0]+round(c), m[0]+round(cl), m[0]+round(ch)
 		row.Tokens, row.TokensLow, row.TokensHigh = m[1]+round(t), m[1]+round(tl), m[1]+round(th)
 		// The projection of today is of the whole day; what today already
 		// spent may exceed it (a burst this morning).
 		FloorAtActual(&row, m[0]+m[2], m[1]+m[3])
-		if mape, ok := Backtest(h[0], weekdays, 7); ok {
+		if mape, ok := Backtest(cost, wd, 7); ok {
 			row.BacktestMape = &mape
 		}
 		return row
@@ -160,6 +163,30 @@ func (f *Forecasts) Compute(ctx context.Context, now time.Time) ([]Forecast, err
 }
 
 func round(v float64) int64 { return int64(math.Round(v)) }
+
+// historyOf measures a subject's history (cost [0] and tokens [1] per
+// closed day of the window, oldest first): days is the number of closed
+// days since its first day with data, and the fit starts at index start.
+// The days before the first day with data are not days that spent nothing
+// (the install, or the user, did not exist yet), so they are left out. That
+// first day, when inside the window, most likely began partway (traffic
+// starts when someone starts it), so it is left out of the fit too, unless
+// it is the only closed day there is.
+func historyOf(h *[2][]float64) (days, start int) {
+	n := len(h[0])
+	first := n
+	for i := range n {
+		if h[0][i] != 0 || h[1][i] != 0 {
+			first = i
+			break
+		}
+	}
+	start = first
+	if first > 0 && first < n-1 {
+		start++
+	}
+	return n - first, start
+}
 
 // FloorAtActual raises the projection and both ends of its range to at least
 // the month-to-date actual: the month cannot end below what was spent.
