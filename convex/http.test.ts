@@ -544,6 +544,13 @@ describe("jobs", () => {
     expect((await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [forecastRow()] })).json).toEqual({ stored: 1, replaced: 2 });
     const badForecast = await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [{ ...forecastRow(), costLowNanoUsd: 11 }] });
     expect(badForecast.json.error.message).toBe("rows[0].costNanoUsd: expected costLowNanoUsd <= costNanoUsd <= costHighNanoUsd");
+    // historyDays is a count of days: a negative or fractional one is refused and nothing changes.
+    for (const historyDays of [-1, 1.5]) {
+      const bad = await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [{ ...forecastRow(), historyDays }] });
+      expect(bad.status).toBe(400);
+    }
+    expect((await post(t, "/jobs/forecasts/store", { createdAt: T0, rows: [{ ...forecastRow(), historyDays: 3 }] })).json).toEqual({ stored: 1, replaced: 1 });
+    expect((await t.run((ctx) => ctx.db.query("forecasts").collect())).map((f) => f.historyDays)).toEqual([3]);
     // Deliveries are recorded on the stored report and replaced by the next
     // delivery; a report that is not stored is a 404, a bad status a 400.
     const failed = { ...delivery(), status: "failed", attempts: 4, error: "webhook https://hooks.example.com/<secret>: HTTP 503" };

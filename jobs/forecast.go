@@ -29,7 +29,9 @@ const ForecastMethod = "trend+weekday: OLS on deseasonalized daily totals, 90% r
 // month-to-date actual, today's spend so far included (FloorAtActual): a
 // month never ends below what was already spent. BacktestMape is the mean absolute percentage error, in
 // percent (8.5 means 8.5 %), of 7-day-ahead forecasts made from rolling
-// origins over the history.
+// origins over the history. Each row says how many closed days of history
+// it rests on (Forecast.HistoryDays), so that a projection from a day or
+// two of data is not read as one from weeks of it.
 type Forecasts struct {
 	Store       Store
 	Cal         *periods.Calendar
@@ -122,8 +124,8 @@ func (f *Forecasts) Compute(ctx context.Context, now time.Time) ([]Forecast, err
 		if h == nil {
 			h = &[2][]float64{make([]float64, hist), make([]float64, hist)}
 		}
-		_, start := historyOf(h)
-		row := Forecast{Scope: scope, UserID: user, Month: month.Key, Method: ForecastMethod}
+		basis, start := historyOf(h)
+		row := Forecast{Scope: scope, UserID: user, Month: month.Key, Method: ForecastMethod, HistoryDays: &basis}
 		cost, tokens, wd := h[0][start:], h[1][start:], weekdays[start:]
 		c, cl, ch := ProjectSeries(cost, wd, remaining)
 		t, tl, th := ProjectSeries(tokens, wd, remaining)

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -131,6 +132,21 @@ func TestHealthReportsForecastBackfill(t *testing.T) {
 			}
 			if n := e.forecastCount(t); n != 3 {
 				t.Fatalf("stored %d forecast rows, want 3", n)
+			}
+			// Each row reads back with the history it rests on: 60 days of
+			// data fill the 56-day window.
+			var stored struct {
+				Rows []struct {
+					HistoryDays any `json:"historyDays"`
+				} `json:"rows"`
+			}
+			if err := json.Unmarshal(e.admin(t, "query", "llmmeter:forecast", map[string]any{}), &stored); err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range stored.Rows {
+				if r.HistoryDays != float64(56) {
+					t.Fatalf("row %d: historyDays %v, want 56", i, r.HistoryDays)
+				}
 			}
 		})
 

@@ -36,6 +36,10 @@ type Forecast struct {
 	TokensLow       int64    `json:"tokensLow"`
 	TokensHigh      int64    `json:"tokensHigh"`
 	BacktestMape    *float64 `json:"backtestMape,omitempty"` // percent: 8.5 means 8.5 %
+	// HistoryDays is how many closed days of data the projection rests on
+	// (those since the subject's first day with data, at most the job's
+	// history window); nil when unknown (runs stored before it was kept).
+	HistoryDays *int `json:"historyDays,omitempty"`
 }
 
 // ReportDelivery is the outcome of sending one report to one webhook, as

@@ -499,6 +499,7 @@ type forecastRow struct {
 	TokensLow       int64   `json:"tokensLow"`
 	TokensHigh      int64   `json:"tokensHigh"`
 	BacktestMape    any     `json:"backtestMape"`
+	HistoryDays     any     `json:"historyDays"` // null for rows stored before it was kept
 }
 
 // settings tells the portal the reporting time zone, the zone of every
@@ -521,7 +522,7 @@ func forecast(ctx context.Context, s *Store, q querier, a args) (any, error) {
 		return nil, err
 	}
 	rs, err := q.QueryContext(ctx, `SELECT f.scope, f.userId, COALESCE(u.name, u.email), f.month, f.method, f.costNanoUsd, f.costLowNanoUsd,
-		f.costHighNanoUsd, f.tokens, f.tokensLow, f.tokensHigh, f.backtestMape FROM forecasts f LEFT JOIN users u ON u.id = f.userId
+		f.costHighNanoUsd, f.tokens, f.tokensLow, f.tokensHigh, f.backtestMape, f.historyDays FROM forecasts f LEFT JOIN users u ON u.id = f.userId
 		WHERE f.createdAt = ? ORDER BY f.rowid LIMIT 200`, latest)
 	if err != nil {
 		return nil, err
@@ -533,14 +534,18 @@ func forecast(ctx context.Context, s *Store, q querier, a args) (any, error) {
 			f          forecastRow
 			user, name sql.NullString
 			mape       sql.NullFloat64
+			days       sql.NullInt64
 		)
 		if err := rs.Scan(&f.Scope, &user, &name, &f.Month, &f.Method, &f.CostNanoUsd, &f.CostLowNanoUsd, &f.CostHighNanoUsd, &f.Tokens,
-			&f.TokensLow, &f.TokensHigh, &mape); err != nil {
+			&f.TokensLow, &f.TokensHigh, &mape, &days); err != nil {
 			return nil, err
 		}
 		f.UserID, f.UserName, f.CostUsd = strOrNull(user), strOrNull(name), nanosToUsd(f.CostNanoUsd)
 		if mape.Valid {
 			f.BacktestMape = mape.Float64
+		}
+		if days.Valid {
+			f.HistoryDays = days.Int64
 		}
 		res.Rows = append(res.Rows, f)
 	}

@@ -397,14 +397,17 @@ func (s *Store) StoreForecasts(ctx context.Context, createdAt time.Time, rows []
 			return err
 		}
 		for _, f := range rows {
-			var mape any
+			var mape, days any
 			if f.BacktestMape != nil {
 				mape = *f.BacktestMape
 			}
+			if f.HistoryDays != nil {
+				days = *f.HistoryDays
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO forecasts (id, createdAt, scope, userId, month, method, costNanoUsd, costLowNanoUsd,
-				costHighNanoUsd, tokens, tokensLow, tokensHigh, backtestMape) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+				costHighNanoUsd, tokens, tokensLow, tokensHigh, backtestMape, historyDays) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 				newID("fc_"), at, f.Scope, nullStr(f.UserID), f.Month, f.Method, f.CostNanoUsd, f.CostLowNanoUsd, f.CostHighNanoUsd,
-				f.Tokens, f.TokensLow, f.TokensHigh, mape); err != nil {
+				f.Tokens, f.TokensLow, f.TokensHigh, mape, days); err != nil {
 				return err
 			}
 		}

@@ -482,6 +482,7 @@ export const forecast = (b: AdminBuilders) => b.query({
         tokensLow: f.tokensLow,
         tokensHigh: f.tokensHigh,
         backtestMape: f.backtestMape ?? null,
+        historyDays: f.historyDays ?? null,
       })),
     };
   },

@@ -446,6 +446,8 @@ export const llmmeterTables = {
     tokensLow: v.number(),
     tokensHigh: v.number(),
     backtestMape: v.optional(v.number()),
+    /** Closed days of data the projection rests on (the Go job's); absent in runs stored before it was kept. */
+    historyDays: v.optional(v.number()),
   }).index("by_created_at", ["createdAt"]),
 
   systemHealth: defineTable({

@@ -204,6 +204,8 @@ export const vForecast = v.object({
       tokensLow: v.number(),
       tokensHigh: v.number(),
       backtestMape: nullable(v.number()),
+      /** Closed days of data the projection rests on; null for runs stored before it was kept. */
+      historyDays: nullable(v.number()),
     }),
   ),
 });

@@ -264,6 +264,7 @@ export const forecastRow = v.object({
   tokensLow: nonNegInt(),
   tokensHigh: nonNegInt(),
   backtestMape: opt(v.number()),
+  historyDays: opt(nonNegInt()),
 });
 export const MAX_FORECAST_ROWS = 200;
 export const forecastStoreBody = v.object({ createdAt: nonNegInt(), rows: v.array(forecastRow) });
