@@ -13,6 +13,7 @@ import { formatDateTime } from "../lib/time";
 import { useNow } from "../lib/useNow";
 import { useReportingTz } from "../lib/useRange";
 import { Link } from "../router/router";
+import { FIRM_HISTORY_DAYS, historyLabel, isThinHistory, thinHistoryNote } from "./forecast/history";
 import { exhaustedQuotas } from "./users/BlockedNotice";
 
 /**
@@ -230,6 +231,11 @@ function Projection({
   return (
     <div className="card" data-testid="projection" data-month={r.month}>
       <h2>{r.month}</h2>
+      {isThinHistory(r.historyDays) && (
+        <p className="warn-box" role="note" data-testid="forecast-history">
+          <strong>Low confidence.</strong> {thinHistoryNote(r.historyDays)}
+        </p>
+      )}
       <div className="stats">
         {actual !== null && (
           <StatCard
@@ -307,9 +313,14 @@ function Projection({
   );
 }
 
-/** The forecast job's per-user month-end projections, most expensive first. */
+/**
+ * The forecast job's per-user month-end projections, most expensive first;
+ * a user new this month has less history than the system, so each row says
+ * how much it rests on.
+ */
 function UserProjections({ rows }: { rows: ForecastRow[] }) {
   if (rows.length === 0) return null;
+  const thin = rows.some((r) => isThinHistory(r.historyDays));
   return (
     <div className="card">
       <h2>Per user</h2>
@@ -328,6 +339,7 @@ function UserProjections({ rows }: { rows: ForecastRow[] }) {
               <th scope="col" className="num">
                 Tokens
               </th>
+              <th scope="col">History</th>
             </tr>
           </thead>
           <tbody>
@@ -348,11 +360,31 @@ function UserProjections({ rows }: { rows: ForecastRow[] }) {
                   {formatUsd(r.costHighNanoUsd, 2)}
                 </td>
                 <td className="num">{formatInt(r.tokens)}</td>
+                <td>
+                  <HistoryCell days={r.historyDays} />
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      {thin && (
+        <p className="muted small" role="note">
+          Rows marked low confidence rest on fewer than {FIRM_HISTORY_DAYS}{" "}
+          days of data; their projections firm up after that.
+        </p>
+      )}
     </div>
+  );
+}
+
+/** How much history a user's projection rests on, flagged when too little. */
+function HistoryCell({ days }: { days: number | null }) {
+  if (days === null) return <span className="muted">—</span>;
+  if (!isThinHistory(days)) return <>{historyLabel(days)}</>;
+  return (
+    <span className="badge badge-warn" title={thinHistoryNote(days)} data-testid="user-history-thin">
+      {historyLabel(days)} · low confidence
+    </span>
   );
 }
