@@ -630,6 +630,21 @@ describe("portal on the embedded engine", () => {
       await page.locator('[data-testid="user-projections"] tbody tr').count(),
     ).toBe(perUser);
     await shot("budget");
+
+    // Removed in place: a first click asks and says what it means, the
+    // second deletes it on the service; focus returns to the field.
+    await page.getByRole("button", { name: "Remove budget" }).click();
+    expect(await page.textContent('[data-testid="delete-quota-consequence"]')).toContain(
+      "Calls are no longer limited by a system budget.",
+    );
+    expect(await systemBudget()).toBe(1_234_500_000_000);
+    await page.keyboard.press("Enter"); // the focused "Confirm" button
+    await expect.poll(systemBudget, { timeout: 30_000 }).toBeNull();
+    await expect
+      .poll(() => page.textContent('[data-testid="budget-current"]'), { timeout: 30_000 })
+      .toBe("not set");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("budget-input");
+    expect(await page.getByRole("button", { name: "Remove budget" }).count()).toBe(0);
   });
 
   it("user page: cost by model, usage chart, tokens and p95, first seen, requests link, blocked and a quota deleted", async () => {

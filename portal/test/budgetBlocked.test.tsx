@@ -88,3 +88,53 @@ describe("Budget editor: a budget that would block everyone at once", () => {
     expect(sets().map((c) => c.args.limit)).toEqual([4, 6]);
   });
 });
+
+describe("Budget editor: removing the system budget", () => {
+  // llmmeter:deleteQuota removes the budget on both engines, but the page
+  // that sets it had no way to remove it.
+  it("asks first, says what it means, then deletes it with no userId", async () => {
+    window.history.replaceState(null, "", "/admin/forecast");
+    let stored = true;
+    const svc = fakeService({
+      "llmmeter:overview": () => ({ costNanoUsd: 5_000_000_000 }),
+      "llmmeter:topUsers": () => [],
+      "llmmeter:forecast": () => ({ createdAt: null, rows: [] }),
+      "llmmeter:quotas": () => (stored ? [budget(500_000_000_000, 5_000_000_000)] : []),
+      "llmmeter:deleteQuota": () => {
+        stored = false;
+        return { deleted: true };
+      },
+    });
+    render(
+      <svc.Providers>
+        <ForecastPage />
+      </svc.Providers>,
+    );
+    await screen.findByText("now $500.00", {}, WAIT);
+    const deletes = () => svc.calls.filter((c) => c.path === "llmmeter:deleteQuota");
+    await act(async () => screen.getByRole("button", { name: "Remove budget" }).click());
+    expect(deletes()).toHaveLength(0); // one click only asks
+    expect(screen.getByTestId("delete-quota-consequence").textContent).toContain("Calls are no longer limited by a system budget.");
+    await act(async () => screen.getByTestId("confirm-delete-quota").click());
+    expect(deletes().map((c) => c.args)).toEqual([{ quotaType: "system_monthly_cost_usd" }]);
+    await screen.findByText("not set", {}, WAIT);
+    expect(screen.queryByRole("button", { name: "Remove budget" })).toBeNull();
+  });
+
+  it("is not offered while no budget is set", async () => {
+    window.history.replaceState(null, "", "/admin/forecast");
+    const svc = fakeService({
+      "llmmeter:overview": () => ({ costNanoUsd: 0 }),
+      "llmmeter:topUsers": () => [],
+      "llmmeter:forecast": () => ({ createdAt: null, rows: [] }),
+      "llmmeter:quotas": () => [],
+    });
+    render(
+      <svc.Providers>
+        <ForecastPage />
+      </svc.Providers>,
+    );
+    await screen.findByText("not set", {}, WAIT);
+    expect(screen.queryByRole("button", { name: "Remove budget" })).toBeNull();
+  });
+});

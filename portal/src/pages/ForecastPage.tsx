@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { admin, type ForecastRow, type Quota } from "../data/api";
 import { toAdminError } from "../data/errors";
 import { useAdminMutation, useAdminQuery } from "../data/hooks";
@@ -15,12 +15,14 @@ import { useReportingTz } from "../lib/useRange";
 import { Link } from "../router/router";
 import { FIRM_HISTORY_DAYS, historyLabel, isThinHistory, thinHistoryNote } from "./forecast/history";
 import { exhaustedQuotas } from "./users/BlockedNotice";
+import { DeleteQuotaButton } from "./users/DeleteQuotaButton";
 
 /**
  * The budget page: this month's spend so far against the system budget and
  * the forecast job's month-end projection with its range, per-user
  * projections, and an inline editor for the budget (the
- * system_monthly_cost_usd quota, through llmmeter:setQuota).
+ * system_monthly_cost_usd quota, through llmmeter:setQuota; removed through
+ * llmmeter:deleteQuota).
  */
 export function ForecastPage() {
   const tz = useReportingTz();
@@ -104,7 +106,7 @@ function SystemBlocked({ budget }: { budget: Quota }) {
   );
 }
 
-/** The system budget, edited in place; the service validates (4xx shown beside the field). */
+/** The system budget, edited or removed in place; the service validates (4xx shown beside the field). */
 function BudgetEditor({
   budget,
   loaded,
@@ -117,6 +119,7 @@ function BudgetEditor({
   const [error, setError] = useState<Error | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
   // A budget at or below this month's spend refuses every user's calls at
   // once: such a value is saved only when submitted a second time.
   const [confirming, setConfirming] = useState<string | null>(null);
@@ -173,6 +176,7 @@ function BudgetEditor({
       </label>
       <div className="toolbar">
         <input
+          ref={input}
           id="budget-input"
           inputMode="decimal"
           placeholder={current === null ? "e.g. 500" : String(current / 1e9)}
@@ -184,6 +188,14 @@ function BudgetEditor({
         <button type="submit" className="btn primary" disabled={busy}>
           Save budget
         </button>
+        {budget !== null && (
+          <DeleteQuotaButton
+            quota={budget}
+            action="Remove budget"
+            consequence="Remove the system budget? Calls are no longer limited by a system budget."
+            after={() => input.current?.focus()}
+          />
+        )}
       </div>
       <div role="status" aria-live="polite" className="small">
         {saved}
