@@ -44,7 +44,7 @@ var adminFns = map[string]adminFn{
 	"llmmeter:resolveAlert":     {"mutation", []field{req("alertId", vString)}, resolveAlert},
 	"llmmeter:openAlertCount":   {"query", nil, openAlertCount},
 	"llmmeter:acknowledgeAlert": {"mutation", []field{req("alertId", vString)}, acknowledgeAlert},
-	"llmmeter:silenceAlert":     {"mutation", []field{req("alertId", vString), req("until", vNumber)}, silenceAlert},
+	"llmmeter:silenceAlert":     {"mutation", []field{req("alertId", vString), opt("until", vNumber), opt("forMs", vNumber)}, silenceAlert},
 	"llmmeter:errorSummary":     {"query", windowArgs, errorSummary},
 	"llmmeter:userStatement":    {"query", userStatementArgs, userStatement},
 	"llmmeter:periodOverPeriod": {"query", periodOverPeriodArgs, periodOverPeriod},

@@ -174,11 +174,23 @@ func acknowledgeAlert(ctx context.Context, s *Store, q querier, a args) (any, er
 	return map[string]any{"acknowledged": n > 0}, nil
 }
 
-// silenceAlert: no notification for the alert's condition before until
-// (ms); until 0 lifts the silence.
+// silenceAlert: no notification for the alert's condition for forMs from
+// now, or before until (ms); until 0 lifts the silence. Exactly one of the
+// two. The portal sends forMs, so the instant comes from this clock, not the
+// browser's; until stays for callers that name an instant.
 func silenceAlert(ctx context.Context, s *Store, q querier, a args) (any, error) {
-	until, _ := a.num("until")
 	now := s.nowMs()
+	until, hasUntil := a.num("until")
+	forMs, hasFor := a.num("forMs")
+	if hasUntil == hasFor {
+		return nil, badRequest("expected either until or forMs")
+	}
+	if hasFor {
+		if !isSafeInt(forMs) || forMs < 1 || forMs > float64(maxSilence.Milliseconds()) {
+			return nil, badRequest("forMs: expected integer in [1, %d]", maxSilence.Milliseconds())
+		}
+		until = float64(now) + forMs
+	}
 	if !isSafeInt(until) || (until != 0 && (int64(until) <= now || int64(until) > now+maxSilence.Milliseconds())) {
 		return nil, badRequest("until: expected 0 or a time within the next 90 days")
 	}

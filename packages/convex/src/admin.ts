@@ -606,13 +606,23 @@ export const acknowledgeAlert = (b: AdminBuilders) => b.mutation({
 /** How far ahead an alert can be silenced. */
 const MAX_SILENCE_MS = 90 * 86_400_000;
 
-/** No notification for the alert's condition before until (ms); until 0 lifts the silence. */
+/**
+ * No notification for the alert's condition for forMs from now, or before
+ * until (ms); until 0 lifts the silence. Exactly one of the two. The portal
+ * sends forMs, so the instant comes from this clock, not the browser's
+ * (which may be off by hours); until stays for callers that name an instant.
+ */
 export const silenceAlert = (b: AdminBuilders) => b.mutation({
-  args: { alertId: v.string(), until: v.number() },
+  args: { alertId: v.string(), until: v.optional(v.number()), forMs: v.optional(v.number()) },
   returns: vSilenced,
   handler: async (ctx, args) => {
     const now = Date.now();
-    const { until } = args;
+    const { forMs } = args;
+    if ((args.until === undefined) === (forMs === undefined)) badRequest("expected either until or forMs");
+    if (forMs !== undefined && (!Number.isSafeInteger(forMs) || forMs < 1 || forMs > MAX_SILENCE_MS)) {
+      badRequest(`forMs: expected integer in [1, ${MAX_SILENCE_MS}]`);
+    }
+    const until = forMs !== undefined ? now + forMs : args.until!;
     if (!Number.isSafeInteger(until) || (until !== 0 && (until <= now || until > now + MAX_SILENCE_MS))) {
       badRequest("until: expected 0 or a time within the next 90 days");
     }
