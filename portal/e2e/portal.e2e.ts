@@ -353,13 +353,31 @@ describe("portal on the embedded engine", () => {
     await item.getByText(/^acknowledged /).waitFor();
     expect(await item.getByRole("button", { name: /^Acknowledge/ }).count()).toBe(0);
 
-    await item.locator("select").selectOption({ label: "1 day" });
-    const before = Date.now();
-    await item.getByRole("button", { name: /^Silence alert/ }).click();
-    await expect.poll(async () => (await alertById(target.id)).silencedUntil !== null, { timeout: 30_000 }).toBe(true);
-    const until = (await alertById(target.id)).silencedUntil!;
-    expect(until).toBeGreaterThanOrEqual(before + 86_400_000);
-    expect(until).toBeLessThanOrEqual(Date.now() + 86_400_000);
+    // Silenced from a browser whose clock is 3 hours slow: the day is
+    // counted from the service's clock, not the browser's.
+    const skewed = await rb.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
+    try {
+      await skewed.addInitScript({ content: "{ const real = Date.now; Date.now = () => real() - 3 * 3600000; }" });
+      const p2 = await skewed.newPage();
+      p2.setDefaultTimeout(60_000);
+      await p2.goto(`${ctx.baseUrl}/admin/`);
+      await p2.fill("#api-key", ctx.adminKey);
+      await p2.click("button[type=submit]");
+      await p2.waitForSelector('section[data-page="overview"]');
+      expect(await p2.evaluate(() => Date.now())).toBeLessThan(Date.now() - 2 * 3_600_000);
+      await p2.click('nav a[href="/admin/alerts"]');
+      const item2 = p2.locator(`li[data-alert-id="${target.id}"]`);
+      await item2.locator("select").selectOption({ label: "1 day" });
+      const before = Date.now();
+      await item2.getByRole("button", { name: /^Silence alert/ }).click();
+      await expect.poll(async () => (await alertById(target.id)).silencedUntil !== null, { timeout: 30_000 }).toBe(true);
+      const until = (await alertById(target.id)).silencedUntil!;
+      expect(until).toBeGreaterThanOrEqual(before + 86_400_000);
+      expect(until).toBeLessThanOrEqual(Date.now() + 86_400_000);
+      await expect.poll(() => item2.getAttribute("data-silenced"), { timeout: 30_000 }).toBe("true");
+    } finally {
+      await skewed.close();
+    }
     await expect.poll(() => item.getAttribute("data-silenced"), { timeout: 30_000 }).toBe("true");
     await item.getByText(/^silenced until /).waitFor();
     await shot("alerts-silenced");

@@ -144,6 +144,12 @@ function AlertItem({ a }: { a: Alert }) {
       setBusy(false);
     }
   };
+  // Whether the silence has run out, by the browser's clock: no admin read
+  // carries the service's time (and a Convex query's own Date.now() would
+  // not re-run as time passes). A skewed clock only misjudges when a silence
+  // ends, which picks the button offered (Lift silence or Silence, both
+  // harmless); the instant itself is the service's and is shown as such, and
+  // the jobs notify by the service's clock whatever the page shows.
   const silenced = a.silencedUntil !== null && a.silencedUntil > now;
   return (
     <li
@@ -274,7 +280,8 @@ function AlertItem({ a }: { a: Alert }) {
                 aria-label={`Silence alert ${alertTitle(a)}`}
                 onClick={() =>
                   run(
-                    () => silence({ alertId: a.id, until: Date.now() + silenceFor }),
+                    // A duration: the service takes the instant from its own clock.
+                    () => silence({ alertId: a.id, forMs: silenceFor }),
                     "Alert silenced.",
                     () => item.current?.focus(),
                   )
