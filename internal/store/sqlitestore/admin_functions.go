@@ -32,7 +32,7 @@ var adminFns = map[string]adminFn{
 	"llmmeter:modelStats":       {"query", windowArgs, modelStats},
 	"llmmeter:requestLogs":      {"query", requestLogsArgs, requestLogs},
 	"llmmeter:alerts":           {"query", []field{opt("status", vLiteral("open", "resolved")), opt("severity", vSeverity), opt("limit", vNumber)}, alerts},
-	"llmmeter:quotas":           {"query", []field{opt("userId", vString)}, quotas},
+	"llmmeter:quotas":           {"query", []field{opt("userId", vString), opt("system", vBool)}, quotas},
 	"llmmeter:reports":          {"query", []field{opt("limit", vNumber)}, reports},
 	"llmmeter:report":           {"query", []field{req("reportId", vString)}, report},
 	"llmmeter:forecast":         {"query", nil, forecast},
@@ -404,7 +404,15 @@ func listQuotas(ctx context.Context, q querier, tail string, vals ...any) ([]quo
 	return out, rs.Err()
 }
 
+// quotas lists a user's quotas, all quotas (the system budget first), or
+// with system: true the system budget alone.
 func quotas(ctx context.Context, s *Store, q querier, a args) (any, error) {
+	if system, _ := a.boolean("system"); system {
+		if _, ok := a.str("userId"); ok {
+			return nil, badRequest("userId: not allowed with system")
+		}
+		return listQuotas(ctx, q, `WHERE userId = '' AND quotaType = 'system_monthly_cost_usd' LIMIT 1`)
+	}
 	if raw, ok := a.str("userId"); ok {
 		id, err := idOf("users", raw, "userId")
 		if err != nil {
