@@ -712,5 +712,21 @@ describe("portal on the embedded engine", () => {
     await page.click('[data-testid="user-requests-link"]');
     await page.waitForSelector('section[data-page="requests"]');
     expect(new URL(page.url()).searchParams.get("user")).toBe(uid);
+
+    // A used-up system budget refuses this user's calls too: their page says
+    // so, beside quotas that are all fine, and links to the budget.
+    await adminMutation("llmmeter:setQuota", { quotaType: "system_monthly_cost_usd", limit: 0 });
+    try {
+      await page.goBack();
+      await page.waitForSelector('section[data-page="user"]');
+      const sys = page.locator('[data-testid="user-blocked-system"]');
+      await sys.waitFor({ timeout: 30_000 });
+      expect(await sys.textContent()).toMatch(/^The system budget is used up \(\$[\d,.]+ of \$0\.00\): every user's calls are refused with 429/);
+      expect(await page.locator('section[data-page="user"] .badge', { hasText: "blocked" }).count()).toBe(1);
+      await sys.getByRole("link", { name: "the budget" }).click();
+      await page.waitForSelector('section[data-page="forecast"] [data-testid="budget-blocked"]');
+    } finally {
+      await adminMutation("llmmeter:deleteQuota", { quotaType: "system_monthly_cost_usd" });
+    }
   });
 });

@@ -117,6 +117,8 @@ describe("Budget editor: removing the system budget", () => {
     expect(screen.getByTestId("delete-quota-consequence").textContent).toContain("Calls are no longer limited by a system budget.");
     await act(async () => screen.getByTestId("confirm-delete-quota").click());
     expect(deletes().map((c) => c.args)).toEqual([{ quotaType: "system_monthly_cost_usd" }]);
+    // The page reads the budget alone, not every quota.
+    expect(svc.calls.filter((c) => c.path === "llmmeter:quotas").every((c) => c.args.system === true)).toBe(true);
     await screen.findByText("not set", {}, WAIT);
     expect(screen.queryByRole("button", { name: "Remove budget" })).toBeNull();
   });

@@ -14,8 +14,9 @@ import { useNow } from "../lib/useNow";
 import { useReportingTz } from "../lib/useRange";
 import { Link } from "../router/router";
 import { FIRM_HISTORY_DAYS, historyLabel, isThinHistory, thinHistoryNote } from "./forecast/history";
-import { exhaustedQuotas } from "./users/BlockedNotice";
+import { BudgetUsedUp, budgetUsedUp } from "./users/BlockedNotice";
 import { DeleteQuotaButton } from "./users/DeleteQuotaButton";
+import { useSystemBudget } from "./users/systemBudget";
 
 /**
  * The budget page: this month's spend so far against the system budget and
@@ -31,14 +32,8 @@ export function ForecastPage() {
   const monthKey = tz ? dateKeyOf(now, tz).slice(0, 7) : null;
   const mtd = useAdminQuery(admin.overview, month ?? "skip");
   const forecast = useAdminQuery(admin.forecast, {});
-  const quotas = useAdminQuery(admin.quotas, {});
-  const budget =
-    quotas.data?.find(
-      (q) =>
-        q.quotaType === "system_monthly_cost_usd" &&
-        q.userId === null &&
-        q.isActive,
-    ) ?? null;
+  const loadedBudget = useSystemBudget();
+  const budget = loadedBudget ?? null;
   const actual = mtd.data?.costNanoUsd ?? null;
   return (
     <section data-page="forecast">
@@ -46,8 +41,13 @@ export function ForecastPage() {
         title="Budget"
         subtitle="This month's spend against the system budget, and the month-end projection."
       />
-      <BudgetEditor budget={budget} loaded={quotas.data !== undefined} />
-      {budget !== null && exhaustedQuotas([budget]).length > 0 && <SystemBlocked budget={budget} />}
+      <BudgetEditor budget={budget} loaded={loadedBudget !== undefined} />
+      {/* Refused now, every user: the projection's "over budget" alone read as a warning about the month's end. */}
+      {budgetUsedUp(budget) && (
+        <div className="error-box" role="status" data-testid="budget-blocked">
+          <strong>Blocked.</strong> <BudgetUsedUp budget={budget} />
+        </div>
+      )}
       <QueryView
         state={forecast}
         isEmpty={(f) => f.rows.length === 0}
@@ -88,21 +88,6 @@ export function ForecastPage() {
         }}
       </QueryView>
     </section>
-  );
-}
-
-/**
- * The system budget is used up: the gateway refuses every user's calls now
- * (429 quota_exceeded). The projection's "over budget" alone read as a
- * warning about the month's end.
- */
-function SystemBlocked({ budget }: { budget: Quota }) {
-  return (
-    <div className="error-box" role="status" data-testid="budget-blocked">
-      <strong>Blocked.</strong> The system budget is used up ({formatUsd(budget.usedNanoUsd ?? 0, 2)} of{" "}
-      {formatUsd(budget.limitNanoUsd ?? 0, 2)}): every user&apos;s calls are refused with 429 until{" "}
-      {formatDateTime(budget.resetDate)}, or until the budget is raised.
-    </div>
   );
 }
 

@@ -16,11 +16,13 @@ import { Statement } from "./users/Statement";
 import { UserStats } from "./users/UserStats";
 import { UserUsageChart } from "./users/UserUsageChart";
 import { ModelCosts } from "./users/ModelCosts";
-import { BlockedNotice, exhaustedQuotas } from "./users/BlockedNotice";
+import { BlockedNotice, budgetUsedUp, exhaustedQuotas } from "./users/BlockedNotice";
+import { useSystemBudget } from "./users/systemBudget";
 
 /**
  * One user: totals, usage over the range, cost by model, quotas (used this
- * day or month against each limit, blocked when one is used up) and recent
+ * day or month against each limit, blocked when one, or the system budget,
+ * is used up) and recent
  * activity. Each part is its own component so that sections can be added
  * without touching the others.
  */
@@ -30,6 +32,8 @@ export function UserPage({ userId }: { userId: string }) {
   const args = win ? { userId, ...win } : undefined;
   const detail = useAdminQuery(admin.userDetail, args ?? "skip");
   const models = useAdminQuery(admin.userModels, args ?? "skip");
+  // A used-up system budget refuses this user's calls too (429 quota_exceeded, X-Quota-Type system_monthly_cost_usd).
+  const budget = useSystemBudget();
   const quotasHeading = useRef<HTMLHeadingElement>(null);
   const firstSeen = models.data?.firstSeenAt;
   return (
@@ -48,7 +52,7 @@ export function UserPage({ userId }: { userId: string }) {
                   <span data-testid="user-first-seen">
                     {firstSeen === undefined ? "…" : firstSeen === null ? "no activity yet" : `first seen ${formatDate(firstSeen)}`}
                   </span>
-                  {exhaustedQuotas(quotas).length > 0 && (
+                  {(exhaustedQuotas(quotas).length > 0 || budgetUsedUp(budget)) && (
                     <>
                       {" "}
                       <Badge tone="bad">blocked</Badge>
@@ -58,7 +62,7 @@ export function UserPage({ userId }: { userId: string }) {
               }
               actions={<RangePicker range={range} />}
             />
-            <BlockedNotice quotas={quotas} />
+            <BlockedNotice quotas={quotas} budget={budget} />
             <p>
               <Link to={`/requests?user=${encodeURIComponent(user.id)}`} data-testid="user-requests-link">
                 Requests of this user
