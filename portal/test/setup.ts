@@ -1,5 +1,10 @@
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
+
+// findBy* and waitFor give up after 1 s by default: on a busy machine a
+// render can take longer than that, and a test must fail on its
+// assertions, not its pace.
+configure({ asyncUtilTimeout: 30_000 });
 
 afterEach(() => {
   cleanup();
