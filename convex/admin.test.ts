@@ -44,6 +44,7 @@ function calls(f: { userId: Id<"llmmeterUsers">; alertId: Id<"systemAlerts">; re
     ["setQuota", (t: any) => t.mutation(api.llmmeter.setQuota, { userId: f.userId, quotaType: "daily_requests", limit: 5 })],
     ["markAlertRead", (t: any) => t.mutation(api.llmmeter.markAlertRead, { alertId: f.alertId })],
     ["resolveAlert", (t: any) => t.mutation(api.llmmeter.resolveAlert, { alertId: f.alertId })],
+    ["searchUsers", (t: any) => t.query(api.llmmeter.searchUsers, { query: "a" })],
   ] as const;
 }
 

@@ -88,6 +88,13 @@ async function setup(t: Backend, c: any, n: Names) {
       n.ids.set(`@${key}`, ids[i]);
     }
   });
+  // Inserted as raw documents, the users have no search keys, as the users
+  // of an install from before searchUsers: the backfill gives them theirs.
+  for (let cursor: string | null = null; ; ) {
+    const page: any = await t.mutation(makeFunctionReference<"mutation">("llmmeter:backfillUserSearchKeys") as any, { cursor });
+    if (page.isDone) break;
+    cursor = page.cursor;
+  }
   // Fixtures (the rows the jobs would store), inserted as documents.
   const fixtures = c.fixtures ?? {};
   for (const table of FIXTURE_TABLES) {

@@ -32,6 +32,8 @@ export const {
   userStatement,
   periodOverPeriod,
   userMonthCosts,
+  searchUsers,
+  backfillUserSearchKeys,
   ingestBatch,
   recordActivity,
   ensureUser,

@@ -33,6 +33,8 @@ export const {
   userStatement,
   periodOverPeriod,
   userMonthCosts,
+  searchUsers,
+  backfillUserSearchKeys,
   ingestBatch,
   recordActivity,
   ensureUser,

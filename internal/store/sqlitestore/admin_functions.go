@@ -49,6 +49,7 @@ var adminFns = map[string]adminFn{
 	"llmmeter:userStatement":    {"query", userStatementArgs, userStatement},
 	"llmmeter:periodOverPeriod": {"query", periodOverPeriodArgs, periodOverPeriod},
 	"llmmeter:userMonthCosts":   {"query", userMonthCostsArgs, userMonthCosts},
+	"llmmeter:searchUsers":      {"query", []field{req("query", vString), opt("limit", vNumber)}, searchUsers},
 }
 
 type health struct {
@@ -213,22 +214,29 @@ type userView struct {
 	CreatedAt   int64  `json:"createdAt"`
 }
 
-// getUser reads a user; ok is false when there is none.
-func getUser(ctx context.Context, q querier, id string) (userView, bool, error) {
+// userViewCols are the columns scanUserView reads, in its order.
+const userViewCols = `id, clerkUserId, externalId, email, name, role, createdAt`
+
+// scanUserView scans userViewCols, then the extra destinations.
+func scanUserView(row interface{ Scan(...any) error }, extra ...any) (userView, error) {
 	var (
 		u                             userView
 		clerk, ext, email, name, role sql.NullString
 	)
-	err := q.QueryRowContext(ctx, `SELECT id, clerkUserId, externalId, email, name, role, createdAt FROM users WHERE id = ?`, id).
-		Scan(&u.ID, &clerk, &ext, &email, &name, &role, &u.CreatedAt)
+	if err := row.Scan(append([]any{&u.ID, &clerk, &ext, &email, &name, &role, &u.CreatedAt}, extra...)...); err != nil {
+		return u, err
+	}
+	u.ClerkUserID, u.ExternalID, u.Email, u.Name, u.Role = strOrNull(clerk), strOrNull(ext), strOrNull(email), strOrNull(name), strOrNull(role)
+	return u, nil
+}
+
+// getUser reads a user; ok is false when there is none.
+func getUser(ctx context.Context, q querier, id string) (userView, bool, error) {
+	u, err := scanUserView(q.QueryRowContext(ctx, `SELECT `+userViewCols+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, false, nil
 	}
-	if err != nil {
-		return u, false, err
-	}
-	u.ClerkUserID, u.ExternalID, u.Email, u.Name, u.Role = strOrNull(clerk), strOrNull(ext), strOrNull(email), strOrNull(name), strOrNull(role)
-	return u, true, nil
+	return u, err == nil, err
 }
 
 type activityView struct {

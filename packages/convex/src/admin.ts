@@ -95,7 +95,7 @@ export async function quotaOwner(
   return userId;
 }
 
-function limitOf(limit: number | undefined, dflt: number, max: number): number {
+export function limitOf(limit: number | undefined, dflt: number, max: number): number {
   if (limit === undefined) return dflt;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > max) badRequest(`limit: expected integer in [1, ${max}]`);
   return limit;

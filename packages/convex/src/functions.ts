@@ -20,6 +20,8 @@ export const internalFunctions = {
   /** For the chat app: records its own activities (login, message_sent, file_uploaded, …). */
   recordActivity: activity.record,
   ensureUser: users.ensure,
+  /** Once after upgrading to a version with user search: the search keys of older users (users.ts). */
+  backfillUserSearchKeys: users.backfillUserSearchKeys,
   getUser: users.get,
   lookupApiKey: apiKeys.lookup,
   createApiKey: apiKeys.create,

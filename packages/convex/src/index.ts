@@ -21,6 +21,7 @@ import { periodOverPeriod } from "./adminCompare";
 import { errorSummary } from "./adminErrors";
 import { userStatement } from "./adminStatement";
 import { userMonthCosts } from "./adminUserMonthCosts";
+import { searchUsers } from "./adminUserSearch";
 import { adminBuilders, type IsAdmin } from "./lib/auth";
 import { internalFunctions } from "./functions";
 import { addSignedRoutes, type SignedRouteOptions } from "./routes";
@@ -79,6 +80,7 @@ export function llmmeter(opts: LlmmeterOptions) {
     userStatement: userStatement(b),
     periodOverPeriod: periodOverPeriod(b),
     userMonthCosts: userMonthCosts(b),
+    searchUsers: searchUsers(b),
     ...internalFunctions,
   };
 }

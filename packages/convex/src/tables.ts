@@ -49,9 +49,21 @@ export const llmmeterTables = {
     name: v.optional(v.string()),
     role: v.optional(vRole),
     createdAt: v.number(),
+    /**
+     * The search keys of llmmeter:searchUsers (lib/userSearch.ts): name,
+     * email and id (externalId, else clerkUserId) with ASCII letters
+     * lowercased. Written by ensureUser; absent on users stored before them
+     * until backfillUserSearchKeys has run.
+     */
+    nameKey: v.optional(v.string()),
+    emailKey: v.optional(v.string()),
+    idKey: v.optional(v.string()),
   })
     .index("by_clerk_user_id", ["clerkUserId"])
-    .index("by_external_id", ["externalId"]),
+    .index("by_external_id", ["externalId"])
+    .index("by_name_key", ["nameKey"])
+    .index("by_email_key", ["emailKey"])
+    .index("by_id_key", ["idKey"]),
 
   /** One row per generation (idempotency key: generationId). */
   usageTracking: defineTable({

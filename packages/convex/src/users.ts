@@ -3,7 +3,9 @@ import type { Doc, Id, MutationCtx } from "./server";
 import { internalMutation, internalQuery } from "./server";
 import { badRequest } from "./lib/errors";
 import { insertDoc } from "./lib/optional";
+import { searchKeys } from "./lib/userSearch";
 import { usersEnsureBody, usersGetBody } from "./lib/wire";
+import { v } from "convex/values";
 
 export function userView(u: Doc<"llmmeterUsers">) {
   return {
@@ -41,6 +43,7 @@ export async function ensureUser(ctx: MutationCtx, args: EnsureArgs): Promise<{ 
     const patch: Partial<Doc<"llmmeterUsers">> = {};
     if (args.email !== undefined && args.email !== existing.email) patch.email = args.email;
     if (args.name !== undefined && args.name !== existing.name) patch.name = args.name;
+    Object.assign(patch, staleKeys({ ...existing, ...patch }));
     if (Object.keys(patch).length > 0) await ctx.db.patch(existing._id, patch);
     return { userId: existing._id, created: false };
   }
@@ -51,6 +54,7 @@ export async function ensureUser(ctx: MutationCtx, args: EnsureArgs): Promise<{ 
     name: args.name,
     role: "user",
     createdAt: Date.now(),
+    ...searchKeys(args),
   });
   return { userId, created: true };
 }
@@ -72,3 +76,37 @@ export const get = internalQuery({
   },
 });
 
+
+/** The search keys of u that differ from what its fields give (none when up to date). */
+function staleKeys(u: Doc<"llmmeterUsers">): Partial<Doc<"llmmeterUsers">> {
+  const out: Partial<Doc<"llmmeterUsers">> = {};
+  for (const [k, want] of Object.entries(searchKeys(u)) as [keyof ReturnType<typeof searchKeys>, string | undefined][]) {
+    if (want !== undefined && u[k] !== want) out[k] = want;
+  }
+  return out;
+}
+
+/** Users one backfill call reads: well inside a mutation's read and write limits. */
+export const BACKFILL_PAGE = 500;
+
+/**
+ * Gives users stored before the search keys existed their keys, one page a
+ * call: `npx convex run llmmeter:backfillUserSearchKeys '{}'`, then again
+ * with the answer's cursor until isDone (README, "Upgrading"). Safe to rerun
+ * and to run beside ingest: ensureUser writes the same keys.
+ */
+export const backfillUserSearchKeys = internalMutation({
+  args: { cursor: v.optional(v.union(v.string(), v.null())) },
+  returns: v.object({ cursor: v.string(), isDone: v.boolean(), patched: v.number() }),
+  handler: async (ctx, args) => {
+    const page = await ctx.db.query("llmmeterUsers").paginate({ numItems: BACKFILL_PAGE, cursor: args.cursor ?? null });
+    let patched = 0;
+    for (const u of page.page) {
+      const patch = staleKeys(u);
+      if (Object.keys(patch).length === 0) continue;
+      await ctx.db.patch(u._id, patch);
+      patched++;
+    }
+    return { cursor: page.continueCursor, isDone: page.isDone, patched };
+  },
+});
