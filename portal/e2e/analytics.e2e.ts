@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -11,7 +11,8 @@ import { type RunningBrowser, signedInBrowser } from "./browser";
 
 // Issue 16 §5b in Chromium, against the embedded engine and its demo data:
 // the Errors view's buckets against the request logs, and a user's monthly
-// statement against the usage rows in the service's SQLite file.
+// statement against the usage rows in the service's SQLite file. Also the
+// Users page's search, for a user the page's top list does not show.
 
 const ctx = inject("e2e");
 const run = promisify(execFile);
@@ -253,5 +254,47 @@ describe("comparisons on the Usage page", () => {
         [c.change.requests, c.change.totalTokens, c.change.costNanoUsd].map(formatChange),
       );
     }
+  });
+
+  it("finds a user outside the listed top users by part of their email, and opens their page from the keyboard", async () => {
+    // An end user first seen now, through a service key: not in last month's top users.
+    const repo = resolve(import.meta.dirname, "../..");
+    const out = await run("go", ["run", "./cmd/llmmeterctl", "-data-dir", ctx.dataDir, "keys", "create", "-service", "-name", "e2e-search"], {
+      cwd: repo,
+    });
+    const key = /^(llm_\S+)$/m.exec(out.stdout)?.[1];
+    expect(key, out.stdout).toBeTruthy();
+    const r = await fetch(`${ctx.baseUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Authorization: `Bearer ${key}`,
+        "X-Llmmeter-User": "e2e-outsider",
+        "X-Llmmeter-User-Name": "Zed Outsider",
+        "X-Llmmeter-User-Email": "zed.outsider@example.org",
+      },
+      body: JSON.stringify({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(r.status).toBe(200);
+    await r.body?.cancel();
+
+    await page.goto(`${ctx.baseUrl}/admin/users?range=lastmonth`);
+    await page.waitForSelector('[data-testid="users-table"] tbody tr', WAIT);
+    const top = await query<{ userId: string }[]>("llmmeter:topUsers", await args("users"));
+    const links = await page.locator('[data-testid="users-table"] a.user-link').allTextContents();
+    expect(links).not.toContain("Zed Outsider");
+
+    const box = page.getByRole("searchbox", { name: "Find a user" });
+    await box.focus();
+    await page.keyboard.type("ZED.OUTS");
+    const result = page.getByTestId("user-search-results").getByRole("link", { name: "Zed Outsider" });
+    await result.waitFor(WAIT);
+    const href = (await result.getAttribute("href"))!;
+    const userId = decodeURIComponent(href.split("/").at(-1)!);
+    expect(top.map((u) => u.userId)).not.toContain(userId);
+    await page.keyboard.press("Enter");
+    await page.waitForURL((u) => u.pathname === `/admin/users/${encodeURIComponent(userId)}`, WAIT);
+    await page.getByRole("heading", { name: "Zed Outsider" }).waitFor(WAIT);
+    expect(await page.textContent("main")).toContain("zed.outsider@example.org");
   });
 });

@@ -10,6 +10,7 @@ import { formatInt } from "../lib/format";
 import { labelOfPeriodKey } from "../lib/time";
 import { useCurrentMonth, useQueryParam, useRange } from "../lib/useRange";
 import { rangeParams } from "../lib/range";
+import { UserSearch } from "./users/UserSearch";
 
 type By = "cost" | "tokens" | "requests";
 
@@ -26,6 +27,7 @@ export function UsersPage() {
   return (
     <section data-page="users" data-args={JSON.stringify(args)}>
       <PageHeader title="Users" subtitle="Top users in the range." actions={<RangePicker range={range} />} />
+      <UserSearch />
       <div className="toolbar">
         <label>
           Rank by
