@@ -91,6 +91,21 @@ func quotas(ctx context.Context, s *sqlitestore.Store, cmd string, args []string
 	return fmt.Errorf("unknown command quotas %s", cmd)
 }
 
+// users search: the embedded engine's llmmeter:searchUsers, for finding a
+// user's id from a name, an email or a part of one.
+func users(ctx context.Context, s *sqlitestore.Store, cmd string, args []string, stdout, stderr io.Writer) error {
+	if cmd != "search" {
+		return fmt.Errorf("unknown command users %s", cmd)
+	}
+	fs := flag.NewFlagSet("users search", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	limit := fs.Int("limit", 20, "most users listed (1 to 50)")
+	if err := cliargs.Parse(fs, args, 1); err != nil {
+		return err
+	}
+	return call(ctx, s, "query", "llmmeter:searchUsers", map[string]any{"query": fs.Arg(0), "limit": *limit}, stdout)
+}
+
 func demoData(ctx context.Context, s *sqlitestore.Store, loc *time.Location, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)

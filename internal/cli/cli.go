@@ -42,6 +42,7 @@ commands:
   quotas set -type TYPE -limit N [-user NAME] [-inactive]
                                                   set a quota (llmmeter:setQuota) of an existing user; no -user: the system budget
   quotas list [-user NAME]                        list quotas (llmmeter:quotas)
+  users search [-limit N] QUERY                   users whose name, email or id starts with QUERY, case aside (llmmeter:searchUsers)
   demo [-seed 1] [-users 40] [-requests 6000] [-days 30]
                                                   fill the store with a month of realistic traffic
   jobs list | run NAME | runs [-job N] [-limit N] | report daily|weekly [-at RFC3339] [-format csv|json]
@@ -113,6 +114,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = keys(ctx, s, rest[1], rest[2:], stdout, stderr)
 	case "quotas":
 		err = quotas(ctx, s, rest[1], rest[2:], stdout, stderr)
+	case "users":
+		err = users(ctx, s, rest[1], rest[2:], stdout, stderr)
 	case "demo":
 		err = demoData(ctx, s, loc, rest[1:], stdout, stderr)
 	case "jobs":

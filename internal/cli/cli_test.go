@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,6 +138,9 @@ func TestMistakesAreRefused(t *testing.T) {
 		{"a rebuild without -from", []string{"jobs", "rebuild", "daily"}, "-from is required"},
 		// A typo in a year: 20 years of hours, which stored an empty summary for each.
 		{"a rebuild of too many periods", []string{"jobs", "rebuild", "hourly", "-from", "2000-01-01T00:00:00Z", "-to", "2020-01-01T00:00:00Z"}, "rebuild in smaller ranges"},
+		{"a user search without a query", []string{"users", "search"}, "want 1 argument(s), got 0"},
+		{"a user search over the limit", []string{"users", "search", "-limit", "51", "al"}, "limit: expected integer in [1, 50]"},
+		{"a user search for nothing", []string{"users", "search", ""}, "query: must not be empty"},
 		{"keys of a store that is not there", []string{"-data-dir", filepath.Join(dir, "typo"), "keys", "list"}, "no store at"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -224,5 +228,31 @@ func TestUnreadableStoreSaysWhy(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(notDB); len(entries) != 1 {
 		t.Errorf("files were made beside it: %v", entries)
+	}
+}
+
+// TestUsersSearch: `users search` finds a user by the start of its name
+// (the external id keys create gives), case aside, and prints the admin
+// function's answer, ids included.
+func TestUsersSearch(t *testing.T) {
+	env := map[string]string{"DATA_DIR": t.TempDir()}
+	for _, u := range []string{"Alice-Ops", "alina", "bob"} {
+		if code, _, stderr := run(t, env, "keys", "create", "-user", u); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	code, stdout, stderr := run(t, env, "users", "search", "-limit", "5", "ALI")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got []struct {
+		ID         string `json:"id"`
+		ExternalID string `json:"externalId"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	if len(got) != 2 || got[0].ExternalID != "Alice-Ops" || got[1].ExternalID != "alina" || !strings.HasPrefix(got[0].ID, "u_") {
+		t.Fatalf("users search ALI: %s", stdout)
 	}
 }
