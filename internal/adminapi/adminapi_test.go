@@ -27,7 +27,7 @@ func (fakeFunctions) Call(_ context.Context, kind, path string, args json.RawMes
 	case path == "llmmeter:fail":
 		return nil, store.Fail(store.CodeNotFound, "alertId: no such alert")
 	case path == "llmmeter:badargs":
-		return nil, &store.ArgumentError{Message: "Validator error: Missing required field `from` in object"}
+		return nil, &store.ArgumentError{Message: "Validator error for from: Expected `float64`, got `undefined`"}
 	case path == "llmmeter:boom":
 		return nil, errors.New("disk on fire")
 	}
@@ -70,7 +70,7 @@ func TestHandler(t *testing.T) {
 			`{"status":"error","errorMessage":"{\"code\":\"not_found\",\"message\":\"alertId: no such alert\"}","errorData":{"code":"not_found","message":"alertId: no such alert"},"logLines":[]}`},
 		// Validator failures carry no errorData, as in Convex.
 		{"argument error", "POST", "/api/query", "llm_admin", `{"path":"llmmeter:badargs","args":{}}`, 560,
-			"{\"status\":\"error\",\"errorMessage\":\"ArgumentValidationError: Validator error: Missing required field `from` in object\",\"logLines\":[]}"},
+			"{\"status\":\"error\",\"errorMessage\":\"ArgumentValidationError: Validator error for from: Expected `float64`, got `undefined`\",\"logLines\":[]}"},
 		// Unknown path, or a query called as a mutation.
 		{"unknown path", "POST", "/api/mutation", "llm_admin", `{"path":"llmmeter:echo","args":{}}`, 560,
 			`{"status":"error","errorMessage":"Could not find public mutation function 'llmmeter:echo'","logLines":[]}`},
