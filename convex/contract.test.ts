@@ -91,7 +91,7 @@ async function setup(t: Backend, c: any, n: Names) {
   // Inserted as raw documents, the users have no search keys, as the users
   // of an install from before searchUsers: the backfill gives them theirs.
   for (let cursor: string | null = null; ; ) {
-    const page: any = await t.mutation(makeFunctionReference<"mutation">("llmmeter:backfillUserSearchKeys") as any, { cursor });
+    const page: any = await t.mutation(makeFunctionReference<"mutation">("llmmeter:backfillUserSearchKeys") as any, cursor === null ? {} : { cursor });
     if (page.isDone) break;
     cursor = page.cursor;
   }

@@ -67,6 +67,7 @@ const ROUTES: [string, (f: Fixture) => unknown][] = [
   ["/ingest", (f) => ({ usage: [usage(f.userId)], requestLogs: [requestLog(f.userId)], activity: [activity(f.userId)] })],
   ["/users/ensure", () => ({ externalId: "cli-1", name: "CLI" })],
   ["/users/get", (f) => ({ userId: f.userId })],
+  ["/users/searchkeys/backfill", () => ({})],
   ["/apikeys/lookup", () => ({ keyHash: HASH })],
   ["/apikeys/create", (f) => ({ userId: f.userId, keyHash: HASH, prefix: "sk-ll-a", name: "laptop", isAdmin: false })],
   ["/apikeys/list", () => ({})],

@@ -1,11 +1,12 @@
 /**
  * llmmeter:searchUsers' keys on Convex: ensureUser (the one upsert path)
  * writes them and keeps them in step with the name and email; users stored
- * before the keys existed are found once backfillUserSearchKeys has run.
+ * before the keys existed are found once backfillUserSearchKeys has run
+ * (POST /users/searchkeys/backfill, page by page, as the Go fold job calls it).
  * Matching and order are pinned on both engines by contract case 36.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { api, internal } from "./_generated/api";
+import { api } from "./_generated/api";
 import { ADMIN, makeUsers, newBackend, post, SECRET, type Backend } from "./test.setup";
 
 beforeEach(() => vi.stubEnv("INGEST_SECRET", SECRET));
@@ -32,7 +33,12 @@ describe("searchUsers keys", () => {
     const t = newBackend();
     await makeUsers(t, 1001, "Old"); // raw documents, as an install from before the keys
     expect(await search(t, "old1000")).toEqual([]);
-    const run = (cursor: string | null) => t.mutation(internal.llmmeter.backfillUserSearchKeys, { cursor });
+    // Through the signed route the Go fold job calls (jobs/userkeys.go).
+    const run = async (cursor: string | null) => {
+      const res = await post(t, "/users/searchkeys/backfill", cursor === null ? {} : { cursor });
+      expect(res.status).toBe(200);
+      return res.json as { cursor: string; isDone: boolean; patched: number };
+    };
     const pages = [];
     for (let cursor: string | null = null; ; ) {
       const page = await run(cursor);
@@ -46,5 +52,6 @@ describe("searchUsers keys", () => {
     expect(await search(t, "OLD 1000")).toEqual(["Old1000"]);
     expect(await search(t, "old1000@EXAMPLE")).toEqual(["Old1000"]);
     expect((await run(null)).patched).toBe(0);
+    expect((await post(t, "/users/searchkeys/backfill", { cursor: "garbage" })).status).toBe(400);
   });
 });

@@ -20,6 +20,8 @@ type Fold struct {
 	// still to be rebuilt; nil until checked in this process.
 	stale    []int64
 	caughtUp bool
+	// keys is the user search-key backfill's place (userKeys.go).
+	keys userKeys
 }
 
 // Name implements Job.
@@ -30,7 +32,8 @@ func (f *Fold) CatchUp() CatchUp { return CatchUpLatest }
 
 // Run implements Job. Until the summaries are caught up in this process
 // (see catchUpSummaries), a run first rebuilds one month of them; w.To is
-// now.
+// now. Until the users' search keys are (userKeys), a run then writes a
+// page of them.
 func (f *Fold) Run(ctx context.Context, w Window) (Counts, error) {
 	counts := Counts{}
 	f.mu.Lock()
@@ -47,5 +50,8 @@ func (f *Fold) Run(ctx context.Context, w Window) (Counts, error) {
 	folder := fold.Folder{Store: f.Store, Cal: f.Cal}
 	res, err := folder.Run(ctx)
 	counts["rows"], counts["applies"], counts["conflicts"] = res.Rows, res.Applies, res.Conflicts
-	return counts, err
+	if err != nil {
+		return counts, err
+	}
+	return counts, f.keys.step(ctx, f.Store, counts)
 }

@@ -139,3 +139,22 @@ func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]store.APIKey,
 func (s *Store) RevokeAPIKey(ctx context.Context, id string) error {
 	return s.call(ctx, "/apikeys/revoke", map[string]string{"id": id}, nil)
 }
+
+// BackfillUserSearchKeys calls /users/searchkeys/backfill: one page (500
+// users) of writing the llmmeter:searchUsers keys of users stored before
+// them. cursor "" starts; next is the following page's cursor.
+func (s *Store) BackfillUserSearchKeys(ctx context.Context, cursor string) (next string, done bool, patched int, err error) {
+	body := map[string]any{}
+	if cursor != "" {
+		body["cursor"] = cursor
+	}
+	var out struct {
+		Cursor  string `json:"cursor"`
+		IsDone  bool   `json:"isDone"`
+		Patched int    `json:"patched"`
+	}
+	if err := s.call(ctx, "/users/searchkeys/backfill", body, &out); err != nil {
+		return "", false, 0, err
+	}
+	return out.Cursor, out.IsDone, out.Patched, nil
+}

@@ -54,6 +54,10 @@ export function addSignedRoutes(http: HttpRouter, opts: SignedRouteOptions = {})
 
   post("/users/ensure", signedRoute(wire.usersEnsureBody, (ctx, b) => ctx.runMutation(fn.ensureUser, b)));
   post("/users/get", signedRoute(wire.usersGetBody, (ctx, b) => ctx.runQuery(fn.getUser, b)));
+  post(
+    "/users/searchkeys/backfill",
+    signedRoute(wire.usersSearchKeysBackfillBody, (ctx, b) => ctx.runMutation(fn.backfillUserSearchKeys, b)),
+  );
 
   post("/apikeys/lookup", signedRoute(wire.apiKeyLookupBody, (ctx, b) => ctx.runMutation(fn.lookupApiKey, b)));
   post("/apikeys/create", signedRoute(wire.apiKeyCreateBody, (ctx, b) => ctx.runMutation(fn.createApiKey, b)));

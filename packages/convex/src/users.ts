@@ -1,10 +1,10 @@
 /** Internal user functions behind /users/ensure and /users/get. */
 import type { Doc, Id, MutationCtx } from "./server";
 import { internalMutation, internalQuery } from "./server";
-import { badRequest } from "./lib/errors";
+import { badRequest, paginated } from "./lib/errors";
 import { insertDoc } from "./lib/optional";
 import { searchKeys } from "./lib/userSearch";
-import { usersEnsureBody, usersGetBody } from "./lib/wire";
+import { usersEnsureBody, usersGetBody, usersSearchKeysBackfillBody } from "./lib/wire";
 import { v } from "convex/values";
 
 export function userView(u: Doc<"llmmeterUsers">) {
@@ -91,15 +91,16 @@ export const BACKFILL_PAGE = 500;
 
 /**
  * Gives users stored before the search keys existed their keys, one page a
- * call: `npx convex run llmmeter:backfillUserSearchKeys '{}'`, then again
- * with the answer's cursor until isDone (README, "Upgrading"). Safe to rerun
- * and to run beside ingest: ensureUser writes the same keys.
+ * call (POST /users/searchkeys/backfill): the Go fold job calls it page by
+ * page once per process until isDone. Safe to rerun and to run beside
+ * ingest: ensureUser writes the same keys.
  */
 export const backfillUserSearchKeys = internalMutation({
-  args: { cursor: v.optional(v.union(v.string(), v.null())) },
+  args: usersSearchKeysBackfillBody.fields,
   returns: v.object({ cursor: v.string(), isDone: v.boolean(), patched: v.number() }),
   handler: async (ctx, args) => {
-    const page = await ctx.db.query("llmmeterUsers").paginate({ numItems: BACKFILL_PAGE, cursor: args.cursor ?? null });
+    const cursor = args.cursor ?? null;
+    const page = await paginated(cursor, "cursor", () => ctx.db.query("llmmeterUsers").paginate({ numItems: BACKFILL_PAGE, cursor }));
     let patched = 0;
     for (const u of page.page) {
       const patch = staleKeys(u);

@@ -112,6 +112,11 @@ export const usersEnsureBody = v.object({
   name: opt(str(256)),
 });
 export const usersGetBody = v.object({ userId: idString });
+/** A page of the search-key backfill (users.ts backfillUserSearchKeys). */
+export const usersSearchKeysBackfillBody = v.object({
+  /** The previous page's cursor; absent for the first page. */
+  cursor: opt(str(4096)),
+});
 
 const sha256Hex = matching(/^[0-9a-f]{64}$/, "64 lowercase hex characters (SHA-256)");
 export const apiKeyLookupBody = v.object({ keyHash: sha256Hex });
