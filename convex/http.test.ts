@@ -345,6 +345,23 @@ describe("API keys", () => {
     expect((await post(t, "/apikeys/lookup", { keyHash: HASH })).json.key.revoked).toBe(true);
     expect((await post(t, "/apikeys/revoke", { id: u })).json.error.message).toBe("id: not an apiKeys id");
   });
+
+  test("onlyFirst creates a key only while none exists (the bootstrap admin key of replicas starting together)", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const first = await post(t, "/apikeys/create", { userId: u, keyHash: HASH, prefix: "llm_a", name: "bootstrap", isAdmin: true, onlyFirst: true });
+    expect(first.status).toBe(200);
+    expect(first.json.id).toEqual(expect.any(String));
+    const before = await tableCounts(t);
+    const second = await post(t, "/apikeys/create", { userId: u, keyHash: HASH2, prefix: "llm_b", name: "bootstrap", isAdmin: true, onlyFirst: true });
+    expect(second.status).toBe(200);
+    expect(second.json).toEqual({ id: null });
+    expect(await tableCounts(t)).toEqual(before);
+    // Without onlyFirst, keys are created as before; the stored key has no onlyFirst field.
+    expect((await post(t, "/apikeys/create", { userId: u, keyHash: HASH2, prefix: "llm_b", name: "laptop", isAdmin: false })).status).toBe(200);
+    const keys = await t.run((ctx) => ctx.db.query("apiKeys").collect());
+    expect(keys.map((k) => "onlyFirst" in k)).toEqual([false, false]);
+  });
 });
 
 describe("service keys and the key on each row", () => {

@@ -235,7 +235,8 @@ func issue(ctx context.Context, s store.Store, in store.NewAPIKey) (string, stor
 
 // Bootstrap makes sure an empty store has an admin: when no key exists, it
 // creates the "admin" user and an admin key and returns the secret, which
-// the caller prints once. It returns "" when keys already exist.
+// the caller prints once. It returns "" when keys already exist, also when
+// another replica created the first key since the list was read.
 func Bootstrap(ctx context.Context, s store.Store) (string, error) {
 	keys, err := s.ListAPIKeys(ctx, "")
 	if err != nil || len(keys) > 0 {
@@ -245,6 +246,9 @@ func Bootstrap(ctx context.Context, s store.Store) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	secret, _, err := IssueKey(ctx, s, u.ID, "bootstrap admin key", true)
+	secret, _, err := issue(ctx, s, store.NewAPIKey{UserID: u.ID, Name: "bootstrap admin key", IsAdmin: true, OnlyFirst: true})
+	if errors.Is(err, store.ErrKeysExist) {
+		return "", nil
+	}
 	return secret, err
 }

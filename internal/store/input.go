@@ -35,6 +35,11 @@ type NewAPIKey struct {
 	// IsService: the key names its end users (see APIKey.IsService). A
 	// service key is never an admin key: it acts for other people.
 	IsService bool
+	// OnlyFirst: store the key only if the store holds no key at all,
+	// checked in the same transaction (else ErrKeysExist). The bootstrap
+	// admin key uses it: replicas starting together on an empty store
+	// create one admin key between them, not one each.
+	OnlyFirst bool
 }
 
 // Validate reports every problem at once.

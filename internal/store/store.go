@@ -199,6 +199,8 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrInvalid marks input the store refuses; the message names the field.
 	ErrInvalid = errors.New("store: invalid input")
+	// ErrKeysExist: a NewAPIKey with OnlyFirst found keys stored.
+	ErrKeysExist = errors.New("store: API keys exist")
 )
 
 // Store is the system of record. Implementations are safe for concurrent use.

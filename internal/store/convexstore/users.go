@@ -93,8 +93,14 @@ func (s *Store) CreateAPIKey(ctx context.Context, in store.NewAPIKey) (store.API
 		ID  string   `json:"id"`
 	}
 	body := map[string]any{"userId": in.UserID, "keyHash": in.Hash, "prefix": in.Prefix, "name": in.Name, "isAdmin": in.IsAdmin, "isService": in.IsService}
+	if in.OnlyFirst {
+		body["onlyFirst"] = true
+	}
 	if err := s.call(ctx, "/apikeys/create", body, &out); err != nil {
 		return store.APIKey{}, err
+	}
+	if out.Key == nil && out.ID == "" { // {id: null}: OnlyFirst found keys
+		return store.APIKey{}, store.ErrKeysExist
 	}
 	if out.Key != nil {
 		return out.Key.key(), nil

@@ -82,10 +82,17 @@ func (s *Store) CreateAPIKey(ctx context.Context, in store.NewAPIKey) (store.API
 		return store.APIKey{}, fmt.Errorf("sqlitestore: create key for user %q: %w", in.UserID, err)
 	}
 	k := store.APIKey{ID: newID("k_"), UserID: in.UserID, Prefix: in.Prefix, Name: in.Name, IsAdmin: in.IsAdmin, IsService: in.IsService, CreatedAt: s.nowMs()}
-	_, err := s.db.W.ExecContext(ctx, `INSERT INTO apiKeys (id, userId, keyHash, prefix, name, isAdmin, isService, createdAt) VALUES (?,?,?,?,?,?,?,?)`,
-		k.ID, k.UserID, in.Hash, k.Prefix, k.Name, boolInt(k.IsAdmin), boolInt(k.IsService), k.CreatedAt)
+	// One statement, so OnlyFirst's check and the insert are one transaction.
+	res, err := s.db.W.ExecContext(ctx, `INSERT INTO apiKeys (id, userId, keyHash, prefix, name, isAdmin, isService, createdAt)
+		SELECT ?,?,?,?,?,?,?,? WHERE NOT ? OR NOT EXISTS (SELECT 1 FROM apiKeys)`,
+		k.ID, k.UserID, in.Hash, k.Prefix, k.Name, boolInt(k.IsAdmin), boolInt(k.IsService), k.CreatedAt, boolInt(in.OnlyFirst))
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("sqlitestore: create key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlitestore: create key: %w", err)
+	} else if n == 0 {
+		return store.APIKey{}, store.ErrKeysExist
 	}
 	return k, nil
 }

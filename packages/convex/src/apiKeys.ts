@@ -44,10 +44,17 @@ export const lookup = internalMutation({
   },
 });
 
-/** Creates a key for an existing user; conflict (409) if the hash exists. */
+/**
+ * Creates a key for an existing user: {id}; conflict (409) if the hash
+ * exists. With onlyFirst, only if no key exists at all, else {id: null}: the
+ * bootstrap admin key, which replicas starting together on an empty
+ * deployment all try to create (this read and the insert are one
+ * transaction, so one of them does).
+ */
 export const create = internalMutation({
   args: apiKeyCreateBody.fields,
-  handler: async (ctx, args) => {
+  handler: async (ctx, { onlyFirst, ...args }) => {
+    if (onlyFirst && (await ctx.db.query("apiKeys").first()) !== null) return { id: null };
     const userId = ctx.db.normalizeId("llmmeterUsers", args.userId);
     if (userId === null || (await ctx.db.get(userId)) === null) badRequest("userId: not the id of an existing user");
     const dup = await ctx.db

@@ -127,6 +127,8 @@ export const apiKeyCreateBody = v.object({
   name: str(128),
   isAdmin: v.boolean(),
   isService: opt(v.boolean()),
+  /** Create only if no key exists (the bootstrap admin key); else {id: null}. */
+  onlyFirst: opt(v.boolean()),
 });
 export const apiKeyListBody = v.object({ userId: opt(idString) });
 export const apiKeyRevokeBody = v.object({ id: idString });
