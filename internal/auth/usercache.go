@@ -21,12 +21,25 @@ type UserCache struct {
 	size  int
 	wait  time.Duration
 
-	mu  sync.Mutex
-	lru *list.List // of userEntry, most recent first
-	idx map[string]*list.Element
+	mu      sync.Mutex
+	lru     *list.List // of userEntry, most recent first
+	idx     map[string]*list.Element
+	flights map[string]*userFlight // misses being asked of the store, by key
 }
 
 type userEntry struct{ key, userID string }
+
+// userFlight is one store call for a missed user that the concurrent
+// misses of the same user wait for: a new end user's first burst (the chat
+// app's users arrive many calls at once) made one EnsureUser per call, and
+// on a busy store those each waited in line past AUTH_CHECK_TIMEOUT, so
+// all of them were refused (100 of 100 calls 503 on the Convex test
+// backend).
+type userFlight struct {
+	done   chan struct{}
+	userID string
+	err    error
+}
 
 // NewUserCache returns a cache of at most size users (default 10000).
 // wait bounds a miss's store call (AUTH_CHECK_TIMEOUT; 0: only the
@@ -36,7 +49,7 @@ func NewUserCache(s store.Store, size int, wait time.Duration) *UserCache {
 	if size <= 0 {
 		size = 10_000
 	}
-	return &UserCache{store: s, size: size, wait: wait, lru: list.New(), idx: make(map[string]*list.Element)}
+	return &UserCache{store: s, size: size, wait: wait, lru: list.New(), idx: make(map[string]*list.Element), flights: make(map[string]*userFlight)}
 }
 
 // UserID returns the store id of the user in names, creating the user when
@@ -56,32 +69,54 @@ func (c *UserCache) UserID(ctx context.Context, in store.EnsureUserInput) (strin
 		c.mu.Unlock()
 		return id, nil
 	}
+	f, asking := c.flights[key]
+	if !asking {
+		f = &userFlight{done: make(chan struct{})}
+		c.flights[key] = f
+	}
 	c.mu.Unlock()
+	if !asking {
+		go c.ask(ctx, key, in, f)
+	}
+	select {
+	case <-f.done:
+		return f.userID, f.err
+	case <-ctx.Done(): // this caller gave up; the flight goes on for the others
+		return "", fmt.Errorf("auth: ensure user: %w: %w", ErrUnavailable, ctx.Err())
+	}
+}
 
-	// Two first requests of one user may both get here; EnsureUser is
-	// idempotent, so both get the same row.
+// ask makes f's store call and caches its answer, on its own goroutine:
+// every caller, the first included, waits for it only as long as its own
+// context lasts. The call is not cut short by the first caller going away
+// (the others still wait for it), only by wait; with no wait, by that
+// caller's context.
+func (c *UserCache) ask(ctx context.Context, key string, in store.EnsureUserInput, f *userFlight) {
 	if c.wait > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.wait)
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.wait)
 		defer cancel()
 	}
 	u, _, err := c.store.EnsureUser(ctx, in)
-	if errors.Is(err, store.ErrInvalid) {
-		return "", err
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrInvalid):
+		f.err = err
+	case err != nil:
 		// The store's failure, not the caller's: 503, try again.
-		return "", fmt.Errorf("auth: ensure user: %w: %w", ErrUnavailable, err)
+		f.err = fmt.Errorf("auth: ensure user: %w: %w", ErrUnavailable, err)
+	default:
+		f.userID = u.ID
 	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.idx[key]; !ok {
+	delete(c.flights, key)
+	close(f.done)
+	if err == nil {
 		c.idx[key] = c.lru.PushFront(userEntry{key, u.ID})
 		for c.lru.Len() > c.size {
 			old := c.lru.Remove(c.lru.Back()).(userEntry)
 			delete(c.idx, old.key)
 		}
 	}
-	return u.ID, nil
 }
