@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"llmmeter/internal/store"
@@ -209,4 +210,90 @@ func TestUserCacheDoesNotWaitOnAHangingStore(t *testing.T) {
 	if err != nil || id == "" {
 		t.Fatalf("once the store answers: %q, %v", id, err)
 	}
+}
+
+// slowKeys is a store whose key look-ups take delay (the Convex test
+// backend under load answered in over a second) and can be revoked.
+type slowKeys struct {
+	store.Store
+	delay   time.Duration
+	revoked atomic.Bool
+	lookups atomic.Int64
+}
+
+func (s *slowKeys) APIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+	s.lookups.Add(1)
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return store.APIKey{}, ctx.Err()
+	}
+	k, err := s.Store.APIKeyByHash(ctx, hash)
+	if s.revoked.Load() {
+		k.RevokedAt = 1
+	}
+	return k, err
+}
+
+// TestKeysInUseAreRenewedOffThePath: a hot key's cache entry expired every
+// TTL, and then its calls waited for the store: each call its own
+// look-up, and with a store slower than staleWait, one call every
+// staleRetry waited a second, for as long as the store stayed slow
+// (seen through the Convex test backend under load: p99 1.1 s for a
+// service key called every 50 ms). Now a key in use is looked up again in
+// the background before it expires: over two minutes of calls every
+// second, none waits, one look-up at a time, and a revocation still
+// applies within the TTL.
+func TestKeysInUseAreRenewedOffThePath(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		real, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "s.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer real.Close()
+		u, _, err := real.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "chat"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, _, err := IssueKey(ctx, real, u.ID, "svc", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &slowKeys{Store: real, delay: 1500 * time.Millisecond}
+		k := &Keys{Store: s, TTL: 30 * time.Second, Wait: 2 * time.Second}
+		req := func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+			r.Header.Set("Authorization", "Bearer "+secret)
+			return r
+		}
+		if _, err := k.Authenticate(ctx, req()); err != nil { // the first look-up is the call's
+			t.Fatal(err)
+		}
+		for i := range 120 {
+			time.Sleep(time.Second)
+			start := time.Now()
+			if _, err := k.Authenticate(ctx, req()); err != nil {
+				t.Fatalf("call %d: %v", i, err)
+			}
+			if d := time.Since(start); d > 0 {
+				t.Fatalf("call %d (%d s after the first) waited %v for the store", i, i+1, d)
+			}
+		}
+		if n := s.lookups.Load(); n > 1+120/10 {
+			t.Fatalf("%d look-ups in two minutes with a TTL of 30 s", n)
+		}
+		s.revoked.Store(true)
+		revokedAt := time.Now()
+		for {
+			time.Sleep(time.Second)
+			if _, err := k.Authenticate(ctx, req()); errors.Is(err, ErrInvalid) {
+				break
+			}
+			if time.Since(revokedAt) > 30*time.Second {
+				t.Fatal("a revoked key still served 30 s after the revocation")
+			}
+		}
+		synctest.Wait() // no refresh left running
+	})
 }
