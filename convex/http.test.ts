@@ -303,9 +303,11 @@ describe("users", () => {
     const a = await post(t, "/users/ensure", { clerkUserId: "user_1", email: "a@x.io" });
     expect(a.json).toMatchObject({ created: true });
     const b = await post(t, "/users/ensure", { clerkUserId: "user_1", name: "Ann" });
-    expect(b.json).toEqual({ userId: a.json.userId, created: false });
     const g = await post(t, "/users/get", { userId: a.json.userId });
     expect(g.json.user).toMatchObject({ id: a.json.userId, clerkUserId: "user_1", email: "a@x.io", name: "Ann", role: "user" });
+    // The answer carries the user, as updated, so the gateway makes no second round trip to /users/get.
+    expect(b.json).toEqual({ userId: a.json.userId, created: false, user: g.json.user });
+    expect(a.json.user).toMatchObject({ id: a.json.userId, email: "a@x.io", name: null });
     const ext = await post(t, "/users/ensure", { externalId: "user_1" });
     expect(ext.json.created).toBe(true);
     expect(ext.json.userId).not.toBe(a.json.userId);

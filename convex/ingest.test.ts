@@ -479,7 +479,7 @@ describe("activity:record", () => {
     expect(users.map((u) => u.externalId)).toEqual([sub]);
     // the gateway's /users/ensure for the same end user finds the same row
     const ensured = await t.mutation(internal.llmmeter.ensureUser, { externalId: sub, name: "Ada" });
-    expect(ensured).toEqual({ userId: users[0]._id, created: false });
+    expect(ensured).toMatchObject({ userId: users[0]._id, created: false, user: { id: users[0]._id, externalId: sub, name: "Ada" } });
     const detail = await t.withIdentity(ADMIN).query(api.llmmeter.userDetail, { userId: users[0]._id, from: T0 - 1, to: T0 + 2 });
     expect(detail.recentActivity.map((a) => a.activityType).sort()).toEqual(["login", "message_sent"]);
 

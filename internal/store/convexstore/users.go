@@ -25,7 +25,10 @@ func (v userView) user() store.User {
 	return store.User{ID: v.ID, ClerkUserID: deref(v.ClerkUserID), ExternalID: deref(v.ExternalID), Email: deref(v.Email), Name: deref(v.Name), CreatedAt: v.CreatedAt}
 }
 
-// EnsureUser calls /users/ensure.
+// EnsureUser calls /users/ensure: one round trip, since the route answers
+// with the user (a first-seen end user's call waits for it). A deployment
+// from before that answers with the id alone; the user is then read with
+// /users/get.
 func (s *Store) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store.User, bool, error) {
 	if err := in.Validate(); err != nil {
 		return store.User{}, false, err
@@ -37,11 +40,15 @@ func (s *Store) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store
 		}
 	}
 	var out struct {
-		UserID  string `json:"userId"`
-		Created bool   `json:"created"`
+		UserID  string    `json:"userId"`
+		Created bool      `json:"created"`
+		User    *userView `json:"user"`
 	}
 	if err := s.call(ctx, "/users/ensure", body, &out); err != nil {
 		return store.User{}, false, err
+	}
+	if out.User != nil {
+		return out.User.user(), out.Created, nil
 	}
 	u, err := s.User(ctx, out.UserID)
 	return u, out.Created, err

@@ -59,10 +59,17 @@ export async function ensureUser(ctx: MutationCtx, args: EnsureArgs): Promise<{ 
   return { userId, created: true };
 }
 
-/** /users/ensure: {userId, created}. */
+/**
+ * /users/ensure: {userId, created, user}. The user comes with the answer so
+ * that the gateway's first call of a new end user makes one round trip
+ * here, not a second one to /users/get.
+ */
 export const ensure = internalMutation({
   args: usersEnsureBody.fields,
-  handler: (ctx, args) => ensureUser(ctx, args),
+  handler: async (ctx, args) => {
+    const r = await ensureUser(ctx, args);
+    return { ...r, user: userView((await ctx.db.get(r.userId))!) };
+  },
 });
 
 /** Returns {user} or {user: null} when the id is a users id with no document. */
