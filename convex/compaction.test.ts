@@ -10,7 +10,7 @@
  */
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { internal } from "./_generated/api";
-import { makeUsers, newBackend, post, SECRET, tableCounts, usage } from "./test.setup";
+import { dataCounts, makeUsers, newBackend, post, SECRET, tableCounts, usage } from "./test.setup";
 
 beforeEach(() => {
   vi.stubEnv("INGEST_SECRET", SECRET);
@@ -60,14 +60,14 @@ test("a closed period keeps one summary document per kind after many folds and a
     });
   // One document per kind and period: 2 kinds × 4 periods, each once.
   expect(await perPeriod()).toEqual(new Array(8).fill(1));
-  const before = await tableCounts(t);
+  const before = await dataCounts(t);
   // 4 periods × (1 system + 3 users + 2 models) aggregate keys; one fold marker.
   expect(before.usageAggregates).toBe(24);
   expect(before.foldState).toBe(1);
 
   // Twenty more folds into the same closed periods: only the raw rows grow.
   for (let i = 20; i < 40; i++) await ingest(i);
-  const after = await tableCounts(t);
+  const after = await dataCounts(t);
   expect(await perPeriod()).toEqual(new Array(8).fill(1));
   const grown = Object.fromEntries(Object.keys(after).filter((k) => after[k] !== before[k]).map((k) => [k, after[k] - before[k]]));
   expect(grown).toEqual({ usageTracking: 20 });

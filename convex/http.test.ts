@@ -121,14 +121,18 @@ describe.each(ROUTES)("route %s", (path, body) => {
     const cases: [string | null, number, string][] = [
       // no header
       [null, 401, "unauthorized"],
-      // not t=...,v1=...
+      // not t=...,n=...,v2=...
       ["garbage", 400, "bad_request"],
       // t not a number
-      [`t=abc,v1=${"0".repeat(64)}`, 400, "bad_request"],
-      // v1 not hex
-      [`t=${now},v1=xyz`, 400, "bad_request"],
-      // missing v1
-      [`t=${now}`, 400, "bad_request"],
+      [`t=abc,n=${"0".repeat(32)},v2=${"0".repeat(64)}`, 400, "bad_request"],
+      // v2 not hex
+      [`t=${now},n=${"0".repeat(32)},v2=xyz`, 400, "bad_request"],
+      // missing v2
+      [`t=${now},n=${"0".repeat(32)}`, 400, "bad_request"],
+      // missing nonce
+      [`t=${now},v2=${"0".repeat(64)}`, 400, "bad_request"],
+      // the retired v1 form, no nonce (refused as unauthorized, not bad input: an old service retries it)
+      [`t=${now},v1=${"0".repeat(64)}`, 401, "unauthorized"],
       // signed with another secret
       [await sign("wrong-secret", { method: "POST", path, body: raw }, now), 401, "unauthorized"],
       // signature of a different body
@@ -165,6 +169,23 @@ describe.each(ROUTES)("route %s", (path, body) => {
     expect(await tableCounts(t)).toEqual(before);
   });
 
+  test("INGEST_SECRET or INGEST_SECRET_PREVIOUS under 32 bytes → 503 naming it, not its value; nothing written", async () => {
+    const t = newBackend();
+    const f = await fixture(t);
+    const before = await tableCounts(t);
+    const weak = "k".repeat(31);
+    for (const [name, other] of [["INGEST_SECRET", "INGEST_SECRET_PREVIOUS"], ["INGEST_SECRET_PREVIOUS", "INGEST_SECRET"]] as const) {
+      vi.stubEnv(other, SECRET);
+      vi.stubEnv(name, weak);
+      // signed with the weak secret itself: still refused
+      const r = await post(t, path, body(f), { secret: weak });
+      expect(r.status, name).toBe(503);
+      expect(r.json.error).toMatchObject({ code: "misconfigured", message: `${name} is shorter than 32 bytes; set a longer secret in the deployment's environment` });
+      expect(JSON.stringify(r.json)).not.toContain(weak);
+    }
+    expect(await tableCounts(t)).toEqual(before);
+  });
+
   test("non-JSON body → 400", async () => {
     const t = newBackend();
     const r = await post(t, path, null, { raw: "{not json" });
@@ -174,11 +195,12 @@ describe.each(ROUTES)("route %s", (path, body) => {
 });
 
 test("the previous secret is accepted during rotation", async () => {
-  vi.stubEnv("INGEST_SECRET_PREVIOUS", "old-secret");
+  const old = "old-secret-of-at-least-thirty-two-bytes";
+  vi.stubEnv("INGEST_SECRET_PREVIOUS", old);
   const t = newBackend();
-  expect((await post(t, "/users/ensure", { externalId: "x" }, { secret: "old-secret" })).status).toBe(200);
+  expect((await post(t, "/users/ensure", { externalId: "x" }, { secret: old })).status).toBe(200);
   vi.stubEnv("INGEST_SECRET_PREVIOUS", "");
-  expect((await post(t, "/users/ensure", { externalId: "x" }, { secret: "old-secret" })).status).toBe(401);
+  expect((await post(t, "/users/ensure", { externalId: "x" }, { secret: old })).status).toBe(401);
 });
 
 test("a body over MAX_BODY_BYTES → 413 on every route, validly signed or not, and nothing written", async () => {

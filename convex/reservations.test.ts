@@ -8,7 +8,7 @@ import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { MAX_OPEN_RESERVATIONS, systemBudget } from "../packages/convex/src/lib/quotas";
 import { sign } from "../packages/convex/src/lib/signature";
-import { type Backend, makeUsers, newBackend, post, requestLog, SECRET, tableCounts, usage } from "./test.setup";
+import { type Backend, dataCounts, makeUsers, newBackend, post, requestLog, SECRET, tableCounts, usage } from "./test.setup";
 
 const NOW = Date.UTC(2024, 0, 15, 12); // Monday noon UTC
 const TOMORROW = Date.UTC(2024, 0, 16);
@@ -74,9 +74,9 @@ describe("admission is exact at the boundary", () => {
     });
     expect(refused.message).toContain("daily_requests");
     // a refusal writes nothing
-    const counts = await tableCounts(t);
+    const counts = await dataCounts(t);
     await reserve(t, u);
-    expect(await tableCounts(t)).toEqual(counts);
+    expect(await dataCounts(t)).toEqual(counts);
 
     // Ingesting req-0's rows counts it (used 1) and settles its reservation (reserved 9):
     // the request keeps its slot, so the limit is still exactly full.
@@ -230,12 +230,12 @@ describe("several quotas and the system budget", () => {
       ["ra", a, 200_000_000, 60_000],
     ]);
     // b has no quota of its own, but the system budget is held by a's request
-    const before = await tableCounts(t);
+    const before = await dataCounts(t);
     expect(await reserve(t, b, { costNanoUsd: 1 })).toMatchObject({
       admitted: false,
       quota: { quotaId: budget, quotaType: "system_monthly_cost_usd", usedNanoUsd: 9_900_000_000, reservedNanoUsd: 200_000_000, remainingNanoUsd: 0 },
     });
-    expect(await tableCounts(t)).toEqual(before);
+    expect(await dataCounts(t)).toEqual(before);
     // settle a's request: the budget is over by at most that request; nobody is admitted any more
     await post(t, "/ingest", {
       usage: [usage(a, { requestId: "ra", costNanoUsd: 150_000_000, timestamp: NOW })],
@@ -246,9 +246,9 @@ describe("several quotas and the system budget", () => {
     expect((await reserve(t, c, { costNanoUsd: 0 })).quota.quotaType).toBe("system_monthly_cost_usd");
     // an inactive budget does not count: c, without quotas, is admitted with no writes
     await t.run((ctx) => ctx.db.patch(budget, { isActive: false }));
-    const counts = await tableCounts(t);
+    const counts = await dataCounts(t);
     expect(await reserve(t, c, { requestId: "rc" })).toEqual({ admitted: true });
-    expect(await tableCounts(t)).toEqual(counts);
+    expect(await dataCounts(t)).toEqual(counts);
   });
 
   test("inactive user quotas are ignored", async () => {
@@ -282,9 +282,9 @@ describe("expiry, replay, release, roll-over", () => {
     await addQuota(t, { userId: u, quotaType: "daily_requests", limit: 1 });
     await addQuota(t, { userId: u, quotaType: "monthly_tokens", limit: 1000 });
     expect(await reserve(t, u, { requestId: "r" })).toEqual({ admitted: true });
-    const counts = await tableCounts(t);
+    const counts = await dataCounts(t);
     expect(await reserve(t, u, { requestId: "r" })).toEqual({ admitted: true, replay: true });
-    expect(await tableCounts(t)).toEqual(counts);
+    expect(await dataCounts(t)).toEqual(counts);
     expect((await reserve(t, u, { requestId: "other" })).admitted).toBe(false);
   });
 
@@ -352,11 +352,11 @@ describe("expiry, replay, release, roll-over", () => {
         await ctx.db.insert("quotaReservations", { requestId: `bulk-${i}`, quotaId: qid, userId: u, amount: 1, expiresAt: NOW + 60_000 });
       }
     });
-    const before = await tableCounts(t);
+    const before = await dataCounts(t);
     const r = await reserve(t, u);
     expect(r).toMatchObject({ admitted: false, reason: "too_many_reservations", quota: { quotaId: qid } });
     expect(r.message).toContain(`more than ${MAX_OPEN_RESERVATIONS} open reservations`);
-    expect(await tableCounts(t)).toEqual(before);
+    expect(await dataCounts(t)).toEqual(before);
   });
 });
 

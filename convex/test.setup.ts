@@ -21,7 +21,7 @@ import type { ActivityRow, RequestLogRow, UsageRow } from "../packages/convex/sr
  */
 export const modules = import.meta.glob(["./**/*.ts", "./_generated/*.js", "!./**/*.*.ts", "!./**/.*"]);
 
-export const SECRET = "test-ingest-secret";
+export const SECRET = "test-ingest-secret-0123456789abcdef";
 
 /** A fresh in-memory backend with Convex's transaction limits enforced. */
 export function newBackend() {
@@ -136,6 +136,16 @@ export async function tableCounts(t: Backend): Promise<Record<string, number>> {
     }
     return out;
   });
+}
+
+/**
+ * tableCounts without signatureNonces: what an accepted request that changes
+ * nothing (an idempotent replay of rows, a refusal answered 200) leaves
+ * unchanged. Its acceptance records its signature's nonce (replay.test.ts).
+ */
+export async function dataCounts(t: Backend): Promise<Record<string, number>> {
+  const { signatureNonces: _nonces, ...rest } = await tableCounts(t);
+  return rest;
 }
 
 /** mulberry32: a small seeded PRNG. */

@@ -1,13 +1,18 @@
 package convexclient_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
 	"llmmeter/convexclient"
 	"llmmeter/internal/convextest"
+	"llmmeter/internal/signature"
 )
 
 // TestAgainstTheLocalBackend runs signed HTTP actions and HTTP API calls
@@ -29,7 +34,7 @@ func TestAgainstTheLocalBackend(t *testing.T) {
 	}
 
 	// A forged signature is refused with 401 and changes nothing.
-	forged, _ := convexclient.New(convexclient.Config{SiteURL: be.URL, Secret: "wrong", MaxRetries: -1})
+	forged, _ := convexclient.New(convexclient.Config{SiteURL: be.URL, Secret: "wrong-secret-of-at-least-32-bytes", MaxRetries: -1})
 	err = forged.Call(ctx, "/users/ensure", map[string]string{"externalId": "mallory"}, nil)
 	var he *convexclient.HTTPError
 	if !errors.As(err, &he) || he.Status != 401 {
@@ -40,6 +45,26 @@ func TestAgainstTheLocalBackend(t *testing.T) {
 		Now: func() time.Time { return time.Now().Add(-6 * time.Minute) }})
 	if err := stale.Call(ctx, "/users/ensure", map[string]string{"externalId": "mallory"}, nil); !errors.As(err, &he) || he.Status != 401 {
 		t.Fatalf("stale: %v", err)
+	}
+	// The same signed bytes sent twice: the second is a replay, refused
+	// with 409 "replayed" (the user is created once either way; the
+	// point is that the deployment remembers the nonce).
+	replay := []byte(`{"externalId":"replayed"}`)
+	header := convexclient.Sign([]byte(be.Secret), time.Now(), signature.NewNonce(), "/users/ensure", replay)
+	for i, want := range []int{200, 409} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, be.URL+"/users/ensure", bytes.NewReader(replay))
+		req.Header.Set(convexclient.SignatureHeader, header)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var e struct{ Error struct{ Code string } }
+		json.Unmarshal(b, &e)
+		if res.StatusCode != want || (want == 409 && e.Error.Code != "replayed") {
+			t.Fatalf("send %d: HTTP %d %s, want %d", i+1, res.StatusCode, b, want)
+		}
 	}
 	// A bad payload is a 400 naming the field.
 	if err := cl.Call(ctx, "/users/ensure", map[string]any{"externalId": 5}, nil); !errors.As(err, &he) || he.Status != 400 || he.Message == "" {

@@ -68,6 +68,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.SiteURL != "" && cfg.Secret == "" {
 		errs = append(errs, errors.New("convexclient: Secret is required to call HTTP actions"))
+	} else if cfg.Secret != "" && len(cfg.Secret) < signature.MinSecretBytes {
+		errs = append(errs, fmt.Errorf("convexclient: Secret must be at least %d bytes (the deployment refuses a shorter INGEST_SECRET)", signature.MinSecretBytes))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -127,9 +129,10 @@ func (c *Client) do(ctx context.Context, send func(ctx context.Context) (*resty.
 }
 
 // Sign returns the signature header value for a POST of body to path (the
-// URL path as sent, e.g. "/ingest") at t; see package signature.
-func Sign(secret []byte, t time.Time, path string, body []byte) string {
-	return signature.SignRequest(secret, t, http.MethodPost, path, body)
+// URL path as sent, e.g. "/ingest") at t with nonce; see package signature.
+// Convex accepts a nonce once, so every send needs its own.
+func Sign(secret []byte, t time.Time, nonce, path string, body []byte) string {
+	return signature.SignRequest(secret, t, nonce, http.MethodPost, path, body)
 }
 
 // HTTPError is a refusal by an HTTP action: 4xx, or 5xx after the retries.
@@ -172,10 +175,12 @@ func (c *Client) Call(ctx context.Context, route string, in, out any) error {
 	}
 	send := func(ctx context.Context) (*resty.Response, error) {
 		// The signature covers the path as sent, prefix of SiteURL included,
-		// which is what the HTTP action sees in request.url; each attempt is
-		// signed afresh.
+		// which is what the HTTP action sees in request.url. Each attempt is
+		// signed afresh, with a new timestamp and nonce: Convex accepts a
+		// nonce once, so a retry after a lost answer reusing the bytes would
+		// be refused as a replay.
 		res, err := c.http.R().SetContext(ctx).
-			SetHeader(SignatureHeader, Sign(c.secret, c.now(), u.EscapedPath(), body)).
+			SetHeader(SignatureHeader, Sign(c.secret, c.now(), signature.NewNonce(), u.EscapedPath(), body)).
 			SetBody(body).
 			Post(target)
 		if err != nil {

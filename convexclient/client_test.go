@@ -18,10 +18,11 @@ import (
 
 func TestSignMatchesTheSpec(t *testing.T) {
 	at := time.UnixMilli(1_700_000_000_123)
-	got := Sign([]byte("s3cret"), at, "/ingest", []byte(`{"a":1}`))
+	const nonce = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	got := Sign([]byte("s3cret"), at, nonce, "/ingest", []byte(`{"a":1}`))
 	m := hmac.New(sha256.New, []byte("s3cret"))
-	m.Write([]byte("v1\n1700000000123\nPOST\n/ingest\n" + `{"a":1}`))
-	if want := "t=1700000000123,v1=" + hex.EncodeToString(m.Sum(nil)); got != want {
+	m.Write([]byte("v2\n1700000000123\n" + nonce + "\nPOST\n/ingest\n" + `{"a":1}`))
+	if want := "t=1700000000123,n=" + nonce + ",v2=" + hex.EncodeToString(m.Sum(nil)); got != want {
 		t.Fatalf("got %s want %s", got, want)
 	}
 }
@@ -51,16 +52,20 @@ func TestCallSignsTheRoute(t *testing.T) {
 	if path != "/llmmeter/quotas/release" {
 		t.Fatalf("path %q", path)
 	}
-	if want := Sign([]byte("s3cret-value"), at, path, body); got != want {
+	nonce := headerField(got, "n")
+	if want := Sign([]byte(testSecret), at, nonce, path, body); got != want {
 		t.Fatalf("header %q, want %q", got, want)
 	}
-	if Sign([]byte("s3cret-value"), at, "/llmmeter/quotas/reserve", body) == got {
+	if Sign([]byte(testSecret), at, nonce, "/llmmeter/quotas/reserve", body) == got {
 		t.Fatal("the signature does not depend on the path")
 	}
 }
 
+// testSecret meets signature.MinSecretBytes.
+const testSecret = "s3cret-value-of-at-least-32-bytes"
+
 func fast(url string) Config {
-	return Config{URL: url, SiteURL: url, Secret: "s3cret-value", MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
+	return Config{URL: url, SiteURL: url, Secret: testSecret, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
 }
 
 func TestRetryOnlyTransientFailures(t *testing.T) {
@@ -106,7 +111,7 @@ func TestRetryOnlyTransientFailures(t *testing.T) {
 			if (err != nil) != c.wantErr || hits.Load() != c.wantHits {
 				t.Fatalf("err %v, hits %d", err, hits.Load())
 			}
-			if err != nil && strings.Contains(err.Error(), "s3cret-value") {
+			if err != nil && strings.Contains(err.Error(), testSecret) {
 				t.Fatal("secret in error")
 			}
 			var he *HTTPError
@@ -144,6 +149,20 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := New(Config{URL: "ftp://x"}); err == nil {
 		t.Fatal("bad scheme accepted")
+	}
+}
+
+// TestShortSecretRefused: a Secret under 32 bytes is refused (the
+// deployment would refuse to verify with it), naming the minimum and not
+// the secret.
+func TestShortSecretRefused(t *testing.T) {
+	short := strings.Repeat("k", 31)
+	_, err := New(Config{SiteURL: "https://x.convex.site", Secret: short})
+	if err == nil || !strings.Contains(err.Error(), "at least 32 bytes") || strings.Contains(err.Error(), short) {
+		t.Fatalf("31-byte secret: %v", err)
+	}
+	if _, err := New(Config{SiteURL: "https://x.convex.site", Secret: short + "k"}); err != nil {
+		t.Fatalf("32-byte secret: %v", err)
 	}
 }
 

@@ -19,7 +19,7 @@ func TestWebhookSignatureHasItsOwnLabel(t *testing.T) {
 		t.Fatalf("SignWebhook = %q, want the webhook form %q", got, want)
 	}
 	for _, path := range []string{"/ingest", "/jobs/alerts/notified"} {
-		if got == signature.SignRequest(secret, at, "POST", path, body) {
+		if got == signature.SignRequest(secret, at, signature.NewNonce(), "POST", path, body) {
 			t.Errorf("a webhook signature passes as a signed POST %s", path)
 		}
 	}

@@ -30,7 +30,9 @@ func TestStartFailuresAreOneLine(t *testing.T) {
 		// The gateway's port is taken.
 		{"listen addr in use", map[string]string{"LISTEN_ADDR": busy.Addr().String()}, []string{"LISTEN_ADDR", busy.Addr().String(), "in use"}},
 		// A CONVEX_URL that names no deployment at all.
-		{"convex url not a url", map[string]string{"CONVEX_URL": "nothing", "CONVEX_SITE_URL": "https://x.convex.site", "CONVEX_INGEST_SECRET": "0123456789abcdef"}, []string{"CONVEX_URL", `"nothing"`}},
+		{"convex url not a url", map[string]string{"CONVEX_URL": "nothing", "CONVEX_SITE_URL": "https://x.convex.site", "CONVEX_INGEST_SECRET": "0123456789abcdef0123456789abcdef"}, []string{"CONVEX_URL", `"nothing"`}},
+		// A guessable ingest secret: the service does not start on Convex.
+		{"convex ingest secret too short", map[string]string{"CONVEX_URL": "https://x.convex.cloud", "CONVEX_SITE_URL": "https://x.convex.site", "CONVEX_INGEST_SECRET": "0123456789abcdef"}, []string{"CONVEX_INGEST_SECRET", "at least 32 bytes"}},
 		// The profiler on every interface, not allowed.
 		{"pprof remote", map[string]string{"PPROF_ADDR": "0.0.0.0:0"}, []string{"PPROF_ADDR", "PPROF_ALLOW_REMOTE"}},
 		// The profiler's port is taken: this fails late in the start, after
@@ -67,7 +69,7 @@ func TestServesWhileConvexUnreachable(t *testing.T) {
 	nothing := "http://" + testaddr.Reserve(t) // refuses connections for the whole test
 	addr := testaddr.Reserve(t)                // the service listens there
 	env := map[string]string{"DATA_DIR": t.TempDir(), "LISTEN_ADDR": addr, "JOBS_ENABLED": "false",
-		"CONVEX_URL": nothing, "CONVEX_SITE_URL": nothing, "CONVEX_INGEST_SECRET": "0123456789abcdef"}
+		"CONVEX_URL": nothing, "CONVEX_SITE_URL": nothing, "CONVEX_INGEST_SECRET": "0123456789abcdef0123456789abcdef"}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr logtest.Buffer
 	done := make(chan int, 1)

@@ -9,6 +9,7 @@ import (
 
 	"flag"
 	"fmt"
+	"llmmeter/internal/signature"
 	"llmmeter/jobs"
 	"net"
 	"net/url"
@@ -126,7 +127,7 @@ var settings = []setting{
 	{"OUTBOX_MAX_ENTRIES", "outbox-max-entries", "1000000", "requests refused with 503 while this many rows wait for delivery (0: no bound)"},
 	{"CONVEX_URL", "convex-url", "", "Convex deployment URL (https://<name>.convex.cloud); empty runs the embedded SQLite store"},
 	{"CONVEX_SITE_URL", "convex-site-url", "", "Convex HTTP actions URL (https://<name>.convex.site)"},
-	{"CONVEX_INGEST_SECRET", "convex-ingest-secret", "", "the deployment's INGEST_SECRET, which signs every call"},
+	{"CONVEX_INGEST_SECRET", "convex-ingest-secret", "", "the deployment's INGEST_SECRET (at least 32 bytes), which signs every call"},
 	{"LOG_IP_ADDRESSES", "log-ip-addresses", "full", "client IPs in request logs: full, truncate or off"},
 	{"CLERK_SECRET_KEY", "clerk-secret-key", "", "Clerk secret key (sk_…); fetches the JWKS from Clerk's Backend API when CLERK_JWKS_URL is empty"},
 	{"CLERK_JWKS_URL", "clerk-jwks-url", "", "JWKS URL of the Clerk instance, e.g. https://clerk.example.com/.well-known/jwks.json"},
@@ -383,7 +384,7 @@ func loadConvex(c *Config, get func(string) string, bad func(env, format string,
 	}
 	if c.ConvexIngestSecret == "" {
 		bad("CONVEX_INGEST_SECRET", "is required with CONVEX_URL (the same value as INGEST_SECRET in the Convex deployment)")
-	} else if len(c.ConvexIngestSecret) < 16 {
-		bad("CONVEX_INGEST_SECRET", "must be at least 16 characters")
+	} else if len(c.ConvexIngestSecret) < signature.MinSecretBytes {
+		bad("CONVEX_INGEST_SECRET", "must be at least %d bytes (the deployment refuses a shorter INGEST_SECRET)", signature.MinSecretBytes)
 	}
 }

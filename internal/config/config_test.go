@@ -205,12 +205,31 @@ func TestConvexSettingsAllOrNone(t *testing.T) {
 		t.Fatalf("partial Convex settings: %v", err)
 	}
 	c, err := Load(nil, env(map[string]string{"CONVEX_URL": "https://happy-cat-123.convex.cloud",
-		"CONVEX_SITE_URL": "https://happy-cat-123.convex.site", "CONVEX_INGEST_SECRET": "0123456789abcdef0123"}))
+		"CONVEX_SITE_URL": "https://happy-cat-123.convex.site", "CONVEX_INGEST_SECRET": "0123456789abcdef0123456789abcdef"}))
 	if err != nil || !c.ConvexEnabled() {
 		t.Fatalf("full Convex settings: %v", err)
 	}
-	if strings.Contains(fmt.Sprintf("%+v", c), "0123456789abcdef0123") {
+	if strings.Contains(fmt.Sprintf("%+v", c), "0123456789abcdef0123456789abcdef") {
 		t.Fatal("ingest secret printed")
+	}
+}
+
+// TestConvexIngestSecretMinimum: a CONVEX_INGEST_SECRET under 32 bytes
+// (it used to take 16) is refused, naming the variable and the minimum,
+// never the secret; 32 bytes are enough.
+func TestConvexIngestSecretMinimum(t *testing.T) {
+	convex := func(secret string) func(string) string {
+		return env(map[string]string{"CONVEX_URL": "https://happy-cat-123.convex.cloud",
+			"CONVEX_SITE_URL": "https://happy-cat-123.convex.site", "CONVEX_INGEST_SECRET": secret})
+	}
+	for _, short := range []string{"k", "0123456789abcdef", strings.Repeat("k", 31)} {
+		_, err := Load(nil, convex(short))
+		if err == nil || !strings.Contains(err.Error(), "CONVEX_INGEST_SECRET: must be at least 32 bytes") || strings.Contains(err.Error(), short) {
+			t.Errorf("%d-byte secret: %v", len(short), err)
+		}
+	}
+	if _, err := Load(nil, convex(strings.Repeat("k", 32))); err != nil {
+		t.Fatalf("32-byte secret: %v", err)
 	}
 }
 

@@ -8,7 +8,7 @@ import { sign } from "../../../packages/convex/src/lib/signature";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const convexDir = join(here, "..", "..", "..", "convex");
-const SECRET = "smoke-secret";
+const SECRET = "smoke-secret-0123456789abcdef0123";
 let child: ChildProcess;
 let base: string;
 

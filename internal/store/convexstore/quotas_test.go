@@ -27,7 +27,7 @@ func TestReserveClassifiesInvalidInput(t *testing.T) {
 		w.Write([]byte(`{"error":{"code":"bad_request","message":"tokens: expected non-negative integer","type":"invalid_request_error"}}`))
 	}))
 	defer srv.Close()
-	c, err := convexclient.New(convexclient.Config{SiteURL: srv.URL, Secret: "s", MaxRetries: -1})
+	c, err := convexclient.New(convexclient.Config{SiteURL: srv.URL, Secret: "a-test-secret-of-at-least-32-bytes", MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

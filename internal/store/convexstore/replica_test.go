@@ -38,7 +38,7 @@ func TestIngestNamesItsReplica(t *testing.T) {
 		w.Write([]byte(`{"inserted":{"usage":0,"requestLogs":0,"activity":1},"duplicates":{"usage":0,"requestLogs":0,"activity":0}}`))
 	}))
 	defer srv.Close()
-	c, err := convexclient.New(convexclient.Config{SiteURL: srv.URL, Secret: "s", MaxRetries: -1})
+	c, err := convexclient.New(convexclient.Config{SiteURL: srv.URL, Secret: "a-test-secret-of-at-least-32-bytes", MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"llmmeter/convexclient"
 	"llmmeter/internal/periods"
+	"llmmeter/internal/signature"
 	"llmmeter/internal/store"
 )
 
@@ -78,6 +80,12 @@ func (s *Store) call(ctx context.Context, route string, in, out any) error {
 	var he *convexclient.HTTPError
 	if errors.As(err, &he) {
 		switch {
+		case he.Status == 400 && strings.Contains(he.Message, signature.Header):
+			// The deployment cannot read this service's signature: its
+			// functions are older than the service (deploy them first).
+			// Not the request's fault, so not ErrInvalid, on which the
+			// outbox would set the rows aside for good; retried instead.
+			return err
 		case he.Status == 400:
 			return fmt.Errorf("%w: %s", store.ErrInvalid, he.Message)
 		case he.Status == 404:

@@ -1,6 +1,7 @@
 /** Internal API-key functions behind /apikeys/*. Only hashes are stored. */
 import type { Doc } from "./server";
-import { internalMutation, internalQuery } from "./server";
+import { signedMutation } from "./lib/nonces";
+import { internalQuery } from "./server";
 import { badRequest, fail, notFound } from "./lib/errors";
 import { apiKeyCreateBody, apiKeyListBody, apiKeyLookupBody, apiKeyRevokeBody } from "./lib/wire";
 
@@ -27,7 +28,7 @@ function keyView(k: Doc<"apiKeys">) {
  * {key} for a key hash, or {key: null}. A mutation so that it can refresh
  * lastUsedAt (at most once a minute per key, to keep lookups cheap).
  */
-export const lookup = internalMutation({
+export const lookup = signedMutation({
   args: apiKeyLookupBody.fields,
   handler: async (ctx, args) => {
     const k = await ctx.db
@@ -51,7 +52,7 @@ export const lookup = internalMutation({
  * deployment all try to create (this read and the insert are one
  * transaction, so one of them does).
  */
-export const create = internalMutation({
+export const create = signedMutation({
   args: apiKeyCreateBody.fields,
   handler: async (ctx, { onlyFirst, ...args }) => {
     if (onlyFirst && (await ctx.db.query("apiKeys").first()) !== null) return { id: null };
@@ -91,7 +92,7 @@ export const list = internalQuery({
 });
 
 /** Revokes a key; {revoked: false} if it was already revoked. */
-export const revoke = internalMutation({
+export const revoke = signedMutation({
   args: apiKeyRevokeBody.fields,
   handler: async (ctx, args) => {
     const id = ctx.db.normalizeId("apiKeys", args.id);

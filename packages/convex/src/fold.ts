@@ -21,7 +21,8 @@
  * writes of up to ~120 KB (Go pages n ≤ 200, so k ≤ 12n; s ≤ 12).
  */
 import { v } from "convex/values";
-import { internalMutation, internalQuery, type QueryCtx } from "./server";
+import { internalQuery, type QueryCtx } from "./server";
+import { signedMutation } from "./lib/nonces";
 import { addToAggregate } from "./lib/aggregates";
 import { prepareAggregateRow } from "./lib/aggregateRows";
 import { badRequest, fail } from "./lib/errors";
@@ -126,7 +127,7 @@ export const pending = internalQuery({
 });
 
 /** Marks the named rows folded (each must be unfolded) and adds the deltas. Returns {folded, inserted, updated}. */
-export const apply = internalMutation({
+export const apply = signedMutation({
   args: foldApplyBody.fields,
   handler: async (ctx, args) => {
     const rows = args.usage.length + args.requestLogs.length + args.activity.length;
@@ -187,7 +188,7 @@ export const summariesReplaceBody = v.object({ summaries: v.array(summaryRow), f
  * rollup.Summarize from rebuilt rows): only if the fold version is still
  * foldVersion, else conflict and nothing written. Returns {replaced}.
  */
-export const replaceSummaries = internalMutation({
+export const replaceSummaries = signedMutation({
   args: summariesReplaceBody.fields,
   handler: async (ctx, args) => {
     if (args.summaries.length > MAX_REPLACE_SUMMARIES) badRequest(`summaries: at most ${MAX_REPLACE_SUMMARIES} per request`);

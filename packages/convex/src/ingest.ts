@@ -1,5 +1,5 @@
 /** Internal ingest mutation behind POST /ingest (see lib/ingest.ts). */
-import { internalMutation } from "./server";
+import { signedMutation } from "./lib/nonces";
 import { ingestBatch } from "./lib/ingest";
 import { ingestBody } from "./lib/wire";
 
@@ -8,7 +8,7 @@ import { ingestBody } from "./lib/wire";
  * updates aggregates and quota counters in the same transaction.
  * Returns {inserted, duplicates}.
  */
-export const batch = internalMutation({
+export const batch = signedMutation({
   args: ingestBody.fields,
   handler: async (ctx, args) => ingestBatch(ctx, args, Date.now()),
 });

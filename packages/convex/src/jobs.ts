@@ -5,7 +5,8 @@
  * harmless.
  */
 import type { Id } from "./server";
-import { internalMutation, internalQuery, type MutationCtx } from "./server";
+import { signedMutation } from "./lib/nonces";
+import { internalQuery, type MutationCtx } from "./server";
 import { derivedFields, findAggregate } from "./lib/aggregates";
 import { prepareAggregateRow, type PreparedAggregate } from "./lib/aggregateRows";
 import { alertView } from "./admin";
@@ -68,7 +69,7 @@ export const rows = internalQuery({
  * neither; periodStart/periodKey are a period of the reporting time zone;
  * successfulRequests + failedRequests = totalRequests; 11 latency buckets.
  */
-export const upsertAggregates = internalMutation({
+export const upsertAggregates = signedMutation({
   args: aggregatesUpsertBody.fields,
   handler: async (ctx, args) => {
     if (args.rows.length > MAX_UPSERT_ROWS) badRequest(`rows: at most ${MAX_UPSERT_ROWS} rows per request`);
@@ -123,7 +124,7 @@ export const listAggregates = internalQuery({
  * that row). Releases the condition's held row; carries over the silence of
  * the condition's last row if it has not run out. Returns {alertId, created, alert}.
  */
-export const openAlert = internalMutation({
+export const openAlert = signedMutation({
   args: alertOpenBody.fields,
   handler: async (ctx, { at, ...args }) => {
     const byKey = (resolved: boolean) =>
@@ -161,7 +162,7 @@ export const openAlert = internalMutation({
  * its history and clearing its acknowledgement and lastNotifiedAt so that the
  * escalation is notified. {escalated: false} if it is no longer open.
  */
-export const escalateAlert = internalMutation({
+export const escalateAlert = signedMutation({
   args: alertEscalateBody.fields,
   handler: async (ctx, { alertId, at, alertType, ...change }) => {
     const id = ctx.db.normalizeId("systemAlerts", alertId);
@@ -183,7 +184,7 @@ export const escalateAlert = internalMutation({
 });
 
 /** The condition cleared: resolves its open alert and re-arms its held one. Returns {resolved: count}. */
-export const resolveAlert = internalMutation({
+export const resolveAlert = signedMutation({
   args: alertResolveBody.fields,
   handler: async (ctx, args) => {
     const byKey = (resolved: boolean) =>
@@ -201,7 +202,7 @@ export const resolveAlert = internalMutation({
 });
 
 /** Records that a notification was sent for an alert. */
-export const alertNotified = internalMutation({
+export const alertNotified = signedMutation({
   args: alertNotifiedBody.fields,
   handler: async (ctx, args) => {
     const id = ctx.db.normalizeId("systemAlerts", args.alertId);
@@ -215,7 +216,7 @@ export const alertNotified = internalMutation({
 // ---- reports, forecasts, health ------------------------------------------------------
 
 /** Stores a report; replaces the report of the same kind and periodKey. */
-export const storeReport = internalMutation({
+export const storeReport = signedMutation({
   args: reportStoreBody.fields,
   handler: async (ctx, args) => {
     const existing = await ctx.db
@@ -234,7 +235,7 @@ export const storeReport = internalMutation({
 });
 
 /** Stores one forecast run (rows sharing createdAt); replaces a run with the same createdAt. */
-export const storeForecasts = internalMutation({
+export const storeForecasts = signedMutation({
   args: forecastStoreBody.fields,
   handler: async (ctx, args) => {
     if (args.rows.length > MAX_FORECAST_ROWS) badRequest(`rows: at most ${MAX_FORECAST_ROWS} rows per request`);
@@ -264,7 +265,7 @@ export const storeForecasts = internalMutation({
 });
 
 /** Stores a health check and prunes checks older than HEALTH_RETENTION_MS. */
-export const storeHealth = internalMutation({
+export const storeHealth = signedMutation({
   args: healthStoreBody.fields,
   handler: async (ctx, args) => {
     const id = await ctx.db.insert("systemHealth", args);
@@ -288,7 +289,7 @@ async function leaseOf(ctx: MutationCtx, job: string) {
 }
 
 /** Takes the job's lease if free, expired or already ours. Returns {acquired, holder, expiresAt}. */
-export const acquireLease = internalMutation({
+export const acquireLease = signedMutation({
   args: leaseAcquireBody.fields,
   handler: async (ctx, args) => {
     const now = Date.now();
@@ -307,7 +308,7 @@ export const acquireLease = internalMutation({
 });
 
 /** Extends our unexpired lease. Returns {renewed, holder, expiresAt}. */
-export const renewLease = internalMutation({
+export const renewLease = signedMutation({
   args: leaseRenewBody.fields,
   handler: async (ctx, args) => {
     const now = Date.now();
@@ -322,7 +323,7 @@ export const renewLease = internalMutation({
 });
 
 /** Gives up our lease. Returns {released}. */
-export const releaseLease = internalMutation({
+export const releaseLease = signedMutation({
   args: leaseReleaseBody.fields,
   handler: async (ctx, args) => {
     const lease = await leaseOf(ctx, args.job);
@@ -335,7 +336,7 @@ export const releaseLease = internalMutation({
 });
 
 /** Records a job run and prunes runs older than JOB_RUN_RETENTION_MS. */
-export const recordRun = internalMutation({
+export const recordRun = signedMutation({
   args: runRecordBody.fields,
   handler: async (ctx, args) => {
     if (args.endedAt < args.startedAt) badRequest("endedAt: must not be before startedAt");

@@ -1,5 +1,6 @@
 /** Internal quota functions behind /quotas/get, /quotas/reserve, /quotas/release, /quotas/lease and /jobs/quotas/*. See lib/quotas.ts and lib/leases.ts. */
-import { internalMutation, internalQuery } from "./server";
+import { internalQuery } from "./server";
+import { signedMutation } from "./lib/nonces";
 import { badRequest, notFound, paginated } from "./lib/errors";
 import { leaseQuotas } from "./lib/leases";
 import { reportingCalendar } from "./lib/periods";
@@ -35,7 +36,7 @@ export const get = internalQuery({
  * (so a window is reset exactly once, by this job or by ingest rolling it).
  * Returns {reset, quota}.
  */
-export const reset = internalMutation({
+export const reset = signedMutation({
   args: quotaResetBody.fields,
   handler: async (ctx, args) => {
     const id = ctx.db.normalizeId("userQuotas", args.quotaId);
@@ -75,13 +76,13 @@ export const due = internalQuery({
  * lib/quotas.ts): {admitted: true[, replay: true]} or
  * {admitted: false, reason, message, quota} for the first refusing quota.
  */
-export const reserve = internalMutation({
+export const reserve = signedMutation({
   args: quotaReserveBody.fields,
   handler: async (ctx, args) => await reserveQuotas(ctx.db, reportingCalendar(), args, Date.now()),
 });
 
 /** Drops the reservations of a request that will not be ingested (or is abandoned). */
-export const release = internalMutation({
+export const release = signedMutation({
   args: quotaReleaseBody.fields,
   handler: async (ctx, args) => ({ released: await deleteReservations(ctx.db, args.requestId) }),
 });
@@ -91,7 +92,7 @@ export const release = internalMutation({
  * {quotas: [...], refused: null | quota} for the user's active quotas or the
  * system budget.
  */
-export const lease = internalMutation({
+export const lease = signedMutation({
   args: quotaLeaseBody.fields,
   handler: async (ctx, args) => await leaseQuotas(ctx.db, reportingCalendar(), args, Date.now()),
 });

@@ -6,8 +6,9 @@
  * (/jobs/reports/undelivered) and sends each again to the webhooks that
  * failed only (jobs/reportretry.go).
  */
+import { signedMutation } from "./lib/nonces";
 import { v } from "convex/values";
-import { internalMutation, internalQuery } from "./server";
+import { internalQuery } from "./server";
 import { badRequest, notFound } from "./lib/errors";
 import { intIn, opt, str, text } from "./lib/shape";
 import { vReportKind } from "./lib/validators";
@@ -31,7 +32,7 @@ export const reportDeliveryBody = v.object({
 });
 
 /** Replaces the deliveries of the stored report of kind and periodKey (404 if none). */
-export const record = internalMutation({
+export const record = signedMutation({
   args: reportDeliveryBody.fields,
   handler: async (ctx, args) => {
     if (args.deliveries.length > MAX_REPORT_DELIVERIES)

@@ -1,14 +1,27 @@
 /**
  * Signed HTTP actions for the Go service (the only caller). Every route is
  * POST with a JSON body and the X-Llmmeter-Signature header (lib/signature.ts),
- * whose MAC covers the method and path too, so it is valid on its own route only;
- * the envelope and error mapping are in lib/http.ts. Routes only call
+ * whose MAC covers the method and path too, so it is valid on its own route
+ * only, and a nonce, so a route that changes state takes it once (a replay
+ * is refused with 409); the envelope and error mapping are in lib/http.ts. Routes only call
  * internal functions.
+ *
+ * Every route behind a mutation claims its nonce (lib/nonces.ts), though a
+ * replay harms only some: those that move state a newer call may have moved since
+ * (/quotas/lease and /quotas/release: allowance or reservations dropped
+ * that a replica still counts as held; /quotas/reserve after a release;
+ * /jobs/lease/acquire, /renew and /release: a job run by two replicas or
+ * by none; /jobs/alerts/open, /escalate, /resolve and /notified: a cleared
+ * alert reopened, a newer one hidden or notified again;
+ * /jobs/aggregates/upsert, /jobs/reports/store, /users/ensure: newer values
+ * overwritten; /jobs/health/store and /jobs/runs/record: duplicate rows). One
+ * rule for all is simpler to keep than a list of exceptions. Routes behind
+ * queries claim nothing: a replayed read changes nothing.
  */
 import { makeFunctionReference, type ApiFromModules, type HttpRouter } from "convex/server";
 import type { InternalFunctions } from "./functions";
 import { badRequest } from "./lib/errors";
-import { signedRoute } from "./lib/http";
+import { mutationRoute, queryRoute } from "./lib/http";
 import * as wire from "./lib/wire";
 import { alertsListBody, runsListBody } from "./jobReads";
 import { usageConfirmBody, usageGetBody } from "./usage";
@@ -39,70 +52,65 @@ export type SignedRouteOptions = {
  */
 export function addSignedRoutes(http: HttpRouter, opts: SignedRouteOptions = {}): void {
   const fn = refs(opts.module ?? "llmmeter");
-  const post = (path: string, handler: ReturnType<typeof signedRoute>) => http.route({ path, method: "POST", handler });
+  const post = (path: string, handler: ReturnType<typeof queryRoute>) => http.route({ path, method: "POST", handler });
 
   post(
     "/ingest",
-    signedRoute(wire.ingestBody, async (ctx, body) => {
+    mutationRoute(wire.ingestBody, fn.ingestBatch, (body) => {
       const total = (body.usage?.length ?? 0) + (body.requestLogs?.length ?? 0) + (body.activity?.length ?? 0);
       if (total > wire.MAX_INGEST_ROWS) {
         badRequest(`batch too large: ${total} rows (max ${wire.MAX_INGEST_ROWS} per request across usage, requestLogs and activity)`);
       }
-      return await ctx.runMutation(fn.ingestBatch, body);
     }),
   );
 
-  post("/users/ensure", signedRoute(wire.usersEnsureBody, (ctx, b) => ctx.runMutation(fn.ensureUser, b)));
-  post("/users/get", signedRoute(wire.usersGetBody, (ctx, b) => ctx.runQuery(fn.getUser, b)));
-  post(
-    "/users/searchkeys/backfill",
-    signedRoute(wire.usersSearchKeysBackfillBody, (ctx, b) => ctx.runMutation(fn.backfillUserSearchKeys, b)),
-  );
+  post("/users/ensure", mutationRoute(wire.usersEnsureBody, fn.ensureUser));
+  post("/users/get", queryRoute(wire.usersGetBody, fn.getUser));
+  post("/users/searchkeys/backfill", mutationRoute(wire.usersSearchKeysBackfillBody, fn.backfillUserSearchKeys));
 
-  post("/apikeys/lookup", signedRoute(wire.apiKeyLookupBody, (ctx, b) => ctx.runMutation(fn.lookupApiKey, b)));
-  post("/apikeys/create", signedRoute(wire.apiKeyCreateBody, (ctx, b) => ctx.runMutation(fn.createApiKey, b)));
-  post("/apikeys/list", signedRoute(wire.apiKeyListBody, (ctx, b) => ctx.runQuery(fn.listApiKeys, b)));
-  post("/apikeys/revoke", signedRoute(wire.apiKeyRevokeBody, (ctx, b) => ctx.runMutation(fn.revokeApiKey, b)));
+  post("/apikeys/lookup", mutationRoute(wire.apiKeyLookupBody, fn.lookupApiKey));
+  post("/apikeys/create", mutationRoute(wire.apiKeyCreateBody, fn.createApiKey));
+  post("/apikeys/list", queryRoute(wire.apiKeyListBody, fn.listApiKeys));
+  post("/apikeys/revoke", mutationRoute(wire.apiKeyRevokeBody, fn.revokeApiKey));
 
-  post("/quotas/get", signedRoute(wire.quotasGetBody, (ctx, b) => ctx.runQuery(fn.getQuotas, b)));
-  post("/quotas/reserve", signedRoute(wire.quotaReserveBody, (ctx, b) => ctx.runMutation(fn.reserveQuotas, b)));
-  post("/quotas/release", signedRoute(wire.quotaReleaseBody, (ctx, b) => ctx.runMutation(fn.releaseQuotas, b)));
+  post("/quotas/get", queryRoute(wire.quotasGetBody, fn.getQuotas));
+  post("/quotas/reserve", mutationRoute(wire.quotaReserveBody, fn.reserveQuotas));
+  post("/quotas/release", mutationRoute(wire.quotaReleaseBody, fn.releaseQuotas));
   post(
     "/quotas/lease",
-    signedRoute(wire.quotaLeaseBody, async (ctx, b) => {
+    mutationRoute(wire.quotaLeaseBody, fn.leaseQuotas, (b) => {
       if (b.claims.length > wire.MAX_LEASE_CLAIMS) badRequest(`claims: ${b.claims.length} is more than ${wire.MAX_LEASE_CLAIMS}`);
-      return await ctx.runMutation(fn.leaseQuotas, b);
     }),
   );
 
-  post("/jobs/rows", signedRoute(wire.jobRowsBody, (ctx, b) => ctx.runQuery(fn.jobRows, b)));
+  post("/jobs/rows", queryRoute(wire.jobRowsBody, fn.jobRows));
   post(
     "/jobs/aggregates/upsert",
-    signedRoute(wire.aggregatesUpsertBody, (ctx, b) => ctx.runMutation(fn.jobUpsertAggregates, b)),
+    mutationRoute(wire.aggregatesUpsertBody, fn.jobUpsertAggregates),
   );
-  post("/jobs/aggregates/list", signedRoute(wire.aggregatesListBody, (ctx, b) => ctx.runQuery(fn.jobListAggregates, b)));
-  post("/jobs/quotas/reset", signedRoute(wire.quotaResetBody, (ctx, b) => ctx.runMutation(fn.resetQuotas, b)));
-  post("/jobs/quotas/due", signedRoute(wire.quotasDueBody, (ctx, b) => ctx.runQuery(fn.dueQuotas, b)));
-  post("/jobs/alerts/open", signedRoute(wire.alertOpenBody, (ctx, b) => ctx.runMutation(fn.jobOpenAlert, b)));
-  post("/jobs/alerts/escalate", signedRoute(wire.alertEscalateBody, (ctx, b) => ctx.runMutation(fn.jobEscalateAlert, b)));
-  post("/jobs/alerts/resolve", signedRoute(wire.alertResolveBody, (ctx, b) => ctx.runMutation(fn.jobResolveAlert, b)));
-  post("/jobs/alerts/notified", signedRoute(wire.alertNotifiedBody, (ctx, b) => ctx.runMutation(fn.jobAlertNotified, b)));
-  post("/jobs/reports/store", signedRoute(wire.reportStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreReport, b)));
-  post("/jobs/reports/delivered", signedRoute(reportDeliveryBody, (ctx, b) => ctx.runMutation(fn.jobRecordReportDelivery, b)));
-  post("/jobs/reports/undelivered", signedRoute(reportUndeliveredBody, (ctx, b) => ctx.runQuery(fn.jobUndeliveredReports, b)));
-  post("/jobs/forecasts/store", signedRoute(wire.forecastStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreForecasts, b)));
-  post("/jobs/health/store", signedRoute(wire.healthStoreBody, (ctx, b) => ctx.runMutation(fn.jobStoreHealth, b)));
-  post("/jobs/lease/acquire", signedRoute(wire.leaseAcquireBody, (ctx, b) => ctx.runMutation(fn.jobAcquireLease, b)));
-  post("/jobs/lease/renew", signedRoute(wire.leaseRenewBody, (ctx, b) => ctx.runMutation(fn.jobRenewLease, b)));
-  post("/jobs/lease/release", signedRoute(wire.leaseReleaseBody, (ctx, b) => ctx.runMutation(fn.jobReleaseLease, b)));
-  post("/jobs/runs/record", signedRoute(wire.runRecordBody, (ctx, b) => ctx.runMutation(fn.jobRecordRun, b)));
-  post("/jobs/runs/list", signedRoute(runsListBody, (ctx, b) => ctx.runQuery(fn.jobListRuns, b)));
-  post("/jobs/alerts/list", signedRoute(alertsListBody, (ctx, b) => ctx.runQuery(fn.jobListAlerts, b)));
-  post("/jobs/fold/pending", signedRoute(foldPendingBody, (ctx, b) => ctx.runQuery(fn.foldPending, b)));
-  post("/jobs/fold/version", signedRoute(foldVersionBody, (ctx, b) => ctx.runQuery(fn.foldVersion, b)));
-  post("/jobs/fold/state", signedRoute(foldStateBody, (ctx, b) => ctx.runQuery(fn.foldSummaryState, b)));
-  post("/jobs/summaries/replace", signedRoute(summariesReplaceBody, (ctx, b) => ctx.runMutation(fn.jobReplaceSummaries, b)));
-  post("/jobs/fold/apply", signedRoute(foldApplyBody, (ctx, b) => ctx.runMutation(fn.foldApply, b)));
-  post("/jobs/usage/get", signedRoute(usageGetBody, (ctx, b) => ctx.runQuery(fn.getUsage, b)));
-  post("/jobs/usage/confirm", signedRoute(usageConfirmBody, (ctx, b) => ctx.runMutation(fn.confirmUsage, b)));
+  post("/jobs/aggregates/list", queryRoute(wire.aggregatesListBody, fn.jobListAggregates));
+  post("/jobs/quotas/reset", mutationRoute(wire.quotaResetBody, fn.resetQuotas));
+  post("/jobs/quotas/due", queryRoute(wire.quotasDueBody, fn.dueQuotas));
+  post("/jobs/alerts/open", mutationRoute(wire.alertOpenBody, fn.jobOpenAlert));
+  post("/jobs/alerts/escalate", mutationRoute(wire.alertEscalateBody, fn.jobEscalateAlert));
+  post("/jobs/alerts/resolve", mutationRoute(wire.alertResolveBody, fn.jobResolveAlert));
+  post("/jobs/alerts/notified", mutationRoute(wire.alertNotifiedBody, fn.jobAlertNotified));
+  post("/jobs/reports/store", mutationRoute(wire.reportStoreBody, fn.jobStoreReport));
+  post("/jobs/reports/delivered", mutationRoute(reportDeliveryBody, fn.jobRecordReportDelivery));
+  post("/jobs/reports/undelivered", queryRoute(reportUndeliveredBody, fn.jobUndeliveredReports));
+  post("/jobs/forecasts/store", mutationRoute(wire.forecastStoreBody, fn.jobStoreForecasts));
+  post("/jobs/health/store", mutationRoute(wire.healthStoreBody, fn.jobStoreHealth));
+  post("/jobs/lease/acquire", mutationRoute(wire.leaseAcquireBody, fn.jobAcquireLease));
+  post("/jobs/lease/renew", mutationRoute(wire.leaseRenewBody, fn.jobRenewLease));
+  post("/jobs/lease/release", mutationRoute(wire.leaseReleaseBody, fn.jobReleaseLease));
+  post("/jobs/runs/record", mutationRoute(wire.runRecordBody, fn.jobRecordRun));
+  post("/jobs/runs/list", queryRoute(runsListBody, fn.jobListRuns));
+  post("/jobs/alerts/list", queryRoute(alertsListBody, fn.jobListAlerts));
+  post("/jobs/fold/pending", queryRoute(foldPendingBody, fn.foldPending));
+  post("/jobs/fold/version", queryRoute(foldVersionBody, fn.foldVersion));
+  post("/jobs/fold/state", queryRoute(foldStateBody, fn.foldSummaryState));
+  post("/jobs/summaries/replace", mutationRoute(summariesReplaceBody, fn.jobReplaceSummaries));
+  post("/jobs/fold/apply", mutationRoute(foldApplyBody, fn.foldApply));
+  post("/jobs/usage/get", queryRoute(usageGetBody, fn.getUsage));
+  post("/jobs/usage/confirm", mutationRoute(usageConfirmBody, fn.confirmUsage));
 }

@@ -395,6 +395,20 @@ export const llmmeterTables = {
     .index("by_user_id", ["userId"])
     .index("by_created_at", ["createdAt"]),
 
+  /**
+   * The nonces of accepted signed requests (lib/signature.ts), each kept
+   * until its signature's timestamp leaves the ±5 minute window, so that a
+   * replayed request is refused (lib/nonces.ts). shard is the nonce's first
+   * two hex digits: a request sweeps expired nonces of its own shard only.
+   */
+  signatureNonces: defineTable({
+    nonce: v.string(),
+    shard: v.string(),
+    expiresAt: v.number(),
+  })
+    .index("by_nonce", ["nonce"])
+    .index("by_shard_and_expires_at", ["shard", "expiresAt"]),
+
   jobLeases: defineTable({
     job: v.string(),
     holder: v.string(),

@@ -20,7 +20,8 @@
  * the Go side reads again.
  */
 import { v } from "convex/values";
-import { internalMutation, internalQuery } from "./server";
+import { internalQuery } from "./server";
+import { signedMutation } from "./lib/nonces";
 import { addToAggregate } from "./lib/aggregates";
 import { prepareAggregateRow } from "./lib/aggregateRows";
 import { adjustBudgetShard, shardOf } from "./lib/budgetShards";
@@ -80,7 +81,7 @@ export const usageConfirmBody = v.object({
   quotas: v.array(v.object({ quotaType: vQuotaType, windowStart: nonNegInt(), windowEnd: nonNegInt(), delta: signedInt })),
 });
 
-export const confirm = internalMutation({
+export const confirm = signedMutation({
   args: usageConfirmBody.fields,
   handler: async (ctx, args) => {
     if (args.aggregates.length > MAX_CONFIRM_AGGREGATES) badRequest(`aggregates: at most ${MAX_CONFIRM_AGGREGATES}`);

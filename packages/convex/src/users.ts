@@ -1,6 +1,7 @@
 /** Internal user functions behind /users/ensure and /users/get. */
 import type { Doc, Id, MutationCtx } from "./server";
-import { internalMutation, internalQuery } from "./server";
+import { signedMutation } from "./lib/nonces";
+import { internalQuery } from "./server";
 import { badRequest, paginated } from "./lib/errors";
 import { insertDoc } from "./lib/optional";
 import { searchKeys } from "./lib/userSearch";
@@ -64,7 +65,7 @@ export async function ensureUser(ctx: MutationCtx, args: EnsureArgs): Promise<{ 
  * that the gateway's first call of a new end user makes one round trip
  * here, not a second one to /users/get.
  */
-export const ensure = internalMutation({
+export const ensure = signedMutation({
   args: usersEnsureBody.fields,
   handler: async (ctx, args) => {
     const r = await ensureUser(ctx, args);
@@ -102,7 +103,7 @@ export const BACKFILL_PAGE = 500;
  * page once per process until isDone. Safe to rerun and to run beside
  * ingest: ensureUser writes the same keys.
  */
-export const backfillUserSearchKeys = internalMutation({
+export const backfillUserSearchKeys = signedMutation({
   args: usersSearchKeysBackfillBody.fields,
   returns: v.object({ cursor: v.string(), isDone: v.boolean(), patched: v.number() }),
   handler: async (ctx, args) => {

@@ -12,7 +12,7 @@ import { beforeEach, expect, inject, test, vi } from "vitest";
 import { sign } from "../src/lib/signature";
 import schema from "./chatapp/schema";
 
-const SECRET = "chat-app-secret";
+const SECRET = "chat-app-secret-0123456789abcdef";
 // convex-test finds the app's root by its _generated folder; the app needs no real codegen here.
 const modules = { ...import.meta.glob("./chatapp/*.ts"), "./chatapp/_generated/api.js": async () => ({}) };
 const api = anyApi;

@@ -4,12 +4,20 @@
  * - "bad_request": invalid arguments or payload, message names the field;
  * - "not_found": a referenced document does not exist;
  * - "conflict": a unique key is already taken (e.g. an API key hash);
+ * - "replayed": a signed request's nonce was already accepted (lib/nonces.ts);
  * - "misconfigured": a required env var is missing or invalid.
  * The HTTP actions map them to 400/404/409/503 (lib/http.ts).
  */
 import { ConvexError } from "convex/values";
 
-export type ErrorCode = "unauthenticated" | "forbidden" | "bad_request" | "not_found" | "conflict" | "misconfigured";
+export type ErrorCode =
+  | "unauthenticated"
+  | "forbidden"
+  | "bad_request"
+  | "not_found"
+  | "conflict"
+  | "replayed"
+  | "misconfigured";
 
 export type ErrorData = { code: ErrorCode; message: string };
 
