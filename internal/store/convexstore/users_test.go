@@ -34,7 +34,7 @@ func TestEnsureUserIsOneRoundTrip(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c, err := convexclient.New(convexclient.Config{SiteURL: srv.URL, Secret: "s", MaxRetries: -1})
+	c, err := convexclient.New(convexclient.Config{SiteURL: srv.URL, Secret: "a-test-secret-of-at-least-32-bytes", MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
