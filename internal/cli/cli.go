@@ -38,7 +38,8 @@ commands:
                                                   its own user is NAME, default LABEL
   keys list [-user ID]                            list keys (never secrets)
   keys revoke KEY_ID                              revoke a key at once
-                                                  (keys: on Convex when CONVEX_SITE_URL and CONVEX_INGEST_SECRET are set)
+                                                  (keys: on Convex when CONVEX_SITE_URL and CONVEX_INGEST_SECRET are set;
+                                                  the other commands act on the embedded store and are refused then)
   quotas set -type TYPE -limit N [-user NAME] [-inactive]
                                                   set a quota (llmmeter:setQuota) of an existing user; no -user: the system budget
   quotas list [-user NAME]                        list quotas (llmmeter:quotas)
@@ -82,6 +83,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 1
 		}
 		return 0
+	}
+	if getenv("CONVEX_SITE_URL") != "" {
+		// Everything else acts on the embedded store's file: with Convex
+		// configured it is not where the service reads, and a quota "set"
+		// there would change nothing the service enforces.
+		fmt.Fprintf(stderr, "llmmeterctl: %s acts on the embedded store, but CONVEX_SITE_URL is set: with Convex, use the admin portal or `npx convex run llmmeter:<function>` (only keys go to the deployment); unset CONVEX_SITE_URL to act on the store in DATA_DIR\n", rest[0])
+		return 2
 	}
 	file := filepath.Join(*dataDir, app.StoreFile)
 	switch err := readable(file); {

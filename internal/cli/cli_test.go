@@ -256,3 +256,29 @@ func TestUsersSearch(t *testing.T) {
 		t.Fatalf("users search ALI: %s", stdout)
 	}
 }
+
+// TestConvexConfiguredRefusesTheLocalStore: with CONVEX_SITE_URL set, only
+// keys go to the deployment; "quotas set" used to write the local file,
+// print the stored quota and exit 0, while the service, reading Convex,
+// enforced nothing of it. Every other command is now refused, and the
+// local store is left untouched.
+func TestConvexConfiguredRefusesTheLocalStore(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := run(t, map[string]string{"DATA_DIR": dir}, "keys", "create", "-user", "alice"); code != 0 {
+		t.Fatal(stderr)
+	}
+	env := map[string]string{"DATA_DIR": dir, "CONVEX_SITE_URL": "https://example.convex.site", "CONVEX_INGEST_SECRET": "a-test-secret-of-at-least-32-bytes"}
+	for _, args := range [][]string{
+		{"quotas", "set", "-type", "daily_requests", "-limit", "5", "-user", "alice"},
+		{"quotas", "list"}, {"users", "search", "ali"}, {"demo"}, {"jobs", "run", "fold"},
+	} {
+		code, stdout, stderr := run(t, env, args...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "CONVEX_SITE_URL is set") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q: want a refusal naming CONVEX_SITE_URL", args, code, stdout, stderr)
+		}
+	}
+	_, quotas, _ := run(t, map[string]string{"DATA_DIR": dir}, "quotas", "list")
+	if strings.Contains(quotas, "daily_requests") {
+		t.Errorf("a quota was stored in the local file: %s", quotas)
+	}
+}
