@@ -380,7 +380,8 @@ describe("API keys", () => {
     const second = await post(t, "/apikeys/create", { userId: u, keyHash: HASH2, prefix: "llm_b", name: "bootstrap", isAdmin: true, onlyFirst: true });
     expect(second.status).toBe(200);
     expect(second.json).toEqual({ id: null });
-    expect(await tableCounts(t)).toEqual(before);
+    // No key and no user written; only the request's own nonce is kept (it was accepted).
+    expect(await tableCounts(t)).toEqual({ ...before, signatureNonces: before.signatureNonces + 1 });
     // Without onlyFirst, keys are created as before; the stored key has no onlyFirst field.
     expect((await post(t, "/apikeys/create", { userId: u, keyHash: HASH2, prefix: "llm_b", name: "laptop", isAdmin: false })).status).toBe(200);
     const keys = await t.run((ctx) => ctx.db.query("apiKeys").collect());
