@@ -2,21 +2,9 @@ import { act, fireEvent, render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { ForecastPage } from "../src/pages/ForecastPage";
 import { fakeService } from "./fakeService";
+import { systemBudget as budget } from "./fixtures";
 
 const WAIT = { timeout: 30_000 };
-
-const budget = (limitNanoUsd: number, usedNanoUsd: number) => ({
-  id: "q_1",
-  userId: null,
-  quotaType: "system_monthly_cost_usd",
-  limit: limitNanoUsd / 1e9,
-  used: usedNanoUsd / 1e9,
-  limitNanoUsd,
-  usedNanoUsd,
-  resetDate: Date.UTC(2030, 0, 1),
-  isActive: true,
-  updatedAt: 0,
-});
 
 function service(limitNanoUsd: number, usedNanoUsd: number) {
   return fakeService({

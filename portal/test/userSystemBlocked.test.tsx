@@ -2,6 +2,7 @@ import { act, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { UserPage } from "../src/pages/UserPage";
 import { fakeService } from "./fakeService";
+import { systemBudget as budget } from "./fixtures";
 
 const WAIT = { timeout: 30_000 };
 
@@ -18,19 +19,6 @@ const detail = () => ({
     { id: "q1", userId: "u_1", quotaType: "monthly_cost_usd", limit: 10, used: 0, limitNanoUsd: 10_000_000_000, usedNanoUsd: 3000, resetDate: Date.UTC(2030, 0, 1), isActive: true, updatedAt: 0 },
   ],
   recentActivity: [],
-});
-
-const budget = (limitNanoUsd: number, usedNanoUsd: number) => ({
-  id: "q_budget",
-  userId: null,
-  quotaType: "system_monthly_cost_usd",
-  limit: limitNanoUsd / 1e9,
-  used: usedNanoUsd / 1e9,
-  limitNanoUsd,
-  usedNanoUsd,
-  resetDate: Date.UTC(2030, 0, 1),
-  isActive: true,
-  updatedAt: 0,
 });
 
 function renderWithBudget(b: ReturnType<typeof budget> | null) {

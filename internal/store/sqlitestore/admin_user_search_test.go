@@ -17,22 +17,8 @@ func TestSearchUsersReadsIndexRanges(t *testing.T) {
 	s := open(t)
 	for i, expr := range searchKeyExprs {
 		index := []string{"users_by_name_key", "users_by_email_key", "users_by_id_key"}[i]
-		rows, err := s.db.R.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+searchSQL(expr), "ali", 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
 		want := "SEARCH users USING INDEX " + index + " (<expr>>?)"
-		if got := strings.Join(plan, "; "); got != want {
+		if got := queryPlan(t, s, searchSQL(expr), "ali", 20); got != want {
 			t.Errorf("%s\n  plan: %s\n  want: %s", expr, got, want)
 		}
 	}

@@ -26,22 +26,32 @@ func TestUsageReadsUseAnIndex(t *testing.T) {
 		{`SELECT costNanoUsd FROM usageTracking WHERE generationId IN ('a', 'b')`,
 			"SEARCH usageTracking USING INDEX sqlite_autoindex_usageTracking_1 (generationId=?)"},
 	} {
-		rows, err := s.db.R.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+c.query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		if got := strings.Join(plan, "; "); got != c.plan {
+		if got := queryPlan(t, s, c.query); got != c.plan {
 			t.Errorf("%s\n  plan: %s\n  want: %s", c.query, got, c.plan)
 		}
 	}
+}
+
+// queryPlan is SQLite's plan for query with args (EXPLAIN QUERY PLAN), its
+// steps joined by "; ".
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.db.R.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
 }
