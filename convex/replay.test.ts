@@ -8,7 +8,7 @@
  * swept a bounded number at a time.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { NONCE_SWEEP, nonceShard } from "../packages/convex/src/lib/nonces";
+import { NONCE_GRACE_MS, NONCE_SWEEP, nonceShard } from "../packages/convex/src/lib/nonces";
 import { bytesToHex, MAX_SKEW_MS, newNonce, sign } from "../packages/convex/src/lib/signature";
 import { type Backend, makeUsers, newBackend, post, SECRET, tableCounts } from "./test.setup";
 
@@ -161,17 +161,31 @@ describe("expired nonces", () => {
   test(`an accepted request deletes at most ${NONCE_SWEEP} expired nonces of its shard, no live one and none of another shard`, async () => {
     const t = newBackend();
     await t.run(async (ctx) => {
-      for (let i = 0; i < 20; i++) await ctx.db.insert("signatureNonces", { nonce: inShard("ab"), shard: "ab", expiresAt: NOW - 1 - i });
+      const gone = NOW - NONCE_GRACE_MS;
+      for (let i = 0; i < 20; i++) await ctx.db.insert("signatureNonces", { nonce: inShard("ab"), shard: "ab", expiresAt: gone - 1 - i });
       for (let i = 0; i < 3; i++) await ctx.db.insert("signatureNonces", { nonce: inShard("ab"), shard: "ab", expiresAt: NOW + 1 + i });
-      for (let i = 0; i < 5; i++) await ctx.db.insert("signatureNonces", { nonce: inShard("cd"), shard: "cd", expiresAt: NOW - 1 - i });
+      for (let i = 0; i < 5; i++) await ctx.db.insert("signatureNonces", { nonce: inShard("cd"), shard: "cd", expiresAt: gone - 1 - i });
     });
     const nonce = inShard("ab");
     expect((await acquire(t, nonce)).status).toBe(200);
     const docs = await nonceDocs(t);
-    const count = (shard: string, expired: boolean) => docs.filter((d) => d.shard === shard && d.expiresAt < NOW === expired).length;
+    const count = (shard: string, swept: boolean) => docs.filter((d) => d.shard === shard && d.expiresAt < NOW - NONCE_GRACE_MS === swept).length;
     expect([count("ab", true), count("ab", false), count("cd", true)]).toEqual([20 - NONCE_SWEEP, 3 + 1, 5]);
     // The new one is kept until its signature is stale.
     expect(docs.find((d) => d.nonce === nonce)).toMatchObject({ shard: nonceShard(nonce), expiresAt: NOW + MAX_SKEW_MS });
+  });
+
+  test("a nonce expired less than the grace ago is kept: a replay checked just before its window ended may still be on its way to the mutation", async () => {
+    const t = newBackend();
+    const recent = [inShard("ab"), inShard("ab")];
+    await t.run(async (ctx) => {
+      for (const [i, nonce] of recent.entries()) await ctx.db.insert("signatureNonces", { nonce, shard: "ab", expiresAt: NOW - 1 - i });
+      await ctx.db.insert("signatureNonces", { nonce: inShard("ab"), shard: "ab", expiresAt: NOW - NONCE_GRACE_MS - 1 });
+    });
+    expect((await acquire(t, inShard("ab"))).status).toBe(200);
+    const left = (await nonceDocs(t)).map((d) => d.nonce);
+    expect(left).toHaveLength(3);
+    for (const nonce of recent) expect(left).toContain(nonce);
   });
 
   test("a shard holds no more than the window's nonces under steady traffic", async () => {
@@ -180,7 +194,8 @@ describe("expired nonces", () => {
       vi.setSystemTime(NOW + minute * 60_000);
       expect((await acquire(t, inShard("ab"))).status).toBe(200);
     }
-    // One request a minute, each kept 5 minutes past its timestamp: the last six at most.
-    expect((await nonceDocs(t)).length).toBeLessThanOrEqual(6);
+    // One request a minute, each kept 5 minutes past its timestamp and a
+    // minute's grace: the last seven at most.
+    expect((await nonceDocs(t)).length).toBeLessThanOrEqual(7);
   });
 });

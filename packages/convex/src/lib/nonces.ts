@@ -2,7 +2,8 @@
  * Replay protection of the signed routes: each signature's nonce
  * (lib/signature.ts) is accepted once by a route that changes state. A
  * claimed nonce is kept until its signature's timestamp leaves the ±5
- * minute window, after which the signature is refused as stale anyway.
+ * minute window, after which the signature is refused as stale anyway,
+ * and NONCE_GRACE_MS longer.
  *
  * A route behind a mutation claims its nonce in that same mutation
  * ({@link signedMutation}): a replay throws before any effect, and a
@@ -31,11 +32,21 @@ export type SignatureClaim = Infer<typeof vSignatureClaim>;
 /** Expired nonces of its shard a claim deletes: more than the one it adds, and few writes. */
 export const NONCE_SWEEP = 8;
 
+/**
+ * How long past its signature's window a nonce is kept. The window is
+ * checked in the HTTP action and the nonce claimed in the mutation after
+ * it: were a nonce swept the moment its window ended, a replay checked just
+ * before that moment could find it gone by the time its mutation ran.
+ * The action-to-mutation gap is far below a minute.
+ */
+export const NONCE_GRACE_MS = 60_000;
+
 /** The shard of a nonce: its first two hex digits. */
 export const nonceShard = (nonce: string) => nonce.slice(0, 2);
 
 /**
- * Records claim's nonce and sweeps expired ones of its shard before now;
+ * Records claim's nonce and sweeps those of its shard expired more than
+ * NONCE_GRACE_MS before now;
  * false if the nonce was already recorded (a replay), writing nothing.
  */
 export async function claimNonce(db: DatabaseWriter, claim: SignatureClaim, now: number): Promise<boolean> {
@@ -48,7 +59,7 @@ export async function claimNonce(db: DatabaseWriter, claim: SignatureClaim, now:
   await db.insert("signatureNonces", { nonce: claim.nonce, shard, expiresAt: claim.expiresAt });
   const expired = await db
     .query("signatureNonces")
-    .withIndex("by_shard_and_expires_at", (q) => q.eq("shard", shard).lt("expiresAt", now))
+    .withIndex("by_shard_and_expires_at", (q) => q.eq("shard", shard).lt("expiresAt", now - NONCE_GRACE_MS))
     .take(NONCE_SWEEP);
   for (const n of expired) await db.delete(n._id);
   return true;
