@@ -21,10 +21,12 @@
 //     half of the sized lease is left. A cold key (first call of a user, or
 //     a lease that expired or whose renewal failed) waits for one round
 //     trip, bounded by the caller's context (QUOTA_CHECK_TIMEOUT).
-//   - A crashed replica stops renewing; its leases expire after TTL and
-//     their allowance returns. Claims not yet sent then hold nothing: a call
-//     still streaming after its replica died may be counted only when its
-//     rows arrive.
+//   - A crashed replica stops renewing; the store holds its leases for
+//     Hold past their TTL, then their allowance returns. The calls it
+//     admitted and had not yet claimed are inside those leases, so they
+//     stay covered while a restarted replica delivers their rows; rows
+//     that arrive later than that (a replica that never comes back, its
+//     calls recovered elsewhere) count only when they arrive.
 //
 // Not guaranteed: fairness between replicas beyond the sizing rule (a
 // lease takes at most half the unheld headroom beyond what waiting calls

@@ -3,10 +3,12 @@ package quotalease
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,6 +263,81 @@ func TestCrashedReplicaLeaseExpires(t *testing.T) {
 			t.Fatal("a sixth call was admitted")
 		}
 	})
+}
+
+// TestKilledReplicasUnclaimedCallsStayCovered: a replica admits calls
+// from its lease and dies (its link to the store goes) before it claims
+// them. Past its TTL the store still holds its lease (Options.Hold), so
+// another replica cannot lease the allowance those calls used: the calls
+// of both stay within the limit. With the lease let go at its TTL, the
+// other replica was granted the whole rest: 23 calls against a limit of 20.
+func TestKilledReplicasUnclaimedCallsStayCovered(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		const limit = 20
+		e.setQuota(t, e.userID, store.QuotaDailyRequests, limit)
+		link := &cuttable{Leases: e.store}
+		a := New(Options{Store: link, TTL: time.Second})
+		admitted := 0
+		admit := func(m *Manager, id string) bool {
+			t.Helper()
+			err := m.Admit(context.Background(), id, e.userID, store.Amounts{Requests: 1})
+			if err == nil {
+				admitted++
+				return true
+			}
+			if _, ok := err.(*store.QuotaExceeded); !ok && m != a {
+				t.Fatalf("call %s: %v", id, err)
+			}
+			return false
+		}
+		// The first call leases itself; the second, a lease sized from the
+		// rate the first showed.
+		for i := range 2 {
+			if !admit(a, fmt.Sprint("a-", i)) {
+				t.Fatalf("call a-%d refused", i)
+			}
+		}
+		a.bg.Wait() // no renewal in flight when the link goes
+		link.cut.Store(true)
+		killedAt := time.Now()
+		unclaimed := 0
+		for i := 2; i < 5; i++ {
+			if admit(a, fmt.Sprint("a-", i)) {
+				unclaimed++
+			}
+		}
+		if unclaimed == 0 {
+			t.Fatal("set-up: the dying replica admitted nothing from its lease")
+		}
+		// Time passes beyond the dead replica's TTL (the point is the
+		// clock, not an event): the store used to let its lease go here.
+		time.Sleep(time.Until(killedAt.Add(1500 * time.Millisecond)))
+		b := New(Options{Store: e.store})
+		for i := range 2 * limit {
+			admit(b, fmt.Sprint("b-", i))
+		}
+		if admitted > limit {
+			t.Fatalf("%d calls admitted against a limit of %d (%d of them unclaimed on the dead replica)", admitted, limit, unclaimed)
+		}
+		t.Logf("admitted %d of %d; %d unclaimed on the dead replica", admitted, limit, unclaimed)
+		if err := b.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// cuttable is a link to the store that can be cut, as by the death of the
+// replica behind it: every request after fails.
+type cuttable struct {
+	store.Leases
+	cut atomic.Bool
+}
+
+func (c *cuttable) Lease(ctx context.Context, in store.LeaseInput) (store.LeaseGrant, error) {
+	if c.cut.Load() {
+		return store.LeaseGrant{}, errors.New("the replica is dead")
+	}
+	return c.Leases.Lease(ctx, in)
 }
 
 // TestLoweredLimitCutsTheLease: a limit lowered in the store behind a

@@ -191,7 +191,9 @@ func want(q quota, t int64, need int64, waiting int, sync bool) int64 {
 // waiting call (sync) it also gives back the local lease, so the store
 // sees the holder's whole position and the alone rule can apply.
 func (m *Manager) prepare(e *entry, now time.Time, est store.Amounts, sync bool) store.LeaseInput {
-	in := store.LeaseInput{Holder: m.opt.Holder, UserID: e.key, TTL: m.opt.TTL, ClaimTTL: m.opt.ClaimTTL}
+	// The store holds the lease Hold past the TTL this replica uses it for
+	// (see Options.Hold).
+	in := store.LeaseInput{Holder: m.opt.Holder, UserID: e.key, TTL: m.opt.TTL + m.opt.Hold, ClaimTTL: m.opt.ClaimTTL}
 	n := min(len(e.claims), store.MaxClaims)
 	in.Claims = append([]store.Claim(nil), e.claims[:n]...)
 	e.claims = append(e.claims[:0:0], e.claims[n:]...)

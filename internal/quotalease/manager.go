@@ -17,9 +17,17 @@ import (
 type Options struct {
 	Store  store.Leases
 	Holder string // this replica's name in the store; default a random one
-	// TTL is how long a lease holds without renewal; default 30s. A
-	// crashed replica's allowance returns after it.
+	// TTL is how long a lease is usable here without renewal; default 30s.
 	TTL time.Duration
+	// Hold is how much longer the store keeps a lease's allowance held
+	// when its holder neither renews nor returns it (a crash); default 2
+	// min. The calls the holder admitted since its last renewal are
+	// unclaimed, so the store cannot tell them from unused allowance; held
+	// past TTL, the allowance still covers them while a restarted replica
+	// delivers their rows from its outbox (seconds, usually). Returning it
+	// at TTL let other replicas lease it first: an outsider saw a daily
+	// limit of 119 end 9 over after a kill -9.
+	Hold time.Duration
 	// ClaimTTL is how long an admitted call's reservation holds if its
 	// rows never come; default 30 min.
 	ClaimTTL time.Duration
@@ -35,6 +43,7 @@ type Options struct {
 // Defaults of Options.
 const (
 	DefaultTTL      = 30 * time.Second
+	DefaultHold     = 2 * time.Minute
 	DefaultClaimTTL = 30 * time.Minute
 	DefaultHorizon  = 2 * time.Second
 )
@@ -64,6 +73,9 @@ func New(opt Options) *Manager {
 	}
 	if opt.TTL <= 0 {
 		opt.TTL = DefaultTTL
+	}
+	if opt.Hold <= 0 {
+		opt.Hold = DefaultHold
 	}
 	if opt.ClaimTTL <= 0 {
 		opt.ClaimTTL = DefaultClaimTTL

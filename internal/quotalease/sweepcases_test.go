@@ -106,7 +106,7 @@ func TestSweepDecisions(t *testing.T) {
 			if tc.returned > 0 && in.Want != (store.Amounts{}) {
 				t.Errorf("giving back wants %+v, want nothing", in.Want)
 			}
-			if in.UserID != "u1" || in.TTL != DefaultTTL || in.ClaimTTL != DefaultClaimTTL || in.Holder != m.Holder() {
+			if in.UserID != "u1" || in.TTL != DefaultTTL+DefaultHold || in.ClaimTTL != DefaultClaimTTL || in.Holder != m.Holder() {
 				t.Errorf("sent %+v: wrong key, TTLs or holder", in)
 			}
 		})
@@ -116,11 +116,11 @@ func TestSweepDecisions(t *testing.T) {
 // TestNewDefaults: a zero Options gets the documented defaults, a random
 // holder name of its own, and a harmless OnError; given values are kept.
 func TestNewDefaults(t *testing.T) {
-	if DefaultTTL != 30*time.Second || DefaultClaimTTL != 30*time.Minute || DefaultHorizon != 2*time.Second {
-		t.Fatalf("defaults changed: TTL %v, claim TTL %v, horizon %v (the docs and the Convex side state them)", DefaultTTL, DefaultClaimTTL, DefaultHorizon)
+	if DefaultTTL != 30*time.Second || DefaultHold != 2*time.Minute || DefaultClaimTTL != 30*time.Minute || DefaultHorizon != 2*time.Second {
+		t.Fatalf("defaults changed: TTL %v, hold %v, claim TTL %v, horizon %v (the docs and the Convex side state them)", DefaultTTL, DefaultHold, DefaultClaimTTL, DefaultHorizon)
 	}
 	a, b := New(Options{Store: &recorder{}}), New(Options{Store: &recorder{}})
-	if a.opt.TTL != DefaultTTL || a.opt.ClaimTTL != DefaultClaimTTL || a.opt.Horizon != DefaultHorizon {
+	if a.opt.TTL != DefaultTTL || a.opt.Hold != DefaultHold || a.opt.ClaimTTL != DefaultClaimTTL || a.opt.Horizon != DefaultHorizon {
 		t.Fatalf("zero Options: %+v", a.opt)
 	}
 	if !strings.HasPrefix(a.Holder(), "replica-") || len(a.Holder()) != len("replica-")+16 || a.Holder() == b.Holder() {
@@ -134,15 +134,15 @@ func TestNewDefaults(t *testing.T) {
 		t.Fatalf("default clock is %v off", d)
 	}
 	for _, neg := range []time.Duration{0, -time.Second} {
-		m := New(Options{Store: &recorder{}, TTL: neg, ClaimTTL: neg, Horizon: neg})
-		if m.opt.TTL != DefaultTTL || m.opt.ClaimTTL != DefaultClaimTTL || m.opt.Horizon != DefaultHorizon {
+		m := New(Options{Store: &recorder{}, TTL: neg, Hold: neg, ClaimTTL: neg, Horizon: neg})
+		if m.opt.TTL != DefaultTTL || m.opt.Hold != DefaultHold || m.opt.ClaimTTL != DefaultClaimTTL || m.opt.Horizon != DefaultHorizon {
 			t.Fatalf("durations %v: %+v, want the defaults", neg, m.opt)
 		}
 	}
 	var heard string
-	m := New(Options{Store: &recorder{}, Holder: "h1", TTL: time.Second, ClaimTTL: time.Minute, Horizon: time.Millisecond,
+	m := New(Options{Store: &recorder{}, Holder: "h1", TTL: time.Second, Hold: time.Second, ClaimTTL: time.Minute, Horizon: time.Millisecond,
 		OnError: func(key string, _ error) { heard = key }})
-	if m.Holder() != "h1" || m.opt.TTL != time.Second || m.opt.ClaimTTL != time.Minute || m.opt.Horizon != time.Millisecond {
+	if m.Holder() != "h1" || m.opt.TTL != time.Second || m.opt.Hold != time.Second || m.opt.ClaimTTL != time.Minute || m.opt.Horizon != time.Millisecond {
 		t.Fatalf("given options not kept: %+v", m.opt)
 	}
 	m.opt.OnError("x", context.Canceled)
