@@ -220,6 +220,34 @@ describe("POST /quotas/lease", () => {
     });
   });
 
+  test("more leases than are read (dead replicas' held leases): nothing granted, reserve refused", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const q = await addQuota(t, u, "daily_requests", 1000);
+    // 65 holders with a lease of 1 each: 935 are free, but the 65th lease
+    // would go uncounted, so nothing is granted until some expire.
+    await t.run(async (ctx) => {
+      for (let i = 0; i < 65; i++) await ctx.db.insert("quotaLeases", { quotaId: q, holder: `dead-${i}`, amount: 1, expiresAt: NOW + 150_000 });
+    });
+    const a = await lease(t, "A", u, { want: amounts({ requests: 10 }), need: amounts({ requests: 1 }) });
+    expect(a.quotas).toMatchObject([{ granted: 0, lease: 0 }]);
+    expect(a.refused).toMatchObject({ quotaType: "daily_requests" });
+    const body = { userId: u, tokens: 0, costNanoUsd: 0, ttlMs: 60_000, requestId: "x" };
+    const r = (await post(t, "/quotas/reserve", body)).json as { admitted: boolean; message: string };
+    expect(r).toMatchObject({ admitted: false });
+    expect(r.message).toContain("more than 64 allowance leases");
+    expect((await rows(t, "quotaLeases")).length).toBe(65);
+    expect(await rows(t, "quotaReservations")).toEqual([]);
+    // One fewer: read in full, and granted.
+    await t.run(async (ctx) => {
+      const l = await ctx.db.query("quotaLeases").first();
+      await ctx.db.delete(l!._id);
+    });
+    expect((await lease(t, "A", u, { want: amounts({ requests: 10 }), need: amounts({ requests: 1 }) })).quotas).toMatchObject([
+      { granted: 10, others: 64 },
+    ]);
+  });
+
   test("bad payloads are 400s naming the field; more than 256 claims is refused; nothing stored", async () => {
     const t = newBackend();
     const [u] = await makeUsers(t, 1);

@@ -132,7 +132,7 @@ export async function leaseQuotas(db: DatabaseWriter, cal: ReportingCalendar, ar
       .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).gt("expiresAt", now))
       .take(cap + 1);
     let others = open.slice(0, cap).reduce((s, r) => addAmounts(s, r.amount), 0);
-    const leases = await openLeases(db, q._id, now);
+    const { leases, tooMany } = await openLeases(db, q._id, now);
     const mine = leases.find((l) => l.holder === args.holder) ?? null;
     for (const l of leases) if (l !== mine) others = addAmounts(others, l.amount);
     let lease = mine?.amount ?? 0;
@@ -162,9 +162,10 @@ export async function leaseQuotas(db: DatabaseWriter, cal: ReportingCalendar, ar
 
     const lq: LeasedQuota = { quotaType: q.quotaType, granted: 0, lease, limit: exactLimit(q), used, others, resetDate };
     const need = amountOf(q.quotaType, args.need);
-    // Too many open reservations to count: grant nothing beyond need's refusal.
+    // Too many open reservations or leases to count: grant nothing beyond
+    // need's refusal.
     const g =
-      open.length > cap
+      open.length > cap || tooMany
         ? { lease, grant: 0, refused: need > 0 }
         : grantLease(lq, amountOf(q.quotaType, args.want), need);
     lq.granted = g.grant;

@@ -376,13 +376,15 @@ export async function reserveQuotas(
       .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q._id).gt("expiresAt", now))
       .take(cap + 1);
     // Allowance leases (lib/leases.ts) hold like reservations.
-    const held = (await openLeases(db, q._id, now)).reduce((s, l) => addAmounts(s, l.amount), 0);
+    const leases = await openLeases(db, q._id, now);
+    const held = leases.leases.reduce((s, l) => addAmounts(s, l.amount), 0);
     const R = open.slice(0, cap).reduce((s, r) => addAmounts(s, r.amount), held);
-    if (open.length > cap) {
+    if (open.length > cap || leases.tooMany) {
+      const what = leases.tooMany ? `${MAX_LEASES} allowance leases` : `${cap} open reservations`;
       return {
         admitted: false,
         reason: "too_many_reservations",
-        message: `${q.quotaType} quota ${q._id} has more than ${cap} open reservations; refused until some settle, are released or expire`,
+        message: `${q.quotaType} quota ${q._id} has more than ${what}; refused until some settle, are released or expire`,
         quota: refusedView(q, L, U, R, resetDate),
       };
     }
@@ -419,15 +421,24 @@ export async function reserveQuotas(
   return { admitted: true };
 }
 
-/** Unexpired allowance leases of a quota (one per replica: a handful). */
-const MAX_LEASES = 64;
+/**
+ * Unexpired allowance leases of a quota: one per replica, plus those of
+ * replicas that died in the last few minutes (the Go service asks for a
+ * dead lease to be held past its TTL; internal/quotalease Options.Hold).
+ */
+export const MAX_LEASES = 64;
 
-/** The unexpired allowance leases of quota q (see lib/leases.ts). */
+/**
+ * The unexpired allowance leases of quota q (see lib/leases.ts), at most
+ * MAX_LEASES; `tooMany` when there are more, which the callers refuse on:
+ * the leases left unread would be held allowance left uncounted.
+ */
 export async function openLeases(db: DatabaseReader, q: Id<"userQuotas">, now: number) {
-  return await db
+  const rows = await db
     .query("quotaLeases")
     .withIndex("by_quota_id_and_expires_at", (r) => r.eq("quotaId", q).gt("expiresAt", now))
-    .take(MAX_LEASES);
+    .take(MAX_LEASES + 1);
+  return { leases: rows.slice(0, MAX_LEASES), tooMany: rows.length > MAX_LEASES };
 }
 
 /** Deletes the reservations of one request (settlement or release); returns how many. */
