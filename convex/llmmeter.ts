@@ -43,6 +43,7 @@ export const {
   listApiKeys,
   revokeApiKey,
   getQuotas,
+  quotaChanges,
   reserveQuotas,
   releaseQuotas,
   leaseQuotas,

@@ -229,7 +229,8 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 	extra["/admin/"] = http.StripPrefix("/admin", portal.Handler(portalDir))
 	extra["/admin"] = http.RedirectHandler("/admin/", http.StatusMovedPermanently)
 	a.Metrics = metrics.New(a.Outbox)
-	a.Leases = quotalease.New(quotalease.Options{Store: a.Store.(store.Leases), OnError: func(key string, err error) {
+	changes, _ := a.Store.(store.QuotaChanges)
+	a.Leases = quotalease.New(quotalease.Options{Store: a.Store.(store.Leases), Changes: changes, OnError: func(key string, err error) {
 		log.Warn().Err(err).Bool("system_budget", key == "").Msg("quota lease renewal failed; the next call waits for a fresh lease")
 	}})
 	a.bg.Add(1)

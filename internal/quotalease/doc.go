@@ -30,6 +30,7 @@
 //
 // Not guaranteed: fairness between replicas beyond the sizing rule (a
 // lease takes at most half the unheld headroom beyond what waiting calls
-// need), and a quota created or raised is seen by a warm key only at its
-// next renewal (within TTL/3).
+// need), and a quota set elsewhere is seen by a warm key only at the next
+// read of the store's log of changes (Options.Changes, every PollEvery),
+// or without the log at its next renewal (within TTL/3).
 package quotalease

@@ -23,6 +23,7 @@ import (
 type engine struct {
 	store interface {
 		store.Leases
+		store.QuotaChanges
 		Ingest(context.Context, store.Batch) (store.IngestResult, error)
 	}
 	userID string
@@ -338,6 +339,47 @@ func (c *cuttable) Lease(ctx context.Context, in store.LeaseInput) (store.LeaseG
 		return store.LeaseGrant{}, errors.New("the replica is dead")
 	}
 	return c.Leases.Lease(ctx, in)
+}
+
+// TestQuotaSetElsewhereAppliesAtThePoll: a quota created for a warm user
+// (an admin on another replica, the portal on Convex, the CLI) applies at
+// the Manager's next read of the quota changes: the user's next calls wait
+// for a fresh lease and see it. Without the read the warm lease, holding
+// no quota, went on admitting every call until its renewal.
+func TestQuotaSetElsewhereAppliesAtThePoll(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		m := New(Options{Store: e.store, Changes: e.store})
+		if err := m.pollChanges(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			if err := m.Admit(ctx, fmt.Sprint("warm-", i), e.userID, store.Amounts{Requests: 1}); err != nil {
+				t.Fatalf("warm call %d: %v", i, err)
+			}
+		}
+		e.setQuota(t, e.userID, store.QuotaDailyRequests, 4)
+		if err := m.pollChanges(ctx); err != nil {
+			t.Fatal(err)
+		}
+		admitted := 0
+		for i := range 10 {
+			err := m.Admit(ctx, fmt.Sprint("after-", i), e.userID, store.Amounts{Requests: 1})
+			if err == nil {
+				admitted++
+			} else if _, ok := err.(*store.QuotaExceeded); !ok {
+				t.Fatalf("call %d: %v", i, err)
+			}
+		}
+		// The warm calls came before the quota and count only if their
+		// claims were still to be sent.
+		if admitted > 4 {
+			t.Fatalf("%d calls admitted after a daily limit of 4 was set", admitted)
+		}
+		if err := m.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestLoweredLimitCutsTheLease: a limit lowered in the store behind a

@@ -34,7 +34,12 @@ type Options struct {
 	// Horizon is how much of a key's recent use a lease aims to cover;
 	// default 2s.
 	Horizon time.Duration
-	Now     func() time.Time
+	// Changes, when set, is the store's log of quota changes, read every
+	// PollEvery (default 1s) so a quota set elsewhere applies to a warm
+	// user at once (see changes.go).
+	Changes   store.QuotaChanges
+	PollEvery time.Duration
+	Now       func() time.Time
 	// OnError hears of background renewals that failed (key "" is the
 	// system budget); the next call of that key waits for a fresh lease.
 	OnError func(key string, err error)
@@ -56,9 +61,14 @@ type Stats struct {
 
 // Manager holds one replica's leases; safe for concurrent use.
 type Manager struct {
-	opt        Options
-	mu         sync.Mutex
-	keys       map[string]*entry
+	opt  Options
+	mu   sync.Mutex
+	keys map[string]*entry
+	// changesAt is the store's time at the last poll of quota changes (0:
+	// none yet) and seen the changes read since changeOverlap before it;
+	// the poller's own, under mu.
+	changesAt  int64
+	seen       map[string]int64
 	bg         sync.WaitGroup
 	waited     atomic.Int64
 	background atomic.Int64
@@ -83,13 +93,16 @@ func New(opt Options) *Manager {
 	if opt.Horizon <= 0 {
 		opt.Horizon = DefaultHorizon
 	}
+	if opt.PollEvery <= 0 {
+		opt.PollEvery = DefaultPollEvery
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
 	if opt.OnError == nil {
 		opt.OnError = func(string, error) {}
 	}
-	return &Manager{opt: opt, keys: map[string]*entry{}}
+	return &Manager{opt: opt, keys: map[string]*entry{}, seen: map[string]int64{}}
 }
 
 // Holder is the name this Manager's leases carry in the store.
@@ -311,14 +324,29 @@ func (m *Manager) Sweep() {
 	}
 }
 
-// Run sweeps every TTL/6 until ctx ends, then returns every lease (Close).
+// Run sweeps every TTL/6 and reads the quota changes every PollEvery
+// until ctx ends, then returns every lease (Close).
 func (m *Manager) Run(ctx context.Context) {
 	t := time.NewTicker(m.opt.TTL / 6)
 	defer t.Stop()
+	var poll <-chan time.Time
+	if m.opt.Changes != nil {
+		p := time.NewTicker(m.opt.PollEvery)
+		defer p.Stop()
+		poll = p.C
+	}
 	for {
 		select {
 		case <-t.C:
 			m.Sweep()
+		case <-poll:
+			// A failed read is not reported: it fails when the store is
+			// out of reach, and the renewals failing then are, every one.
+			// Changes apply at the next renewal meanwhile, as without
+			// the log.
+			pctx, cancel := context.WithTimeout(ctx, m.opt.TTL/3)
+			_ = m.pollChanges(pctx)
+			cancel()
 		case <-ctx.Done():
 			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()

@@ -180,3 +180,34 @@ func GrantLease(q LeasedQuota, want, need int64) (lease, grant int64, refused bo
 	}
 	return kept, 0, true
 }
+
+// QuotaChange records that a quota of UserID ("" for the system budget)
+// was set or deleted, at At (ms, the store's clock). Replicas poll them to
+// refresh that user's lease at once rather than at its next renewal.
+type QuotaChange struct {
+	ID     string `json:"id"`
+	UserID string `json:"userId"`
+	At     int64  `json:"at"`
+}
+
+// QuotaChangeList answers QuotaChanges: the changes after since, oldest
+// first, at most MaxQuotaChanges; More when there were more (the caller
+// then refreshes every user); Now is the store's clock at the read.
+type QuotaChangeList struct {
+	Changes []QuotaChange `json:"changes"`
+	More    bool          `json:"more"`
+	Now     int64         `json:"now"`
+}
+
+// MaxQuotaChanges bounds one QuotaChangeList.
+const MaxQuotaChanges = 256
+
+// QuotaChangeKeep is how long a change is kept for pollers; each recorded
+// change sweeps a few older ones.
+const QuotaChangeKeep = 24 * time.Hour
+
+// QuotaChanges is the store's log of quota changes (see package
+// quotalease, Options.Changes).
+type QuotaChanges interface {
+	QuotaChanges(ctx context.Context, since int64) (QuotaChangeList, error)
+}

@@ -44,6 +44,7 @@ export const {
   listApiKeys,
   revokeApiKey,
   getQuotas,
+  quotaChanges,
   reserveQuotas,
   releaseQuotas,
   leaseQuotas,

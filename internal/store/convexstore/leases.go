@@ -67,3 +67,12 @@ func (s *Store) Lease(ctx context.Context, in store.LeaseInput) (store.LeaseGran
 	}
 	return g, nil
 }
+
+var _ store.QuotaChanges = (*Store)(nil)
+
+// QuotaChanges calls /quotas/changes (convex/lib/quotaChanges.ts).
+func (s *Store) QuotaChanges(ctx context.Context, since int64) (store.QuotaChangeList, error) {
+	var out store.QuotaChangeList
+	err := s.call(ctx, "/quotas/changes", map[string]int64{"since": since}, &out)
+	return out, err
+}

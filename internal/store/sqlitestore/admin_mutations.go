@@ -97,6 +97,9 @@ func setQuota(ctx context.Context, s *Store, q querier, a args) (any, error) {
 			id, userID, qt, limit, used, limitNanos, usedNanos, reset, boolInt(isActive), now); err != nil {
 			return nil, fmt.Errorf("sqlitestore: set quota: %w", err)
 		}
+		if err := recordQuotaChange(ctx, q, userID, now); err != nil {
+			return nil, fmt.Errorf("sqlitestore: set quota: %w", err)
+		}
 		return map[string]any{"quotaId": id, "created": true}, nil
 	}
 	// limitNanoUsd is only written for cost quotas (a patch without it
@@ -114,6 +117,9 @@ func setQuota(ctx context.Context, s *Store, q querier, a args) (any, error) {
 			WHERE id = ?`, used, usedNanos, reset, id); err != nil {
 			return nil, fmt.Errorf("sqlitestore: set quota: %w", err)
 		}
+	}
+	if err := recordQuotaChange(ctx, q, userID, now); err != nil {
+		return nil, fmt.Errorf("sqlitestore: set quota: %w", err)
 	}
 	return map[string]any{"quotaId": id, "created": false}, nil
 }

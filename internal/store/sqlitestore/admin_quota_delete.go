@@ -59,5 +59,8 @@ func deleteQuota(ctx context.Context, s *Store, q querier, a args) (any, error) 
 			return nil, fmt.Errorf("sqlitestore: delete quota: %w", err)
 		}
 	}
+	if err := recordQuotaChange(ctx, q, userID, s.nowMs()); err != nil {
+		return nil, fmt.Errorf("sqlitestore: delete quota: %w", err)
+	}
 	return map[string]any{"deleted": true}, nil
 }

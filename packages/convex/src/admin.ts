@@ -37,6 +37,7 @@ import { badRequest, notFound } from "./lib/errors";
 import { nanosToUsd, usdToNanos } from "./lib/money";
 import { NOMINAL_PERIOD_MS, reportingCalendar } from "./lib/periods";
 import { clearBudgetShards } from "./lib/budgetShards";
+import { recordQuotaChange } from "./lib/quotaChanges";
 import {
   isCostQuota,
   MAX_AMOUNT,
@@ -563,6 +564,7 @@ export const setQuota = (b: AdminBuilders) => b.mutation({
         ...(await fresh()),
         updatedAt: now,
       });
+      await recordQuotaChange(ctx.db, userId, now);
       return { quotaId, created: true };
     }
     const refresh = isActive && (!existing.isActive || existing.resetDate <= now);
@@ -573,6 +575,7 @@ export const setQuota = (b: AdminBuilders) => b.mutation({
       ...(refresh ? await fresh() : {}),
       updatedAt: now,
     });
+    await recordQuotaChange(ctx.db, userId, now);
     return { quotaId: existing._id, created: false };
   },
 });

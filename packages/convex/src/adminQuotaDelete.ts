@@ -8,6 +8,7 @@ import { v } from "convex/values";
 import type { AdminBuilders } from "./lib/auth";
 import { vQuotaType } from "./lib/validators";
 import { quotaOwner } from "./admin";
+import { recordQuotaChange } from "./lib/quotaChanges";
 
 /** Reservations and leases removed with a quota, at most (in-flight calls and replicas: a handful). */
 const MAX_HELD = 4_000;
@@ -35,6 +36,7 @@ export const deleteQuota = (b: AdminBuilders) => b.mutation({
       for (const h of held) await ctx.db.delete(h._id);
     }
     await ctx.db.delete(q._id);
+    await recordQuotaChange(ctx.db, userId, Date.now());
     return { deleted: true };
   },
 });

@@ -28,6 +28,7 @@ export const internalFunctions = {
   listApiKeys: apiKeys.list,
   revokeApiKey: apiKeys.revoke,
   getQuotas: quotas.get,
+  quotaChanges: quotas.changes,
   reserveQuotas: quotas.reserve,
   releaseQuotas: quotas.release,
   leaseQuotas: quotas.lease,

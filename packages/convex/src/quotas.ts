@@ -1,8 +1,9 @@
-/** Internal quota functions behind /quotas/get, /quotas/reserve, /quotas/release, /quotas/lease and /jobs/quotas/*. See lib/quotas.ts and lib/leases.ts. */
+/** Internal quota functions behind /quotas/get, /quotas/changes, /quotas/reserve, /quotas/release, /quotas/lease and /jobs/quotas/*. See lib/quotas.ts and lib/leases.ts. */
 import { internalQuery } from "./server";
 import { signedMutation } from "./lib/nonces";
 import { badRequest, notFound, paginated } from "./lib/errors";
 import { leaseQuotas } from "./lib/leases";
+import { quotaChangesSince } from "./lib/quotaChanges";
 import { reportingCalendar } from "./lib/periods";
 import {
   deleteReservations,
@@ -13,7 +14,15 @@ import {
   systemBudget,
   usedFields,
 } from "./lib/quotas";
-import { quotaLeaseBody, quotaReleaseBody, quotaReserveBody, quotaResetBody, quotasDueBody, quotasGetBody } from "./lib/wire";
+import {
+  quotaChangesBody,
+  quotaLeaseBody,
+  quotaReleaseBody,
+  quotaReserveBody,
+  quotaResetBody,
+  quotasDueBody,
+  quotasGetBody,
+} from "./lib/wire";
 
 /** Active quotas of the user and the system budget (null if none or inactive). */
 export const get = internalQuery({
@@ -29,6 +38,12 @@ export const get = internalQuery({
       now: Date.now(),
     };
   },
+});
+
+/** The quota changes after `since` (lib/quotaChanges.ts): {changes, more, now}. */
+export const changes = internalQuery({
+  args: quotaChangesBody.fields,
+  handler: async (ctx, args) => await quotaChangesSince(ctx.db, args.since, Date.now()),
 });
 
 /**

@@ -74,6 +74,7 @@ export function addSignedRoutes(http: HttpRouter, opts: SignedRouteOptions = {})
   post("/apikeys/revoke", mutationRoute(wire.apiKeyRevokeBody, fn.revokeApiKey));
 
   post("/quotas/get", queryRoute(wire.quotasGetBody, fn.getQuotas));
+  post("/quotas/changes", queryRoute(wire.quotaChangesBody, fn.quotaChanges));
   post("/quotas/reserve", mutationRoute(wire.quotaReserveBody, fn.reserveQuotas));
   post("/quotas/release", mutationRoute(wire.quotaReleaseBody, fn.releaseQuotas));
   post(

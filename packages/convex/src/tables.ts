@@ -309,7 +309,10 @@ export const llmmeterTables = {
    * Allowance leases (POST /quotas/lease, issue 15): one row per (quota,
    * holder) in the quota's exact unit, the allowance a replica admits calls
    * from without a round trip. Counted with the reservations while
-   * expiresAt > now; a replica that stops renewing loses it at expiresAt.
+   * expiresAt > now; a replica that stops renewing loses it at expiresAt,
+   * which the service sets minutes past the TTL it uses the lease for
+   * (internal/quotalease Options.Hold: a crashed replica's unclaimed calls
+   * stay covered while its restart delivers their rows).
    */
   quotaLeases: defineTable({
     quotaId: v.id("userQuotas"),
@@ -317,6 +320,17 @@ export const llmmeterTables = {
     amount: v.number(),
     expiresAt: v.number(),
   }).index("by_quota_id_and_expires_at", ["quotaId", "expiresAt"]),
+
+  /**
+   * A log of quota changes (setQuota, deleteQuota; lib/quotaChanges.ts):
+   * the service polls it (POST /quotas/changes) to refresh a warm user's
+   * lease within a second instead of at its next renewal. `userId` is ""
+   * for the system budget. Each change sweeps a few older than a day.
+   */
+  quotaChanges: defineTable({
+    userId: v.string(),
+    at: v.number(),
+  }).index("by_at", ["at"]),
 
   /**
    * The system budget's used counter, spread (issue 14; lib/budgetShards.ts):

@@ -135,6 +135,9 @@ export const apiKeyRevokeBody = v.object({ id: idString });
 
 export const quotasGetBody = v.object({ userId: idString });
 
+/** POST /quotas/changes: the quota changes after `since` (ms). */
+export const quotaChangesBody = v.object({ since: nonNegInt() });
+
 // ---- jobs ------------------------------------------------------------------
 
 export const MAX_JOB_PAGE = 1000;
