@@ -3,8 +3,10 @@ import { admin } from "../../data/api";
 import { useAdminQuery } from "../../data/hooks";
 import { formatInt } from "../../lib/format";
 import { formatUsd } from "../../lib/money";
-import { labelOfPeriodKey, HOUR_MS } from "../../lib/time";
+import { startOfHour } from "../../lib/calendar";
+import { labelOfPeriodKey } from "../../lib/time";
 import { useNow } from "../../lib/useNow";
+import { useReportingTz } from "../../lib/useRange";
 
 type Comparison = FunctionReturnType<typeof admin.periodOverPeriod>;
 
@@ -29,11 +31,16 @@ export function formatChange(pct: number | null): string {
  * percentages are the read's own; this only formats them.
  */
 export function PeriodOverPeriod({ userId, model }: { userId?: string; model?: string }) {
-  // The hour is enough: the comparison is by whole days.
-  const at = Math.floor(useNow() / HOUR_MS) * HOUR_MS;
+  // The hour is enough (the comparison is by whole days), and keeps the
+  // arguments still for an hour; but the reporting zone's hour: a UTC hour
+  // begins inside the zone's previous day where the offset is not whole
+  // hours (Asia/Kolkata +05:30), which compared November at 00:10 on 1 December.
+  const tz = useReportingTz();
+  const now = useNow();
+  const at = tz === undefined ? undefined : startOfHour(now, tz);
   const subject = { ...(userId !== undefined ? { userId } : {}), ...(model !== undefined ? { modelSlug: model } : {}) };
-  const week = useAdminQuery(admin.periodOverPeriod, { period: "weekly", at, ...subject });
-  const month = useAdminQuery(admin.periodOverPeriod, { period: "monthly", at, ...subject });
+  const week = useAdminQuery(admin.periodOverPeriod, at === undefined ? "skip" : { period: "weekly", at, ...subject });
+  const month = useAdminQuery(admin.periodOverPeriod, at === undefined ? "skip" : { period: "monthly", at, ...subject });
   return (
     <div className="grid-2" data-testid="period-over-period" data-at={at}>
       <ComparisonCard testId="pop-weekly" title="This week against last week" state={week} span={(c) => `Mon–${WEEKDAYS[c.day - 1]}`} />
