@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { SeriesPoint } from "../src/data/api";
-import { usageCsv, usageJson } from "../src/pages/usage/UsageExport";
+import { usageCsv, usageFileName, usageJson } from "../src/pages/usage/UsageExport";
 
 const point = (periodKey: string, periodStart: number, costNanoUsd: number): SeriesPoint => ({
   periodKey,
@@ -44,5 +44,26 @@ describe("usage export", () => {
       modelSlug: "m/a",
       points: [points[1], points[0]],
     });
+  });
+});
+
+describe("usage export file name", () => {
+  // The reporting days the window covers, both included, as the range picker
+  // shows them: the window's start is midnight of its first day in the
+  // reporting zone, which in Kolkata (+05:30) is the UTC day before, and its
+  // end is the start of the day after the last.
+  it.each([
+    ["UTC", Date.UTC(2024, 0, 1), Date.UTC(2024, 1, 1), "usage-daily-2024-01-01-2024-01-31.csv"],
+    ["Asia/Kolkata", Date.parse("2023-12-31T18:30:00Z"), Date.parse("2024-01-31T18:30:00Z"), "usage-daily-2024-01-01-2024-01-31.csv"],
+    ["America/Los_Angeles", Date.parse("2024-01-01T08:00:00Z"), Date.parse("2024-02-01T08:00:00Z"), "usage-daily-2024-01-01-2024-01-31.csv"],
+    ["Pacific/Kiritimati", Date.parse("2023-12-31T10:00:00Z"), Date.parse("2024-01-01T10:00:00Z"), "usage-daily-2024-01-01-2024-01-01.csv"],
+  ])("%s", (timeZone, from, to, want) => {
+    expect(usageFileName({ from, to, period: "daily", timeZone, points: [] }, "csv")).toBe(want);
+  });
+
+  it("names the user or model filtered on", () => {
+    const v = { from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 0, 2), period: "hourly", timeZone: "UTC", points: [] };
+    expect(usageFileName({ ...v, modelSlug: "openai/gpt-4o:free" }, "json")).toBe("usage-hourly-2024-01-01-2024-01-01-model-openai_gpt-4o_free.json");
+    expect(usageFileName({ ...v, userId: "u_1" }, "csv")).toBe("usage-hourly-2024-01-01-2024-01-01-user-u_1.csv");
   });
 });

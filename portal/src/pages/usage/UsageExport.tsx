@@ -1,4 +1,5 @@
 import type { SeriesPoint } from "../../data/api";
+import { dateKeyOf } from "../../lib/calendar";
 import { csvSafeText } from "../../lib/csvSafe";
 import { downloadText } from "../../lib/download";
 import { csvLine, nanosToUsdText } from "../requests/requestLogsCsv";
@@ -57,10 +58,15 @@ export function usageJson(v: UsageView): string {
   );
 }
 
-function fileName(v: UsageView, ext: string) {
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/**
+ * "usage-daily-2024-01-01-2024-01-31.csv": the first and the last reporting
+ * day the window covers (both included, as the range picker names them),
+ * in the reporting zone, never the UTC dates of its ends.
+ */
+export function usageFileName(v: UsageView, ext: string): string {
+  const tz = v.timeZone ?? "UTC";
   const scope = v.userId !== undefined ? `-user-${v.userId}` : v.modelSlug !== undefined ? `-model-${v.modelSlug.replace(/[^\w.-]+/g, "_")}` : "";
-  return `usage-${v.period}-${day(v.from)}-${day(v.to)}${scope}.${ext}`;
+  return `usage-${v.period}-${dateKeyOf(v.from, tz)}-${dateKeyOf(Math.max(v.from, v.to - 1), tz)}${scope}.${ext}`;
 }
 
 /** "Export CSV" and "Export JSON" of the series the page shows. */
@@ -71,7 +77,7 @@ export function UsageExport({ view }: { view: UsageView | undefined }) {
         type="button"
         className="btn"
         disabled={!view}
-        onClick={() => view && downloadText(fileName(view, "csv"), usageCsv(view.points), "text/csv;charset=utf-8")}
+        onClick={() => view && downloadText(usageFileName(view, "csv"), usageCsv(view.points), "text/csv;charset=utf-8")}
       >
         Export usage CSV
       </button>
@@ -79,7 +85,7 @@ export function UsageExport({ view }: { view: UsageView | undefined }) {
         type="button"
         className="btn"
         disabled={!view}
-        onClick={() => view && downloadText(fileName(view, "json"), usageJson(view), "application/json")}
+        onClick={() => view && downloadText(usageFileName(view, "json"), usageJson(view), "application/json")}
       >
         Export usage JSON
       </button>
