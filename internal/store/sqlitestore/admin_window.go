@@ -37,13 +37,20 @@ func checkWindow(a args) (from, to float64, err error) {
 	return from, to, nil
 }
 
-// granularityFor: hourly ≤ 48 h < daily ≤ 92 days < monthly.
+// dstSlack is the most a DST change adds to a span of local days (2 h, in
+// Antarctica/Troll; 1 h in most zones).
+const dstSlack = 2 * hourMs
+
+// granularityFor: hourly ≤ 48 h < daily ≤ 92 days < monthly, where 92 days
+// may be 2 h longer: 92 whole local days over a fall-back are 92 days and
+// an hour, and were read by month, dropping the days before the first
+// month that starts in the window.
 func granularityFor(from, to float64) periods.Period {
 	span := to - from
 	switch {
 	case span <= 48*hourMs:
 		return periods.Hourly
-	case span <= 92*dayMs:
+	case span <= 92*dayMs+dstSlack:
 		return periods.Daily
 	}
 	return periods.Monthly

@@ -3,7 +3,9 @@
  * them exactly):
  *
  * - A window is {from, to} in ms with 0 <= from < to (else bad_request).
- * - Granularity: hourly if to − from ≤ 48 h; daily if ≤ 92 days; else monthly.
+ * - Granularity: hourly if to − from ≤ 48 h; daily if ≤ 92 days + 2 h (92
+ *   whole local days over a DST fall-back are 92 days and an hour, 2 h in
+ *   Antarctica/Troll); else monthly.
  *   (llmmeter:usageSeries takes its period explicitly instead.)
  * - The window includes the aggregate periods of that granularity whose
  *   periodStart ∈ [from, to). A period is included whole or not at all: with
@@ -45,11 +47,14 @@ export function checkWindow(from: number, to: number): void {
   if (from >= to) badRequest("to: must be after from");
 }
 
-/** Granularity of a window: hourly ≤ 48 h < daily ≤ 92 days < monthly. */
+/** The most a DST change adds to a span of local days (2 h, in Antarctica/Troll). */
+const DST_SLACK = 2 * HOUR;
+
+/** Granularity of a window: hourly ≤ 48 h < daily ≤ 92 days (+ DST_SLACK) < monthly. */
 export function granularityFor(from: number, to: number): "hourly" | "daily" | "monthly" {
   const span = to - from;
   if (span <= 48 * HOUR) return "hourly";
-  if (span <= 92 * DAY) return "daily";
+  if (span <= 92 * DAY + DST_SLACK) return "daily";
   return "monthly";
 }
 
