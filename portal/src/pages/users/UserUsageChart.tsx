@@ -9,10 +9,14 @@ import { labelOfPeriodKey } from "../../lib/time";
 
 const HOUR = 3_600_000;
 
-/** Hours for up to two days, days up to three months, else months (as the admin reads choose). */
-function periodFor(win: Window): Period {
+/**
+ * Hours for up to two days, days up to 92 (and the 2 h a DST change adds to
+ * 92 local days), else months: as the admin reads choose (granularityFor),
+ * so the chart shows the periods the user's totals count.
+ */
+export function periodFor(win: Window): Period {
   const span = win.to - win.from;
-  return span <= 48 * HOUR ? "hourly" : span <= 92 * 24 * HOUR ? "daily" : "monthly";
+  return span <= 48 * HOUR ? "hourly" : span <= 92 * 24 * HOUR + 2 * HOUR ? "daily" : "monthly";
 }
 
 /** The user's requests and cost per period of the range (llmmeter:usageSeries for one user). */
