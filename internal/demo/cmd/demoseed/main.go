@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,8 +29,14 @@ func main() {
 	requests := flag.Int("requests", 6000, "number of requests")
 	days := flag.Int("days", 30, "days of history ending now")
 	hostile := flag.Bool("hostile", false, "also write rows with HTML in their text fields")
+	tz := flag.String("reporting-tz", envOr("REPORTING_TZ", "UTC"), "IANA time zone of period keys, as the service's REPORTING_TZ")
 	flag.Parse()
-	if err := run(*dataDir, *seed, *users, *requests, *days, *hostile); err != nil {
+	loc, err := time.LoadLocation(*tz)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demoseed: -reporting-tz:", err)
+		os.Exit(2)
+	}
+	if err := run(os.Stdout, *dataDir, loc, *seed, *users, *requests, *days, *hostile); err != nil {
 		fmt.Fprintln(os.Stderr, "demoseed:", err)
 		os.Exit(1)
 	}
@@ -45,15 +52,26 @@ var (
 	hostileModel = `evil/<svg onload=window.__xss=1>` + strings.Repeat("m", 128-32)
 )
 
-func run(dataDir string, seed uint64, users, requests, days int, hostile bool) error {
+// envOr is the environment variable name, or def when it is unset or empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// run seeds the store in the service's reporting zone loc: opened in
+// another, its period keys would name other days than the service's (a
+// store seeded in UTC for a New York service showed each day twice).
+func run(out io.Writer, dataDir string, loc *time.Location, seed uint64, users, requests, days int, hostile bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s, err := sqlitestore.Open(ctx, filepath.Join(dataDir, "llmmeter.db"), nil)
+	s, err := sqlitestore.Open(ctx, filepath.Join(dataDir, "llmmeter.db"), loc)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	now := time.Now().UTC() // the store reports in UTC (opened with nil)
+	now := time.Now().UTC()
 	sum, err := demo.Generate(ctx, s, demo.Options{Seed: seed, Now: now, Users: users, Requests: requests, Days: days})
 	if err != nil {
 		return err
@@ -62,15 +80,15 @@ func run(dataDir string, seed uint64, users, requests, days int, hostile bool) e
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"summary": sum, "ops": ops}
+	res := map[string]any{"summary": sum, "ops": ops}
 	if hostile {
 		h, err := seedHostile(ctx, s, now)
 		if err != nil {
 			return err
 		}
-		out["hostile"] = h
+		res["hostile"] = h
 	}
-	return json.NewEncoder(os.Stdout).Encode(out)
+	return json.NewEncoder(out).Encode(res)
 }
 
 func seedHostile(ctx context.Context, s store.Store, now time.Time) (map[string]string, error) {
