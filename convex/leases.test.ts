@@ -248,6 +248,28 @@ describe("POST /quotas/lease", () => {
     ]);
   });
 
+  test("/quotas/lease/release-holder deletes a holder's leases a page at a time, nobody else's", async () => {
+    const t = newBackend();
+    const [u] = await makeUsers(t, 1);
+    const q = await addQuota(t, u, "daily_requests", 1_000_000);
+    await t.run(async (ctx) => {
+      for (let i = 0; i < 1001; i++) await ctx.db.insert("quotaLeases", { quotaId: q, holder: "replica-dead", amount: 1, expiresAt: NOW + 150_000 });
+      await ctx.db.insert("quotaLeases", { quotaId: q, holder: "replica-alive", amount: 5, expiresAt: NOW + 30_000 });
+    });
+    const release = async (holder: unknown) => await post(t, "/quotas/lease/release-holder", { holder });
+    let r = await release("replica-dead");
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ released: 1000, more: true });
+    r = await release("replica-dead");
+    expect(r.json).toEqual({ released: 1, more: false });
+    expect((await rows(t, "quotaLeases")).map((l) => l.holder)).toEqual(["replica-alive"]);
+    for (const bad of ["", "x".repeat(129), 7]) {
+      r = await release(bad);
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(r.json)).toContain("holder");
+    }
+  });
+
   test("bad payloads are 400s naming the field; more than 256 claims is refused; nothing stored", async () => {
     const t = newBackend();
     const [u] = await makeUsers(t, 1);

@@ -47,6 +47,7 @@ export const {
   reserveQuotas,
   releaseQuotas,
   leaseQuotas,
+  releaseLeaseHolder,
   resetQuotas,
   dueQuotas,
   getUsage,

@@ -229,8 +229,12 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 	extra["/admin/"] = http.StripPrefix("/admin", portal.Handler(portalDir))
 	extra["/admin"] = http.RedirectHandler("/admin/", http.StatusMovedPermanently)
 	a.Metrics = metrics.New(a.Outbox)
+	prevHolder, holder, err := quotalease.TakeHolder(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("DATA_DIR: %w", err)
+	}
 	changes, _ := a.Store.(store.QuotaChanges)
-	a.Leases = quotalease.New(quotalease.Options{Store: a.Store.(store.Leases), Changes: changes, OnError: func(key string, err error) {
+	a.Leases = quotalease.New(quotalease.Options{Store: a.Store.(store.Leases), Holder: holder, Changes: changes, OnError: func(key string, err error) {
 		log.Warn().Err(err).Bool("system_budget", key == "").Msg("quota lease renewal failed; the next call waits for a fresh lease")
 	}})
 	a.bg.Add(1)
@@ -238,6 +242,13 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 		defer a.bg.Done()
 		a.Leases.Run(bgCtx) // renews in the background; gives every lease back at shutdown
 	}()
+	if rel, ok := a.Store.(store.LeaseRelease); ok && prevHolder != "" {
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			a.releasePredecessor(bgCtx, rel, prevHolder, time.Now())
+		}()
+	}
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
 		Quotas: a.Leases, QuotaFailClosed: cfg.QuotaFailClosed, QuotaTimeout: cfg.QuotaTimeout, UserWait: cfg.AuthTimeout,

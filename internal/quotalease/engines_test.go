@@ -23,6 +23,7 @@ import (
 type engine struct {
 	store interface {
 		store.Leases
+		store.LeaseRelease
 		store.QuotaChanges
 		Ingest(context.Context, store.Batch) (store.IngestResult, error)
 	}
@@ -378,6 +379,41 @@ func TestQuotaSetElsewhereAppliesAtThePoll(t *testing.T) {
 		}
 		if err := m.Close(ctx); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestReleaseHolder: a holder's leases go, of every quota (the user's
+// and the system budget), and nobody else's.
+func TestReleaseHolder(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		e.setQuota(t, e.userID, store.QuotaDailyRequests, 100)
+		e.setQuota(t, "", store.QuotaSystemMonthlyCostUSD, 1)
+		lease := func(holder, userID string, want store.Amounts) {
+			t.Helper()
+			if _, err := e.store.Lease(context.Background(), store.LeaseInput{Holder: holder, UserID: userID, Want: want,
+				TTL: time.Minute, ClaimTTL: time.Minute}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lease("replica-dead", e.userID, store.Amounts{Requests: 30})
+		lease("replica-dead", "", store.Amounts{Cost: 1000})
+		lease("replica-alive", e.userID, store.Amounts{Requests: 20})
+		n, more, err := e.store.ReleaseHolder(context.Background(), "replica-dead")
+		if err != nil || n != 2 || more {
+			t.Fatalf("released %d (more %v): %v", n, more, err)
+		}
+		if q := probe(t, e.store, e.userID, store.QuotaDailyRequests); q.Others != 20 {
+			t.Fatalf("after the release: %+v, want only the live holder's 20", q)
+		}
+		if q := probe(t, e.store, "", store.QuotaSystemMonthlyCostUSD); q.Others != 0 {
+			t.Fatalf("system budget after the release: %+v", q)
+		}
+		if n, _, err := e.store.ReleaseHolder(context.Background(), "replica-dead"); n != 0 || err != nil {
+			t.Fatalf("again: %d %v", n, err)
+		}
+		if _, _, err := e.store.ReleaseHolder(context.Background(), ""); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("no holder: %v", err)
 		}
 	})
 }

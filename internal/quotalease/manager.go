@@ -2,8 +2,6 @@ package quotalease
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -77,9 +75,7 @@ type Manager struct {
 // New returns a Manager.
 func New(opt Options) *Manager {
 	if opt.Holder == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		opt.Holder = "replica-" + hex.EncodeToString(b[:])
+		opt.Holder = NewHolder()
 	}
 	if opt.TTL <= 0 {
 		opt.TTL = DefaultTTL

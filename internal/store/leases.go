@@ -211,3 +211,17 @@ const QuotaChangeKeep = 24 * time.Hour
 type QuotaChanges interface {
 	QuotaChanges(ctx context.Context, since int64) (QuotaChangeList, error)
 }
+
+// LeaseRelease drops every lease a holder left: a replica restarted on the
+// same data directory releases its predecessor's once the predecessor's
+// calls are all delivered (quotalease.Predecessor), so their allowance
+// need not wait out the lease's hold.
+type LeaseRelease interface {
+	// ReleaseHolder deletes up to MaxReleasedLeases of holder's leases and
+	// says whether any are left.
+	ReleaseHolder(ctx context.Context, holder string) (released int, more bool, err error)
+}
+
+// MaxReleasedLeases bounds one ReleaseHolder (one delete each, in one
+// transaction).
+const MaxReleasedLeases = 1000

@@ -48,6 +48,7 @@ export const {
   reserveQuotas,
   releaseQuotas,
   leaseQuotas,
+  releaseLeaseHolder,
   resetQuotas,
   dueQuotas,
   getUsage,

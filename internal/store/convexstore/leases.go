@@ -2,6 +2,7 @@ package convexstore
 
 import (
 	"context"
+	"fmt"
 
 	"llmmeter/internal/store"
 )
@@ -75,4 +76,20 @@ func (s *Store) QuotaChanges(ctx context.Context, since int64) (store.QuotaChang
 	var out store.QuotaChangeList
 	err := s.call(ctx, "/quotas/changes", map[string]int64{"since": since}, &out)
 	return out, err
+}
+
+var _ store.LeaseRelease = (*Store)(nil)
+
+// ReleaseHolder calls /quotas/lease/release-holder (convex/lib/leases.ts
+// releaseHolder), a page of leases per call.
+func (s *Store) ReleaseHolder(ctx context.Context, holder string) (int, bool, error) {
+	if holder == "" || len(holder) > 128 {
+		return 0, false, fmt.Errorf("convexstore: release holder: %w: holder: 1 to 128 bytes", store.ErrInvalid)
+	}
+	var out struct {
+		Released int  `json:"released"`
+		More     bool `json:"more"`
+	}
+	err := s.call(ctx, "/quotas/lease/release-holder", map[string]string{"holder": holder}, &out)
+	return out.Released, out.More, err
 }

@@ -157,3 +157,25 @@ func isSettled(ctx context.Context, tx *sql.Tx, requestID string) (bool, error) 
 	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM usageTracking WHERE generationId = ?)`, gen.String).Scan(&n)
 	return n > 0, err
 }
+
+var _ store.LeaseRelease = (*Store)(nil)
+
+// ReleaseHolder deletes holder's leases (store.LeaseRelease).
+func (s *Store) ReleaseHolder(ctx context.Context, holder string) (int, bool, error) {
+	if holder == "" || len(holder) > 128 {
+		return 0, false, fmt.Errorf("sqlitestore: release holder: %w: holder: 1 to 128 bytes", store.ErrInvalid)
+	}
+	var n int64
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM quotaLeases WHERE holder = ?`, holder)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlitestore: release holder: %w", err)
+	}
+	return int(n), false, nil
+}

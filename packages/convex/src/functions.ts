@@ -32,6 +32,7 @@ export const internalFunctions = {
   reserveQuotas: quotas.reserve,
   releaseQuotas: quotas.release,
   leaseQuotas: quotas.lease,
+  releaseLeaseHolder: quotas.releaseLeaseHolder,
   resetQuotas: quotas.reset,
   dueQuotas: quotas.due,
   getUsage: usage.get,

@@ -1,8 +1,8 @@
-/** Internal quota functions behind /quotas/get, /quotas/changes, /quotas/reserve, /quotas/release, /quotas/lease and /jobs/quotas/*. See lib/quotas.ts and lib/leases.ts. */
+/** Internal quota functions behind /quotas/get, /quotas/changes, /quotas/reserve, /quotas/release, /quotas/lease, /quotas/lease/release-holder and /jobs/quotas/*. See lib/quotas.ts and lib/leases.ts. */
 import { internalQuery } from "./server";
 import { signedMutation } from "./lib/nonces";
 import { badRequest, notFound, paginated } from "./lib/errors";
-import { leaseQuotas } from "./lib/leases";
+import { leaseQuotas, releaseHolder } from "./lib/leases";
 import { quotaChangesSince } from "./lib/quotaChanges";
 import { reportingCalendar } from "./lib/periods";
 import {
@@ -15,6 +15,7 @@ import {
   usedFields,
 } from "./lib/quotas";
 import {
+  leaseReleaseHolderBody,
   quotaChangesBody,
   quotaLeaseBody,
   quotaReleaseBody,
@@ -110,4 +111,10 @@ export const release = signedMutation({
 export const lease = signedMutation({
   args: quotaLeaseBody.fields,
   handler: async (ctx, args) => await leaseQuotas(ctx.db, reportingCalendar(), args, Date.now()),
+});
+
+/** Deletes a page of the leases a holder left (lib/leases.ts releaseHolder): {released, more}. */
+export const releaseLeaseHolder = signedMutation({
+  args: leaseReleaseHolderBody.fields,
+  handler: async (ctx, args) => await releaseHolder(ctx.db, args.holder),
 });

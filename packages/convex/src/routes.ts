@@ -84,6 +84,8 @@ export function addSignedRoutes(http: HttpRouter, opts: SignedRouteOptions = {})
     }),
   );
 
+  post("/quotas/lease/release-holder", mutationRoute(wire.leaseReleaseHolderBody, fn.releaseLeaseHolder));
+
   post("/jobs/rows", queryRoute(wire.jobRowsBody, fn.jobRows));
   post(
     "/jobs/aggregates/upsert",

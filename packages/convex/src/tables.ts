@@ -319,7 +319,11 @@ export const llmmeterTables = {
     holder: v.string(),
     amount: v.number(),
     expiresAt: v.number(),
-  }).index("by_quota_id_and_expires_at", ["quotaId", "expiresAt"]),
+  })
+    .index("by_quota_id_and_expires_at", ["quotaId", "expiresAt"])
+    // A restarted replica releases its predecessor's leases (POST
+    // /quotas/lease/release-holder).
+    .index("by_holder", ["holder"]),
 
   /**
    * A log of quota changes (setQuota, deleteQuota; lib/quotaChanges.ts):

@@ -184,3 +184,21 @@ export async function leaseQuotas(db: DatabaseWriter, cal: ReportingCalendar, ar
   }
   return { quotas: out, refused };
 }
+
+/** store.MaxReleasedLeases: leases one release deletes. */
+const MAX_RELEASED = 1000;
+
+/**
+ * Deletes a page of the leases `holder` left (store.LeaseRelease): a
+ * replica restarted on the same data directory calls it once every call of
+ * its predecessor is delivered, so that allowance need not wait out the
+ * hold past the lease's TTL.
+ */
+export async function releaseHolder(db: DatabaseWriter, holder: string) {
+  const rows = await db
+    .query("quotaLeases")
+    .withIndex("by_holder", (q) => q.eq("holder", holder))
+    .take(MAX_RELEASED + 1);
+  for (const l of rows.slice(0, MAX_RELEASED)) await db.delete(l._id);
+  return { released: Math.min(rows.length, MAX_RELEASED), more: rows.length > MAX_RELEASED };
+}

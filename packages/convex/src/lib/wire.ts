@@ -324,6 +324,9 @@ export const quotaLeaseBody = v.object({
 });
 export type QuotaLeaseArgs = Infer<typeof quotaLeaseBody>;
 
+/** POST /quotas/lease/release-holder: the leases a replica's predecessor left. */
+export const leaseReleaseHolderBody = v.object({ holder: str(128) });
+
 export const runRecordBody = v.object({
   job: str(128),
   startedAt: nonNegInt(),
