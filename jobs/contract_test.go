@@ -350,6 +350,13 @@ func (j *jobSteps) run(t *testing.T, job string, args any, now int64) (any, erro
 			list = []jobs.Alert{}
 		}
 		return decodeJSON(t, list), err
+	case "ensureUser":
+		// The gateway's user look-up (a Clerk session or a service key's
+		// end user), which also stores a changed name or email.
+		var in store.EnsureUserInput
+		decodeInto(t, a, &in)
+		u, created, err := st.EnsureUser(ctx, in)
+		return map[string]any{"user": decodeJSON(t, u), "created": created}, err
 	case "alertNotified":
 		return nil, st.AlertNotified(ctx, arg[string](t, a, "id"), time.UnixMilli(now))
 	}

@@ -13,8 +13,10 @@ import (
 
 // UserCache maps a user's stable id (a Clerk user id, or the external id an
 // end user is named by) to its store user id, least recently used out
-// first. A miss calls store.EnsureUser, which creates the users row once;
-// the display fields of the input (name, email) are stored only then.
+// first. A miss calls store.EnsureUser, which creates the users row once
+// and stores the input's name and email when they changed; a hit does not
+// call the store, so a rename is stored at the user's next miss (after an
+// eviction or a restart).
 // Safe for concurrent use.
 type UserCache struct {
 	store store.Store

@@ -84,6 +84,59 @@ func TestIngestRejectsBadRowsAndStoresNothing(t *testing.T) {
 	}
 }
 
+// EnsureUser stores a found user's name and email where the input gives
+// them and they differ (as Convex's ensureUser: a user renamed in Clerk),
+// keeps them where the input leaves them empty, and writes nothing when
+// nothing changed: every call of a user not in the gateway's cache comes
+// here, and a write per call would queue behind ingest for nothing.
+func TestEnsureUserUpdatesNameAndEmail(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	// Every UPDATE of a users row is counted.
+	if _, err := s.db.W.ExecContext(ctx, `CREATE TABLE userWrites (n INTEGER);
+		CREATE TRIGGER countUserWrites AFTER UPDATE ON users BEGIN INSERT INTO userWrites VALUES (1); END`); err != nil {
+		t.Fatal(err)
+	}
+	writes := func() int { return s.count(t, "userWrites") }
+	u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ClerkUserID: "user_ann", Name: "Ann", Email: "ann@old.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name                string
+		in                  store.EnsureUserInput
+		wantName, wantEmail string
+		writes              int
+	}{
+		// the same name and email: nothing written
+		{"unchanged", store.EnsureUserInput{Name: "Ann", Email: "ann@old.example"}, "Ann", "ann@old.example", 0},
+		// neither given: the stored ones stay, nothing written
+		{"absent", store.EnsureUserInput{}, "Ann", "ann@old.example", 0},
+		// a new name alone: the email stays
+		{"renamed", store.EnsureUserInput{Name: "Ann Smith"}, "Ann Smith", "ann@old.example", 1},
+		// a new email alone: the name stays
+		{"new email", store.EnsureUserInput{Email: "ann@new.example"}, "Ann Smith", "ann@new.example", 2},
+		// both at once: one write
+		{"both", store.EnsureUserInput{Name: "Ann B", Email: "ann@b.example"}, "Ann B", "ann@b.example", 3},
+		// a name differing in case only is a change
+		{"case", store.EnsureUserInput{Name: "ANN B", Email: "ann@b.example"}, "ANN B", "ann@b.example", 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.in.ClerkUserID = "user_ann"
+			got, created, err := s.EnsureUser(ctx, c.in)
+			if err != nil || created || got.ID != u.ID || got.Name != c.wantName || got.Email != c.wantEmail {
+				t.Fatalf("ensure: %+v %v %v, want name %q email %q", got, created, err, c.wantName, c.wantEmail)
+			}
+			if stored, err := s.User(ctx, u.ID); err != nil || stored != got {
+				t.Fatalf("stored %+v %v, answered %+v", stored, err, got)
+			}
+			if n := writes(); n != c.writes {
+				t.Fatalf("%d writes in all, want %d", n, c.writes)
+			}
+		})
+	}
+}
+
 func TestUsersAndKeys(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()

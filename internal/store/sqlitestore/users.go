@@ -20,7 +20,12 @@ func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	return u, err
 }
 
-// EnsureUser finds the user by its external or Clerk id, creating it if absent.
+// EnsureUser finds the user by its external or Clerk id, creating it if
+// absent. A found user takes the input's name and email where they are
+// given (not empty) and differ, as Convex's ensureUser does (the Go client
+// leaves empty fields out, and an absent field keeps the stored one), so a
+// user renamed in Clerk is found by the new name; nothing is written when
+// nothing changed.
 func (s *Store) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store.User, bool, error) {
 	if err := in.Validate(); err != nil {
 		return store.User{}, false, err
@@ -36,6 +41,9 @@ func (s *Store) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE `+col+` = ?`, key))
+		if err == nil {
+			return updateUserFields(ctx, tx, &u, in)
+		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -49,6 +57,26 @@ func (s *Store) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store
 		return store.User{}, false, fmt.Errorf("sqlitestore: ensure user: %w", err)
 	}
 	return u, created, nil
+}
+
+// updateUserFields stores in's name and email on the found user u where
+// they are given and differ, and updates u to match.
+func updateUserFields(ctx context.Context, tx *sql.Tx, u *store.User, in store.EnsureUserInput) error {
+	email, name := u.Email, u.Name
+	if in.Email != "" {
+		email = in.Email
+	}
+	if in.Name != "" {
+		name = in.Name
+	}
+	if email == u.Email && name == u.Name {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, name = ? WHERE id = ?`, nullStr(email), nullStr(name), u.ID); err != nil {
+		return err
+	}
+	u.Email, u.Name = email, name
+	return nil
 }
 
 // UserByExternalID returns the user with external id ext (a CLI name, an
