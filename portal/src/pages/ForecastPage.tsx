@@ -1,8 +1,9 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { admin, type ForecastRow, type Quota } from "../data/api";
 import { toAdminError } from "../data/errors";
 import { useAdminMutation, useAdminQuery } from "../data/hooks";
 import { PageHeader } from "../components/PageHeader";
+import { useAnnounce } from "../components/Announcer";
 import { Empty, ErrorState, QueryView } from "../components/States";
 import { StatCard } from "../components/StatCard";
 import { dateKeyOf } from "../lib/calendar";
@@ -16,14 +17,16 @@ import { Link } from "../router/router";
 import { FIRM_HISTORY_DAYS, historyLabel, isThinHistory, thinHistoryNote } from "./forecast/history";
 import { BudgetUsedUp, budgetUsedUp } from "./users/BlockedNotice";
 import { DeleteQuotaButton } from "./users/DeleteQuotaButton";
-import { useSystemBudget } from "./users/systemBudget";
+import { useStoredSystemBudget } from "./users/systemBudget";
 
 /**
  * The budget page: this month's spend so far against the system budget and
  * the forecast job's month-end projection with its range, per-user
  * projections, and an inline editor for the budget (the
  * system_monthly_cost_usd quota, through llmmeter:setQuota; removed through
- * llmmeter:deleteQuota).
+ * llmmeter:deleteQuota). An inactive budget is shown as such, with its
+ * limit, to re-activate or remove; it limits nothing, so the projections
+ * and the blocked notice leave it out.
  */
 export function ForecastPage() {
   const tz = useReportingTz();
@@ -32,8 +35,10 @@ export function ForecastPage() {
   const monthKey = tz ? dateKeyOf(now, tz).slice(0, 7) : null;
   const mtd = useAdminQuery(admin.overview, month ?? "skip");
   const forecast = useAdminQuery(admin.forecast, {});
-  const loadedBudget = useSystemBudget();
-  const budget = loadedBudget ?? null;
+  const loadedBudget = useStoredSystemBudget();
+  const stored = loadedBudget ?? null;
+  // The budget in force: an inactive one refuses no call.
+  const budget = stored?.isActive ? stored : null;
   const actual = mtd.data?.costNanoUsd ?? null;
   return (
     <section data-page="forecast">
@@ -41,7 +46,7 @@ export function ForecastPage() {
         title="Budget"
         subtitle="This month's spend against the system budget, and the month-end projection."
       />
-      <BudgetEditor budget={budget} loaded={loadedBudget !== undefined} />
+      <BudgetEditor budget={stored} loaded={loadedBudget !== undefined} monthSpend={actual} />
       {/* Refused now, every user: the projection's "over budget" alone read as a warning about the month's end. */}
       {budgetUsedUp(budget) && (
         <div className="error-box" role="status" data-testid="budget-blocked">
@@ -78,6 +83,7 @@ export function ForecastPage() {
                     key={r.month}
                     r={r}
                     budget={budget}
+                    inactive={stored !== null && !stored.isActive}
                     actual={r.month === monthKey ? actual : null}
                   />
                 ))
@@ -91,13 +97,21 @@ export function ForecastPage() {
   );
 }
 
-/** The system budget, edited or removed in place; the service validates (4xx shown beside the field). */
+/**
+ * The system budget, edited or removed in place; the service validates
+ * (4xx shown beside the field). An inactive budget keeps its state when
+ * its limit is saved (llmmeter:setQuota without isActive), and is
+ * re-activated by its own button. monthSpend is this month's spend so far
+ * (null while loading).
+ */
 function BudgetEditor({
   budget,
   loaded,
+  monthSpend,
 }: {
   budget: Quota | null;
   loaded: boolean;
+  monthSpend: number | null;
 }) {
   const setQuota = useAdminMutation(admin.setQuota);
   const [value, setValue] = useState("");
@@ -109,6 +123,7 @@ function BudgetEditor({
   // once: such a value is saved only when submitted a second time.
   const [confirming, setConfirming] = useState<string | null>(null);
   const current = budget?.limitNanoUsd ?? null;
+  const inactive = budget !== null && !budget.isActive;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
@@ -121,7 +136,8 @@ function BudgetEditor({
       return;
     }
     const spent = budget?.usedNanoUsd ?? 0;
-    if (Math.round(limit * 1e9) <= spent && confirming !== value) {
+    // An inactive budget refuses nothing, whatever its limit.
+    if (!inactive && Math.round(limit * 1e9) <= spent && confirming !== value) {
       setConfirming(value);
       setError(
         new Error(
@@ -134,7 +150,7 @@ function BudgetEditor({
     setBusy(true);
     try {
       await setQuota({ quotaType: "system_monthly_cost_usd", limit });
-      setSaved(`Budget set to ${formatUsd(Math.round(limit * 1e9), 2)}.`);
+      setSaved(`Budget set to ${formatUsd(Math.round(limit * 1e9), 2)}${inactive ? "; it stays inactive until re-activated" : ""}.`);
       setValue("");
     } catch (err) {
       setError(toAdminError(err));
@@ -156,7 +172,9 @@ function BudgetEditor({
             ? "…"
             : current === null
               ? "not set"
-              : `now ${formatUsd(current, 2)}`}
+              : inactive
+                ? `inactive: ${formatUsd(current, 2)}, not enforced`
+                : `now ${formatUsd(current, 2)}`}
         </span>
       </label>
       <div className="toolbar">
@@ -173,11 +191,16 @@ function BudgetEditor({
         <button type="submit" className="btn primary" disabled={busy}>
           Save budget
         </button>
+        {inactive && <ReactivateBudgetButton budget={budget} monthSpend={monthSpend} />}
         {budget !== null && (
           <DeleteQuotaButton
             quota={budget}
             action="Remove budget"
-            consequence="Remove the system budget? Calls are no longer limited by a system budget."
+            consequence={
+              inactive
+                ? "Remove the inactive system budget? It can no longer be re-activated; a new one can be set."
+                : "Remove the system budget? Calls are no longer limited by a system budget."
+            }
             after={() => input.current?.focus()}
           />
         )}
@@ -194,14 +217,78 @@ function BudgetEditor({
   );
 }
 
+/**
+ * Re-activates an inactive system budget at its stored limit
+ * (llmmeter:setQuota with isActive: true, which starts a new window with
+ * this month's spend), after a second click ("Confirm") that says what it
+ * means, as DeleteQuotaButton asks before removing: re-activated at or
+ * below this month's spend, it refuses every user's calls at once.
+ */
+function ReactivateBudgetButton({ budget, monthSpend }: { budget: Quota; monthSpend: number | null }) {
+  const setQuota = useAdminMutation(admin.setQuota);
+  const [armed, setArmed] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const announce = useAnnounce();
+  const confirm = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (armed) confirm.current?.focus();
+  }, [armed]);
+  const limit = budget.limitNanoUsd ?? 0;
+  const run = async () => {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await setQuota({ quotaType: "system_monthly_cost_usd", limit: budget.limit, isActive: true });
+      announce(`Budget re-activated at ${formatUsd(limit, 2)}.`);
+      setArmed(false);
+    } catch (e) {
+      setError(toAdminError(e).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!armed)
+    return (
+      <button type="button" className="btn small" onClick={() => setArmed(true)}>
+        Re-activate budget
+      </button>
+    );
+  const spend = monthSpend === null ? "" : ` (${formatUsd(monthSpend, 2)} so far)`;
+  return (
+    <span className="downloads">
+      <span data-testid="reactivate-budget-consequence">
+        {monthSpend !== null && limit <= monthSpend
+          ? `Re-activate the ${formatUsd(limit, 2)} budget? This month's spend${spend} is not below it: every user's calls would be refused until the month's end.`
+          : `Re-activate the ${formatUsd(limit, 2)} budget? Calls are refused once this month's spend${spend} reaches it.`}
+      </span>
+      <button ref={confirm} type="button" className="btn small danger" aria-disabled={busy} onClick={run} data-testid="confirm-reactivate-budget">
+        Confirm<span className="sr-only"> re-activating the budget</span>
+      </button>
+      <button type="button" className="btn small link" onClick={() => setArmed(false)}>
+        Keep<span className="sr-only"> the budget inactive</span>
+      </button>
+      {error && (
+        <span className="form-error" role="alert">
+          {error}
+        </span>
+      )}
+    </span>
+  );
+}
+
 /** One month's projection as a chart: spend so far, the expected cost with its range, and the budget line. */
 function Projection({
   r,
   budget,
+  inactive,
   actual,
 }: {
   r: ForecastRow;
   budget: Quota | null;
+  /** A budget is stored but inactive: not drawn, said so. */
+  inactive: boolean;
   actual: number | null;
 }) {
   const limit = budget?.limitNanoUsd ?? null;
@@ -256,8 +343,8 @@ function Projection({
         <StatCard
           testId="forecast-budget"
           label="Budget"
-          value={limit === null ? "not set" : formatUsd(limit, 2)}
-          hint={verdict ?? "set it above"}
+          value={limit !== null ? formatUsd(limit, 2) : inactive ? "inactive" : "not set"}
+          hint={verdict ?? (inactive ? "re-activate it above" : "set it above")}
         />
         <StatCard
           label="Tokens"
