@@ -62,6 +62,8 @@ export const {
   jobStoreReport,
   jobRecordReportDelivery,
   jobUndeliveredReports,
+  jobGetReportDeliveries,
+  jobDueReportDeliveries,
   jobStoreForecasts,
   jobStoreHealth,
   jobAcquireLease,

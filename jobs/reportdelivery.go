@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -38,10 +39,62 @@ type ReportSender struct {
 	Log   zerolog.Logger
 }
 
+// ErrDeliveryBusy: another run is sending the report now (it holds the
+// report's delivery lease); this one sent it nowhere.
+var ErrDeliveryBusy = errors.New("its deliveries are being sent by another run")
+
+// deliveryLeaseTTL is the life of a report's delivery lease, renewed
+// every third of it while the run sends (holdLease).
+const deliveryLeaseTTL = 2 * time.Minute
+
+// deliveryLease names the lease of the deliveries of one report. The
+// report jobs (a scheduled run, or an operator's "jobs run report_daily")
+// and report_retry hold different job leases, so they could run at once;
+// each holds this one while it reads a report's deliveries, sends it and
+// records the outcomes, so that one webhook is never sent one report by
+// both and neither overwrites the other's outcomes with its stale ones.
+func deliveryLease(kind, periodKey string) string {
+	return "report_delivery:" + kind + ":" + periodKey
+}
+
+// withReport runs fn holding the delivery lease of the report of kind and
+// periodKey, under a holder id of its own (two runs of one process are
+// kept apart too); ErrDeliveryBusy when another run holds it.
+func (s *ReportSender) withReport(ctx context.Context, kind, periodKey string, fn func(context.Context) error) error {
+	var id [8]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return err
+	}
+	l := Lease{Job: deliveryLease(kind, periodKey), Holder: "report-sender-" + hex.EncodeToString(id[:]), TTL: deliveryLeaseTTL}
+	err := holdLease(ctx, s.Store, l, s.now, s.Log, fn)
+	if errors.Is(err, ErrLeaseHeld) {
+		return ErrDeliveryBusy
+	}
+	return err
+}
+
+// retryUntil is the retry deadline of deliveries: the end of the latest
+// retry window (retryFor from its first try) of a failed delivery not
+// given up, or 0 when none is left; a delivery recorded before retries
+// (no FirstAt) is never retried. It is recorded with the deliveries, so
+// that report_retry finds the report by it.
+func retryUntil(ds []ReportDelivery) int64 {
+	var until int64
+	for _, d := range ds {
+		end := d.FirstAt + retryFor.Milliseconds()
+		if d.Status == DeliveryFailed && d.FirstAt != 0 && d.At < end {
+			until = max(until, end)
+		}
+	}
+	return until
+}
+
 // Send delivers rep to every webhook but those that took it already (a
 // rerun's report: prior, the deliveries recorded with it, whose delivered
-// ones are kept as they are) and records the outcomes; it fails if a
-// webhook still failed after retries (the outcome is recorded first).
+// ones are kept as they are) and records the outcomes with their retry
+// deadline; it fails if a webhook still failed after retries (the outcome
+// is recorded first). The caller holds the report's delivery lease
+// (withReport) and read prior under it.
 func (s *ReportSender) Send(ctx context.Context, rep Report, prior []ReportDelivery) (Counts, error) {
 	body, err := json.Marshal(ReportSummary(rep))
 	if err != nil {
@@ -63,7 +116,7 @@ func (s *ReportSender) Send(ctx context.Context, rep Report, prior []ReportDeliv
 		counts[d.Status]++
 		out = append(out, d)
 	}
-	if err := s.Store.RecordReportDelivery(ctx, rep.Kind, rep.PeriodKey, out); err != nil {
+	if err := s.Store.RecordReportDelivery(ctx, rep.Kind, rep.PeriodKey, out, retryUntil(out)); err != nil {
 		errs = append(errs, fmt.Errorf("record report delivery: %w", err))
 	}
 	return counts, errors.Join(errs...)

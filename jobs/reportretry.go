@@ -19,8 +19,19 @@ const (
 	retryMinWait = 5 * time.Minute
 	retryMaxWait = 4 * time.Hour
 	retryFor     = 24 * time.Hour
-	// retryScan is how many of the newest reports each run looks at: a
-	// day's and a week's reports for weeks, far past retryFor.
+	// retryLookback is how long past its retry deadline a report is still
+	// read: a delivery whose window ended is given up (and the run fails)
+	// at the first run after, which a job down for up to this long still
+	// makes. Past it, a delivery to a webhook no longer configured, which
+	// is never given up, is no longer read either.
+	retryLookback = 7 * 24 * time.Hour
+	// retryPage is the page size of the due reports' listing.
+	retryPage = 100
+	// retryMaxPages bounds one run's listing (a million reports due).
+	retryMaxPages = 10_000
+	// retryScan is how many of the newest reports the first run of a
+	// process reads for reports recorded before retry deadlines existed
+	// (the way every run found them before).
 	retryScan = 40
 )
 
@@ -37,8 +48,20 @@ const gaveUp = "gave up: "
 // down raises the job_failure alert; the window counts as covered either
 // way (WindowDone). Deliveries to webhooks no longer configured, and those
 // recorded before retries existed (no FirstAt), are left as they are.
+//
+// The reports come from an index of the retry deadline recorded with the
+// deliveries (DueReportDeliveries), so every report in its window is
+// found, however many newer reports there are (a catch-up stores dozens at
+// once). Each is read and sent under its delivery lease, which the report
+// jobs hold too; a report that another run is sending is left to it
+// (counted busy) and looked at again by the next run.
 type ReportRetry struct {
 	Send *ReportSender // nil: no webhooks, nothing to retry
+
+	// legacyRead: this process read the newest reports for those recorded
+	// without a retry deadline (UndeliveredReports); once is enough, as
+	// the run records their deadline.
+	legacyRead bool
 }
 
 // Name implements Job.
@@ -53,15 +76,72 @@ func (r *ReportRetry) Run(ctx context.Context, _ Window) (Counts, error) {
 	if r.Send == nil {
 		return counts, nil
 	}
-	reps, err := r.Send.Store.UndeliveredReports(ctx, retryScan)
+	keys, err := r.due(ctx)
 	if err != nil {
-		return counts, fmt.Errorf("undelivered reports: %w", err)
+		return counts, err
 	}
 	var errs []error
-	for _, rep := range reps {
-		errs = append(errs, r.Send.redeliver(ctx, rep, counts))
+	for _, k := range keys {
+		err := r.Send.withReport(ctx, k.Kind, k.PeriodKey, func(ctx context.Context) error {
+			// Read under the lease: what another run recorded is seen.
+			rep, err := r.Send.Store.ReportDeliveries(ctx, k.Kind, k.PeriodKey)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("report %s %s: %w", k.Kind, k.PeriodKey, err)
+			}
+			return r.Send.redeliver(ctx, rep, counts)
+		})
+		if errors.Is(err, ErrDeliveryBusy) {
+			counts["busy"]++ // the other run sends it and records how it went
+			continue
+		}
+		errs = append(errs, err)
 	}
 	return counts, WindowDone(errors.Join(errs...))
+}
+
+// due lists the reports with a retry deadline in the last retryLookback or
+// later, every page, and on a process's first run also the newest
+// reports with a failed delivery recorded before deadlines existed.
+func (r *ReportRetry) due(ctx context.Context) ([]store.ReportKey, error) {
+	var keys []store.ReportKey
+	seen := map[[2]string]bool{}
+	add := func(kind, periodKey string) {
+		if k := [2]string{kind, periodKey}; !seen[k] {
+			seen[k] = true
+			keys = append(keys, store.ReportKey{Kind: kind, PeriodKey: periodKey})
+		}
+	}
+	if !r.legacyRead {
+		reps, err := r.Send.Store.UndeliveredReports(ctx, retryScan)
+		if err != nil {
+			return nil, fmt.Errorf("undelivered reports: %w", err)
+		}
+		for _, rep := range reps {
+			if rep.RetryUntil == 0 {
+				add(rep.Kind, rep.PeriodKey)
+			}
+		}
+		r.legacyRead = true
+	}
+	since := r.Send.now().Add(-retryLookback).UnixMilli()
+	for cursor, pages := "", 0; ; pages++ {
+		if pages == retryMaxPages {
+			return nil, fmt.Errorf("due report deliveries: more than %d pages", retryMaxPages)
+		}
+		page, err := r.Send.Store.DueReportDeliveries(ctx, since, cursor, retryPage)
+		if err != nil {
+			return nil, fmt.Errorf("due report deliveries: %w", err)
+		}
+		for _, k := range page.Reports {
+			add(k.Kind, k.PeriodKey)
+		}
+		if cursor = page.Next; cursor == "" {
+			return keys, nil
+		}
+	}
 }
 
 // redeliver tries rep again on its failed deliveries that are due, gives
@@ -109,8 +189,10 @@ func (s *ReportSender) redeliver(ctx context.Context, rep store.UndeliveredRepor
 		}
 		out[i], changed = d, true
 	}
-	if changed {
-		if err := s.Store.RecordReportDelivery(ctx, rep.Kind, rep.PeriodKey, out); err != nil {
+	// Recorded when a delivery changed, or when the stored deadline is not
+	// the deliveries' (a report recorded before deadlines existed).
+	if until := retryUntil(out); changed || until != rep.RetryUntil {
+		if err := s.Store.RecordReportDelivery(ctx, rep.Kind, rep.PeriodKey, out, until); err != nil {
 			errs = append(errs, fmt.Errorf("record report delivery: %w", err))
 		}
 	}

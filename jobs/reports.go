@@ -76,30 +76,54 @@ func (r *Reports) Run(ctx context.Context, w Window) (Counts, error) {
 	return counts, WindowDone(errors.Join(undelivered...))
 }
 
-// report builds, stores and sends the report of the period at start.
+// report builds, stores and sends the report of the period at start. It
+// stores and sends under the report's delivery lease (withReport), so that
+// report_retry is not sending the same report at the same time; when it
+// is, the report is stored all the same and sent nowhere by this run.
 func (r *Reports) report(ctx context.Context, start, createdAt int64) (Counts, error) {
 	rep, err := BuildReport(ctx, r.Store, r.Cal, r.Period, start)
 	if err != nil {
 		return nil, err
 	}
 	rep.CreatedAt = createdAt
-	taken, err := r.Store.StoreReport(ctx, rep)
-	if err != nil {
-		return nil, fmt.Errorf("store report: %w", err)
-	}
 	counts := Counts{"users": int64(len(rep.Body["byUser"].([]map[string]any))), "models": int64(len(rep.Body["byModel"].([]map[string]any)))}
 	if r.Send == nil {
+		if _, err := r.Store.StoreReport(ctx, rep); err != nil {
+			return nil, fmt.Errorf("store report: %w", err)
+		}
 		return counts, nil
 	}
-	sent, err := r.Send.Send(ctx, rep, taken)
-	for k, v := range sent {
-		counts[k] = v
+	stored := false
+	err = r.Send.withReport(ctx, rep.Kind, rep.PeriodKey, func(ctx context.Context) error {
+		// Stored under the lease: the deliveries it returns are current.
+		taken, err := r.Store.StoreReport(ctx, rep)
+		if err != nil {
+			return fmt.Errorf("store report: %w", err)
+		}
+		stored = true
+		sent, err := r.Send.Send(ctx, rep, taken)
+		for k, v := range sent {
+			counts[k] = v
+		}
+		// The report is stored and went to every webhook that took it: a
+		// rerun of the window would not send it to those again, but would
+		// hold up the later windows (see WindowDone). The report_retry job
+		// sends it to the others (reportretry.go).
+		return WindowDone(err)
+	})
+	if errors.Is(err, ErrDeliveryBusy) {
+		// StoreReport leaves the deliveries alone: storing it beside the
+		// other run is safe.
+		if _, err := r.Store.StoreReport(ctx, rep); err != nil {
+			return nil, fmt.Errorf("store report: %w", err)
+		}
+		counts["busy"] = 1
+		return counts, WindowDone(fmt.Errorf("report %s %s: stored but not sent: %w (report_retry sends it again to the webhooks that refused it)", rep.Kind, rep.PeriodKey, err))
 	}
-	// The report is stored and went to every webhook that took it: a
-	// rerun of the window would not send it to those again, but would
-	// hold up the later windows (see WindowDone). The report_retry job
-	// sends it to the others (reportretry.go).
-	return counts, WindowDone(err)
+	if err != nil && !stored {
+		return nil, err // not stored: the window runs again
+	}
+	return counts, err
 }
 
 // Totals are a report's sums.

@@ -276,11 +276,19 @@ func (s *Scheduler) runDue(ctx context.Context, e *entry) ([]Run, error) {
 	return runs, err
 }
 
-// withLease runs fn holding the job's lease, renewing it every TTL/3 and
-// cancelling fn's context if the lease is lost.
+// withLease runs fn holding the job's lease (holdLease).
 func (s *Scheduler) withLease(ctx context.Context, e *entry, fn func(context.Context) error) error {
-	l := Lease{Job: e.job.Name(), Holder: s.opt.Holder, TTL: s.opt.LeaseTTL, Now: s.now()}
-	ok, err := s.st.AcquireLease(ctx, l)
+	return holdLease(ctx, s.st, Lease{Job: e.job.Name(), Holder: s.opt.Holder, TTL: s.opt.LeaseTTL}, s.now, s.log, fn)
+}
+
+// holdLease runs fn holding the lease l (l.Now is set from now), renewing
+// it every TTL/3 and cancelling fn's context if the lease is lost, and
+// releases it after; ErrLeaseHeld, without running fn, when another
+// holder has it. The scheduler holds a job's lease with it, a report
+// sender a report's (reportdelivery.go).
+func holdLease(ctx context.Context, st Store, l Lease, now func() time.Time, log zerolog.Logger, fn func(context.Context) error) error {
+	l.Now = now()
+	ok, err := st.AcquireLease(ctx, l)
 	if err != nil {
 		return fmt.Errorf("jobs: %s: acquire lease: %w", l.Job, err)
 	}
@@ -293,15 +301,15 @@ func (s *Scheduler) withLease(ctx context.Context, e *entry, fn func(context.Con
 	hb.Add(1)
 	go func() {
 		defer hb.Done()
-		t := time.NewTicker(s.opt.LeaseTTL / 3)
+		t := time.NewTicker(l.TTL / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				l.Now = s.now()
-				if ok, err := s.st.RenewLease(runCtx, l); err != nil || !ok {
+				l.Now = now()
+				if ok, err := st.RenewLease(runCtx, l); err != nil || !ok {
 					cancel(fmt.Errorf("jobs: %s: lease lost (err %v)", l.Job, err))
 					return
 				}
@@ -312,11 +320,11 @@ func (s *Scheduler) withLease(ctx context.Context, e *entry, fn func(context.Con
 	close(stop)
 	hb.Wait()
 	cancel(nil)
-	l.Now = s.now()
+	l.Now = now()
 	relCtx, relCancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer relCancel()
-	if rerr := s.st.ReleaseLease(relCtx, l); rerr != nil {
-		s.log.Warn().Err(rerr).Str("job", l.Job).Msg("release lease")
+	if rerr := st.ReleaseLease(relCtx, l); rerr != nil {
+		log.Warn().Err(rerr).Str("job", l.Job).Msg("release lease")
 	}
 	return err
 }

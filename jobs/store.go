@@ -90,10 +90,20 @@ type Store interface {
 	// stay with the report).
 	StoreReport(ctx context.Context, r Report) ([]ReportDelivery, error)
 	// RecordReportDelivery replaces the deliveries recorded with the
-	// stored report of kind and periodKey (an error if there is none).
-	RecordReportDelivery(ctx context.Context, kind, periodKey string, d []ReportDelivery) error
+	// stored report of kind and periodKey (an error if there is none) and
+	// its retry deadline (retryUntil, ms; 0: nothing left to retry).
+	RecordReportDelivery(ctx context.Context, kind, periodKey string, d []ReportDelivery, retryUntil int64) error
+	// ReportDeliveries reads the stored report of kind and periodKey with
+	// its deliveries and retry deadline (store.ErrNotFound if none).
+	ReportDeliveries(ctx context.Context, kind, periodKey string) (store.UndeliveredReport, error)
+	// DueReportDeliveries lists a page of at most limit reports whose
+	// retry deadline is at or after since, earliest deadline first, by an
+	// index range (cursor: "" first, then the previous page's Next).
+	DueReportDeliveries(ctx context.Context, since int64, cursor string, limit int) (store.ReportKeyPage, error)
 	// UndeliveredReports lists the reports among the newest limit (by
-	// createdAt) that have a failed delivery, newest first.
+	// createdAt) that have a failed delivery, newest first: how the retry
+	// job found reports before retry deadlines were recorded (read once
+	// per process, for the reports recorded without one).
 	UndeliveredReports(ctx context.Context, limit int) ([]store.UndeliveredReport, error)
 	// StoreForecasts stores one forecast run.
 	StoreForecasts(ctx context.Context, createdAt time.Time, rows []Forecast) error

@@ -56,14 +56,34 @@ type ReportDelivery struct {
 	FirstAt  int64  `json:"firstAt,omitempty"` // ms, when the first attempt ended (0: recorded before retries)
 }
 
-// UndeliveredReport is a stored report with a failed delivery, as the
-// retry job reads it.
+// UndeliveredReport is a stored report with its deliveries, as the retry
+// job reads it.
 type UndeliveredReport struct {
 	Kind       string           `json:"kind"`
 	PeriodKey  string           `json:"periodKey"`
 	CreatedAt  int64            `json:"createdAt"`
 	Body       map[string]any   `json:"body"`
 	Deliveries []ReportDelivery `json:"deliveries"`
+	// RetryUntil is the stored retry deadline (see ReportKey; 0: none).
+	RetryUntil int64 `json:"retryUntil,omitempty"`
+}
+
+// ReportKey names a stored report whose deliveries the retry job still
+// has to look at: RetryUntil (ms) is the deadline the jobs computed and
+// recorded with the deliveries (the end of the latest retry window of a
+// failed delivery not given up), indexed so that the job finds every such
+// report, however many newer reports there are.
+type ReportKey struct {
+	Kind       string `json:"kind"`
+	PeriodKey  string `json:"periodKey"`
+	RetryUntil int64  `json:"retryUntil"`
+}
+
+// ReportKeyPage is a page of ReportKeys; Next is the cursor of the next
+// page, "" after the last.
+type ReportKeyPage struct {
+	Reports []ReportKey
+	Next    string
 }
 
 // Delivery statuses.

@@ -63,6 +63,8 @@ export const {
   jobStoreReport,
   jobRecordReportDelivery,
   jobUndeliveredReports,
+  jobGetReportDeliveries,
+  jobDueReportDeliveries,
   jobStoreForecasts,
   jobStoreHealth,
   jobAcquireLease,

@@ -47,6 +47,8 @@ export const internalFunctions = {
   jobStoreReport: jobs.storeReport,
   jobRecordReportDelivery: reportDelivery.record,
   jobUndeliveredReports: reportDelivery.undelivered,
+  jobGetReportDeliveries: reportDelivery.get,
+  jobDueReportDeliveries: reportDelivery.due,
   jobStoreForecasts: jobs.storeForecasts,
   jobStoreHealth: jobs.storeHealth,
   jobAcquireLease: jobs.acquireLease,

@@ -26,7 +26,7 @@ import * as wire from "./lib/wire";
 import { alertsListBody, runsListBody } from "./jobReads";
 import { usageConfirmBody, usageGetBody } from "./usage";
 import { foldApplyBody, foldPendingBody, foldStateBody, foldVersionBody, summariesReplaceBody } from "./fold";
-import { reportDeliveryBody, reportUndeliveredBody } from "./reportDelivery";
+import { reportDeliveryBody, reportDueBody, reportGetBody, reportUndeliveredBody } from "./reportDelivery";
 
 /** References to the app's re-exports of the internal functions, by name. */
 type Refs = ApiFromModules<{ m: InternalFunctions }>["m"];
@@ -101,6 +101,8 @@ export function addSignedRoutes(http: HttpRouter, opts: SignedRouteOptions = {})
   post("/jobs/reports/store", mutationRoute(wire.reportStoreBody, fn.jobStoreReport));
   post("/jobs/reports/delivered", mutationRoute(reportDeliveryBody, fn.jobRecordReportDelivery));
   post("/jobs/reports/undelivered", queryRoute(reportUndeliveredBody, fn.jobUndeliveredReports));
+  post("/jobs/reports/get", queryRoute(reportGetBody, fn.jobGetReportDeliveries));
+  post("/jobs/reports/due", queryRoute(reportDueBody, fn.jobDueReportDeliveries));
   post("/jobs/forecasts/store", mutationRoute(wire.forecastStoreBody, fn.jobStoreForecasts));
   post("/jobs/health/store", mutationRoute(wire.healthStoreBody, fn.jobStoreHealth));
   post("/jobs/lease/acquire", mutationRoute(wire.leaseAcquireBody, fn.jobAcquireLease));

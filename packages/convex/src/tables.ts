@@ -455,10 +455,18 @@ export const llmmeterTables = {
     csv: v.string(),
     /** Per webhook, replaced by each delivery of the report (absent: never delivered). */
     deliveries: v.optional(v.array(vReportDelivery)),
+    /**
+     * Until when (ms) a failed delivery of this report is retried: computed
+     * by the Go jobs and recorded with the deliveries; absent when nothing
+     * is left to retry. The report_retry job reads by_retry_until, so it
+     * finds every such report, however many newer ones there are.
+     */
+    retryUntil: v.optional(v.number()),
   })
     .index("by_kind_and_created_at", ["kind", "createdAt"])
     .index("by_kind_and_period_key", ["kind", "periodKey"])
-    .index("by_created_at", ["createdAt"]),
+    .index("by_created_at", ["createdAt"])
+    .index("by_retry_until", ["retryUntil"]),
 
   alertRules: defineTable({
     name: v.string(),
