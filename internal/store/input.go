@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"unicode/utf16"
 )
 
 // EnsureUserInput names a user by exactly one of its stable ids.
@@ -21,6 +22,13 @@ func (in EnsureUserInput) Validate() error {
 	}
 	if len(in.ExternalID) > 256 || len(in.ClerkUserID) > 256 {
 		errs = append(errs, errors.New("user ids are at most 256 bytes"))
+	}
+	// Convex's /users/ensure bounds them so, in JavaScript's characters.
+	if utf16Len(in.Name) > 256 {
+		errs = append(errs, errors.New("name: at most 256 characters"))
+	}
+	if utf16Len(in.Email) > 320 {
+		errs = append(errs, errors.New("email: at most 320 characters"))
 	}
 	return invalid(errs)
 }
@@ -158,4 +166,14 @@ func invalid(errs []error) error {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrInvalid, errors.Join(errs...))
+}
+
+// utf16Len is the length of s in UTF-16 code units, JavaScript's string
+// length.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
