@@ -208,7 +208,7 @@ func keys(ctx context.Context, s store.Store, cmd string, args []string, stdout,
 		if err := checkUserName(*user); err != nil {
 			return fmt.Errorf("keys create: %w", err)
 		}
-		u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: *user, Name: *user})
+		u, _, err := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: *user}) // no name: it would rename an existing user to its id
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"llmmeter/internal/app"
+	"llmmeter/internal/store"
+	"llmmeter/internal/store/sqlitestore"
 	"llmmeter/openrouter/openroutertest"
 )
 
@@ -280,5 +283,37 @@ func TestConvexConfiguredRefusesTheLocalStore(t *testing.T) {
 	_, quotas, _ := run(t, map[string]string{"DATA_DIR": dir}, "quotas", "list")
 	if strings.Contains(quotas, "daily_requests") {
 		t.Errorf("a quota was stored in the local file: %s", quotas)
+	}
+}
+
+// TestKeysCreateKeepsTheUsersName: a key made for an existing user leaves
+// the user's name as it is. The CLI named the user after its id, which,
+// once the embedded store stored changed names as Convex does, renamed a
+// user known by their real name to that id.
+func TestKeysCreateKeepsTheUsersName(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DATA_DIR": dir}
+	if code, _, stderr := run(t, env, "keys", "create", "-user", "zoe"); code != 0 {
+		t.Fatal(stderr)
+	}
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(dir, app.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.EnsureUser(context.Background(), store.EnsureUserInput{ExternalID: "zoe", Name: "Zoë Real"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if code, _, stderr := run(t, env, "keys", "create", "-user", "zoe"); code != 0 {
+		t.Fatal(stderr)
+	}
+	s, err = sqlitestore.Open(context.Background(), filepath.Join(dir, app.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u, _, err := s.EnsureUser(context.Background(), store.EnsureUserInput{ExternalID: "zoe"})
+	if err != nil || u.Name != "Zoë Real" {
+		t.Fatalf("after a second key: %+v, %v; want the name kept", u, err)
 	}
 }
