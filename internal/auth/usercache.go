@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"errors"
@@ -14,9 +15,11 @@ import (
 // UserCache maps a user's stable id (a Clerk user id, or the external id an
 // end user is named by) to its store user id, least recently used out
 // first. A miss calls store.EnsureUser, which creates the users row once
-// and stores the input's name and email when they changed; a hit does not
-// call the store, so a rename is stored at the user's next miss (after an
-// eviction or a restart).
+// and stores the input's name and email when they changed. A hit does not
+// wait for the store; when it brings a name or email other than the one
+// cached, the store is told in the background, once, so a rename is stored
+// on the user's next call, not at their next miss (an eviction or a
+// restart away).
 // Safe for concurrent use.
 type UserCache struct {
 	store store.Store
@@ -29,7 +32,17 @@ type UserCache struct {
 	flights map[string]*userFlight // misses being asked of the store, by key
 }
 
-type userEntry struct{ key, userID string }
+type userEntry struct {
+	key, userID string
+	name, email string // as last stored through this cache
+	updating    bool   // a background EnsureUser of a changed name or email is under way
+}
+
+// changed reports whether in names the user or their email otherwise than
+// e was stored with (an empty field changes nothing, as in EnsureUser).
+func (e *userEntry) changed(in store.EnsureUserInput) bool {
+	return (in.Name != "" && in.Name != e.name) || (in.Email != "" && in.Email != e.email)
+}
 
 // userFlight is one store call for a missed user that the concurrent
 // misses of the same user wait for: a new end user's first burst (the chat
@@ -65,9 +78,14 @@ func (c *UserCache) UserID(ctx context.Context, in store.EnsureUserInput) (strin
 		key = "c:" + in.ClerkUserID
 	}
 	c.mu.Lock()
-	if e, ok := c.idx[key]; ok {
-		c.lru.MoveToFront(e)
-		id := e.Value.(userEntry).userID
+	if el, ok := c.idx[key]; ok {
+		c.lru.MoveToFront(el)
+		e := el.Value.(*userEntry)
+		if e.changed(in) && !e.updating {
+			e.updating = true
+			go c.update(context.WithoutCancel(ctx), e, in)
+		}
+		id := e.userID
 		c.mu.Unlock()
 		return id, nil
 	}
@@ -115,10 +133,29 @@ func (c *UserCache) ask(ctx context.Context, key string, in store.EnsureUserInpu
 	delete(c.flights, key)
 	close(f.done)
 	if err == nil {
-		c.idx[key] = c.lru.PushFront(userEntry{key, u.ID})
+		c.idx[key] = c.lru.PushFront(&userEntry{key: key, userID: u.ID, name: in.Name, email: in.Email})
 		for c.lru.Len() > c.size {
-			old := c.lru.Remove(c.lru.Back()).(userEntry)
+			old := c.lru.Remove(c.lru.Back()).(*userEntry)
 			delete(c.idx, old.key)
 		}
+	}
+}
+
+// update stores a cached user's changed name or email (see UserCache),
+// bounded by wait (30 s without one); on failure the next call that
+// brings the change tries again.
+func (c *UserCache) update(ctx context.Context, e *userEntry, in store.EnsureUserInput) {
+	wait := c.wait
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	_, _, err := c.store.EnsureUser(ctx, in)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.updating = false
+	if err == nil {
+		e.name, e.email = cmp.Or(in.Name, e.name), cmp.Or(in.Email, e.email)
 	}
 }

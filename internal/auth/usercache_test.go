@@ -78,3 +78,71 @@ func TestUserCacheOneStoreCallPerNewUser(t *testing.T) {
 		}
 	})
 }
+
+// namedUsers is a store that records each EnsureUser's input and answers
+// once open is closed (nil: at once).
+type namedUsers struct {
+	store.Store
+	mu   sync.Mutex
+	ins  []store.EnsureUserInput
+	open chan struct{}
+}
+
+func (s *namedUsers) EnsureUser(ctx context.Context, in store.EnsureUserInput) (store.User, bool, error) {
+	s.mu.Lock()
+	s.ins = append(s.ins, in)
+	open := s.open
+	s.mu.Unlock()
+	if open != nil {
+		<-open
+	}
+	return store.User{ID: "u_" + in.ExternalID}, false, nil
+}
+
+func (s *namedUsers) names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, in := range s.ins {
+		out = append(out, in.Name+"|"+in.Email)
+	}
+	return out
+}
+
+// TestUserCacheStoresARenameOnAHit: a cached user's call that brings a new
+// name or email answers from the cache and tells the store in the
+// background, once however many calls bring it meanwhile; the same name
+// again, or none, calls nothing. A rename used to reach the store only
+// at the user's next miss, an eviction or a restart away.
+func TestUserCacheStoresARenameOnAHit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &namedUsers{}
+		c := NewUserCache(s, 0, time.Second)
+		ask := func(name, email string) {
+			t.Helper()
+			if id, err := c.UserID(context.Background(), store.EnsureUserInput{ExternalID: "ann", Name: name, Email: email}); id != "u_ann" || err != nil {
+				t.Fatalf("%q: %q %v", name, id, err)
+			}
+			synctest.Wait()
+		}
+		ask("Ann", "ann@a.test")
+		ask("Ann", "ann@a.test")
+		ask("", "") // nothing said: nothing changed
+		if got := s.names(); len(got) != 1 {
+			t.Fatalf("store calls %v, want the first only", got)
+		}
+		s.mu.Lock()
+		s.open = make(chan struct{})
+		s.mu.Unlock()
+		ask("Ann B", "")
+		ask("Ann B", "") // the update is under way
+		close(s.open)
+		synctest.Wait()
+		ask("Ann B", "")
+		ask("Ann B", "ann@b.test")
+		want := []string{"Ann|ann@a.test", "Ann B|", "Ann B|ann@b.test"}
+		if got := s.names(); len(got) != len(want) || got[1] != want[1] || got[2] != want[2] {
+			t.Fatalf("store calls %v, want %v", got, want)
+		}
+	})
+}
