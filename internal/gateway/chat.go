@@ -528,10 +528,17 @@ func (c *call) cut(ctx context.Context) {
 }
 
 // fail records a call that failed before any byte reached the client.
+// A client that left first (while OpenRouter had not answered yet, or
+// during the wait before a retry) is the cause, not the upstream: the call
+// is logged as 499 like one cut mid-stream, never as an upstream failure.
 func (c *call) fail(ctx context.Context, err error) {
 	c.upstreamErr = err
 	if c.cut(ctx); c.shutdown {
 		c.failure = shutdownError(err)
+		return
+	}
+	if c.clientGone {
+		c.failure = clientLeft(err)
 		return
 	}
 	var up *openrouter.APIError

@@ -139,3 +139,18 @@ func upstreamError(up *openrouter.APIError) *apiError {
 func upstreamUnreachable(err error) *apiError {
 	return &apiError{Status: 502, Type: "server_error", Code: "upstream_unreachable", Message: "The upstream model provider could not be reached.", Cause: err}
 }
+
+// statusClientClosed is the status of a call whose client left before its
+// response ended (nginx's 499); no client ever reads it.
+const statusClientClosed = 499
+
+// clientLeft is a call whose client hung up before the upstream answered:
+// the request log says 499 client_disconnected, as for a call cut
+// mid-stream, and the cause (the upstream's error, or the cancellation)
+// is not an upstream failure.
+func clientLeft(cause error) *apiError {
+	return &apiError{Status: statusClientClosed, Type: "client_disconnected", Code: "client_disconnected",
+		Message: clientLeftMessage, Cause: cause}
+}
+
+const clientLeftMessage = "The client closed the connection before the response ended."

@@ -132,7 +132,7 @@ func (c *call) rows(end time.Time) (store.Batch, outbox.State) {
 	case c.failure != nil:
 		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, c.failure.Status, c.failure.Type, truncate(c.failure.Message, 1024)
 	case c.clientGone:
-		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, 499, "client_disconnected", "The client closed the connection before the response ended."
+		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, statusClientClosed, "client_disconnected", clientLeftMessage
 	case sum.Err != nil:
 		rl.Status, rl.StatusCode, rl.ErrorType, rl.ErrorMessage = store.StatusError, errorStatus(sum.Err.Code), "upstream_error", truncate(sum.Err.Message, 1024)
 	case c.upstreamErr != nil:

@@ -402,7 +402,8 @@ func TestFail(t *testing.T) {
 	cancel()
 	c = &call{}
 	c.fail(ctx, errors.New("dial tcp: refused"))
-	if c.failure.Code != "upstream_unreachable" || c.failure.Status != 502 || !c.clientGone {
+	// The client left first: its hang-up is the cause, not the upstream.
+	if c.failure.Code != "client_disconnected" || c.failure.Status != 499 || !c.clientGone || c.upstreamErr == nil {
 		t.Fatalf("%+v", c)
 	}
 }
