@@ -294,9 +294,10 @@ func (m *Manager) renewAsync(e *entry, in store.LeaseInput, now time.Time) {
 	}()
 }
 
-// Sweep renews leases that hold claims or allowance and are a third of
-// their TTL old, and returns the allowance of keys idle for a TTL. Run
-// calls it; tests may call it with an injected clock.
+// Sweep renews leases that hold claims or allowance, or whose key had no
+// quota at its last grant, and are a third of their TTL old, and returns
+// the allowance of keys idle for a TTL. Run calls it; tests may call it
+// with an injected clock.
 func (m *Manager) Sweep() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -313,7 +314,10 @@ func (m *Manager) Sweep() {
 			in := m.prepare(e, now, store.Amounts{}, false)
 			in.Want, in.Return = store.Amounts{}, e.takeAll()
 			m.renewAsync(e, in, now)
-		case (len(e.claims) > 0 || e.held() > 0) && now.Sub(e.sentAt) >= m.opt.TTL/3:
+		case (len(e.claims) > 0 || e.held() > 0 || e.ready && len(e.quotas) == 0) && now.Sub(e.sentAt) >= m.opt.TTL/3:
+			// A key whose grant named no quota holds nothing, yet admits
+			// every call locally: it is renewed all the same, so that a
+			// quota created since applies from the next call.
 			e.boost /= 2 // quiet enough that only age renews it
 			m.renewAsync(e, m.prepare(e, now, store.Amounts{}, false), now)
 		}

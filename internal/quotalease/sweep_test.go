@@ -204,3 +204,42 @@ func TestRefreshAppliesANewQuotaOnTheNextCall(t *testing.T) {
 		t.Fatalf("bob, not refreshed: %v, waited %d (was %d)", err, m.Stats().Waited, waited+1)
 	}
 }
+
+// TestSweepShowsANewQuotaToAKeyWithoutOne: a warm key whose last grant
+// named no quota admits every call locally; a quota created for it is
+// enforced once a sweep finds the key's grant a third of the TTL old,
+// whether or not the user called meanwhile. Found against the running
+// service: a quota set (daily_requests at its limit) on a user idle since
+// their last call was not applied to their next call 15 s later, though
+// the docs say within TTL/3 (10 s), since only keys holding claims or
+// allowance were swept and a key without quotas holds neither.
+func TestSweepShowsANewQuotaToAKeyWithoutOne(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "store.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ann, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
+	var mu sync.Mutex
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	m := New(Options{Store: s, Now: clock})
+	if err := m.Admit(ctx, "warm", ann.ID, store.Amounts{Requests: 1}); err != nil {
+		t.Fatal(err)
+	}
+	m.bg.Wait()
+	args, _ := json.Marshal(quotaArgs(ann.ID, store.QuotaDailyRequests, 0))
+	if _, err := s.Call(ctx, "mutation", "llmmeter:setQuota", args, store.Caller{Authenticated: true, IsAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(DefaultTTL / 3)
+	mu.Unlock()
+	m.Sweep()
+	m.bg.Wait()
+	var qe *store.QuotaExceeded
+	if err := m.Admit(ctx, "r1", ann.ID, store.Amounts{Requests: 1}); !errors.As(err, &qe) || qe.QuotaType != store.QuotaDailyRequests {
+		t.Fatalf("a third of the TTL after the quota was set: %v, want it to refuse", err)
+	}
+}

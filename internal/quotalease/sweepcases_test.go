@@ -68,6 +68,12 @@ func TestSweepDecisions(t *testing.T) {
 			kept: true, request: true, claims: 1},
 		// In use but holding nothing: nothing to renew, nothing to forget.
 		{name: "in use empty kept", e: entry{lastUse: now, sentAt: now.Add(-ttl)}, kept: true},
+		// In use, its last grant named no quota, a third of the TTL old:
+		// renewed, since such a key admits every call locally and must see
+		// a quota created since.
+		{name: "no quotas aged renewed", e: entry{ready: true, lastUse: now, sentAt: now.Add(-ttl / 3)}, kept: true, request: true},
+		// The same a nanosecond younger: no request.
+		{name: "no quotas young kept", e: entry{ready: true, lastUse: now, sentAt: now.Add(-ttl/3 + 1)}, kept: true},
 		// A request in flight: left alone, even though idle and empty.
 		{name: "busy skipped", e: entry{lastUse: now.Add(-ttl), sentAt: now.Add(-ttl), busy: make(chan struct{})}, kept: true},
 		// A call waiting for a lease: left alone too.
