@@ -103,7 +103,10 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(pattern, h)
 	}
 	mux.Handle("/", serve(s.opt.Log, func(w http.ResponseWriter, r *http.Request) error {
-		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found", Message: "Unknown endpoint " + r.Method + " " + r.URL.Path + "."}
+		// The path as sent (escaped: /v1/chat%2Fcompletions is not the chat
+		// route, and must not read as if it were), cut to a readable length.
+		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found",
+			Message: "Unknown endpoint " + truncate(r.Method, 16) + " " + truncate(r.URL.EscapedPath(), 256) + "."}
 	}))
 	// Outermost: whatever answered, a body left unread is drained, so the
 	// client reads the answer rather than a reset (package httpbody).
