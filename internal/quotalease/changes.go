@@ -23,11 +23,19 @@ const DefaultPollEvery = time.Second
 
 // pollChanges reads the changes since the last poll and refreshes the
 // leases of the users they name; every lease on the first poll and when
-// more changed than one answer holds.
+// more changed than one answer holds. It reads nothing while no key is
+// held.
 func (m *Manager) pollChanges(ctx context.Context) error {
 	m.mu.Lock()
 	since := max(0, m.changesAt-changeOverlap.Milliseconds())
+	idle := len(m.keys) == 0
 	m.mu.Unlock()
+	if idle {
+		// No lease to refresh: a key made later asks the store first
+		// anyway. Skipping keeps an idle replica from calling the store
+		// every second (on Convex each read is a billed function call).
+		return nil
+	}
 	list, err := m.opt.Changes.QuotaChanges(ctx, since)
 	if err != nil {
 		return err

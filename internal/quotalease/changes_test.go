@@ -119,6 +119,7 @@ func TestPollChangesKeepsSeenUntilTheOverlapPasses(t *testing.T) {
 	log := &changeLog{answers: []store.QuotaChangeList{{Now: 100_000, Changes: []store.QuotaChange{
 		{ID: "old", At: edge}, {ID: "kept", At: edge + 1}}}}}
 	m := New(Options{Store: &recorder{}, Changes: log})
+	m.keys["u1"] = &entry{key: "u1"}
 	if err := m.pollChanges(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +133,7 @@ func TestPollChangesKeepsSeenUntilTheOverlapPasses(t *testing.T) {
 func TestRunPollsChanges(t *testing.T) {
 	log := &changeLog{asked: make(chan struct{}, 1)}
 	m := New(Options{Store: &recorder{}, Changes: log, PollEvery: 10 * time.Millisecond})
+	m.keys["u1"] = &entry{key: "u1", ready: true, lastUse: time.Now().Add(time.Hour)} // held, not idle
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
@@ -146,5 +148,30 @@ func TestRunPollsChanges(t *testing.T) {
 	<-done
 	if New(Options{Store: &recorder{}}).opt.PollEvery != DefaultPollEvery || DefaultPollEvery != time.Second {
 		t.Fatalf("PollEvery default %v", DefaultPollEvery)
+	}
+}
+
+// TestPollChangesSkipsAnIdleReplica: with no key held nothing is read (a
+// replica with no traffic makes no store call a second); the first read
+// once a key exists starts where the last one ended.
+func TestPollChangesSkipsAnIdleReplica(t *testing.T) {
+	log := &changeLog{answers: []store.QuotaChangeList{{Now: 50_000}, {Now: 60_000}}}
+	m := New(Options{Store: &recorder{}, Changes: log})
+	m.keys["u1"] = &entry{key: "u1", ready: true}
+	if err := m.pollChanges(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	delete(m.keys, "u1")
+	for range 3 {
+		if err := m.pollChanges(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(log.sinces) != 1 {
+		t.Fatalf("an idle replica read the changes %d times", len(log.sinces))
+	}
+	m.keys["u2"] = &entry{key: "u2", ready: true}
+	if err := m.pollChanges(context.Background()); err != nil || len(log.sinces) != 2 || log.sinces[1] != 45_000 {
+		t.Fatalf("read since %v (%v), want 45,000 second", log.sinces, err)
 	}
 }
