@@ -1,9 +1,10 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { admin, type ForecastRow, type Quota } from "../data/api";
 import { toAdminError } from "../data/errors";
 import { useAdminMutation, useAdminQuery } from "../data/hooks";
 import { PageHeader } from "../components/PageHeader";
 import { useAnnounce } from "../components/Announcer";
+import { ConfirmButton } from "../components/ConfirmButton";
 import { Empty, ErrorState, QueryView } from "../components/States";
 import { StatCard } from "../components/StatCard";
 import { dateKeyOf } from "../lib/calendar";
@@ -226,55 +227,25 @@ function BudgetEditor({
  */
 function ReactivateBudgetButton({ budget, monthSpend }: { budget: Quota; monthSpend: number | null }) {
   const setQuota = useAdminMutation(admin.setQuota);
-  const [armed, setArmed] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const announce = useAnnounce();
-  const confirm = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (armed) confirm.current?.focus();
-  }, [armed]);
   const limit = budget.limitNanoUsd ?? 0;
-  const run = async () => {
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await setQuota({ quotaType: "system_monthly_cost_usd", limit: budget.limit, isActive: true });
-      announce(`Budget re-activated at ${formatUsd(limit, 2)}.`);
-      setArmed(false);
-    } catch (e) {
-      setError(toAdminError(e).message);
-    } finally {
-      setBusy(false);
-    }
-  };
-  if (!armed)
-    return (
-      <button type="button" className="btn small" onClick={() => setArmed(true)}>
-        Re-activate budget
-      </button>
-    );
   const spend = monthSpend === null ? "" : ` (${formatUsd(monthSpend, 2)} so far)`;
   return (
-    <span className="downloads">
-      <span data-testid="reactivate-budget-consequence">
-        {monthSpend !== null && limit <= monthSpend
+    <ConfirmButton
+      label="Re-activate budget"
+      consequence={
+        monthSpend !== null && limit <= monthSpend
           ? `Re-activate the ${formatUsd(limit, 2)} budget? This month's spend${spend} is not below it: every user's calls would be refused until the month's end.`
-          : `Re-activate the ${formatUsd(limit, 2)} budget? Calls are refused once this month's spend${spend} reaches it.`}
-      </span>
-      <button ref={confirm} type="button" className="btn small danger" aria-disabled={busy} onClick={run} data-testid="confirm-reactivate-budget">
-        Confirm<span className="sr-only"> re-activating the budget</span>
-      </button>
-      <button type="button" className="btn small link" onClick={() => setArmed(false)}>
-        Keep<span className="sr-only"> the budget inactive</span>
-      </button>
-      {error && (
-        <span className="form-error" role="alert">
-          {error}
-        </span>
-      )}
-    </span>
+          : `Re-activate the ${formatUsd(limit, 2)} budget? Calls are refused once this month's spend${spend} reaches it.`
+      }
+      confirmHint="re-activating the budget"
+      keepHint="the budget inactive"
+      testId="reactivate-budget"
+      act={async () => {
+        await setQuota({ quotaType: "system_monthly_cost_usd", limit: budget.limit, isActive: true });
+        announce(`Budget re-activated at ${formatUsd(limit, 2)}.`);
+      }}
+    />
   );
 }
 
