@@ -132,11 +132,7 @@ func TestAdmitUndoesARefusedCall(t *testing.T) {
 // quota set meanwhile and refuses the call over it.
 func TestCloseLeavesNothingAdmittedLocally(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "store.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openSQLite(t)
 	u, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
 	m := New(Options{Store: s})
 	if err := m.Admit(ctx, "r0", u.ID, store.Amounts{Requests: 1}); err != nil {
@@ -172,11 +168,7 @@ func TestCloseLeavesNothingAdmittedLocally(t *testing.T) {
 // keys keep admitting locally, and refreshing an unknown key is harmless.
 func TestRefreshAppliesANewQuotaOnTheNextCall(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "store.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openSQLite(t)
 	ann, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
 	bob, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "bob"})
 	m := New(Options{Store: s})
@@ -215,11 +207,7 @@ func TestRefreshAppliesANewQuotaOnTheNextCall(t *testing.T) {
 // allowance were swept and a key without quotas holds neither.
 func TestSweepShowsANewQuotaToAKeyWithoutOne(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "store.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openSQLite(t)
 	ann, _, _ := s.EnsureUser(ctx, store.EnsureUserInput{ExternalID: "ann"})
 	var mu sync.Mutex
 	now := time.Unix(1_700_000_000, 0)
@@ -242,4 +230,15 @@ func TestSweepShowsANewQuotaToAKeyWithoutOne(t *testing.T) {
 	if err := m.Admit(ctx, "r1", ann.ID, store.Amounts{Requests: 1}); !errors.As(err, &qe) || qe.QuotaType != store.QuotaDailyRequests {
 		t.Fatalf("a third of the TTL after the quota was set: %v, want it to refuse", err)
 	}
+}
+
+// openSQLite is a fresh embedded store for one test.
+func openSQLite(t *testing.T) *sqlitestore.Store {
+	t.Helper()
+	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "store.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
