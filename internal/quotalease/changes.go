@@ -49,12 +49,12 @@ func (m *Manager) pollChanges(ctx context.Context) error {
 		}
 		m.seen[c.ID] = c.At
 		if e := m.keys[c.UserID]; e != nil && !all {
-			e.ready = false
+			e.refresh()
 		}
 	}
 	if all {
 		for _, e := range m.keys {
-			e.ready = false
+			e.refresh()
 		}
 	}
 	m.changesAt = list.Now

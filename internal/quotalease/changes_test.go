@@ -175,3 +175,35 @@ func TestPollChangesSkipsAnIdleReplica(t *testing.T) {
 		t.Fatalf("read since %v (%v), want 45,000 second", log.sinces, err)
 	}
 }
+
+// heldLeases is a store whose Lease waits for open, then grants a lease of
+// 100 requests on a daily_requests quota.
+type heldLeases struct {
+	open chan struct{}
+}
+
+func (h *heldLeases) Lease(ctx context.Context, in store.LeaseInput) (store.LeaseGrant, error) {
+	<-h.open
+	return store.LeaseGrant{Quotas: []store.LeasedQuota{{QuotaType: store.QuotaDailyRequests, Limit: 1000, Granted: 100, Lease: 100}}}, nil
+}
+
+// TestRefreshDuringARenewal: a key refreshed while its renewal is out
+// stays unready when that renewal's answer comes (it may have been read
+// before the change), so its next call asks again. The answer used to make
+// the key ready on the old quotas until its next renewal.
+func TestRefreshDuringARenewal(t *testing.T) {
+	h := &heldLeases{open: make(chan struct{})}
+	m := New(Options{Store: h})
+	m.mu.Lock()
+	e := m.entry("u1")
+	m.renewAsync(e, m.prepare(e, time.Now(), store.Amounts{}, false), time.Now())
+	m.mu.Unlock()
+	m.Refresh("u1")
+	close(h.open)
+	m.bg.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e.ready || e.stale || len(e.quotas) != 1 {
+		t.Fatalf("after a renewal that was out during a refresh: ready %v, stale %v, quotas %v", e.ready, e.stale, e.quotas)
+	}
+}

@@ -11,9 +11,12 @@ import (
 // entry is one key's lease: a user's quotas, or (key "") the system
 // budget. Guarded by Manager.mu.
 type entry struct {
-	key     string
-	quotas  []quota // the key's active quotas at the last grant
-	ready   bool    // a grant arrived and no request failed since
+	key    string
+	quotas []quota // the key's active quotas at the last grant
+	ready  bool    // a grant arrived and no request failed since
+	// stale: the key's quotas changed while a request was out, so its
+	// answer may predate the change and must not make the key ready.
+	stale   bool
 	sentAt  time.Time
 	claims  []store.Claim // admitted calls not yet sent
 	busy    chan struct{} // closed when the request in flight ends
@@ -239,5 +242,16 @@ func (e *entry) apply(g store.LeaseGrant, sentAt time.Time) {
 	e.quotas, e.ready, e.sentAt = next, true, sentAt
 	if g.Refused != nil {
 		e.refused, e.refusedGen = g.Refused, e.gen
+	}
+}
+
+// refresh makes the key's next call wait for a fresh lease (its quotas
+// changed), including when a request is out: the answer of a request sent
+// before the change would otherwise make the key ready on the old quotas
+// until its next renewal.
+func (e *entry) refresh() {
+	e.ready = false
+	if e.busy != nil {
+		e.stale = true
 	}
 }

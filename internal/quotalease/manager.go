@@ -260,10 +260,13 @@ func (m *Manager) run(ctx context.Context, e *entry, in store.LeaseInput, sentAt
 		for i := range e.quotas {
 			e.quotas[i].remaining = 0
 		}
-		e.ready = false
+		e.ready, e.stale = false, false
 		return err
 	}
 	e.apply(g, sentAt)
+	if e.stale {
+		e.ready, e.stale = false, false
+	}
 	return nil
 }
 
@@ -396,6 +399,6 @@ func (m *Manager) Refresh(userID string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e := m.keys[userID]; e != nil {
-		e.ready = false
+		e.refresh()
 	}
 }
