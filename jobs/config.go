@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"llmmeter/internal/money"
+	"llmmeter/internal/signature"
 )
 
 // Job names, as used in schedules, leases, jobRuns and the CLI.
@@ -282,6 +283,11 @@ func (c Config) Validate() error {
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			bad("ALERT_WEBHOOK_URLS[%d]: must be an http(s) URL", i)
 		}
+	}
+	if c.WebhookSecret != "" && len(c.WebhookSecret) < signature.MinSecretBytes {
+		// A receiver that checks the signature trusts it as much as the key
+		// is hard to guess; the same floor as the Convex ingest secret.
+		bad("ALERT_WEBHOOK_SECRET: must be at least %d bytes", signature.MinSecretBytes)
 	}
 	if c.WebhookFormat != "slack" && c.WebhookFormat != "json" {
 		bad("ALERT_WEBHOOK_FORMAT: must be slack or json")

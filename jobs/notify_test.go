@@ -77,7 +77,7 @@ func TestWebhooks(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	env := map[string]string{
-		"ALERT_WEBHOOK_URLS": "https://hooks.slack.com/services/T1/B2/xyzsecret", "ALERT_WEBHOOK_SECRET": "hmac-key",
+		"ALERT_WEBHOOK_URLS": "https://hooks.slack.com/services/T1/B2/xyzsecret", "ALERT_WEBHOOK_SECRET": "hmac-key-of-thirty-two-bytes-ok!",
 		"JOBS_SCHEDULE_FOLD": "@every 5s", "ALERT_DAILY_BUDGET_USD": "12.5", "ALERT_QUOTA_THRESHOLDS": "50, 100",
 	}
 	cfg, err := jobs.ConfigFromEnv(func(k string) string { return env[k] })
@@ -88,13 +88,13 @@ func TestConfig(t *testing.T) {
 		t.Fatalf("cfg %+v", cfg)
 	}
 	for _, s := range []string{cfg.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%#v", cfg)} {
-		if strings.Contains(s, "xyzsecret") || strings.Contains(s, "hmac-key") || !strings.Contains(s, "<secret>") {
+		if strings.Contains(s, "xyzsecret") || strings.Contains(s, "hmac-key-of") || !strings.Contains(s, "<secret>") {
 			t.Fatalf("secret printed: %s", s)
 		}
 	}
-	bad := map[string]string{"JOBS_SCHEDULE_FOLD": "nope", "JOBS_LEASE_TTL": "1ms", "ALERT_ERROR_RATE": "2", "ALERT_WEBHOOK_URLS": "ftp://x"}
+	bad := map[string]string{"JOBS_SCHEDULE_FOLD": "nope", "JOBS_LEASE_TTL": "1ms", "ALERT_ERROR_RATE": "2", "ALERT_WEBHOOK_URLS": "ftp://x", "ALERT_WEBHOOK_SECRET": "short-secret"}
 	_, err = jobs.ConfigFromEnv(func(k string) string { return bad[k] })
-	for _, name := range []string{"JOBS_SCHEDULE_FOLD", "JOBS_LEASE_TTL", "ALERT_ERROR_RATE", "ALERT_WEBHOOK_URLS"} {
+	for _, name := range []string{"JOBS_SCHEDULE_FOLD", "JOBS_LEASE_TTL", "ALERT_ERROR_RATE", "ALERT_WEBHOOK_URLS", "ALERT_WEBHOOK_SECRET"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("error %v does not name %s", err, name)
 		}

@@ -145,7 +145,7 @@ describe("health alerts on the Overview", () => {
   });
 
   it("delivers the daily report, signed, and the Reports page shows each webhook's outcome", async () => {
-    const secret = "e2e-webhook-secret";
+    const secret = "e2e-webhook-secret-of-32-bytes-ok";
     const received: { body: string; signed: boolean }[] = [];
     const ok = await receiver(200, (body, sig) => received.push({ body, signed: validSignature(secret, sig, body) }));
     const down = await receiver(500, () => {});
