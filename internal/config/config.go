@@ -67,6 +67,7 @@ type Config struct {
 	QuotaFailClosed bool          // QUOTA_ON_ERROR=closed: refuse calls whose quota check failed
 	QuotaTimeout    time.Duration // QUOTA_CHECK_TIMEOUT
 	AuthTimeout     time.Duration // AUTH_CHECK_TIMEOUT: look-up of an API key not in the cache
+	WriteTimeout    time.Duration // CLIENT_WRITE_TIMEOUT: one write to a client that stopped reading
 	Jobs            jobs.Config   // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
@@ -121,6 +122,7 @@ var settings = []setting{
 	{"QUOTA_ON_ERROR", "quota-on-error", "open", "when the store cannot answer a quota check: open serves the call unchecked, closed refuses it with 503"},
 	{"QUOTA_CHECK_TIMEOUT", "quota-check-timeout", "2s", "how long a call waits for its quota check before QUOTA_ON_ERROR applies"},
 	{"AUTH_CHECK_TIMEOUT", "auth-check-timeout", "2s", "how long a call waits for the store to look up an API key it has not verified before, or to record a user seen for the first time; then 503"},
+	{"CLIENT_WRITE_TIMEOUT", "client-write-timeout", "60s", "how long one write to a client may block (a client that stopped reading but keeps its connection open); then the call ends as a client that left (499). Bounds a write, not the stream"},
 	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate loopback address (e.g. 127.0.0.1:6060); empty: off"},
 	{"PPROF_ALLOW_REMOTE", "pprof-allow-remote", "false", "allow a PPROF_ADDR that is not loopback (profiles expose the service's internals)"},
 	{"PORTAL_DIR", "portal-dir", "portal/dist", "built admin portal served at /admin (make portal builds it)"},
@@ -199,7 +201,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	for _, t := range []struct {
 		env string
 		dst *time.Duration
-	}{{"QUOTA_CHECK_TIMEOUT", &c.QuotaTimeout}, {"AUTH_CHECK_TIMEOUT", &c.AuthTimeout}} {
+	}{{"QUOTA_CHECK_TIMEOUT", &c.QuotaTimeout}, {"AUTH_CHECK_TIMEOUT", &c.AuthTimeout}, {"CLIENT_WRITE_TIMEOUT", &c.WriteTimeout}} {
 		if d, err := time.ParseDuration(get(t.env)); err != nil || d <= 0 {
 			bad(t.env, "must be a positive duration such as 2s, not %q", get(t.env))
 		} else {

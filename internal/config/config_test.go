@@ -266,15 +266,21 @@ func TestPprofLoopbackOnly(t *testing.T) {
 	}
 }
 
-// TestCheckTimeouts: QUOTA_CHECK_TIMEOUT and AUTH_CHECK_TIMEOUT default to
-// 2s; a bad or non-positive value is refused by name.
-func TestCheckTimeouts(t *testing.T) {
-	for name, field := range map[string]func(Config) time.Duration{
-		"QUOTA_CHECK_TIMEOUT": func(c Config) time.Duration { return c.QuotaTimeout },
-		"AUTH_CHECK_TIMEOUT":  func(c Config) time.Duration { return c.AuthTimeout },
+// TestTimeouts: QUOTA_CHECK_TIMEOUT and AUTH_CHECK_TIMEOUT default to 2s,
+// CLIENT_WRITE_TIMEOUT to 60s; a bad or non-positive value is refused by
+// name.
+func TestTimeouts(t *testing.T) {
+	for name, tc := range map[string]struct {
+		field func(Config) time.Duration
+		def   time.Duration
+	}{
+		"QUOTA_CHECK_TIMEOUT":  {func(c Config) time.Duration { return c.QuotaTimeout }, 2 * time.Second},
+		"AUTH_CHECK_TIMEOUT":   {func(c Config) time.Duration { return c.AuthTimeout }, 2 * time.Second},
+		"CLIENT_WRITE_TIMEOUT": {func(c Config) time.Duration { return c.WriteTimeout }, time.Minute},
 	} {
+		field := tc.field
 		cfg, err := Load(nil, env(nil))
-		if err != nil || field(cfg) != 2*time.Second {
+		if err != nil || field(cfg) != tc.def {
 			t.Fatalf("%s default: %v, %v", name, field(cfg), err)
 		}
 		if cfg, err = Load(nil, env(map[string]string{name: "250ms"})); err != nil || field(cfg) != 250*time.Millisecond {

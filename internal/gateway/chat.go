@@ -49,6 +49,7 @@ type call struct {
 	plain       []byte // a plain call's body; sent once the rows are durable
 	upstreamErr error  // the stream broke, or the call failed before it began
 	failure     *apiError
+	out         writeDeadline // bounds each write to the client
 }
 
 // chat serves POST /v1/chat/completions.
@@ -81,7 +82,8 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*call, error) {
 	ri := info(r.Context())
 	p := principal(r.Context())
-	c := &call{requestID: ri.ID, start: s.opt.Now(), userAgent: r.UserAgent(), ip: clientIP(r, s.opt.IPPolicy)}
+	c := &call{requestID: ri.ID, start: s.opt.Now(), userAgent: r.UserAgent(), ip: clientIP(r, s.opt.IPPolicy),
+		out: writeDeadline{rc: http.NewResponseController(w), within: s.opt.ClientWriteTimeout}}
 	eu, err := endUserHeaders(r, p)
 	if err != nil {
 		return nil, err // not a service key, or a bad end user: nothing is recorded
@@ -119,18 +121,19 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call) error {
 	ended := s.opt.Now()
 	defer s.observeAdded(r, c, ended)
 	recErr := s.record(r.Context(), c)
+	c.out.extend()
 	switch {
 	case c.clientGone:
 	case c.streaming && recErr != nil:
 		// Not on disk: the client must not see [DONE].
 		w.Write(errorEvent(c.summary, http.StatusServiceUnavailable, c.failure.Message))
-		http.NewResponseController(w).Flush()
+		c.out.rc.Flush()
 		return nil // the request log says 503; the stream itself began with 200
 	case c.holdDone:
 		// Sent only now: a client that saw [DONE] knows its call is on disk.
 		// (The request log already counts these bytes.)
 		io.WriteString(w, doneEvent)
-		http.NewResponseController(w).Flush()
+		c.out.rc.Flush()
 	case c.plain != nil && recErr == nil:
 		// Likewise, a plain body goes out once its rows are durable.
 		c.writePlain(w)
@@ -349,23 +352,23 @@ func (s *Server) noteInFlight(c *call, st *openrouter.Stream, done bool) bool {
 // Its frame and forward's are what stays on the handler's stack while the
 // stream waits: keep them small (see chat).
 func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, c *call) {
-	st, rc := s.startStream(w, r, c)
+	st := s.startStream(w, r, c)
 	if st == nil {
 		return // failed before any byte reached the client (c.failure)
 	}
 	defer s.stopStream(st)
-	s.forward(w, rc, c, st)
-	s.endStream(w, r, rc, c, st)
+	s.forward(w, c, st)
+	s.endStream(w, r, c, st)
 }
 
 // startStream opens the upstream stream and sends the client the 200 and
 // headers. It returns nil when the upstream failed first.
-func (s *Server) startStream(w http.ResponseWriter, r *http.Request, c *call) (*openrouter.Stream, *http.ResponseController) {
+func (s *Server) startStream(w http.ResponseWriter, r *http.Request, c *call) *openrouter.Stream {
 	st, err := s.opt.Upstream.ChatStreamBody(r.Context(), c.upstreamBody)
 	if err != nil {
 		c.upstreamDur = s.opt.Now().Sub(c.upStart)
 		c.fail(r.Context(), err)
-		return nil, nil
+		return nil
 	}
 	s.opt.Metrics.ActiveStreams.Inc()
 	h := w.Header()
@@ -378,9 +381,9 @@ func (s *Server) startStream(w http.ResponseWriter, r *http.Request, c *call) (*
 	c.inFlight = s.noteInFlight(c, st, false)
 	w.WriteHeader(http.StatusOK)
 	c.streaming = true
-	rc := http.NewResponseController(w)
-	rc.Flush()
-	return st, rc
+	c.out.extend()
+	c.out.rc.Flush()
+	return st
 }
 
 // stopStream closes the upstream stream that startStream opened.
@@ -395,17 +398,19 @@ func (s *Server) stopStream(st *openrouter.Stream) {
 // the upstream (Stream.OnRead), not one by one: the client has every event
 // before the gateway waits for the next, and events that arrived together
 // (the last tokens, the finish and usage chunks) leave in one write.
-func (s *Server) forward(w http.ResponseWriter, rc *http.ResponseController, c *call, st *openrouter.Stream) {
+func (s *Server) forward(w http.ResponseWriter, c *call, st *openrouter.Stream) {
 	var unflushed bool
 	var ferr error
 	st.OnRead(func() {
 		if unflushed && ferr == nil {
-			ferr, unflushed = rc.Flush(), false
+			c.out.extend()
+			ferr, unflushed = c.out.rc.Flush(), false
 		}
 	})
 	defer func() {
 		if unflushed && ferr == nil && !c.clientGone {
-			ferr = rc.Flush()
+			c.out.extend()
+			ferr = c.out.rc.Flush()
 		}
 		if ferr != nil {
 			c.clientGone = true
@@ -438,6 +443,7 @@ func (s *Server) forward(w http.ResponseWriter, rc *http.ResponseController, c *
 			c.holdDone = true
 			continue
 		}
+		c.out.extend()
 		if err := c.writeEvent(w, prefix, ev.Raw); err != nil {
 			c.clientGone = true
 			return
@@ -448,22 +454,23 @@ func (s *Server) forward(w http.ResponseWriter, rc *http.ResponseController, c *
 
 // endStream notes how the stream ended and tells a client that is still
 // there why it ends early, if it does.
-func (s *Server) endStream(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, c *call, st *openrouter.Stream) {
+func (s *Server) endStream(w http.ResponseWriter, r *http.Request, c *call, st *openrouter.Stream) {
 	c.upstreamDur = s.opt.Now().Sub(c.upStart)
 	c.summary = st.Summary()
 	c.cut(r.Context())
+	c.out.extend()
 	if c.shutdown {
 		// The client is still there: tell it why the stream ends.
 		n, _ := w.Write(errorEvent(c.summary, http.StatusServiceUnavailable, shutdownMessage))
 		c.responseLen += int64(n)
-		rc.Flush()
+		c.out.rc.Flush()
 	}
 	if c.upstreamErr != nil && !c.clientGone && !c.shutdown {
 		// The upstream broke without saying why: tell the client in the
 		// same shape OpenRouter uses for mid-stream errors.
 		n, _ := w.Write(brokenStreamEvent(c.summary))
 		c.responseLen += int64(n)
-		rc.Flush()
+		c.out.rc.Flush()
 	}
 }
 

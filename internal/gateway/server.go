@@ -47,6 +47,9 @@ type Options struct {
 	// UserWait bounds the store call that records an end user a service key
 	// names for the first time (AUTH_CHECK_TIMEOUT); 0: only the request's.
 	UserWait time.Duration
+	// ClientWriteTimeout bounds one write to a client that stopped reading
+	// (CLIENT_WRITE_TIMEOUT); default 60s. See writeDeadline.
+	ClientWriteTimeout time.Duration
 	// Extra handlers by pattern, e.g. the embedded engine's admin API at
 	// "/api/" and the portal at "/admin/"; they get the request id and log.
 	Extra map[string]http.Handler
@@ -67,6 +70,9 @@ func New(opt Options) *Server {
 	}
 	if opt.QuotaTimeout <= 0 {
 		opt.QuotaTimeout = defaultQuotaTimeout
+	}
+	if opt.ClientWriteTimeout <= 0 {
+		opt.ClientWriteTimeout = defaultClientWriteTimeout
 	}
 	if opt.Metrics == nil {
 		opt.Metrics = metrics.New(nil)
