@@ -251,7 +251,8 @@ func (a *App) start(ctx context.Context, opt Options) (err error) {
 	}
 	gw := gateway.New(gateway.Options{
 		Upstream: a.Upstream, Auth: authn, Outbox: a.Outbox, Store: a.Store, Log: log, Metrics: a.Metrics,
-		Quotas: a.Leases, QuotaFailClosed: cfg.QuotaFailClosed, QuotaTimeout: cfg.QuotaTimeout, UserWait: cfg.AuthTimeout, ClientWriteTimeout: cfg.WriteTimeout,
+		Quotas: a.Leases, QuotaFailClosed: cfg.QuotaFailClosed, QuotaTimeout: cfg.QuotaTimeout, UserWait: cfg.AuthTimeout,
+		ClientWriteTimeout: cfg.WriteTimeout, CORSOrigins: cfg.CORSOrigins,
 		Extra:        extra,
 		MaxBodyBytes: cfg.MaxBodyBytes, IPPolicy: cfg.IPAddresses, Simulated: cfg.Simulated(), MaxOutbox: cfg.OutboxMax,
 	})

@@ -68,6 +68,7 @@ type Config struct {
 	QuotaTimeout    time.Duration // QUOTA_CHECK_TIMEOUT
 	AuthTimeout     time.Duration // AUTH_CHECK_TIMEOUT: look-up of an API key not in the cache
 	WriteTimeout    time.Duration // CLIENT_WRITE_TIMEOUT: one write to a client that stopped reading
+	CORSOrigins     []string      // CORS_ALLOWED_ORIGINS: pages that may call /v1/ from a browser
 	Jobs            jobs.Config   // JOBS_* and ALERT_* settings, see jobs.ConfigFromEnv
 
 	// Clerk session tokens are accepted when ClerkIssuer is set.
@@ -123,6 +124,7 @@ var settings = []setting{
 	{"QUOTA_CHECK_TIMEOUT", "quota-check-timeout", "2s", "how long a call waits for its quota check before QUOTA_ON_ERROR applies"},
 	{"AUTH_CHECK_TIMEOUT", "auth-check-timeout", "2s", "how long a call waits for the store to look up an API key it has not verified before, or to record a user seen for the first time; then 503"},
 	{"CLIENT_WRITE_TIMEOUT", "client-write-timeout", "60s", "how long one write to a client may block (a client that stopped reading but keeps its connection open); then the call ends as a client that left (499). Bounds a write, not the stream"},
+	{"CORS_ALLOWED_ORIGINS", "cors-allowed-origins", "", "comma-separated origins whose pages may call /v1/ from the browser (CORS), e.g. https://chat.example.com; empty: no CORS headers"},
 	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof on this separate loopback address (e.g. 127.0.0.1:6060); empty: off"},
 	{"PPROF_ALLOW_REMOTE", "pprof-allow-remote", "false", "allow a PPROF_ADDR that is not loopback (profiles expose the service's internals)"},
 	{"PORTAL_DIR", "portal-dir", "portal/dist", "built admin portal served at /admin (make portal builds it)"},
@@ -264,6 +266,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		bad("LOG_IP_ADDRESSES", "must be full, truncate or off, not %q", c.IPAddresses)
 	}
 	loadClerk(&c, get, bad)
+	c.CORSOrigins = origins("CORS_ALLOWED_ORIGINS", get, bad)
 	if n, err := strconv.ParseInt(get("OUTBOX_MAX_ENTRIES"), 10, 64); err != nil || n < 0 {
 		bad("OUTBOX_MAX_ENTRIES", "must be a non-negative integer, not %q", get("OUTBOX_MAX_ENTRIES"))
 	} else {
@@ -278,6 +281,24 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// origins reads a comma-separated list of web origins, as a browser sends
+// them in Origin and Clerk in azp: scheme://host[:port], nothing more.
+func origins(env string, get func(string) string, bad func(env, format string, a ...any)) []string {
+	var list []string
+	for _, p := range strings.Split(get(env), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||
+			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+			bad(env, "%q is not an origin such as https://chat.example.com (no path, no trailing slash)", p)
+			continue
+		}
+		list = append(list, p)
+	}
+	return list
+}
+
 // loadClerk reads and checks the Clerk settings.
 func loadClerk(c *Config, get func(string) string, bad func(env, format string, a ...any)) {
 	c.ClerkSecretKey = Secret(get("CLERK_SECRET_KEY"))
@@ -288,16 +309,7 @@ func loadClerk(c *Config, get func(string) string, bad func(env, format string, 
 	if c.ClerkAudience != strings.TrimSpace(c.ClerkAudience) || strings.Contains(c.ClerkAudience, ",") {
 		bad("CLERK_AUDIENCE", "must be one audience without spaces or commas, such as convex, not %q", c.ClerkAudience)
 	}
-	for _, p := range strings.Split(get("CLERK_AUTHORIZED_PARTIES"), ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
-			bad("CLERK_AUTHORIZED_PARTIES", "%q is not an origin such as https://chat.example.com (no path, no trailing slash)", p)
-			continue
-		}
-		c.ClerkAuthorizedParties = append(c.ClerkAuthorizedParties, p)
-	}
+	c.ClerkAuthorizedParties = origins("CLERK_AUTHORIZED_PARTIES", get, bad)
 	if d, err := time.ParseDuration(get("CLERK_LEEWAY")); err != nil || d < 0 || d > 5*time.Minute {
 		bad("CLERK_LEEWAY", "must be a duration from 0s to 5m, such as 5s, not %q", get("CLERK_LEEWAY"))
 	} else {

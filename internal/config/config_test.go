@@ -293,3 +293,21 @@ func TestTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// TestCORSOrigins: CORS_ALLOWED_ORIGINS is a list of exact origins, read as
+// CLERK_AUTHORIZED_PARTIES is; a wildcard, a path or a bare host is refused
+// by name.
+func TestCORSOrigins(t *testing.T) {
+	c, err := Load(nil, env(map[string]string{"CORS_ALLOWED_ORIGINS": " https://chat.example.com, http://localhost:5173 ,"}))
+	if err != nil || !slices.Equal(c.CORSOrigins, []string{"https://chat.example.com", "http://localhost:5173"}) {
+		t.Fatalf("%v, %v", c.CORSOrigins, err)
+	}
+	if c, err := Load(nil, env(nil)); err != nil || len(c.CORSOrigins) != 0 {
+		t.Fatalf("default: %v, %v", c.CORSOrigins, err)
+	}
+	for _, bad := range []string{"*", "https://chat.example.com/", "chat.example.com", "https://chat.example.com#x", "https://chat.example.com?", "ftp://chat.example.com"} {
+		if _, err := Load(nil, env(map[string]string{"CORS_ALLOWED_ORIGINS": "https://ok.example.com," + bad})); err == nil || !strings.Contains(err.Error(), "CORS_ALLOWED_ORIGINS:") {
+			t.Errorf("%q: want an error naming CORS_ALLOWED_ORIGINS, got %v", bad, err)
+		}
+	}
+}

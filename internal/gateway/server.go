@@ -50,6 +50,8 @@ type Options struct {
 	// ClientWriteTimeout bounds one write to a client that stopped reading
 	// (CLIENT_WRITE_TIMEOUT); default 60s. See writeDeadline.
 	ClientWriteTimeout time.Duration
+	// CORSOrigins may call /v1/ from a browser (CORS_ALLOWED_ORIGINS).
+	CORSOrigins []string
 	// Extra handlers by pattern, e.g. the embedded engine's admin API at
 	// "/api/" and the portal at "/admin/"; they get the request id and log.
 	Extra map[string]http.Handler
@@ -116,7 +118,7 @@ func (s *Server) Handler() http.Handler {
 	}))
 	// Outermost: whatever answered, a body left unread is drained, so the
 	// client reads the answer rather than a reset (package httpbody).
-	return httpbody.Linger(withRequest(s.opt.Log, s.opt.Simulated, mux))
+	return httpbody.Linger(withRequest(s.opt.Log, s.opt.Simulated, withCORS(s.opt.CORSOrigins, mux)))
 }
 
 // chatRoute serves POST /v1/chat/completions: a declared body over
