@@ -47,6 +47,16 @@ func TestCORS(t *testing.T) {
 			t.Fatalf("%d %v", w.Code, hd)
 		}
 	})
+	t.Run("asked headers are echoed up to 2 KiB", func(t *testing.T) {
+		for n, echoed := range map[int]bool{2048: true, 2049: false} {
+			rh := strings.Repeat("x", n)
+			w := h.corsRequest(http.MethodOptions, "/v1/chat/completions", chatOrigin,
+				map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": rh}, "")
+			if w.Code != http.StatusNoContent || (w.Header().Get("Access-Control-Allow-Headers") == rh) != echoed {
+				t.Fatalf("%d bytes: %d, echoed %v", n, w.Code, !echoed)
+			}
+		}
+	})
 	t.Run("preflight from another origin", func(t *testing.T) {
 		for _, origin := range []string{"https://evil.example", "https://chat.example.com.evil.example", "null"} {
 			w := h.corsRequest(http.MethodOptions, "/v1/chat/completions", origin, ask, "")
