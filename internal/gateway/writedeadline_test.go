@@ -118,3 +118,12 @@ func TestQuietStreamOutlivesTheWriteDeadline(t *testing.T) {
 		t.Fatalf("request log %+v", rl)
 	}
 }
+
+// TestClientWriteTimeoutDefault: unset, a write may block for a minute; a
+// zero would fail every write to a real connection at once.
+func TestClientWriteTimeoutDefault(t *testing.T) {
+	h := newHarness(t, openroutertest.Options{})
+	if got := h.srv.opt.ClientWriteTimeout; got != time.Minute {
+		t.Fatalf("ClientWriteTimeout %v, want 1m", got)
+	}
+}
