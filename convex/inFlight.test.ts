@@ -5,26 +5,17 @@
  * (MAX_OPEN_BUDGET_RESERVATIONS), while a user's own quotas keep the
  * per-user bound (MAX_OPEN_RESERVATIONS).
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { reserveQuotas, MAX_OPEN_BUDGET_RESERVATIONS, MAX_OPEN_RESERVATIONS } from "../packages/convex/src/lib/quotas";
 import { reportingCalendar } from "../packages/convex/src/lib/periods";
-import { makeUsers, newBackend, post, SECRET, type Backend } from "./test.setup";
+import { type Backend, makeUsers, newBackend, post, signedAt } from "./test.setup";
 
 const NOW = Date.UTC(2024, 0, 15, 12);
 const NEXT_MONTH = Date.UTC(2024, 1, 1);
 
-beforeEach(() => {
-  vi.stubEnv("INGEST_SECRET", SECRET);
-  vi.stubEnv("REPORTING_TZ", "UTC");
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(NOW);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+signedAt(NOW, { REPORTING_TZ: "UTC" });
 
 /** n users, each with a monthly cost quota, and an active system budget. */
 async function setup(t: Backend, n: number) {

@@ -6,25 +6,17 @@
  * contract/lease_grants.json, as the Go engine is. Time is faked (Date
  * only) so expiry is exact.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import type { Doc, Id } from "./_generated/dataModel";
 import { grantLease } from "../packages/convex/src/lib/leases";
 import type { QuotaType } from "../packages/convex/src/lib/validators";
-import { type Backend, makeUsers, newBackend, post, requestLog, SECRET, usage } from "./test.setup";
+import { type Backend, makeUsers, newBackend, post, requestLog, signedAt, usage } from "./test.setup";
 
 const NOW = Date.UTC(2024, 0, 15, 12);
 const TOMORROW = Date.UTC(2024, 0, 16);
 const NEXT_MONTH = Date.UTC(2024, 1, 1);
 
-beforeEach(() => {
-  vi.stubEnv("INGEST_SECRET", SECRET);
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(NOW);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+signedAt(NOW);
 
 type Case = {
   name: string;

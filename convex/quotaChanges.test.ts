@@ -6,22 +6,14 @@
  * change sweeps a few older than a day. Time is faked (Date only). The Go
  * engine's twin is sqlitestore's TestQuotaChanges.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
-import { ADMIN, makeUsers, newBackend, post, SECRET } from "./test.setup";
+import { ADMIN, makeUsers, newBackend, post, signedAt } from "./test.setup";
 
 const NOW = Date.UTC(2024, 4, 10, 12);
 const DAY = 86_400_000;
 
-beforeEach(() => {
-  vi.stubEnv("INGEST_SECRET", SECRET);
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(NOW);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+signedAt(NOW);
 
 type Changes = { changes: { id: string; userId: string; at: number }[]; more: boolean; now: number };
 

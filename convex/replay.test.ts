@@ -7,22 +7,14 @@
  * v1 signatures, which carry no nonce, are refused; expired nonces are
  * swept a bounded number at a time.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { NONCE_GRACE_MS, NONCE_SWEEP, nonceShard } from "../packages/convex/src/lib/nonces";
 import { bytesToHex, MAX_SKEW_MS, newNonce, sign } from "../packages/convex/src/lib/signature";
-import { type Backend, makeUsers, newBackend, post, SECRET, tableCounts } from "./test.setup";
+import { type Backend, makeUsers, newBackend, post, SECRET, signedAt, tableCounts } from "./test.setup";
 
 const NOW = Date.UTC(2024, 0, 15, 12);
 
-beforeEach(() => {
-  vi.stubEnv("INGEST_SECRET", SECRET);
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(NOW);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+signedAt(NOW);
 
 /** A signed request that can be sent again byte for byte. */
 async function signed(path: string, body: unknown) {

@@ -3,26 +3,18 @@
  * settlement by ingest, expiry, roll-over, idempotency, signatures and
  * payload checks. Time is faked (Date only) so expiry and resets are exact.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { MAX_OPEN_RESERVATIONS, systemBudget } from "../packages/convex/src/lib/quotas";
 import { sign } from "../packages/convex/src/lib/signature";
-import { type Backend, dataCounts, makeUsers, newBackend, post, requestLog, SECRET, tableCounts, usage } from "./test.setup";
+import { type Backend, dataCounts, makeUsers, newBackend, post, requestLog, SECRET, signedAt, tableCounts, usage } from "./test.setup";
 
 const NOW = Date.UTC(2024, 0, 15, 12); // Monday noon UTC
 const TOMORROW = Date.UTC(2024, 0, 16);
 const NEXT_MONTH = Date.UTC(2024, 1, 1);
 
-beforeEach(() => {
-  vi.stubEnv("INGEST_SECRET", SECRET);
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(NOW);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+signedAt(NOW);
 
 type QuotaSpec = Partial<Doc<"userQuotas">> & Pick<Doc<"userQuotas">, "quotaType">;
 

@@ -7,7 +7,7 @@
  * *.test.ts files beside it are deployed.
  */
 import { convexTest } from "convex-test";
-import { inject } from "vitest";
+import { afterEach, beforeEach, inject, vi } from "vitest";
 import { internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import schema from "./schema";
@@ -22,6 +22,24 @@ import type { ActivityRow, RequestLogRow, UsageRow } from "../packages/convex/sr
 export const modules = import.meta.glob(["./**/*.ts", "./_generated/*.js", "!./**/*.*.ts", "!./**/.*"]);
 
 export const SECRET = "test-ingest-secret-0123456789abcdef";
+
+/**
+ * Registers the hooks of a file whose tests sign their requests at a fixed
+ * instant: INGEST_SECRET (and any other env) set, Date faked at now, both
+ * undone after each test.
+ */
+export function signedAt(now: number, env: Record<string, string> = {}) {
+  beforeEach(() => {
+    vi.stubEnv("INGEST_SECRET", SECRET);
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(now);
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.useRealTimers();
+  });
+}
 
 /** A fresh in-memory backend with Convex's transaction limits enforced. */
 export function newBackend() {
