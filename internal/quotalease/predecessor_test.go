@@ -96,3 +96,19 @@ func TestPredecessorRelease(t *testing.T) {
 		t.Fatalf("never delivered: %d, %v", n, err)
 	}
 }
+
+// TestPredecessorReleaseDefaults: with Every and Until unset, a delivered
+// predecessor's leases are released at once (a zero Every would panic in
+// the ticker, a zero Until give up before the first try).
+func TestPredecessorReleaseDefaults(t *testing.T) {
+	rel := &releases{answers: []struct {
+		n    int
+		more bool
+		err  error
+	}{{3, false, nil}}}
+	// Delivered answers as a store would: not on a context that has ended.
+	p := Predecessor{Holder: "replica-old", Store: rel, Delivered: func(ctx context.Context) (bool, error) { return ctx.Err() == nil, ctx.Err() }}
+	if n, err := p.Release(context.Background()); err != nil || n != 3 {
+		t.Fatalf("released %d, %v; want 3", n, err)
+	}
+}
