@@ -127,13 +127,13 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, c *call) error {
 	case c.streaming && recErr != nil:
 		// Not on disk: the client must not see [DONE].
 		w.Write(errorEvent(c.summary, http.StatusServiceUnavailable, c.failure.Message))
-		c.out.rc.Flush()
+		c.out.flush()
 		return nil // the request log says 503; the stream itself began with 200
 	case c.holdDone:
 		// Sent only now: a client that saw [DONE] knows its call is on disk.
 		// (The request log already counts these bytes.)
 		io.WriteString(w, doneEvent)
-		c.out.rc.Flush()
+		c.out.flush()
 	case c.plain != nil && recErr == nil:
 		// Likewise, a plain body goes out once its rows are durable.
 		c.writePlain(w)
@@ -381,8 +381,7 @@ func (s *Server) startStream(w http.ResponseWriter, r *http.Request, c *call) *o
 	c.inFlight = s.noteInFlight(c, st, false)
 	w.WriteHeader(http.StatusOK)
 	c.streaming = true
-	c.out.extend()
-	c.out.rc.Flush()
+	c.out.flush()
 	return st
 }
 
@@ -403,14 +402,12 @@ func (s *Server) forward(w http.ResponseWriter, c *call, st *openrouter.Stream) 
 	var ferr error
 	st.OnRead(func() {
 		if unflushed && ferr == nil {
-			c.out.extend()
-			ferr, unflushed = c.out.rc.Flush(), false
+			ferr, unflushed = c.out.flush(), false
 		}
 	})
 	defer func() {
 		if unflushed && ferr == nil && !c.clientGone {
-			c.out.extend()
-			ferr = c.out.rc.Flush()
+			ferr = c.out.flush()
 		}
 		if ferr != nil {
 			c.clientGone = true
@@ -463,14 +460,14 @@ func (s *Server) endStream(w http.ResponseWriter, r *http.Request, c *call, st *
 		// The client is still there: tell it why the stream ends.
 		n, _ := w.Write(errorEvent(c.summary, http.StatusServiceUnavailable, shutdownMessage))
 		c.responseLen += int64(n)
-		c.out.rc.Flush()
+		c.out.flush()
 	}
 	if c.upstreamErr != nil && !c.clientGone && !c.shutdown {
 		// The upstream broke without saying why: tell the client in the
 		// same shape OpenRouter uses for mid-stream errors.
 		n, _ := w.Write(brokenStreamEvent(c.summary))
 		c.responseLen += int64(n)
-		c.out.rc.Flush()
+		c.out.flush()
 	}
 }
 

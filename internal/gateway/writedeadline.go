@@ -39,3 +39,9 @@ func (d *writeDeadline) extend() {
 	// recorder) leaves writes unbounded, as before.
 	d.rc.SetWriteDeadline(d.at)
 }
+
+// flush sends what the response holds, under the deadline.
+func (d *writeDeadline) flush() error {
+	d.extend()
+	return d.rc.Flush()
+}
